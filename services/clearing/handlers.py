@@ -1,0 +1,91 @@
+"""Booking cagnottages and décagnottages in the compte pivot, a batch per transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.clearing import domain
+from services.clearing.domain import AccountKey, Posting
+from shared.contracts import CagnotteCredited, CagnotteRedeemed
+from shared.events import Event
+
+
+async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[AccountKey, int]:
+    ks = list(keys)
+    cols = ([k[0] for k in ks], [k[1] for k in ks], [k[2] for k in ks])
+    await conn.execute(
+        """INSERT INTO ledger_accounts (association_id, kind, merchant_id)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) ON CONFLICT DO NOTHING""",
+        *cols,
+    )
+    rows = await conn.fetch(
+        """SELECT a.id, a.association_id, a.kind, a.merchant_id FROM ledger_accounts a
+           JOIN unnest($1::uuid[], $2::text[], $3::uuid[]) k(association_id, kind, merchant_id)
+             ON a.association_id = k.association_id AND a.kind = k.kind
+            AND a.merchant_id IS NOT DISTINCT FROM k.merchant_id""",
+        *cols,
+    )
+    return {(r["association_id"], r["kind"], r["merchant_id"]): r["id"] for r in rows}
+
+
+async def book(
+    conn: asyncpg.Connection,
+    entries: list[tuple[str, Event[Any], Any, int | None, list[Posting]]],
+) -> None:
+    """entries: (kind, event, reference id, purchase cents, postings)."""
+    for *_, postings in entries:
+        if not domain.is_balanced(postings):
+            raise ValueError("unbalanced journal entry")
+    rows = await conn.fetch(
+        """INSERT INTO journal_entries (kind, reference_id, event_id, association_id, merchant_id,
+                                        purchase_cents, occurred_at)
+           SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[],
+                                $6::bigint[], $7::timestamptz[])
+           ON CONFLICT (kind, reference_id) DO NOTHING
+           RETURNING id, kind, reference_id""",
+        [e[0] for e in entries],
+        [e[2] for e in entries],
+        [e[1].id for e in entries],
+        [e[1].data.association_id for e in entries],
+        [e[1].data.merchant_id for e in entries],
+        [e[3] for e in entries],
+        [e[1].data.occurred_at for e in entries],
+    )
+    entry_ids = {(r["kind"], r["reference_id"]): r["id"] for r in rows}
+    booked = [e for e in entries if (e[0], e[2]) in entry_ids]  # a re-sent sale is booked once
+    if not booked:
+        return
+    accounts = await _account_ids(conn, {p.account for e in booked for p in e[4]})
+    lines = [
+        (entry_ids[(e[0], e[2])], accounts[p.account], p.amount_cents) for e in booked for p in e[4]
+    ]
+    await conn.copy_records_to_table(
+        "postings", records=lines, columns=("entry_id", "account_id", "amount_cents")
+    )
+
+
+async def on_credited(conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]) -> Sequence[Event[Any]]:
+    await book(
+        conn,
+        [
+            ("accrual", e, e.data.sale_id, e.data.amount_cents,
+             domain.accrual(e.data.association_id, e.data.merchant_id, e.data.reward_cents, e.data.fee_cents))
+            for e in events
+        ],
+    )
+    return []
+
+
+async def on_redeemed(conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]) -> Sequence[Event[Any]]:
+    await book(
+        conn,
+        [
+            ("redemption", e, e.data.redemption_id, None,
+             domain.redemption(e.data.association_id, e.data.merchant_id, e.data.amount_cents))
+            for e in events
+        ],
+    )
+    return []

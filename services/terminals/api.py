@@ -1,0 +1,325 @@
+"""The gateway's HTTP API: signed sales, redemptions and enrolments from terminals and tills,
+and the back-office registry of terminals."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.terminals.intake import Existing, Intake, Item, Replay
+from shared import signing
+from shared.contracts import MAX_SALE_CENTS, EnrolmentRequested, RedemptionRequested, SaleRecorded
+from shared.events import Event, new_event
+from shared.http import Problem, json_response, parse_model, read_model, require_admin, uuid_param
+from shared.rules.phone import InvalidPhone, normalise
+from shared.service import RUNTIME, Runtime
+
+PROBLEMS = "https://comptoir.dev/problems/"
+
+
+def _phone(v: str) -> str:
+    try:
+        return normalise(v)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from exc
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str
+
+    _norm = field_validator("phone")(lambda cls, v: _phone(v))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    occurred_at: datetime | None = Field(default=None, description="the terminal's clock; now if absent")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("occurred_at needs a time zone offset")
+        return v
+
+
+class SaleIn(_Strict):
+    sale_id: UUID
+    customer: Customer
+    amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
+    product_family: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class RedemptionIn(_Strict):
+    redemption_id: UUID
+    customer: Customer
+    amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
+
+
+class EnrolmentIn(_Strict):
+    enrolment_id: UUID
+    phone: str
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+
+    _norm = field_validator("phone")(lambda cls, v: _phone(v))
+
+
+class TerminalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    label: str = Field(min_length=1, max_length=100)
+    secret: str | None = Field(default=None, min_length=32, max_length=128)
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Terminal:
+    id: UUID
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    secret: str
+    active: bool
+
+
+class Gateway:
+    """Authenticates terminals, records their requests and waits for the cards service's verdict."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.intake = Intake(rt.pool)
+        self.terminals: dict[UUID, Terminal] = {}
+        self.waiters: dict[UUID, list[asyncio.Future[tuple[int, Any]]]] = defaultdict(list)
+
+    async def terminal(self, terminal_id: UUID) -> Terminal | None:
+        t = self.terminals.get(terminal_id)
+        if t is None:
+            r = await self.rt.pool.fetchrow("SELECT * FROM terminals WHERE id = $1", terminal_id)
+            if r is None:
+                return None
+            t = Terminal(r["id"], r["association_id"], r["merchant_id"], r["shop_id"], r["secret"], r["active"])
+            self.terminals[terminal_id] = t
+        return t
+
+    async def authenticate(self, request: web.Request, body: bytes) -> tuple[Terminal, str]:
+        h = request.headers
+        missing = [k for k in (signing.TERMINAL, signing.TIMESTAMP, signing.NONCE, signing.SIGNATURE) if k not in h]
+        if missing:
+            raise Problem(401, "Unsigned request", f"missing headers: {', '.join(missing)}", type_=PROBLEMS + "unsigned")
+        try:
+            terminal_id = UUID(h[signing.TERMINAL])
+            ts = int(h[signing.TIMESTAMP])
+        except ValueError as exc:
+            raise Problem(401, "Bad signature headers", "terminal must be a UUID and timestamp an integer", type_=PROBLEMS + "unsigned") from exc
+        nonce = h[signing.NONCE]
+        if not 16 <= len(nonce) <= 64:
+            raise Problem(401, "Bad nonce", "the nonce must have 16 to 64 characters", type_=PROBLEMS + "unsigned")
+        t = await self.terminal(terminal_id)
+        if t is None or not t.active:
+            raise Problem(401, "Unknown terminal", "this terminal is not registered or is disabled", type_=PROBLEMS + "unknown-terminal")
+        if abs(time.time() - ts) > self.rt.settings.signature_window_s:
+            raise Problem(401, "Stale request", "the timestamp is outside the accepted window; check the terminal's clock", type_=PROBLEMS + "stale")
+        if not signing.verify(t.secret, request.method, request.path_qs, h[signing.TIMESTAMP], nonce, body, h[signing.SIGNATURE]):
+            raise Problem(401, "Bad signature", "the signature does not match the request", type_=PROBLEMS + "bad-signature")
+        return t, nonce
+
+    async def submit(self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]) -> web.Response:
+        waiter: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
+        self.waiters[request_id].append(waiter)
+        try:
+            known = await self.intake.submit(
+                Item(kind, request_id, t.id, nonce, hashlib.sha256(body).digest(), event)
+            )
+            if isinstance(known, Replay):
+                raise Problem(409, "Replayed request", "this nonce was already used", type_=PROBLEMS + "replay")
+            if isinstance(known, Existing):
+                if (known.kind, known.terminal_id, known.body_sha256) != (kind, t.id, hashlib.sha256(body).digest()):
+                    raise Problem(409, "Id already used", f"{request_id} names another request", type_=PROBLEMS + "id-conflict")
+                if known.status != "pending":
+                    return _answer(known.http_status or 200, known.outcome, f"/v1/{kind}s/{request_id}")
+            try:
+                status, outcome = await asyncio.wait_for(asyncio.shield(waiter), self.rt.settings.outcome_timeout_s)
+            except TimeoutError:
+                return await self.status(kind, request_id, t)
+            return _answer(status, outcome, f"/v1/{kind}s/{request_id}")
+        finally:
+            waiters = self.waiters.get(request_id)
+            if waiters is not None:
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters:
+                    del self.waiters[request_id]
+
+    async def status(self, kind: str, request_id: UUID, t: Terminal) -> web.Response:
+        r = await self.rt.pool.fetchrow(
+            "SELECT status, http_status, outcome FROM requests WHERE id = $1 AND kind = $2 AND terminal_id = $3",
+            request_id, kind, t.id,
+        )
+        if r is None:
+            raise Problem(404, "Unknown request", f"no {kind} {request_id} from this terminal")
+        if r["status"] == "pending":
+            return json_response({"id": str(request_id), "status": "pending"}, 202)
+        return _answer(r["http_status"], r["outcome"], f"/v1/{kind}s/{request_id}")
+
+    def resolve(self, decided: list[tuple[UUID, int, Any]]) -> None:
+        for request_id, status, outcome in decided:
+            for w in self.waiters.get(request_id, ()):
+                if not w.done():
+                    w.set_result((status, outcome))
+
+
+def _answer(status: int, outcome: Any, instance: str) -> web.Response:
+    if status >= 400:
+        return Problem(status, outcome["title"], outcome["detail"], type_=outcome["type"], **outcome.get("extra", {})).response(instance)
+    return json_response(outcome, status)
+
+
+def _gw(request: web.Request) -> Gateway:
+    gw: Gateway | None = request.app[RUNTIME].state.get("gateway")
+    if gw is None:
+        raise Problem(503, "Not ready", "the gateway is starting")
+    return gw
+
+
+def _occurred(at: datetime | None, window_s: int) -> datetime:
+    now = datetime.now(UTC)
+    if at is None:
+        return now
+    if at > now + timedelta(seconds=window_s):
+        raise Problem(422, "Sale in the future", "occurred_at is ahead of the gateway's clock", type_=PROBLEMS + "future")
+    return at
+
+
+async def post_sale(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    body = await request.read()
+    t, nonce = await gw.authenticate(request, body)
+    sale = parse_model(body, SaleIn)
+    event = new_event(
+        "terminals",
+        SaleRecorded(
+            association_id=t.association_id, merchant_id=t.merchant_id, shop_id=t.shop_id, terminal_id=t.id,
+            occurred_at=_occurred(sale.occurred_at, gw.rt.settings.signature_window_s),
+            sale_id=sale.sale_id, phone=sale.customer.phone, amount_cents=sale.amount_cents,
+            product_family=sale.product_family,
+        ),
+        subject=f"sale/{sale.sale_id}",
+    )
+    return await gw.submit("sale", sale.sale_id, t, nonce, body, event)
+
+
+async def post_redemption(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    body = await request.read()
+    t, nonce = await gw.authenticate(request, body)
+    r = parse_model(body, RedemptionIn)
+    event = new_event(
+        "terminals",
+        RedemptionRequested(
+            association_id=t.association_id, merchant_id=t.merchant_id, shop_id=t.shop_id, terminal_id=t.id,
+            occurred_at=_occurred(r.occurred_at, gw.rt.settings.signature_window_s),
+            redemption_id=r.redemption_id, phone=r.customer.phone, amount_cents=r.amount_cents,
+        ),
+        subject=f"redemption/{r.redemption_id}",
+    )
+    return await gw.submit("redemption", r.redemption_id, t, nonce, body, event)
+
+
+async def post_enrolment(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    body = await request.read()
+    t, nonce = await gw.authenticate(request, body)
+    e = parse_model(body, EnrolmentIn)
+    event = new_event(
+        "terminals",
+        EnrolmentRequested(
+            association_id=t.association_id, merchant_id=t.merchant_id, shop_id=t.shop_id, terminal_id=t.id,
+            occurred_at=_occurred(e.occurred_at, gw.rt.settings.signature_window_s),
+            enrolment_id=e.enrolment_id, phone=e.phone, email=e.email, first_name=e.first_name, last_name=e.last_name,
+        ),
+        subject=f"enrolment/{e.enrolment_id}",
+    )
+    return await gw.submit("enrolment", e.enrolment_id, t, nonce, body, event)
+
+
+def _get_status(kind: str) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        gw = _gw(request)
+        t, _ = await gw.authenticate(request, b"")
+        return await gw.status(kind, uuid_param(request, "request_id"), t)
+
+    return handler
+
+
+async def put_terminal(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    require_admin(request, gw.rt.settings.admin_token)
+    terminal_id = uuid_param(request, "terminal_id")
+    body = await read_model(request, TerminalIn)
+    secret = body.secret or secrets.token_urlsafe(32)
+    row = await gw.rt.pool.fetchrow(
+        """INSERT INTO terminals (id, association_id, merchant_id, shop_id, label, secret, active)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (id) DO UPDATE SET association_id = excluded.association_id,
+               merchant_id = excluded.merchant_id, shop_id = excluded.shop_id, label = excluded.label,
+               active = excluded.active,
+               secret = CASE WHEN $8 THEN excluded.secret ELSE terminals.secret END
+           RETURNING xmax = 0 AS created""",
+        terminal_id, body.association_id, body.merchant_id, body.shop_id, body.label, secret, body.active,
+        body.secret is not None,
+    )
+    gw.terminals.pop(terminal_id, None)
+    out: dict[str, Any] = {"id": str(terminal_id), **body.model_dump(mode="json", exclude={"secret"})}
+    if row["created"] or body.secret is not None:
+        out["secret"] = secret  # shown once, at creation or when the operator sets it
+    return json_response(out, 201 if row["created"] else 200)
+
+
+async def list_terminals(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    require_admin(request, gw.rt.settings.admin_token)
+    rows = await gw.rt.pool.fetch(
+        """SELECT t.id, t.association_id, t.merchant_id, t.shop_id, t.label, t.active,
+                  (SELECT max(received_at) FROM requests r WHERE r.terminal_id = t.id) AS last_seen_at
+           FROM terminals t ORDER BY t.label"""
+    )
+    return json_response([
+        {k: (str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, datetime) else v) for k, v in dict(r).items()}
+        for r in rows
+    ])
+
+
+def routes(app: web.Application, _: Runtime) -> None:
+    app.router.add_post("/v1/sales", post_sale)
+    app.router.add_post("/v1/redemptions", post_redemption)
+    app.router.add_post("/v1/enrolments", post_enrolment)
+    app.router.add_get("/v1/sales/{request_id}", _get_status("sale"))
+    app.router.add_get("/v1/redemptions/{request_id}", _get_status("redemption"))
+    app.router.add_get("/v1/enrolments/{request_id}", _get_status("enrolment"))
+    app.router.add_put("/v1/terminals/{terminal_id}", put_terminal)
+    app.router.add_get("/v1/terminals", list_terminals)
+
+
+async def prune_nonces(pool: asyncpg.Pool, window_s: int) -> None:
+    """Nonces older than twice the window can never be replayed (the timestamp check refuses)."""
+    while True:
+        await asyncio.sleep(60)
+        try:
+            await pool.execute("DELETE FROM nonces WHERE seen_at < now() - make_interval(secs => $1)", 2 * window_s)
+        except Exception:  # a failed prune is retried at the next tick
+            pass

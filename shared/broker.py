@@ -1,0 +1,79 @@
+"""RabbitMQ topology and connections.
+
+Every service declares the whole topology at start (declarations are idempotent), so an
+event published before its consumer ever ran still lands in the consumer's durable queue.
+Queues are quorum queues with a delivery limit and a dead-letter exchange; each has a
+``.dead`` twin that keeps what could not be processed, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    routing_keys: tuple[str, ...]
+
+
+# Who listens to what. A consumer binds to the contract versions it understands.
+QUEUES: dict[str, QueueSpec] = {
+    "cards": QueueSpec(
+        "cards.events",
+        ("sale.recorded.v1", "redemption.requested.v1", "enrolment.requested.v1"),
+    ),
+    "terminals": QueueSpec(
+        "terminals.outcomes",
+        (
+            "cagnotte.credited.v1",
+            "cagnotte.redeemed.v1",
+            "sale.refused.v1",
+            "redemption.refused.v1",
+            "account.opened.v1",
+            "enrolment.refused.v1",
+        ),
+    ),
+    "clearing": QueueSpec("clearing.events", ("cagnotte.credited.v1", "cagnotte.redeemed.v1")),
+    "crm": QueueSpec("crm.events", ("cagnotte.credited.v1", "account.opened.v1")),
+}
+
+
+async def connect(settings: Settings) -> AbstractRobustConnection:
+    return await aio_pika.connect_robust(
+        settings.amqp_url, client_properties={"connection_name": f"comptoir-{settings.service}"}
+    )
+
+
+async def declare(channel: AbstractChannel, settings: Settings) -> AbstractExchange:
+    exchange = await channel.declare_exchange(
+        settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dlx = await channel.declare_exchange(
+        settings.dead_letter_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    for spec in QUEUES.values():
+        queue = await channel.declare_queue(
+            spec.name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": settings.delivery_limit,
+                "x-dead-letter-exchange": settings.dead_letter_exchange,
+                "x-dead-letter-routing-key": spec.name,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+        for key in spec.routing_keys:
+            await queue.bind(exchange, key)
+        dead = await channel.declare_queue(
+            f"{spec.name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead.bind(dlx, spec.name)
+    return exchange

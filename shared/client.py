@@ -1,0 +1,69 @@
+"""HTTP clients for Comptoir: a signing terminal client and a back-office client.
+
+Used by the demo seed, the CLI, the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from shared import signing
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+
+
+class TerminalClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, terminal_id: str, secret: str) -> None:
+        self.session = session
+        self.base = base_url.rstrip("/")
+        self.terminal_id = terminal_id
+        self.secret = secret
+
+    async def request(self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None) -> Reply:
+        body = b"" if payload is None else orjson.dumps(payload)
+        h = signing.headers(self.terminal_id, self.secret, method, path, body)
+        h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        async with self.session.request(method, self.base + path, data=body, headers=h) as r:
+            raw = await r.read()
+            return Reply(r.status, orjson.loads(raw) if raw else None)
+
+    async def sale(self, phone: str, amount_cents: int, product_family: str | None = None,
+                   sale_id: str | None = None, **extra: Any) -> Reply:
+        payload: dict[str, Any] = {"sale_id": sale_id or str(uuid.uuid4()), "customer": {"phone": phone},
+                                   "amount_cents": amount_cents, **extra}
+        if product_family:
+            payload["product_family"] = product_family
+        return await self.request("POST", "/v1/sales", payload)
+
+    async def redeem(self, phone: str, amount_cents: int, redemption_id: str | None = None) -> Reply:
+        return await self.request("POST", "/v1/redemptions", {
+            "redemption_id": redemption_id or str(uuid.uuid4()), "customer": {"phone": phone},
+            "amount_cents": amount_cents,
+        })
+
+    async def enrol(self, phone: str, **details: Any) -> Reply:
+        return await self.request("POST", "/v1/enrolments", {
+            "enrolment_id": str(uuid.uuid4()), "phone": phone, **details,
+        })
+
+
+class AdminClient:
+    def __init__(self, session: aiohttp.ClientSession, token: str) -> None:
+        self.session = session
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, url: str, payload: Any = None) -> Reply:
+        data = None if payload is None else orjson.dumps(payload)
+        async with self.session.request(method, url, data=data, headers={**self.headers, "Content-Type": "application/json"}) as r:
+            raw = await r.read()
+            return Reply(r.status, orjson.loads(raw) if raw else None)

@@ -1,0 +1,233 @@
+"""Idempotent event consumers: manual acks, an inbox keyed by event id, retries with backoff
+for transient errors, and poison events dead-lettered with their reason.
+
+One broker message (a batch of events) is handled in one database transaction: the inbox
+rows, the handler's state changes and the events it emits through the outbox commit
+together, and only then is the message acked. A crash anywhere before the ack redelivers the
+message, and the inbox turns the replay into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aio_pika
+import asyncpg
+import orjson
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
+
+from shared import logging as log
+from shared import metrics, outbox
+from shared.db import is_transient
+from shared.events import Event, EventData, PoisonEvent, parse, unpack
+
+# A handler gets the fresh (never seen) events of one type from one message, inside the
+# transaction, and returns the events to publish.
+Handler = Callable[[asyncpg.Connection, list[Event[Any]]], Awaitable[Sequence[Event[Any]]]]
+AfterCommit = Callable[[list[Event[Any]]], None]
+
+
+class Consumer:
+    def __init__(
+        self,
+        service: str,
+        pool: asyncpg.Pool,
+        channel: AbstractChannel,
+        dlx: AbstractExchange,
+        queue_name: str,
+        handlers: dict[type[EventData], Handler],
+        retries: int = 4,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.channel = channel
+        self.dlx = dlx
+        self.queue_name = queue_name
+        self.handlers = {model.type(): h for model, h in handlers.items()}
+        self.retries = retries
+        self.after_commit = after_commit
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._log = log.get("consumer")
+
+    async def start(self) -> None:
+        self._queue = await self.channel.get_queue(self.queue_name, ensure=False)
+        self._tag = await self._queue.consume(self._on_message, no_ack=False)
+
+    async def stop(self) -> None:
+        """Stop taking messages and let the ones in hand finish (graceful shutdown)."""
+        if self._queue is not None and self._tag is not None:
+            await self._queue.cancel(self._tag)
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self.handle_message(message)
+        except Exception as exc:  # database or broker gone while dead-lettering: try again later
+            self._log.error("message_requeued", error=repr(exc))
+            if not message.processed:
+                await message.nack(requeue=True)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def handle_message(self, message: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
+        try:
+            raws = unpack(message.body)
+        except Exception as exc:
+            await self._dead_letter(message.body, None, f"undecodable message: {exc}")
+            await message.ack()
+            return
+        events: list[Event[Any]] = []
+        poison: list[tuple[Any, PoisonEvent]] = []
+        for raw in raws:
+            try:
+                event = parse(raw)
+                if event.type not in self.handlers:
+                    raise PoisonEvent(f"{self.queue_name} has no handler for {event.type}", event.id)
+                events.append(event)
+            except PoisonEvent as exc:
+                poison.append((raw, exc))
+
+        try:
+            done, failed = await self._process(events)
+        except _Transient as exc:
+            metrics.handler_errors.labels(self.service, self.queue_name, "transient").inc()
+            self._log.warning("message_requeued", error=str(exc), redelivered=message.redelivered)
+            # Back to the queue; the quorum queue's delivery limit dead-letters it eventually.
+            await message.nack(requeue=True)
+            return
+        poison.extend(failed)
+        for raw, exc in poison:
+            await self._dead_letter(_encode(raw), exc.event_id, exc.reason)
+            metrics.events_handled.labels(self.service, str(_type_of(raw)), "dead_lettered").inc()
+        await message.ack()
+        metrics.handler_duration.labels(self.service, self.queue_name).observe(
+            time.perf_counter() - started
+        )
+        if done and self.after_commit is not None:
+            self.after_commit(done)
+
+    async def _process(
+        self, events: list[Event[Any]]
+    ) -> tuple[list[Event[Any]], list[tuple[Any, PoisonEvent]]]:
+        """Commit the batch; if a handler fails for good, find the culprit one event at a time."""
+        if not events:
+            return [], []
+        try:
+            return await self._commit_with_retries(events), []
+        except _Failed as exc:
+            if len(events) == 1:
+                e = events[0]
+                return [], [(_raw(e), PoisonEvent(f"handler failed: {exc}", e.id))]
+        done: list[Event[Any]] = []
+        failed: list[tuple[Any, PoisonEvent]] = []
+        for e in events:
+            try:
+                done += await self._commit_with_retries([e])
+            except _Failed as exc:
+                failed.append((_raw(e), PoisonEvent(f"handler failed: {exc}", e.id)))
+        return done, failed
+
+    async def _commit_with_retries(self, events: list[Event[Any]]) -> list[Event[Any]]:
+        for attempt in range(self.retries + 1):
+            try:
+                return await self._commit(events)
+            except Exception as exc:
+                if not is_transient(exc):
+                    self._log.error("handler_failed", error=repr(exc), events=len(events))
+                    metrics.handler_errors.labels(self.service, self.queue_name, "poison").inc()
+                    raise _Failed(repr(exc)) from exc
+                if attempt == self.retries:
+                    raise _Transient(repr(exc)) from exc
+                delay = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())
+                self._log.info("handler_retry", error=repr(exc), attempt=attempt + 1, delay_s=round(delay, 3))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _commit(self, events: list[Event[Any]]) -> list[Event[Any]]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh_ids = {
+                str(r["event_id"])
+                for r in await conn.fetch(
+                    """INSERT INTO inbox (event_id, type)
+                       SELECT * FROM unnest($1::uuid[], $2::text[])
+                       ON CONFLICT DO NOTHING RETURNING event_id""",
+                    [e.id for e in events],
+                    [e.type for e in events],
+                )
+            }
+            fresh = [e for e in events if e.id in fresh_ids]
+            out: list[Event[Any]] = []
+            for type_, group in _by_type(fresh):
+                with log.tracing(group[0].correlation_id, group[0].id):
+                    out.extend(await self.handlers[type_](conn, group))
+            await outbox.write(conn, out)
+        for e in events:
+            metrics.events_handled.labels(
+                self.service, e.type, "processed" if e.id in fresh_ids else "duplicate"
+            ).inc()
+        return fresh
+
+    async def _dead_letter(self, body: bytes, event_id: str | None, reason: str) -> None:
+        """Keep the event with its reason, in the database and in the queue's .dead twin."""
+        self._log.error("event_dead_lettered", event_id=event_id, reason=reason)
+        metrics.dead_lettered.labels(self.service, reason.split(":")[0][:60]).inc()
+        await self.pool.execute(
+            "INSERT INTO dead_letters (event_id, queue, reason, body) VALUES ($1, $2, $3, $4)",
+            event_id,
+            self.queue_name,
+            reason,
+            body,
+        )
+        await self.dlx.publish(
+            aio_pika.Message(
+                body,
+                content_type="application/cloudevents+json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                headers={"x-comptoir-reason": reason[:1000], "x-comptoir-queue": self.queue_name},
+            ),
+            routing_key=self.queue_name,
+        )
+
+
+class _Transient(Exception):
+    pass
+
+
+class _Failed(Exception):
+    pass
+
+
+def _by_type(events: list[Event[Any]]) -> list[tuple[str, list[Event[Any]]]]:
+    """Group by type, keeping the order in which types first appear."""
+    groups: dict[str, list[Event[Any]]] = {}
+    for e in events:
+        groups.setdefault(e.type, []).append(e)
+    return list(groups.items())
+
+
+def _raw(event: Event[Any]) -> Any:
+    return orjson.loads(event.to_json())
+
+
+def _encode(raw: Any) -> bytes:
+    try:
+        return orjson.dumps(raw)
+    except TypeError:
+        return repr(raw).encode()
+
+
+def _type_of(raw: Any) -> str:
+    return str(raw.get("type")) if isinstance(raw, dict) else "unknown"

@@ -1,0 +1,114 @@
+"""HTTP edge shared by the services: correlation ids, RED metrics, problem+json errors."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from shared import logging as log
+from shared import metrics
+
+CORRELATION_HEADER = "X-Correlation-Id"
+PROBLEM = "application/problem+json"
+M = TypeVar("M", bound=BaseModel)
+
+
+class Problem(Exception):
+    """An RFC 9457 problem: raised anywhere in a handler, answered as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str = "", type_: str = "about:blank", **extra: Any):
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.extra = extra
+
+    def response(self, instance: str) -> web.Response:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        body["instance"] = instance
+        body.update(self.extra)
+        return web.Response(status=self.status, body=orjson.dumps(body), content_type=PROBLEM)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    raw = await request.read()
+    return parse_model(raw, model)
+
+
+def parse_model(raw: bytes, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise Problem(422, "Invalid request body", "the body does not match the schema", errors=errors) from exc
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    logger = log.get("http")
+
+    @web.middleware
+    async def mw(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        started = time.perf_counter()
+        route = _route_name(request)
+        incoming = request.headers.get(CORRELATION_HEADER)
+        with log.tracing(incoming, None) as corr:
+            try:
+                response = await handler(request)
+            except Problem as p:
+                response = p.response(request.path)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                response = Problem(exc.status, exc.reason, exc.text or "").response(request.path)
+            except Exception:
+                logger.exception("unhandled_error", path=request.path)
+                response = Problem(500, "Internal error", "the error was logged").response(request.path)
+            response.headers[CORRELATION_HEADER] = corr
+            elapsed = time.perf_counter() - started
+            metrics.http_requests.labels(service, request.method, route, str(response.status)).inc()
+            metrics.http_duration.labels(service, request.method, route).observe(elapsed)
+            if response.status >= 500:
+                logger.error("http_request", method=request.method, path=request.path, status=response.status)
+            return response
+
+    return mw
+
+
+def require_admin(request: web.Request, token: str) -> None:
+    """Back-office endpoints take the operator's bearer token (per-user roles come with F26)."""
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise Problem(401, "Unauthorized", "send Authorization: Bearer <admin token>")
+
+
+def uuid_param(request: web.Request, name: str) -> UUID:
+    raw = request.match_info.get(name) or request.query.get(name)
+    if raw is None:
+        raise Problem(400, "Missing parameter", f"{name} is required")
+    try:
+        return UUID(raw)
+    except ValueError as exc:
+        raise Problem(400, "Invalid parameter", f"{name} must be a UUID") from exc

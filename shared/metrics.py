@@ -1,0 +1,45 @@
+"""The Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+http_requests = Counter(
+    "comptoir_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
+)
+http_duration = Histogram(
+    "comptoir_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=_LATENCY,
+)
+events_handled = Counter(
+    "comptoir_events_handled_total",
+    "Events consumed, by outcome (processed, duplicate, dead_lettered)",
+    ["service", "type", "outcome"],
+)
+handler_duration = Histogram(
+    "comptoir_message_handler_duration_seconds",
+    "Time to handle one broker message (a batch of events) in one transaction",
+    ["service", "queue"],
+    buckets=_LATENCY,
+)
+handler_errors = Counter(
+    "comptoir_message_handler_errors_total",
+    "Handler failures, by kind (transient: retried, poison: dead-lettered)",
+    ["service", "queue", "kind"],
+)
+dead_lettered = Counter(
+    "comptoir_dead_lettered_total", "Events sent to the dead-letter exchange", ["service", "reason"]
+)
+outbox_backlog = Gauge(
+    "comptoir_outbox_backlog", "Events written to the outbox and not yet confirmed", ["service"]
+)
+outbox_published = Counter(
+    "comptoir_outbox_published_total", "Events published with a broker confirm", ["service"]
+)
+outbox_publish_failures = Counter(
+    "comptoir_outbox_publish_failures_total", "Relay publish attempts that failed", ["service"]
+)

@@ -1,0 +1,186 @@
+"""The life of a service process: HTTP first (so /health answers at once), then database,
+migrations and broker, retried until they are there; /ready turns green only when all are.
+SIGTERM stops taking work, finishes what is in hand, flushes the outbox, then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvloop
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared import broker, db, metrics
+from shared import logging as log
+from shared.consumer import AfterCommit, Consumer, Handler
+from shared.events import EventData
+from shared.http import json_response, middleware
+from shared.outbox import Relay
+from shared.settings import Settings, load
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; handed to its routes and handlers."""
+
+    settings: Settings
+    pool: asyncpg.Pool = field(init=False)
+    connection: AbstractRobustConnection = field(init=False)
+    channel: AbstractChannel = field(init=False)
+    exchange: AbstractExchange = field(init=False)
+    relay: Relay = field(init=False)
+    consumer: Consumer | None = None
+    ready: bool = False
+    stopping: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    migrations: Path
+    routes: Callable[[web.Application, Runtime], None] = lambda app, rt: None
+    handlers: Callable[[Runtime], dict[type[EventData], Handler]] | None = None
+    after_commit: Callable[[Runtime], AfterCommit] | None = None
+    on_ready: Callable[[Runtime], Awaitable[None]] | None = None
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+async def _health(_: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def _ready(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    checks: dict[str, str] = {}
+    if rt.ready and not rt.stopping:
+        try:
+            await rt.pool.fetchval("SELECT 1", timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {exc!r}"
+        checks["broker"] = "ok" if not rt.connection.is_closed else "down"
+        checks["migrations"] = "ok"
+    else:
+        checks["service"] = "stopping" if rt.stopping else "starting"
+    ok = all(v == "ok" for v in checks.values())
+    return json_response({"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503)
+
+
+async def _metrics(_: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _until_up(what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
+    logger = log.get("startup")
+    delay = 0.2
+    while True:
+        try:
+            return await attempt()
+        except (OSError, asyncpg.PostgresError, ConnectionError, asyncio.TimeoutError) as exc:
+            logger.warning("dependency_unavailable", dependency=what, error=repr(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
+    s = rt.settings
+    logger = log.get("startup")
+    applied = await _until_up("database", lambda: db.migrate(s.database_url, spec.name, spec.migrations))
+    if applied:
+        logger.info("migrations_applied", versions=applied)
+    rt.pool = await _until_up(
+        "database", lambda: db.create_pool(s.database_url, spec.name, s.db_pool_min, s.db_pool_max)
+    )
+    rt.connection = await _until_up("broker", lambda: broker.connect(s))
+    rt.channel = await rt.connection.channel(publisher_confirms=True, on_return_raises=True)
+    await rt.channel.set_qos(prefetch_count=s.prefetch)
+    rt.exchange = await broker.declare(rt.channel, s)
+    rt.relay = Relay(spec.name, rt.pool, rt.exchange, s.relay_batch, s.relay_poll_s)
+    rt.state["relay_task"] = asyncio.create_task(rt.relay.run(), name="outbox-relay")
+    if spec.handlers is not None:
+        dlx = await rt.channel.get_exchange(s.dead_letter_exchange, ensure=False)
+        rt.consumer = Consumer(
+            spec.name,
+            rt.pool,
+            rt.channel,
+            dlx,
+            broker.QUEUES[spec.name].name,
+            spec.handlers(rt),
+            retries=s.handler_retries,
+            after_commit=spec.after_commit(rt) if spec.after_commit else None,
+        )
+        await rt.consumer.start()
+    if spec.on_ready is not None:
+        await spec.on_ready(rt)
+    rt.ready = True
+    logger.info("service_ready", port=s.listen_port())
+
+
+async def _shutdown(rt: Runtime, runner: web.AppRunner) -> None:
+    """Stop in the order that loses nothing: no new requests, then the work in hand (whose
+    answers may still need the consumer), then the consumer, then flush the outbox."""
+    logger = log.get("shutdown")
+    rt.stopping = True
+    logger.info("service_stopping")
+    await runner.cleanup()  # closes the listener and waits for requests in flight
+    if rt.ready:
+        if rt.consumer is not None:
+            await rt.consumer.stop()
+        await rt.relay.stop()
+        rt.state["relay_task"].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rt.state["relay_task"]
+        await rt.connection.close()
+        await rt.pool.close()
+    logger.info("service_stopped")
+
+
+async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
+    settings = settings or load(spec.name)
+    log.configure(spec.name, settings.log_level)
+    rt = Runtime(settings)
+    app = web.Application(middlewares=[middleware(spec.name)], client_max_size=1 << 20)
+    app[RUNTIME] = rt
+    app.router.add_get("/health", _health)
+    app.router.add_get("/ready", _ready)
+    app.router.add_get("/metrics", _metrics)
+    spec.routes(app, rt)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_s)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.listen_port(), reuse_address=True)
+    await site.start()
+    log.get("startup").info("http_listening", host=settings.host, port=settings.listen_port())
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.create_task(_start_backbone(spec, rt), name="startup")
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and starting.exception() is not None:
+        await runner.cleanup()
+        raise starting.exception()  # type: ignore[misc]
+    await stopped
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await starting
+    await _shutdown(rt, runner)
+
+
+def main(spec: ServiceSpec) -> None:
+    metrics.outbox_backlog.labels(spec.name).set(0)
+    uvloop.run(serve(spec))

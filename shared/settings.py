@@ -1,0 +1,48 @@
+"""Typed settings read from the environment (prefix ``COMPTOIR_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {
+    "terminals": 8080,
+    "cards": 8081,
+    "clearing": 8082,
+    "crm": 8083,
+    "notifications": 8084,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMPTOIR_", extra="ignore")
+
+    service: str = "comptoir"
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: the service's default port from DEFAULT_PORTS
+    database_url: str = "postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    exchange: str = "comptoir.events"
+    dead_letter_exchange: str = "comptoir.dlx"
+    prefetch: int = 8
+    delivery_limit: int = 5
+    handler_retries: int = 4
+    relay_batch: int = 500
+    relay_poll_s: float = 1.0
+    log_level: str = "INFO"
+    admin_token: str = Field(default="dev-admin-token", min_length=8)
+    # How long the gateway waits for the cards service's verdict before answering 202.
+    outcome_timeout_s: float = 5.0
+    # Signed terminal requests older or newer than this are refused (clock skew + replay window).
+    signature_window_s: int = 300
+    shutdown_grace_s: float = 10.0
+
+    def listen_port(self) -> int:
+        return self.port or DEFAULT_PORTS.get(self.service, 8090)
+
+
+def load(service: str) -> Settings:
+    settings = Settings(service=service)
+    return settings
