@@ -157,6 +157,7 @@ class Consumer:
         raise AssertionError("unreachable")
 
     async def _commit(self, events: list[Event[Any]]) -> list[Event[Any]]:
+        unique = list({e.id: e for e in reversed(events)}.values())[::-1]  # first copy of each id
         async with self.pool.acquire() as conn, conn.transaction():
             fresh_ids = {
                 str(r["event_id"])
@@ -164,20 +165,22 @@ class Consumer:
                     """INSERT INTO inbox (event_id, type)
                        SELECT * FROM unnest($1::uuid[], $2::text[])
                        ON CONFLICT DO NOTHING RETURNING event_id""",
-                    [e.id for e in events],
-                    [e.type for e in events],
+                    [e.id for e in unique],
+                    [e.type for e in unique],
                 )
             }
-            fresh = [e for e in events if e.id in fresh_ids]
+            fresh = [e for e in unique if e.id in fresh_ids]
             out: list[Event[Any]] = []
             for type_, group in _by_type(fresh):
                 with log.tracing(group[0].correlation_id, group[0].id):
                     out.extend(await self.handlers[type_](conn, group))
             await outbox.write(conn, out)
         for e in events:
-            metrics.events_handled.labels(
-                self.service, e.type, "processed" if e.id in fresh_ids else "duplicate"
-            ).inc()
+            outcome = "processed" if e.id in fresh_ids else "duplicate"
+            fresh_ids.discard(e.id)
+            metrics.events_handled.labels(self.service, e.type, outcome).inc()
+            self._log.info("event_handled", type=e.type, subject=e.subject, outcome=outcome,
+                           correlation_id=e.correlation_id, causation_id=e.id)
         return fresh
 
     async def _dead_letter(self, body: bytes, event_id: str | None, reason: str) -> None:

@@ -18,6 +18,7 @@ from shared import metrics
 CORRELATION_HEADER = "X-Correlation-Id"
 PROBLEM = "application/problem+json"
 M = TypeVar("M", bound=BaseModel)
+_PROBES = frozenset({"/health", "/ready", "/metrics"})
 
 
 class Problem(Exception):
@@ -90,8 +91,11 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
             elapsed = time.perf_counter() - started
             metrics.http_requests.labels(service, request.method, route, str(response.status)).inc()
             metrics.http_duration.labels(service, request.method, route).observe(elapsed)
-            if response.status >= 500:
-                logger.error("http_request", method=request.method, path=request.path, status=response.status)
+            level = "error" if response.status >= 500 else "debug" if route in _PROBES else "info"
+            getattr(logger, level)(
+                "http_request", method=request.method, path=request.path, status=response.status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
             return response
 
     return mw

@@ -18,7 +18,7 @@ import asyncpg
 from aio_pika.abc import AbstractExchange
 
 from shared import logging as log
-from shared import metrics
+from shared import failpoints, metrics
 from shared.events import BATCH_CONTENT_TYPE, Event, pack
 
 CHANNEL = "comptoir_outbox"
@@ -100,6 +100,7 @@ class Relay:
             )
             if not rows:
                 return 0
+            failpoints.hit("relay.before_publish")
             groups: dict[str, list[str]] = {}
             for r in rows:
                 groups.setdefault(r["routing_key"], []).append(r["envelope"])

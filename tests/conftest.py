@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import aio_pika
+import aiohttp
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from shared.broker import QUEUES
+from shared.client import AdminClient, TerminalClient
+from tests import harness
+
+SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "itest")
+
+
+async def reset_infrastructure() -> None:
+    """An empty test database and test vhost: every run starts from nothing."""
+    conn = await asyncpg.connect(harness.DATABASE_URL)
+    try:
+        for s in SCHEMAS:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
+    finally:
+        await conn.close()
+    connection = await aio_pika.connect(harness.AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for spec in QUEUES.values():
+            for name in (spec.name, f"{spec.name}.dead"):
+                await channel.queue_delete(name)
+        for name in ("itest.events", "itest.events.dead"):
+            await channel.queue_delete(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def clean_infrastructure() -> None:
+    await reset_infrastructure()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def services(clean_infrastructure: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[harness.Services]:
+    logs = tmp_path_factory.mktemp("service-logs")
+    procs = harness.Services(logs)
+    for name in harness.SERVICES:
+        procs.start(name)
+    try:
+        await procs.wait_ready()
+        yield procs
+    finally:
+        codes = procs.stop_all()
+        print("service exit codes:", codes, "logs in", logs)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
+        yield s
+
+
+@pytest_asyncio.fixture
+async def db(clean_infrastructure: None) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(harness.DATABASE_URL)
+    yield conn
+    await conn.close()
+
+
+@dataclass
+class Network:
+    association_id: uuid.UUID
+    merchants: list[uuid.UUID]
+    terminals: list[TerminalClient]
+    admin: AdminClient
+
+
+NetworkFactory = Callable[..., Awaitable[Network]]
+
+
+@pytest.fixture
+def make_network(services: harness.Services, http: aiohttp.ClientSession) -> NetworkFactory:
+    """A fresh association per test, so tests never see each other's money."""
+
+    async def make(
+        merchants: int = 2,
+        rate_mode: str = "merchant",
+        taux_client_bps: int = 300,
+        taux_uc_bps: int = 50,
+        merchant_rates: list[int | None] | None = None,
+    ) -> Network:
+        admin = AdminClient(http, harness.ADMIN_TOKEN)
+        aid = uuid.uuid4()
+        r = await admin.call("PUT", f"{harness.url('cards')}/v1/associations/{aid}", {
+            "name": f"test {aid}", "rate_mode": rate_mode,
+            "taux_client_bps": taux_client_bps, "taux_uc_bps": taux_uc_bps,
+        })
+        assert r.status == 201, r
+        mids, terms = [], []
+        for i in range(merchants):
+            mid, tid = uuid.uuid4(), uuid.uuid4()
+            rate = (merchant_rates or [None] * merchants)[i]
+            r = await admin.call("PUT", f"{harness.url('cards')}/v1/associations/{aid}/merchants/{mid}",
+                                 {"name": f"merchant {i}", "taux_client_bps": rate})
+            assert r.status == 201, r
+            secret = secrets.token_hex(24)
+            r = await admin.call("PUT", f"{harness.url('terminals')}/v1/terminals/{tid}", {
+                "association_id": str(aid), "merchant_id": str(mid), "shop_id": str(mid),
+                "label": f"till {i}", "secret": secret,
+            })
+            assert r.status == 201, r
+            mids.append(mid)
+            terms.append(TerminalClient(http, harness.url("terminals"), str(tid), secret))
+        return Network(aid, mids, terms, admin)
+
+    return make
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, what: str = "condition") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def phone(n: int) -> str:
+    return f"+3361{n:07d}"
+
+
