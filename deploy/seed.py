@@ -1,0 +1,209 @@
+"""Seed a demo network through the back-office HTTP APIs, idempotently.
+
+One association, "Cœur de Ville" (rates per merchant, network taux client 3 %, taux UC 0.5 %),
+four merchants with one shop and one terminal each. Every id is fixed and every terminal's
+secret is derived from the admin token, so running the seed again changes nothing and the
+credentials it wrote stay valid. The credentials go to ``.comptoir/demo.json`` for the CLI.
+
+    python -m deploy.seed [--out .comptoir/demo.json]
+
+Service addresses come from ``COMPTOIR_<SERVICE>_URL`` (default ``http://127.0.0.1:<port>``)
+and the admin token from ``COMPTOIR_ADMIN_TOKEN`` (default: the services' default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from shared.client import AdminClient
+from shared.settings import DEFAULT_PORTS, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / ".comptoir" / "demo.json"
+_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://comptoir.dev/demo")
+
+
+def demo_id(name: str) -> str:
+    """A fixed UUID for a demo object: the same on every machine and every run."""
+    return str(uuid.uuid5(_NS, name))
+
+
+@dataclass(frozen=True)
+class Merchant:
+    key: str  # terminal name used by the CLI
+    name: str
+    trade: str
+    taux_client_bps: int | None  # None: the network rate
+    taux_uc_bps: int | None = None  # None: the network fee
+
+    @property
+    def id(self) -> str:
+        return demo_id(f"merchant/{self.key}")
+
+    @property
+    def shop_id(self) -> str:
+        return demo_id(f"shop/{self.key}")
+
+    @property
+    def terminal_id(self) -> str:
+        return demo_id(f"terminal/{self.key}")
+
+
+ASSOCIATION_ID = demo_id("association/coeur-de-ville")
+ASSOCIATION = {
+    "name": "Cœur de Ville",
+    "rate_mode": "merchant",
+    "taux_client_bps": 300,
+    "taux_uc_bps": 50,
+}
+MERCHANTS = (
+    Merchant("bistrot", "Le Bistrot du Marché", "restaurant", 500),
+    Merchant("boulangerie", "Boulangerie Lemoine", "bakery", None),
+    Merchant("librairie", "Librairie des Halles", "bookshop", 250),
+    Merchant("fleuriste", "Fleurs de Saison", "florist", 400, 75),
+)
+
+
+def service_urls() -> dict[str, str]:
+    """Where each service answers: ``COMPTOIR_<NAME>_URL`` or the local default port."""
+    return {
+        name: os.environ.get(f"COMPTOIR_{name.upper()}_URL", f"http://127.0.0.1:{port}").rstrip("/")
+        for name, port in DEFAULT_PORTS.items()
+    }
+
+
+def admin_token() -> str:
+    return os.environ.get("COMPTOIR_ADMIN_TOKEN") or Settings().admin_token
+
+
+def terminal_secret(token: str, terminal_id: str) -> str:
+    """Derived, not random, so that a re-run of the seed keeps the terminals' credentials."""
+    return hmac.new(
+        token.encode(), f"demo-terminal/{terminal_id}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+def _check(what: str, status: int, body: Any) -> None:
+    if status not in (200, 201):
+        detail = (body.get("detail") or body.get("title")) if isinstance(body, dict) else body
+        raise SeedError(f"{what}: HTTP {status}: {detail}")
+
+
+async def seed(urls: dict[str, str] | None = None, token: str | None = None) -> dict[str, Any]:
+    """Create or update the demo network; return the demo description (see ``write``)."""
+    urls = urls or service_urls()
+    token = token or admin_token()
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        admin = AdminClient(session, token)
+        cards = urls["cards"]
+        r = await admin.call("PUT", f"{cards}/v1/associations/{ASSOCIATION_ID}", ASSOCIATION)
+        _check("association", r.status, r.body)
+        terminals: dict[str, Any] = {}
+        for m in MERCHANTS:
+            payload: dict[str, Any] = {
+                "name": m.name,
+                "taux_client_bps": m.taux_client_bps,
+                "taux_uc_bps": m.taux_uc_bps,
+            }
+            r = await admin.call(
+                "PUT", f"{cards}/v1/associations/{ASSOCIATION_ID}/merchants/{m.id}", payload
+            )
+            _check(f"merchant {m.name}", r.status, r.body)
+            secret = terminal_secret(token, m.terminal_id)
+            r = await admin.call(
+                "PUT",
+                f"{urls['terminals']}/v1/terminals/{m.terminal_id}",
+                {
+                    "association_id": ASSOCIATION_ID,
+                    "merchant_id": m.id,
+                    "shop_id": m.shop_id,
+                    "label": f"{m.name} — caisse 1",
+                    "secret": secret,
+                },
+            )
+            _check(f"terminal of {m.name}", r.status, r.body)
+            terminals[m.key] = {
+                "id": m.terminal_id,
+                "secret": secret,
+                "merchant_id": m.id,
+                "merchant": m.name,
+                "trade": m.trade,
+                "shop_id": m.shop_id,
+                "taux_client_bps": m.taux_client_bps
+                if m.taux_client_bps is not None
+                else ASSOCIATION["taux_client_bps"],
+                "taux_uc_bps": m.taux_uc_bps
+                if m.taux_uc_bps is not None
+                else ASSOCIATION["taux_uc_bps"],
+                "uses_network_rate": m.taux_client_bps is None,
+            }
+    return {
+        "association": {"id": ASSOCIATION_ID, **ASSOCIATION},
+        "urls": urls,
+        "terminals": terminals,
+    }
+
+
+def write(demo: dict[str, Any], path: Path) -> None:
+    """Write the demo credentials, readable by the owner only (they hold terminal secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(demo, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.seed", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get("COMPTOIR_DEMO_FILE", DEFAULT_OUT)),
+        help="where to write the demo credentials (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        demo = asyncio.run(seed())
+    except (TimeoutError, SeedError, aiohttp.ClientError, OSError) as exc:
+        print(f"seed: failed: {exc}", file=sys.stderr)
+        return 1
+    try:
+        write(demo, args.out)
+        where = str(args.out)
+    except OSError as exc:
+        where = f"not written ({exc})"
+    print(
+        f"seeded association {demo['association']['name']} ({demo['association']['id']}); "
+        f"demo credentials: {where}"
+    )
+    for name, t in demo["terminals"].items():
+        print(
+            f"  {name:<12} {t['merchant']:<24} terminal {t['id']}  "
+            f"taux client {t['taux_client_bps']} bp"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
