@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
 
 from shared.settings import Settings
 
@@ -50,15 +50,26 @@ async def connect(settings: Settings) -> AbstractRobustConnection:
     )
 
 
-async def declare(channel: AbstractChannel, settings: Settings) -> AbstractExchange:
+@dataclass(frozen=True)
+class Topology:
+    """Objects declared through the (robust) channel: aio-pika restores these, and the
+    consumers on them, after a reconnection; objects fetched with ensure=False it does not."""
+
+    exchange: AbstractExchange
+    dead_letter_exchange: AbstractExchange
+    queues: dict[str, AbstractQueue]
+
+
+async def declare(channel: AbstractChannel, settings: Settings) -> Topology:
     exchange = await channel.declare_exchange(
         settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
     dlx = await channel.declare_exchange(
         settings.dead_letter_exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
+    queues: dict[str, AbstractQueue] = {}
     for spec in QUEUES.values():
-        queue = await channel.declare_queue(
+        queue = queues[spec.name] = await channel.declare_queue(
             spec.name,
             durable=True,
             arguments={
@@ -76,4 +87,4 @@ async def declare(channel: AbstractChannel, settings: Settings) -> AbstractExcha
             f"{spec.name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
         )
         await dead.bind(dlx, spec.name)
-    return exchange
+    return Topology(exchange, dlx, queues)

@@ -22,13 +22,17 @@ class Reply:
 
 
 class TerminalClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, terminal_id: str, secret: str) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, terminal_id: str, secret: str
+    ) -> None:
         self.session = session
         self.base = base_url.rstrip("/")
         self.terminal_id = terminal_id
         self.secret = secret
 
-    async def request(self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None) -> Reply:
+    async def request(
+        self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> Reply:
         body = b"" if payload is None else orjson.dumps(payload)
         h = signing.headers(self.terminal_id, self.secret, method, path, body)
         h["Content-Type"] = "application/json"
@@ -37,24 +41,47 @@ class TerminalClient:
             raw = await r.read()
             return Reply(r.status, orjson.loads(raw) if raw else None)
 
-    async def sale(self, phone: str, amount_cents: int, product_family: str | None = None,
-                   sale_id: str | None = None, **extra: Any) -> Reply:
-        payload: dict[str, Any] = {"sale_id": sale_id or str(uuid.uuid4()), "customer": {"phone": phone},
-                                   "amount_cents": amount_cents, **extra}
+    async def sale(
+        self,
+        phone: str,
+        amount_cents: int,
+        product_family: str | None = None,
+        sale_id: str | None = None,
+        **extra: Any,
+    ) -> Reply:
+        payload: dict[str, Any] = {
+            "sale_id": sale_id or str(uuid.uuid4()),
+            "customer": {"phone": phone},
+            "amount_cents": amount_cents,
+            **extra,
+        }
         if product_family:
             payload["product_family"] = product_family
         return await self.request("POST", "/v1/sales", payload)
 
-    async def redeem(self, phone: str, amount_cents: int, redemption_id: str | None = None) -> Reply:
-        return await self.request("POST", "/v1/redemptions", {
-            "redemption_id": redemption_id or str(uuid.uuid4()), "customer": {"phone": phone},
-            "amount_cents": amount_cents,
-        })
+    async def redeem(
+        self, phone: str, amount_cents: int, redemption_id: str | None = None
+    ) -> Reply:
+        return await self.request(
+            "POST",
+            "/v1/redemptions",
+            {
+                "redemption_id": redemption_id or str(uuid.uuid4()),
+                "customer": {"phone": phone},
+                "amount_cents": amount_cents,
+            },
+        )
 
     async def enrol(self, phone: str, **details: Any) -> Reply:
-        return await self.request("POST", "/v1/enrolments", {
-            "enrolment_id": str(uuid.uuid4()), "phone": phone, **details,
-        })
+        return await self.request(
+            "POST",
+            "/v1/enrolments",
+            {
+                "enrolment_id": str(uuid.uuid4()),
+                "phone": phone,
+                **details,
+            },
+        )
 
 
 class AdminClient:
@@ -64,6 +91,8 @@ class AdminClient:
 
     async def call(self, method: str, url: str, payload: Any = None) -> Reply:
         data = None if payload is None else orjson.dumps(payload)
-        async with self.session.request(method, url, data=data, headers={**self.headers, "Content-Type": "application/json"}) as r:
+        async with self.session.request(
+            method, url, data=data, headers={**self.headers, "Content-Type": "application/json"}
+        ) as r:
             raw = await r.read()
             return Reply(r.status, orjson.loads(raw) if raw else None)

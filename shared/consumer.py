@@ -10,6 +10,7 @@ message, and the inbox turns the replay into a no-op.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,12 +19,13 @@ from typing import Any
 import aio_pika
 import asyncpg
 import orjson
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractQueue
 
 from shared import logging as log
 from shared import metrics, outbox
 from shared.db import is_transient
 from shared.events import Event, EventData, PoisonEvent, parse, unpack
+from shared.outbox import PUBLISH_TIMEOUT_S
 
 # A handler gets the fresh (never seen) events of one type from one message, inside the
 # transaction, and returns the events to publish.
@@ -36,34 +38,32 @@ class Consumer:
         self,
         service: str,
         pool: asyncpg.Pool,
-        channel: AbstractChannel,
+        queue: AbstractQueue,
         dlx: AbstractExchange,
-        queue_name: str,
         handlers: dict[type[EventData], Handler],
         retries: int = 4,
         after_commit: AfterCommit | None = None,
     ) -> None:
         self.service = service
         self.pool = pool
-        self.channel = channel
+        self.queue = queue
         self.dlx = dlx
-        self.queue_name = queue_name
+        self.queue_name = queue.name
         self.handlers = {model.type(): h for model, h in handlers.items()}
         self.retries = retries
         self.after_commit = after_commit
-        self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._log = log.get("consumer")
 
     async def start(self) -> None:
-        self._queue = await self.channel.get_queue(self.queue_name, ensure=False)
-        self._tag = await self._queue.consume(self._on_message, no_ack=False)
+        self._tag = await self.queue.consume(self._on_message, no_ack=False)
 
     async def stop(self) -> None:
         """Stop taking messages and let the ones in hand finish (graceful shutdown)."""
-        if self._queue is not None and self._tag is not None:
-            await self._queue.cancel(self._tag)
+        if self._tag is not None:
+            with contextlib.suppress(Exception):  # the channel may already be gone
+                await self.queue.cancel(self._tag)
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
 
@@ -76,7 +76,9 @@ class Consumer:
         except Exception as exc:  # database or broker gone while dead-lettering: try again later
             self._log.error("message_requeued", error=repr(exc))
             if not message.processed:
-                await message.nack(requeue=True)
+                # On a dead channel the broker requeues it by itself.
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
         finally:
             if task is not None:
                 self._inflight.discard(task)
@@ -95,22 +97,26 @@ class Consumer:
             try:
                 event = parse(raw)
                 if event.type not in self.handlers:
-                    raise PoisonEvent(f"{self.queue_name} has no handler for {event.type}", event.id)
+                    raise PoisonEvent(
+                        f"{self.queue_name} has no handler for {event.type}", event.id
+                    )
                 events.append(event)
             except PoisonEvent as exc:
                 poison.append((raw, exc))
 
         try:
             done, failed = await self._process(events)
-        except _Transient as exc:
+        except _Transient as transient:
             metrics.handler_errors.labels(self.service, self.queue_name, "transient").inc()
-            self._log.warning("message_requeued", error=str(exc), redelivered=message.redelivered)
+            self._log.warning(
+                "message_requeued", error=str(transient), redelivered=message.redelivered
+            )
             # Back to the queue; the quorum queue's delivery limit dead-letters it eventually.
             await message.nack(requeue=True)
             return
         poison.extend(failed)
-        for raw, exc in poison:
-            await self._dead_letter(_encode(raw), exc.event_id, exc.reason)
+        for raw, bad in poison:
+            await self._dead_letter(_encode(raw), bad.event_id, bad.reason)
             metrics.events_handled.labels(self.service, str(_type_of(raw)), "dead_lettered").inc()
         await message.ack()
         metrics.handler_duration.labels(self.service, self.queue_name).observe(
@@ -152,7 +158,9 @@ class Consumer:
                 if attempt == self.retries:
                     raise _Transient(repr(exc)) from exc
                 delay = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())
-                self._log.info("handler_retry", error=repr(exc), attempt=attempt + 1, delay_s=round(delay, 3))
+                self._log.info(
+                    "handler_retry", error=repr(exc), attempt=attempt + 1, delay_s=round(delay, 3)
+                )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -179,8 +187,14 @@ class Consumer:
             outcome = "processed" if e.id in fresh_ids else "duplicate"
             fresh_ids.discard(e.id)
             metrics.events_handled.labels(self.service, e.type, outcome).inc()
-            self._log.info("event_handled", type=e.type, subject=e.subject, outcome=outcome,
-                           correlation_id=e.correlation_id, causation_id=e.id)
+            self._log.info(
+                "event_handled",
+                type=e.type,
+                subject=e.subject,
+                outcome=outcome,
+                correlation_id=e.correlation_id,
+                causation_id=e.id,
+            )
         return fresh
 
     async def _dead_letter(self, body: bytes, event_id: str | None, reason: str) -> None:
@@ -194,14 +208,20 @@ class Consumer:
             reason,
             body,
         )
-        await self.dlx.publish(
-            aio_pika.Message(
-                body,
-                content_type="application/cloudevents+json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers={"x-comptoir-reason": reason[:1000], "x-comptoir-queue": self.queue_name},
+        await asyncio.wait_for(
+            self.dlx.publish(
+                aio_pika.Message(
+                    body,
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    headers={
+                        "x-comptoir-reason": reason[:1000],
+                        "x-comptoir-queue": self.queue_name,
+                    },
+                ),
+                routing_key=self.queue_name,
             ),
-            routing_key=self.queue_name,
+            PUBLISH_TIMEOUT_S,
         )
 
 

@@ -72,7 +72,9 @@ async def create_pool(dsn: str, schema: str, min_size: int, max_size: int) -> as
 
 
 def _lock_key(schema: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"comptoir-migrate-{schema}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"comptoir-migrate-{schema}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 async def migrate(dsn: str, schema: str, service_migrations: Path) -> list[str]:
@@ -91,7 +93,10 @@ async def migrate(dsn: str, schema: str, service_migrations: Path) -> list[str]:
                        checksum text NOT NULL,
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
-            done = {r["version"]: r["checksum"] for r in await conn.fetch("SELECT * FROM schema_migrations")}
+            done = {
+                r["version"]: r["checksum"]
+                for r in await conn.fetch("SELECT * FROM schema_migrations")
+            }
             for m in migrations:
                 if m.version in done:
                     if done[m.version] != m.checksum:
@@ -109,7 +114,9 @@ async def migrate(dsn: str, schema: str, service_migrations: Path) -> list[str]:
                 applied_now.append(m.version)
             unknown = set(done) - {m.version for m in migrations}
             if unknown:
-                raise MigrationError(f"database has migrations this code does not know: {sorted(unknown)}")
+                raise MigrationError(
+                    f"database has migrations this code does not know: {sorted(unknown)}"
+                )
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(schema))
     finally:
@@ -127,7 +134,17 @@ async def pending(pool: asyncpg.Pool, service_migrations: Path, schema: str) -> 
     return [m.version for m in migrations if m.version not in done]
 
 
-TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+TRANSIENT_SQLSTATES = {
+    "40001",
+    "40P01",
+    "55P03",
+    "57P01",
+    "57P02",
+    "57P03",
+    "08000",
+    "08003",
+    "08006",
+}
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -24,7 +24,9 @@ _PROBES = frozenset({"/health", "/ready", "/metrics"})
 class Problem(Exception):
     """An RFC 9457 problem: raised anywhere in a handler, answered as problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str = "", type_: str = "about:blank", **extra: Any):
+    def __init__(
+        self, status: int, title: str, detail: str = "", type_: str = "about:blank", **extra: Any
+    ):
         super().__init__(detail or title)
         self.status = status
         self.title = title
@@ -57,7 +59,9 @@ def parse_model(raw: bytes, model: type[M]) -> M:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
-        raise Problem(422, "Invalid request body", "the body does not match the schema", errors=errors) from exc
+        raise Problem(
+            422, "Invalid request body", "the body does not match the schema", errors=errors
+        ) from exc
 
 
 def _route_name(request: web.Request) -> str:
@@ -86,14 +90,19 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
                 response = Problem(exc.status, exc.reason, exc.text or "").response(request.path)
             except Exception:
                 logger.exception("unhandled_error", path=request.path)
-                response = Problem(500, "Internal error", "the error was logged").response(request.path)
+                response = Problem(500, "Internal error", "the error was logged").response(
+                    request.path
+                )
             response.headers[CORRELATION_HEADER] = corr
             elapsed = time.perf_counter() - started
             metrics.http_requests.labels(service, request.method, route, str(response.status)).inc()
             metrics.http_duration.labels(service, request.method, route).observe(elapsed)
             level = "error" if response.status >= 500 else "debug" if route in _PROBES else "info"
             getattr(logger, level)(
-                "http_request", method=request.method, path=request.path, status=response.status,
+                "http_request",
+                method=request.method,
+                path=request.path,
+                status=response.status,
                 duration_ms=round(elapsed * 1000, 2),
             )
             return response

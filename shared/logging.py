@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -38,7 +38,7 @@ def tracing(correlation: str | None, causation: str | None) -> Iterator[str]:
         causation_id.reset(t2)
 
 
-def _add_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _add_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     corr = correlation_id.get()
     if corr and "correlation_id" not in event_dict:
         event_dict["correlation_id"] = corr

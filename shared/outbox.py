@@ -17,11 +17,14 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractExchange
 
-from shared import logging as log
 from shared import failpoints, metrics
+from shared import logging as log
 from shared.events import BATCH_CONTENT_TYPE, Event, pack
 
 CHANNEL = "comptoir_outbox"
+# A confirm that does not come back in this time is treated as a failure and re-published:
+# on a channel broken by a broker restart the confirm may never come.
+PUBLISH_TIMEOUT_S = 10.0
 
 
 async def write(conn: asyncpg.Connection, events: Sequence[Event[Any]]) -> None:
@@ -104,22 +107,30 @@ class Relay:
             groups: dict[str, list[str]] = {}
             for r in rows:
                 groups.setdefault(r["routing_key"], []).append(r["envelope"])
-            await asyncio.gather(
-                *(
-                    self.exchange.publish(
-                        aio_pika.Message(
-                            pack(envelopes),
-                            content_type=BATCH_CONTENT_TYPE,
-                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            headers={"x-comptoir-source": self.service, "x-comptoir-count": len(envelopes)},
-                        ),
-                        routing_key=key,
-                        mandatory=True,
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        self.exchange.publish(
+                            aio_pika.Message(
+                                pack(envelopes),
+                                content_type=BATCH_CONTENT_TYPE,
+                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                                headers={
+                                    "x-comptoir-source": self.service,
+                                    "x-comptoir-count": len(envelopes),
+                                },
+                            ),
+                            routing_key=key,
+                            mandatory=True,
+                        )
+                        for key, envelopes in groups.items()
                     )
-                    for key, envelopes in groups.items()
-                )
+                ),
+                PUBLISH_TIMEOUT_S,
             )
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            await conn.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
         metrics.outbox_published.labels(self.service).inc(len(rows))
         return len(rows)
 

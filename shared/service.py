@@ -75,7 +75,9 @@ async def _ready(request: web.Request) -> web.Response:
     else:
         checks["service"] = "stopping" if rt.stopping else "starting"
     ok = all(v == "ok" for v in checks.values())
-    return json_response({"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503)
+    return json_response(
+        {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+    )
 
 
 async def _metrics(_: web.Request) -> web.Response:
@@ -88,8 +90,10 @@ async def _until_up(what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
     while True:
         try:
             return await attempt()
-        except (OSError, asyncpg.PostgresError, ConnectionError, asyncio.TimeoutError) as exc:
-            logger.warning("dependency_unavailable", dependency=what, error=repr(exc), retry_in_s=delay)
+        except (TimeoutError, OSError, asyncpg.PostgresError, ConnectionError) as exc:
+            logger.warning(
+                "dependency_unavailable", dependency=what, error=repr(exc), retry_in_s=delay
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -97,7 +101,9 @@ async def _until_up(what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
 async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
     s = rt.settings
     logger = log.get("startup")
-    applied = await _until_up("database", lambda: db.migrate(s.database_url, spec.name, spec.migrations))
+    applied = await _until_up(
+        "database", lambda: db.migrate(s.database_url, spec.name, spec.migrations)
+    )
     if applied:
         logger.info("migrations_applied", versions=applied)
     rt.pool = await _until_up(
@@ -106,17 +112,16 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
     rt.connection = await _until_up("broker", lambda: broker.connect(s))
     rt.channel = await rt.connection.channel(publisher_confirms=True, on_return_raises=True)
     await rt.channel.set_qos(prefetch_count=s.prefetch)
-    rt.exchange = await broker.declare(rt.channel, s)
+    topology = await broker.declare(rt.channel, s)
+    rt.exchange = topology.exchange
     rt.relay = Relay(spec.name, rt.pool, rt.exchange, s.relay_batch, s.relay_poll_s)
     rt.state["relay_task"] = asyncio.create_task(rt.relay.run(), name="outbox-relay")
     if spec.handlers is not None:
-        dlx = await rt.channel.get_exchange(s.dead_letter_exchange, ensure=False)
         rt.consumer = Consumer(
             spec.name,
             rt.pool,
-            rt.channel,
-            dlx,
-            broker.QUEUES[spec.name].name,
+            topology.queues[broker.QUEUES[spec.name].name],
+            topology.dead_letter_exchange,
             spec.handlers(rt),
             retries=s.handler_retries,
             after_commit=spec.after_commit(rt) if spec.after_commit else None,

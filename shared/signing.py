@@ -22,7 +22,9 @@ def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -
 
 
 def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), canonical(method, path, timestamp, nonce, body), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret.encode(), canonical(method, path, timestamp, nonce, body), hashlib.sha256
+    ).hexdigest()
 
 
 def headers(terminal_id: str, secret: str, method: str, path: str, body: bytes) -> dict[str, str]:
@@ -37,5 +39,7 @@ def headers(terminal_id: str, secret: str, method: str, path: str, body: bytes) 
     }
 
 
-def verify(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes, signature: str) -> bool:
+def verify(
+    secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes, signature: str
+) -> bool:
     return hmac.compare_digest(sign(secret, method, path, timestamp, nonce, body), signature)

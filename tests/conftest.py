@@ -43,7 +43,9 @@ async def clean_infrastructure() -> None:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def services(clean_infrastructure: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[harness.Services]:
+async def services(
+    clean_infrastructure: None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[harness.Services]:
     logs = tmp_path_factory.mktemp("service-logs")
     procs = harness.Services(logs)
     for name in harness.SERVICES:
@@ -93,23 +95,39 @@ def make_network(services: harness.Services, http: aiohttp.ClientSession) -> Net
     ) -> Network:
         admin = AdminClient(http, harness.ADMIN_TOKEN)
         aid = uuid.uuid4()
-        r = await admin.call("PUT", f"{harness.url('cards')}/v1/associations/{aid}", {
-            "name": f"test {aid}", "rate_mode": rate_mode,
-            "taux_client_bps": taux_client_bps, "taux_uc_bps": taux_uc_bps,
-        })
+        r = await admin.call(
+            "PUT",
+            f"{harness.url('cards')}/v1/associations/{aid}",
+            {
+                "name": f"test {aid}",
+                "rate_mode": rate_mode,
+                "taux_client_bps": taux_client_bps,
+                "taux_uc_bps": taux_uc_bps,
+            },
+        )
         assert r.status == 201, r
         mids, terms = [], []
         for i in range(merchants):
             mid, tid = uuid.uuid4(), uuid.uuid4()
             rate = (merchant_rates or [None] * merchants)[i]
-            r = await admin.call("PUT", f"{harness.url('cards')}/v1/associations/{aid}/merchants/{mid}",
-                                 {"name": f"merchant {i}", "taux_client_bps": rate})
+            r = await admin.call(
+                "PUT",
+                f"{harness.url('cards')}/v1/associations/{aid}/merchants/{mid}",
+                {"name": f"merchant {i}", "taux_client_bps": rate},
+            )
             assert r.status == 201, r
             secret = secrets.token_hex(24)
-            r = await admin.call("PUT", f"{harness.url('terminals')}/v1/terminals/{tid}", {
-                "association_id": str(aid), "merchant_id": str(mid), "shop_id": str(mid),
-                "label": f"till {i}", "secret": secret,
-            })
+            r = await admin.call(
+                "PUT",
+                f"{harness.url('terminals')}/v1/terminals/{tid}",
+                {
+                    "association_id": str(aid),
+                    "merchant_id": str(mid),
+                    "shop_id": str(mid),
+                    "label": f"till {i}",
+                    "secret": secret,
+                },
+            )
             assert r.status == 201, r
             mids.append(mid)
             terms.append(TerminalClient(http, harness.url("terminals"), str(tid), secret))
@@ -118,7 +136,9 @@ def make_network(services: harness.Services, http: aiohttp.ClientSession) -> Net
     return make
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, what: str = "condition") -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 30, what: str = "condition"
+) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
@@ -128,5 +148,3 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, 
 
 def phone(n: int) -> str:
     return f"+3361{n:07d}"
-
-

@@ -68,7 +68,9 @@ class Services:
                 while True:
                     proc = self.procs[name]
                     if proc.poll() is not None:
-                        raise RuntimeError(f"{name} exited with {proc.returncode}: {self.tail(name)}")
+                        raise RuntimeError(
+                            f"{name} exited with {proc.returncode}: {self.tail(name)}"
+                        )
                     try:
                         async with s.get(url(name) + "/ready") as r:
                             if r.status == 200:
@@ -86,7 +88,11 @@ class Services:
 
     def tail(self, service: str, lines: int = 15) -> str:
         path = self.logs / f"{service}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
 
     def stop_all(self) -> dict[str, int | None]:
         for p in self.procs.values():

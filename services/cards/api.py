@@ -13,7 +13,6 @@ from shared.rules.phone import InvalidPhone, normalise
 from shared.service import RUNTIME, Runtime
 
 
-
 class AssociationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -25,8 +24,12 @@ class AssociationIn(BaseModel):
 class MerchantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    taux_client_bps: int | None = Field(default=None, ge=0, le=10_000, description="None: the network rate")
-    taux_uc_bps: int | None = Field(default=None, ge=0, le=10_000, description="None: the network fee")
+    taux_client_bps: int | None = Field(
+        default=None, ge=0, le=10_000, description="None: the network rate"
+    )
+    taux_uc_bps: int | None = Field(
+        default=None, ge=0, le=10_000, description="None: the network fee"
+    )
 
 
 def _rt(request: web.Request) -> Runtime:
@@ -47,7 +50,11 @@ async def put_association(request: web.Request) -> web.Response:
            ON CONFLICT (id) DO UPDATE SET name = excluded.name, rate_mode = excluded.rate_mode,
                taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps
            RETURNING xmax = 0""",
-        aid, body.name, body.rate_mode, body.taux_client_bps, body.taux_uc_bps,
+        aid,
+        body.name,
+        body.rate_mode,
+        body.taux_client_bps,
+        body.taux_uc_bps,
     )
     return json_response({"id": str(aid), **body.model_dump()}, 201 if created else 200)
 
@@ -62,23 +69,32 @@ async def put_merchant(request: web.Request) -> web.Response:
             raise Problem(404, "Unknown association", f"no association {aid}")
         owner = await conn.fetchval("SELECT association_id FROM merchants WHERE id = $1", mid)
         if owner is not None and owner != aid:
-            raise Problem(409, "Merchant belongs to another association", f"merchant {mid} is in {owner}")
+            raise Problem(
+                409, "Merchant belongs to another association", f"merchant {mid} is in {owner}"
+            )
         created = await conn.fetchval(
             """INSERT INTO merchants (id, association_id, name, taux_client_bps, taux_uc_bps)
                VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                    taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps
                RETURNING xmax = 0""",
-            mid, aid, body.name, body.taux_client_bps, body.taux_uc_bps,
+            mid,
+            aid,
+            body.name,
+            body.taux_client_bps,
+            body.taux_uc_bps,
         )
-    return json_response({"id": str(mid), "association_id": str(aid), **body.model_dump()}, 201 if created else 200)
+    return json_response(
+        {"id": str(mid), "association_id": str(aid), **body.model_dump()}, 201 if created else 200
+    )
 
 
 async def list_merchants(request: web.Request) -> web.Response:
     rt = _rt(request)
     aid = uuid_param(request, "association_id")
     rows = await rt.pool.fetch(
-        "SELECT id, name, taux_client_bps, taux_uc_bps FROM merchants WHERE association_id = $1 ORDER BY name", aid
+        "SELECT id, name, taux_client_bps, taux_uc_bps FROM merchants WHERE association_id = $1 ORDER BY name",
+        aid,
     )
     return json_response([{**dict(r), "id": str(r["id"])} for r in rows])
 
@@ -103,9 +119,13 @@ async def find_account(request: web.Request) -> web.Response:
         phone = normalise(request.query.get("phone", ""))
     except InvalidPhone as exc:
         raise Problem(400, "Invalid phone", str(exc)) from exc
-    row = await rt.pool.fetchrow("SELECT * FROM accounts WHERE association_id = $1 AND phone = $2", aid, phone)
+    row = await rt.pool.fetchrow(
+        "SELECT * FROM accounts WHERE association_id = $1 AND phone = $2", aid, phone
+    )
     if row is None:
-        raise Problem(404, "Unknown account", "no account with this phone number in the association")
+        raise Problem(
+            404, "Unknown account", "no account with this phone number in the association"
+        )
     return json_response(_account_json(dict(row)))
 
 

@@ -32,11 +32,16 @@ def _terms_error(terms: MerchantTerms | None, association_id: UUID) -> tuple[Any
     if terms is None:
         return "unknown_merchant", "this merchant is not registered with the cards service"
     if terms.association_id != association_id:
-        return "merchant_not_in_association", "the terminal's merchant belongs to another association"
+        return (
+            "merchant_not_in_association",
+            "the terminal's merchant belongs to another association",
+        )
     return None
 
 
-async def on_sales(conn: asyncpg.Connection, events: list[Event[SaleRecorded]]) -> Sequence[Event[Any]]:
+async def on_sales(
+    conn: asyncpg.Connection, events: list[Event[SaleRecorded]]
+) -> Sequence[Event[Any]]:
     """Cagnottage: credit each sale's reward; open the account of a new phone (first purchase)."""
     out: list[Event[Any]] = []
     terms = await store.merchant_terms(conn, (e.data.merchant_id for e in events))
@@ -44,7 +49,13 @@ async def on_sales(conn: asyncpg.Connection, events: list[Event[SaleRecorded]]) 
     for e in events:
         err = _terms_error(terms.get(e.data.merchant_id), e.data.association_id)
         if err:
-            out.append(new_event(SOURCE, SaleRefused(sale_id=e.data.sale_id, reason=err[0], detail=err[1]), cause=e))
+            out.append(
+                new_event(
+                    SOURCE,
+                    SaleRefused(sale_id=e.data.sale_id, reason=err[0], detail=err[1]),
+                    cause=e,
+                )
+            )
         else:
             valid.append(e)
     if not valid:
@@ -52,7 +63,18 @@ async def on_sales(conn: asyncpg.Connection, events: list[Event[SaleRecorded]]) 
 
     accounts, opened = await _accounts(
         conn,
-        [(e.data.association_id, e.data.phone, e.data.merchant_id, e.data.sale_id, None, None, None) for e in valid],
+        [
+            (
+                e.data.association_id,
+                e.data.phone,
+                e.data.merchant_id,
+                e.data.sale_id,
+                None,
+                None,
+                None,
+            )
+            for e in valid
+        ],
         {e.data.sale_id: e for e in valid},
         out,
     )
@@ -69,8 +91,17 @@ async def on_sales(conn: asyncpg.Connection, events: list[Event[SaleRecorded]]) 
         balance = balances.credit(account, reward.reward_cents)
         entries.append(
             store.entry(
-                account, "cagnottage", d.sale_id, reward.reward_cents, balance, d.merchant_id,
-                d.shop_id, d.terminal_id, d.occurred_at, d.amount_cents, d.product_family,
+                account,
+                "cagnottage",
+                d.sale_id,
+                reward.reward_cents,
+                balance,
+                d.merchant_id,
+                d.shop_id,
+                d.terminal_id,
+                d.occurred_at,
+                d.amount_cents,
+                d.product_family,
                 reward.taux_client_bps,
             )
         )
@@ -109,10 +140,15 @@ async def on_redemptions(
     """Décagnottage: debit the available balance, or refuse; a balance never goes negative."""
     out: list[Event[Any]] = []
     terms = await store.merchant_terms(conn, (e.data.merchant_id for e in events))
-    accounts = {(r["association_id"], r["phone"]): r for r in await store.lock_accounts(
-        conn, ((e.data.association_id, e.data.phone) for e in events)
-    )}
-    booked = await store.already_booked(conn, "decagnottage", [e.data.redemption_id for e in events])
+    accounts = {
+        (r["association_id"], r["phone"]): r
+        for r in await store.lock_accounts(
+            conn, ((e.data.association_id, e.data.phone) for e in events)
+        )
+    }
+    booked = await store.already_booked(
+        conn, "decagnottage", [e.data.redemption_id for e in events]
+    )
     balances = Balances({r["id"]: r["balance_cents"] for r in accounts.values()})
     entries = []
     for e in events:
@@ -124,7 +160,13 @@ async def on_redemptions(
         if err is None and account_row is None:
             err = ("unknown_account", "no account with this phone number in the association")
         if err:
-            out.append(new_event(SOURCE, RedemptionRefused(redemption_id=d.redemption_id, reason=err[0], detail=err[1]), cause=e))
+            out.append(
+                new_event(
+                    SOURCE,
+                    RedemptionRefused(redemption_id=d.redemption_id, reason=err[0], detail=err[1]),
+                    cause=e,
+                )
+            )
             continue
         account = account_row["id"]  # type: ignore[index]
         debit = balances.debit(account, d.amount_cents)
@@ -145,8 +187,16 @@ async def on_redemptions(
         booked.add(d.redemption_id)
         entries.append(
             store.entry(
-                account, "decagnottage", d.redemption_id, -d.amount_cents, debit.balance_after,
-                d.merchant_id, d.shop_id, d.terminal_id, d.occurred_at, d.amount_cents,
+                account,
+                "decagnottage",
+                d.redemption_id,
+                -d.amount_cents,
+                debit.balance_after,
+                d.merchant_id,
+                d.shop_id,
+                d.terminal_id,
+                d.occurred_at,
+                d.amount_cents,
             )
         )
         out.append(
@@ -181,14 +231,29 @@ async def on_enrolments(
     for e in events:
         err = _terms_error(terms.get(e.data.merchant_id), e.data.association_id)
         if err:
-            out.append(new_event(SOURCE, EnrolmentRefused(enrolment_id=e.data.enrolment_id, reason=err[0], detail=err[1]), cause=e))
+            out.append(
+                new_event(
+                    SOURCE,
+                    EnrolmentRefused(
+                        enrolment_id=e.data.enrolment_id, reason=err[0], detail=err[1]
+                    ),
+                    cause=e,
+                )
+            )
         else:
             valid.append(e)
     existing, opened = await _accounts(
         conn,
         [
-            (e.data.association_id, e.data.phone, e.data.merchant_id, e.data.enrolment_id,
-             e.data.email, e.data.first_name, e.data.last_name)
+            (
+                e.data.association_id,
+                e.data.phone,
+                e.data.merchant_id,
+                e.data.enrolment_id,
+                e.data.email,
+                e.data.first_name,
+                e.data.last_name,
+            )
             for e in valid
         ],
         {e.data.enrolment_id: e for e in valid},
@@ -223,7 +288,10 @@ async def _accounts(
 ) -> tuple[dict[tuple[UUID, str], asyncpg.Record], set[UUID]]:
     """Lock the accounts of (association, phone, merchant, request, email, first, last); open
     those not yet known (emitting account.opened). Returns the rows and the ids opened now."""
-    rows = {(r["association_id"], r["phone"]): r for r in await store.lock_accounts(conn, ((w[0], w[1]) for w in wanted))}
+    rows = {
+        (r["association_id"], r["phone"]): r
+        for r in await store.lock_accounts(conn, ((w[0], w[1]) for w in wanted))
+    }
     first: dict[tuple[UUID, str], Wanted] = {}
     for w in wanted:
         if (w[0], w[1]) not in rows:
@@ -235,7 +303,9 @@ async def _accounts(
         conn, [(ids[k], w[0], w[1], w[2], w[4], w[5], w[6]) for k, w in first.items()]
     )
     # Opened here or, a moment ago, by a concurrent transaction: lock them all the same.
-    rows.update({(r["association_id"], r["phone"]): r for r in await store.lock_accounts(conn, first)})
+    rows.update(
+        {(r["association_id"], r["phone"]): r for r in await store.lock_accounts(conn, first)}
+    )
     now = datetime.now(UTC)
     for key, w in first.items():
         account = ids[key]
@@ -244,9 +314,18 @@ async def _accounts(
                 new_event(
                     SOURCE,
                     AccountOpened(
-                        account_id=account, association_id=w[0], merchant_id=w[2], phone=w[1],
-                        email=w[4], first_name=w[5], last_name=w[6], opened_at=now, request_id=w[3],
-                        request_kind="sale" if isinstance(causes[w[3]].data, SaleRecorded) else "enrolment",
+                        account_id=account,
+                        association_id=w[0],
+                        merchant_id=w[2],
+                        phone=w[1],
+                        email=w[4],
+                        first_name=w[5],
+                        last_name=w[6],
+                        opened_at=now,
+                        request_id=w[3],
+                        request_kind="sale"
+                        if isinstance(causes[w[3]].data, SaleRecorded)
+                        else "enrolment",
                     ),
                     subject=f"account/{account}",
                     cause=causes[w[3]],

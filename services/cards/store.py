@@ -13,7 +13,9 @@ from services.cards.domain import MerchantTerms
 from shared.rules.rates import AssociationRates, MerchantRates, RateMode
 
 
-async def merchant_terms(conn: asyncpg.Connection, merchant_ids: Iterable[UUID]) -> dict[UUID, MerchantTerms]:
+async def merchant_terms(
+    conn: asyncpg.Connection, merchant_ids: Iterable[UUID]
+) -> dict[UUID, MerchantTerms]:
     rows = await conn.fetch(
         """SELECT m.id, m.association_id, m.taux_client_bps AS m_client, m.taux_uc_bps AS m_uc,
                   a.rate_mode, a.taux_client_bps AS a_client, a.taux_uc_bps AS a_uc
@@ -33,7 +35,8 @@ async def merchant_terms(conn: asyncpg.Connection, merchant_ids: Iterable[UUID])
 
 
 async def open_accounts(
-    conn: asyncpg.Connection, new: list[tuple[UUID, UUID, str, UUID, str | None, str | None, str | None]]
+    conn: asyncpg.Connection,
+    new: list[tuple[UUID, UUID, str, UUID, str | None, str | None, str | None]],
 ) -> set[UUID]:
     """Insert (id, association, phone, merchant, email, first, last); return the ids created."""
     if not new:
@@ -48,12 +51,14 @@ async def open_accounts(
     return {r["id"] for r in rows}
 
 
-async def lock_accounts(conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str]]) -> list[asyncpg.Record]:
+async def lock_accounts(
+    conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str]]
+) -> list[asyncpg.Record]:
     """Lock the accounts of (association, phone) pairs, in id order so batches never deadlock."""
     pairs = list(set(keys))
     if not pairs:
         return []
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT a.id, a.association_id, a.phone, a.balance_cents, a.opened_at
            FROM accounts a JOIN unnest($1::uuid[], $2::text[]) k(association_id, phone)
              ON a.association_id = k.association_id AND a.phone = k.phone
@@ -61,6 +66,7 @@ async def lock_accounts(conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
+    return rows
 
 
 async def already_booked(conn: asyncpg.Connection, kind: str, refs: list[UUID]) -> set[UUID]:

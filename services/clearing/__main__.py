@@ -12,7 +12,10 @@ SPEC = ServiceSpec(
     name="clearing",
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
-    handlers=lambda rt: {CagnotteCredited: handlers.on_credited, CagnotteRedeemed: handlers.on_redeemed},
+    handlers=lambda rt: {
+        CagnotteCredited: handlers.on_credited,
+        CagnotteRedeemed: handlers.on_redeemed,
+    },
 )
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from shared.http import Problem, json_response, require_admin, uuid_param
@@ -27,18 +29,24 @@ async def balances(request: web.Request) -> web.Response:
            WHERE a.association_id = $1 GROUP BY a.id ORDER BY a.kind, a.merchant_id""",
         aid,
     )
-    accounts = [
-        {"kind": r["kind"], "merchant_id": str(r["merchant_id"]) if r["merchant_id"] else None,
-         "balance_cents": r["balance_cents"], "postings": r["postings"]}
+    accounts: list[dict[str, Any]] = [
+        {
+            "kind": r["kind"],
+            "merchant_id": str(r["merchant_id"]) if r["merchant_id"] else None,
+            "balance_cents": r["balance_cents"],
+            "postings": r["postings"],
+        }
         for r in rows
     ]
-    liability = -sum(a["balance_cents"] for a in accounts if a["kind"] == "customer_liability")  # type: ignore[misc]
-    return json_response({
-        "association_id": str(aid),
-        "accounts": accounts,
-        "customer_liability_cents": liability,
-        "net_cents": sum(a["balance_cents"] for a in accounts),  # type: ignore[misc]
-    })
+    liability = -sum(a["balance_cents"] for a in accounts if a["kind"] == "customer_liability")
+    return json_response(
+        {
+            "association_id": str(aid),
+            "accounts": accounts,
+            "customer_liability_cents": liability,
+            "net_cents": sum(a["balance_cents"] for a in accounts),
+        }
+    )
 
 
 async def entries(request: web.Request) -> web.Response:
@@ -54,17 +62,26 @@ async def entries(request: web.Request) -> web.Response:
     )
     if not rows:
         raise Problem(404, "Nothing booked", f"no journal entry refers to {ref}")
-    out: dict[int, dict[str, object]] = {}
+    out: dict[int, dict[str, Any]] = {}
     for r in rows:
-        e = out.setdefault(r["id"], {
-            "entry_id": r["id"], "kind": r["kind"], "merchant_id": str(r["merchant_id"]),
-            "occurred_at": r["occurred_at"].isoformat(), "booked_at": r["booked_at"].isoformat(),
-            "postings": [],
-        })
-        e["postings"].append({  # type: ignore[attr-defined]
-            "account": r["account_kind"] + (f":{r['account_merchant']}" if r["account_merchant"] else ""),
-            "amount_cents": r["amount_cents"],
-        })
+        e = out.setdefault(
+            r["id"],
+            {
+                "entry_id": r["id"],
+                "kind": r["kind"],
+                "merchant_id": str(r["merchant_id"]),
+                "occurred_at": r["occurred_at"].isoformat(),
+                "booked_at": r["booked_at"].isoformat(),
+                "postings": [],
+            },
+        )
+        e["postings"].append(
+            {
+                "account": r["account_kind"]
+                + (f":{r['account_merchant']}" if r["account_merchant"] else ""),
+                "amount_cents": r["amount_cents"],
+            }
+        )
     return json_response(list(out.values()))
 
 

@@ -67,24 +67,40 @@ async def book(
     )
 
 
-async def on_credited(conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]) -> Sequence[Event[Any]]:
+async def on_credited(
+    conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
+) -> Sequence[Event[Any]]:
     await book(
         conn,
         [
-            ("accrual", e, e.data.sale_id, e.data.amount_cents,
-             domain.accrual(e.data.association_id, e.data.merchant_id, e.data.reward_cents, e.data.fee_cents))
+            (
+                "accrual",
+                e,
+                e.data.sale_id,
+                e.data.amount_cents,
+                domain.accrual(
+                    e.data.association_id, e.data.merchant_id, e.data.reward_cents, e.data.fee_cents
+                ),
+            )
             for e in events
         ],
     )
     return []
 
 
-async def on_redeemed(conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]) -> Sequence[Event[Any]]:
+async def on_redeemed(
+    conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]
+) -> Sequence[Event[Any]]:
     await book(
         conn,
         [
-            ("redemption", e, e.data.redemption_id, None,
-             domain.redemption(e.data.association_id, e.data.merchant_id, e.data.amount_cents))
+            (
+                "redemption",
+                e,
+                e.data.redemption_id,
+                None,
+                domain.redemption(e.data.association_id, e.data.merchant_id, e.data.amount_cents),
+            )
             for e in events
         ],
     )

@@ -11,8 +11,17 @@ from shared.service import RUNTIME, Runtime
 
 
 def _json(r: Any) -> dict[str, Any]:
-    return {k: (str(v) if k.endswith("_id") or k == "enrolled_by_merchant" else v.isoformat() if hasattr(v, "isoformat") else v)
-            for k, v in dict(r).items() if v is not None or not k.endswith("_id")}
+    return {
+        k: (
+            str(v)
+            if k.endswith("_id") or k == "enrolled_by_merchant"
+            else v.isoformat()
+            if hasattr(v, "isoformat")
+            else v
+        )
+        for k, v in dict(r).items()
+        if v is not None or not k.endswith("_id")
+    }
 
 
 async def get_customer(request: web.Request) -> web.Response:
@@ -25,7 +34,8 @@ async def get_customer(request: web.Request) -> web.Response:
     if row is None:
         raise Problem(404, "Unknown customer", f"no customer file for account {account_id}")
     merchants = await rt.pool.fetch(
-        "SELECT * FROM merchant_customers WHERE account_id = $1 ORDER BY last_visit_at DESC", account_id
+        "SELECT * FROM merchant_customers WHERE account_id = $1 ORDER BY last_visit_at DESC",
+        account_id,
     )
     return json_response({**_json(row), "merchants": [_json(m) for m in merchants]})
 

@@ -16,13 +16,15 @@ from shared.contracts import (
     SaleRefused,
 )
 from shared.events import Event
-from shared.service import ServiceSpec, Runtime, main
+from shared.service import Runtime, ServiceSpec, main
 
 
 async def on_ready(rt: Runtime) -> None:
     gateway = api.Gateway(rt)
     rt.state["gateway"] = gateway
-    rt.state["prune"] = asyncio.create_task(api.prune_nonces(rt.pool, rt.settings.signature_window_s))
+    rt.state["prune"] = asyncio.create_task(
+        api.prune_nonces(rt.pool, rt.settings.signature_window_s)
+    )
 
 
 def after_commit(rt: Runtime) -> Any:
@@ -40,7 +42,14 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
     handlers=lambda rt: dict.fromkeys(
-        (CagnotteCredited, SaleRefused, CagnotteRedeemed, RedemptionRefused, AccountOpened, EnrolmentRefused),
+        (
+            CagnotteCredited,
+            SaleRefused,
+            CagnotteRedeemed,
+            RedemptionRefused,
+            AccountOpened,
+            EnrolmentRefused,
+        ),
         outcomes.handler(),
     ),
     after_commit=after_commit,

@@ -4,6 +4,7 @@ and the back-office registry of terminals."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 import time
@@ -44,7 +45,9 @@ class Customer(BaseModel):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    occurred_at: datetime | None = Field(default=None, description="the terminal's clock; now if absent")
+    occurred_at: datetime | None = Field(
+        default=None, description="the terminal's clock; now if absent"
+    )
 
     @field_validator("occurred_at")
     @classmethod
@@ -112,33 +115,84 @@ class Gateway:
             r = await self.rt.pool.fetchrow("SELECT * FROM terminals WHERE id = $1", terminal_id)
             if r is None:
                 return None
-            t = Terminal(r["id"], r["association_id"], r["merchant_id"], r["shop_id"], r["secret"], r["active"])
+            t = Terminal(
+                r["id"],
+                r["association_id"],
+                r["merchant_id"],
+                r["shop_id"],
+                r["secret"],
+                r["active"],
+            )
             self.terminals[terminal_id] = t
         return t
 
     async def authenticate(self, request: web.Request, body: bytes) -> tuple[Terminal, str]:
         h = request.headers
-        missing = [k for k in (signing.TERMINAL, signing.TIMESTAMP, signing.NONCE, signing.SIGNATURE) if k not in h]
+        missing = [
+            k
+            for k in (signing.TERMINAL, signing.TIMESTAMP, signing.NONCE, signing.SIGNATURE)
+            if k not in h
+        ]
         if missing:
-            raise Problem(401, "Unsigned request", f"missing headers: {', '.join(missing)}", type_=PROBLEMS + "unsigned")
+            raise Problem(
+                401,
+                "Unsigned request",
+                f"missing headers: {', '.join(missing)}",
+                type_=PROBLEMS + "unsigned",
+            )
         try:
             terminal_id = UUID(h[signing.TERMINAL])
             ts = int(h[signing.TIMESTAMP])
         except ValueError as exc:
-            raise Problem(401, "Bad signature headers", "terminal must be a UUID and timestamp an integer", type_=PROBLEMS + "unsigned") from exc
+            raise Problem(
+                401,
+                "Bad signature headers",
+                "terminal must be a UUID and timestamp an integer",
+                type_=PROBLEMS + "unsigned",
+            ) from exc
         nonce = h[signing.NONCE]
         if not 16 <= len(nonce) <= 64:
-            raise Problem(401, "Bad nonce", "the nonce must have 16 to 64 characters", type_=PROBLEMS + "unsigned")
+            raise Problem(
+                401,
+                "Bad nonce",
+                "the nonce must have 16 to 64 characters",
+                type_=PROBLEMS + "unsigned",
+            )
         t = await self.terminal(terminal_id)
         if t is None or not t.active:
-            raise Problem(401, "Unknown terminal", "this terminal is not registered or is disabled", type_=PROBLEMS + "unknown-terminal")
+            raise Problem(
+                401,
+                "Unknown terminal",
+                "this terminal is not registered or is disabled",
+                type_=PROBLEMS + "unknown-terminal",
+            )
         if abs(time.time() - ts) > self.rt.settings.signature_window_s:
-            raise Problem(401, "Stale request", "the timestamp is outside the accepted window; check the terminal's clock", type_=PROBLEMS + "stale")
-        if not signing.verify(t.secret, request.method, request.path_qs, h[signing.TIMESTAMP], nonce, body, h[signing.SIGNATURE]):
-            raise Problem(401, "Bad signature", "the signature does not match the request", type_=PROBLEMS + "bad-signature")
+            raise Problem(
+                401,
+                "Stale request",
+                "the timestamp is outside the accepted window; check the terminal's clock",
+                type_=PROBLEMS + "stale",
+            )
+        if not signing.verify(
+            t.secret,
+            request.method,
+            request.path_qs,
+            h[signing.TIMESTAMP],
+            nonce,
+            body,
+            h[signing.SIGNATURE],
+        ):
+            raise Problem(
+                401,
+                "Bad signature",
+                "the signature does not match the request",
+                type_=PROBLEMS + "bad-signature",
+            )
         return t, nonce
 
-    async def submit(self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]) -> web.Response:
+    async def submit(
+        self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]
+    ) -> web.Response:
         waiter: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
         self.waiters[request_id].append(waiter)
         try:
@@ -146,14 +200,32 @@ class Gateway:
                 Item(kind, request_id, t.id, nonce, hashlib.sha256(body).digest(), event)
             )
             if isinstance(known, Replay):
-                raise Problem(409, "Replayed request", "this nonce was already used", type_=PROBLEMS + "replay")
+                raise Problem(
+                    409,
+                    "Replayed request",
+                    "this nonce was already used",
+                    type_=PROBLEMS + "replay",
+                )
             if isinstance(known, Existing):
-                if (known.kind, known.terminal_id, known.body_sha256) != (kind, t.id, hashlib.sha256(body).digest()):
-                    raise Problem(409, "Id already used", f"{request_id} names another request", type_=PROBLEMS + "id-conflict")
+                if (known.kind, known.terminal_id, known.body_sha256) != (
+                    kind,
+                    t.id,
+                    hashlib.sha256(body).digest(),
+                ):
+                    raise Problem(
+                        409,
+                        "Id already used",
+                        f"{request_id} names another request",
+                        type_=PROBLEMS + "id-conflict",
+                    )
                 if known.status != "pending":
-                    return _answer(known.http_status or 200, known.outcome, f"/v1/{kind}s/{request_id}")
+                    return _answer(
+                        known.http_status or 200, known.outcome, f"/v1/{kind}s/{request_id}"
+                    )
             try:
-                status, outcome = await asyncio.wait_for(asyncio.shield(waiter), self.rt.settings.outcome_timeout_s)
+                status, outcome = await asyncio.wait_for(
+                    asyncio.shield(waiter), self.rt.settings.outcome_timeout_s
+                )
             except TimeoutError:
                 return await self.status(kind, request_id, t)
             return _answer(status, outcome, f"/v1/{kind}s/{request_id}")
@@ -168,7 +240,9 @@ class Gateway:
     async def status(self, kind: str, request_id: UUID, t: Terminal) -> web.Response:
         r = await self.rt.pool.fetchrow(
             "SELECT status, http_status, outcome FROM requests WHERE id = $1 AND kind = $2 AND terminal_id = $3",
-            request_id, kind, t.id,
+            request_id,
+            kind,
+            t.id,
         )
         if r is None:
             raise Problem(404, "Unknown request", f"no {kind} {request_id} from this terminal")
@@ -185,7 +259,13 @@ class Gateway:
 
 def _answer(status: int, outcome: Any, instance: str) -> web.Response:
     if status >= 400:
-        return Problem(status, outcome["title"], outcome["detail"], type_=outcome["type"], **outcome.get("extra", {})).response(instance)
+        return Problem(
+            status,
+            outcome["title"],
+            outcome["detail"],
+            type_=outcome["type"],
+            **outcome.get("extra", {}),
+        ).response(instance)
     return json_response(outcome, status)
 
 
@@ -201,7 +281,12 @@ def _occurred(at: datetime | None, window_s: int) -> datetime:
     if at is None:
         return now
     if at > now + timedelta(seconds=window_s):
-        raise Problem(422, "Sale in the future", "occurred_at is ahead of the gateway's clock", type_=PROBLEMS + "future")
+        raise Problem(
+            422,
+            "Sale in the future",
+            "occurred_at is ahead of the gateway's clock",
+            type_=PROBLEMS + "future",
+        )
     return at
 
 
@@ -213,9 +298,14 @@ async def post_sale(request: web.Request) -> web.Response:
     event = new_event(
         "terminals",
         SaleRecorded(
-            association_id=t.association_id, merchant_id=t.merchant_id, shop_id=t.shop_id, terminal_id=t.id,
+            association_id=t.association_id,
+            merchant_id=t.merchant_id,
+            shop_id=t.shop_id,
+            terminal_id=t.id,
             occurred_at=_occurred(sale.occurred_at, gw.rt.settings.signature_window_s),
-            sale_id=sale.sale_id, phone=sale.customer.phone, amount_cents=sale.amount_cents,
+            sale_id=sale.sale_id,
+            phone=sale.customer.phone,
+            amount_cents=sale.amount_cents,
             product_family=sale.product_family,
         ),
         subject=f"sale/{sale.sale_id}",
@@ -231,9 +321,14 @@ async def post_redemption(request: web.Request) -> web.Response:
     event = new_event(
         "terminals",
         RedemptionRequested(
-            association_id=t.association_id, merchant_id=t.merchant_id, shop_id=t.shop_id, terminal_id=t.id,
+            association_id=t.association_id,
+            merchant_id=t.merchant_id,
+            shop_id=t.shop_id,
+            terminal_id=t.id,
             occurred_at=_occurred(r.occurred_at, gw.rt.settings.signature_window_s),
-            redemption_id=r.redemption_id, phone=r.customer.phone, amount_cents=r.amount_cents,
+            redemption_id=r.redemption_id,
+            phone=r.customer.phone,
+            amount_cents=r.amount_cents,
         ),
         subject=f"redemption/{r.redemption_id}",
     )
@@ -248,9 +343,16 @@ async def post_enrolment(request: web.Request) -> web.Response:
     event = new_event(
         "terminals",
         EnrolmentRequested(
-            association_id=t.association_id, merchant_id=t.merchant_id, shop_id=t.shop_id, terminal_id=t.id,
+            association_id=t.association_id,
+            merchant_id=t.merchant_id,
+            shop_id=t.shop_id,
+            terminal_id=t.id,
             occurred_at=_occurred(e.occurred_at, gw.rt.settings.signature_window_s),
-            enrolment_id=e.enrolment_id, phone=e.phone, email=e.email, first_name=e.first_name, last_name=e.last_name,
+            enrolment_id=e.enrolment_id,
+            phone=e.phone,
+            email=e.email,
+            first_name=e.first_name,
+            last_name=e.last_name,
         ),
         subject=f"enrolment/{e.enrolment_id}",
     )
@@ -280,11 +382,20 @@ async def put_terminal(request: web.Request) -> web.Response:
                active = excluded.active,
                secret = CASE WHEN $8 THEN excluded.secret ELSE terminals.secret END
            RETURNING xmax = 0 AS created""",
-        terminal_id, body.association_id, body.merchant_id, body.shop_id, body.label, secret, body.active,
+        terminal_id,
+        body.association_id,
+        body.merchant_id,
+        body.shop_id,
+        body.label,
+        secret,
+        body.active,
         body.secret is not None,
     )
     gw.terminals.pop(terminal_id, None)
-    out: dict[str, Any] = {"id": str(terminal_id), **body.model_dump(mode="json", exclude={"secret"})}
+    out: dict[str, Any] = {
+        "id": str(terminal_id),
+        **body.model_dump(mode="json", exclude={"secret"}),
+    }
     if row["created"] or body.secret is not None:
         out["secret"] = secret  # shown once, at creation or when the operator sets it
     return json_response(out, 201 if row["created"] else 200)
@@ -298,10 +409,21 @@ async def list_terminals(request: web.Request) -> web.Response:
                   (SELECT max(received_at) FROM requests r WHERE r.terminal_id = t.id) AS last_seen_at
            FROM terminals t ORDER BY t.label"""
     )
-    return json_response([
-        {k: (str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, datetime) else v) for k, v in dict(r).items()}
-        for r in rows
-    ])
+    return json_response(
+        [
+            {
+                k: (
+                    str(v)
+                    if isinstance(v, UUID)
+                    else v.isoformat()
+                    if isinstance(v, datetime)
+                    else v
+                )
+                for k, v in dict(r).items()
+            }
+            for r in rows
+        ]
+    )
 
 
 def routes(app: web.Application, _: Runtime) -> None:
@@ -319,7 +441,8 @@ async def prune_nonces(pool: asyncpg.Pool, window_s: int) -> None:
     """Nonces older than twice the window can never be replayed (the timestamp check refuses)."""
     while True:
         await asyncio.sleep(60)
-        try:
-            await pool.execute("DELETE FROM nonces WHERE seen_at < now() - make_interval(secs => $1)", 2 * window_s)
-        except Exception:  # a failed prune is retried at the next tick
-            pass
+        # A failed prune is retried at the next tick.
+        with contextlib.suppress(Exception):
+            await pool.execute(
+                "DELETE FROM nonces WHERE seen_at < now() - make_interval(secs => $1)", 2 * window_s
+            )

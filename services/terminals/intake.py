@@ -39,7 +39,7 @@ class Item:
     nonce: str
     body_sha256: bytes
     event: Event[Any]
-    done: asyncio.Future[None | Replay | Existing] = field(
+    done: asyncio.Future[Replay | Existing | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -49,9 +49,11 @@ class Intake:
         self.pool = pool
         self.queue: asyncio.Queue[Item] = asyncio.Queue()
         self.max_batch = max_batch
-        self._tasks = [asyncio.create_task(self._writer(), name=f"intake-{i}") for i in range(writers)]
+        self._tasks = [
+            asyncio.create_task(self._writer(), name=f"intake-{i}") for i in range(writers)
+        ]
 
-    async def submit(self, item: Item) -> None | Replay | Existing:
+    async def submit(self, item: Item) -> Replay | Existing | None:
         """None: recorded now (its event is in the outbox); Replay; or the request already known."""
         await self.queue.put(item)
         return await item.done
@@ -85,7 +87,7 @@ class Intake:
                     if not item.done.done():
                         item.done.set_result(result)
 
-    async def _commit(self, batch: list[Item]) -> list[None | Replay | Existing]:
+    async def _commit(self, batch: list[Item]) -> list[Replay | Existing | None]:
         async with self.pool.acquire() as conn, conn.transaction():
             fresh_nonces = {
                 (r["terminal_id"], r["nonce"])
@@ -105,33 +107,48 @@ class Intake:
                     unused.discard((i.terminal_id, i.nonce))
                     live.append(i)
             live_ids = {id(i) for i in live}
-            inserted = {
-                r["id"]
-                for r in await conn.fetch(
-                    """INSERT INTO requests (id, kind, terminal_id, body_sha256)
+            inserted = (
+                {
+                    r["id"]
+                    for r in await conn.fetch(
+                        """INSERT INTO requests (id, kind, terminal_id, body_sha256)
                        SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bytea[])
                        ON CONFLICT (id) DO NOTHING RETURNING id""",
-                    [i.request_id for i in live],
-                    [i.kind for i in live],
-                    [i.terminal_id for i in live],
-                    [i.body_sha256 for i in live],
-                )
-            } if live else set()
+                        [i.request_id for i in live],
+                        [i.kind for i in live],
+                        [i.terminal_id for i in live],
+                        [i.body_sha256 for i in live],
+                    )
+                }
+                if live
+                else set()
+            )
             # The first of two items with one id in the same batch is new, the second is a retry.
             new: dict[UUID, Item] = {}
             for i in live:
                 if i.request_id in inserted and i.request_id not in new:
                     new[i.request_id] = i
             known_ids = [i.request_id for i in live if new.get(i.request_id) is not i]
-            known = {
-                r["id"]: Existing(r["kind"], r["terminal_id"], bytes(r["body_sha256"]), r["status"], r["http_status"], r["outcome"])
-                for r in await conn.fetch(
-                    "SELECT id, kind, terminal_id, body_sha256, status, http_status, outcome FROM requests WHERE id = ANY($1::uuid[])",
-                    known_ids,
-                )
-            } if known_ids else {}
+            known = (
+                {
+                    r["id"]: Existing(
+                        r["kind"],
+                        r["terminal_id"],
+                        bytes(r["body_sha256"]),
+                        r["status"],
+                        r["http_status"],
+                        r["outcome"],
+                    )
+                    for r in await conn.fetch(
+                        "SELECT id, kind, terminal_id, body_sha256, status, http_status, outcome FROM requests WHERE id = ANY($1::uuid[])",
+                        known_ids,
+                    )
+                }
+                if known_ids
+                else {}
+            )
             await outbox.write(conn, [i.event for i in new.values()])
-        results: list[None | Replay | Existing] = []
+        results: list[Replay | Existing | None] = []
         for i in batch:
             if id(i) not in live_ids:
                 results.append(Replay())

@@ -41,7 +41,7 @@ class Driver:
                     sale.answer = r
                     return r
                 self.errors.append(f"{r.status}")
-            except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
                 self.errors.append(type(exc).__name__)
             await asyncio.sleep(0.2)
         raise AssertionError(f"sale {sale.sale_id} never decided after {sale.attempts} attempts")
@@ -56,9 +56,15 @@ class Driver:
         return await asyncio.gather(*(one(s) for s in sales))
 
 
-def make_sales(terminals: list[TerminalClient], n: int, customers: int = 50, amount: Any = None) -> list[Sale]:
+def make_sales(
+    terminals: list[TerminalClient], n: int, customers: int = 50, amount: Any = None
+) -> list[Sale]:
     return [
-        Sale(str(uuid.uuid4()), terminals[i % len(terminals)], f"+3362{i % customers:07d}",
-             amount(i) if amount else 1000 + (i % 97) * 13)
+        Sale(
+            str(uuid.uuid4()),
+            terminals[i % len(terminals)],
+            f"+3362{i % customers:07d}",
+            amount(i) if amount else 1000 + (i % 97) * 13,
+        )
         for i in range(n)
     ]

@@ -14,8 +14,14 @@ from shared.events import PoisonEvent, new_event, pack, parse, unpack
 
 def _sale() -> SaleRecorded:
     return SaleRecorded(
-        association_id=uuid.uuid4(), merchant_id=uuid.uuid4(), shop_id=uuid.uuid4(), terminal_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC), sale_id=uuid.uuid4(), phone="+33612345678", amount_cents=2460,
+        association_id=uuid.uuid4(),
+        merchant_id=uuid.uuid4(),
+        shop_id=uuid.uuid4(),
+        terminal_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        sale_id=uuid.uuid4(),
+        phone="+33612345678",
+        amount_cents=2460,
     )
 
 
@@ -23,9 +29,16 @@ def test_an_envelope_carries_the_cloudevents_attributes_and_round_trips() -> Non
     with log.tracing("corr-1", "cause-1"):
         e = new_event("terminals", _sale(), subject="sale/x")
     raw = orjson.loads(e.to_json())
-    assert {k: raw[k] for k in ("specversion", "source", "type", "subject", "correlationid", "causationid")} == {
-        "specversion": "1.0", "source": "comptoir/terminals", "type": "comptoir.sale.recorded.v1",
-        "subject": "sale/x", "correlationid": "corr-1", "causationid": "cause-1",
+    assert {
+        k: raw[k]
+        for k in ("specversion", "source", "type", "subject", "correlationid", "causationid")
+    } == {
+        "specversion": "1.0",
+        "source": "comptoir/terminals",
+        "type": "comptoir.sale.recorded.v1",
+        "subject": "sale/x",
+        "correlationid": "corr-1",
+        "causationid": "cause-1",
     }
     back = parse(raw)
     assert back.data == e.data and back.id == e.id and e.routing_key == "sale.recorded.v1"
@@ -39,7 +52,9 @@ def test_an_event_caused_by_another_keeps_its_correlation_id() -> None:
 
 def test_a_batch_message_unpacks_to_its_events() -> None:
     events = [new_event("terminals", _sale()) for _ in range(3)]
-    assert [parse(r).id for r in unpack(pack([e.to_json() for e in events]))] == [e.id for e in events]
+    assert [parse(r).id for r in unpack(pack([e.to_json() for e in events]))] == [
+        e.id for e in events
+    ]
 
 
 @pytest.mark.parametrize(
@@ -64,7 +79,9 @@ def test_a_signature_covers_method_path_time_nonce_and_body() -> None:
     args = (h[signing.TIMESTAMP], h[signing.NONCE])
     assert signing.verify("s" * 32, "POST", "/v1/sales", *args, b'{"a":1}', h[signing.SIGNATURE])
     for method, path, body, secret in [
-        ("GET", "/v1/sales", b'{"a":1}', "s" * 32), ("POST", "/v1/redemptions", b'{"a":1}', "s" * 32),
-        ("POST", "/v1/sales", b'{"a":2}', "s" * 32), ("POST", "/v1/sales", b'{"a":1}', "t" * 32),
+        ("GET", "/v1/sales", b'{"a":1}', "s" * 32),
+        ("POST", "/v1/redemptions", b'{"a":1}', "s" * 32),
+        ("POST", "/v1/sales", b'{"a":2}', "s" * 32),
+        ("POST", "/v1/sales", b'{"a":1}', "t" * 32),
     ]:
         assert not signing.verify(secret, method, path, *args, body, h[signing.SIGNATURE])

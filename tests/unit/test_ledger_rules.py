@@ -16,14 +16,17 @@ A, M, N = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 def test_an_accrual_charges_the_merchant_the_reward_plus_the_fee() -> None:
     postings = domain.accrual(A, M, reward_cents=123, fee_cents=12)
     assert {(p.account[1], p.amount_cents) for p in postings} == {
-        ("merchant", 135), ("customer_liability", -123), ("operator_fees", -12)
+        ("merchant", 135),
+        ("customer_liability", -123),
+        ("operator_fees", -12),
     }
 
 
 def test_a_redemption_makes_the_pivot_owe_the_redeeming_merchant() -> None:
     postings = domain.redemption(A, N, 100)
     assert {(p.account, p.amount_cents) for p in postings} == {
-        ((A, "merchant", N), -100), ((A, "customer_liability", None), 100)
+        ((A, "merchant", N), -100),
+        ((A, "customer_liability", None), 100),
     }
 
 
@@ -31,11 +34,19 @@ def test_a_zero_fee_writes_no_empty_posting() -> None:
     assert all(p.amount_cents != 0 for p in domain.accrual(A, M, 10, 0))
 
 
-@given(st.lists(st.tuples(st.booleans(), st.integers(0, 100_000), st.integers(0, 10_000)), max_size=50))
-def test_every_journal_entry_balances_and_the_pivot_nets_to_zero(ops: list[tuple[bool, int, int]]) -> None:
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 100_000), st.integers(0, 10_000)), max_size=50)
+)
+def test_every_journal_entry_balances_and_the_pivot_nets_to_zero(
+    ops: list[tuple[bool, int, int]],
+) -> None:
     all_postings = []
     for is_sale, amount, fee in ops:
-        entry = domain.accrual(A, M, amount, fee) if is_sale else domain.redemption(A, N, max(amount, 1))
+        entry = (
+            domain.accrual(A, M, amount, fee)
+            if is_sale
+            else domain.redemption(A, N, max(amount, 1))
+        )
         assert domain.is_balanced(entry)
         all_postings += entry
     assert sum(p.amount_cents for p in all_postings) == 0
@@ -74,7 +85,12 @@ def test_visits_are_tallied_per_key() -> None:
 
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     t = tally([("a", 100, t0), ("b", 5, t0), ("a", 50, t0 - timedelta(days=1))])
-    assert (t["a"].visits, t["a"].spent_cents, t["a"].first_at, t["a"].last_at) == (2, 150, t0 - timedelta(days=1), t0)
+    assert (t["a"].visits, t["a"].spent_cents, t["a"].first_at, t["a"].last_at) == (
+        2,
+        150,
+        t0 - timedelta(days=1),
+        t0,
+    )
     assert t["b"].visits == 1
 
 
