@@ -201,15 +201,23 @@ rabbitmqctl_q() { "${SUDO[@]}" rabbitmqctl -q "$@"; }
 
 ensure_rabbitmq() {
     if ! port_open "$AMQP_PORT"; then
-        say "starting RabbitMQ"
-        if have_systemd; then
-            quietly "${SUDO[@]}" systemctl start rabbitmq-server
+        if rabbit_ping >/dev/null 2>&1; then
+            # The node runs but its app is stopped (being restarted?): give it time, then start it.
+            say "RabbitMQ node up without its AMQP listener: waiting"
+            if ! wait_for 30 "amqp port" port_open "$AMQP_PORT"; then
+                quietly rabbitmqctl_q start_app
+            fi
         else
-            quietly "${SUDO[@]}" rabbitmq-server -detached
+            say "starting RabbitMQ"
+            if have_systemd; then
+                quietly "${SUDO[@]}" systemctl start rabbitmq-server
+            else
+                quietly "${SUDO[@]}" rabbitmq-server -detached
+            fi
+            wait_for 60 rabbitmq rabbit_ping ||
+                die "RabbitMQ did not start within 60 s (see /var/log/rabbitmq/)"
         fi
-        wait_for 60 rabbitmq rabbit_ping ||
-            die "RabbitMQ did not start within 60 s (see /var/log/rabbitmq/)"
-        wait_for 30 "amqp port" port_open "$AMQP_PORT" ||
+        wait_for 60 "amqp port" port_open "$AMQP_PORT" ||
             die "RabbitMQ runs but does not listen on 127.0.0.1:$AMQP_PORT"
     fi
     # One call tells both: a vhost guest has permissions on exists.
