@@ -1,0 +1,1 @@
+"""Benchmarks of Comptoir (see docs/benchmarks.md)."""
