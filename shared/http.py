@@ -71,6 +71,7 @@ def _route_name(request: web.Request) -> str:
 
 def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     logger = log.get("http")
+    observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     @web.middleware
     async def mw(
@@ -95,8 +96,17 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
                 )
             response.headers[CORRELATION_HEADER] = corr
             elapsed = time.perf_counter() - started
-            metrics.http_requests.labels(service, request.method, route, str(response.status)).inc()
-            metrics.http_duration.labels(service, request.method, route).observe(elapsed)
+            key = (request.method, route, response.status)
+            children = observed.get(key)
+            if children is None:  # label look-ups cost more than the observation itself
+                children = observed[key] = (
+                    metrics.http_requests.labels(
+                        service, request.method, route, str(response.status)
+                    ),
+                    metrics.http_duration.labels(service, request.method, route),
+                )
+            children[0].inc()
+            children[1].observe(elapsed)
             level = "error" if response.status >= 500 else "debug" if route in _PROBES else "info"
             getattr(logger, level)(
                 "http_request",

@@ -8,9 +8,9 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.http import Problem, json_response, read_model, require_admin, uuid_param
+from shared.http import Problem, json_response, read_model, uuid_param
 from shared.rules.phone import InvalidPhone, normalise
-from shared.service import RUNTIME, Runtime
+from shared.service import Runtime, back_office
 
 
 class AssociationIn(BaseModel):
@@ -32,16 +32,8 @@ class MerchantIn(BaseModel):
     )
 
 
-def _rt(request: web.Request) -> Runtime:
-    rt = request.app[RUNTIME]
-    require_admin(request, rt.settings.admin_token)
-    if not rt.ready:
-        raise Problem(503, "Not ready", "the service is starting")
-    return rt
-
-
 async def put_association(request: web.Request) -> web.Response:
-    rt = _rt(request)
+    rt = back_office(request)
     aid = uuid_param(request, "association_id")
     body = await read_model(request, AssociationIn)
     created = await rt.pool.fetchval(
@@ -60,7 +52,7 @@ async def put_association(request: web.Request) -> web.Response:
 
 
 async def put_merchant(request: web.Request) -> web.Response:
-    rt = _rt(request)
+    rt = back_office(request)
     aid = uuid_param(request, "association_id")
     mid = uuid_param(request, "merchant_id")
     body = await read_model(request, MerchantIn)
@@ -90,7 +82,7 @@ async def put_merchant(request: web.Request) -> web.Response:
 
 
 async def list_merchants(request: web.Request) -> web.Response:
-    rt = _rt(request)
+    rt = back_office(request)
     aid = uuid_param(request, "association_id")
     rows = await rt.pool.fetch(
         "SELECT id, name, taux_client_bps, taux_uc_bps FROM merchants WHERE association_id = $1 ORDER BY name",
@@ -113,7 +105,7 @@ def _account_json(r: dict[str, object]) -> dict[str, object]:
 
 
 async def find_account(request: web.Request) -> web.Response:
-    rt = _rt(request)
+    rt = back_office(request)
     aid = uuid_param(request, "association_id")
     try:
         phone = normalise(request.query.get("phone", ""))
@@ -130,7 +122,7 @@ async def find_account(request: web.Request) -> web.Response:
 
 
 async def get_account(request: web.Request) -> web.Response:
-    rt = _rt(request)
+    rt = back_office(request)
     account_id: UUID = uuid_param(request, "account_id")
     row = await rt.pool.fetchrow("SELECT * FROM accounts WHERE id = $1", account_id)
     if row is None:

@@ -287,25 +287,21 @@ async def _accounts(
     out: list[Event[Any]],
 ) -> tuple[dict[tuple[UUID, str], asyncpg.Record], set[UUID]]:
     """Lock the accounts of (association, phone, merchant, request, email, first, last); open
-    those not yet known (emitting account.opened). Returns the rows and the ids opened now."""
-    rows = {
-        (r["association_id"], r["phone"]): r
-        for r in await store.lock_accounts(conn, ((w[0], w[1]) for w in wanted))
-    }
+    those not yet known (emitting account.opened). Returns the rows and the ids opened now.
+
+    Lock order, so that concurrent batches cannot deadlock: new accounts are inserted in
+    (association, phone) order, then every account is locked in one statement in id order."""
+    keys = {(w[0], w[1]) for w in wanted}
+    known = await store.existing_accounts(conn, keys)
     first: dict[tuple[UUID, str], Wanted] = {}
     for w in wanted:
-        if (w[0], w[1]) not in rows:
+        if (w[0], w[1]) not in known:
             first.setdefault((w[0], w[1]), w)
-    if not first:
-        return rows, set()
     ids = {key: uuid.uuid4() for key in first}
     created = await store.open_accounts(
-        conn, [(ids[k], w[0], w[1], w[2], w[4], w[5], w[6]) for k, w in first.items()]
+        conn, [(ids[k], w[0], w[1], w[2], w[4], w[5], w[6]) for k, w in sorted(first.items())]
     )
-    # Opened here or, a moment ago, by a concurrent transaction: lock them all the same.
-    rows.update(
-        {(r["association_id"], r["phone"]): r for r in await store.lock_accounts(conn, first)}
-    )
+    rows = {(r["association_id"], r["phone"]): r for r in await store.lock_accounts(conn, keys)}
     now = datetime.now(UTC)
     for key, w in first.items():
         account = ids[key]

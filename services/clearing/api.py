@@ -6,21 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.http import Problem, json_response, require_admin, uuid_param
-from shared.service import RUNTIME, Runtime
-
-
-def _rt(request: web.Request) -> Runtime:
-    rt = request.app[RUNTIME]
-    require_admin(request, rt.settings.admin_token)
-    if not rt.ready:
-        raise Problem(503, "Not ready", "the service is starting")
-    return rt
+from shared.http import Problem, json_response, uuid_param
+from shared.service import Runtime, back_office
 
 
 async def balances(request: web.Request) -> web.Response:
     """Each ledger account's balance (debit positive), and the pivot's check that they net to 0."""
-    rt = _rt(request)
+    rt = back_office(request)
     aid = uuid_param(request, "association_id")
     rows = await rt.pool.fetch(
         """SELECT a.kind, a.merchant_id, coalesce(sum(p.amount_cents), 0)::bigint AS balance_cents,
@@ -50,7 +42,7 @@ async def balances(request: web.Request) -> web.Response:
 
 
 async def entries(request: web.Request) -> web.Response:
-    rt = _rt(request)
+    rt = back_office(request)
     ref = uuid_param(request, "reference_id")
     rows = await rt.pool.fetch(
         """SELECT e.id, e.kind, e.merchant_id, e.occurred_at, e.booked_at, a.kind AS account_kind,

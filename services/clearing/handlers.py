@@ -14,7 +14,8 @@ from shared.events import Event
 
 
 async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[AccountKey, int]:
-    ks = list(keys)
+    # Sorted: two batches opening the same new accounts insert them in the same order.
+    ks = sorted(keys, key=lambda k: (str(k[0]), k[1], str(k[2])))
     cols = ([k[0] for k in ks], [k[1] for k in ks], [k[2] for k in ks])
     await conn.execute(
         """INSERT INTO ledger_accounts (association_id, kind, merchant_id)

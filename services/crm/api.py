@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.http import Problem, json_response, require_admin, uuid_param
-from shared.service import RUNTIME, Runtime
+from shared.http import Problem, json_response, uuid_param
+from shared.service import Runtime, back_office
 
 
 def _json(r: Any) -> dict[str, Any]:
@@ -25,10 +25,7 @@ def _json(r: Any) -> dict[str, Any]:
 
 
 async def get_customer(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
-    require_admin(request, rt.settings.admin_token)
-    if not rt.ready:
-        raise Problem(503, "Not ready", "the service is starting")
+    rt = back_office(request)
     account_id = uuid_param(request, "account_id")
     row = await rt.pool.fetchrow("SELECT * FROM customers WHERE account_id = $1", account_id)
     if row is None:

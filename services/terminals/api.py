@@ -9,9 +9,10 @@ import hashlib
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.terminals.intake import Existing, Intake, Item, Replay
 from shared import signing
 from shared.contracts import MAX_SALE_CENTS, EnrolmentRequested, RedemptionRequested, SaleRecorded
-from shared.events import Event, new_event
+from shared.events import Event, EventData, new_event
 from shared.http import Problem, json_response, parse_model, read_model, require_admin, uuid_param
 from shared.rules.phone import InvalidPhone, normalise
 from shared.service import RUNTIME, Runtime
@@ -55,6 +56,9 @@ class _Strict(BaseModel):
         if v is not None and v.tzinfo is None:
             raise ValueError("occurred_at needs a time zone offset")
         return v
+
+
+R = TypeVar("R", bound=_Strict)
 
 
 class SaleIn(_Strict):
@@ -107,7 +111,7 @@ class Gateway:
         self.rt = rt
         self.intake = Intake(rt.pool)
         self.terminals: dict[UUID, Terminal] = {}
-        self.waiters: dict[UUID, list[asyncio.Future[tuple[int, Any]]]] = defaultdict(list)
+        self.waiters: dict[UUID, list[asyncio.Future[tuple[int, Any] | None]]] = defaultdict(list)
 
     async def terminal(self, terminal_id: UUID) -> Terminal | None:
         t = self.terminals.get(terminal_id)
@@ -193,12 +197,14 @@ class Gateway:
     async def submit(
         self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]
     ) -> web.Response:
-        waiter: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[tuple[int, Any] | None] = loop.create_future()
         self.waiters[request_id].append(waiter)
+        # One timer per request: cheaper than wait_for(shield(...)) on the hot path.
+        timer = loop.call_later(self.rt.settings.outcome_timeout_s, _expire, waiter)
+        digest = hashlib.sha256(body).digest()
         try:
-            known = await self.intake.submit(
-                Item(kind, request_id, t.id, nonce, hashlib.sha256(body).digest(), event)
-            )
+            known = await self.intake.submit(Item(kind, request_id, t.id, nonce, digest, event))
             if isinstance(known, Replay):
                 raise Problem(
                     409,
@@ -207,11 +213,7 @@ class Gateway:
                     type_=PROBLEMS + "replay",
                 )
             if isinstance(known, Existing):
-                if (known.kind, known.terminal_id, known.body_sha256) != (
-                    kind,
-                    t.id,
-                    hashlib.sha256(body).digest(),
-                ):
+                if (known.kind, known.terminal_id, known.body_sha256) != (kind, t.id, digest):
                     raise Problem(
                         409,
                         "Id already used",
@@ -222,14 +224,12 @@ class Gateway:
                     return _answer(
                         known.http_status or 200, known.outcome, f"/v1/{kind}s/{request_id}"
                     )
-            try:
-                status, outcome = await asyncio.wait_for(
-                    asyncio.shield(waiter), self.rt.settings.outcome_timeout_s
-                )
-            except TimeoutError:
+            decided = await waiter
+            if decided is None:  # no verdict in time: the terminal polls the request's status
                 return await self.status(kind, request_id, t)
-            return _answer(status, outcome, f"/v1/{kind}s/{request_id}")
+            return _answer(decided[0], decided[1], f"/v1/{kind}s/{request_id}")
         finally:
+            timer.cancel()
             waiters = self.waiters.get(request_id)
             if waiters is not None:
                 if waiter in waiters:
@@ -255,6 +255,11 @@ class Gateway:
             for w in self.waiters.get(request_id, ()):
                 if not w.done():
                     w.set_result((status, outcome))
+
+
+def _expire(waiter: asyncio.Future[tuple[int, Any] | None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _answer(status: int, outcome: Any, instance: str) -> web.Response:
@@ -290,73 +295,59 @@ def _occurred(at: datetime | None, window_s: int) -> datetime:
     return at
 
 
-async def post_sale(request: web.Request) -> web.Response:
-    gw = _gw(request)
-    body = await request.read()
-    t, nonce = await gw.authenticate(request, body)
-    sale = parse_model(body, SaleIn)
-    event = new_event(
-        "terminals",
-        SaleRecorded(
-            association_id=t.association_id,
-            merchant_id=t.merchant_id,
-            shop_id=t.shop_id,
-            terminal_id=t.id,
-            occurred_at=_occurred(sale.occurred_at, gw.rt.settings.signature_window_s),
-            sale_id=sale.sale_id,
-            phone=sale.customer.phone,
-            amount_cents=sale.amount_cents,
-            product_family=sale.product_family,
-        ),
-        subject=f"sale/{sale.sale_id}",
+def _at(t: Terminal, occurred_at: datetime) -> dict[str, Any]:
+    return {
+        "association_id": t.association_id,
+        "merchant_id": t.merchant_id,
+        "shop_id": t.shop_id,
+        "terminal_id": t.id,
+        "occurred_at": occurred_at,
+    }
+
+
+def _sale(s: SaleIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return s.sale_id, SaleRecorded(
+        **at,
+        sale_id=s.sale_id,
+        phone=s.customer.phone,
+        amount_cents=s.amount_cents,
+        product_family=s.product_family,
     )
-    return await gw.submit("sale", sale.sale_id, t, nonce, body, event)
 
 
-async def post_redemption(request: web.Request) -> web.Response:
-    gw = _gw(request)
-    body = await request.read()
-    t, nonce = await gw.authenticate(request, body)
-    r = parse_model(body, RedemptionIn)
-    event = new_event(
-        "terminals",
-        RedemptionRequested(
-            association_id=t.association_id,
-            merchant_id=t.merchant_id,
-            shop_id=t.shop_id,
-            terminal_id=t.id,
-            occurred_at=_occurred(r.occurred_at, gw.rt.settings.signature_window_s),
-            redemption_id=r.redemption_id,
-            phone=r.customer.phone,
-            amount_cents=r.amount_cents,
-        ),
-        subject=f"redemption/{r.redemption_id}",
+def _redemption(r: RedemptionIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return r.redemption_id, RedemptionRequested(
+        **at, redemption_id=r.redemption_id, phone=r.customer.phone, amount_cents=r.amount_cents
     )
-    return await gw.submit("redemption", r.redemption_id, t, nonce, body, event)
 
 
-async def post_enrolment(request: web.Request) -> web.Response:
-    gw = _gw(request)
-    body = await request.read()
-    t, nonce = await gw.authenticate(request, body)
-    e = parse_model(body, EnrolmentIn)
-    event = new_event(
-        "terminals",
-        EnrolmentRequested(
-            association_id=t.association_id,
-            merchant_id=t.merchant_id,
-            shop_id=t.shop_id,
-            terminal_id=t.id,
-            occurred_at=_occurred(e.occurred_at, gw.rt.settings.signature_window_s),
-            enrolment_id=e.enrolment_id,
-            phone=e.phone,
-            email=e.email,
-            first_name=e.first_name,
-            last_name=e.last_name,
-        ),
-        subject=f"enrolment/{e.enrolment_id}",
+def _enrolment(e: EnrolmentIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return e.enrolment_id, EnrolmentRequested(
+        **at,
+        enrolment_id=e.enrolment_id,
+        phone=e.phone,
+        email=e.email,
+        first_name=e.first_name,
+        last_name=e.last_name,
     )
-    return await gw.submit("enrolment", e.enrolment_id, t, nonce, body, event)
+
+
+def _signed_request(
+    kind: str, model: type[R], to_event: Callable[[R, dict[str, Any]], tuple[UUID, EventData]]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Authenticate, validate, record and answer one kind of terminal request."""
+
+    async def handler(request: web.Request) -> web.Response:
+        gw = _gw(request)
+        body = await request.read()
+        t, nonce = await gw.authenticate(request, body)
+        parsed = parse_model(body, model)
+        at = _at(t, _occurred(parsed.occurred_at, gw.rt.settings.signature_window_s))
+        request_id, data = to_event(parsed, at)
+        event = new_event("terminals", data, subject=f"{kind}/{request_id}")
+        return await gw.submit(kind, request_id, t, nonce, body, event)
+
+    return handler
 
 
 def _get_status(kind: str) -> Any:
@@ -427,9 +418,9 @@ async def list_terminals(request: web.Request) -> web.Response:
 
 
 def routes(app: web.Application, _: Runtime) -> None:
-    app.router.add_post("/v1/sales", post_sale)
-    app.router.add_post("/v1/redemptions", post_redemption)
-    app.router.add_post("/v1/enrolments", post_enrolment)
+    app.router.add_post("/v1/sales", _signed_request("sale", SaleIn, _sale))
+    app.router.add_post("/v1/redemptions", _signed_request("redemption", RedemptionIn, _redemption))
+    app.router.add_post("/v1/enrolments", _signed_request("enrolment", EnrolmentIn, _enrolment))
     app.router.add_get("/v1/sales/{request_id}", _get_status("sale"))
     app.router.add_get("/v1/redemptions/{request_id}", _get_status("redemption"))
     app.router.add_get("/v1/enrolments/{request_id}", _get_status("enrolment"))
