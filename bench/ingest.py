@@ -1595,7 +1595,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--concurrency",
         type=int,
-        default=256,
+        default=512,
         help="requests in flight, all load generators together",
     )
     p.add_argument(

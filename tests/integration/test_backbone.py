@@ -58,7 +58,11 @@ async def test_migrations_apply_once_in_order_and_are_recorded(
         r["version"]
         for r in await schema.fetch("SELECT version FROM schema_migrations ORDER BY version")
     ]
-    assert versions == ["itest/0001_things", "shared/0001_messaging"]
+    assert versions == [
+        "itest/0001_things",
+        "shared/0001_messaging",
+        "shared/0002_outbox_without_event_index",
+    ]
     (migrations / "0002_more.sql").write_text("ALTER TABLE things ADD COLUMN note text;")
     assert await db.pending(schema, migrations, SCHEMA) == ["itest/0002_more"]
     assert await db.migrate(harness.DATABASE_URL, SCHEMA, migrations) == ["itest/0002_more"]
