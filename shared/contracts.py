@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -20,6 +20,13 @@ class _AtTerminal(EventData):
     shop_id: UUID
     terminal_id: UUID
     occurred_at: datetime
+
+    def origin(self) -> dict[str, Any]:
+        """Where and when it happened, to carry over to the events it causes."""
+        return {f: getattr(self, f) for f in _ORIGIN}
+
+
+_ORIGIN = ("association_id", "merchant_id", "shop_id", "terminal_id", "occurred_at")
 
 
 @register

@@ -44,5 +44,4 @@ class Settings(BaseSettings):
 
 
 def load(service: str) -> Settings:
-    settings = Settings(service=service)
-    return settings
+    return Settings(service=service)

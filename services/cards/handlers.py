@@ -109,11 +109,7 @@ async def on_sales(
             new_event(
                 SOURCE,
                 CagnotteCredited(
-                    association_id=d.association_id,
-                    merchant_id=d.merchant_id,
-                    shop_id=d.shop_id,
-                    terminal_id=d.terminal_id,
-                    occurred_at=d.occurred_at,
+                    **d.origin(),
                     sale_id=d.sale_id,
                     account_id=account,
                     amount_cents=d.amount_cents,
@@ -203,11 +199,7 @@ async def on_redemptions(
             new_event(
                 SOURCE,
                 CagnotteRedeemed(
-                    association_id=d.association_id,
-                    merchant_id=d.merchant_id,
-                    shop_id=d.shop_id,
-                    terminal_id=d.terminal_id,
-                    occurred_at=d.occurred_at,
+                    **d.origin(),
                     redemption_id=d.redemption_id,
                     account_id=account,
                     amount_cents=d.amount_cents,
