@@ -349,7 +349,7 @@ class RuleBook:
                     Step(
                         "promotion.multiplier",
                         True,
-                        f"promotion {p.promotion_id} ({p.owner}): {effect} → {rate}",
+                        f"promotion {p.promotion_id} ({p.owner}): {effect}, {base} → {rate}",
                         rate,
                     )
                 )
