@@ -62,7 +62,7 @@ def format_card_number(number: str) -> str:
 
 def _check_char(body: str) -> str:
     """Luhn mod N over the base-32 alphabet: catches every single wrong character and every
-    swap of two adjacent different characters."""
+    swap of two adjacent characters but one, 0 and Z (as Luhn mod 10 misses 09 and 90)."""
     n = len(ALPHABET)
     factor, total = 2, 0
     for ch in reversed(body):
