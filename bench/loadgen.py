@@ -102,6 +102,28 @@ def prepare(spec: dict[str, Any]) -> list[tuple[str, bytes, dict[str, str]]]:
     return out
 
 
+class Schedule:
+    """Hands out request indexes to the workers: all of them once, or until the deadline,
+    paced at ``rate`` per second when it is set (open loop)."""
+
+    def __init__(self, count: int, rate: float, duration_s: float) -> None:
+        self.count, self.rate = count, rate
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + duration_s
+        self.next = 0
+
+    async def take(self) -> int | None:
+        i = self.next
+        if i >= self.count or time.monotonic() > self.deadline:
+            return None
+        self.next += 1
+        if self.rate > 0:
+            delay = self.t0 + i / self.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return i
+
+
 async def run_lean(
     spec: dict[str, Any], requests: list[tuple[str, bytes, dict[str, str]]]
 ) -> dict[str, Any]:
@@ -111,7 +133,6 @@ async def run_lean(
     rate = float(spec.get("rate") or 0)
     results: list[tuple[str, float, float, int]] = []
     errors: dict[str, int] = {}
-    next_index = 0
 
     async def connect() -> LeanConnection:
         _, proto = await loop.create_connection(LeanConnection, u.hostname, u.port)
@@ -119,7 +140,7 @@ async def run_lean(
 
     # Open the connections 32 at a time and complete a GET /health on each: a connection the
     # client sees as open may still sit in an overflowing accept queue on the server side
-    # (aiohttp listens with backlog=128), and its first request would then wait for TCP
+    # (the services listen with backlog=4096; other servers may not), and its first request would wait for TCP
     # retransmissions (seconds). After this, every connection has been accepted.
     health = f"GET /health HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n".encode()
     gate = asyncio.Semaphore(32)
@@ -137,20 +158,10 @@ async def run_lean(
         return {"results": [], "errors": {"aborted": 1}}
     started = time.time()
     cpu0 = time.process_time()
-    deadline = time.monotonic() + float(spec["duration_s"])
-    t0 = time.monotonic()
+    schedule = Schedule(len(requests), rate, float(spec["duration_s"]))
 
     async def worker(conn: LeanConnection) -> None:
-        nonlocal next_index
-        while True:
-            i = next_index
-            if i >= len(requests) or time.monotonic() > deadline:
-                return
-            next_index += 1
-            if rate > 0:
-                delay = t0 + i / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+        while (i := await schedule.take()) is not None:
             sale_id, data, _ = requests[i]
             posted = time.time()
             try:
@@ -192,7 +203,6 @@ async def run(
     rate = float(spec.get("rate") or 0)
     results: list[tuple[str, float, float, int]] = []
     errors: dict[str, int] = {}
-    next_index = 0
     connector = aiohttp.TCPConnector(
         limit=concurrency, limit_per_host=concurrency, ttl_dns_cache=None
     )
@@ -206,20 +216,10 @@ async def run(
             return {"results": [], "errors": {"aborted": 1}}
         started = time.time()
         cpu0 = time.process_time()
-        deadline = time.monotonic() + float(spec["duration_s"])
-        t0 = time.monotonic()
+        schedule = Schedule(len(requests), rate, float(spec["duration_s"]))
 
         async def worker() -> None:
-            nonlocal next_index
-            while True:
-                i = next_index
-                if i >= len(requests) or time.monotonic() > deadline:
-                    return
-                next_index += 1
-                if rate > 0:
-                    delay = t0 + i / rate - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+            while (i := await schedule.take()) is not None:
                 sale_id, body, headers = requests[i]
                 posted = time.time()
                 try:

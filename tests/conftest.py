@@ -144,7 +144,3 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
-
-
-def phone(n: int) -> str:
-    return f"+3361{n:07d}"

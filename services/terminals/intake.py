@@ -5,7 +5,6 @@ falls as load rises instead of each sale paying for its own commit."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -57,13 +56,6 @@ class Intake:
         """None: recorded now (its event is in the outbox); Replay; or the request already known."""
         await self.queue.put(item)
         return await item.done
-
-    async def close(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
 
     async def _writer(self) -> None:
         while True:

@@ -5,9 +5,8 @@
 - ``family``: the merchant's rate for the product family, else the merchant's own rate, else
   the network's.
 
-The first two are ``shared.rules.rates.RateMode`` (what the server stores today); ``family`` is
-the third, so ``CalculationMode`` spells all three with the same values. Families also carry
-the legal flags of F10 (tobacco, gambling, book), which ``shared.rules.legal`` acts on.
+The server stores the first two today (``shared.rules.rates.RateMode`` is this enum). Families
+also carry the legal flags of F10 (tobacco, gambling, book), which ``shared.rules.legal`` acts on.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Protocol
 
 from shared.rules.money import MAX_RATE_BPS
 
@@ -86,8 +86,18 @@ class Merchant:
         return Merchant(merchant_id, taux_client_bps, taux_uc_bps, {f.code: f for f in families})
 
 
+class OwnRates(Protocol):
+    """What the rate rules read of a merchant: its own rates, ``None`` for the network's."""
+
+    @property
+    def taux_client_bps(self) -> int | None: ...
+
+    @property
+    def taux_uc_bps(self) -> int | None: ...
+
+
 def taux_client_for(
-    network: NetworkRates, merchant: Merchant, family: ProductFamily | None
+    network: NetworkRates, merchant: OwnRates, family: ProductFamily | None
 ) -> tuple[int, str]:
     """The base taux client of a sale and the rule that gave it (before promotions and law)."""
     mode = network.mode
@@ -98,6 +108,6 @@ def taux_client_for(
     return network.taux_client_bps, "rate.network"
 
 
-def taux_uc_for(network: NetworkRates, merchant: Merchant) -> int:
+def taux_uc_for(network: NetworkRates, merchant: OwnRates) -> int:
     """The operator's fee rate: the merchant's own when set, else the network's (as today)."""
     return merchant.taux_uc_bps if merchant.taux_uc_bps is not None else network.taux_uc_bps

@@ -1,32 +1,27 @@
-"""Which rates apply to a sale: the first two calculation modes of F6.
+"""The reward and fee of a sale from the rates alone: what the cards service computes today.
 
-- ``network``: one taux client for every merchant of the association;
-- ``merchant``: each merchant's own taux client, the network rate where a merchant has none.
-The operator's fee (taux UC) is the merchant's own when set, else the association's.
+One rule, not two: the rates are chosen by ``catalogue.taux_client_for`` and
+``catalogue.taux_uc_for``, the same functions the rules engine uses, so the server and the
+engine cannot drift apart. A sale without a product family in ``family`` mode earns the
+merchant's rate, as in ``merchant`` mode.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from shared.rules.catalogue import CalculationMode, NetworkRates, taux_client_for, taux_uc_for
 from shared.rules.money import apply_rate
 
-
-class RateMode(StrEnum):
-    NETWORK = "network"
-    MERCHANT = "merchant"
-
-
-@dataclass(frozen=True, slots=True)
-class AssociationRates:
-    mode: RateMode
-    taux_client_bps: int
-    taux_uc_bps: int
+# The names the server uses for the engine's types; the server stores network or merchant.
+RateMode = CalculationMode
+AssociationRates = NetworkRates
 
 
 @dataclass(frozen=True, slots=True)
 class MerchantRates:
+    """A merchant's own rates; ``None`` is the association's."""
+
     taux_client_bps: int | None
     taux_uc_bps: int | None
 
@@ -40,9 +35,6 @@ class Reward:
 
 
 def reward_for(amount_cents: int, association: AssociationRates, merchant: MerchantRates) -> Reward:
-    if association.mode is RateMode.MERCHANT and merchant.taux_client_bps is not None:
-        client = merchant.taux_client_bps
-    else:
-        client = association.taux_client_bps
-    uc = merchant.taux_uc_bps if merchant.taux_uc_bps is not None else association.taux_uc_bps
+    client, _ = taux_client_for(association, merchant, None)
+    uc = taux_uc_for(association, merchant)
     return Reward(apply_rate(amount_cents, client), apply_rate(amount_cents, uc), client, uc)

@@ -7,17 +7,16 @@ import asyncio
 import shutil
 import subprocess
 import uuid
-from datetime import UTC, datetime
 
 import aio_pika
 import asyncpg
 import pytest
 
-from shared.contracts import SaleRecorded
 from shared.events import new_event, pack
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
 from tests.e2e.driver import Driver, make_sales
+from tests.factories import sale_recorded
 from tests.ledgers import assert_exactly_once
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -121,13 +120,11 @@ async def test_the_same_events_delivered_twice_are_booked_once(
     events = [
         new_event(
             "terminals",
-            SaleRecorded(
+            sale_recorded(
                 association_id=net.association_id,
                 merchant_id=net.merchants[0],
                 shop_id=net.merchants[0],
                 terminal_id=terminal_id,
-                occurred_at=datetime.now(UTC),
-                sale_id=uuid.uuid4(),
                 phone="+33677777777",
                 amount_cents=1000 + i,
             ),

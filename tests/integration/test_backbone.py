@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from shared.events import Event, new_event, pack
 from shared.settings import Settings
 from tests import harness
 from tests.conftest import eventually
+from tests.factories import sale_recorded
 
 SCHEMA = "itest"
 
@@ -96,19 +96,7 @@ async def test_a_badly_named_migration_is_refused(schema: asyncpg.Pool, migratio
 
 
 def _sale(amount: int = 100) -> Event[SaleRecorded]:
-    return new_event(
-        "itest",
-        SaleRecorded(
-            association_id=uuid.uuid4(),
-            merchant_id=uuid.uuid4(),
-            shop_id=uuid.uuid4(),
-            terminal_id=uuid.uuid4(),
-            occurred_at=datetime.now(UTC),
-            sale_id=uuid.uuid4(),
-            phone="+33612345678",
-            amount_cents=amount,
-        ),
-    )
+    return new_event("itest", sale_recorded(amount_cents=amount))
 
 
 class Pipe:

@@ -1,33 +1,17 @@
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import orjson
 import pytest
 
 from shared import logging as log
 from shared import signing
-from shared.contracts import SaleRecorded
 from shared.events import PoisonEvent, new_event, pack, parse, unpack
-
-
-def _sale() -> SaleRecorded:
-    return SaleRecorded(
-        association_id=uuid.uuid4(),
-        merchant_id=uuid.uuid4(),
-        shop_id=uuid.uuid4(),
-        terminal_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        sale_id=uuid.uuid4(),
-        phone="+33612345678",
-        amount_cents=2460,
-    )
+from tests.factories import sale_recorded
 
 
 def test_an_envelope_carries_the_cloudevents_attributes_and_round_trips() -> None:
     with log.tracing("corr-1", "cause-1"):
-        e = new_event("terminals", _sale(), subject="sale/x")
+        e = new_event("terminals", sale_recorded(), subject="sale/x")
     raw = orjson.loads(e.to_json())
     assert {
         k: raw[k]
@@ -45,13 +29,13 @@ def test_an_envelope_carries_the_cloudevents_attributes_and_round_trips() -> Non
 
 
 def test_an_event_caused_by_another_keeps_its_correlation_id() -> None:
-    first = new_event("terminals", _sale())
-    second = new_event("cards", _sale(), cause=first)
+    first = new_event("terminals", sale_recorded())
+    second = new_event("cards", sale_recorded(), cause=first)
     assert (second.correlation_id, second.causation_id) == (first.correlation_id, first.id)
 
 
 def test_a_batch_message_unpacks_to_its_events() -> None:
-    events = [new_event("terminals", _sale()) for _ in range(3)]
+    events = [new_event("terminals", sale_recorded()) for _ in range(3)]
     assert [parse(r).id for r in unpack(pack([e.to_json() for e in events]))] == [
         e.id for e in events
     ]
@@ -68,7 +52,7 @@ def test_a_batch_message_unpacks_to_its_events() -> None:
     ],
 )
 def test_a_malformed_envelope_is_poison_with_a_reason(mutate: object, reason: str) -> None:
-    raw = orjson.loads(new_event("terminals", _sale()).to_json())
+    raw = orjson.loads(new_event("terminals", sale_recorded()).to_json())
     mutate(raw)  # type: ignore[operator]
     with pytest.raises(PoisonEvent, match=reason):
         parse(raw)
