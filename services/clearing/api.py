@@ -2,14 +2,58 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
+from pydantic import BaseModel, Field, RootModel
 
 from shared.http import Problem, json_response, uuid_param
+from shared.openapi import Api
 from shared.service import Runtime, back_office
 
+api = Api("clearing", "The compte pivot: ledger balances per association, journal entries.")
 
+
+class AccountBalance(BaseModel):
+    kind: str
+    merchant_id: UUID | None
+    balance_cents: int = Field(description="debit positive")
+    postings: int
+
+
+class Balances(BaseModel):
+    association_id: UUID
+    accounts: list[AccountBalance]
+    customer_liability_cents: int
+    net_cents: int = Field(description="0 when the pivot balances")
+
+
+class Posting(BaseModel):
+    account: str = Field(description="the account's kind, then `:<merchant id>` if it has one")
+    amount_cents: int
+
+
+class JournalEntry(BaseModel):
+    entry_id: int
+    kind: str
+    merchant_id: UUID | None = Field(description="none for an adjustment made by no merchant")
+    occurred_at: datetime
+    booked_at: datetime
+    postings: list[Posting]
+
+
+class JournalEntries(RootModel[list[JournalEntry]]):
+    pass
+
+
+@api.route(
+    "GET",
+    "/v1/associations/{association_id}/balances",
+    summary="Ledger balances of an association",
+    returns=Balances,
+)
 async def balances(request: web.Request) -> web.Response:
     """Each ledger account's balance (debit positive), and the pivot's check that they net to 0."""
     rt = back_office(request)
@@ -41,6 +85,12 @@ async def balances(request: web.Request) -> web.Response:
     )
 
 
+@api.route(
+    "GET",
+    "/v1/entries/{reference_id}",
+    summary="The journal entries booked for a sale, a redemption, a return or a movement",
+    returns=JournalEntries,
+)
 async def entries(request: web.Request) -> web.Response:
     rt = back_office(request)
     ref = uuid_param(request, "reference_id")
@@ -61,7 +111,7 @@ async def entries(request: web.Request) -> web.Response:
             {
                 "entry_id": r["id"],
                 "kind": r["kind"],
-                "merchant_id": str(r["merchant_id"]),
+                "merchant_id": str(r["merchant_id"]) if r["merchant_id"] else None,
                 "occurred_at": r["occurred_at"].isoformat(),
                 "booked_at": r["booked_at"].isoformat(),
                 "postings": [],
@@ -78,5 +128,4 @@ async def entries(request: web.Request) -> web.Response:
 
 
 def routes(app: web.Application, _: Runtime) -> None:
-    app.router.add_get("/v1/associations/{association_id}/balances", balances)
-    app.router.add_get("/v1/entries/{reference_id}", entries)
+    api.install(app)

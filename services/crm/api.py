@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from shared.http import Problem, json_response, uuid_param
+from shared.openapi import Api
 from shared.service import Runtime, back_office
+
+api = Api("crm", "The customer files: per network, and per merchant of the network.")
+
+
+class MerchantFile(BaseModel):
+    account_id: UUID
+    merchant_id: UUID
+    visit_count: int
+    total_spent_cents: int
+    first_visit_at: datetime
+    last_visit_at: datetime
+
+
+class CustomerFile(BaseModel):
+    account_id: UUID
+    association_id: UUID
+    phone: str | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    enrolled_at: datetime | None
+    enrolled_by_merchant: str | None
+    visit_count: int
+    total_spent_cents: int
+    last_visit_at: datetime | None
+    merchants: list[MerchantFile]
 
 
 def _json(r: Any) -> dict[str, Any]:
@@ -24,6 +54,12 @@ def _json(r: Any) -> dict[str, Any]:
     }
 
 
+@api.route(
+    "GET",
+    "/v1/customers/{account_id}",
+    summary="A customer's file, with one file per merchant visited",
+    returns=CustomerFile,
+)
 async def get_customer(request: web.Request) -> web.Response:
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
@@ -38,4 +74,4 @@ async def get_customer(request: web.Request) -> web.Response:
 
 
 def routes(app: web.Application, _: Runtime) -> None:
-    app.router.add_get("/v1/customers/{account_id}", get_customer)
+    api.install(app)

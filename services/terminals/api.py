@@ -1,5 +1,5 @@
-"""The gateway's HTTP API: signed sales, redemptions and enrolments from terminals and tills,
-and the back-office registry of terminals."""
+"""The gateway's HTTP API: signed sales, redemptions, returns and enrolments from terminals and
+tills, and the back-office registry of terminals."""
 
 from __future__ import annotations
 
@@ -12,22 +12,57 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from services.terminals.intake import Existing, Intake, Item, Replay
 from shared import signing
-from shared.contracts import MAX_SALE_CENTS, EnrolmentRequested, RedemptionRequested, SaleRecorded
+from shared.contracts import (
+    MAX_QUANTITY,
+    MAX_SALE_CENTS,
+    EnrolmentRequested,
+    Purse,
+    RedemptionRequested,
+    ReturnRecorded,
+    SaleRecorded,
+)
 from shared.events import Event, EventData, new_event
 from shared.http import Problem, json_response, parse_model, read_model, uuid_param
+from shared.openapi import Api, Header
+from shared.rules.codes import InvalidCode, parse_card_number
 from shared.rules.phone import InvalidPhone, normalise
 from shared.service import RUNTIME, Runtime, back_office
 
 PROBLEMS = "https://comptoir.dev/problems/"
+
+api = Api(
+    "terminals",
+    "The gateway: sales, redemptions and enrolments signed by the shops' terminals (HMAC-SHA256, "
+    "see README, Terminal API), and the back-office registry of terminals.",
+)
+SIGNED = (
+    Header(signing.TERMINAL, "the terminal's id", {"type": "string", "format": "uuid"}),
+    Header(
+        signing.TIMESTAMP,
+        "Unix time in seconds, within the signature window of the gateway's clock",
+        {"type": "string", "pattern": "^[0-9]+$"},
+    ),
+    Header(
+        signing.NONCE,
+        "single use, 16 to 64 characters",
+        {"type": "string", "minLength": 16, "maxLength": 64},
+    ),
+    Header(
+        signing.SIGNATURE,
+        "hex HMAC-SHA256, with the terminal's secret, of the method, path, timestamp, nonce "
+        "and the body's SHA-256",
+        {"type": "string"},
+    ),
+)
 
 
 def _phone(v: str) -> str:
@@ -37,11 +72,32 @@ def _phone(v: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
-class Customer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phone: str
+def _card(v: str | None) -> str | None:
+    if v is None:
+        return None
+    try:
+        return parse_card_number(v)
+    except InvalidCode as exc:
+        raise ValueError(str(exc)) from exc
 
-    _norm = field_validator("phone")(lambda cls, v: _phone(v))
+
+class Customer(BaseModel):
+    """The customer's phone (a cardless account) or card number: exactly one."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = None
+    card_number: str | None = Field(
+        default=None, description="16 digits with a Luhn check digit; spaces allowed"
+    )
+
+    _norm = field_validator("phone")(lambda cls, v: None if v is None else _phone(v))
+    _card = field_validator("card_number")(lambda cls, v: _card(v))
+
+    @model_validator(mode="after")
+    def _one(self) -> Customer:
+        if (self.phone is None) == (self.card_number is None):
+            raise ValueError("give the customer's phone or card_number, exactly one")
+        return self
 
 
 class _Strict(BaseModel):
@@ -66,12 +122,27 @@ class SaleIn(_Strict):
     customer: Customer
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
     product_family: str | None = Field(default=None, min_length=1, max_length=64)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, description="items bought (stamps)")
 
 
 class RedemptionIn(_Strict):
     redemption_id: UUID
     customer: Customer
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
+    purse: Purse = Field(
+        default="cagnotte",
+        description="cagnotte: the rewards; stored_value: money loaded on a gift card, "
+        "prepaid card or e-purse",
+    )
+
+
+class ReturnIn(_Strict):
+    return_id: UUID
+    sale_id: UUID = Field(description="the sale returned or cancelled, at this merchant")
+    amount_cents: int = Field(
+        gt=0, le=MAX_SALE_CENTS, description="the sale's amount to cancel it, less for a return"
+    )
+    reason: Literal["cancelled", "returned"]
 
 
 class EnrolmentIn(_Strict):
@@ -92,6 +163,104 @@ class TerminalIn(BaseModel):
     label: str = Field(min_length=1, max_length=100)
     secret: str | None = Field(default=None, min_length=32, max_length=128)
     active: bool = True
+
+
+class TerminalOut(BaseModel):
+    id: UUID
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    label: str
+    active: bool
+    secret: str | None = Field(
+        default=None, description="only when the terminal is created or its secret is set"
+    )
+
+
+class TerminalSummary(BaseModel):
+    id: UUID
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    label: str
+    active: bool
+
+
+class TerminalList(RootModel[list[TerminalSummary]]):
+    pass
+
+
+class Pending(BaseModel):
+    id: UUID
+    status: Literal["pending"]
+
+
+class RuleRefusalOut(BaseModel):
+    code: str
+    detail: str
+
+
+class SaleAccepted(BaseModel):
+    sale_id: UUID
+    status: Literal["accepted"]
+    account_id: UUID
+    amount_cents: int
+    reward_cents: int = Field(description="euros credited, pending or available")
+    balance_cents: int = Field(description="available after the sale")
+    pending_cents: int = Field(description="waiting for the visit threshold")
+    visits: int = Field(description="visits counted towards the threshold")
+    program_kind: Literal["cagnotte", "points", "stamps"]
+    units_earned: int
+    units_balance: int
+    refusals: list[RuleRefusalOut] = Field(
+        description="rules that refused the reward in whole or in part (law, scope, program)"
+    )
+    card_number: str | None
+    account_opened: bool
+
+
+class RedemptionAccepted(BaseModel):
+    redemption_id: UUID
+    status: Literal["accepted"]
+    account_id: UUID
+    amount_cents: int
+    balance_cents: int
+    purse: Purse
+    card_number: str | None
+
+
+class ReturnAccepted(BaseModel):
+    return_id: UUID
+    status: Literal["accepted"]
+    sale_id: UUID
+    account_id: UUID
+    amount_cents: int
+    reward_reversed_cents: int
+    balance_cents: int
+    pending_cents: int
+
+
+class EnrolmentAccepted(BaseModel):
+    enrolment_id: UUID
+    status: Literal["accepted"]
+    account_id: UUID
+    phone: str
+
+
+class SaleAnswer(RootModel[SaleAccepted | Pending]):
+    """201: the cards service's verdict; 202: none yet, poll GET /v1/sales/{id}."""
+
+
+class RedemptionAnswer(RootModel[RedemptionAccepted | Pending]):
+    """201: the cards service's verdict; 202: none yet, poll GET /v1/redemptions/{id}."""
+
+
+class ReturnAnswer(RootModel[ReturnAccepted | Pending]):
+    """201: the cards service's verdict; 202: none yet, poll GET /v1/returns/{id}."""
+
+
+class EnrolmentAnswer(RootModel[EnrolmentAccepted | Pending]):
+    """201: the cards service's verdict; 202: none yet, poll GET /v1/enrolments/{id}."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,14 +479,31 @@ def _sale(s: SaleIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
         **at,
         sale_id=s.sale_id,
         phone=s.customer.phone,
+        card_number=s.customer.card_number,
         amount_cents=s.amount_cents,
         product_family=s.product_family,
+        quantity=s.quantity,
     )
 
 
 def _redemption(r: RedemptionIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
     return r.redemption_id, RedemptionRequested(
-        **at, redemption_id=r.redemption_id, phone=r.customer.phone, amount_cents=r.amount_cents
+        **at,
+        redemption_id=r.redemption_id,
+        phone=r.customer.phone,
+        card_number=r.customer.card_number,
+        amount_cents=r.amount_cents,
+        purse=r.purse,
+    )
+
+
+def _return(r: ReturnIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return r.return_id, ReturnRecorded(
+        **at,
+        return_id=r.return_id,
+        sale_id=r.sale_id,
+        amount_cents=r.amount_cents,
+        reason=r.reason,
     )
 
 
@@ -359,6 +545,16 @@ def _get_status(kind: str) -> Any:
     return handler
 
 
+@api.route(
+    "PUT",
+    "/v1/terminals/{terminal_id}",
+    summary="Register or update a terminal (its secret is shown once)",
+    body=TerminalIn,
+    returns=TerminalOut,
+    status=201,
+    also=(200,),
+    tag="back office",
+)
 async def put_terminal(request: web.Request) -> web.Response:
     rt = back_office(request)
     gw = _gw(request)  # its terminal cache forgets the old secret
@@ -392,6 +588,7 @@ async def put_terminal(request: web.Request) -> web.Response:
     return json_response(out, 201 if row["created"] else 200)
 
 
+@api.route("GET", "/v1/terminals", summary="All terminals", returns=TerminalList, tag="back office")
 async def list_terminals(request: web.Request) -> web.Response:
     rt = back_office(request)
     rows = await rt.pool.fetch(
@@ -403,15 +600,40 @@ async def list_terminals(request: web.Request) -> web.Response:
     )
 
 
+def _signed_routes(
+    kind: str,
+    model: type[R],
+    to_event: Callable[[R, dict[str, Any]], tuple[UUID, EventData]],
+    answer: type[BaseModel],
+    what: str,
+) -> None:
+    """POST /v1/<kind>s and GET /v1/<kind>s/{request_id}, signed by a terminal."""
+    signed: dict[str, Any] = {
+        "returns": answer,
+        "status": 201,
+        "also": (202,),
+        "admin": False,
+        "headers": SIGNED,
+        "tag": "terminal",
+    }
+    api.route("POST", f"/v1/{kind}s", summary=what, body=model, **signed)(
+        _signed_request(kind, model, to_event)
+    )
+    api.route("GET", f"/v1/{kind}s/{{request_id}}", summary=f"The answer to: {what}", **signed)(
+        _get_status(kind)
+    )
+
+
+_signed_routes("sale", SaleIn, _sale, SaleAnswer, "Record a sale (credits the cagnotte)")
+_signed_routes("redemption", RedemptionIn, _redemption, RedemptionAnswer, "Spend from the cagnotte")
+_signed_routes("enrolment", EnrolmentIn, _enrolment, EnrolmentAnswer, "Enrol a customer")
+_signed_routes(
+    "return", ReturnIn, _return, ReturnAnswer, "Cancel a sale or return goods (reverses the reward)"
+)
+
+
 def routes(app: web.Application, _: Runtime) -> None:
-    app.router.add_post("/v1/sales", _signed_request("sale", SaleIn, _sale))
-    app.router.add_post("/v1/redemptions", _signed_request("redemption", RedemptionIn, _redemption))
-    app.router.add_post("/v1/enrolments", _signed_request("enrolment", EnrolmentIn, _enrolment))
-    app.router.add_get("/v1/sales/{request_id}", _get_status("sale"))
-    app.router.add_get("/v1/redemptions/{request_id}", _get_status("redemption"))
-    app.router.add_get("/v1/enrolments/{request_id}", _get_status("enrolment"))
-    app.router.add_put("/v1/terminals/{terminal_id}", put_terminal)
-    app.router.add_get("/v1/terminals", list_terminals)
+    api.install(app)
 
 
 async def prune_nonces(pool: asyncpg.Pool, window_s: int) -> None:
