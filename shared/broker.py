@@ -26,7 +26,12 @@ class QueueSpec:
 QUEUES: dict[str, QueueSpec] = {
     "cards": QueueSpec(
         "cards.events",
-        ("sale.recorded.v1", "redemption.requested.v1", "enrolment.requested.v1"),
+        (
+            "sale.recorded.v1",
+            "redemption.requested.v1",
+            "enrolment.requested.v1",
+            "return.recorded.v1",
+        ),
     ),
     "terminals": QueueSpec(
         "terminals.outcomes",
@@ -37,10 +42,29 @@ QUEUES: dict[str, QueueSpec] = {
             "redemption.refused.v1",
             "account.opened.v1",
             "enrolment.refused.v1",
+            "reward.reversed.v1",
+            "return.refused.v1",
+            "blacklist.changed.v1",
         ),
     ),
-    "clearing": QueueSpec("clearing.events", ("cagnotte.credited.v1", "cagnotte.redeemed.v1")),
-    "crm": QueueSpec("crm.events", ("cagnotte.credited.v1", "account.opened.v1")),
+    "clearing": QueueSpec(
+        "clearing.events",
+        (
+            "cagnotte.credited.v1",
+            "cagnotte.redeemed.v1",
+            "reward.reversed.v1",
+            "account.adjusted.v1",
+        ),
+    ),
+    "crm": QueueSpec(
+        "crm.events",
+        (
+            "cagnotte.credited.v1",
+            "account.opened.v1",
+            "reward.reversed.v1",
+            "card.issued.v1",
+        ),
+    ),
 }
 
 

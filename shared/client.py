@@ -43,15 +43,18 @@ class TerminalClient:
 
     async def sale(
         self,
-        phone: str,
+        phone: str | None,
         amount_cents: int,
         product_family: str | None = None,
         sale_id: str | None = None,
+        *,
+        card_number: str | None = None,
         **extra: Any,
     ) -> Reply:
+        """A sale for a phone (cardless account) or, with ``card_number``, a card."""
         payload: dict[str, Any] = {
             "sale_id": sale_id or str(uuid.uuid4()),
-            "customer": {"phone": phone},
+            "customer": _customer(phone, card_number),
             "amount_cents": amount_cents,
             **extra,
         }
@@ -60,15 +63,42 @@ class TerminalClient:
         return await self.request("POST", "/v1/sales", payload)
 
     async def redeem(
-        self, phone: str, amount_cents: int, redemption_id: str | None = None
+        self,
+        phone: str | None,
+        amount_cents: int,
+        redemption_id: str | None = None,
+        *,
+        card_number: str | None = None,
+        purse: str = "cagnotte",
     ) -> Reply:
+        """Pay with the cagnotte, or with ``purse="stored_value"`` the money on a gift card."""
         return await self.request(
             "POST",
             "/v1/redemptions",
             {
                 "redemption_id": redemption_id or str(uuid.uuid4()),
-                "customer": {"phone": phone},
+                "customer": _customer(phone, card_number),
                 "amount_cents": amount_cents,
+                "purse": purse,
+            },
+        )
+
+    async def return_sale(
+        self,
+        sale_id: str,
+        amount_cents: int,
+        reason: str = "returned",
+        return_id: str | None = None,
+    ) -> Reply:
+        """A return of ``amount_cents`` of a sale, or its cancellation (``reason="cancelled"``)."""
+        return await self.request(
+            "POST",
+            "/v1/returns",
+            {
+                "return_id": return_id or str(uuid.uuid4()),
+                "sale_id": sale_id,
+                "amount_cents": amount_cents,
+                "reason": reason,
             },
         )
 
@@ -82,6 +112,10 @@ class TerminalClient:
                 **details,
             },
         )
+
+
+def _customer(phone: str | None, card_number: str | None) -> dict[str, str]:
+    return {"card_number": card_number} if card_number else {"phone": phone or ""}
 
 
 class AdminClient:

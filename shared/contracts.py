@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import EventData, register
 
 Cents = int
 MAX_SALE_CENTS = 10_000_000  # 100,000 €: above this a till has surely mistyped
+MAX_QUANTITY = 10_000
+Purse = Literal["cagnotte", "stored_value"]
 
 
 class _AtTerminal(EventData):
@@ -29,25 +31,52 @@ class _AtTerminal(EventData):
 _ORIGIN = ("association_id", "merchant_id", "shop_id", "terminal_id", "occurred_at")
 
 
+class _Holder(_AtTerminal):
+    """The customer is named by a phone number (cardless account) or a card number, not both."""
+
+    phone: str | None = None
+    card_number: str | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> _Holder:
+        if (self.phone is None) == (self.card_number is None):
+            raise ValueError("give the customer's phone or card number, exactly one")
+        return self
+
+
 @register
-class SaleRecorded(_AtTerminal):
-    """The gateway accepted a sale from a terminal; cards will credit the cagnotte."""
+class SaleRecorded(_Holder):
+    """The gateway accepted a sale from a terminal; cards will credit the reward."""
 
     name = "sale.recorded"
     sale_id: UUID
-    phone: str
     amount_cents: Cents = Field(gt=0, le=MAX_SALE_CENTS)
     product_family: str | None = None
+    # Items bought: what a stamps program counts.
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
 
 
 @register
-class RedemptionRequested(_AtTerminal):
-    """A holder asks to pay part of a purchase with the cagnotte (décagnottage)."""
+class RedemptionRequested(_Holder):
+    """A holder asks to pay part of a purchase with the cagnotte (décagnottage) or with the
+    money loaded on a gift card, prepaid card or e-purse (``purse="stored_value"``)."""
 
     name = "redemption.requested"
     redemption_id: UUID
-    phone: str
     amount_cents: Cents = Field(gt=0, le=MAX_SALE_CENTS)
+    purse: Purse = "cagnotte"
+
+
+@register
+class ReturnRecorded(_AtTerminal):
+    """A sale cancelled or goods returned (F16): its reward is reversed, in whole
+    (``amount_cents`` = the sale's) or pro rata of the amount returned."""
+
+    name = "return.recorded"
+    return_id: UUID
+    sale_id: UUID
+    amount_cents: Cents = Field(gt=0, le=MAX_SALE_CENTS)
+    reason: Literal["cancelled", "returned"]
 
 
 @register
@@ -67,24 +96,39 @@ class AccountOpened(EventData):
     name = "account.opened"
     account_id: UUID
     association_id: UUID
-    merchant_id: UUID
-    phone: str
+    merchant_id: UUID | None = None
+    phone: str | None = None
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     opened_at: datetime
-    # The enrolment or sale request that opened it, so the gateway can answer its terminal.
+    # The request that opened it (a sale or enrolment: so the gateway can answer its terminal;
+    # a card issuance; a customer file import).
     request_id: UUID
-    request_kind: Literal["sale", "enrolment"]
+    request_kind: Literal["sale", "enrolment", "issuance", "import"]
+
+
+class RuleRefusal(BaseModel):
+    """A reward refused in whole or in part by a rule (law, scope, program), with its reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str
+    detail: str
 
 
 @register
 class CagnotteCredited(_AtTerminal):
-    """Cards credited the reward of a sale (cagnottage); clearing and crm book it."""
+    """Cards credited the reward of a sale (cagnottage); clearing and crm book it.
+
+    ``reward_cents`` is what the sale added to the customers' claim in euros, pending or
+    available: the cagnotte reward, or for points and stamps the rewards their conversion
+    gave at this sale. ``expired_cents`` is a pending amount that reached the end of the visit
+    threshold's maximum period at this purchase and is forfeited."""
 
     name = "cagnotte.credited"
     sale_id: UUID
     account_id: UUID
+    card_number: str | None = None
     amount_cents: Cents
     product_family: str | None
     reward_cents: Cents = Field(ge=0)
@@ -92,19 +136,108 @@ class CagnotteCredited(_AtTerminal):
     taux_client_bps: int
     taux_uc_bps: int
     balance_cents: Cents
+    pending_cents: Cents = 0
+    transferred_cents: Cents = Field(default=0, ge=0)
+    expired_cents: Cents = Field(default=0, ge=0)
+    program_kind: Literal["cagnotte", "points", "stamps"] = "cagnotte"
+    units_earned: int = Field(default=0, ge=0)
+    units_balance: int = Field(default=0, ge=0)
+    visits: int = 0
+    refusals: list[RuleRefusal] = Field(default_factory=list)
     # The sale opened the account (first purchase credited at creation).
     account_opened: bool = False
 
 
 @register
 class CagnotteRedeemed(_AtTerminal):
-    """Cards debited the cagnotte to pay at a merchant (décagnottage)."""
+    """Cards debited the cagnotte (décagnottage) or the stored value to pay at a merchant."""
 
     name = "cagnotte.redeemed"
     redemption_id: UUID
     account_id: UUID
+    card_number: str | None = None
     amount_cents: Cents = Field(gt=0)
     balance_cents: Cents
+    purse: Purse = "cagnotte"
+
+
+@register
+class RewardReversed(_AtTerminal):
+    """A return or cancellation took back (part of) a sale's reward; the fee is reversed in
+    the same proportion. ``reward_cents`` = ``from_pending_cents`` + ``from_available_cents``."""
+
+    name = "reward.reversed"
+    return_id: UUID
+    sale_id: UUID
+    account_id: UUID
+    amount_cents: Cents = Field(gt=0)
+    reward_cents: Cents = Field(ge=0)
+    fee_cents: Cents = Field(ge=0)
+    from_pending_cents: Cents = Field(ge=0)
+    from_available_cents: Cents = Field(ge=0)
+    units_reversed: int = Field(default=0, ge=0)
+    balance_cents: Cents
+    pending_cents: Cents
+    reason: Literal["cancelled", "returned"]
+
+
+@register
+class AccountAdjusted(EventData):
+    """A movement of an account's money that is not a sale, a redemption or a return.
+
+    - ``adjustment``: an audited correction by the back office (F16), signed; the only entry
+      that may leave a balance below zero;
+    - ``opening_balance``: a balance brought by a customer file import (F5);
+    - ``pending_lost``: the pending rewards of a dormant card, lost at its reactivation (F4);
+    - ``voucher``: a gift voucher of the association validated at ``merchant_id`` (F11);
+    - ``load``: money a customer paid ``merchant_id`` to load a gift card, prepaid card or
+      e-purse (purse ``stored_value``; a liability kept apart from rewards).
+    """
+
+    name = "account.adjusted"
+    movement_id: UUID
+    kind: Literal["adjustment", "opening_balance", "pending_lost", "voucher", "load"]
+    account_id: UUID
+    association_id: UUID
+    merchant_id: UUID | None = None
+    card_number: str | None = None
+    purse: Purse
+    bucket: Literal["available", "pending", "stored_value"]
+    amount_cents: Cents  # signed: > 0 adds to the customer's claim
+    balance_cents: Cents  # of the bucket, after
+    actor: str | None = None
+    reason: str | None = None
+    occurred_at: datetime
+
+
+@register
+class BlacklistChanged(EventData):
+    """A card entered or left the blacklist; the version grows by one per change, network-wide,
+    so a terminal asks for the changes since the version it holds (``blacklist_version``)."""
+
+    name = "blacklist.changed"
+    blacklist_version: int
+    card_number: str
+    association_id: UUID
+    action: Literal["add", "remove"]
+    reason: Literal["lost", "stolen", "replaced", "cloned", "cancelled", "found"]
+    changed_at: datetime
+
+
+@register
+class CardIssued(EventData):
+    """A card was issued (or replaced another) and linked to an account."""
+
+    name = "card.issued"
+    card_number: str
+    account_id: UUID
+    association_id: UUID
+    card_type_id: UUID
+    first_name: str | None = None
+    last_name: str | None = None
+    issued_at: datetime
+    issued_by_merchant: UUID | None = None
+    replaces: str | None = None
 
 
 RefusalReason = Literal[
@@ -113,6 +246,19 @@ RefusalReason = Literal[
     "unknown_merchant",
     "merchant_not_in_association",
     "already_enrolled",
+    "unknown_card",
+    "card_lost",
+    "card_stolen",
+    "card_replaced",
+    "card_cancelled",
+    "card_expired",
+    "card_dormant",
+    "card_not_accepted",
+    "card_does_not_earn",
+    "no_stored_value",
+    "unknown_sale",
+    "return_exceeds_sale",
+    "would_go_negative",
 ]
 
 
@@ -130,6 +276,17 @@ class RedemptionRefused(EventData):
     redemption_id: UUID
     reason: RefusalReason
     detail: str
+    available_cents: Cents | None = None
+
+
+@register
+class ReturnRefused(EventData):
+    name = "return.refused"
+    return_id: UUID
+    reason: RefusalReason
+    detail: str
+    # What the return would take back and what the account holds, when it would go negative.
+    reward_cents: Cents | None = None
     available_cents: Cents | None = None
 
 

@@ -53,6 +53,10 @@ def model_for(type_: str) -> type[EventData] | None:
     return _REGISTRY.get(type_)
 
 
+def registered() -> list[type[EventData]]:
+    return list(_REGISTRY.values())
+
+
 @dataclass(frozen=True, slots=True)
 class Event(Generic[D]):
     id: str

@@ -15,7 +15,8 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
-BASE_PORT = 18080
+# Another base lets two suites run side by side (each with its own database and vhost too).
+BASE_PORT = int(os.environ.get("COMPTOIR_TEST_PORT_BASE", "18080"))
 ADMIN_TOKEN = "test-admin-token"
 DATABASE_URL = os.environ.get(
     "COMPTOIR_DATABASE_URL", "postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_test"

@@ -9,10 +9,13 @@ from typing import Any
 from services.terminals import api, outcomes
 from shared.contracts import (
     AccountOpened,
+    BlacklistChanged,
     CagnotteCredited,
     CagnotteRedeemed,
     EnrolmentRefused,
     RedemptionRefused,
+    ReturnRefused,
+    RewardReversed,
     SaleRefused,
 )
 from shared.events import Event
@@ -31,7 +34,9 @@ def after_commit(rt: Runtime) -> Any:
     def wake(events: list[Event[Any]]) -> None:
         gateway: api.Gateway | None = rt.state.get("gateway")
         if gateway is not None:
-            decisions = (outcomes.decide(e) for e in events)
+            decisions = (
+                outcomes.decide(e) for e in events if not isinstance(e.data, BlacklistChanged)
+            )
             gateway.resolve([(d[0], d[3], d[4]) for d in decisions if d is not None])
 
     return wake
@@ -41,16 +46,21 @@ SPEC = ServiceSpec(
     name="terminals",
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
-    handlers=lambda rt: dict.fromkeys(
-        (
-            CagnotteCredited,
-            SaleRefused,
-            CagnotteRedeemed,
-            RedemptionRefused,
-            AccountOpened,
-            EnrolmentRefused,
-        ),
-        outcomes.handler(),
+    handlers=lambda rt: (
+        dict.fromkeys(
+            (
+                CagnotteCredited,
+                SaleRefused,
+                CagnotteRedeemed,
+                RedemptionRefused,
+                AccountOpened,
+                EnrolmentRefused,
+                RewardReversed,
+                ReturnRefused,
+            ),
+            outcomes.handler(),
+        )
+        | {BlacklistChanged: outcomes.on_blacklist}
     ),
     after_commit=after_commit,
     on_ready=on_ready,

@@ -10,10 +10,13 @@ import asyncpg
 
 from shared.contracts import (
     AccountOpened,
+    BlacklistChanged,
     CagnotteCredited,
     CagnotteRedeemed,
     EnrolmentRefused,
     RedemptionRefused,
+    ReturnRefused,
+    RewardReversed,
     SaleRefused,
 )
 from shared.events import Event
@@ -25,6 +28,19 @@ TITLES = {
     "unknown_merchant": "Unknown merchant",
     "merchant_not_in_association": "Merchant not in the association",
     "already_enrolled": "Already enrolled",
+    "unknown_card": "Unknown card",
+    "card_lost": "Card lost",
+    "card_stolen": "Card stolen",
+    "card_replaced": "Card replaced",
+    "card_cancelled": "Card cancelled",
+    "card_expired": "Card expired",
+    "card_dormant": "Card dormant",
+    "card_not_accepted": "Card not accepted here",
+    "card_does_not_earn": "Card does not earn rewards",
+    "no_stored_value": "No stored value",
+    "unknown_sale": "Unknown sale",
+    "return_exceeds_sale": "Return exceeds the sale",
+    "would_go_negative": "Reward already spent",
 }
 
 Decision = tuple[UUID, str, str, int, dict[str, Any]]  # request id, kind, status, http status, body
@@ -55,6 +71,13 @@ def decide(event: Event[Any]) -> Decision | None:
                 "amount_cents": d.amount_cents,
                 "reward_cents": d.reward_cents,
                 "balance_cents": d.balance_cents,
+                "pending_cents": d.pending_cents,
+                "visits": d.visits,
+                "program_kind": d.program_kind,
+                "units_earned": d.units_earned,
+                "units_balance": d.units_balance,
+                "refusals": [r.model_dump() for r in d.refusals],
+                "card_number": d.card_number,
                 "account_opened": d.account_opened,
             },
         )
@@ -72,8 +95,34 @@ def decide(event: Event[Any]) -> Decision | None:
                 "account_id": str(d.account_id),
                 "amount_cents": d.amount_cents,
                 "balance_cents": d.balance_cents,
+                "purse": d.purse,
+                "card_number": d.card_number,
             },
         )
+    if isinstance(d, RewardReversed):
+        return (
+            d.return_id,
+            "return",
+            "accepted",
+            201,
+            {
+                "return_id": str(d.return_id),
+                "status": "accepted",
+                "sale_id": str(d.sale_id),
+                "account_id": str(d.account_id),
+                "amount_cents": d.amount_cents,
+                "reward_reversed_cents": d.reward_cents,
+                "balance_cents": d.balance_cents,
+                "pending_cents": d.pending_cents,
+            },
+        )
+    if isinstance(d, ReturnRefused):
+        extra = {
+            k: v
+            for k, v in (("reward_cents", d.reward_cents), ("available_cents", d.available_cents))
+            if v is not None
+        }
+        return (d.return_id, "return", "refused", 422, _refusal(d.reason, d.detail, **extra))
     if isinstance(d, RedemptionRefused):
         extra = {} if d.available_cents is None else {"available_cents": d.available_cents}
         return (
@@ -131,6 +180,26 @@ async def record(conn: asyncpg.Connection, events: list[Event[Any]]) -> list[Dec
     )
     applied = {r["id"] for r in rows}
     return [d for d in decisions if d[0] in applied]
+
+
+async def on_blacklist(
+    conn: asyncpg.Connection, events: list[Event[BlacklistChanged]]
+) -> Sequence[Event[Any]]:
+    """Keep the gateway's copy of the blacklist (versions are unique: a redelivery is a no-op)."""
+    data = sorted((e.data for e in events), key=lambda d: d.blacklist_version)
+    await conn.execute(
+        """INSERT INTO blacklist (version, card_number, association_id, action, reason, changed_at)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                                $6::timestamptz[])
+           ON CONFLICT (version) DO NOTHING""",
+        [d.blacklist_version for d in data],
+        [d.card_number for d in data],
+        [d.association_id for d in data],
+        [d.action for d in data],
+        [d.reason for d in data],
+        [d.changed_at for d in data],
+    )
+    return []
 
 
 def handler() -> Any:
