@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.cards import api, handlers
-from shared.contracts import EnrolmentRequested, RedemptionRequested, SaleRecorded
+from shared.contracts import EnrolmentRequested, RedemptionRequested, ReturnRecorded, SaleRecorded
 from shared.service import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -16,6 +16,7 @@ SPEC = ServiceSpec(
         SaleRecorded: handlers.on_sales,
         RedemptionRequested: handlers.on_redemptions,
         EnrolmentRequested: handlers.on_enrolments,
+        ReturnRecorded: handlers.on_returns,
     },
 )
 

@@ -1,17 +1,36 @@
-"""Use cases of the cards service, each run on a batch of events inside one transaction."""
+"""Use cases of the cards service, each run on a batch of events inside one transaction.
+
+A customer is named by a phone (a cardless account of the terminal's association, earning
+under the association's default card type) or a card number (the card's account and type,
+after the card's checks: blacklist, expiry, dormancy, acceptance at this merchant). The reward
+is the shared rules engine's (``shared.rules``), the same the offline terminal computes.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
 
-from services.cards import store
-from services.cards.domain import Balances, MerchantTerms
+from services.cards import ledger, store
+from services.cards.domain import (
+    Bucket,
+    CardState,
+    Movement,
+    Overdrawn,
+    ReturnRefusal,
+    SaleBooked,
+    apply,
+    card_refusal,
+    credit_sale,
+    reverse,
+)
+from services.cards.rulebooks import BOOKS, CardTypeRules, Snapshot
 from shared.contracts import (
     AccountOpened,
     CagnotteCredited,
@@ -20,18 +39,34 @@ from shared.contracts import (
     EnrolmentRequested,
     RedemptionRefused,
     RedemptionRequested,
+    RefusalReason,
+    ReturnRecorded,
+    ReturnRefused,
+    RewardReversed,
+    RuleRefusal,
     SaleRecorded,
     SaleRefused,
 )
 from shared.events import Event, new_event
+from shared.rules.engine import Sale
 
 SOURCE = "cards"
 
+Refusal = tuple[RefusalReason, str]
 
-def _terms_error(terms: MerchantTerms | None, association_id: UUID) -> tuple[Any, str] | None:
-    if terms is None:
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    account_id: UUID
+    rules: CardTypeRules
+    card_number: str | None
+
+
+def _merchant_error(snap: Snapshot, merchant_id: UUID, association_id: UUID) -> Refusal | None:
+    merchant = snap.merchants.get(merchant_id)
+    if merchant is None:
         return "unknown_merchant", "this merchant is not registered with the cards service"
-    if terms.association_id != association_id:
+    if merchant.association_id != association_id:
         return (
             "merchant_not_in_association",
             "the terminal's merchant belongs to another association",
@@ -39,178 +74,394 @@ def _terms_error(terms: MerchantTerms | None, association_id: UUID) -> tuple[Any
     return None
 
 
+async def _resolve(
+    conn: asyncpg.Connection,
+    snap: Snapshot,
+    events: Sequence[Event[Any]],
+    phone_accounts: dict[tuple[UUID, str], UUID],
+) -> list[_Resolved | Refusal]:
+    """Per event, in order: the account and rules that apply, or (reason, detail) of a refusal."""
+    cards = await store.cards(conn, (e.data.card_number for e in events if e.data.card_number))
+    out: list[_Resolved | Refusal] = []
+    for e in events:
+        out.append(_resolve_one(snap, e.data, cards, phone_accounts))
+    return out
+
+
+def _resolve_one(
+    snap: Snapshot,
+    d: SaleRecorded | RedemptionRequested,
+    cards: dict[str, asyncpg.Record],
+    phone_accounts: dict[tuple[UUID, str], UUID],
+) -> _Resolved | Refusal:
+    err = _merchant_error(snap, d.merchant_id, d.association_id)
+    if err:
+        return err
+    if d.card_number is None:
+        assert d.phone is not None
+        account = phone_accounts.get((d.association_id, d.phone))
+        card_type = snap.default_card_type(d.association_id)
+        rules = snap.rules(card_type) if card_type else None
+        if account is None:
+            return "unknown_account", "no account with this phone number in the association"
+        if rules is None:
+            return "unknown_merchant", "the association has no default card type"
+        return _Resolved(account, rules, None)
+    card = cards.get(d.card_number)
+    if card is None:
+        return "unknown_card", f"no card {d.card_number}"
+    state = CardState(
+        card["number"], card["status"], card["expires_on"], card["last_used_at"], card["issued_at"]
+    )
+    refusal = card_refusal(state, d.occurred_at, card["dormant_after_days"])
+    if refusal:
+        return cast(RefusalReason, refusal[0]), refusal[1]
+    rules = snap.rules(card["card_type_id"])
+    if rules is None or d.merchant_id not in rules.accepted_at:
+        return "card_not_accepted", f"card {d.card_number}'s type is not accepted by this merchant"
+    return _Resolved(card["account_id"], rules, d.card_number)
+
+
 async def on_sales(
     conn: asyncpg.Connection, events: list[Event[SaleRecorded]]
 ) -> Sequence[Event[Any]]:
-    """Cagnottage: credit each sale's reward; open the account of a new phone (first purchase)."""
+    """Cagnottage: the reward of each sale under its card type's rules and visit threshold;
+    the first purchase of a new phone opens its account."""
     out: list[Event[Any]] = []
-    terms = await store.merchant_terms(conn, (e.data.merchant_id for e in events))
-    valid: list[Event[SaleRecorded]] = []
+    snap = await BOOKS.current(conn)
+    wanted: list[Wanted] = []
     for e in events:
-        err = _terms_error(terms.get(e.data.merchant_id), e.data.association_id)
-        if err:
-            out.append(
-                new_event(
-                    SOURCE,
-                    SaleRefused(sale_id=e.data.sale_id, reason=err[0], detail=err[1]),
-                    cause=e,
-                )
-            )
-        else:
-            valid.append(e)
-    if not valid:
-        return out
-
-    accounts, opened = await _accounts(
-        conn,
-        [
-            (
-                e.data.association_id,
-                e.data.phone,
-                e.data.merchant_id,
-                e.data.sale_id,
-                None,
-                None,
-                None,
-            )
-            for e in valid
-        ],
-        {e.data.sale_id: e for e in valid},
-        out,
+        d = e.data
+        if d.phone is not None and _merchant_error(snap, d.merchant_id, d.association_id) is None:
+            wanted.append((d.association_id, d.phone, d.merchant_id, d.sale_id, None, None, None))
+    phone_accounts, opened = await _accounts(conn, wanted, {e.data.sale_id: e for e in events}, out)
+    resolved = await _resolve(conn, snap, events, phone_accounts)
+    rows = await store.lock_accounts(
+        conn, (r.account_id for r in resolved if isinstance(r, _Resolved))
     )
-    booked = await store.already_booked(conn, "cagnottage", [e.data.sale_id for e in valid])
-    balances = Balances({r["id"]: r["balance_cents"] for r in accounts.values()})
-    entries = []
-    for e in valid:
+    states = {a: ledger.state_of(r) for a, r in rows.items()}
+    booked = await store.already_booked(conn, "cagnottage", [e.data.sale_id for e in events])
+    entries: list[tuple[Any, ...]] = []
+    used: dict[str, datetime] = {}
+    for i, e in enumerate(events):
         d = e.data
         if d.sale_id in booked:
             continue  # the same sale under another event id: credited once only
-        booked.add(d.sale_id)
-        account = accounts[(d.association_id, d.phone)]["id"]
-        reward = terms[d.merchant_id].reward(d.amount_cents)
-        balance = balances.credit(account, reward.reward_cents)
-        entries.append(
-            store.entry(
-                account,
-                "cagnottage",
-                d.sale_id,
-                reward.reward_cents,
-                balance,
-                d.merchant_id,
-                d.shop_id,
-                d.terminal_id,
-                d.occurred_at,
-                d.amount_cents,
-                d.product_family,
-                reward.taux_client_bps,
+        r = resolved[i]
+        if isinstance(r, _Resolved) and r.rules.book is None:
+            r = (
+                "card_does_not_earn",
+                "this card holds money loaded by the customer and earns no reward",
             )
+        if not isinstance(r, _Resolved):
+            out.append(
+                new_event(SOURCE, SaleRefused(sale_id=d.sale_id, reason=r[0], detail=r[1]), cause=e)
+            )
+            continue
+        booked.add(d.sale_id)
+        book = r.rules.book
+        assert book is not None
+        evaluation = book.evaluate(
+            Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity)
         )
+        state = states[r.account_id]
+        credit = credit_sale(state, evaluation, book.program, r.rules.threshold, d.occurred_at)
+        _, applied = apply(state, credit.movements)
+        states[r.account_id] = credit.state
+        for m, after in applied:
+            first = m.kind == "cagnottage"  # one per sale: it carries the purchase and the fee
+            entries.append(
+                store.entry(
+                    r.account_id,
+                    m.kind,
+                    m.bucket,
+                    d.sale_id,
+                    m.amount,
+                    after,
+                    d.occurred_at,
+                    merchant_id=d.merchant_id,
+                    shop_id=d.shop_id,
+                    terminal_id=d.terminal_id,
+                    purchase_cents=d.amount_cents if first else None,
+                    product_family=d.product_family,
+                    taux_client_bps=evaluation.taux_client_bps,
+                    fee_cents=evaluation.fee_cents if first else None,
+                    card_number=r.card_number,
+                )
+            )
+        if r.card_number:
+            used[r.card_number] = max(used.get(r.card_number, d.occurred_at), d.occurred_at)
+        s = credit.state
         out.append(
             new_event(
                 SOURCE,
                 CagnotteCredited(
                     **d.origin(),
                     sale_id=d.sale_id,
-                    account_id=account,
+                    account_id=r.account_id,
+                    card_number=r.card_number,
                     amount_cents=d.amount_cents,
                     product_family=d.product_family,
-                    reward_cents=reward.reward_cents,
-                    fee_cents=reward.fee_cents,
-                    taux_client_bps=reward.taux_client_bps,
-                    taux_uc_bps=reward.taux_uc_bps,
-                    balance_cents=balance,
-                    account_opened=account in opened,
+                    reward_cents=credit.reward_cents,
+                    fee_cents=evaluation.fee_cents,
+                    taux_client_bps=evaluation.taux_client_bps,
+                    taux_uc_bps=evaluation.taux_uc_bps,
+                    balance_cents=s.available,
+                    pending_cents=s.pending,
+                    transferred_cents=credit.transferred_cents,
+                    expired_cents=credit.expired_cents,
+                    program_kind=book.program.kind.value,
+                    units_earned=credit.units_earned,
+                    units_balance=s.units,
+                    visits=s.visits,
+                    refusals=[
+                        RuleRefusal(code=x.code, detail=x.detail) for x in evaluation.refusals
+                    ],
+                    account_opened=r.account_id in opened,
                 ),
-                subject=f"account/{account}",
+                subject=f"account/{r.account_id}",
                 cause=e,
             )
         )
     await store.append_entries(conn, entries)
-    await store.set_balances(conn, balances.items())
+    await ledger.save(conn, [(a, states[a]) for a in sorted(states)])
+    await store.touch_cards(conn, used)
     return out
 
 
 async def on_redemptions(
     conn: asyncpg.Connection, events: list[Event[RedemptionRequested]]
 ) -> Sequence[Event[Any]]:
-    """Décagnottage: debit the available balance, or refuse; a balance never goes negative."""
+    """Décagnottage, or spending stored value: debit the purse or refuse; never below zero."""
     out: list[Event[Any]] = []
-    terms = await store.merchant_terms(conn, (e.data.merchant_id for e in events))
-    accounts = {
-        (r["association_id"], r["phone"]): r
-        for r in await store.lock_accounts(
-            conn, ((e.data.association_id, e.data.phone) for e in events)
-        )
-    }
+    snap = await BOOKS.current(conn)
+    phone_accounts = await store.account_ids(
+        conn, ((e.data.association_id, e.data.phone) for e in events if e.data.phone)
+    )
+    resolved = await _resolve(conn, snap, events, phone_accounts)
+    rows = await store.lock_accounts(
+        conn, (r.account_id for r in resolved if isinstance(r, _Resolved))
+    )
+    states = {a: ledger.state_of(r) for a, r in rows.items()}
     booked = await store.already_booked(
         conn, "decagnottage", [e.data.redemption_id for e in events]
     )
-    balances = Balances({r["id"]: r["balance_cents"] for r in accounts.values()})
-    entries = []
-    for e in events:
+    entries: list[tuple[Any, ...]] = []
+    used: dict[str, datetime] = {}
+    for i, e in enumerate(events):
         d = e.data
         if d.redemption_id in booked:
             continue
-        err = _terms_error(terms.get(d.merchant_id), d.association_id)
-        account_row = accounts.get((d.association_id, d.phone))
-        if err is None and account_row is None:
-            err = ("unknown_account", "no account with this phone number in the association")
-        if err:
+        r = resolved[i]
+        if not isinstance(r, _Resolved):
             out.append(
                 new_event(
                     SOURCE,
-                    RedemptionRefused(redemption_id=d.redemption_id, reason=err[0], detail=err[1]),
+                    RedemptionRefused(redemption_id=d.redemption_id, reason=r[0], detail=r[1]),
                     cause=e,
                 )
             )
             continue
-        account = account_row["id"]  # type: ignore[index]
-        debit = balances.debit(account, d.amount_cents)
-        if not debit.ok:
+        bucket: Bucket = "available" if d.purse == "cagnotte" else "stored_value"
+        state = states[r.account_id]
+        try:
+            new_state, applied = apply(state, [Movement("decagnottage", bucket, -d.amount_cents)])
+        except Overdrawn as exc:
+            reason: RefusalReason = (
+                "insufficient_balance"
+                if d.purse == "cagnotte" or exc.available
+                else "no_stored_value"
+            )
             out.append(
                 new_event(
                     SOURCE,
                     RedemptionRefused(
                         redemption_id=d.redemption_id,
-                        reason="insufficient_balance",
-                        detail=f"available {debit.available} cents, asked {d.amount_cents}",
-                        available_cents=debit.available,
+                        reason=reason,
+                        detail=f"available {exc.available} cents, asked {d.amount_cents}",
+                        available_cents=exc.available,
                     ),
                     cause=e,
                 )
             )
             continue
         booked.add(d.redemption_id)
+        states[r.account_id] = new_state
+        ((m, after),) = applied
         entries.append(
             store.entry(
-                account,
-                "decagnottage",
+                r.account_id,
+                m.kind,
+                m.bucket,
                 d.redemption_id,
-                -d.amount_cents,
-                debit.balance_after,
-                d.merchant_id,
-                d.shop_id,
-                d.terminal_id,
+                m.amount,
+                after,
                 d.occurred_at,
-                d.amount_cents,
+                merchant_id=d.merchant_id,
+                shop_id=d.shop_id,
+                terminal_id=d.terminal_id,
+                purchase_cents=d.amount_cents,
+                card_number=r.card_number,
             )
         )
+        if r.card_number:
+            used[r.card_number] = max(used.get(r.card_number, d.occurred_at), d.occurred_at)
         out.append(
             new_event(
                 SOURCE,
                 CagnotteRedeemed(
                     **d.origin(),
                     redemption_id=d.redemption_id,
+                    account_id=r.account_id,
+                    card_number=r.card_number,
+                    amount_cents=d.amount_cents,
+                    balance_cents=after,
+                    purse=d.purse,
+                ),
+                subject=f"account/{r.account_id}",
+                cause=e,
+            )
+        )
+    await store.append_entries(conn, entries)
+    await ledger.save(conn, [(a, states[a]) for a in sorted(states)])
+    await store.touch_cards(conn, used)
+    return out
+
+
+def sale_booked(rows: list[asyncpg.Record]) -> SaleBooked:
+    """What a sale left in the ledger and what its returns already took back."""
+    cents = ("available", "pending")
+    sale = next(r for r in rows if r["kind"] == "cagnottage" and r["purchase_cents"] is not None)
+    reward = sum(
+        r["amount_cents"]
+        for r in rows
+        if r["kind"] != "reversal"
+        and r["bucket"] in cents
+        and r["amount_cents"] > 0
+        and r["reverses"] is None
+    )
+    units = sum(
+        r["amount_cents"] for r in rows if r["kind"] == "cagnottage" and r["bucket"] == "units"
+    )
+    reversals = [r for r in rows if r["kind"] == "reversal"]
+    return SaleBooked(
+        amount_cents=sale["purchase_cents"],
+        reward_cents=reward,
+        fee_cents=sale["fee_cents"] or 0,
+        units_earned=units,
+        returned_cents=sum(r["purchase_cents"] or 0 for r in reversals),
+        reversed_reward_cents=-sum(r["amount_cents"] for r in reversals if r["bucket"] in cents),
+        reversed_fee_cents=sum(r["fee_cents"] or 0 for r in reversals),
+        reversed_units=-sum(r["amount_cents"] for r in reversals if r["bucket"] == "units"),
+    )
+
+
+async def on_returns(
+    conn: asyncpg.Connection, events: list[Event[ReturnRecorded]]
+) -> Sequence[Event[Any]]:
+    """F16: a cancelled sale or a return reverses its reward (and fee) by new entries that name
+    the sale; an account that no longer holds the reward is not taken below zero."""
+    out: list[Event[Any]] = []
+    history = await store.sales_booked(conn, sorted({e.data.sale_id for e in events}))
+    sales: dict[UUID, tuple[UUID, UUID, SaleBooked]] = {}
+    for sale_id, rows in history.items():
+        first = next(
+            (r for r in rows if r["kind"] == "cagnottage" and r["purchase_cents"] is not None), None
+        )
+        if first is not None:
+            sales[sale_id] = (first["account_id"], first["merchant_id"], sale_booked(rows))
+    accounts = await store.lock_accounts(conn, (s[0] for s in sales.values()))
+    states = {a: ledger.state_of(r) for a, r in accounts.items()}
+    booked = await store.already_booked(conn, "reversal", [e.data.return_id for e in events])
+    entries: list[tuple[Any, ...]] = []
+    for e in events:
+        d = e.data
+        if d.return_id in booked:
+            continue
+        found = sales.get(d.sale_id)
+        try:
+            if found is None:
+                raise ReturnRefusal("unknown_sale", f"no sale {d.sale_id} was credited")
+            account, merchant, sale = found
+            if merchant != d.merchant_id:
+                raise ReturnRefusal(
+                    "unknown_sale", f"sale {d.sale_id} was made at another merchant"
+                )
+            state = states[account]
+            reversal = reverse(sale, d.amount_cents, state)
+            new_state, applied = apply(state, reversal.movements)
+        except ReturnRefusal as refusal:
+            available = states[found[0]].available if found else None
+            out.append(
+                new_event(
+                    SOURCE,
+                    ReturnRefused(
+                        return_id=d.return_id,
+                        reason=cast(RefusalReason, refusal.reason),
+                        detail=refusal.detail,
+                        reward_cents=refusal.reward_cents,
+                        available_cents=available,
+                    ),
+                    cause=e,
+                )
+            )
+            continue
+        booked.add(d.return_id)
+        states[account] = new_state
+        sales[d.sale_id] = (
+            account,
+            merchant,
+            replace(
+                sale,
+                returned_cents=sale.returned_cents + d.amount_cents,
+                reversed_reward_cents=sale.reversed_reward_cents + reversal.reward_cents,
+                reversed_fee_cents=sale.reversed_fee_cents + reversal.fee_cents,
+                reversed_units=sale.reversed_units + reversal.units,
+            ),
+        )
+        for i, (m, after) in enumerate(applied):
+            entries.append(
+                store.entry(
+                    account,
+                    m.kind,
+                    m.bucket,
+                    d.return_id,
+                    m.amount,
+                    after,
+                    d.occurred_at,
+                    merchant_id=d.merchant_id,
+                    shop_id=d.shop_id,
+                    terminal_id=d.terminal_id,
+                    purchase_cents=d.amount_cents if i == 0 else None,
+                    fee_cents=reversal.fee_cents if i == 0 else None,
+                    reverses=d.sale_id,
+                    note=d.reason,
+                )
+            )
+        out.append(
+            new_event(
+                SOURCE,
+                RewardReversed(
+                    **d.origin(),
+                    return_id=d.return_id,
+                    sale_id=d.sale_id,
                     account_id=account,
                     amount_cents=d.amount_cents,
-                    balance_cents=debit.balance_after,
+                    reward_cents=reversal.reward_cents,
+                    fee_cents=reversal.fee_cents,
+                    from_pending_cents=reversal.from_pending,
+                    from_available_cents=reversal.from_available,
+                    units_reversed=reversal.units,
+                    balance_cents=new_state.available,
+                    pending_cents=new_state.pending,
+                    reason=d.reason,
                 ),
                 subject=f"account/{account}",
                 cause=e,
             )
         )
     await store.append_entries(conn, entries)
-    await store.set_balances(conn, balances.items())
+    await ledger.save(conn, [(a, states[a]) for a in sorted(states)])
     return out
 
 
@@ -218,10 +469,10 @@ async def on_enrolments(
     conn: asyncpg.Connection, events: list[Event[EnrolmentRequested]]
 ) -> Sequence[Event[Any]]:
     out: list[Event[Any]] = []
-    terms = await store.merchant_terms(conn, (e.data.merchant_id for e in events))
+    snap = await BOOKS.current(conn)
     valid = []
     for e in events:
-        err = _terms_error(terms.get(e.data.merchant_id), e.data.association_id)
+        err = _merchant_error(snap, e.data.merchant_id, e.data.association_id)
         if err:
             out.append(
                 new_event(
@@ -252,7 +503,7 @@ async def on_enrolments(
         out,
     )
     for e in valid:
-        account = existing[(e.data.association_id, e.data.phone)]["id"]
+        account = existing[(e.data.association_id, e.data.phone)]
         if account not in opened:
             out.append(
                 new_event(
@@ -277,13 +528,15 @@ async def _accounts(
     wanted: list[Wanted],
     causes: dict[UUID, Event[Any]],
     out: list[Event[Any]],
-) -> tuple[dict[tuple[UUID, str], asyncpg.Record], set[UUID]]:
-    """Lock the accounts of (association, phone, merchant, request, email, first, last); open
-    those not yet known (emitting account.opened). Returns the rows and the ids opened now.
+) -> tuple[dict[tuple[UUID, str], UUID], set[UUID]]:
+    """The account ids of (association, phone, merchant, request, email, first, last); open
+    those not yet known, emitting account.opened. Returns the ids and those opened now.
 
-    Lock order, so that concurrent batches cannot deadlock: new accounts are inserted in
-    (association, phone) order, then every account is locked in one statement in id order."""
+    New accounts are inserted in (association, phone) order so that concurrent batches cannot
+    deadlock; the callers then lock every account in id order."""
     keys = {(w[0], w[1]) for w in wanted}
+    if not keys:
+        return {}, set()
     known = await store.existing_accounts(conn, keys)
     first: dict[tuple[UUID, str], Wanted] = {}
     for w in wanted:
@@ -293,7 +546,6 @@ async def _accounts(
     created = await store.open_accounts(
         conn, [(ids[k], w[0], w[1], w[2], w[4], w[5], w[6]) for k, w in sorted(first.items())]
     )
-    rows = {(r["association_id"], r["phone"]): r for r in await store.lock_accounts(conn, keys)}
     now = datetime.now(UTC)
     for key, w in first.items():
         account = ids[key]
@@ -319,4 +571,4 @@ async def _accounts(
                     cause=causes[w[3]],
                 )
             )
-    return rows, created
+    return await store.account_ids(conn, keys), created

@@ -9,30 +9,6 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.domain import MerchantTerms
-from shared.rules.rates import AssociationRates, MerchantRates, RateMode
-
-
-async def merchant_terms(
-    conn: asyncpg.Connection, merchant_ids: Iterable[UUID]
-) -> dict[UUID, MerchantTerms]:
-    rows = await conn.fetch(
-        """SELECT m.id, m.association_id, m.taux_client_bps AS m_client, m.taux_uc_bps AS m_uc,
-                  a.rate_mode, a.taux_client_bps AS a_client, a.taux_uc_bps AS a_uc
-           FROM merchants m JOIN associations a ON a.id = m.association_id
-           WHERE m.id = ANY($1::uuid[])""",
-        list(set(merchant_ids)),
-    )
-    return {
-        r["id"]: MerchantTerms(
-            r["id"],
-            r["association_id"],
-            AssociationRates(RateMode(r["rate_mode"]), r["a_client"], r["a_uc"]),
-            MerchantRates(r["m_client"], r["m_uc"]),
-        )
-        for r in rows
-    }
-
 
 async def open_accounts(
     conn: asyncpg.Connection,
@@ -65,27 +41,80 @@ async def existing_accounts(
     return {(r["association_id"], r["phone"]) for r in rows}
 
 
-async def lock_accounts(
+async def account_ids(
     conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str]]
-) -> list[asyncpg.Record]:
-    """Lock the accounts of (association, phone) pairs, in id order so batches never deadlock."""
+) -> dict[tuple[UUID, str], UUID]:
     pairs = list(set(keys))
-    if not pairs:
-        return []
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT a.id, a.association_id, a.phone, a.balance_cents, a.opened_at
+    rows = await conn.fetch(
+        """SELECT a.id, a.association_id, a.phone
            FROM accounts a JOIN unnest($1::uuid[], $2::text[]) k(association_id, phone)
-             ON a.association_id = k.association_id AND a.phone = k.phone
-           ORDER BY a.id FOR UPDATE OF a""",
+             ON a.association_id = k.association_id AND a.phone = k.phone""",
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
-    return rows
+    return {(r["association_id"], r["phone"]): r["id"] for r in rows}
+
+
+async def lock_accounts(
+    conn: asyncpg.Connection, ids: Iterable[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    """Lock accounts in id order, so that concurrent batches never deadlock."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT * FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", wanted
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def cards(conn: asyncpg.Connection, numbers: Iterable[str]) -> dict[str, asyncpg.Record]:
+    """The cards and what their checks need (the issuing association's dormancy period)."""
+    wanted = list(set(numbers))
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        """SELECT c.number, c.card_type_id, c.account_id, c.status, c.expires_on, c.last_used_at,
+                  c.issued_at, a.dormant_after_days
+           FROM cards c JOIN associations a ON a.id = c.association_id
+           WHERE c.number = ANY($1::text[])""",
+        wanted,
+    )
+    return {r["number"]: r for r in rows}
+
+
+async def touch_cards(conn: asyncpg.Connection, used: dict[str, datetime]) -> None:
+    """Last-use dates (F4), in number order so that concurrent batches never deadlock."""
+    if used:
+        numbers = sorted(used)
+        await conn.execute(
+            """UPDATE cards c SET last_used_at = greatest(c.last_used_at, v.at)
+               FROM unnest($1::text[], $2::timestamptz[]) v(number, at) WHERE c.number = v.number""",
+            numbers,
+            [used[n] for n in numbers],
+        )
+
+
+async def sales_booked(
+    conn: asyncpg.Connection, sale_ids: list[UUID]
+) -> dict[UUID, list[asyncpg.Record]]:
+    """The entries of sales (their reward) and of the returns that reversed them."""
+    rows = await conn.fetch(
+        """SELECT * FROM cagnotte_entries
+           WHERE (reference_id = ANY($1::uuid[]) AND kind IN ('cagnottage', 'conversion'))
+              OR reverses = ANY($1::uuid[])
+           ORDER BY id""",
+        sale_ids,
+    )
+    out: dict[UUID, list[asyncpg.Record]] = {}
+    for r in rows:
+        out.setdefault(r["reverses"] or r["reference_id"], []).append(r)
+    return out
 
 
 async def already_booked(conn: asyncpg.Connection, kind: str, refs: list[UUID]) -> set[UUID]:
     rows = await conn.fetch(
-        "SELECT reference_id FROM cagnotte_entries WHERE kind = $1 AND reference_id = ANY($2::uuid[])",
+        "SELECT DISTINCT reference_id FROM cagnotte_entries WHERE kind = $1 AND reference_id = ANY($2::uuid[])",
         kind,
         refs,
     )
@@ -95,16 +124,22 @@ async def already_booked(conn: asyncpg.Connection, kind: str, refs: list[UUID]) 
 ENTRY_COLUMNS = (
     "account_id",
     "kind",
+    "bucket",
     "reference_id",
     "amount_cents",
     "balance_after_cents",
     "purchase_cents",
     "product_family",
     "taux_client_bps",
+    "fee_cents",
     "merchant_id",
     "shop_id",
     "terminal_id",
     "occurred_at",
+    "card_number",
+    "reverses",
+    "actor",
+    "note",
 )
 
 
@@ -113,41 +148,45 @@ async def append_entries(conn: asyncpg.Connection, entries: list[tuple[Any, ...]
         await conn.copy_records_to_table("cagnotte_entries", records=entries, columns=ENTRY_COLUMNS)
 
 
-async def set_balances(conn: asyncpg.Connection, balances: list[tuple[UUID, int]]) -> None:
-    if balances:
-        await conn.execute(
-            """UPDATE accounts a SET balance_cents = v.balance
-               FROM unnest($1::uuid[], $2::bigint[]) v(id, balance) WHERE a.id = v.id""",
-            [b[0] for b in balances],
-            [b[1] for b in balances],
-        )
-
-
 def entry(
     account_id: UUID,
     kind: str,
+    bucket: str,
     reference_id: UUID,
     amount_cents: int,
     balance_after: int,
-    merchant_id: UUID,
-    shop_id: UUID,
-    terminal_id: UUID,
     occurred_at: datetime,
+    *,
+    merchant_id: UUID | None = None,
+    shop_id: UUID | None = None,
+    terminal_id: UUID | None = None,
     purchase_cents: int | None = None,
     product_family: str | None = None,
     taux_client_bps: int | None = None,
+    fee_cents: int | None = None,
+    card_number: str | None = None,
+    reverses: UUID | None = None,
+    actor: str | None = None,
+    note: str | None = None,
 ) -> tuple[Any, ...]:
+    """One row of the ledger, in ``ENTRY_COLUMNS`` order."""
     return (
         account_id,
         kind,
+        bucket,
         reference_id,
         amount_cents,
         balance_after,
         purchase_cents,
         product_family,
         taux_client_bps,
+        fee_cents,
         merchant_id,
         shop_id,
         terminal_id,
         occurred_at,
+        card_number,
+        reverses,
+        actor,
+        note,
     )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.cards.domain import Balances
+from services.cards.domain import AccountState, Movement, Overdrawn, apply
 from services.clearing import domain
 from services.crm.domain import tally
 
@@ -52,32 +52,30 @@ def test_every_journal_entry_balances_and_the_pivot_nets_to_zero(
     assert sum(p.amount_cents for p in all_postings) == 0
 
 
-def test_balances_chain_credits_and_refuse_an_overdraft() -> None:
-    acc = uuid.uuid4()
-    b = Balances({acc: 100})
-    assert b.credit(acc, 50) == 150
-    refused = b.debit(acc, 151)
-    assert (refused.ok, refused.available, refused.balance_after) == (False, 150, 150)
-    ok = b.debit(acc, 150)
-    assert (ok.ok, ok.balance_after) == (True, 0)
-    assert b.items() == [(acc, 0)]
+def test_movements_chain_balances_and_refuse_an_overdraft() -> None:
+    state, applied = apply(AccountState(available=100), [Movement("cagnottage", "available", 50)])
+    assert applied[0][1] == 150
+    with pytest.raises(Overdrawn) as exc:
+        apply(state, [Movement("decagnottage", "available", -151)])
+    assert (exc.value.available, exc.value.asked) == (150, 151)
+    state, applied = apply(state, [Movement("decagnottage", "available", -150)])
+    assert state.available == applied[0][1] == 0
 
 
 @given(st.lists(st.tuples(st.booleans(), st.integers(1, 10_000)), max_size=100))
 def test_a_balance_never_goes_negative_whatever_the_order(ops: list[tuple[bool, int]]) -> None:
-    acc = uuid.uuid4()
-    b = Balances({acc: 0})
-    expected = 0
+    state, expected = AccountState(), 0
     for is_credit, cents in ops:
         if is_credit:
             expected += cents
-            assert b.credit(acc, cents) == expected
+            state, _ = apply(state, [Movement("cagnottage", "available", cents)])
         else:
-            d = b.debit(acc, cents)
-            if cents <= expected:
+            try:
+                state, _ = apply(state, [Movement("decagnottage", "available", -cents)])
                 expected -= cents
-            assert d.ok == (d.balance_after == expected and d.available >= cents)
-        assert b.items()[0][1] == expected >= 0
+            except Overdrawn:
+                assert cents > expected
+        assert state.available == expected >= 0
 
 
 def test_visits_are_tallied_per_key() -> None:

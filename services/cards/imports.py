@@ -1,0 +1,464 @@
+"""The I/O side of a customer file import (F5): ``customer_import.read`` validated the file,
+this writes its accepted lines into one association, inside the caller's transaction.
+
+Running the same file again changes nothing: accounts are upserted by (association, phone)
+and only their missing details are completed (what the customer set is never overwritten);
+an imported balance is booked once per account, its reference derived from the account's
+identity (``opening_balance_reference``), not from the import; a card number is linked once.
+The work goes by batches of ``BATCH`` lines, a few statements each (unnest, COPY), never one
+round trip per line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.cards import store
+from services.cards.customer_import import Customer
+from shared import outbox
+from shared.contracts import AccountAdjusted, AccountOpened, CardIssued
+from shared.events import Event, new_event
+from shared.rules.codes import ISSUER_DIGITS, SERIAL_DIGITS
+
+SOURCE = "cards"
+BATCH = 5000
+NAMESPACE = uuid.UUID("6c3f7d0e-2b59-4c1e-9a57-3f1d2e8b4a90")
+# The account details a file may complete; the phone identifies the account.
+DETAILS = ("email", "title", "first_name", "last_name", "birth_date", "postal_code")
+
+
+def opening_balance_reference(association_id: UUID, phone: str) -> UUID:
+    """The ledger reference of an account's imported balance: one per account, ever."""
+    return uuid.uuid5(NAMESPACE, f"opening_balance:{association_id}:{phone}")
+
+
+class ImportConflict(Exception):
+    """Something the import was about to write appeared meanwhile; nothing was written (the
+    transaction rolls back) and running the import again is safe."""
+
+
+@dataclass
+class Outcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[Customer, str]] = field(default_factory=list)
+    opening_balances: int = 0
+    opening_balance_cents: int = 0
+    cards_linked: int = 0
+
+
+async def upsert(
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    customers: Sequence[Customer],
+    import_id: UUID,
+    now: datetime,
+) -> Outcome:
+    """Write the accepted customers of a file; a line whose card number is taken (by another
+    account, another association, or an earlier line of the file) is rejected, the rest goes
+    on. Call inside a transaction; raises ``LookupError`` for an unknown association and
+    ``ImportConflict`` when a concurrent writer got in the way."""
+    # Two imports of one association run one after the other: each sees the other's cards.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"cards.import:{association_id}"
+    )
+    association = await conn.fetchrow(
+        "SELECT default_card_type_id, issuer_prefix FROM associations WHERE id = $1",
+        association_id,
+    )
+    if association is None:
+        raise LookupError(f"no association {association_id}")
+    if association["issuer_prefix"] is not None:
+        # Before any card is written: the serials' row is locked first, as issuance does.
+        await _reserve_serials(
+            conn,
+            association_id,
+            association["issuer_prefix"],
+            (c.card_number for c in customers if c.card_number is not None),
+        )
+    out = Outcome()
+    # A card number and an e-mail address name one account: the first line keeps them.
+    first_card: dict[str, int] = {}
+    first_email: dict[str, int] = {}
+    kept: list[Customer] = []
+    for c in customers:
+        if c.card_number is not None and c.card_number in first_card:
+            out.rejected.append(
+                (c, f"card {c.card_number} is already on line {first_card[c.card_number]}")
+            )
+            continue
+        if c.email is not None and c.email in first_email:
+            out.rejected.append((c, f"e-mail {c.email} is already on line {first_email[c.email]}"))
+            continue
+        if c.card_number is not None:
+            first_card[c.card_number] = c.line
+        if c.email is not None:
+            first_email[c.email] = c.line
+        kept.append(c)
+    for start in range(0, len(kept), BATCH):
+        await _batch(
+            conn,
+            association_id,
+            association["default_card_type_id"],
+            kept[start : start + BATCH],
+            import_id,
+            now,
+            out,
+        )
+    return out
+
+
+_ACCOUNT_COLUMNS = "id, phone, balance_cents, " + ", ".join(DETAILS)
+
+
+async def _lock_accounts(
+    conn: asyncpg.Connection, association_id: UUID, phones: list[str]
+) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(
+        f"""SELECT {_ACCOUNT_COLUMNS} FROM accounts
+            WHERE association_id = $1 AND phone = ANY($2::text[])
+            ORDER BY id FOR UPDATE""",
+        association_id,
+        phones,
+    )
+    return {r["phone"]: r for r in rows}
+
+
+def _columns(customers: Sequence[Customer]) -> list[list[Any]]:
+    return [[getattr(c, name) for c in customers] for name in DETAILS]
+
+
+async def _batch(
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    default_card_type: UUID | None,
+    chunk: list[Customer],
+    import_id: UUID,
+    now: datetime,
+    out: Outcome,
+) -> None:
+    accounts = await _lock_accounts(conn, association_id, [c.phone for c in chunk])
+    numbers = [c.card_number for c in chunk if c.card_number is not None]
+    cards = {
+        r["number"]: r
+        for r in await conn.fetch(
+            "SELECT number, account_id, association_id FROM cards WHERE number = ANY($1::text[])",
+            numbers,
+        )
+    }
+
+    # The e-mail addresses the batch would set (an account's own is never overwritten), and
+    # the accounts that already have them, on the account or as a linked identifier.
+    emails = [
+        c.email
+        for c in chunk
+        if c.email is not None and (c.phone not in accounts or accounts[c.phone]["email"] is None)
+    ]
+    owners = {
+        r["email"]: r["account_id"]
+        for r in await conn.fetch(
+            """SELECT lower(email) AS email, id AS account_id FROM accounts
+               WHERE association_id = $1 AND lower(email) = ANY($2::text[])
+               UNION ALL
+               SELECT value, account_id FROM account_identifiers
+               WHERE association_id = $1 AND kind = 'email' AND value = ANY($2::text[])""",
+            association_id,
+            emails,
+        )
+    }
+
+    kept: list[Customer] = []
+    for c in chunk:
+        account = accounts.get(c.phone)
+        owner = owners.get(c.email or "")
+        if owner is not None and (account is None or owner != account["id"]):
+            out.rejected.append((c, f"e-mail {c.email} belongs to another account"))
+            continue
+        if c.card_number is not None:
+            card = cards.get(c.card_number)
+            if card is not None and card["association_id"] != association_id:
+                out.rejected.append((c, f"card {c.card_number} belongs to another association"))
+                continue
+            if card is not None and (account is None or card["account_id"] != account["id"]):
+                out.rejected.append((c, f"card {c.card_number} belongs to another account"))
+                continue
+            if card is None and default_card_type is None:
+                out.rejected.append(
+                    (c, f"the association has no default card type to issue card {c.card_number}")
+                )
+                continue
+        kept.append(c)
+
+    events: list[Event[Any]] = []
+    # New accounts, in phone order (unique index entries taken in one order by every batch).
+    new = sorted((c for c in kept if c.phone not in accounts), key=lambda c: c.phone)
+    created: set[str] = set()
+    if new:
+        ids = [uuid.uuid4() for _ in new]
+        rows = await conn.fetch(
+            """INSERT INTO accounts (id, association_id, phone, email, title, first_name, last_name,
+                                     birth_date, postal_code)
+               SELECT v.id, $1, v.phone, v.email, v.title, v.first_name, v.last_name,
+                      v.birth_date, v.postal_code
+               FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                           $8::date[], $9::text[])
+                    v(id, phone, email, title, first_name, last_name, birth_date, postal_code)
+               ON CONFLICT (association_id, phone) DO NOTHING
+               RETURNING id, phone, balance_cents, opened_at""",
+            association_id,
+            ids,
+            [c.phone for c in new],
+            *_columns(new),
+        )
+        by_phone = {c.phone: c for c in new}
+        for r in rows:
+            created.add(r["phone"])
+            accounts[r["phone"]] = r
+            c = by_phone[r["phone"]]
+            events.append(
+                new_event(
+                    SOURCE,
+                    AccountOpened(
+                        account_id=r["id"],
+                        association_id=association_id,
+                        phone=c.phone,
+                        email=c.email,
+                        first_name=c.first_name,
+                        last_name=c.last_name,
+                        opened_at=r["opened_at"],
+                        request_id=import_id,
+                        request_kind="import",
+                    ),
+                    subject=f"account/{r['id']}",
+                )
+            )
+        raced = [c.phone for c in new if c.phone not in created]
+        if raced:  # opened by a sale meanwhile: completed like any existing account
+            accounts.update(await _lock_accounts(conn, association_id, raced))
+
+    changed: set[str] = set()
+    completed = [
+        c
+        for c in kept
+        if c.phone not in created
+        and any(
+            accounts[c.phone][name] is None and getattr(c, name) is not None for name in DETAILS
+        )
+    ]
+    if completed:
+        await conn.execute(
+            """UPDATE accounts a SET email = coalesce(a.email, v.email),
+                   title = coalesce(a.title, v.title),
+                   first_name = coalesce(a.first_name, v.first_name),
+                   last_name = coalesce(a.last_name, v.last_name),
+                   birth_date = coalesce(a.birth_date, v.birth_date),
+                   postal_code = coalesce(a.postal_code, v.postal_code)
+               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
+                           $7::text[])
+                    v(id, email, title, first_name, last_name, birth_date, postal_code)
+               WHERE a.id = v.id""",
+            [accounts[c.phone]["id"] for c in completed],
+            *_columns(completed),
+        )
+        changed.update(c.phone for c in completed)
+
+    changed |= await _opening_balances(
+        conn, association_id, kept, accounts, import_id, now, events, out
+    )
+    linked = await _link_cards(conn, association_id, default_card_type, kept, accounts, cards)
+    for number, (c, issued_at) in linked.items():
+        changed.add(c.phone)
+        events.append(
+            new_event(
+                SOURCE,
+                CardIssued(
+                    card_number=number,
+                    account_id=accounts[c.phone]["id"],
+                    association_id=association_id,
+                    card_type_id=default_card_type,  # type: ignore[arg-type]  # checked above
+                    first_name=c.first_name,
+                    last_name=c.last_name,
+                    issued_at=issued_at,
+                ),
+                subject=f"account/{accounts[c.phone]['id']}",
+            )
+        )
+    out.cards_linked += len(linked)
+
+    out.created += len(created)
+    existing = [c for c in kept if c.phone not in created]
+    out.updated += sum(1 for c in existing if c.phone in changed)
+    out.unchanged += sum(1 for c in existing if c.phone not in changed)
+    await outbox.write(conn, events)
+
+
+async def _opening_balances(
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    kept: list[Customer],
+    accounts: dict[str, asyncpg.Record],
+    import_id: UUID,
+    now: datetime,
+    events: list[Event[Any]],
+    out: Outcome,
+) -> set[str]:
+    """Book the balances of the file not booked yet; the phones whose balance was booked."""
+    with_balance = {
+        opening_balance_reference(association_id, c.phone): c for c in kept if c.balance_cents > 0
+    }
+    if not with_balance:
+        return set()
+    booked = {
+        r["reference_id"]
+        for r in await conn.fetch(
+            """SELECT reference_id FROM cagnotte_entries
+               WHERE kind = 'opening_balance' AND bucket = 'available'
+                 AND reference_id = ANY($1::uuid[])""",
+            list(with_balance),
+        )
+    }
+    todo = [(ref, c) for ref, c in with_balance.items() if ref not in booked]
+    if not todo:
+        return set()
+    rows = await conn.fetch(
+        """UPDATE accounts a SET balance_cents = a.balance_cents + v.amount
+           FROM unnest($1::uuid[], $2::bigint[]) v(id, amount)
+           WHERE a.id = v.id
+           RETURNING a.id, a.balance_cents""",
+        [accounts[c.phone]["id"] for _, c in todo],
+        [c.balance_cents for _, c in todo],
+    )
+    after = {r["id"]: r["balance_cents"] for r in rows}
+    actor = f"import {import_id}"
+    entries = []
+    for ref, c in todo:
+        account_id = accounts[c.phone]["id"]
+        note = f"customer file import, line {c.line}"
+        entries.append(
+            store.entry(
+                account_id,
+                "opening_balance",
+                "available",
+                ref,
+                c.balance_cents,
+                after[account_id],
+                now,
+                actor=actor,
+                note=note,
+            )
+        )
+        events.append(
+            new_event(
+                SOURCE,
+                AccountAdjusted(
+                    movement_id=ref,
+                    kind="opening_balance",
+                    account_id=account_id,
+                    association_id=association_id,
+                    purse="cagnotte",
+                    bucket="available",
+                    amount_cents=c.balance_cents,
+                    balance_cents=after[account_id],
+                    actor=actor,
+                    reason=note,
+                    occurred_at=now,
+                ),
+                subject=f"account/{account_id}",
+            )
+        )
+    await store.append_entries(conn, entries)
+    out.opening_balances += len(todo)
+    out.opening_balance_cents += sum(c.balance_cents for _, c in todo)
+    return {c.phone for _, c in todo}
+
+
+async def _link_cards(
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    default_card_type: UUID | None,
+    kept: list[Customer],
+    accounts: dict[str, asyncpg.Record],
+    cards: dict[str, asyncpg.Record],
+) -> dict[str, tuple[Customer, datetime]]:
+    """Issue the file's card numbers not issued yet, of the association's default card type."""
+    todo = sorted(
+        (c for c in kept if c.card_number is not None and c.card_number not in cards),
+        key=lambda c: c.card_number or "",
+    )
+    if not todo:
+        return {}
+    rows = await conn.fetch(
+        """INSERT INTO cards (number, association_id, card_type_id, account_id, first_name, last_name)
+           SELECT v.number, $1, $2, v.account_id, v.first_name, v.last_name
+           FROM unnest($3::text[], $4::uuid[], $5::text[], $6::text[])
+                v(number, account_id, first_name, last_name)
+           ON CONFLICT (number) DO NOTHING
+           RETURNING number, issued_at""",
+        association_id,
+        default_card_type,
+        [c.card_number for c in todo],
+        [accounts[c.phone]["id"] for c in todo],
+        [c.first_name for c in todo],
+        [c.last_name for c in todo],
+    )
+    if len(rows) != len(todo):
+        issued = {r["number"] for r in rows}
+        missing = [c.card_number for c in todo if c.card_number not in issued]
+        raise ImportConflict(
+            f"card numbers issued while the file was imported: {', '.join(map(str, missing[:5]))}"
+        )
+    by_number = {c.card_number: c for c in todo}
+    return {r["number"]: (by_number[r["number"]], r["issued_at"]) for r in rows}
+
+
+async def _reserve_serials(
+    conn: asyncpg.Connection, association_id: UUID, issuer_prefix: str, numbers: Iterable[str]
+) -> None:
+    """Imported cards that carry the association's own prefix use up their serials: move the
+    association's next serial past them, so that a card issued later never collides. The row
+    is created as issuance creates it (past the cards already there) if it is not yet."""
+    serials = [
+        int(n[ISSUER_DIGITS : ISSUER_DIGITS + SERIAL_DIGITS])
+        for n in numbers
+        if n.startswith(issuer_prefix)
+    ]
+    if serials:
+        await conn.execute(
+            """INSERT INTO card_serials (association_id, next_serial)
+               SELECT $1, greatest(coalesce(max(substr(number, $4, $5)::bigint), 0), $2) + 1
+               FROM cards WHERE number BETWEEN $3 || repeat('0', $5 + 1) AND $3 || repeat('9', $5 + 1)
+               ON CONFLICT (association_id) DO UPDATE
+               SET next_serial = greatest(card_serials.next_serial, excluded.next_serial)""",
+            association_id,
+            max(serials),
+            issuer_prefix,
+            ISSUER_DIGITS + 1,
+            SERIAL_DIGITS,
+        )
+
+
+def raw_records(text: str, lines: set[int]) -> dict[int, str]:
+    """The raw text of some records of a file, numbered as ``customer_import.read`` numbers
+    them (the header is line 1), for the report of lines rejected here."""
+    if not lines:
+        return {}
+    text = text.removeprefix("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    found: dict[int, str] = {}
+    for number, values in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+        if number in lines:
+            found[number] = delimiter.join(values)
+            if len(found) == len(lines):
+                break
+    return found
