@@ -1,5 +1,6 @@
-"""The checks every fault test ends with: each sale in each ledger exactly once, and the sum of
-the cards' account balances equal to the clearing ledger's outstanding customer liability."""
+"""The checks every fault test ends with: each sale in each ledger exactly once, and the books
+agreeing: the cards' counters, the cards' ledger and the compte pivot owe customers the same
+rewards and the same stored value, and the pivot nets to zero."""
 
 from __future__ import annotations
 
@@ -50,24 +51,81 @@ async def counts(
     return out
 
 
+async def _pivot(conn: asyncpg.Connection, association: UUID, kind: str) -> int:
+    """What the pivot owes on a liability account: its credit balance."""
+    return int(
+        await conn.fetchval(
+            """SELECT -coalesce(sum(p.amount_cents), 0) FROM clearing.postings p
+               JOIN clearing.ledger_accounts a ON a.id = p.account_id
+               WHERE a.association_id = $1 AND a.kind = $2""",
+            association,
+            kind,
+        )
+    )
+
+
+async def _entries(conn: asyncpg.Connection, association: UUID, buckets: Sequence[str]) -> int:
+    return int(
+        await conn.fetchval(
+            """SELECT coalesce(sum(e.amount_cents), 0) FROM cards.cagnotte_entries e
+               JOIN cards.accounts a ON a.id = e.account_id
+               WHERE a.association_id = $1 AND e.bucket = ANY($2)""",
+            association,
+            list(buckets),
+        )
+    )
+
+
 async def liability_check(conn: asyncpg.Connection, association: UUID) -> tuple[int, int, int]:
-    """(sum of card balances, clearing's customer liability, sum of cagnotte entries)."""
+    """The rewards owed to cardholders, three ways: (sum of the cards' available and pending
+    counters, clearing's customer liability, sum of the cards' entries in those buckets)."""
     balances = await conn.fetchval(
-        "SELECT coalesce(sum(balance_cents), 0) FROM cards.accounts WHERE association_id = $1",
+        """SELECT coalesce(sum(balance_cents + pending_cents), 0) FROM cards.accounts
+           WHERE association_id = $1""",
         association,
     )
-    entries = await conn.fetchval(
-        """SELECT coalesce(sum(e.amount_cents), 0) FROM cards.cagnotte_entries e
-           JOIN cards.accounts a ON a.id = e.account_id WHERE a.association_id = $1""",
+    liability = await _pivot(conn, association, "customer_liability")
+    entries = await _entries(conn, association, ("available", "pending"))
+    return int(balances), liability, entries
+
+
+async def funds_check(conn: asyncpg.Connection, association: UUID) -> tuple[int, int, int]:
+    """The money loaded by customers, three ways: (sum of the cards' stored value, clearing's
+    customer funds, sum of the cards' entries in bucket stored_value)."""
+    stored = await conn.fetchval(
+        "SELECT coalesce(sum(stored_value_cents), 0) FROM cards.accounts WHERE association_id = $1",
         association,
     )
-    liability = await conn.fetchval(
-        """SELECT -coalesce(sum(p.amount_cents), 0) FROM clearing.postings p
-           JOIN clearing.ledger_accounts a ON a.id = p.account_id
-           WHERE a.association_id = $1 AND a.kind = 'customer_liability'""",
-        association,
+    funds = await _pivot(conn, association, "customer_funds")
+    entries = await _entries(conn, association, ("stored_value",))
+    return int(stored), funds, entries
+
+
+async def pivot_net(conn: asyncpg.Connection, association: UUID) -> int:
+    return int(
+        await conn.fetchval(
+            """SELECT coalesce(sum(p.amount_cents), 0) FROM clearing.postings p
+               JOIN clearing.ledger_accounts a ON a.id = p.account_id WHERE a.association_id = $1""",
+            association,
+        )
     )
-    return int(balances), int(liability), int(entries)
+
+
+async def assert_books_agree(conn: asyncpg.Connection, association: UUID) -> None:
+    """The cards' counters, the cards' ledger and the compte pivot tell the same story: rewards
+    owed, stored value owed, and a pivot that nets to zero."""
+    balances, liability, entries = await liability_check(conn, association)
+    assert balances == liability == entries, (
+        f"rewards: cards' counters {balances}, clearing's liability {liability}, "
+        f"cards' entries {entries}"
+    )
+    stored, funds, stored_entries = await funds_check(conn, association)
+    assert stored == funds == stored_entries, (
+        f"stored value: cards' counters {stored}, clearing's funds {funds}, "
+        f"cards' entries {stored_entries}"
+    )
+    net = await pivot_net(conn, association)
+    assert net == 0, f"the pivot does not net to zero: {net}"
 
 
 async def assert_exactly_once(
@@ -84,13 +142,4 @@ async def assert_exactly_once(
         for k in hist
     }
     assert hist == expected, f"not exactly once: {hist}"
-    balances, liability, entries = await liability_check(conn, association)
-    assert balances == liability == entries, (
-        f"balances {balances}, liability {liability}, entries {entries}"
-    )
-    net = await conn.fetchval(
-        """SELECT coalesce(sum(p.amount_cents), 0) FROM clearing.postings p
-           JOIN clearing.ledger_accounts a ON a.id = p.account_id WHERE a.association_id = $1""",
-        association,
-    )
-    assert net == 0, f"the pivot does not net to zero: {net}"
+    await assert_books_agree(conn, association)

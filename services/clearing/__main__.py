@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.clearing import api, handlers
-from shared.contracts import CagnotteCredited, CagnotteRedeemed
+from shared.contracts import AccountAdjusted, CagnotteCredited, CagnotteRedeemed, RewardReversed
 from shared.service import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -15,6 +15,8 @@ SPEC = ServiceSpec(
     handlers=lambda rt: {
         CagnotteCredited: handlers.on_credited,
         CagnotteRedeemed: handlers.on_redeemed,
+        RewardReversed: handlers.on_reversed,
+        AccountAdjusted: handlers.on_adjusted,
     },
 )
 

@@ -1,16 +1,20 @@
-"""Booking cagnottages and décagnottages in the compte pivot, a batch per transaction."""
+"""Booking the cards' events in the compte pivot, a batch per transaction (rules: domain.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from services.clearing import domain
 from services.clearing.domain import AccountKey, Posting
-from shared.contracts import CagnotteCredited, CagnotteRedeemed
+from shared.contracts import AccountAdjusted, CagnotteCredited, CagnotteRedeemed, RewardReversed
 from shared.events import Event
+
+# (journal kind, event, reference id, purchase cents, postings)
+Entry = tuple[str, Event[Any], UUID, int | None, list[Posting]]
 
 
 async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[AccountKey, int]:
@@ -32,14 +36,16 @@ async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[
     return {(r["association_id"], r["kind"], r["merchant_id"]): r["id"] for r in rows}
 
 
-async def book(
-    conn: asyncpg.Connection,
-    entries: list[tuple[str, Event[Any], Any, int | None, list[Posting]]],
-) -> None:
-    """entries: (kind, event, reference id, purchase cents, postings)."""
+async def book(conn: asyncpg.Connection, entries: list[Entry]) -> None:
+    """Each (kind, reference) once, whatever is redelivered or re-sent under a new event id."""
     for *_, postings in entries:
         if not domain.is_balanced(postings):
             raise ValueError("unbalanced journal entry")
+    unique: dict[tuple[str, UUID], Entry] = {}
+    for e in entries:
+        unique.setdefault((e[0], e[2]), e)  # the same sale twice in one batch: the first
+    # Sorted: concurrent batches wait on the unique index in the same order, never in a cycle.
+    todo = sorted(unique.values(), key=lambda e: (e[0], str(e[2])))
     rows = await conn.fetch(
         """INSERT INTO journal_entries (kind, reference_id, event_id, association_id, merchant_id,
                                         purchase_cents, occurred_at)
@@ -47,16 +53,16 @@ async def book(
                                 $6::bigint[], $7::timestamptz[])
            ON CONFLICT (kind, reference_id) DO NOTHING
            RETURNING id, kind, reference_id""",
-        [e[0] for e in entries],
-        [e[2] for e in entries],
-        [e[1].id for e in entries],
-        [e[1].data.association_id for e in entries],
-        [e[1].data.merchant_id for e in entries],
-        [e[3] for e in entries],
-        [e[1].data.occurred_at for e in entries],
+        [e[0] for e in todo],
+        [e[2] for e in todo],
+        [e[1].id for e in todo],
+        [e[1].data.association_id for e in todo],
+        [e[1].data.merchant_id for e in todo],
+        [e[3] for e in todo],
+        [e[1].data.occurred_at for e in todo],
     )
     entry_ids = {(r["kind"], r["reference_id"]): r["id"] for r in rows}
-    booked = [e for e in entries if (e[0], e[2]) in entry_ids]  # a re-sent sale is booked once
+    booked = [e for e in todo if (e[0], e[2]) in entry_ids]
     if not booked:
         return
     accounts = await _account_ids(conn, {p.account for e in booked for p in e[4]})
@@ -71,21 +77,15 @@ async def book(
 async def on_credited(
     conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
 ) -> Sequence[Event[Any]]:
-    await book(
-        conn,
-        [
-            (
-                "accrual",
-                e,
-                e.data.sale_id,
-                e.data.amount_cents,
-                domain.accrual(
-                    e.data.association_id, e.data.merchant_id, e.data.reward_cents, e.data.fee_cents
-                ),
-            )
-            for e in events
-        ],
-    )
+    entries: list[Entry] = []
+    for e in events:
+        d = e.data
+        postings = domain.accrual(d.association_id, d.merchant_id, d.reward_cents, d.fee_cents)
+        entries.append(("accrual", e, d.sale_id, d.amount_cents, postings))
+        if d.expired_cents > 0:
+            expired = domain.pending_expired(d.association_id, d.expired_cents)
+            entries.append(("pending_expired", e, d.sale_id, None, expired))
+    await book(conn, entries)
     return []
 
 
@@ -96,11 +96,59 @@ async def on_redeemed(
         conn,
         [
             (
-                "redemption",
+                domain.SPEND_KIND[e.data.purse],
                 e,
                 e.data.redemption_id,
                 None,
-                domain.redemption(e.data.association_id, e.data.merchant_id, e.data.amount_cents),
+                domain.redemption(
+                    e.data.association_id, e.data.merchant_id, e.data.amount_cents, e.data.purse
+                ),
+            )
+            for e in events
+        ],
+    )
+    return []
+
+
+async def on_reversed(
+    conn: asyncpg.Connection, events: list[Event[RewardReversed]]
+) -> Sequence[Event[Any]]:
+    await book(
+        conn,
+        [
+            (
+                "reversal",
+                e,
+                e.data.return_id,
+                None,
+                domain.reversal(
+                    e.data.association_id, e.data.merchant_id, e.data.reward_cents, e.data.fee_cents
+                ),
+            )
+            for e in events
+        ],
+    )
+    return []
+
+
+async def on_adjusted(
+    conn: asyncpg.Connection, events: list[Event[AccountAdjusted]]
+) -> Sequence[Event[Any]]:
+    await book(
+        conn,
+        [
+            (
+                e.data.kind,
+                e,
+                e.data.movement_id,
+                None,
+                domain.movement(
+                    e.data.association_id,
+                    e.data.kind,
+                    e.data.purse,
+                    e.data.amount_cents,
+                    e.data.merchant_id,
+                ),
             )
             for e in events
         ],
