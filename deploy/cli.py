@@ -2,6 +2,7 @@
 
     python -m deploy.cli sale --terminal bistrot --phone "06 12 34 56 78" --amount 24.60
     python -m deploy.cli redeem --terminal boulangerie --phone 0612345678 --amount 1.00
+    python -m deploy.cli sale --terminal librairie --card "2500 0100 0000 0016" --amount 20 --family livres
     python -m deploy.cli enrol --terminal fleuriste --phone 0698765432 --email a@example.org
     python -m deploy.cli account --phone 0612345678     # cards: balance and entries
     python -m deploy.cli pivot                          # clearing: the compte pivot
@@ -192,7 +193,9 @@ async def cmd_sale(args: argparse.Namespace, demo: Demo, session: aiohttp.Client
         demo,
         session,
         "sale",
-        lambda c: c.sale(args.phone, args.amount, args.family, sale_id=sale_id),
+        lambda c: c.sale(
+            args.phone, args.amount, args.family, sale_id=sale_id, card_number=args.card
+        ),
         sale_id,
     )
     if reply.status not in (200, 201):
@@ -205,8 +208,10 @@ async def cmd_sale(args: argparse.Namespace, demo: Demo, session: aiohttp.Client
         (
             f"sale {b['sale_id']} accepted at {t['merchant']}{opened}\n"
             f"  purchase {format_eur(b['amount_cents'])}  reward {format_eur(b['reward_cents'])}  "
-            f"cagnotte now {format_eur(b['balance_cents'])}\n"
-            f"  account {b['account_id']}"
+            f"cagnotte now {format_eur(b['balance_cents'])}"
+            f"  pending {format_eur(b.get('pending_cents', 0))}\n"
+            + "".join(f"  no full reward: {r['detail']}\n" for r in b.get("refusals", []))
+            + f"  account {b['account_id']}"
         ),
     )
     return 0
@@ -219,7 +224,7 @@ async def cmd_redeem(args: argparse.Namespace, demo: Demo, session: aiohttp.Clie
         demo,
         session,
         "redemption",
-        lambda c: c.redeem(args.phone, args.amount, redemption_id=rid),
+        lambda c: c.redeem(args.phone, args.amount, redemption_id=rid, card_number=args.card),
         rid,
     )
     if reply.status not in (200, 201):
@@ -287,11 +292,19 @@ async def cmd_account(args: argparse.Namespace, demo: Demo, session: aiohttp.Cli
     b = reply.body
     lines = [
         f"account {b['id']}  {b['phone']}  opened {b['opened_at'][:19]}",
-        f"  cagnotte: {format_eur(b['balance_cents'])}",
+        f"  cagnotte: {format_eur(b['balance_cents'])}"
+        f"  pending: {format_eur(b.get('pending_cents', 0))}"
+        f"  stored value: {format_eur(b.get('stored_value_cents', 0))}",
     ]
     for e in reversed(b["entries"]):
-        what = "earned" if e["kind"] == "cagnottage" else "spent "
-        purchase = f" on {format_eur(e['purchase_cents'])}" if e["kind"] == "cagnottage" else ""
+        what = {"cagnottage": "earned", "decagnottage": "spent "}.get(e["kind"], e["kind"])
+        if e.get("bucket", "available") != "available":
+            what += f" ({e['bucket']})"
+        purchase = (
+            f" on {format_eur(e['purchase_cents'])}"
+            if e["kind"] == "cagnottage" and e.get("purchase_cents") is not None
+            else ""
+        )
         rate = f" at {e['taux_client_bps']} bp" if e.get("taux_client_bps") is not None else ""
         lines.append(
             f"  {e['occurred_at'][:19]}  {what} {format_eur(abs(e['amount_cents'])):>9}"
@@ -416,17 +429,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def terminal_cmd(name: str, help_: str) -> argparse.ArgumentParser:
+    def terminal_cmd(name: str, help_: str, card: bool = False) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_, description=help_)
         c.add_argument(
             "--terminal", required=True, help="demo terminal name (bistrot, boulangerie, ...)"
         )
-        c.add_argument(
-            "--phone", required=True, help="the customer's phone number, e.g. 0612345678"
-        )
+        who = c.add_mutually_exclusive_group(required=True)
+        who.add_argument("--phone", help="the customer's phone number, e.g. 0612345678")
+        if card:
+            who.add_argument(
+                "--card", help="the customer's card number (the demo's: see .comptoir/demo.json)"
+            )
         return c
 
-    c = terminal_cmd("sale", "record a sale at a terminal: credits the customer's cagnotte")
+    c = terminal_cmd("sale", "record a sale at a terminal: credits the customer's cagnotte", True)
     c.add_argument(
         "--amount", required=True, type=parse_amount, help="purchase in euros, e.g. 24.60"
     )
@@ -434,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--id", type=parse_uuid, help="sale id (default: a new one; re-send one to see idempotency)"
     )
-    c = terminal_cmd("redeem", "pay part of a purchase with the cagnotte (décagnottage)")
+    c = terminal_cmd("redeem", "pay part of a purchase with the cagnotte (décagnottage)", True)
     c.add_argument("--amount", required=True, type=parse_amount, help="amount in euros, e.g. 1.00")
     c.add_argument("--id", type=parse_uuid, help="redemption id (default: a new one)")
     c = terminal_cmd("enrol", "enrol a customer at the till (phone, optionally e-mail and name)")

@@ -67,7 +67,23 @@ ASSOCIATION = {
     "rate_mode": "merchant",
     "taux_client_bps": 300,
     "taux_uc_bps": 50,
+    "issuer_prefix": "250001",
 }
+# Each merchant's product families (F6, F10): codes, labels and legal flags.
+FAMILIES: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "bistrot": (
+        ("menu-midi", {"label": "Menu du midi"}),
+        ("tabac", {"label": "Tabac", "tobacco": True}),
+    ),
+    "boulangerie": (("viennoiseries", {"label": "Viennoiseries"}),),
+    "librairie": (
+        ("livres", {"label": "Livres", "book": True}),
+        ("jeux", {"label": "Jeux à gratter", "gambling": True}),
+    ),
+    "fleuriste": (("bouquets", {"label": "Bouquets"}),),
+}
+# A personalised card for the CLI's examples (the issue id makes the seed idempotent).
+DEMO_CARD = {"issue_id": demo_id("card/camille"), "first_name": "Camille", "last_name": "Durand"}
 MERCHANTS = (
     Merchant("bistrot", "Le Bistrot du Marché", "restaurant", 500),
     Merchant("boulangerie", "Boulangerie Lemoine", "bakery", None),
@@ -139,6 +155,9 @@ async def seed(urls: dict[str, str] | None = None, token: str | None = None) -> 
                 },
             )
             _check(f"terminal of {m.name}", r.status, r.body)
+            for code, family in FAMILIES.get(m.key, ()):
+                r = await admin.call("PUT", f"{cards}/v1/merchants/{m.id}/families/{code}", family)
+                _check(f"family {code} of {m.name}", r.status, r.body)
             terminals[m.key] = {
                 "id": m.terminal_id,
                 "secret": secret,
@@ -154,10 +173,14 @@ async def seed(urls: dict[str, str] | None = None, token: str | None = None) -> 
                 else ASSOCIATION["taux_uc_bps"],
                 "uses_network_rate": m.taux_client_bps is None,
             }
+        r = await admin.call("POST", f"{cards}/v1/associations/{ASSOCIATION_ID}/cards", DEMO_CARD)
+        _check("demo card", r.status, r.body)
+        card = {"number": r.body["number"], "holder": "Camille Durand"}
     return {
         "association": {"id": ASSOCIATION_ID, **ASSOCIATION},
         "urls": urls,
         "terminals": terminals,
+        "cards": {"camille": card},
     }
 
 
