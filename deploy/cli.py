@@ -2,7 +2,7 @@
 
     python -m deploy.cli sale --terminal bistrot --phone "06 12 34 56 78" --amount 24.60
     python -m deploy.cli redeem --terminal boulangerie --phone 0612345678 --amount 1.00
-    python -m deploy.cli sale --terminal librairie --card "2500 0100 0000 0016" --amount 20 --family livres
+    python -m deploy.cli sale --terminal librairie --card "2500 0100 0000 0018" --amount 20 --family livres
     python -m deploy.cli enrol --terminal fleuriste --phone 0698765432 --email a@example.org
     python -m deploy.cli account --phone 0612345678     # cards: balance and entries
     python -m deploy.cli pivot                          # clearing: the compte pivot

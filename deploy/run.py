@@ -343,7 +343,7 @@ class Supervisor:
         cli = f"{shlex.quote(_rel(Path(self.args.python)))} -m deploy.cli"
         apis = {
             "terminals": "POST /v1/sales|redemptions|enrolments (signed), PUT /v1/terminals/{id}",
-            "cards": "PUT /v1/associations/{id}[/merchants/{id}], GET /v1/accounts/{id}",
+            "cards": "admin API: /openapi.json, docs/admin-api.md",
             "clearing": "GET /v1/associations/{id}/balances, GET /v1/entries/{reference}",
             "crm": "GET /v1/customers/{account_id}",
             "notifications": "(backbone only for now)",
@@ -381,6 +381,13 @@ class Supervisor:
                 f"  {cli} pivot",
                 f"  {cli} customer --phone 0612345678",
                 f"  {cli} enrol --terminal fleuriste --phone 0698765432 --email claire@example.org",
+            ]
+            for card in demo.get("cards", {}).values():
+                out.append(
+                    f"  {cli} sale --terminal librairie --card {card['number']} --amount 20 "
+                    f"--family livres   # {card['holder']}'s card"
+                )
+            out += [
                 f"  curl -s -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
                 f"{self.services[2].url}/v1/associations/{a['id']}/balances",
             ]
