@@ -342,7 +342,7 @@ class Supervisor:
     def banner(self, demo: dict[str, Any] | None) -> None:
         cli = f"{shlex.quote(_rel(Path(self.args.python)))} -m deploy.cli"
         apis = {
-            "terminals": "POST /v1/sales|redemptions|enrolments (signed), PUT /v1/terminals/{id}",
+            "terminals": "POST /v1/sales|redemptions|returns|enrolments (signed), PUT /v1/terminals/{id}",
             "cards": "admin API: /openapi.json, docs/admin-api.md",
             "clearing": "GET /v1/associations/{id}/balances, GET /v1/entries/{reference}",
             "crm": "GET /v1/customers/{account_id}",
