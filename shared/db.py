@@ -8,11 +8,13 @@ changed after it was applied stops the start (forward only: write a new migratio
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -155,3 +157,22 @@ def is_transient(exc: BaseException) -> bool:
         return True
     state: Any = getattr(exc, "sqlstate", None)
     return state in TRANSIENT_SQLSTATES
+
+
+T = TypeVar("T")
+
+
+async def transaction(
+    pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], attempts: int = 3
+) -> T:
+    """Run ``work`` in one transaction, again (with a short backoff) after a transient error
+    such as a deadlock with concurrent work; the last error is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await work(conn)
+        except Exception as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")

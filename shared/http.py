@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
+import asyncpg
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from shared import db, metrics
 from shared import logging as log
-from shared import metrics
 
 CORRELATION_HEADER = "X-Correlation-Id"
 PROBLEM = "application/problem+json"
@@ -45,7 +48,66 @@ class Problem(Exception):
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
+    """``data`` is plain JSON data or a pydantic model (dumped in JSON mode)."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+async def stream_csv(
+    request: web.Request,
+    filename: str,
+    header: Sequence[str],
+    rows: AsyncIterable[Sequence[Any]],
+    chunk: int = 2000,
+) -> web.StreamResponse:
+    """A CSV download written as ``rows`` come (a database cursor): memory stays flat whatever
+    the size. The correlation id is set here: the headers leave before the middleware sees
+    the response."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            CORRELATION_HEADER: log.correlation_id.get() or "",
+        }
+    )
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    written = 0
+    async for row in rows:
+        writer.writerow(row)
+        written += 1
+        if written % chunk == 0:
+            await response.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+def database_problem(exc: asyncpg.PostgresError) -> Problem | None:
+    """What the database refuses is the request's to fix, a 4xx, whatever the handler checked
+    before (a concurrent request may have got there first); a transient error is a 503 to
+    retry. ``None``: a real fault, a 500."""
+    detail = str(exc) + (f": {exc.detail}" if getattr(exc, "detail", None) else "")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        if "still referenced" in (exc.detail or ""):
+            return Problem(409, "Still in use", detail)
+        return Problem(422, "Unknown reference", detail)
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return Problem(409, "Conflict", detail)
+    if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError)):
+        return Problem(422, "Refused by a database rule", detail)
+    if isinstance(exc, asyncpg.DataError):
+        return Problem(422, "Invalid value", detail)
+    if db.is_transient(exc):
+        return Problem(
+            503, "Busy", "concurrent changes to the same rows: nothing was written, retry"
+        )
+    return None
 
 
 async def read_model(request: web.Request, model: type[M]) -> M:
@@ -76,12 +138,15 @@ def parse_model(raw: bytes, model: type[M]) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
         raise Problem(
-            422, "Invalid request body", "the body does not match the schema", errors=errors
+            422, "Invalid request body", "the body does not match the schema", errors=_errors(exc)
         ) from exc
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+    ]
 
 
 def _loads_or_none(raw: bytes) -> Any:
@@ -116,6 +181,14 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
                 if exc.status < 400:
                     raise
                 response = Problem(exc.status, exc.reason, exc.text or "").response(request.path)
+            except asyncpg.PostgresError as exc:
+                problem = database_problem(exc)
+                if problem is None:
+                    logger.exception("unhandled_error", path=request.path)
+                    problem = Problem(500, "Internal error", "the error was logged")
+                else:
+                    logger.warning("database_refused", path=request.path, error=str(exc))
+                response = problem.response(request.path)
             except Exception:
                 logger.exception("unhandled_error", path=request.path)
                 response = Problem(500, "Internal error", "the error was logged").response(
@@ -187,9 +260,6 @@ def read_query(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
         raise Problem(
-            400, "Invalid query", "the query string does not match the schema", errors=errors
+            400, "Invalid query", "the query string does not match the schema", errors=_errors(exc)
         ) from exc

@@ -9,99 +9,59 @@ still happens (with code outside this module) is retried.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
-import csv
-import io
 import re
-import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from services.cards import ledger
-from services.cards.domain import CardState, Movement, is_dormant
-from services.cards.web import api
-from shared import logging as log
-from shared import outbox
+from services.cards import ledger, serials
+from services.cards.domain import BLOCKED, CardState, Movement, is_dormant
+from services.cards.web import MAX_BATCH, PROBLEMS, In, api, association, card_param, event
+from shared import db, outbox
 from shared.contracts import AccountAdjusted, AccountOpened, BlacklistChanged, CardIssued
-from shared.events import Event, EventData, new_event
+from shared.events import Event
+from shared.fields import Name, PhoneNumber, Text
 from shared.http import (
-    CORRELATION_HEADER,
     Problem,
     json_response,
     parse_model,
     read_query,
+    stream_csv,
     uuid_param,
 )
-from shared.rules.codes import (
-    CARD_LENGTH,
-    ISSUER_DIGITS,
-    SERIAL_DIGITS,
-    InvalidCode,
-    card_number,
-    format_card_number,
-    parse_card_number,
-)
-from shared.rules.phone import InvalidPhone, normalise
+from shared.rules.codes import ISSUER_DIGITS, card_number, format_card_number, parse_card_number
+from shared.rules.phone import normalise
 from shared.service import back_office
 
-SOURCE = "cards"
-PROBLEMS = "https://comptoir.dev/problems/"
 ACTOR = "back-office"
 ACCOUNTS, CARDS, BLACKLIST = "accounts", "cards", "blacklist"
 ENTRIES_SHOWN = 200
-MAX_BATCH = 10_000
-MAX_SERIAL = 10**SERIAL_DIGITS - 1
 MAX_VERSION = 2**63 - 1
-# All blacklist writers of the network take this lock, so versions are given out and committed
-# in order, one apart: a terminal asking "since V" can never miss a change committed late.
 BLACKLIST_LOCK = int.from_bytes(b"cardsBL", "big")
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
 # --- input values ---------------------------------------------------------------------------
 
 
-def _text(value: str) -> str:
-    """No control characters or lone surrogates: PostgreSQL text cannot hold them all, and a
-    card printer should not receive them."""
-    value = value.strip()
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("control characters are not allowed")
-    if not value:
-        raise ValueError("empty")
-    return value
-
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# No space nor control character in an address: it is stored and looked up as given.
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+_EMAIL = re.compile(rf"{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}")
 _TOKEN = re.compile(r"[A-Za-z0-9._:+/=-]{4,200}")
 _POSTAL = re.compile(r"[0-9]{5}")
 
 
 def _email(value: str) -> str:
-    value = _text(value).lower()
+    value = value.strip().lower()
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise ValueError(f"not an e-mail address: {value!r}")
     return value
-
-
-def _phone(value: str) -> str:
-    try:
-        phone = normalise(value)
-    except InvalidPhone as exc:
-        raise ValueError(str(exc)) from exc
-    if not phone.isascii():
-        raise ValueError(f"not a phone number: {value!r}")
-    return phone
 
 
 def _token(value: str) -> str:
@@ -122,17 +82,11 @@ def _birth_date(value: date) -> date:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_text)]
-Title = Annotated[str, Field(min_length=1, max_length=20), AfterValidator(_text)]
+Title = Annotated[Text, Field(max_length=20)]
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
-Phone = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_phone)]
 PostalCode = Annotated[str, Field(pattern=r"^[0-9]{5}$"), AfterValidator(_postal_code)]
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
 Status = Literal["active", "lost", "stolen", "replaced", "cancelled"]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -291,7 +245,7 @@ class AccountLookup(BaseModel):
     token: str | None = Field(default=None, max_length=200, description="a bank-card token")
 
 
-class AccountPatch(_In):
+class AccountPatch(In):
     """The fields to change; null clears one (except the phone, which can only be changed)."""
 
     title: Title | None = None
@@ -300,21 +254,21 @@ class AccountPatch(_In):
     email: Email | None = None
     birth_date: BirthDate | None = None
     postal_code: PostalCode | None = None
-    phone: Phone | None = None
+    phone: PhoneNumber | None = None
 
 
-class IdentifierIn(_In):
+class IdentifierIn(In):
     kind: Literal["email", "token"]
     value: str = Field(min_length=1, max_length=254)
 
 
-class IssueIn(_In):
+class IssueIn(In):
     issue_id: UUID = Field(
         description="chosen by the client: a retry with the same id answers the same card"
     )
     card_type_id: UUID | None = Field(default=None, description="default: the association's")
     account_id: UUID | None = Field(default=None, description="link the card to this account")
-    phone: Phone | None = Field(
+    phone: PhoneNumber | None = Field(
         default=None, description="link the card to this phone's account (opened if none)"
     )
     first_name: Name | None = None
@@ -322,23 +276,23 @@ class IssueIn(_In):
     issued_by_merchant: UUID | None = None
 
 
-class BatchIn(_In):
+class BatchIn(In):
     batch_id: UUID = Field(description="chosen by the client: a retry answers the same batch")
     card_type_id: UUID | None = Field(default=None, description="default: the association's")
     size: int = Field(ge=1, le=MAX_BATCH)
 
 
-class BlockIn(_In):
+class BlockIn(In):
     reason: Literal["lost", "stolen"]
 
 
-class ReplacementIn(_In):
+class ReplacementIn(In):
     first_name: Name | None = Field(default=None, description="default: the old card's")
     last_name: Name | None = Field(default=None, description="default: the old card's")
     issued_by_merchant: UUID | None = None
 
 
-class RenewalIn(_In):
+class RenewalIn(In):
     expires_on: date | None = Field(
         default=None, description="default: today plus the card type's validity_months"
     )
@@ -363,71 +317,16 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _card_param(request: web.Request) -> str:
-    raw = request.match_info["number"]
-    try:
-        number = parse_card_number(raw)
-    except InvalidCode as exc:
-        raise Problem(
-            400, "Invalid card number", str(exc), PROBLEMS + "invalid-card-number"
-        ) from exc
-    if not number.isascii():
-        raise Problem(400, "Invalid card number", f"a card number has {CARD_LENGTH} digits 0-9")
-    return number
-
-
 async def _optional_body(request: web.Request, model: type[M]) -> M:
     """A body whose fields are all optional may be left out altogether."""
     raw = await request.read()
     return parse_model(raw if raw.strip() else b"{}", model)
 
 
-def _constraint(exc: asyncpg.PostgresError) -> str:
-    return str(getattr(exc, "constraint_name", None) or getattr(exc, "detail", None) or exc)
-
-
-@contextmanager
-def _db_errors() -> Iterator[None]:
-    """What the database refuses is the client's to fix: a 4xx problem, never a 500."""
-    try:
-        yield
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise Problem(
-            422, "Unknown reference", f"a referenced row does not exist ({_constraint(exc)})"
-        ) from exc
-    except asyncpg.UniqueViolationError as exc:
-        raise Problem(
-            409, "Already exists", f"conflicts with an existing row ({_constraint(exc)})"
-        ) from exc
-    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError) as exc:
-        raise Problem(422, "Refused by the database", f"{exc} ({_constraint(exc)})") from exc
-    except asyncpg.DataError as exc:
-        raise Problem(422, "Invalid value", str(exc)) from exc
-
-
-async def _transaction(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction, again if it deadlocked with concurrent work."""
-    attempts = 3
-    for attempt in range(1, attempts + 1):
-        try:
-            with _db_errors():
-                async with pool.acquire() as conn, conn.transaction():
-                    return await work(conn)
-        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
-            if attempt == attempts:
-                raise Problem(503, "Busy", "concurrent changes to the same rows: retry") from None
-            await asyncio.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")
-
-
-def _event(data: EventData, subject: str) -> Event[Any]:
-    return new_event(SOURCE, data, subject=subject)
-
-
+# A card is on the blacklist exactly while its status blocks it: every change of status to or
+# from a blocking one writes the matching blacklist change in the same transaction.
 _CARD_SELECT = """
-SELECT c.*, t.name AS card_type_name, t.validity_months, a.dormant_after_days,
-       coalesce((SELECT b.action = 'add' FROM blacklist_changes b WHERE b.card_number = c.number
-                 ORDER BY b.version DESC LIMIT 1), false) AS blacklisted,
+SELECT c.*, t.name AS card_type_name, t.validity_months, a.dormant_after_days, a.issuer_prefix,
        (SELECT o.number FROM cards o
         WHERE o.account_id = c.account_id AND o.replaced_by = c.number LIMIT 1) AS replaces
 FROM cards c
@@ -445,7 +344,7 @@ def _card(r: asyncpg.Record, now: datetime) -> Card:
         card_type_id=r["card_type_id"],
         card_type_name=r["card_type_name"],
         status=r["status"],
-        blacklisted=r["blacklisted"],
+        blacklisted=r["status"] in BLOCKED,
         dormant=is_dormant(state, now, r["dormant_after_days"]),
         issued_at=r["issued_at"],
         issued_by_merchant=r["issued_by_merchant"],
@@ -461,27 +360,21 @@ def _card(r: asyncpg.Record, now: datetime) -> Card:
     )
 
 
-async def _load_card(conn: asyncpg.Connection, number: str) -> Card:
-    row = await conn.fetchrow(_CARD_SELECT + " WHERE c.number = $1", number)
+def _unknown_card(number: str) -> Problem:
+    return Problem(404, "Unknown card", f"no card {number}", PROBLEMS + "unknown-card")
+
+
+async def _load_card(pool: asyncpg.Pool, number: str) -> Card:
+    row = await pool.fetchrow(_CARD_SELECT + " WHERE c.number = $1", number)
     if row is None:
-        raise Problem(404, "Unknown card", f"no card {number}", PROBLEMS + "unknown-card")
+        raise _unknown_card(number)
     return _card(row, _now())
 
 
 async def _lock_card(conn: asyncpg.Connection, number: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        """SELECT c.*, t.validity_months, a.dormant_after_days, a.issuer_prefix,
-                  coalesce((SELECT b.action = 'add' FROM blacklist_changes b
-                            WHERE b.card_number = c.number
-                            ORDER BY b.version DESC LIMIT 1), false) AS blacklisted
-           FROM cards c
-           JOIN card_types t ON t.id = c.card_type_id
-           JOIN associations a ON a.id = c.association_id
-           WHERE c.number = $1 FOR UPDATE OF c""",
-        number,
-    )
+    row = await conn.fetchrow(_CARD_SELECT + " WHERE c.number = $1 FOR UPDATE OF c", number)
     if row is None:
-        raise Problem(404, "Unknown card", f"no card {number}", PROBLEMS + "unknown-card")
+        raise _unknown_card(number)
     return row
 
 
@@ -490,7 +383,7 @@ async def _card_account(conn: asyncpg.Connection, number: str) -> UUID:
         "SELECT account_id FROM cards WHERE number = $1", number
     )
     if account_id is None:
-        raise Problem(404, "Unknown card", f"no card {number}", PROBLEMS + "unknown-card")
+        raise _unknown_card(number)
     return account_id
 
 
@@ -502,26 +395,23 @@ async def _blacklist(
     at: datetime,
     events: list[Event[Any]],
 ) -> BlacklistChange:
-    """Append a change with the next version (one more than the last, network-wide)."""
+    """Append a change with the next version, network-wide."""
+    # Every writer draws its version under this lock, held until commit: versions commit in
+    # the order they are drawn, so a terminal asking "since V" never misses a change that
+    # committed late. A rolled-back draw leaves a gap, which is harmless.
     await conn.execute("SELECT pg_advisory_xact_lock($1)", BLACKLIST_LOCK)
     row = await conn.fetchrow(
-        """INSERT INTO blacklist_changes (version, card_number, association_id, action, reason, changed_at)
-           SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5 FROM blacklist_changes
-           RETURNING *""",
+        """INSERT INTO blacklist_changes (card_number, association_id, action, reason, changed_at)
+           VALUES ($1, $2, $3, $4, $5) RETURNING *""",
         card["number"],
         card["association_id"],
         action,
         reason,
         at,
     )
-    # Kept in step for any writer that leaves the version to the column's default.
-    await conn.execute(
-        "SELECT setval(pg_get_serial_sequence('blacklist_changes', 'version'), $1)",
-        row["version"],
-    )
     change = BlacklistChange.model_validate(dict(row))
     events.append(
-        _event(
+        event(
             BlacklistChanged(
                 blacklist_version=change.version,
                 card_number=change.card_number,
@@ -536,25 +426,14 @@ async def _blacklist(
     return change
 
 
-async def _association(conn: asyncpg.Connection, association_id: UUID) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        "SELECT id, name, issuer_prefix, default_card_type_id FROM associations WHERE id = $1",
-        association_id,
-    )
-    if row is None:
-        raise Problem(404, "Unknown association", f"no association {association_id}")
-    return row
-
-
-def _issuer_prefix(association: asyncpg.Record) -> str:
-    prefix: str | None = association["issuer_prefix"]
+def _issuer_prefix(association_id: UUID, prefix: str | None) -> str:
     if prefix is None:
         raise Problem(
             409,
             "No issuer prefix",
-            f"association {association['id']} has no issuer prefix, the first {ISSUER_DIGITS} "
+            f"association {association_id} has no issuer prefix, the first {ISSUER_DIGITS} "
             "digits of its card numbers: set it with PUT /v1/associations/"
-            f'{association["id"]} {{..., "issuer_prefix": "NNNNNN"}}, then issue cards',
+            f'{association_id} {{..., "issuer_prefix": "NNNNNN"}}, then issue cards',
             PROBLEMS + "no-issuer-prefix",
         )
     return prefix
@@ -594,51 +473,6 @@ async def _check_merchant(
             "Unknown merchant",
             f"merchant {merchant_id} is not a merchant of association {association_id}",
         )
-
-
-async def _lock_serials(conn: asyncpg.Connection, association_id: UUID, prefix: str) -> int:
-    """Lock the association's serial counter (created past any card already numbered under its
-    prefix) and return the next serial. Serials are taken in the transaction that writes the
-    cards: a rolled-back issuance gives its serials back, so there are no gaps."""
-    serial: int | None = await conn.fetchval(
-        "SELECT next_serial FROM card_serials WHERE association_id = $1 FOR UPDATE", association_id
-    )
-    if serial is None:
-        low, high = card_number(prefix, 0), card_number(prefix, MAX_SERIAL)
-        await conn.execute(
-            """INSERT INTO card_serials (association_id, next_serial)
-               SELECT $1, coalesce(max(substr(number, $4, $5)::bigint), 0) + 1
-               FROM cards WHERE number BETWEEN $2 AND $3
-               ON CONFLICT (association_id) DO NOTHING""",
-            association_id,
-            low,
-            high,
-            ISSUER_DIGITS + 1,
-            SERIAL_DIGITS,
-        )
-        serial = await conn.fetchval(
-            "SELECT next_serial FROM card_serials WHERE association_id = $1 FOR UPDATE",
-            association_id,
-        )
-        assert serial is not None
-    return serial
-
-
-async def _take_serials(
-    conn: asyncpg.Connection, association_id: UUID, first: int, count: int
-) -> None:
-    if first + count - 1 > MAX_SERIAL:
-        raise Problem(
-            409,
-            "No serial left",
-            f"the association's {SERIAL_DIGITS}-digit serials are used up "
-            f"({MAX_SERIAL - first + 1} left, {count} asked)",
-        )
-    await conn.execute(
-        "UPDATE card_serials SET next_serial = $2 WHERE association_id = $1",
-        association_id,
-        first + count,
-    )
 
 
 async def _insert_card(
@@ -705,7 +539,7 @@ def _card_issued(
     last_name: str | None,
     replaces: str | None = None,
 ) -> Event[Any]:
-    return _event(
+    return event(
         CardIssued(
             card_number=number,
             account_id=account_id,
@@ -755,7 +589,7 @@ async def find_account(request: web.Request) -> web.Response:
     sql: str
     try:
         if kind == "phone":
-            value = _phone(raw)
+            value = normalise(raw)
             sql = "SELECT * FROM accounts WHERE association_id = $1 AND phone = $2"
         elif kind == "email":
             value = _email(raw)
@@ -765,18 +599,15 @@ async def find_account(request: web.Request) -> web.Response:
                      WHERE i.association_id = $1 AND i.kind = 'email' AND i.value = $2"""
         elif kind == "card":
             value = parse_card_number(raw)
-            if not value.isascii():
-                raise ValueError("digits 0-9 only")
             sql = """SELECT a.* FROM cards c JOIN accounts a ON a.id = c.account_id
                      WHERE c.association_id = $1 AND c.number = $2"""
         else:
             value = _token(raw)
             sql = """SELECT a.* FROM account_identifiers i JOIN accounts a ON a.id = i.account_id
                      WHERE i.association_id = $1 AND i.kind = 'token' AND i.value = $2"""
-    except ValueError as exc:  # InvalidCode is a ValueError too
+    except ValueError as exc:  # InvalidPhone and InvalidCode are ValueErrors too
         raise _lookup_problem(kind, exc) from exc
-    with _db_errors():
-        rows = await rt.pool.fetch(sql, aid, value)
+    rows = await rt.pool.fetch(sql, aid, value)
     if not rows:
         raise Problem(404, "Unknown account", f"no account with this {kind} in the association")
     if len(rows) > 1:
@@ -787,7 +618,7 @@ async def find_account(request: web.Request) -> web.Response:
             f"{len(rows)} accounts share this {kind}: look them up by id",
             accounts=ids,
         )
-    return json_response(Account.model_validate(dict(rows[0])).model_dump(mode="json"))
+    return json_response(Account.model_validate(dict(rows[0])))
 
 
 @api.route(
@@ -838,7 +669,7 @@ async def get_account(request: web.Request) -> web.Response:
         identifiers=identifiers,
         entries=[Entry.model_validate(dict(e)) for e in entries],
     )
-    return json_response(detail.model_dump(mode="json"))
+    return json_response(detail)
 
 
 async def _email_lock(conn: asyncpg.Connection, association_id: UUID, email: str) -> None:
@@ -927,8 +758,8 @@ async def patch_account(request: web.Request) -> web.Response:
             ) from exc
         return updated
 
-    row = await _transaction(rt.pool, work)
-    return json_response(Account.model_validate(dict(row)).model_dump(mode="json"))
+    row = await db.transaction(rt.pool, work)
+    return json_response(Account.model_validate(dict(row)))
 
 
 @api.route(
@@ -1001,9 +832,9 @@ async def link_identifier(request: web.Request) -> web.Response:
             )
         return row, False
 
-    row, created = await _transaction(rt.pool, work)
+    row, created = await db.transaction(rt.pool, work)
     out = LinkedIdentifier.model_validate(dict(row))
-    return json_response(out.model_dump(mode="json"), 201 if created else 200)
+    return json_response(out, 201 if created else 200)
 
 
 # --- issuance -------------------------------------------------------------------------------
@@ -1098,16 +929,16 @@ async def issue_card(request: web.Request) -> web.Response:
         raise Problem(422, "One account", "give account_id or phone, not both")
 
     async def work(conn: asyncpg.Connection) -> tuple[str, bool]:
-        association = await _association(conn, aid)
-        prefix = _issuer_prefix(association)
+        assoc = await association(conn, aid)
+        prefix = _issuer_prefix(aid, assoc["issuer_prefix"])
         account_id = await _existing_account(conn, aid, body)
-        serial = await _lock_serials(conn, aid, prefix)
+        serial = await serials.lock_next(conn, aid, prefix)
         batch = await conn.fetchrow(
             "SELECT association_id, size FROM card_batches WHERE id = $1", body.issue_id
         )
         if batch is not None:
             return await _replay_issue(conn, aid, body, batch), False
-        card_type = await _card_type(conn, association, body.card_type_id)
+        card_type = await _card_type(conn, assoc, body.card_type_id)
         await _check_merchant(conn, aid, body.issued_by_merchant)
         now = _now()
         events: list[Event[Any]] = []
@@ -1126,7 +957,7 @@ async def issue_card(request: web.Request) -> web.Response:
                 now,
             )
             events.append(
-                _event(
+                event(
                     AccountOpened(
                         account_id=account_id,
                         association_id=aid,
@@ -1141,7 +972,7 @@ async def issue_card(request: web.Request) -> web.Response:
                     f"account/{account_id}",
                 )
             )
-        await _take_serials(conn, aid, serial, 1)
+        await serials.take(conn, aid, serial, 1)
         number = card_number(prefix, serial)
         await _insert_card(
             conn,
@@ -1171,14 +1002,13 @@ async def issue_card(request: web.Request) -> web.Response:
         await outbox.write(conn, events)
         return number, True
 
-    number, created = await _transaction(rt.pool, work)
-    async with rt.pool.acquire() as conn:
-        card = await _load_card(conn, number)
-    return json_response(card.model_dump(mode="json"), 201 if created else 200)
+    number, created = await db.transaction(rt.pool, work)
+    card = await _load_card(rt.pool, number)
+    return json_response(card, 201 if created else 200)
 
 
-async def _batch_out(conn: asyncpg.Connection, batch_id: UUID) -> Batch:
-    row = await conn.fetchrow(
+async def _batch_out(pool: asyncpg.Pool, batch_id: UUID) -> Batch:
+    row = await pool.fetchrow(
         """SELECT b.id AS batch_id, b.association_id, b.card_type_id, b.size, b.created_at,
                   min(c.number) AS first_number, max(c.number) AS last_number
            FROM card_batches b JOIN cards c ON c.batch_id = b.id
@@ -1208,9 +1038,9 @@ async def create_batch(request: web.Request) -> web.Response:
     body = parse_model(await request.read(), BatchIn)
 
     async def work(conn: asyncpg.Connection) -> bool:
-        association = await _association(conn, aid)
-        prefix = _issuer_prefix(association)
-        first = await _lock_serials(conn, aid, prefix)
+        assoc = await association(conn, aid)
+        prefix = _issuer_prefix(aid, assoc["issuer_prefix"])
+        first = await serials.lock_next(conn, aid, prefix)
         existing = await conn.fetchrow(
             "SELECT association_id, card_type_id, size FROM card_batches WHERE id = $1",
             body.batch_id,
@@ -1229,8 +1059,8 @@ async def create_batch(request: web.Request) -> web.Response:
                     "choose a new batch_id",
                 )
             return False
-        card_type = await _card_type(conn, association, body.card_type_id)
-        await _take_serials(conn, aid, first, body.size)
+        card_type = await _card_type(conn, assoc, body.card_type_id)
+        await serials.take(conn, aid, first, body.size)
         now = _now()
         numbers = [card_number(prefix, first + i) for i in range(body.size)]
         accounts = [uuid.uuid4() for _ in range(body.size)]
@@ -1273,7 +1103,7 @@ async def create_batch(request: web.Request) -> web.Response:
         events: list[Event[Any]] = []
         for number, account_id in zip(numbers, accounts, strict=True):
             events.append(
-                _event(
+                event(
                     AccountOpened(
                         account_id=account_id,
                         association_id=aid,
@@ -1290,10 +1120,9 @@ async def create_batch(request: web.Request) -> web.Response:
         await outbox.write(conn, events)
         return True
 
-    created = await _transaction(rt.pool, work)
-    async with rt.pool.acquire() as conn:
-        batch = await _batch_out(conn, body.batch_id)
-    return json_response(batch.model_dump(mode="json"), 201 if created else 200)
+    created = await db.transaction(rt.pool, work)
+    batch = await _batch_out(rt.pool, body.batch_id)
+    return json_response(batch, 201 if created else 200)
 
 
 CSV_HEADER = (
@@ -1326,18 +1155,7 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
     ):
         if not await conn.fetchval("SELECT true FROM card_batches WHERE id = $1", batch_id):
             raise Problem(404, "Unknown batch", f"no card batch {batch_id}")
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="cards-{batch_id}.csv"',
-                CORRELATION_HEADER: log.correlation_id.get() or "",
-            }
-        )
-        await response.prepare(request)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_HEADER)
-        cursor = conn.cursor(
+        cards = conn.cursor(
             """SELECT c.number, t.name AS card_type, a.name AS association, c.expires_on,
                       c.first_name, c.last_name
                FROM cards c
@@ -1347,9 +1165,11 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
             batch_id,
             prefetch=1000,
         )
-        n = 0
-        async for r in cursor:
-            writer.writerow(
+        return await stream_csv(
+            request,
+            f"cards-{batch_id}.csv",
+            CSV_HEADER,
+            (
                 (
                     format_card_number(r["number"]),
                     r["number"],
@@ -1359,15 +1179,9 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
                     r["first_name"] or "",
                     r["last_name"] or "",
                 )
-            )
-            n += 1
-            if n % 1000 == 0:
-                await response.write(buffer.getvalue().encode())
-                buffer.seek(0)
-                buffer.truncate()
-        await response.write(buffer.getvalue().encode())
-    await response.write_eof()
-    return response
+                async for r in cards
+            ),
+        )
 
 
 # --- life cycle -----------------------------------------------------------------------------
@@ -1382,10 +1196,9 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
 )
 async def get_card(request: web.Request) -> web.Response:
     rt = back_office(request)
-    number = _card_param(request)
-    async with rt.pool.acquire() as conn:
-        card = await _load_card(conn, number)
-    return json_response(card.model_dump(mode="json"))
+    number = card_param(request)
+    card = await _load_card(rt.pool, number)
+    return json_response(card)
 
 
 _NOT_BLOCKABLE = (
@@ -1405,7 +1218,7 @@ async def block_card(request: web.Request) -> web.Response:
     """A retry (the card already blocked for the same reason) changes nothing. A lost card can
     then be declared stolen; a stolen card stays stolen."""
     rt = back_office(request)
-    number = _card_param(request)
+    number = card_param(request)
     body = parse_model(await request.read(), BlockIn)
 
     async def work(conn: asyncpg.Connection) -> BlacklistChange | None:
@@ -1432,10 +1245,9 @@ async def block_card(request: web.Request) -> web.Response:
         await outbox.write(conn, events)
         return change
 
-    change = await _transaction(rt.pool, work)
-    async with rt.pool.acquire() as conn:
-        card = await _load_card(conn, number)
-    return json_response(Blocked(card=card, blacklist_change=change).model_dump(mode="json"))
+    change = await db.transaction(rt.pool, work)
+    card = await _load_card(rt.pool, number)
+    return json_response(Blocked(card=card, blacklist_change=change))
 
 
 def pending_lost_reference(number: str, idle_since: datetime) -> UUID:
@@ -1458,7 +1270,7 @@ async def reactivate_card(request: web.Request) -> web.Response:
     card found again: active, and off the blacklist. A stolen card is never reactivated: replace
     it. A card that is neither dormant nor lost is left as it is (a retry answers so)."""
     rt = back_office(request)
-    number = _card_param(request)
+    number = card_param(request)
 
     async def work(
         conn: asyncpg.Connection,
@@ -1519,7 +1331,7 @@ async def reactivate_card(request: web.Request) -> web.Response:
                         account_id,
                     )
                     events.append(
-                        _event(
+                        event(
                             AccountAdjusted(
                                 movement_id=reference,
                                 kind="pending_lost",
@@ -1549,14 +1361,13 @@ async def reactivate_card(request: web.Request) -> web.Response:
                 number,
                 now,
             )
-            if card["blacklisted"]:
-                change = await _blacklist(conn, card, "remove", "found", now, events)
+            # blocking it put it on the blacklist: finding it takes it off
+            change = await _blacklist(conn, card, "remove", "found", now, events)
         await outbox.write(conn, events)
         return dormant, lost, lost_cents, reference, change
 
-    dormant, lost, lost_cents, reference, change = await _transaction(rt.pool, work)
-    async with rt.pool.acquire() as conn:
-        card = await _load_card(conn, number)
+    dormant, lost, lost_cents, reference, change = await db.transaction(rt.pool, work)
+    card = await _load_card(rt.pool, number)
     out = Reactivated(
         card=card,
         was_dormant=dormant,
@@ -1565,7 +1376,7 @@ async def reactivate_card(request: web.Request) -> web.Response:
         ledger_reference=reference,
         blacklist_change=change,
     )
-    return json_response(out.model_dump(mode="json"))
+    return json_response(out)
 
 
 @api.route(
@@ -1583,7 +1394,7 @@ async def replace_card(request: web.Request) -> web.Response:
     expiry date and, unless given, its names. The old card becomes `replaced` and goes on the
     blacklist. A retry (the card already replaced) answers the same replacement (200)."""
     rt = back_office(request)
-    number = _card_param(request)
+    number = card_param(request)
     body = await _optional_body(request, ReplacementIn)
 
     async def work(conn: asyncpg.Connection) -> tuple[str, bool, BlacklistChange | None]:
@@ -1600,9 +1411,9 @@ async def replace_card(request: web.Request) -> web.Response:
             )
         aid = old["association_id"]
         await _check_merchant(conn, aid, body.issued_by_merchant)
-        prefix = _issuer_prefix(await _association(conn, aid))
-        serial = await _lock_serials(conn, aid, prefix)
-        await _take_serials(conn, aid, serial, 1)
+        prefix = _issuer_prefix(aid, old["issuer_prefix"])
+        serial = await serials.lock_next(conn, aid, prefix)
+        await serials.take(conn, aid, serial, 1)
         new = card_number(prefix, serial)
         now = _now()
         first_name = body.first_name if body.first_name is not None else old["first_name"]
@@ -1641,17 +1452,16 @@ async def replace_card(request: web.Request) -> web.Response:
             )
         ]
         change = None
-        if not old["blacklisted"]:
+        if old["status"] not in BLOCKED:  # a lost or stolen card is on the blacklist already
             change = await _blacklist(conn, old, "add", "replaced", now, events)
         await outbox.write(conn, events)
         return new, True, change
 
-    new, created, change = await _transaction(rt.pool, work)
-    async with rt.pool.acquire() as conn:
-        card = await _load_card(conn, new)
-        replaced = await _load_card(conn, number)
+    new, created, change = await db.transaction(rt.pool, work)
+    card = await _load_card(rt.pool, new)
+    replaced = await _load_card(rt.pool, number)
     out = Replaced(card=card, replaced=replaced, blacklist_change=change)
-    return json_response(out.model_dump(mode="json"), 201 if created else 200)
+    return json_response(out, 201 if created else 200)
 
 
 @api.route(
@@ -1666,7 +1476,7 @@ async def renew_card(request: web.Request) -> web.Response:
     """The new expiry date is `expires_on`, or today plus the card type's `validity_months`; a
     date in the past is refused. Only an active card is renewed."""
     rt = back_office(request)
-    number = _card_param(request)
+    number = card_param(request)
     body = await _optional_body(request, RenewalIn)
 
     async def work(conn: asyncpg.Connection) -> None:
@@ -1699,10 +1509,9 @@ async def renew_card(request: web.Request) -> web.Response:
             expires_on = add_months(today, card["validity_months"])
         await conn.execute("UPDATE cards SET expires_on = $2 WHERE number = $1", number, expires_on)
 
-    await _transaction(rt.pool, work)
-    async with rt.pool.acquire() as conn:
-        card = await _load_card(conn, number)
-    return json_response(card.model_dump(mode="json"))
+    await db.transaction(rt.pool, work)
+    card = await _load_card(rt.pool, number)
+    return json_response(card)
 
 
 # --- the blacklist --------------------------------------------------------------------------
@@ -1737,4 +1546,4 @@ async def get_blacklist(request: web.Request) -> web.Response:
     page = BlacklistPage(
         version=version, changes=changes, next=changes[-1].version if more else None
     )
-    return json_response(page.model_dump(mode="json"))
+    return json_response(page)

@@ -6,7 +6,7 @@ Every change runs in one transaction that also bumps ``rules_version`` (``rulebo
 every cards process then recompiles its rule books before the next sale it handles. The
 checks a client can get wrong are made before writing, each with its own problem; the
 database's constraints stay the last word, and a violation of one is answered as a 4xx
-problem too (``_change``), never as a 500.
+problem too (by the HTTP middleware), never as a 500.
 """
 
 from __future__ import annotations
@@ -20,20 +20,13 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-    StringConstraints,
-)
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, RootModel, StringConstraints
 
 from services.cards import rulebooks
 from services.cards.rulebooks import BOOKS, program_of
-from services.cards.web import api
+from services.cards.web import EARNING_KINDS, MONEY_KINDS, In, api, association
 from shared.contracts import MAX_SALE_CENTS
+from shared.fields import Text
 from shared.http import Problem, json_response, read_model, read_query, uuid_param
 from shared.rules import programs as transitions
 from shared.rules.engine import Evaluation, Sale
@@ -46,8 +39,6 @@ from shared.service import Runtime, back_office
 TAG = "catalogue and rules"
 DEFAULT_PROGRAM = "default-program"  # uuid5(association_id, ...): a retried PUT is idempotent
 DEFAULT_CARD_TYPE = "default-card-type"
-EARNING_KINDS = frozenset({"association", "generic", "merchant"})
-MONEY_KINDS = frozenset({"gift", "prepaid", "epurse"})  # hold money, earn nothing
 FAMILY_CODE = "[A-Za-z0-9_.-]{1,64}"  # as product_families.code's CHECK
 
 # --- input types -----------------------------------------------------------------------------
@@ -60,19 +51,13 @@ def _plausible(at: datetime) -> datetime:
     return at
 
 
-# PostgreSQL text cannot hold NUL characters.
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 Code = Annotated[str, StringConstraints(pattern=f"^{FAMILY_CODE}$")]
 Codes = Annotated[list[Code], Field(min_length=1, max_length=200)]
 AwareInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AssociationIn(_In):
+class AssociationIn(In):
     name: Text
     rate_mode: Literal["network", "merchant", "family"]
     taux_client_bps: Bps
@@ -87,13 +72,13 @@ class AssociationIn(_In):
     )
 
 
-class MerchantIn(_In):
+class MerchantIn(In):
     name: Text
     taux_client_bps: Bps | None = Field(default=None, description="None: the network rate")
     taux_uc_bps: Bps | None = Field(default=None, description="None: the network fee")
 
 
-class FamilyIn(_In):
+class FamilyIn(In):
     label: Text
     taux_client_bps: Bps | None = Field(
         default=None, description="the family's own rate (mode family); None: the merchant's"
@@ -103,7 +88,7 @@ class FamilyIn(_In):
     book: bool = False
 
 
-class ProgramIn(_In):
+class ProgramIn(In):
     name: Text
     kind: Literal["cagnotte", "points", "stamps"]
     families: Codes | None = Field(default=None, description="None: the whole catalogue")
@@ -120,12 +105,12 @@ class ProgramIn(_In):
     )
 
 
-class MultiplierIn(_In):
+class MultiplierIn(In):
     numerator: int = Field(ge=0, le=1_000)
     denominator: int = Field(default=1, ge=1, le=1_000)
 
 
-class PromotionIn(_In):
+class PromotionIn(In):
     name: Text
     merchant_id: UUID | None = Field(
         default=None, description="a merchant of the association; None: network-wide"
@@ -137,7 +122,7 @@ class PromotionIn(_In):
     multiplier: MultiplierIn | None = Field(default=None, description="a multiplier")
 
 
-class CardTypeIn(_In):
+class CardTypeIn(In):
     name: Text
     kind: Literal["association", "generic", "merchant", "gift", "prepaid", "epurse"]
     program_id: UUID | None = Field(
@@ -151,7 +136,7 @@ class CardTypeIn(_In):
     validity_months: int | None = Field(default=None, ge=1, le=1_200)
 
 
-class RateIn(_In):
+class RateIn(In):
     taux_client_bps: Bps | None = Field(default=None, description="None: the merchant's own")
     taux_uc_bps: Bps | None = Field(default=None, description="None: the merchant's own")
 
@@ -168,7 +153,7 @@ class PromotionQuery(BaseModel):
     )
 
 
-class DryRunIn(_In):
+class DryRunIn(In):
     merchant_id: UUID
     product_family: Code | None = None
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
@@ -341,43 +326,15 @@ class DryRunOut(BaseModel):
     rules_version: int
 
 
-def _ok(model: BaseModel, status: int = 200) -> web.Response:
-    return json_response(model.model_dump(mode="json"), status)
-
-
 # --- transactions and look-ups ---------------------------------------------------------------
 
 
 @asynccontextmanager
 async def _change(rt: Runtime) -> AsyncIterator[asyncpg.Connection]:
-    """One transaction for a change to what a sale earns, bumping ``rules_version`` in it; a
-    constraint violation the checks before it missed (a concurrent change) is a 4xx problem."""
-    try:
-        async with rt.pool.acquire() as conn, conn.transaction():
-            yield conn
-            await rulebooks.bump(conn)
-    except asyncpg.UniqueViolationError as exc:
-        raise Problem(409, "Conflict", _constraint(exc)) from exc
-    except asyncpg.ForeignKeyViolationError as exc:
-        if "still referenced" in (exc.detail or ""):
-            raise Problem(409, "Still in use", _constraint(exc)) from exc
-        raise Problem(404, "Unknown reference", _constraint(exc)) from exc
-    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError) as exc:
-        raise Problem(422, "Refused by a constraint", _constraint(exc)) from exc
-    except asyncpg.DataError as exc:
-        raise Problem(422, "Invalid value", str(exc)) from exc
-
-
-def _constraint(exc: asyncpg.PostgresError) -> str:
-    detail = getattr(exc, "detail", None)
-    return f"{exc}: {detail}" if detail else str(exc)
-
-
-async def _association(conn: asyncpg.Connection, aid: UUID) -> asyncpg.Record:
-    row = await conn.fetchrow("SELECT * FROM associations WHERE id = $1", aid)
-    if row is None:
-        raise Problem(404, "Unknown association", f"no association {aid}")
-    return row
+    """One transaction for a change to what a sale earns, bumping ``rules_version`` in it."""
+    async with rt.pool.acquire() as conn, conn.transaction():
+        yield conn
+        await rulebooks.bump(conn)
 
 
 async def _merchant(conn: asyncpg.Connection, mid: UUID) -> asyncpg.Record:
@@ -414,7 +371,7 @@ async def _program(
     )
     row = await conn.fetchrow(sql, pid, aid)
     if row is None:
-        await _association(conn, aid)
+        await association(conn, aid)
         raise Problem(404, "Unknown program", f"no program {pid} in association {aid}")
     return row
 
@@ -506,7 +463,7 @@ async def put_association(request: web.Request) -> web.Response:
                 "UPDATE associations SET default_card_type_id = $2 WHERE id = $1", aid, ctid
             )
         row = await conn.fetchrow(_ASSOCIATION, aid)
-    return _ok(AssociationOut.model_validate(dict(row)), 201 if created else 200)
+    return json_response(AssociationOut.model_validate(dict(row)), 201 if created else 200)
 
 
 @api.route(
@@ -522,7 +479,7 @@ async def get_association(request: web.Request) -> web.Response:
     row = await rt.pool.fetchrow(_ASSOCIATION, aid)
     if row is None:
         raise Problem(404, "Unknown association", f"no association {aid}")
-    return _ok(AssociationOut.model_validate(dict(row)))
+    return json_response(AssociationOut.model_validate(dict(row)))
 
 
 @api.route(
@@ -541,7 +498,7 @@ async def put_merchant(request: web.Request) -> web.Response:
     mid = uuid_param(request, "merchant_id")
     body = await read_model(request, MerchantIn)
     async with _change(rt) as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         owner = await conn.fetchval("SELECT association_id FROM merchants WHERE id = $1", mid)
         if owner is not None and owner != aid:
             raise Problem(
@@ -561,7 +518,7 @@ async def put_merchant(request: web.Request) -> web.Response:
             body.taux_client_bps,
             body.taux_uc_bps,
         )
-    return _ok(MerchantOut.model_validate(dict(row)), 201 if row["created"] else 200)
+    return json_response(MerchantOut.model_validate(dict(row)), 201 if row["created"] else 200)
 
 
 @api.route(
@@ -575,11 +532,11 @@ async def list_merchants(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     async with rt.pool.acquire() as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         rows = await conn.fetch(
             "SELECT * FROM merchants WHERE association_id = $1 ORDER BY name, id", aid
         )
-    return _ok(Merchants([MerchantOut.model_validate(dict(r)) for r in rows]))
+    return json_response(Merchants([MerchantOut.model_validate(dict(r)) for r in rows]))
 
 
 # --- product families ------------------------------------------------------------------------
@@ -621,7 +578,7 @@ async def put_family(request: web.Request) -> web.Response:
             body.gambling,
             body.book,
         )
-    return _ok(FamilyOut.model_validate(dict(row)), 201 if row["created"] else 200)
+    return json_response(FamilyOut.model_validate(dict(row)), 201 if row["created"] else 200)
 
 
 @api.route(
@@ -639,7 +596,7 @@ async def list_families(request: web.Request) -> web.Response:
         rows = await conn.fetch(
             "SELECT * FROM product_families WHERE merchant_id = $1 ORDER BY code", mid
         )
-    return _ok(Families([FamilyOut.model_validate(dict(r)) for r in rows]))
+    return json_response(Families([FamilyOut.model_validate(dict(r)) for r in rows]))
 
 
 @api.route(
@@ -663,7 +620,7 @@ async def delete_family(request: web.Request) -> web.Response:
         if row is None:
             await _merchant(conn, mid)
             raise Problem(404, "Unknown product family", f"merchant {mid} has no family {code}")
-    return _ok(FamilyOut.model_validate(dict(row)))
+    return json_response(FamilyOut.model_validate(dict(row)))
 
 
 # --- programs --------------------------------------------------------------------------------
@@ -706,7 +663,7 @@ async def put_program(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise Problem(422, "Invalid program", str(exc)) from exc
     async with _change(rt) as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         old = await conn.fetchrow("SELECT * FROM programs WHERE id = $1 FOR UPDATE", pid)
         if old is not None:
             if old["association_id"] != aid:
@@ -750,7 +707,7 @@ async def put_program(request: web.Request) -> web.Response:
             body.threshold_visits,
             body.threshold_max_days,
         )
-    return _ok(_program_out(row), 201 if row["created"] else 200)
+    return json_response(_program_out(row), 201 if row["created"] else 200)
 
 
 @api.route("GET", _PROGRAM_PATH, summary="A program", returns=ProgramOut, tag=TAG)
@@ -760,7 +717,7 @@ async def get_program(request: web.Request) -> web.Response:
     pid = uuid_param(request, "program_id")
     async with rt.pool.acquire() as conn:
         row = await _program(conn, aid, pid)
-    return _ok(_program_out(row))
+    return json_response(_program_out(row))
 
 
 @api.route(
@@ -774,11 +731,11 @@ async def list_programs(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     async with rt.pool.acquire() as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         rows = await conn.fetch(
             "SELECT * FROM programs WHERE association_id = $1 ORDER BY created_at, id", aid
         )
-    return _ok(Programs([_program_out(r) for r in rows]))
+    return json_response(Programs([_program_out(r) for r in rows]))
 
 
 async def _move(request: web.Request, move: Callable[[Program], Program]) -> web.Response:
@@ -794,7 +751,7 @@ async def _move(request: web.Request, move: Callable[[Program], Program]) -> web
         row = await conn.fetchrow(
             "UPDATE programs SET status = $2 WHERE id = $1 RETURNING *", pid, str(moved.status)
         )
-    return _ok(_program_out(row))
+    return json_response(_program_out(row))
 
 
 @api.route(
@@ -883,7 +840,7 @@ async def put_promotion(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise Problem(422, "Invalid promotion", str(exc)) from exc
     async with _change(rt) as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         if body.merchant_id is not None:
             await _merchant_of(conn, body.merchant_id, aid)
         old = await conn.fetchrow("SELECT * FROM promotions WHERE id = $1 FOR UPDATE", prid)
@@ -924,7 +881,7 @@ async def put_promotion(request: web.Request) -> web.Response:
             m.numerator if m else None,
             m.denominator if m else None,
         )
-    return _ok(_promotion_out(row), 201 if row["created"] else 200)
+    return json_response(_promotion_out(row), 201 if row["created"] else 200)
 
 
 @api.route(
@@ -941,7 +898,7 @@ async def list_promotions(request: web.Request) -> web.Response:
     aid = uuid_param(request, "association_id")
     q = read_query(request, PromotionQuery)
     async with rt.pool.acquire() as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         rows = await conn.fetch(
             """SELECT * FROM promotions WHERE association_id = $1
                  AND ($2::timestamptz IS NULL
@@ -950,7 +907,7 @@ async def list_promotions(request: web.Request) -> web.Response:
             aid,
             q.live_at,
         )
-    return _ok(Promotions([_promotion_out(r) for r in rows]))
+    return json_response(Promotions([_promotion_out(r) for r in rows]))
 
 
 @api.route(
@@ -973,9 +930,9 @@ async def withdraw_promotion(request: web.Request) -> web.Response:
             aid,
         )
         if row is None:
-            await _association(conn, aid)
+            await association(conn, aid)
             raise Problem(404, "Unknown promotion", f"no promotion {prid} in association {aid}")
-    return _ok(_promotion_out(row))
+    return json_response(_promotion_out(row))
 
 
 # --- card types, their rates and acceptances -------------------------------------------------
@@ -1018,7 +975,7 @@ async def put_card_type(request: web.Request) -> web.Response:
             "a merchant card type names its merchant_id, and only a merchant card type does",
         )
     async with _change(rt) as conn:
-        association = await _association(conn, aid)
+        owner = await association(conn, aid)
         if body.program_id is not None:
             program = await conn.fetchrow(
                 "SELECT association_id, status FROM programs WHERE id = $1", body.program_id
@@ -1051,7 +1008,7 @@ async def put_card_type(request: web.Request) -> web.Response:
                     "Card type kind cannot change",
                     f"cards of type {ctid} were issued as {old['kind']} cards",
                 )
-        if association["default_card_type_id"] == ctid and body.kind not in EARNING_KINDS:
+        if owner["default_card_type_id"] == ctid and body.kind not in EARNING_KINDS:
             raise Problem(
                 409,
                 "Default card type",
@@ -1077,7 +1034,7 @@ async def put_card_type(request: web.Request) -> web.Response:
             body.merchant_id,
             body.validity_months,
         )
-    return _ok(CardTypeOut.model_validate(dict(row)), 201 if row["created"] else 200)
+    return json_response(CardTypeOut.model_validate(dict(row)), 201 if row["created"] else 200)
 
 
 @api.route(
@@ -1091,11 +1048,11 @@ async def list_card_types(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     async with rt.pool.acquire() as conn:
-        await _association(conn, aid)
+        await association(conn, aid)
         rows = await conn.fetch(
             "SELECT * FROM card_types WHERE association_id = $1 ORDER BY created_at, id", aid
         )
-    return _ok(CardTypes([CardTypeOut.model_validate(dict(r)) for r in rows]))
+    return json_response(CardTypes([CardTypeOut.model_validate(dict(r)) for r in rows]))
 
 
 @api.route(
@@ -1118,7 +1075,7 @@ async def get_card_type(request: web.Request) -> web.Response:
                ORDER BY association_id, merchant_id NULLS FIRST""",
             ctid,
         )
-    return _ok(
+    return json_response(
         CardTypeDetail.model_validate(
             {
                 **dict(row),
@@ -1193,7 +1150,7 @@ async def put_rate(request: web.Request) -> web.Response:
             body.taux_client_bps,
             body.taux_uc_bps,
         )
-    return _ok(RateOut.model_validate(dict(row)), 201 if row["created"] else 200)
+    return json_response(RateOut.model_validate(dict(row)), 201 if row["created"] else 200)
 
 
 @api.route(
@@ -1218,7 +1175,7 @@ async def delete_rate(request: web.Request) -> web.Response:
             raise Problem(
                 404, "Unknown rate", f"card type {ctid} has no rates of its own at merchant {mid}"
             )
-    return _ok(RateOut.model_validate(dict(row)))
+    return json_response(RateOut.model_validate(dict(row)))
 
 
 _ACCEPTANCE_PATH = "/v1/card-types/{card_type_id}/acceptances/{association_id}"
@@ -1243,7 +1200,7 @@ async def put_acceptance(request: web.Request) -> web.Response:
     q = read_query(request, AcceptanceQuery)
     async with _change(rt) as conn:
         ct = await _card_type(conn, ctid)
-        await _association(conn, aid)
+        await association(conn, aid)
         if q.merchant_id is not None:
             await _merchant_of(conn, q.merchant_id, aid)
         if ct["kind"] == "merchant":
@@ -1267,7 +1224,7 @@ async def put_acceptance(request: web.Request) -> web.Response:
             q.merchant_id,
         )
     out = AcceptanceOut(card_type_id=ctid, association_id=aid, merchant_id=q.merchant_id)
-    return _ok(out, 201 if inserted else 200)
+    return json_response(out, 201 if inserted else 200)
 
 
 @api.route(
@@ -1300,7 +1257,9 @@ async def delete_acceptance(request: web.Request) -> web.Response:
                 "Unknown acceptance",
                 f"{who}association {aid} does not accept card type {ctid}",
             )
-    return _ok(AcceptanceOut(card_type_id=ctid, association_id=aid, merchant_id=q.merchant_id))
+    return json_response(
+        AcceptanceOut(card_type_id=ctid, association_id=aid, merchant_id=q.merchant_id)
+    )
 
 
 # --- the dry run -----------------------------------------------------------------------------
@@ -1354,10 +1313,10 @@ async def dry_run(request: web.Request) -> web.Response:
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
         snapshot = await BOOKS.current(conn)
-    association = snapshot.associations.get(aid)
-    if association is None:
+    assoc = snapshot.associations.get(aid)
+    if assoc is None:
         raise Problem(404, "Unknown association", f"no association {aid}")
-    ctid = body.card_type_id or association["default_card_type_id"]
+    ctid = body.card_type_id or assoc["default_card_type_id"]
     if ctid is None:
         raise Problem(
             422, "No card type", f"association {aid} has no default card type: give card_type_id"
@@ -1425,4 +1384,4 @@ async def dry_run(request: web.Request) -> web.Response:
         explanation=explain(ev, body.amount_cents, threshold),
         rules_version=snapshot.version,
     )
-    return _ok(out)
+    return json_response(out)

@@ -45,6 +45,7 @@ class ImportFileError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Customer:
     line: int
+    raw: str  # as read: the report shows it if the import rejects the line (card taken...)
     phone: str
     email: str | None = None
     title: str | None = None
@@ -167,5 +168,5 @@ def read(text: str, today: date) -> Report:
         for name in ("title", "first_name", "last_name"):
             if name in fields:
                 parsed[name] = fields[name][:100]
-        report.accepted.append(Customer(line=number, **parsed))  # type: ignore[arg-type]
+        report.accepted.append(Customer(line=number, raw=raw, **parsed))  # type: ignore[arg-type]
     return report

@@ -82,10 +82,7 @@ async def _resolve(
 ) -> list[_Resolved | Refusal]:
     """Per event, in order: the account and rules that apply, or (reason, detail) of a refusal."""
     cards = await store.cards(conn, (e.data.card_number for e in events if e.data.card_number))
-    out: list[_Resolved | Refusal] = []
-    for e in events:
-        out.append(_resolve_one(snap, e.data, cards, phone_accounts))
-    return out
+    return [_resolve_one(snap, e.data, cards, phone_accounts) for e in events]
 
 
 def _resolve_one(
@@ -328,31 +325,36 @@ async def on_redemptions(
     return out
 
 
-def sale_booked(rows: list[asyncpg.Record]) -> SaleBooked:
-    """What a sale left in the ledger and what its returns already took back."""
+def sale_booked(rows: list[asyncpg.Record]) -> tuple[UUID, UUID, SaleBooked]:
+    """The account and merchant of a sale, what it left in the ledger and what its returns
+    already took back (``rows``: its cagnottage and conversion entries and its reversals)."""
     cents = ("available", "pending")
+    # One cagnottage entry per sale carries the purchase and the fee (see on_sales).
     sale = next(r for r in rows if r["kind"] == "cagnottage" and r["purchase_cents"] is not None)
     reward = sum(
         r["amount_cents"]
         for r in rows
-        if r["kind"] != "reversal"
-        and r["bucket"] in cents
-        and r["amount_cents"] > 0
-        and r["reverses"] is None
+        if r["kind"] != "reversal" and r["bucket"] in cents and r["amount_cents"] > 0
     )
     units = sum(
         r["amount_cents"] for r in rows if r["kind"] == "cagnottage" and r["bucket"] == "units"
     )
     reversals = [r for r in rows if r["kind"] == "reversal"]
-    return SaleBooked(
-        amount_cents=sale["purchase_cents"],
-        reward_cents=reward,
-        fee_cents=sale["fee_cents"] or 0,
-        units_earned=units,
-        returned_cents=sum(r["purchase_cents"] or 0 for r in reversals),
-        reversed_reward_cents=-sum(r["amount_cents"] for r in reversals if r["bucket"] in cents),
-        reversed_fee_cents=sum(r["fee_cents"] or 0 for r in reversals),
-        reversed_units=-sum(r["amount_cents"] for r in reversals if r["bucket"] == "units"),
+    return (
+        sale["account_id"],
+        sale["merchant_id"],
+        SaleBooked(
+            amount_cents=sale["purchase_cents"],
+            reward_cents=reward,
+            fee_cents=sale["fee_cents"] or 0,
+            units_earned=units,
+            returned_cents=sum(r["purchase_cents"] or 0 for r in reversals),
+            reversed_reward_cents=-sum(
+                r["amount_cents"] for r in reversals if r["bucket"] in cents
+            ),
+            reversed_fee_cents=sum(r["fee_cents"] or 0 for r in reversals),
+            reversed_units=-sum(r["amount_cents"] for r in reversals if r["bucket"] == "units"),
+        ),
     )
 
 
@@ -363,13 +365,7 @@ async def on_returns(
     the sale; an account that no longer holds the reward is not taken below zero."""
     out: list[Event[Any]] = []
     history = await store.sales_booked(conn, sorted({e.data.sale_id for e in events}))
-    sales: dict[UUID, tuple[UUID, UUID, SaleBooked]] = {}
-    for sale_id, rows in history.items():
-        first = next(
-            (r for r in rows if r["kind"] == "cagnottage" and r["purchase_cents"] is not None), None
-        )
-        if first is not None:
-            sales[sale_id] = (first["account_id"], first["merchant_id"], sale_booked(rows))
+    sales = {sale_id: sale_booked(rows) for sale_id, rows in history.items()}
     accounts = await store.lock_accounts(conn, (s[0] for s in sales.values()))
     states = {a: ledger.state_of(r) for a, r in accounts.items()}
     booked = await store.already_booked(conn, "reversal", [e.data.return_id for e in events])
@@ -537,15 +533,18 @@ async def _accounts(
     keys = {(w[0], w[1]) for w in wanted}
     if not keys:
         return {}, set()
-    known = await store.existing_accounts(conn, keys)
+    accounts = await store.account_ids(conn, keys)
     first: dict[tuple[UUID, str], Wanted] = {}
     for w in wanted:
-        if (w[0], w[1]) not in known:
+        if (w[0], w[1]) not in accounts:
             first.setdefault((w[0], w[1]), w)
     ids = {key: uuid.uuid4() for key in first}
     created = await store.open_accounts(
         conn, [(ids[k], w[0], w[1], w[2], w[4], w[5], w[6]) for k, w in sorted(first.items())]
     )
+    accounts.update((k, ids[k]) for k in first if ids[k] in created)
+    if len(created) < len(first):  # another batch opened some of them first: read those
+        accounts.update(await store.account_ids(conn, (k for k in first if k not in accounts)))
     now = datetime.now(UTC)
     for key, w in first.items():
         account = ids[key]
@@ -571,4 +570,4 @@ async def _accounts(
                     cause=causes[w[3]],
                 )
             )
-    return await store.account_ids(conn, keys), created
+    return accounts, created

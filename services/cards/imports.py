@@ -11,10 +11,8 @@ round trip per line.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,14 +20,13 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards import store
+from services.cards import serials, store
 from services.cards.customer_import import Customer
+from services.cards.web import event
 from shared import outbox
 from shared.contracts import AccountAdjusted, AccountOpened, CardIssued
-from shared.events import Event, new_event
-from shared.rules.codes import ISSUER_DIGITS, SERIAL_DIGITS
+from shared.events import Event
 
-SOURCE = "cards"
 BATCH = 5000
 NAMESPACE = uuid.UUID("6c3f7d0e-2b59-4c1e-9a57-3f1d2e8b4a90")
 # The account details a file may complete; the phone identifies the account.
@@ -80,7 +77,7 @@ async def upsert(
         raise LookupError(f"no association {association_id}")
     if association["issuer_prefix"] is not None:
         # Before any card is written: the serials' row is locked first, as issuance does.
-        await _reserve_serials(
+        await serials.reserve(
             conn,
             association_id,
             association["issuer_prefix"],
@@ -226,8 +223,7 @@ async def _batch(
             accounts[r["phone"]] = r
             c = by_phone[r["phone"]]
             events.append(
-                new_event(
-                    SOURCE,
+                event(
                     AccountOpened(
                         account_id=r["id"],
                         association_id=association_id,
@@ -239,7 +235,7 @@ async def _batch(
                         request_id=import_id,
                         request_kind="import",
                     ),
-                    subject=f"account/{r['id']}",
+                    f"account/{r['id']}",
                 )
             )
         raced = [c.phone for c in new if c.phone not in created]
@@ -279,8 +275,7 @@ async def _batch(
     for number, (c, issued_at) in linked.items():
         changed.add(c.phone)
         events.append(
-            new_event(
-                SOURCE,
+            event(
                 CardIssued(
                     card_number=number,
                     account_id=accounts[c.phone]["id"],
@@ -290,7 +285,7 @@ async def _batch(
                     last_name=c.last_name,
                     issued_at=issued_at,
                 ),
-                subject=f"account/{accounts[c.phone]['id']}",
+                f"account/{accounts[c.phone]['id']}",
             )
         )
     out.cards_linked += len(linked)
@@ -358,8 +353,7 @@ async def _opening_balances(
             )
         )
         events.append(
-            new_event(
-                SOURCE,
+            event(
                 AccountAdjusted(
                     movement_id=ref,
                     kind="opening_balance",
@@ -373,7 +367,7 @@ async def _opening_balances(
                     reason=note,
                     occurred_at=now,
                 ),
-                subject=f"account/{account_id}",
+                f"account/{account_id}",
             )
         )
     await store.append_entries(conn, entries)
@@ -419,46 +413,3 @@ async def _link_cards(
         )
     by_number = {c.card_number: c for c in todo}
     return {r["number"]: (by_number[r["number"]], r["issued_at"]) for r in rows}
-
-
-async def _reserve_serials(
-    conn: asyncpg.Connection, association_id: UUID, issuer_prefix: str, numbers: Iterable[str]
-) -> None:
-    """Imported cards that carry the association's own prefix use up their serials: move the
-    association's next serial past them, so that a card issued later never collides. The row
-    is created as issuance creates it (past the cards already there) if it is not yet."""
-    serials = [
-        int(n[ISSUER_DIGITS : ISSUER_DIGITS + SERIAL_DIGITS])
-        for n in numbers
-        if n.startswith(issuer_prefix)
-    ]
-    if serials:
-        await conn.execute(
-            """INSERT INTO card_serials (association_id, next_serial)
-               SELECT $1, greatest(coalesce(max(substr(number, $4, $5)::bigint), 0), $2) + 1
-               FROM cards WHERE number BETWEEN $3 || repeat('0', $5 + 1) AND $3 || repeat('9', $5 + 1)
-               ON CONFLICT (association_id) DO UPDATE
-               SET next_serial = greatest(card_serials.next_serial, excluded.next_serial)""",
-            association_id,
-            max(serials),
-            issuer_prefix,
-            ISSUER_DIGITS + 1,
-            SERIAL_DIGITS,
-        )
-
-
-def raw_records(text: str, lines: set[int]) -> dict[int, str]:
-    """The raw text of some records of a file, numbered as ``customer_import.read`` numbers
-    them (the header is line 1), for the report of lines rejected here."""
-    if not lines:
-        return {}
-    text = text.removeprefix("\ufeff")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    found: dict[int, str] = {}
-    for number, values in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
-        if number in lines:
-            found[number] = delimiter.join(values)
-            if len(found) == len(lines):
-                break
-    return found

@@ -11,81 +11,58 @@ a 409.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
 from services.cards import customer_import, imports, ledger
 from services.cards.customer_import import ImportFileError
 from services.cards.domain import BLOCKED, Movement
-from services.cards.web import api
+from services.cards.web import MAX_BATCH, MONEY_KINDS, In, api, association, card_param, event
 from shared import logging as log
 from shared import outbox
 from shared.contracts import MAX_SALE_CENTS, AccountAdjusted
-from shared.events import new_event
+from shared.fields import CardNumber, Text
 from shared.http import (
-    CORRELATION_HEADER,
     Problem,
     json_response,
     read_model,
     read_query,
+    stream_csv,
     uuid_param,
 )
-from shared.rules.codes import (
-    InvalidCode,
-    format_voucher_code,
-    parse_card_number,
-    parse_voucher_code,
-    voucher_code,
-)
+from shared.rules.codes import InvalidCode, format_voucher_code, parse_voucher_code, voucher_code
 from shared.service import back_office
 
-SOURCE = "cards"
-MAX_BATCH_SIZE = 10_000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_RAW = 1000  # characters of a rejected line shown in the report
-STORED_VALUE_KINDS = ("gift", "prepaid", "epurse")
 # A voucher's ledger reference is derived from its code: one entry per voucher, ever.
 VOUCHER_NAMESPACE = uuid.UUID("0f4b8a52-93e1-4d6c-8b2a-7e5c1d9f3a64")
 
-# PostgreSQL text cannot hold NUL characters.
-Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]+$"),
-]
-Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=5, max_length=1000, pattern=r"^[^\x00]+$"),
-]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
 
 
 def voucher_reference(code: str) -> UUID:
     return uuid.uuid5(VOUCHER_NAMESPACE, f"voucher:{code}")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- models ------------------------------------------------------------------------------------
 
 
-class VoucherBatchIn(_In):
+class VoucherBatchIn(In):
     batch_id: UUID = Field(description="chosen by the client: the same id again is a retry")
     reason: Literal["birthday", "sponsorship", "big_purchase", "lottery", "other"]
     value_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
     expires_at: AwareDatetime
-    size: int = Field(ge=1, le=MAX_BATCH_SIZE, description="how many vouchers to issue")
+    size: int = Field(ge=1, le=MAX_BATCH, description="how many vouchers to issue")
 
 
 class VoucherBatchOut(BaseModel):
@@ -104,9 +81,9 @@ class VoucherBatchOut(BaseModel):
     value_outstanding_cents: int
 
 
-class VoucherValidationIn(_In):
+class VoucherValidationIn(In):
     merchant_id: UUID = Field(description="the merchant where the voucher is handed in")
-    card_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    card_number: CardNumber | None = None
     account_id: UUID | None = None
 
     @model_validator(mode="after")
@@ -129,7 +106,7 @@ class VoucherValidationOut(BaseModel):
     balance_cents: int = Field(description="the available cagnotte after the credit")
 
 
-class LoadIn(_In):
+class LoadIn(In):
     load_id: UUID = Field(description="chosen by the client: the same id again is a retry")
     merchant_id: UUID = Field(description="the merchant who took the customer's money")
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
@@ -145,7 +122,7 @@ class LoadOut(BaseModel):
     occurred_at: datetime
 
 
-class AdjustmentIn(_In):
+class AdjustmentIn(In):
     adjustment_id: UUID = Field(description="chosen by the client: the same id again is a retry")
     amount_cents: int = Field(
         ge=-MAX_SALE_CENTS, le=MAX_SALE_CENTS, description="signed, not zero: > 0 credits"
@@ -178,7 +155,7 @@ class AdjustmentList(BaseModel):
     adjustments: list[AdjustmentOut]
 
 
-class ImportQuery(_In):
+class ImportQuery(In):
     import_id: UUID | None = Field(
         default=None, description="names the import in its events and entries (default: new)"
     )
@@ -214,25 +191,16 @@ class ImportReport(BaseModel):
 # --- helpers -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _db_errors() -> Iterator[None]:
-    """What the database refuses is the request's fault (4xx), never a 500."""
-    try:
-        yield
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise Problem(422, "Unknown reference", exc.detail or str(exc)) from exc
-    except asyncpg.UniqueViolationError as exc:
-        raise Problem(
-            409, "Conflict", "a concurrent request wrote the same thing: " + (exc.detail or "")
-        ) from exc
-    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError) as exc:
-        raise Problem(422, "Refused by a database rule", str(exc)) from exc
-    except asyncpg.DataError as exc:
-        raise Problem(422, "Invalid value", str(exc)) from exc
-    except asyncpg.DeadlockDetectedError as exc:
-        raise Problem(409, "Concurrent change", "nothing was written: retry") from exc
-    except imports.ImportConflict as exc:
-        raise Problem(409, "Concurrent change", f"{exc}; nothing was imported, retry") from exc
+async def _row(conn: asyncpg.Connection, table: str, what: str, id_: UUID) -> asyncpg.Record:
+    """The row ``id_`` of ``table``, or a 404 naming it ``what``."""
+    row: asyncpg.Record | None = await conn.fetchrow(f"SELECT * FROM {table} WHERE id = $1", id_)
+    if row is None:
+        raise Problem(404, f"Unknown {what}", f"no {what} {id_}")
+    return row
+
+
+async def _announce(conn: asyncpg.Connection, adjusted: AccountAdjusted) -> None:
+    await outbox.write(conn, [event(adjusted, f"account/{adjusted.account_id}")])
 
 
 async def _serialise(conn: asyncpg.Connection, key: str) -> None:
@@ -240,24 +208,11 @@ async def _serialise(conn: asyncpg.Connection, key: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
 
 
-def _dump(model: BaseModel, status: int = 200) -> web.Response:
-    return json_response(model.model_dump(mode="json"), status)
-
-
 def _voucher_code(request: web.Request) -> str:
     try:
         return parse_voucher_code(request.match_info["code"])
     except InvalidCode as exc:
         raise Problem(400, "Invalid voucher code", str(exc), reason="invalid_code") from exc
-
-
-def _card_number(raw: str, status: int) -> str:
-    try:
-        return parse_card_number(raw)
-    except InvalidCode as exc:
-        raise Problem(
-            status, "Invalid card number", str(exc), reason="invalid_card_number"
-        ) from exc
 
 
 async def _merchant(conn: asyncpg.Connection, merchant_id: UUID, association_id: UUID) -> str:
@@ -376,42 +331,36 @@ async def create_voucher_batch(request: web.Request) -> web.Response:
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     body = await read_model(request, VoucherBatchIn)
-    with _db_errors():
-        async with rt.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow("SELECT * FROM voucher_batches WHERE id = $1", body.batch_id)
-            if row is not None:
-                _same_batch(row, association_id, body)
-                return _dump(await _batch_out(conn, row))
-            if not await conn.fetchval(
-                "SELECT true FROM associations WHERE id = $1", association_id
-            ):
-                raise Problem(404, "Unknown association", f"no association {association_id}")
-            if body.expires_at <= datetime.now(UTC):
-                raise Problem(
-                    422,
-                    "Expiry in the past",
-                    f"expires_at {body.expires_at.isoformat()} is already past",
-                )
-            row = await conn.fetchrow(
-                """INSERT INTO voucher_batches (id, association_id, reason, value_cents, expires_at, size)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (id) DO NOTHING RETURNING *""",
-                body.batch_id,
-                association_id,
-                body.reason,
-                body.value_cents,
-                body.expires_at,
-                body.size,
+    async with rt.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow("SELECT * FROM voucher_batches WHERE id = $1", body.batch_id)
+        if row is not None:
+            _same_batch(row, association_id, body)
+            return json_response(await _batch_out(conn, row))
+        await association(conn, association_id)
+        if body.expires_at <= datetime.now(UTC):
+            raise Problem(
+                422,
+                "Expiry in the past",
+                f"expires_at {body.expires_at.isoformat()} is already past",
             )
-            if row is None:  # the same batch created by a concurrent request
-                row = await conn.fetchrow(
-                    "SELECT * FROM voucher_batches WHERE id = $1", body.batch_id
-                )
-                assert row is not None  # batches are never deleted
-                _same_batch(row, association_id, body)
-                return _dump(await _batch_out(conn, row))
-            await _issue_codes(conn, row)
-            return _dump(await _batch_out(conn, row), 201)
+        row = await conn.fetchrow(
+            """INSERT INTO voucher_batches (id, association_id, reason, value_cents, expires_at, size)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (id) DO NOTHING RETURNING *""",
+            body.batch_id,
+            association_id,
+            body.reason,
+            body.value_cents,
+            body.expires_at,
+            body.size,
+        )
+        if row is None:  # the same batch created by a concurrent request
+            row = await conn.fetchrow("SELECT * FROM voucher_batches WHERE id = $1", body.batch_id)
+            assert row is not None  # batches are never deleted
+            _same_batch(row, association_id, body)
+            return json_response(await _batch_out(conn, row))
+        await _issue_codes(conn, row)
+        return json_response(await _batch_out(conn, row), 201)
 
 
 # Declared before GET /v1/voucher-batches/{batch_id}, whose variable would match "<id>.csv".
@@ -427,33 +376,21 @@ async def voucher_batch_csv(request: web.Request) -> web.StreamResponse:
     rt = back_office(request)
     batch_id = uuid_param(request, "batch_id")
     async with rt.pool.acquire() as conn, conn.transaction(readonly=True):
-        if not await conn.fetchval("SELECT true FROM voucher_batches WHERE id = $1", batch_id):
-            raise Problem(404, "Unknown voucher batch", f"no voucher batch {batch_id}")
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="vouchers-{batch_id}.csv"',
-                CORRELATION_HEADER: log.correlation_id.get() or "",
-            }
-        )
-        await response.prepare(request)
-        await response.write(b"code,value_cents,expires_at\r\n")
-        lines: list[str] = []
-        async for r in conn.cursor(
+        await _row(conn, "voucher_batches", "voucher batch", batch_id)
+        vouchers = conn.cursor(
             "SELECT code, value_cents, expires_at FROM vouchers WHERE batch_id = $1 ORDER BY code",
             batch_id,
             prefetch=2000,
-        ):
-            lines.append(
-                f"{format_voucher_code(r['code'])},{r['value_cents']},{r['expires_at'].isoformat()}\r\n"
-            )
-            if len(lines) == 2000:
-                await response.write("".join(lines).encode())
-                lines.clear()
-        if lines:
-            await response.write("".join(lines).encode())
-        await response.write_eof()
-    return response
+        )
+        return await stream_csv(
+            request,
+            f"vouchers-{batch_id}.csv",
+            ("code", "value_cents", "expires_at"),
+            (
+                (format_voucher_code(r["code"]), r["value_cents"], r["expires_at"].isoformat())
+                async for r in vouchers
+            ),
+        )
 
 
 @api.route(
@@ -467,10 +404,8 @@ async def get_voucher_batch(request: web.Request) -> web.Response:
     rt = back_office(request)
     batch_id = uuid_param(request, "batch_id")
     async with rt.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM voucher_batches WHERE id = $1", batch_id)
-        if row is None:
-            raise Problem(404, "Unknown voucher batch", f"no voucher batch {batch_id}")
-        return _dump(await _batch_out(conn, row))
+        row = await _row(conn, "voucher_batches", "voucher batch", batch_id)
+        return json_response(await _batch_out(conn, row))
 
 
 async def _holder(
@@ -479,22 +414,21 @@ async def _holder(
     """The account (and card) the voucher is validated for."""
     card = None
     if body.card_number is not None:
-        number = _card_number(body.card_number, 422)
         card = await conn.fetchrow(
-            "SELECT number, account_id, status FROM cards WHERE number = $1", number
+            "SELECT number, account_id, status FROM cards WHERE number = $1", body.card_number
         )
         if card is None:
-            raise Problem(422, "Unknown card", f"no card {number}", reason="unknown_card")
+            raise Problem(422, "Unknown card", f"no card {body.card_number}", reason="unknown_card")
         account_id: UUID = card["account_id"]
     else:
         assert body.account_id is not None
         account_id = body.account_id
-    association = await conn.fetchval(
+    belongs_to = await conn.fetchval(
         "SELECT association_id FROM accounts WHERE id = $1", account_id
     )
-    if association is None:
+    if belongs_to is None:
         raise Problem(422, "Unknown account", f"no account {account_id}", reason="unknown_account")
-    if association != association_id:
+    if belongs_to != association_id:
         raise Problem(
             422,
             "Account of another association",
@@ -542,74 +476,65 @@ async def validate_voucher(request: web.Request) -> web.Response:
     code = _voucher_code(request)
     body = await read_model(request, VoucherValidationIn)
     shown = format_voucher_code(code)
-    with _db_errors():
-        async with rt.pool.acquire() as conn, conn.transaction():
-            voucher = await conn.fetchrow("SELECT * FROM vouchers WHERE code = $1", code)
-            if voucher is None:
-                raise Problem(
-                    404, "Unknown voucher", f"no voucher {shown}", reason="unknown_voucher"
-                )
-            association_id: UUID = voucher["association_id"]
-            account_id, card = await _holder(conn, body, association_id)
-            # A retry answers what the first request did, even if the card was lost since.
-            if voucher["validated_at"] is not None:
-                return await _not_validated(conn, code, account_id, body.merchant_id)
-            await _merchant(conn, body.merchant_id, association_id)
-            if card is not None:
-                _refuse_blocked(card)
-            card_number = card["number"] if card is not None else None
-            now = datetime.now(UTC)
-            # The guard: of two concurrent validations, the second waits for the first's row
-            # lock, then finds validated_at set and updates nothing.
-            won = await conn.fetchrow(
-                """UPDATE vouchers SET validated_at = $2, validated_by_merchant = $3, account_id = $4
-                   WHERE code = $1 AND validated_at IS NULL AND expires_at > $2
-                   RETURNING *""",
-                code,
-                now,
-                body.merchant_id,
-                account_id,
-            )
-            if won is None:
-                return await _not_validated(conn, code, account_id, body.merchant_id)
-            reference = voucher_reference(code)
-            posted = await ledger.post(
-                conn,
-                account_id,
-                reference,
-                [Movement("voucher", "available", won["value_cents"])],
-                now,
+    async with rt.pool.acquire() as conn, conn.transaction():
+        voucher = await conn.fetchrow("SELECT * FROM vouchers WHERE code = $1", code)
+        if voucher is None:
+            raise Problem(404, "Unknown voucher", f"no voucher {shown}", reason="unknown_voucher")
+        association_id: UUID = voucher["association_id"]
+        account_id, card = await _holder(conn, body, association_id)
+        # A retry answers what the first request did, even if the card was lost since.
+        if voucher["validated_at"] is not None:
+            return await _not_validated(conn, code, account_id, body.merchant_id)
+        await _merchant(conn, body.merchant_id, association_id)
+        if card is not None:
+            _refuse_blocked(card)
+        card_number = card["number"] if card is not None else None
+        now = datetime.now(UTC)
+        # The guard: of two concurrent validations, the second waits for the first's row
+        # lock, then finds validated_at set and updates nothing.
+        won = await conn.fetchrow(
+            """UPDATE vouchers SET validated_at = $2, validated_by_merchant = $3, account_id = $4
+               WHERE code = $1 AND validated_at IS NULL AND expires_at > $2
+               RETURNING *""",
+            code,
+            now,
+            body.merchant_id,
+            account_id,
+        )
+        if won is None:
+            return await _not_validated(conn, code, account_id, body.merchant_id)
+        reference = voucher_reference(code)
+        posted = await ledger.post(
+            conn,
+            account_id,
+            reference,
+            [Movement("voucher", "available", won["value_cents"])],
+            now,
+            merchant_id=body.merchant_id,
+            card_number=card_number,
+            note=f"gift voucher {shown}",
+        )
+        if posted.already:  # cannot happen while the guard holds: answer what is booked
+            return await _not_validated(conn, code, account_id, body.merchant_id)
+        balance = posted.balances_after[0]
+        await _announce(
+            conn,
+            AccountAdjusted(
+                movement_id=reference,
+                kind="voucher",
+                account_id=account_id,
+                association_id=association_id,
                 merchant_id=body.merchant_id,
                 card_number=card_number,
-                note=f"gift voucher {shown}",
-            )
-            if posted.already:  # cannot happen while the guard holds: answer what is booked
-                return await _not_validated(conn, code, account_id, body.merchant_id)
-            balance = posted.balances_after[0]
-            await outbox.write(
-                conn,
-                [
-                    new_event(
-                        SOURCE,
-                        AccountAdjusted(
-                            movement_id=reference,
-                            kind="voucher",
-                            account_id=account_id,
-                            association_id=association_id,
-                            merchant_id=body.merchant_id,
-                            card_number=card_number,
-                            purse="cagnotte",
-                            bucket="available",
-                            amount_cents=won["value_cents"],
-                            balance_cents=balance,
-                            reason=f"gift voucher {shown}",
-                            occurred_at=now,
-                        ),
-                        subject=f"account/{account_id}",
-                    )
-                ],
-            )
-            return _dump(_validation_out(won, card_number, balance), 201)
+                purse="cagnotte",
+                bucket="available",
+                amount_cents=won["value_cents"],
+                balance_cents=balance,
+                reason=f"gift voucher {shown}",
+                occurred_at=now,
+            ),
+        )
+        return json_response(_validation_out(won, card_number, balance), 201)
 
 
 async def _not_validated(
@@ -628,7 +553,7 @@ async def _not_validated(
             )
             if entry is None:  # validated before the ledger existed: nothing to repeat
                 raise Problem(409, "Voucher already validated", f"voucher {shown} was validated")
-            return _dump(
+            return json_response(
                 _validation_out(voucher, entry["card_number"], entry["balance_after_cents"])
             )
         where = await conn.fetchval(
@@ -692,93 +617,86 @@ async def load_card(request: web.Request) -> web.Response:
     hold stored value (409 otherwise), and not a blocked or expired card (409). The same
     `load_id` again answers 200 with the first result."""
     rt = back_office(request)
-    number = _card_number(request.match_info["number"], 400)
+    number = card_param(request)
     body = await read_model(request, LoadIn)
-    with _db_errors():
-        async with rt.pool.acquire() as conn, conn.transaction():
-            await _serialise(conn, f"cards.load:{body.load_id}")
-            # The card is read, not locked: the sales path locks an account, then its card;
-            # locking in the other order here could deadlock with a spend of this card.
-            card = await conn.fetchrow(
-                """SELECT c.number, c.account_id, c.association_id, c.status, c.expires_on,
-                          t.kind AS type_kind
-                   FROM cards c JOIN card_types t ON t.id = c.card_type_id
-                   WHERE c.number = $1""",
+    async with rt.pool.acquire() as conn, conn.transaction():
+        await _serialise(conn, f"cards.load:{body.load_id}")
+        # The card is read, not locked: the sales path locks an account, then its card;
+        # locking in the other order here could deadlock with a spend of this card.
+        card = await conn.fetchrow(
+            """SELECT c.number, c.account_id, c.association_id, c.status, c.expires_on,
+                      t.kind AS type_kind
+               FROM cards c JOIN card_types t ON t.id = c.card_type_id
+               WHERE c.number = $1""",
+            number,
+        )
+        if card is None:
+            raise Problem(404, "Unknown card", f"no card {number}", reason="unknown_card")
+        done = await _movement(conn, "load", body.load_id)
+        if done is not None:
+            if (done["card_number"], done["merchant_id"], done["amount_cents"]) != (
                 number,
+                body.merchant_id,
+                body.amount_cents,
+            ):
+                raise _id_reused("load", body.load_id)
+            return json_response(_load_out(body, number, done))
+        if card["type_kind"] not in MONEY_KINDS:
+            raise Problem(
+                409,
+                "Card holds no stored value",
+                f"card {number} is of a {card['type_kind']} card type; only gift, prepaid "
+                "and e-purse cards can be loaded",
+                reason="no_stored_value",
             )
-            if card is None:
-                raise Problem(404, "Unknown card", f"no card {number}", reason="unknown_card")
-            done = await _movement(conn, "load", body.load_id)
-            if done is not None:
-                if (done["card_number"], done["merchant_id"], done["amount_cents"]) != (
-                    number,
-                    body.merchant_id,
-                    body.amount_cents,
-                ):
-                    raise _id_reused("load", body.load_id)
-                return _dump(_load_out(body, number, done))
-            if card["type_kind"] not in STORED_VALUE_KINDS:
-                raise Problem(
-                    409,
-                    "Card holds no stored value",
-                    f"card {number} is of a {card['type_kind']} card type; only gift, prepaid "
-                    "and e-purse cards can be loaded",
-                    reason="no_stored_value",
-                )
-            _refuse_blocked(card)
-            now = datetime.now(UTC)
-            if card["expires_on"] is not None and now.date() > card["expires_on"]:
-                raise Problem(
-                    409,
-                    "Card expired",
-                    f"card {number} expired on {card['expires_on'].isoformat()}",
-                    reason="card_expired",
-                )
-            await _merchant(conn, body.merchant_id, card["association_id"])
-            posted = await ledger.post(
-                conn,
-                card["account_id"],
-                body.load_id,
-                [Movement("load", "stored_value", body.amount_cents)],
-                now,
+        _refuse_blocked(card)
+        now = datetime.now(UTC)
+        if card["expires_on"] is not None and now.date() > card["expires_on"]:
+            raise Problem(
+                409,
+                "Card expired",
+                f"card {number} expired on {card['expires_on'].isoformat()}",
+                reason="card_expired",
+            )
+        await _merchant(conn, body.merchant_id, card["association_id"])
+        posted = await ledger.post(
+            conn,
+            card["account_id"],
+            body.load_id,
+            [Movement("load", "stored_value", body.amount_cents)],
+            now,
+            merchant_id=body.merchant_id,
+            card_number=number,
+        )
+        balance = posted.balances_after[0]
+        await _announce(
+            conn,
+            AccountAdjusted(
+                movement_id=body.load_id,
+                kind="load",
+                account_id=card["account_id"],
+                association_id=card["association_id"],
                 merchant_id=body.merchant_id,
                 card_number=number,
-            )
-            balance = posted.balances_after[0]
-            await outbox.write(
-                conn,
-                [
-                    new_event(
-                        SOURCE,
-                        AccountAdjusted(
-                            movement_id=body.load_id,
-                            kind="load",
-                            account_id=card["account_id"],
-                            association_id=card["association_id"],
-                            merchant_id=body.merchant_id,
-                            card_number=number,
-                            purse="stored_value",
-                            bucket="stored_value",
-                            amount_cents=body.amount_cents,
-                            balance_cents=balance,
-                            occurred_at=now,
-                        ),
-                        subject=f"account/{card['account_id']}",
-                    )
-                ],
-            )
-            return _dump(
-                LoadOut(
-                    load_id=body.load_id,
-                    card_number=number,
-                    account_id=card["account_id"],
-                    merchant_id=body.merchant_id,
-                    amount_cents=body.amount_cents,
-                    stored_value_cents=balance,
-                    occurred_at=now,
-                ),
-                201,
-            )
+                purse="stored_value",
+                bucket="stored_value",
+                amount_cents=body.amount_cents,
+                balance_cents=balance,
+                occurred_at=now,
+            ),
+        )
+        return json_response(
+            LoadOut(
+                load_id=body.load_id,
+                card_number=number,
+                account_id=card["account_id"],
+                merchant_id=body.merchant_id,
+                amount_cents=body.amount_cents,
+                stored_value_cents=balance,
+                occurred_at=now,
+            ),
+            201,
+        )
 
 
 def _load_out(body: LoadIn, number: str, done: asyncpg.Record) -> LoadOut:
@@ -828,65 +746,58 @@ async def adjust(request: web.Request) -> web.Response:
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
     body = await read_model(request, AdjustmentIn)
-    with _db_errors():
-        async with rt.pool.acquire() as conn, conn.transaction():
-            await _serialise(conn, f"cards.adjustment:{body.adjustment_id}")
-            account = await ledger.lock(conn, account_id)
-            if account is None:
-                raise Problem(404, "Unknown account", f"no account {account_id}")
-            done = await _movement(conn, "adjustment", body.adjustment_id)
-            if done is not None:
-                if (
-                    done["account_id"],
-                    done["bucket"],
-                    done["amount_cents"],
-                    done["actor"],
-                    done["note"],
-                ) != (account_id, body.bucket, body.amount_cents, body.actor, body.reason):
-                    raise _id_reused("adjustment", body.adjustment_id)
-                return _dump(_adjustment_out(body.adjustment_id, account_id, done))
-            now = datetime.now(UTC)
-            posted = await ledger.post(
-                conn,
-                account_id,
-                body.adjustment_id,
-                [Movement("adjustment", body.bucket, body.amount_cents)],
-                now,
+    async with rt.pool.acquire() as conn, conn.transaction():
+        await _serialise(conn, f"cards.adjustment:{body.adjustment_id}")
+        account = await ledger.lock(conn, account_id)
+        if account is None:
+            raise Problem(404, "Unknown account", f"no account {account_id}")
+        done = await _movement(conn, "adjustment", body.adjustment_id)
+        if done is not None:
+            if (
+                done["account_id"],
+                done["bucket"],
+                done["amount_cents"],
+                done["actor"],
+                done["note"],
+            ) != (account_id, body.bucket, body.amount_cents, body.actor, body.reason):
+                raise _id_reused("adjustment", body.adjustment_id)
+            return json_response(_adjustment_out(body.adjustment_id, account_id, done))
+        now = datetime.now(UTC)
+        posted = await ledger.post(
+            conn,
+            account_id,
+            body.adjustment_id,
+            [Movement("adjustment", body.bucket, body.amount_cents)],
+            now,
+            actor=body.actor,
+            note=body.reason,
+        )
+        balance = posted.balances_after[0]
+        await _announce(
+            conn,
+            AccountAdjusted(
+                movement_id=body.adjustment_id,
+                kind="adjustment",
+                account_id=account_id,
+                association_id=account["association_id"],
+                purse="stored_value" if body.bucket == "stored_value" else "cagnotte",
+                bucket=body.bucket,
+                amount_cents=body.amount_cents,
+                balance_cents=balance,
                 actor=body.actor,
-                note=body.reason,
-            )
-            balance = posted.balances_after[0]
-            await outbox.write(
-                conn,
-                [
-                    new_event(
-                        SOURCE,
-                        AccountAdjusted(
-                            movement_id=body.adjustment_id,
-                            kind="adjustment",
-                            account_id=account_id,
-                            association_id=account["association_id"],
-                            purse="stored_value" if body.bucket == "stored_value" else "cagnotte",
-                            bucket=body.bucket,
-                            amount_cents=body.amount_cents,
-                            balance_cents=balance,
-                            actor=body.actor,
-                            reason=body.reason,
-                            occurred_at=now,
-                        ),
-                        subject=f"account/{account_id}",
-                    )
-                ],
-            )
-            row = {
-                "bucket": body.bucket,
-                "amount_cents": body.amount_cents,
-                "balance_after_cents": balance,
-                "actor": body.actor,
-                "note": body.reason,
-                "occurred_at": now,
-            }
-            return _dump(_adjustment_out(body.adjustment_id, account_id, row), 201)
+                reason=body.reason,
+                occurred_at=now,
+            ),
+        )
+        row = {
+            "bucket": body.bucket,
+            "amount_cents": body.amount_cents,
+            "balance_after_cents": balance,
+            "actor": body.actor,
+            "note": body.reason,
+            "occurred_at": now,
+        }
+        return json_response(_adjustment_out(body.adjustment_id, account_id, row), 201)
 
 
 @api.route(
@@ -901,15 +812,14 @@ async def list_adjustments(request: web.Request) -> web.Response:
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
     async with rt.pool.acquire() as conn:
-        if not await conn.fetchval("SELECT true FROM accounts WHERE id = $1", account_id):
-            raise Problem(404, "Unknown account", f"no account {account_id}")
+        await _row(conn, "accounts", "account", account_id)
         rows = await conn.fetch(
             """SELECT reference_id, bucket, amount_cents, balance_after_cents, actor, note,
                       occurred_at
                FROM cagnotte_entries WHERE account_id = $1 AND kind = 'adjustment' ORDER BY id""",
             account_id,
         )
-    return _dump(
+    return json_response(
         AdjustmentList(
             account_id=account_id,
             adjustments=[_adjustment_out(r["reference_id"], account_id, r) for r in rows],
@@ -957,8 +867,8 @@ async def import_customers(request: web.Request) -> web.Response:
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     query = read_query(request, ImportQuery)
-    if not await rt.pool.fetchval("SELECT true FROM associations WHERE id = $1", association_id):
-        raise Problem(404, "Unknown association", f"no association {association_id}")
+    async with rt.pool.acquire() as conn:  # before reading a file for nothing
+        await association(conn, association_id)
     raw = await _read_body(request, MAX_IMPORT_BYTES)
     started = time.perf_counter()
     try:
@@ -978,21 +888,19 @@ async def import_customers(request: web.Request) -> web.Response:
     except (ImportFileError, csv.Error) as exc:
         raise Problem(422, "Unreadable customer file", str(exc)) from exc
     import_id = query.import_id or uuid.uuid4()
-    with _db_errors():
-        async with rt.pool.acquire() as conn, conn.transaction():
-            try:
-                outcome = await imports.upsert(
-                    conn, association_id, report.accepted, import_id, now
-                )
-            except LookupError as exc:
-                raise Problem(404, "Unknown association", str(exc)) from exc
-    raws = imports.raw_records(text, {c.line for c, _ in outcome.rejected})
+    async with rt.pool.acquire() as conn, conn.transaction():
+        try:
+            outcome = await imports.upsert(conn, association_id, report.accepted, import_id, now)
+        except LookupError as exc:
+            raise Problem(404, "Unknown association", str(exc)) from exc
+        except imports.ImportConflict as exc:
+            raise Problem(409, "Concurrent change", f"{exc}; nothing was imported, retry") from exc
     rejected = [
         RejectedLine(line=r.line, raw=r.raw[:MAX_RAW], reasons=list(r.reasons))
         for r in report.rejected
     ]
     rejected += [
-        RejectedLine(line=c.line, raw=raws.get(c.line, "")[:MAX_RAW], reasons=[reason])
+        RejectedLine(line=c.line, raw=c.raw[:MAX_RAW], reasons=[reason])
         for c, reason in outcome.rejected
     ]
     rejected.sort(key=lambda r: r.line)
@@ -1022,4 +930,4 @@ async def import_customers(request: web.Request) -> web.Response:
         **{k: v for k, v in result.counts.model_dump().items() if k != "opening_balance_cents"},
         elapsed_ms=result.elapsed_ms,
     )
-    return _dump(result)
+    return json_response(result)

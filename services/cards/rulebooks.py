@@ -115,7 +115,7 @@ class Snapshot:
         self._by_association: dict[UUID, list[UUID]] = defaultdict(list)
         for m in rows["merchants"]:
             self._by_association[m["association_id"]].append(m["id"])
-        self._promotions = [r for r in rows["promotions"]]
+        self._promotions = list(rows["promotions"])
         self._books: dict[UUID, CardTypeRules] = {}
 
     def default_card_type(self, association_id: UUID) -> UUID | None:

@@ -27,20 +27,6 @@ async def open_accounts(
     return {r["id"] for r in rows}
 
 
-async def existing_accounts(
-    conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str]]
-) -> set[tuple[UUID, str]]:
-    pairs = list(keys)
-    rows = await conn.fetch(
-        """SELECT a.association_id, a.phone
-           FROM accounts a JOIN unnest($1::uuid[], $2::text[]) k(association_id, phone)
-             ON a.association_id = k.association_id AND a.phone = k.phone""",
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-    )
-    return {(r["association_id"], r["phone"]) for r in rows}
-
-
 async def account_ids(
     conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str]]
 ) -> dict[tuple[UUID, str], UUID]:

@@ -31,10 +31,9 @@ from shared.contracts import (
     SaleRecorded,
 )
 from shared.events import Event, EventData, new_event
+from shared.fields import CardNumber, PhoneNumber
 from shared.http import Problem, json_response, parse_model, read_model, uuid_param
 from shared.openapi import Api, Header
-from shared.rules.codes import InvalidCode, parse_card_number
-from shared.rules.phone import InvalidPhone, normalise
 from shared.service import RUNTIME, Runtime, back_office
 
 PROBLEMS = "https://comptoir.dev/problems/"
@@ -65,33 +64,14 @@ SIGNED = (
 )
 
 
-def _phone(v: str) -> str:
-    try:
-        return normalise(v)
-    except InvalidPhone as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def _card(v: str | None) -> str | None:
-    if v is None:
-        return None
-    try:
-        return parse_card_number(v)
-    except InvalidCode as exc:
-        raise ValueError(str(exc)) from exc
-
-
 class Customer(BaseModel):
     """The customer's phone (a cardless account) or card number: exactly one."""
 
     model_config = ConfigDict(extra="forbid")
-    phone: str | None = None
-    card_number: str | None = Field(
+    phone: PhoneNumber | None = None
+    card_number: CardNumber | None = Field(
         default=None, description="16 digits with a Luhn check digit; spaces allowed"
     )
-
-    _norm = field_validator("phone")(lambda cls, v: None if v is None else _phone(v))
-    _card = field_validator("card_number")(lambda cls, v: _card(v))
 
     @model_validator(mode="after")
     def _one(self) -> Customer:
@@ -147,12 +127,10 @@ class ReturnIn(_Strict):
 
 class EnrolmentIn(_Strict):
     enrolment_id: UUID
-    phone: str
+    phone: PhoneNumber
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
-
-    _norm = field_validator("phone")(lambda cls, v: _phone(v))
 
 
 class TerminalIn(BaseModel):

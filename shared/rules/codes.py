@@ -38,7 +38,7 @@ def luhn_check_digit(digits: str) -> str:
 
 
 def card_number(issuer: str, serial: int) -> str:
-    if not (issuer.isdigit() and len(issuer) == ISSUER_DIGITS):
+    if not (issuer.isascii() and issuer.isdigit() and len(issuer) == ISSUER_DIGITS):
         raise InvalidCode(f"the issuer prefix has {ISSUER_DIGITS} digits: {issuer!r}")
     if not 0 <= serial < 10**SERIAL_DIGITS:
         raise InvalidCode(f"serial out of range: {serial}")
@@ -49,8 +49,9 @@ def card_number(issuer: str, serial: int) -> str:
 def parse_card_number(raw: str) -> str:
     """The 16 digits of a typed or printed card number, or InvalidCode saying why."""
     s = _SEPARATORS.sub("", raw)
-    if not (s.isdigit() and len(s) == CARD_LENGTH):
-        raise InvalidCode(f"a card number has {CARD_LENGTH} digits: {raw!r}")
+    # isascii: isdigit() alone takes any script's digits.
+    if not (s.isascii() and s.isdigit() and len(s) == CARD_LENGTH):
+        raise InvalidCode(f"a card number has {CARD_LENGTH} digits 0-9: {raw!r}")
     if luhn_check_digit(s[:-1]) != s[-1]:
         raise InvalidCode(f"wrong check digit, the number is mistyped: {raw!r}")
     return s

@@ -18,6 +18,6 @@ def normalise(raw: str, default_country_code: str = "33") -> str:
         s = "+" + s[2:]
     elif s.startswith("0") and len(s) == 10:
         s = f"+{default_country_code}{s[1:]}"
-    if not re.fullmatch(r"\+[1-9]\d{7,14}", s):
+    if not re.fullmatch(r"\+[1-9][0-9]{7,14}", s):  # [0-9]: \d takes any script's digits
         raise InvalidPhone(f"not a phone number: {raw!r}")
     return s

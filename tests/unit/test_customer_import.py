@@ -73,3 +73,12 @@ def test_reading_the_same_file_twice_gives_the_same_report() -> None:
 def test_a_file_that_cannot_be_imported_at_all_says_why(text: str, message: str) -> None:
     with pytest.raises(ImportFileError, match=message):
         read(text, TODAY)
+
+
+def test_an_accepted_line_keeps_its_text_for_the_report_if_the_import_rejects_it_later() -> None:
+    text = f"tel;nom;carte\n0612345678;Martin;{CARD}\n\n0700000001;Durand;\n"
+    report = read(text, TODAY)
+    assert [(c.line, c.raw) for c in report.accepted] == [
+        (2, f"0612345678;Martin;{CARD}"),
+        (4, "0700000001;Durand;"),
+    ]
