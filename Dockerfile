@@ -17,7 +17,7 @@ RUN pip install "uv==${UV_VERSION}"
 WORKDIR /app
 # Only the lock first, so that the dependency layer is rebuilt only when the lock changes.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-default-groups --no-install-project
 
 # --- runtime: the venv and the code, run as an unprivileged user -----------------------------
 FROM ${PYTHON_IMAGE}
@@ -37,6 +37,7 @@ COPY deploy ./deploy
 # The seed writes the demo credentials here (.comptoir/demo.json).
 RUN mkdir -p /app/.comptoir && chown comptoir:comptoir /app/.comptoir
 USER 10001:10001
-EXPOSE 8080 8081 8082 8083 8084
+# 8070: the gateway's line for terminals' sync sessions (modem framing, docs/terminal-protocol.md).
+EXPOSE 8070 8080 8081 8082 8083 8084
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "deploy"]

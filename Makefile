@@ -34,6 +34,7 @@ venv:
 	@bash deploy/ensure-infra.sh --venv-only
 
 run: infra
+	@bash deploy/pcscd.sh start
 	@$(PYTHON) -m deploy.run $(RUN_ARGS)
 
 seed: venv
@@ -41,6 +42,7 @@ seed: venv
 
 # pytest's own exit code is the target's: 5 (no test collected) fails it too.
 test: infra
+	@bash deploy/pcscd.sh start
 	$(TEST_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Each benchmark prints a JSON line last; they are gathered in run/bench/results.jsonl.

@@ -4,7 +4,7 @@
 #   2. `docker-compose config` when a docker-compose (Debian's 1.29) or `docker compose` runs;
 #   3. the Dockerfile with hadolint;
 #   4. deploy/check_deploy.py: paths, modules, ports, healthchecks, settings names;
-#   5. the image's build stage replayed locally: `uv sync --frozen --no-dev` into a scratch
+#   5. the image's build stage replayed locally: `uv sync --frozen --no-default-groups` into a scratch
 #      venv, then every service module imports and `python -m deploy` (the image's CMD) runs
 #      with the runtime dependencies only.
 set -euo pipefail
@@ -34,12 +34,12 @@ echo "== hadolint Dockerfile"
 echo "== consistency of Dockerfile, .dockerignore and docker-compose.yml"
 .tools/bin/python deploy/check_deploy.py
 
-echo "== the image's dependencies: uv sync --frozen --no-dev, then import every service"
+echo "== the image's dependencies: uv sync --frozen --no-default-groups, then import every service"
 scratch=run/image-check
 rm -rf "$scratch"
 mkdir -p "$scratch"
 cp pyproject.toml uv.lock "$scratch/"
-(cd "$scratch" && UV_PYTHON_DOWNLOADS=never ../../.tools/bin/uv sync -q --frozen --no-dev --no-install-project)
+(cd "$scratch" && UV_PYTHON_DOWNLOADS=never ../../.tools/bin/uv sync -q --frozen --no-default-groups --no-install-project)
 PYTHONPATH=$PWD "$scratch/.venv/bin/python" - <<'EOF'
 import importlib
 

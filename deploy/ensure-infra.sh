@@ -120,10 +120,19 @@ ensure_packages() {
     fi
     command -v gcc >/dev/null || missing+=(gcc)
     command -v curl >/dev/null || missing+=(curl)
+    # pyscard (the terminal's PC/SC client) compiles against libpcsclite with swig when no
+    # wheel fits this Python.
+    command -v swig >/dev/null || missing+=(swig)
+    [[ -e /usr/include/PCSC/winscard.h ]] || missing+=(libpcsclite-dev)
     if [[ $VENV_ONLY -eq 0 ]]; then
         command -v pg_ctlcluster >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null ||
             missing+=(postgresql)
         command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
+        # The chip card reader stack: pcscd and vpcd, the driver whose slots are TCP ports
+        # a virtual card connects to (deploy/pcscd.sh starts pcscd, not this script).
+        [[ -x /usr/sbin/pcscd ]] || command -v pcscd >/dev/null || missing+=(pcscd)
+        [[ -e /etc/reader.conf.d/vpcd ]] && compgen -G "/usr/lib/pcsc/drivers/serial/libifdvpcd.so*" >/dev/null ||
+            missing+=(vsmartcard-vpcd)
     fi
     if [[ ${#missing[@]} -gt 0 ]]; then
         apt_install "${missing[@]}"

@@ -320,6 +320,8 @@ class Supervisor:
             except (seed.SeedError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 _say(f"ERROR: seeding the demo network failed: {exc}")
                 return 1
+            if not self.args.no_card_demo and not await until_stopped(self.card_demo(demo)):
+                return 0
         self.banner(demo)
 
         # Serve until asked to stop, or until a service dies.
@@ -332,6 +334,18 @@ class Supervisor:
             return 0
         dead = next(waits[t] for t in done if t in waits)
         return self._died(dead, _exit_text(dead.exited.result()))  # type: ignore[union-attr]
+
+    async def card_demo(self, demo: dict[str, Any]) -> None:
+        """The chip-card demo (deploy/demo_cards.py); a machine without pcscd skips it."""
+        _say("chip-card demo: a virtual card in the PC/SC reader, the terminal program offline")
+        try:
+            # Imported here: pyscard needs libpcsclite, which a services-only image may lack.
+            from deploy.demo_cards import CardDemo
+
+            card_demo = CardDemo(demo, seed.admin_token(), Settings().sync_line_port, ROOT / "run")
+            await card_demo.run(lambda line: print(f"[demo] {line}", flush=True))
+        except Exception as exc:  # the services run on; say why the demo stopped
+            _say(f"chip-card demo stopped: {exc!r} (is pcscd running? bash deploy/pcscd.sh start)")
 
     def _died(self, s: Service, reason: str) -> int:
         _say(f"ERROR: {s.name} {reason}. Last lines of {_rel(s.log_path)}:")
@@ -390,6 +404,12 @@ class Supervisor:
             out += [
                 f"  curl -s -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
                 f"{self.services[2].url}/v1/associations/{a['id']}/balances",
+                "",
+                "The offline terminal (docs/terminal-protocol.md; sync sessions over HTTP and over "
+                f"the line on 127.0.0.1:{Settings().sync_line_port}):",
+                "  .venv/bin/python -m shared.card sam &    # the SAM, in the reader's second slot",
+                "  .venv/bin/python -m shared.card insert run/cards/<number>.json &   # a card",
+                "  .venv/bin/python -m services.terminals.device run --dir run/terminals/librairie",
             ]
         out += ["", "Ctrl-C stops everything.", ""]
         print("\n".join(out), flush=True)
@@ -455,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between SIGTERM and SIGKILL at shutdown (default: %(default)s)",
     )
     p.add_argument("--no-seed", action="store_true", help="do not seed the demo network")
+    p.add_argument(
+        "--no-card-demo", action="store_true", help="skip the chip-card and offline terminal demo"
+    )
     p.add_argument(
         "--follow", action="store_true", help="echo every service log line, not only warnings"
     )

@@ -31,6 +31,7 @@ QUEUES: dict[str, QueueSpec] = {
             "redemption.requested.v1",
             "enrolment.requested.v1",
             "return.recorded.v1",
+            "card.transactions.synced.v1",
         ),
     ),
     "terminals": QueueSpec(
@@ -45,6 +46,7 @@ QUEUES: dict[str, QueueSpec] = {
             "reward.reversed.v1",
             "return.refused.v1",
             "blacklist.changed.v1",
+            "terminal.parameters.published.v1",
         ),
     ),
     "clearing": QueueSpec(
@@ -54,6 +56,7 @@ QUEUES: dict[str, QueueSpec] = {
             "cagnotte.redeemed.v1",
             "reward.reversed.v1",
             "account.adjusted.v1",
+            "card.transactions.booked.v1",
         ),
     ),
     "crm": QueueSpec(
@@ -63,6 +66,7 @@ QUEUES: dict[str, QueueSpec] = {
             "account.opened.v1",
             "reward.reversed.v1",
             "card.issued.v1",
+            "card.transactions.booked.v1",
         ),
     ),
 }

@@ -43,3 +43,9 @@ outbox_published = Counter(
 outbox_publish_failures = Counter(
     "comptoir_outbox_publish_failures_total", "Relay publish attempts that failed", ["service"]
 )
+card_anomalies = Counter(
+    "comptoir_card_anomalies_total",
+    "Anomalies found in the transactions chip cards certified offline (clone, broken_chain, "
+    "atc_gap, reward_mismatch, bad_certificate, unknown_card): an alert on clone",
+    ["kind"],
+)

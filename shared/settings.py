@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     # Signed terminal requests older or newer than this are refused (clock skew + replay window).
     signature_window_s: int = 300
     shutdown_grace_s: float = 10.0
+    # The gateway's raw TCP line for terminals' sync sessions (modem-style framing); 0: off.
+    sync_line_port: int = 8070
+    # The cards service's master key for card certificates (hex, 16 bytes); the default is
+    # the development key of the demo and the tests: a real network sets its own.
+    card_cert_key: str = Field(
+        default="ce27ce27ce27ce27ce27ce27ce27ce27", pattern=r"^[0-9a-fA-F]{32}$"
+    )
+    # A card whose transaction counter jumps by more than this is reported (withheld
+    # transactions, or a terminal that never synced).
+    atc_gap_alert: int = 50
 
     def listen_port(self) -> int:
         return self.port or DEFAULT_PORTS.get(self.service, 8090)

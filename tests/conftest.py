@@ -16,6 +16,8 @@ from shared.broker import QUEUES
 from shared.client import AdminClient, TerminalClient
 from tests import harness
 
+pytest_plugins = ["tests.chipcards"]
+
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "itest")
 
 

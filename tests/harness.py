@@ -28,6 +28,11 @@ def port(service: str) -> int:
     return BASE_PORT + SERVICES.index(service)
 
 
+def line_port() -> int:
+    """The gateway's sync line (raw TCP, modem-style framing)."""
+    return BASE_PORT + 10
+
+
 def url(service: str) -> str:
     return f"http://127.0.0.1:{port(service)}"
 
@@ -47,6 +52,7 @@ class Services:
             "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
             "COMPTOIR_LOG_LEVEL": "INFO",
             "COMPTOIR_OUTCOME_TIMEOUT_S": "3",
+            "COMPTOIR_SYNC_LINE_PORT": str(line_port()),
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})

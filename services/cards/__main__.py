@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.cards import api, handlers
-from shared.contracts import EnrolmentRequested, RedemptionRequested, ReturnRecorded, SaleRecorded
+from services.cards import api, handlers, offline, publication
+from shared.contracts import (
+    CardTransactionsSynced,
+    EnrolmentRequested,
+    RedemptionRequested,
+    ReturnRecorded,
+    SaleRecorded,
+)
 from shared.service import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -17,7 +23,9 @@ SPEC = ServiceSpec(
         RedemptionRequested: handlers.on_redemptions,
         EnrolmentRequested: handlers.on_enrolments,
         ReturnRecorded: handlers.on_returns,
+        CardTransactionsSynced: offline.handler(rt.settings),
     },
+    on_ready=publication.start,
 )
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.cards import cards_api, catalogue_api, money_api
+from services.cards import anomalies_api, cards_api, catalogue_api, money_api
 from services.cards.web import api
 from shared.service import Runtime
 
-ROUTE_MODULES = (catalogue_api, cards_api, money_api)  # imported for their routes
+ROUTE_MODULES = (catalogue_api, cards_api, money_api, anomalies_api)  # imported for their routes
 
 
 def routes(app: web.Application, _: Runtime) -> None:

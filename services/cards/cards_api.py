@@ -86,7 +86,7 @@ Title = Annotated[Text, Field(max_length=20)]
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
 PostalCode = Annotated[str, Field(pattern=r"^[0-9]{5}$"), AfterValidator(_postal_code)]
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
-Status = Literal["active", "lost", "stolen", "replaced", "cancelled"]
+Status = Literal["active", "lost", "stolen", "replaced", "cancelled", "cloned"]
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -387,15 +387,17 @@ async def _card_account(conn: asyncpg.Connection, number: str) -> UUID:
     return account_id
 
 
-async def _blacklist(
+async def blacklist_change(
     conn: asyncpg.Connection,
-    card: asyncpg.Record,
+    card: asyncpg.Record | dict[str, Any],
     action: Literal["add", "remove"],
-    reason: Literal["lost", "stolen", "replaced", "found"],
+    reason: Literal["lost", "stolen", "replaced", "cloned", "found"],
     at: datetime,
     events: list[Event[Any]],
 ) -> BlacklistChange:
-    """Append a change with the next version, network-wide."""
+    """Append a change with the next version, network-wide (``card``: its number and
+    association_id), and its ``BlacklistChanged`` event to ``events``. Also used by the
+    offline checks (services/cards/offline.py) for a cloned card."""
     # Every writer draws its version under this lock, held until commit: versions commit in
     # the order they are drawn, so a terminal asking "since V" never misses a change that
     # committed late. A rolled-back draw leaves a gap, which is harmless.
@@ -1241,7 +1243,7 @@ async def block_card(request: web.Request) -> web.Response:
             now,
         )
         events: list[Event[Any]] = []
-        change = await _blacklist(conn, card, "add", body.reason, now, events)
+        change = await blacklist_change(conn, card, "add", body.reason, now, events)
         await outbox.write(conn, events)
         return change
 
@@ -1281,13 +1283,13 @@ async def reactivate_card(request: web.Request) -> web.Response:
             raise Problem(404, "Unknown account", f"no account {account_id}")
         card = await _lock_card(conn, number)
         status = card["status"]
-        if status == "stolen":
+        if status in ("stolen", "cloned"):
             raise Problem(
                 409,
-                "Stolen card",
-                f"card {number} was stolen and stays blacklisted: replace it "
+                "Stolen card" if status == "stolen" else "Cloned card",
+                f"card {number} was {status} and stays blacklisted: replace it "
                 f"(POST /v1/cards/{number}/replacement)",
-                PROBLEMS + "card-stolen",
+                PROBLEMS + f"card-{status}",
             )
         if status in ("replaced", "cancelled"):
             raise Problem(
@@ -1362,7 +1364,7 @@ async def reactivate_card(request: web.Request) -> web.Response:
                 now,
             )
             # blocking it put it on the blacklist: finding it takes it off
-            change = await _blacklist(conn, card, "remove", "found", now, events)
+            change = await blacklist_change(conn, card, "remove", "found", now, events)
         await outbox.write(conn, events)
         return dormant, lost, lost_cents, reference, change
 
@@ -1453,7 +1455,7 @@ async def replace_card(request: web.Request) -> web.Response:
         ]
         change = None
         if old["status"] not in BLOCKED:  # a lost or stolen card is on the blacklist already
-            change = await _blacklist(conn, old, "add", "replaced", now, events)
+            change = await blacklist_change(conn, old, "add", "replaced", now, events)
         await outbox.write(conn, events)
         return new, True, change
 

@@ -11,6 +11,7 @@ type's association plus the merchants' own. Books are compiled on first use and 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,16 @@ import asyncpg
 
 from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates, ProductFamily
 from shared.rules.engine import RuleBook
+from shared.rules.params import (
+    CardTypeParams,
+    FamilyParams,
+    MerchantRates,
+    NetworkParams,
+    ProgramParams,
+    PromotionParams,
+    TerminalParameters,
+    ThresholdParams,
+)
 from shared.rules.programs import Program, ProgramKind, ProgramStatus
 from shared.rules.promotions import Multiplier, Promotion, RateOverride
 from shared.rules.threshold import ThresholdPolicy
@@ -117,6 +128,7 @@ class Snapshot:
             self._by_association[m["association_id"]].append(m["id"])
         self._promotions = list(rows["promotions"])
         self._books: dict[UUID, CardTypeRules] = {}
+        self._accepted_by: dict[UUID, list[UUID]] | None = None
 
     def default_card_type(self, association_id: UUID) -> UUID | None:
         a = self.associations.get(association_id)
@@ -142,42 +154,52 @@ class Snapshot:
                 merchants.add(a["merchant_id"])
         return sorted(merchants)
 
+    def _network(self, ct: asyncpg.Record) -> NetworkRates:
+        """The card type's network rates: its own, else its association's."""
+        a = self.associations[ct["association_id"]]
+        return NetworkRates(
+            CalculationMode(a["rate_mode"]),
+            ct["taux_client_bps"] if ct["taux_client_bps"] is not None else a["taux_client_bps"],
+            ct["taux_uc_bps"] if ct["taux_uc_bps"] is not None else a["taux_uc_bps"],
+        )
+
+    def _merchant_rates(self, ct: asyncpg.Record, mid: UUID) -> tuple[int | None, int | None]:
+        """The card type's rates at merchant ``mid``, else the merchant's own (taux client, UC)."""
+        m = self._merchant_rows[mid]
+        own = self._type_rates.get((ct["id"], mid))
+        client = (
+            own["taux_client_bps"]
+            if own and own["taux_client_bps"] is not None
+            else m["taux_client_bps"]
+        )
+        uc = own["taux_uc_bps"] if own and own["taux_uc_bps"] is not None else m["taux_uc_bps"]
+        return client, uc
+
+    def _promotion_rows(
+        self, ct: asyncpg.Record, merchants: Iterable[UUID]
+    ) -> list[asyncpg.Record]:
+        """The association's promotions and those of ``merchants``."""
+        wanted = set(merchants)
+        return [
+            p
+            for p in self._promotions
+            if (p["merchant_id"] is None and p["association_id"] == ct["association_id"])
+            or (p["merchant_id"] is not None and p["merchant_id"] in wanted)
+        ]
+
     def _compile(self, ct: asyncpg.Record) -> CardTypeRules:
         accepted = self._accepting(ct)
         program_row = self._programs.get(ct["program_id"]) if ct["program_id"] else None
         book: RuleBook | None = None
         if program_row is not None:
-            a = self.associations[ct["association_id"]]
-            network = NetworkRates(
-                CalculationMode(a["rate_mode"]),
-                ct["taux_client_bps"]
-                if ct["taux_client_bps"] is not None
-                else a["taux_client_bps"],
-                ct["taux_uc_bps"] if ct["taux_uc_bps"] is not None else a["taux_uc_bps"],
-            )
-            merchants = []
-            for mid in accepted:
-                m = self._merchant_rows[mid]
-                own = self._type_rates.get((ct["id"], mid))
-                client = (
-                    own["taux_client_bps"]
-                    if own and own["taux_client_bps"] is not None
-                    else m["taux_client_bps"]
+            merchants = [
+                Merchant.with_families(
+                    str(mid), self._families[mid], *self._merchant_rates(ct, mid)
                 )
-                uc = (
-                    own["taux_uc_bps"]
-                    if own and own["taux_uc_bps"] is not None
-                    else m["taux_uc_bps"]
-                )
-                merchants.append(Merchant.with_families(str(mid), self._families[mid], client, uc))
-            wanted = set(accepted)
-            promotions = [
-                promotion_of(p)
-                for p in self._promotions
-                if (p["merchant_id"] is None and p["association_id"] == ct["association_id"])
-                or (p["merchant_id"] is not None and p["merchant_id"] in wanted)
+                for mid in accepted
             ]
-            book = RuleBook(network, merchants, program_of(program_row), promotions)
+            promotions = [promotion_of(p) for p in self._promotion_rows(ct, accepted)]
+            book = RuleBook(self._network(ct), merchants, program_of(program_row), promotions)
         return CardTypeRules(
             card_type_id=ct["id"],
             association_id=ct["association_id"],
@@ -187,6 +209,107 @@ class Snapshot:
             accepted_at=frozenset(accepted),
             validity_months=ct["validity_months"],
         )
+
+    def card_types_at(self, merchant_id: UUID) -> list[UUID]:
+        """The card types a merchant accepts, in id order."""
+        if self._accepted_by is None:
+            index: dict[UUID, list[UUID]] = defaultdict(list)
+            for ct_id in sorted(self._card_types):
+                rules = self.rules(ct_id)
+                assert rules is not None
+                for mid in rules.accepted_at:
+                    index[mid].append(ct_id)
+            self._accepted_by = index
+        return self._accepted_by.get(merchant_id, [])
+
+    def terminal_parameters(self, merchant_id: UUID) -> TerminalParameters:
+        """What the merchant's offline terminals need: see ``from_snapshot``."""
+        m = self._merchant_rows[merchant_id]
+        card_types = []
+        for ct_id in self.card_types_at(merchant_id):
+            ct = self._card_types[ct_id]
+            program_row = self._programs.get(ct["program_id"]) if ct["program_id"] else None
+            program: ProgramParams | None = None
+            network: NetworkParams | None = None
+            promotions: list[PromotionParams] = []
+            if program_row is not None:
+                program = _program_params(program_row)
+                n = self._network(ct)
+                network = NetworkParams(
+                    mode=n.mode, taux_client_bps=n.taux_client_bps, taux_uc_bps=n.taux_uc_bps
+                )
+                promotions = [
+                    _promotion_params(p)
+                    for p in sorted(self._promotion_rows(ct, [merchant_id]), key=lambda p: p["id"])
+                ]
+            client, uc = self._merchant_rates(ct, merchant_id)
+            threshold = threshold_of(program_row)
+            card_types.append(
+                CardTypeParams(
+                    card_type_id=ct_id,
+                    kind=ct["kind"],
+                    program=program,
+                    network=network,
+                    merchant_rates=MerchantRates(taux_client_bps=client, taux_uc_bps=uc),
+                    promotions=promotions,
+                    threshold=ThresholdParams(
+                        visits_needed=threshold.visits_needed,
+                        max_days=threshold.max_period.days if threshold.max_period else None,
+                    ),
+                    validity_months=ct["validity_months"],
+                )
+            )
+        return TerminalParameters(
+            rules_version=self.version,
+            association_id=m["association_id"],
+            merchant_id=merchant_id,
+            families=[
+                FamilyParams(
+                    code=f.code,
+                    taux_client_bps=f.taux_client_bps,
+                    tobacco=f.tobacco,
+                    gambling=f.gambling,
+                    book=f.book,
+                )
+                for f in sorted(self._families[merchant_id], key=lambda f: f.code)
+            ],
+            card_types=card_types,
+        )
+
+
+def from_snapshot(snapshot: Snapshot, merchant_id: UUID) -> TerminalParameters:
+    """The parameters of one merchant's offline terminals at the snapshot's ``rules_version``:
+    every card type it accepts with the program, the network rates, the merchant's rates for
+    that card type, the promotions that can apply here, the visit threshold and the validity.
+    Pure: built from what the snapshot already read."""
+    return snapshot.terminal_parameters(merchant_id)
+
+
+def _program_params(r: asyncpg.Record | dict[str, Any]) -> ProgramParams:
+    return ProgramParams(
+        program_id=str(r["id"]),
+        kind=ProgramKind(r["kind"]),
+        families=sorted(r["families"]) if r["families"] is not None else None,
+        valid_from=r["valid_from"],
+        valid_until=r["valid_until"],
+        status=ProgramStatus(r["status"]),
+        points_per_euro=r["points_per_euro"],
+        units_per_reward=r["units_per_reward"],
+        reward_cents=r["reward_cents"],
+    )
+
+
+def _promotion_params(r: asyncpg.Record | dict[str, Any]) -> PromotionParams:
+    return PromotionParams(
+        promotion_id=str(r["id"]),
+        starts_at=r["starts_at"],
+        ends_at=r["ends_at"],
+        taux_client_bps=r["taux_client_bps"],
+        multiplier_numerator=r["multiplier_numerator"],
+        multiplier_denominator=r["multiplier_denominator"],
+        merchant_id=str(r["merchant_id"]) if r["merchant_id"] else None,
+        families=sorted(r["families"]) if r["families"] is not None else None,
+    )
 
 
 _QUERIES = {

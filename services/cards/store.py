@@ -61,7 +61,7 @@ async def cards(conn: asyncpg.Connection, numbers: Iterable[str]) -> dict[str, a
         return {}
     rows = await conn.fetch(
         """SELECT c.number, c.card_type_id, c.account_id, c.status, c.expires_on, c.last_used_at,
-                  c.issued_at, a.dormant_after_days
+                  c.issued_at, c.association_id, a.dormant_after_days
            FROM cards c JOIN associations a ON a.id = c.association_id
            WHERE c.number = ANY($1::text[])""",
         wanted,
@@ -126,6 +126,7 @@ ENTRY_COLUMNS = (
     "reverses",
     "actor",
     "note",
+    "card_atc",
 )
 
 
@@ -154,6 +155,7 @@ def entry(
     reverses: UUID | None = None,
     actor: str | None = None,
     note: str | None = None,
+    card_atc: int | None = None,
 ) -> tuple[Any, ...]:
     """One row of the ledger, in ``ENTRY_COLUMNS`` order."""
     return (
@@ -175,4 +177,5 @@ def entry(
         reverses,
         actor,
         note,
+        card_atc,
     )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.clearing import api, handlers
-from shared.contracts import AccountAdjusted, CagnotteCredited, CagnotteRedeemed, RewardReversed
+from shared.contracts import (
+    AccountAdjusted,
+    CagnotteCredited,
+    CagnotteRedeemed,
+    CardTransactionsBooked,
+    RewardReversed,
+)
 from shared.service import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -17,6 +23,7 @@ SPEC = ServiceSpec(
         CagnotteRedeemed: handlers.on_redeemed,
         RewardReversed: handlers.on_reversed,
         AccountAdjusted: handlers.on_adjusted,
+        CardTransactionsBooked: handlers.on_card_booked,
     },
 )
 

@@ -3,18 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
 from services.clearing import domain
 from services.clearing.domain import AccountKey, Posting
-from shared.contracts import AccountAdjusted, CagnotteCredited, CagnotteRedeemed, RewardReversed
+from shared.contracts import (
+    AccountAdjusted,
+    CagnotteCredited,
+    CagnotteRedeemed,
+    CardTransactionsBooked,
+    RewardReversed,
+)
 from shared.events import Event
 
-# (journal kind, event, reference id, purchase cents, postings)
-Entry = tuple[str, Event[Any], UUID, int | None, list[Posting]]
+
+class Entry(NamedTuple):
+    """A journal entry to book: once per (kind, reference)."""
+
+    kind: str
+    reference_id: UUID
+    event_id: str
+    association_id: UUID
+    merchant_id: UUID | None
+    purchase_cents: int | None
+    occurred_at: datetime
+    postings: list[Posting]
+
+
+def entry(
+    kind: str, e: Event[Any], reference: UUID, purchase_cents: int | None, postings: list[Posting]
+) -> Entry:
+    """An entry for one event that names its association, merchant and time."""
+    d = e.data
+    return Entry(
+        kind,
+        reference,
+        e.id,
+        d.association_id,
+        d.merchant_id,
+        purchase_cents,
+        d.occurred_at,
+        postings,
+    )
 
 
 async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[AccountKey, int]:
@@ -38,14 +72,16 @@ async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[
 
 async def book(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     """Each (kind, reference) once, whatever is redelivered or re-sent under a new event id."""
-    for *_, postings in entries:
-        if not domain.is_balanced(postings):
+    for e in entries:
+        if not domain.is_balanced(e.postings):
             raise ValueError("unbalanced journal entry")
     unique: dict[tuple[str, UUID], Entry] = {}
     for e in entries:
-        unique.setdefault((e[0], e[2]), e)  # the same sale twice in one batch: the first
+        unique.setdefault(
+            (e.kind, e.reference_id), e
+        )  # the same sale twice in one batch: the first
     # Sorted: concurrent batches wait on the unique index in the same order, never in a cycle.
-    todo = sorted(unique.values(), key=lambda e: (e[0], str(e[2])))
+    todo = sorted(unique.values(), key=lambda e: (e.kind, str(e.reference_id)))
     rows = await conn.fetch(
         """INSERT INTO journal_entries (kind, reference_id, event_id, association_id, merchant_id,
                                         purchase_cents, occurred_at)
@@ -53,21 +89,23 @@ async def book(conn: asyncpg.Connection, entries: list[Entry]) -> None:
                                 $6::bigint[], $7::timestamptz[])
            ON CONFLICT (kind, reference_id) DO NOTHING
            RETURNING id, kind, reference_id""",
-        [e[0] for e in todo],
-        [e[2] for e in todo],
-        [e[1].id for e in todo],
-        [e[1].data.association_id for e in todo],
-        [e[1].data.merchant_id for e in todo],
-        [e[3] for e in todo],
-        [e[1].data.occurred_at for e in todo],
+        [e.kind for e in todo],
+        [e.reference_id for e in todo],
+        [e.event_id for e in todo],
+        [e.association_id for e in todo],
+        [e.merchant_id for e in todo],
+        [e.purchase_cents for e in todo],
+        [e.occurred_at for e in todo],
     )
     entry_ids = {(r["kind"], r["reference_id"]): r["id"] for r in rows}
-    booked = [e for e in todo if (e[0], e[2]) in entry_ids]
+    booked = [e for e in todo if (e.kind, e.reference_id) in entry_ids]
     if not booked:
         return
-    accounts = await _account_ids(conn, {p.account for e in booked for p in e[4]})
+    accounts = await _account_ids(conn, {p.account for e in booked for p in e.postings})
     lines = [
-        (entry_ids[(e[0], e[2])], accounts[p.account], p.amount_cents) for e in booked for p in e[4]
+        (entry_ids[(e.kind, e.reference_id)], accounts[p.account], p.amount_cents)
+        for e in booked
+        for p in e.postings
     ]
     await conn.copy_records_to_table(
         "postings", records=lines, columns=("entry_id", "account_id", "amount_cents")
@@ -81,10 +119,10 @@ async def on_credited(
     for e in events:
         d = e.data
         postings = domain.accrual(d.association_id, d.merchant_id, d.reward_cents, d.fee_cents)
-        entries.append(("accrual", e, d.sale_id, d.amount_cents, postings))
+        entries.append(entry("accrual", e, d.sale_id, d.amount_cents, postings))
         if d.expired_cents > 0:
             expired = domain.pending_expired(d.association_id, d.expired_cents)
-            entries.append(("pending_expired", e, d.sale_id, None, expired))
+            entries.append(entry("pending_expired", e, d.sale_id, None, expired))
     await book(conn, entries)
     return []
 
@@ -95,7 +133,7 @@ async def on_redeemed(
     await book(
         conn,
         [
-            (
+            entry(
                 domain.SPEND_KIND[e.data.purse],
                 e,
                 e.data.redemption_id,
@@ -116,7 +154,7 @@ async def on_reversed(
     await book(
         conn,
         [
-            (
+            entry(
                 "reversal",
                 e,
                 e.data.return_id,
@@ -137,7 +175,7 @@ async def on_adjusted(
     await book(
         conn,
         [
-            (
+            entry(
                 e.data.kind,
                 e,
                 e.data.movement_id,
@@ -153,4 +191,48 @@ async def on_adjusted(
             for e in events
         ],
     )
+    return []
+
+
+async def on_card_booked(
+    conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]
+) -> Sequence[Event[Any]]:
+    """The transactions chip cards made offline, one chunk of one terminal per event: booked
+    per chunk (reference: the chunk), one accrual, one pending expiry and one redemption at
+    most, the sums of its sales; the detail of each sale stays in the cards' ledger and crm's
+    visits. The same rules as the sales made online (``domain``)."""
+    entries: list[Entry] = []
+    for e in events:
+        d = e.data
+        txs = d.transactions
+        if not txs:
+            continue
+        sales = [t for t in txs if t.kind == "sale"]
+        spent = sum(t.amount_cents for t in txs if t.kind == "redemption")
+        chunk = Entry(
+            "",
+            d.chunk_id,
+            e.id,
+            d.association_id,
+            d.merchant_id,
+            None,
+            max(t.occurred_at for t in txs),
+            [],
+        )
+        if sales:
+            reward = sum(t.reward_cents for t in sales)
+            fee = sum(t.fee_cents for t in sales)
+            purchase = sum(t.amount_cents for t in sales)
+            postings = domain.accrual(d.association_id, d.merchant_id, reward, fee)
+            entries.append(
+                chunk._replace(kind="accrual", purchase_cents=purchase, postings=postings)
+            )
+            expired = sum(t.expired_cents for t in sales)
+            if expired:
+                postings = domain.pending_expired(d.association_id, expired)
+                entries.append(chunk._replace(kind="pending_expired", postings=postings))
+        if spent:
+            postings = domain.redemption(d.association_id, d.merchant_id, spent)
+            entries.append(chunk._replace(kind="redemption", postings=postings))
+    await book(conn, entries)
     return []

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.crm import api, handlers
-from shared.contracts import AccountOpened, CagnotteCredited, CardIssued, RewardReversed
+from shared.contracts import (
+    AccountOpened,
+    CagnotteCredited,
+    CardIssued,
+    CardTransactionsBooked,
+    RewardReversed,
+)
 from shared.service import ServiceSpec, main
 
 SPEC = ServiceSpec(
@@ -17,6 +23,7 @@ SPEC = ServiceSpec(
         AccountOpened: handlers.on_opened,
         RewardReversed: handlers.on_reversed,
         CardIssued: handlers.on_card_issued,
+        CardTransactionsBooked: handlers.on_card_booked,
     },
 )
 

@@ -3,23 +3,91 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import asyncpg
 
 from services.crm.domain import tally
-from shared.contracts import AccountOpened, CagnotteCredited, CardIssued, RewardReversed
+from shared.contracts import (
+    AccountOpened,
+    CagnotteCredited,
+    CardIssued,
+    CardTransactionsBooked,
+    RewardReversed,
+)
 from shared.events import Event
+
+
+class Visit(NamedTuple):
+    """One sale of a customer at a merchant: a row of the visit history."""
+
+    sale_id: UUID
+    account_id: UUID
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    amount_cents: int
+    product_family: str | None
+    occurred_at: datetime
 
 
 async def on_credited(
     conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
 ) -> Sequence[Event[Any]]:
+    await record_visits(
+        conn,
+        [
+            Visit(
+                d.sale_id,
+                d.account_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
+                d.amount_cents,
+                d.product_family,
+                d.occurred_at,
+            )
+            for d in (e.data for e in events)
+        ],
+    )
+    return []
+
+
+async def on_card_booked(
+    conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]
+) -> Sequence[Event[Any]]:
+    """The sales chip cards made offline: a visit each, keyed by the transaction's id, as the
+    sales made online. A redemption is no visit (as online)."""
+    await record_visits(
+        conn,
+        [
+            Visit(
+                t.transaction_id,
+                t.account_id,
+                e.data.association_id,
+                e.data.merchant_id,
+                e.data.shop_id,
+                t.amount_cents,
+                t.product_family,
+                t.occurred_at,
+            )
+            for e in events
+            for t in e.data.transactions
+            if t.kind == "sale"
+        ],
+    )
+    return []
+
+
+async def record_visits(conn: asyncpg.Connection, visits: list[Visit]) -> None:
+    """The visits and the counters of their customers, each sale once."""
     # One row per sale: the same sale twice in a batch (re-sent under another event id) would
     # make the upsert touch its row twice. Sorted: the lock order of concurrent batches.
-    data = sorted(
-        {e.data.sale_id: e.data for e in reversed(events)}.values(), key=lambda d: d.sale_id
-    )
+    data = sorted({v.sale_id: v for v in reversed(visits)}.values(), key=lambda d: d.sale_id)
+    if not data:
+        return
     # A visit already there counts no more. A cancelled one (a placeholder left by a
     # cancellation that came first) gets the sale's details, and stays out of the counters.
     rows = await conn.fetch(
@@ -42,7 +110,7 @@ async def on_credited(
         d for d in data if d.sale_id in new
     ]  # a sale re-sent under another event id counts once
     if not fresh:
-        return []
+        return
     per_customer = tally(
         [((d.account_id, d.association_id), d.amount_cents, d.occurred_at) for d in fresh]
     )
@@ -80,7 +148,6 @@ async def on_credited(
         [per_merchant[k].first_at for k in mkeys],
         [per_merchant[k].last_at for k in mkeys],
     )
-    return []
 
 
 async def on_opened(

@@ -6,7 +6,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from services.terminals import api, outcomes
+from aiohttp import web
+
+from services.terminals import api, outcomes, sync, sync_http
+from services.terminals.line import LineServer
 from shared.contracts import (
     AccountOpened,
     BlacklistChanged,
@@ -17,9 +20,14 @@ from shared.contracts import (
     ReturnRefused,
     RewardReversed,
     SaleRefused,
+    TerminalParametersPublished,
 )
 from shared.events import Event
+from shared.logging import get as get_logger
 from shared.service import Runtime, ServiceSpec, main
+
+# Imported for its routes (registered on api.api): the sync sessions over HTTP.
+__all__ = ["SPEC", "sync_http"]
 
 
 async def on_ready(rt: Runtime) -> None:
@@ -28,6 +36,29 @@ async def on_ready(rt: Runtime) -> None:
     rt.state["prune"] = asyncio.create_task(
         api.prune_nonces(rt.pool, rt.settings.signature_window_s)
     )
+    service = sync.SyncService(rt.pool)
+    rt.state["sync"] = service
+    if rt.settings.sync_line_port:
+        line = LineServer(service, gateway)
+        try:
+            await line.start(rt.settings.host, rt.settings.sync_line_port)
+        except OSError as exc:  # the HTTP sessions still work; the line is retried at restart
+            get_logger("line").error("line_unavailable", error=repr(exc))
+        else:
+            rt.state["line"] = line
+
+
+def routes(app: web.Application, rt: Runtime) -> None:
+    api.routes(app, rt)
+
+    async def stop_line(_: web.Application) -> None:
+        # Part of the graceful shutdown (aiohttp's on_shutdown runs in runner.cleanup(),
+        # before the consumer stops and the outbox is flushed): sessions in hand finish.
+        line: LineServer | None = rt.state.get("line")
+        if line is not None:
+            await line.stop(rt.settings.shutdown_grace_s)
+
+    app.on_shutdown.append(stop_line)
 
 
 def after_commit(rt: Runtime) -> Any:
@@ -35,7 +66,9 @@ def after_commit(rt: Runtime) -> Any:
         gateway: api.Gateway | None = rt.state.get("gateway")
         if gateway is not None:
             decisions = (
-                outcomes.decide(e) for e in events if not isinstance(e.data, BlacklistChanged)
+                outcomes.decide(e)
+                for e in events
+                if not isinstance(e.data, (BlacklistChanged, TerminalParametersPublished))
             )
             gateway.resolve([(d[0], d[3], d[4]) for d in decisions if d is not None])
 
@@ -45,7 +78,7 @@ def after_commit(rt: Runtime) -> Any:
 SPEC = ServiceSpec(
     name="terminals",
     migrations=Path(__file__).parent / "migrations",
-    routes=api.routes,
+    routes=routes,
     handlers=lambda rt: (
         dict.fromkeys(
             (
@@ -60,7 +93,7 @@ SPEC = ServiceSpec(
             ),
             outcomes.handler(),
         )
-        | {BlacklistChanged: outcomes.on_blacklist}
+        | {BlacklistChanged: outcomes.on_blacklist, TerminalParametersPublished: sync.on_parameters}
     ),
     after_commit=after_commit,
     on_ready=on_ready,

@@ -19,6 +19,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
+from services.terminals import sync
 from services.terminals.intake import Existing, Intake, Item, Replay
 from shared import signing
 from shared.contracts import (
@@ -576,6 +577,85 @@ async def list_terminals(request: web.Request) -> web.Response:
     return json_response(
         [{k: str(v) if isinstance(v, UUID) else v for k, v in dict(r).items()} for r in rows]
     )
+
+
+class LastSession(BaseModel):
+    id: UUID
+    transport: Literal["http", "line"]
+    status: Literal["open", "ok", "mismatch", "failed", "abandoned"]
+    started_at: datetime
+    closed_at: datetime | None
+    chunks: int
+    inserted: int
+    skipped: int
+    missing: list[list[int]] = Field(description="inclusive ranges the close found missing")
+    error_code: str | None
+
+
+class SyncRegistryEntry(BaseModel):
+    terminal_id: UUID
+    label: str
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    active: bool
+    health: Literal["ok", "late", "failing"] = Field(
+        description="failing: the last session failed, mismatched or was cut off; late: no "
+        "successful sync for 36 h (or never)"
+    )
+    last_sync_at: datetime | None = Field(description="the last session that closed ok")
+    last_hello_at: datetime | None
+    last_committed_seq: int
+    committed_total: int
+    pending_count: int = Field(description="journal lines the terminal holds and we do not")
+    software: str | None
+    params_version: int | None = Field(description="as the terminal said at its last HELLO")
+    blacklist_version: int | None
+    delivered_params_version: int | None
+    delivered_blacklist_version: int | None
+    last_session: LastSession | None
+
+
+class SyncRegistry(RootModel[list[SyncRegistryEntry]]):
+    pass
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, UUID):
+        return str(v)
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return v
+
+
+@api.route(
+    "GET",
+    "/v1/terminals/{terminal_id}/sync",
+    summary="A terminal's sync state: last sync, versions, pending lines, health, last session",
+    returns=SyncRegistryEntry,
+    tag="back office",
+)
+async def get_terminal_sync(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    terminal_id = uuid_param(request, "terminal_id")
+    entries = await sync.registry(rt.pool, terminal_id)
+    if not entries:
+        raise Problem(404, "Unknown terminal", f"no terminal {terminal_id}")
+    return json_response(_plain(entries[0]))
+
+
+@api.route(
+    "GET",
+    "/v1/sync/registry",
+    summary="Every terminal's sync state (the registry of offline terminals)",
+    returns=SyncRegistry,
+    tag="back office",
+)
+async def list_terminal_sync(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    return json_response([_plain(e) for e in await sync.registry(rt.pool)])
 
 
 def _signed_routes(

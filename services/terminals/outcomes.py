@@ -33,6 +33,7 @@ TITLES = {
     "card_stolen": "Card stolen",
     "card_replaced": "Card replaced",
     "card_cancelled": "Card cancelled",
+    "card_cloned": "Card cloned",
     "card_expired": "Card expired",
     "card_dormant": "Card dormant",
     "card_not_accepted": "Card not accepted here",

@@ -1,0 +1,75 @@
+"""Back-office route of the anomalies the offline card checks found (services/cards/offline.py):
+cloned cards, broken balance chains, gaps in transaction counters, rewards that do not match the
+rules, bad certificates, unknown cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from services.cards.card_checks import AnomalyKind
+from services.cards.web import api
+from shared.http import json_response, read_query
+from shared.service import back_office
+
+MAX_ID = 2**63 - 1
+
+
+class AnomalyQuery(BaseModel):
+    card_number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
+    kind: AnomalyKind | None = None
+    before: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="only anomalies with a smaller id (paging)"
+    )
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class CardAnomaly(BaseModel):
+    id: int
+    kind: AnomalyKind
+    card_number: str
+    atc: int = Field(description="the card's transaction counter of the transaction")
+    terminal_id: UUID
+    seq: int = Field(description="the terminal's journal sequence of the transaction")
+    transaction_id: UUID
+    chunk_id: UUID
+    merchant_id: UUID
+    booked: bool = Field(description="the transaction was booked all the same")
+    detail: str
+    detected_at: datetime
+
+
+class AnomalyPage(BaseModel):
+    anomalies: list[CardAnomaly] = Field(description="newest first")
+    next: int | None = Field(description="more follow: ask again with before=next")
+
+
+@api.route(
+    "GET",
+    "/v1/card-anomalies",
+    summary="Anomalies found in the transactions chip cards made offline",
+    query=AnomalyQuery,
+    returns=AnomalyPage,
+    tag="cards",
+)
+async def list_anomalies(request: web.Request) -> web.Response:
+    """Newest first, filtered by card number and kind. A `clone` blacklisted the card; a
+    `bad_certificate` or `unknown_card` transaction was not booked; the others were."""
+    rt = back_office(request)
+    q = read_query(request, AnomalyQuery)
+    rows = await rt.pool.fetch(
+        """SELECT * FROM card_anomalies
+           WHERE ($1::text IS NULL OR card_number = $1) AND ($2::text IS NULL OR kind = $2)
+             AND ($3::bigint IS NULL OR id < $3)
+           ORDER BY id DESC LIMIT $4""",
+        q.card_number,
+        q.kind,
+        q.before,
+        q.limit,
+    )
+    anomalies = [CardAnomaly.model_validate(dict(r)) for r in rows]
+    more = len(anomalies) == q.limit
+    return json_response(AnomalyPage(anomalies=anomalies, next=anomalies[-1].id if more else None))

@@ -1,0 +1,1 @@
+"""The in-store terminal program."""

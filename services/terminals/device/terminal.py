@@ -1,0 +1,238 @@
+"""The front desk's use cases, offline: read a card, record a sale on it, spend its cagnotte.
+
+The reward is the shared rules package's (``shared.rules``), compiled from the parameters
+the gateway sent at the last sync, and what a sale does to the card's buckets is the same
+``credit_sale`` the cards service runs: the server re-checks both and flags a difference.
+Order of writes: the card first (it certifies the transaction), then the journal; a card
+that refuses leaves the journal untouched and the sequence unused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from services.terminals.device.journal import Fill, Journal
+from services.terminals.device.reader import (
+    CardError,
+    CardReceipt,
+    CardView,
+    CreditOrder,
+    DebitOrder,
+    Reader,
+)
+from shared.contracts import CardTransaction
+from shared.rules.accounts import AccountState, credit_sale
+from shared.rules.engine import Sale
+from shared.rules.params import TerminalParameters, TerminalRules
+from shared.rules.params import compile as compile_rules
+
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """The terminal refuses, with a message code (``i18n.MESSAGES``) and its fields."""
+
+    def __init__(self, code: str, **fields: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.fields = fields
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    transaction: CardTransaction
+    fill: Fill
+    reasons: tuple[str, ...] = ()  # why the reward is not the full rate (law, scope...)
+
+
+class Terminal:
+    def __init__(
+        self,
+        journal: Journal,
+        reader: Reader,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.journal = journal
+        self.reader = reader
+        self.now = now
+        self._compiled: tuple[int, dict[UUID, TerminalRules]] | None = None
+
+    # --- what the terminal knows --------------------------------------------------------
+
+    @property
+    def terminal_id(self) -> UUID:
+        return UUID(self.journal.get("terminal_id"))
+
+    def configuration(self) -> dict[str, Any]:
+        conf: dict[str, Any] | None = self.journal.get("configuration")
+        if conf is None or self.journal.get("params") is None:
+            raise Refused("not_configured")
+        return conf
+
+    def rules(self) -> dict[UUID, TerminalRules]:
+        version = int(self.journal.get("params_version", 0))
+        if self._compiled is None or self._compiled[0] != version:
+            params = TerminalParameters.model_validate(self.journal.get("params"))
+            self._compiled = (version, compile_rules(params))
+        return self._compiled[1]
+
+    # --- use cases ------------------------------------------------------------------------
+
+    def read_card(self) -> CardView:
+        """The inserted card, after the offline checks: blacklist, blocked, expiry, type."""
+        self.configuration()
+        view = self._card(self.reader.read)
+        self.check(view, self.now())
+        return view
+
+    def check(self, view: CardView, at: datetime) -> TerminalRules:
+        reason = self.journal.blacklisted(view.number)
+        if reason is not None:
+            raise Refused(f"card_{reason}")
+        if view.blocked:
+            raise Refused("card_blocked")
+        if view.expires_on is not None and at.date() > view.expires_on:
+            raise Refused("card_expired", date=_day(view.expires_on))
+        rules = self.rules().get(view.card_type_id)
+        if rules is None:
+            raise Refused("card_not_accepted")
+        return rules
+
+    def sale(self, amount_cents: int, family: str | None = None, quantity: int = 1) -> Recorded:
+        conf = self.configuration()
+        self._room()
+        at = self.now().replace(microsecond=0)
+        view = self._card(self.reader.read)
+        rules = self.check(view, at)
+        if rules.book is None:
+            raise Refused("card_does_not_earn")
+        evaluation = rules.book.evaluate(
+            Sale(str(conf["merchant_id"]), family, amount_cents, at, quantity)
+        )
+        before = AccountState(
+            available=view.available,
+            pending=view.pending,
+            units=view.units,
+            visits=view.visits,
+            window_started_at=view.window_started_at,
+        )
+        credit = credit_sale(before, evaluation, rules.book.program, rules.threshold, at)
+        after = credit.state
+        seq = self.journal.next_seq()
+        order = CreditOrder(
+            amount_cents=amount_cents,
+            available_delta=after.available - before.available,
+            pending_delta=after.pending - before.pending,
+            units_delta=after.units - before.units,
+            visits_after=after.visits,
+            window_started_at=after.window_started_at,
+            occurred_at=at,
+            terminal_id=self.terminal_id,
+            seq=seq,
+        )
+        receipt = self._card(lambda: self.reader.credit(order))
+        tx = _transaction(
+            "sale",
+            view,
+            receipt,
+            seq,
+            at,
+            amount_cents,
+            family=family,
+            quantity=quantity,
+            reward_cents=credit.reward_cents,
+            expired_cents=credit.expired_cents,
+            window_started_at=after.window_started_at,
+        )
+        self.journal.append(tx)
+        return Recorded(tx, self.journal.fill(), tuple(r.detail for r in evaluation.refusals))
+
+    def redeem(self, amount_cents: int | None = None) -> Recorded:
+        """Spend ``amount_cents`` of the cagnotte, or all of it."""
+        self.configuration()
+        self._room()
+        at = self.now().replace(microsecond=0)
+        view = self._card(self.reader.read)
+        self.check(view, at)
+        amount = view.available if amount_cents is None else amount_cents
+        if amount <= 0 or amount > view.available:
+            raise Refused("insufficient_balance", available=view.available)
+        seq = self.journal.next_seq()
+        order = DebitOrder(
+            amount_cents=amount, occurred_at=at, terminal_id=self.terminal_id, seq=seq
+        )
+        receipt = self._card(lambda: self.reader.debit(order))
+        tx = _transaction(
+            "redemption",
+            view,
+            receipt,
+            seq,
+            at,
+            amount,
+            window_started_at=view.window_started_at,
+        )
+        self.journal.append(tx)
+        return Recorded(tx, self.journal.fill())
+
+    def _room(self) -> None:
+        if self.journal.fill().full:
+            raise Refused("journal_full", capacity=self.journal.capacity)
+
+    @staticmethod
+    def _card(call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except CardError as exc:
+            if exc.code in ("insufficient_balance", "expired", "blocked", "bad_mac", "no_card"):
+                code = {"expired": "card_expired", "blocked": "card_blocked"}.get(
+                    exc.code, exc.code
+                )
+                raise Refused(code, available="?", date="?", detail=str(exc)) from exc
+            raise Refused("card_error", detail=str(exc)) from exc
+
+
+def _day(d: date) -> str:
+    return d.isoformat()
+
+
+def _transaction(
+    kind: str,
+    view: CardView,
+    receipt: CardReceipt,
+    seq: int,
+    at: datetime,
+    amount_cents: int,
+    *,
+    family: str | None = None,
+    quantity: int = 1,
+    reward_cents: int = 0,
+    expired_cents: int = 0,
+    window_started_at: datetime | None = None,
+) -> CardTransaction:
+    return CardTransaction(
+        seq=seq,
+        kind=kind,  # type: ignore[arg-type]
+        card_number=view.number,
+        atc=receipt.atc,
+        occurred_at=at,
+        amount_cents=amount_cents,
+        product_family=family,
+        quantity=quantity,
+        reward_cents=reward_cents,
+        expired_cents=expired_cents,
+        available_delta=receipt.available_delta,
+        pending_delta=receipt.pending_delta,
+        units_delta=receipt.units_delta,
+        available_after=receipt.available_after,
+        pending_after=receipt.pending_after,
+        units_after=receipt.units_after,
+        visits_after=receipt.visits_after,
+        window_started_at=window_started_at,
+        key_version=receipt.key_version,
+        terminal_nonce=receipt.terminal_nonce.hex(),
+        certificate=receipt.certificate.hex(),
+    )

@@ -1,0 +1,1 @@
+"""The Comptoir chip card: its keys, its certificates and its commands (docs/terminal-protocol.md)."""

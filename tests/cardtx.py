@@ -1,0 +1,208 @@
+"""Valid card transactions for tests and benchmarks: simulated cards (their counter, their
+balances chained from one transaction to the next, their certificate made with the card's
+diversified key from DEV_MASTERS) and an in-memory journal for the sync client."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from shared.card.crypto import DEV_MASTERS, Certified, certificate, diversify
+from shared.contracts import CardTransaction
+from shared.rules.codes import card_number
+
+
+@dataclass
+class SimCard:
+    number: str
+    atc: int = 0
+    available: int = 0
+    pending: int = 0
+    units: int = 0
+    visits: int = 0
+    key: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = diversify(DEV_MASTERS["cert"], "cert", self.number)
+
+
+class CardTxFactory:
+    """Journal lines of one terminal, seq 1, 2, 3...; ``cards`` shared between factories
+    (one card used in two shops) keeps one counter and one balance per card."""
+
+    def __init__(
+        self,
+        terminal_id: UUID,
+        *,
+        start_seq: int = 1,
+        cards: dict[str, SimCard] | None = None,
+        seed: int | None = None,
+        start: datetime | None = None,
+        reward_bps: int = 500,
+    ) -> None:
+        self.terminal_id = terminal_id
+        self.seq = start_seq
+        self.cards = {} if cards is None else cards
+        self.rng = random.Random(seed)
+        self.clock = (start or datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+        self.reward_bps = reward_bps
+
+    def card(self, number: str | None = None) -> SimCard:
+        if number is None:
+            number = card_number("999042", self.rng.randrange(10**9))
+        if number not in self.cards:
+            self.cards[number] = SimCard(number)
+        return self.cards[number]
+
+    def sale(
+        self, card: SimCard | None = None, amount_cents: int | None = None, **over: Any
+    ) -> CardTransaction:
+        card = card or self.card()
+        amount = amount_cents if amount_cents is not None else self.rng.randrange(100, 20_000)
+        reward = amount * self.reward_bps // 10_000
+        return self._write(card, "sale", amount, reward, **over)
+
+    def redemption(self, card: SimCard, amount_cents: int) -> CardTransaction:
+        if amount_cents > card.available:
+            raise ValueError("the card would refuse: insufficient balance")
+        return self._write(card, "redemption", amount_cents, 0)
+
+    def _write(
+        self,
+        card: SimCard,
+        kind: Literal["sale", "redemption"],
+        amount: int,
+        reward: int,
+        **over: Any,
+    ) -> CardTransaction:
+        available_delta = reward if kind == "sale" else -amount
+        card.atc += 1
+        card.available += available_delta
+        if kind == "sale":
+            card.visits += 1
+        self.clock += timedelta(seconds=self.rng.randrange(1, 90))
+        nonce = self.rng.randbytes(8)
+        fields = Certified(
+            kind=kind,
+            card_number=card.number,
+            atc=card.atc,
+            amount_cents=amount,
+            available_delta=available_delta,
+            pending_delta=0,
+            units_delta=0,
+            available_after=card.available,
+            pending_after=card.pending,
+            units_after=card.units,
+            visits_after=card.visits,
+            terminal_id=self.terminal_id,
+            seq=self.seq,
+            occurred_at=self.clock,
+            terminal_nonce=nonce,
+        )
+        tx = CardTransaction(
+            seq=self.seq,
+            kind=kind,
+            card_number=card.number,
+            atc=card.atc,
+            occurred_at=self.clock,
+            amount_cents=amount,
+            product_family="epicerie" if kind == "sale" else None,
+            reward_cents=reward,
+            available_delta=available_delta,
+            pending_delta=0,
+            units_delta=0,
+            available_after=card.available,
+            pending_after=card.pending,
+            units_after=card.units,
+            visits_after=card.visits,
+            terminal_nonce=nonce.hex(),
+            certificate=certificate(card.key, fields).hex(),
+            **over,
+        )
+        self.seq += 1
+        return tx
+
+    def batch(self, n: int, cards: int = 50) -> list[CardTransaction]:
+        """``n`` sales spread over ``cards`` cards, a redemption now and then."""
+        pool = [self.card() for _ in range(cards)]
+        out = []
+        for _ in range(n):
+            c = self.rng.choice(pool)
+            if c.available > 500 and self.rng.random() < 0.1:
+                out.append(self.redemption(c, c.available // 2))
+            else:
+                out.append(self.sale(c))
+        return out
+
+
+@dataclass
+class MemoryJournal:
+    """A terminal's journal in memory (``shared.sync.client.JournalSource``)."""
+
+    lines: list[CardTransaction] = field(default_factory=list)
+    params_version: int = 0
+    blacklist_version: int = 0
+    committed_through: int = 0
+    software: str = "test-terminal/1"
+    configuration: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    blacklist: dict[str, str] = field(default_factory=dict)  # card number -> reason
+    applied: list[dict[str, Any]] = field(default_factory=list)
+
+    def hello(self) -> dict[str, Any]:
+        first = self.lines[0].seq if self.lines else 0
+        last = self.lines[-1].seq if self.lines else 0
+        return {
+            "software": self.software,
+            "params_version": self.params_version,
+            "blacklist_version": self.blacklist_version,
+            "pending_count": sum(1 for t in self.lines if t.seq > self.committed_through),
+            "journal_first_seq": first,
+            "journal_last_seq": last,
+        }
+
+    def unsynced(self, after_seq: int, limit: int) -> list[CardTransaction]:
+        if not self.lines:
+            return []
+        start = max(0, after_seq + 1 - self.lines[0].seq)
+        return [t for t in self.lines[start : start + limit] if t.seq > after_seq]
+
+    def totals(self, from_seq: int, to_seq: int) -> tuple[int, int]:
+        span = [t for t in self.lines if from_seq <= t.seq <= to_seq]
+        return len(span), sum(t.amount_cents for t in span)
+
+    def committed(self, through_seq: int) -> None:
+        self.committed_through = max(self.committed_through, through_seq)
+
+    def apply_updates(
+        self,
+        configuration: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        params_version: int,
+        blacklist: list[dict[str, Any]],
+        blacklist_version: int,
+    ) -> None:
+        self.applied.append(
+            {
+                "configuration": configuration,
+                "params": params,
+                "params_version": params_version,
+                "blacklist": blacklist,
+                "blacklist_version": blacklist_version,
+            }
+        )
+        if configuration is not None:
+            self.configuration = configuration
+        if params is not None:
+            self.params = params
+        self.params_version = params_version
+        for e in blacklist:
+            if e["action"] == "add":
+                self.blacklist[e["card_number"]] = e["reason"]
+            else:
+                self.blacklist.pop(e["card_number"], None)
+        self.blacklist_version = blacklist_version

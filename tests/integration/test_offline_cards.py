@@ -1,0 +1,413 @@
+"""What chip cards did offline, synced to the running services: the cards service checks every
+transaction (certificate, clone, chain by ATC, reward) and books it, clearing and crm follow.
+Chunks are published on the broker as the gateway's outbox does (CardTransactionsSynced)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import aiohttp
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from shared.contracts import CardTransaction, CardTransactionsSynced, card_transaction_id
+from shared.events import BATCH_CONTENT_TYPE, Event, new_event, pack, unpack
+from tests import harness
+from tests.conftest import Network, NetworkFactory, eventually
+from tests.ledgers import assert_books_agree
+from tests.unit.test_card_checks import SimCard
+
+pytestmark = pytest.mark.e2e
+
+CARDS = harness.url("cards")
+WATCHED = (
+    "blacklist.changed.v1",
+    "card.transactions.booked.v1",
+    "terminal.parameters.published.v1",
+)
+
+
+@dataclass
+class Seen:
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, type_: str, match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == f"comptoir.{type_}.v1" and match(e["data"])]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def broker(
+    services: harness.Services,
+) -> AsyncIterator[tuple[aio_pika.abc.AbstractExchange, Seen]]:
+    connection = await aio_pika.connect_robust(harness.AMQP_URL)
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await channel.get_exchange("comptoir.events")
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    for key in WATCHED:
+        await queue.bind(exchange, key)
+    seen = Seen()
+
+    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        async with message.process():
+            seen.events.extend(unpack(message.body))
+
+    await queue.consume(on_message)
+    yield exchange, seen
+    await connection.close()
+
+
+@pytest_asyncio.fixture
+async def cards_db(db: asyncpg.Connection) -> asyncpg.Connection:
+    return db
+
+
+@dataclass
+class Shop:
+    merchant_id: uuid.UUID
+    terminal_id: uuid.UUID
+    seq: int = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+
+@dataclass
+class World:
+    net: Network
+    shops: list[Shop]
+    exchange: aio_pika.abc.AbstractExchange
+    seen: Seen
+    http: aiohttp.ClientSession
+
+    async def issue(self) -> SimCard:
+        r = await self.net.admin.call(
+            "POST",
+            f"{CARDS}/v1/associations/{self.net.association_id}/cards",
+            {"issue_id": str(uuid.uuid4())},
+        )
+        assert r.status == 201, r
+        return SimCard(r.body["number"])
+
+    def chunk(self, shop: Shop, txs: list[CardTransaction]) -> Event[CardTransactionsSynced]:
+        return new_event(
+            "terminals",
+            CardTransactionsSynced(
+                chunk_id=uuid.uuid4(),
+                association_id=self.net.association_id,
+                merchant_id=shop.merchant_id,
+                shop_id=shop.merchant_id,
+                terminal_id=shop.terminal_id,
+                synced_at=datetime.now(UTC),
+                transactions=txs,
+            ),
+            subject=f"terminal/{shop.terminal_id}",
+        )
+
+    async def publish(self, *events: Event[Any]) -> None:
+        """As the gateway's outbox relay: a batch of envelopes in one persistent message."""
+        await self.exchange.publish(
+            aio_pika.Message(
+                pack([e.to_json() for e in events]),
+                content_type=BATCH_CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key="card.transactions.synced.v1",
+            mandatory=True,
+        )
+
+    async def handled(self, db: asyncpg.Connection, *events: Event[Any]) -> None:
+        ids = [uuid.UUID(e.id) for e in events]
+
+        async def done() -> bool:
+            n = await db.fetchval("SELECT count(*) FROM cards.inbox WHERE event_id = ANY($1)", ids)
+            return bool(n == len(ids))
+
+        await eventually(done, what="the chunks handled by cards")
+
+    async def account(self, number: str) -> dict[str, Any]:
+        r = await self.net.admin.call("GET", f"{CARDS}/v1/cards/{number}")
+        assert r.status == 200, r
+        card = r.body
+        r = await self.net.admin.call("GET", f"{CARDS}/v1/accounts/{card['account_id']}")
+        assert r.status == 200, r
+        return dict(r.body) | {"card": card}
+
+    async def anomalies(self, **query: str) -> list[dict[str, Any]]:
+        async with self.http.get(
+            f"{CARDS}/v1/card-anomalies", params=query, headers=self.net.admin.headers
+        ) as r:
+            assert r.status == 200, await r.text()
+            return list((await r.json())["anomalies"])
+
+
+@pytest_asyncio.fixture
+async def world(
+    make_network: NetworkFactory,
+    broker: tuple[aio_pika.abc.AbstractExchange, Seen],
+    http: aiohttp.ClientSession,
+) -> World:
+    # Merchant 0 gives 5 %, merchant 1 the network's 3 %; the fee is 0.5 %.
+    net = await make_network(merchants=2, merchant_rates=[500, None])
+    r = await net.admin.call(
+        "PUT",
+        f"{CARDS}/v1/associations/{net.association_id}",
+        {
+            "name": f"offline {net.association_id}",
+            "rate_mode": "merchant",
+            "taux_client_bps": 300,
+            "taux_uc_bps": 50,
+            "issuer_prefix": f"{800000 + secrets.randbelow(100000)}",
+        },
+    )
+    assert r.status in (200, 201), r
+    shops = [Shop(m, uuid.uuid4()) for m in net.merchants]
+    return World(net, shops, broker[0], broker[1], http)
+
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+
+
+async def test_a_card_spent_at_two_shops_and_synced_backwards_ends_equal_to_the_card(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a, b = world.shops
+    card = await world.issue()
+    at = [T0 + timedelta(hours=h) for h in range(4)]
+    a1 = card.sale(a.terminal_id, a.next_seq(), 2000, 100, at[0])  # 5 %
+    b1 = card.sale(b.terminal_id, b.next_seq(), 1000, 30, at[1])  # 3 %
+    b2 = card.redeem(b.terminal_id, b.next_seq(), 120, at[2])  # spends A's reward at B
+    a2 = card.sale(a.terminal_id, a.next_seq(), 4000, 200, at[3], family="bread")
+    chunk_b, chunk_a = world.chunk(b, [b1, b2]), world.chunk(a, [a1, a2])
+    # B syncs first: its redemption arrives before the sale that funded it.
+    await world.publish(chunk_b)
+    await world.handled(db, chunk_b)
+    await world.publish(chunk_a)
+    await world.handled(db, chunk_a)
+
+    account = await world.account(card.number)
+    assert (account["balance_cents"], account["pending_cents"], account["units"]) == (
+        card.available,
+        card.pending,
+        card.units,
+    )
+    assert card.available == 210 and account["visits"] == card.visits
+    assert account["card"]["last_used_at"] is not None
+    assert await world.anomalies(card_number=card.number) == []
+
+    sales = [card_transaction_id(s.terminal_id, tx.seq) for s, tx in ((a, a1), (b, b1), (a, a2))]
+
+    async def followed() -> bool:
+        visits = await db.fetchval("SELECT count(*) FROM crm.visits WHERE sale_id = ANY($1)", sales)
+        entries = await db.fetchval(
+            "SELECT count(*) FROM clearing.journal_entries WHERE reference_id = ANY($1)",
+            [chunk_a.data.chunk_id, chunk_b.data.chunk_id],
+        )
+        return bool(visits == 3 and entries == 3)  # A's accrual, B's accrual and redemption
+
+    await eventually(followed, what="clearing and crm booking the chunks")
+    await assert_books_agree(db, world.net.association_id)
+    fees = await db.fetchval(
+        """SELECT -sum(p.amount_cents) FROM clearing.postings p
+           JOIN clearing.ledger_accounts l ON l.id = p.account_id
+           WHERE l.association_id = $1 AND l.kind = 'operator_fees'""",
+        world.net.association_id,
+    )
+    assert fees == 10 + 5 + 20  # 0.5 % of each sale, by the server's rules
+    customer = await db.fetchrow(
+        "SELECT visit_count, total_spent_cents FROM crm.customers WHERE account_id = $1",
+        uuid.UUID(account["id"]),
+    )
+    assert (customer["visit_count"], customer["total_spent_cents"]) == (3, 7000)
+
+    def booked() -> list[dict[str, Any]]:
+        return world.seen.of(
+            "card.transactions.booked", lambda d: d["chunk_id"] == str(chunk_a.data.chunk_id)
+        )
+
+    async def seen() -> bool:
+        return bool(booked())
+
+    await eventually(seen, what="CardTransactionsBooked of A's chunk")
+    assert [t["fee_cents"] for t in booked()[0]["data"]["transactions"]] == [10, 20]
+
+
+async def test_the_same_chunk_twice_is_booked_once(world: World, db: asyncpg.Connection) -> None:
+    a = world.shops[0]
+    card = await world.issue()
+    txs = [
+        card.sale(a.terminal_id, a.next_seq(), 1000 * (i + 1), 50 * (i + 1), T0) for i in range(3)
+    ]
+    chunk = world.chunk(a, txs)
+    again = new_event("terminals", chunk.data)  # the same chunk under another event id
+    await world.publish(chunk)
+    await world.publish(again, chunk)  # and the very same envelope redelivered
+    await world.handled(db, chunk, again)
+    account = await world.account(card.number)
+    assert account["balance_cents"] == card.available == 300
+    entries = await db.fetchval(
+        "SELECT count(*) FROM cards.cagnotte_entries WHERE card_number = $1", card.number
+    )
+    assert entries == 3
+    await eventually(lambda: _visits(db, txs, a), what="crm's visits")
+    await asyncio.sleep(0.3)
+    booked = world.seen.of(
+        "card.transactions.booked", lambda d: d["chunk_id"] == str(chunk.data.chunk_id)
+    )
+    assert len(booked) == 1
+    await assert_books_agree(db, world.net.association_id)
+
+
+async def _visits(db: asyncpg.Connection, txs: list[CardTransaction], shop: Shop) -> bool:
+    visits = await db.fetchval(
+        "SELECT count(*) FROM crm.visits WHERE sale_id = ANY($1)",
+        [card_transaction_id(shop.terminal_id, t.seq) for t in txs],
+    )
+    return bool(visits == len(txs))
+
+
+async def _clone_metric(http: aiohttp.ClientSession) -> float:
+    async with http.get(f"{CARDS}/metrics") as r:
+        text = await r.text()
+    m = re.search(r'^comptoir_card_anomalies_total\{kind="clone"\} ([0-9.e+]+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a, b = world.shops
+    card = await world.issue()
+    first = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
+    clone = card.copy()
+    genuine = card.redeem(a.terminal_id, a.next_seq(), 100, T0 + timedelta(hours=1))
+    forged = clone.redeem(b.terminal_id, b.next_seq(), 100, T0 + timedelta(hours=2))
+    assert genuine.atc == forged.atc
+    before = await _clone_metric(world.http)
+    chunk_a, chunk_b = world.chunk(a, [first, genuine]), world.chunk(b, [forged])
+    await world.publish(chunk_a)
+    await world.handled(db, chunk_a)
+    await world.publish(chunk_b)
+    await world.handled(db, chunk_b)
+
+    account = await world.account(card.number)
+    assert account["card"]["status"] == "cloned" and account["card"]["blacklisted"]
+    assert account["balance_cents"] == card.available == 0  # the clone's spend is not booked
+    found = await world.anomalies(card_number=card.number, kind="clone")
+    assert len(found) == 1 and found[0]["terminal_id"] == str(b.terminal_id)
+    assert not found[0]["booked"]
+    change = await db.fetchrow(
+        "SELECT action, reason FROM cards.blacklist_changes WHERE card_number = $1", card.number
+    )
+    assert (change["action"], change["reason"]) == ("add", "cloned")
+
+    async def announced() -> bool:
+        return bool(
+            world.seen.of(
+                "blacklist.changed",
+                lambda d: d["card_number"] == card.number and d["reason"] == "cloned",
+            )
+        )
+
+    await eventually(announced, what="BlacklistChanged for the cloned card")
+    assert await _clone_metric(world.http) == before + 1
+    r = await world.net.admin.call("POST", f"{CARDS}/v1/cards/{card.number}/reactivation")
+    assert r.status == 409, r  # a cloned card is replaced, never reactivated
+
+
+async def test_a_forged_certificate_is_reported_and_not_booked(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a = world.shops[0]
+    card = await world.issue()
+    good = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
+    genuine = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
+    forged = genuine.model_copy(
+        update={"available_delta": 10_000, "available_after": 10_100, "reward_cents": 10_000}
+    )
+    stranger = SimCard("4" * 15 + "1").sale(a.terminal_id, a.next_seq(), 500, 25, T0)
+    chunk = world.chunk(a, [good, forged, stranger])
+    await world.publish(chunk)
+    await world.handled(db, chunk)
+    account = await world.account(card.number)
+    assert account["balance_cents"] == 100
+    kinds = {x["kind"]: x for x in await world.anomalies(card_number=card.number)}
+    assert set(kinds) == {"bad_certificate"} and not kinds["bad_certificate"]["booked"]
+    assert [x["kind"] for x in await world.anomalies(card_number=stranger.card_number)][:1] == [
+        "unknown_card"
+    ]
+    assert not await db.fetchval(
+        "SELECT count(*) FROM cards.cagnotte_entries WHERE reference_id = $1",
+        card_transaction_id(a.terminal_id, forged.seq),
+    )
+
+
+async def test_a_reward_the_rules_do_not_give_is_flagged_and_booked(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a, b = world.shops
+    card = await world.issue()
+    right = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
+    greedy = card.sale(b.terminal_id, b.next_seq(), 2000, 400, T0)  # 20 % where 3 % is due
+    chunk_a, chunk_b = world.chunk(a, [right]), world.chunk(b, [greedy])
+    await world.publish(chunk_a, chunk_b)
+    await world.handled(db, chunk_a, chunk_b)
+    found = await world.anomalies(card_number=card.number)
+    assert [(x["kind"], x["seq"], x["booked"]) for x in found] == [
+        ("reward_mismatch", greedy.seq, True)
+    ]
+    assert "60" in found[0]["detail"]
+    assert (await world.account(card.number))["balance_cents"] == card.available == 500
+
+
+async def test_a_jump_in_the_card_counter_is_reported(world: World, db: asyncpg.Connection) -> None:
+    a = world.shops[0]
+    card = await world.issue()
+    first = card.sale(a.terminal_id, a.next_seq(), 1000, 50, T0)
+    card.atc += 80  # sales made at terminals that never synced
+    later = card.sale(a.terminal_id, a.next_seq(), 1000, 50, T0)
+    chunk = world.chunk(a, [first, later])
+    await world.publish(chunk)
+    await world.handled(db, chunk)
+    kinds = sorted(x["kind"] for x in await world.anomalies(card_number=card.number))
+    assert kinds == ["atc_gap"]
+
+
+async def test_the_anomaly_list_refuses_bad_filters(world: World) -> None:
+    for query in ({"kind": "bogus"}, {"card_number": "12"}, {"limit": "0"}):
+        async with world.http.get(
+            f"{CARDS}/v1/card-anomalies", params=query, headers=world.net.admin.headers
+        ) as r:
+            assert r.status == 400
+            assert r.content_type == "application/problem+json"
+
+
+async def test_each_merchant_gets_its_terminal_parameters(world: World) -> None:
+    merchant = world.net.merchants[0]
+
+    async def published() -> bool:
+        return bool(
+            world.seen.of(
+                "terminal.parameters.published", lambda d: d["merchant_id"] == str(merchant)
+            )
+        )
+
+    await eventually(published, what="TerminalParametersPublished for the new merchant")
+    event = world.seen.of(
+        "terminal.parameters.published", lambda d: d["merchant_id"] == str(merchant)
+    )[-1]
+    document = event["data"]["document"]
+    assert document["merchant_id"] == str(merchant)
+    assert document["card_types"] and document["card_types"][0]["merchant_rates"] == {
+        "taux_client_bps": 500,
+        "taux_uc_bps": None,
+    }

@@ -1,0 +1,214 @@
+"""The server's checks of what chip cards did offline: certificates, clones, the balance chain
+by ATC (whatever order the terminals synced in), gaps in ATCs, rewards against the rules."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from services.cards.card_checks import (
+    Link,
+    certificate_ok,
+    certified,
+    check_card,
+    check_reward,
+    digest,
+)
+from shared.card.crypto import DEV_MASTERS, Certified, certificate, diversify
+from shared.contracts import CardTransaction
+from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates
+from shared.rules.engine import RuleBook
+from shared.rules.programs import Program, ProgramKind
+
+T0 = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+MASTER = DEV_MASTERS["cert"]
+
+
+@dataclass
+class SimCard:
+    """A card as far as the server can tell: it counts, chains its balances and certifies with
+    its key diversified from the development ``cert`` master."""
+
+    number: str
+    available: int = 0
+    pending: int = 0
+    units: int = 0
+    visits: int = 0
+    atc: int = 0
+    log: list[CardTransaction] = field(default_factory=list)
+
+    def _certify(
+        self,
+        terminal_id: uuid.UUID,
+        seq: int,
+        kind: Literal["sale", "redemption"],
+        amount: int,
+        deltas: tuple[int, int, int],
+        at: datetime,
+        **terminal_fields: Any,
+    ) -> CardTransaction:
+        self.atc += 1
+        self.available += deltas[0]
+        self.pending += deltas[1]
+        self.units += deltas[2]
+        if kind == "sale":
+            self.visits += 1
+        nonce = secrets.token_bytes(8)
+        fields = Certified(
+            kind, self.number, self.atc, amount, *deltas, self.available, self.pending,
+            self.units, self.visits, terminal_id, seq, at, nonce,
+        )  # fmt: skip
+        cert = certificate(diversify(MASTER, "cert", self.number), fields)
+        tx = CardTransaction(
+            seq=seq,
+            kind=kind,
+            card_number=self.number,
+            atc=self.atc,
+            occurred_at=at,
+            amount_cents=amount,
+            available_delta=deltas[0],
+            pending_delta=deltas[1],
+            units_delta=deltas[2],
+            available_after=self.available,
+            pending_after=self.pending,
+            units_after=self.units,
+            visits_after=self.visits,
+            terminal_nonce=nonce.hex(),
+            certificate=cert.hex(),
+            **terminal_fields,
+        )
+        self.log.append(tx)
+        return tx
+
+    def sale(
+        self,
+        terminal_id: uuid.UUID,
+        seq: int,
+        amount: int,
+        reward: int,
+        at: datetime = T0,
+        family: str | None = None,
+    ) -> CardTransaction:
+        return self._certify(
+            terminal_id, seq, "sale", amount, (reward, 0, 0), at,
+            reward_cents=reward, product_family=family,
+        )  # fmt: skip
+
+    def redeem(
+        self, terminal_id: uuid.UUID, seq: int, amount: int, at: datetime = T0
+    ) -> CardTransaction:
+        return self._certify(terminal_id, seq, "redemption", amount, (-amount, 0, 0), at)
+
+    def copy(self) -> SimCard:
+        """A clone: the same keys and state, living its own life from now on."""
+        return SimCard(self.number, self.available, self.pending, self.units, self.visits, self.atc)
+
+
+TERMINAL = uuid.uuid4()
+
+
+def _link(tx: CardTransaction, terminal: uuid.UUID = TERMINAL) -> Link:
+    return Link.of(tx, digest(certified(tx, terminal), tx))
+
+
+def test_a_genuine_certificate_verifies_and_any_change_breaks_it() -> None:
+    card = SimCard("9000000000000001")
+    tx = card.sale(TERMINAL, 1, 2000, 60)
+    assert certificate_ok(MASTER, certified(tx, TERMINAL), tx.certificate)
+    richer = tx.model_copy(update={"available_after": tx.available_after + 1000})
+    assert not certificate_ok(MASTER, certified(richer, TERMINAL), tx.certificate)
+    assert not certificate_ok(MASTER, certified(tx, uuid.uuid4()), tx.certificate)
+    assert not certificate_ok(bytes(16), certified(tx, TERMINAL), tx.certificate)
+
+
+def test_a_chain_in_any_order_is_whole() -> None:
+    card = SimCard("9000000000000002")
+    txs = [
+        card.sale(TERMINAL, 1, 1000, 30),
+        card.redeem(TERMINAL, 2, 20),
+        card.sale(TERMINAL, 3, 500, 15),
+    ]
+    # Synced in reverse, one at a time: each meets its neighbours on the other side.
+    known: dict[int, Link] = {}
+    for tx in reversed(txs):
+        verdict = check_card(known, [(0, _link(tx))], gap_alert=50)
+        assert verdict.verdicts == {0: "new"} and verdict.findings == []
+        known[tx.atc] = _link(tx)
+
+
+def test_a_broken_chain_is_found_from_either_neighbour() -> None:
+    card = SimCard("9000000000000003")
+    first = card.sale(TERMINAL, 1, 1000, 30)
+    card.available += 500  # money from nowhere between ATC 1 and 2
+    second = card.sale(TERMINAL, 2, 1000, 30)
+    for known_tx, new_tx in ((first, second), (second, first)):
+        verdict = check_card({known_tx.atc: _link(known_tx)}, [(0, _link(new_tx))], 50)
+        assert [f.kind for _, f in verdict.findings] == ["broken_chain"]
+        assert verdict.verdicts == {0: "new"}  # booked all the same: the card holds it
+    both = check_card({}, [(0, _link(second)), (1, _link(first))], 50)
+    assert [(i, f.kind) for i, f in both.findings] == [(0, "broken_chain")]
+
+
+def test_the_same_atc_again_is_a_resend_or_a_clone() -> None:
+    card = SimCard("9000000000000004")
+    card.sale(TERMINAL, 1, 1000, 30)
+    clone = card.copy()
+    mine = card.sale(TERMINAL, 2, 1000, 30)
+    other_terminal = uuid.uuid4()
+    theirs = clone.sale(other_terminal, 7, 4000, 120)
+    assert mine.atc == theirs.atc
+    known = {mine.atc: _link(mine)}
+    assert check_card(known, [(0, _link(mine))], 50).verdicts == {0: "duplicate"}
+    verdict = check_card(known, [(0, _link(theirs, other_terminal))], 50)
+    assert verdict.verdicts == {0: "clone"}
+    assert [f.kind for _, f in verdict.findings] == ["clone"]
+    # Both in one batch: the first wins, the second is the clone.
+    verdict = check_card({}, [(0, _link(mine)), (1, _link(theirs, other_terminal))], 50)
+    assert verdict.verdicts == {0: "new", 1: "clone"}
+
+
+def test_a_jump_in_atc_beyond_the_alert_is_reported() -> None:
+    card = SimCard("9000000000000005")
+    first = card.sale(TERMINAL, 1, 1000, 30)
+    card.atc += 60  # 60 transactions never synced
+    far = card.sale(TERMINAL, 2, 1000, 30)
+    verdict = check_card({first.atc: _link(first)}, [(0, _link(far))], 50)
+    assert [f.kind for _, f in verdict.findings] == ["atc_gap"]
+    near = check_card({first.atc: _link(first)}, [(0, _link(far))], 100)
+    assert near.findings == []
+
+
+MERCHANT = uuid.UUID(int=1)
+
+
+def test_a_reward_is_checked_against_the_rules() -> None:
+    network = NetworkRates(CalculationMode.MERCHANT, 300, 50)
+    program = Program("p")
+    book = RuleBook(network, [Merchant(str(MERCHANT), 500)], program)
+    card = SimCard("9000000000000006")
+    right = card.sale(TERMINAL, 1, 2000, 100)  # 5 % of 20 €
+    check = check_reward(book, program, MERCHANT, True, right)
+    assert check.problem is None and check.fee_cents == 10
+    wrong = card.sale(TERMINAL, 2, 2000, 400)
+    assert "400" in (check_reward(book, program, MERCHANT, True, wrong).problem or "")
+    assert check_reward(book, program, MERCHANT, False, right).problem is not None
+    spend = card.redeem(TERMINAL, 3, 100)
+    assert check_reward(book, program, MERCHANT, True, spend).problem is None
+
+
+def test_points_are_checked_with_their_conversion() -> None:
+    network = NetworkRates(CalculationMode.MERCHANT, 300, 50)
+    program = Program(
+        "p", ProgramKind.POINTS, points_per_euro=1, units_per_reward=50, reward_cents=200
+    )
+    book = RuleBook(network, [Merchant(str(MERCHANT))], program)
+    card = SimCard("9000000000000007", units=30)
+    # 25 € → 25 points: 55, one reward of 2 € and 5 points left.
+    tx = card._certify(
+        TERMINAL, 1, "sale", 2500, (200, 0, -25), T0 + timedelta(hours=1), reward_cents=200
+    )
+    assert tx.units_after == 5
+    assert check_reward(book, program, MERCHANT, True, tx).problem is None
