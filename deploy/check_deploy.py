@@ -38,6 +38,15 @@ def _settings() -> tuple[dict[str, int], set[str]]:
                 for s in node.body
                 if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
             }
+            # The gateway's second listener: the terminals' line (sync_line_port).
+            for s in node.body:
+                if (
+                    isinstance(s, ast.AnnAssign)
+                    and isinstance(s.target, ast.Name)
+                    and s.target.id == "sync_line_port"
+                    and s.value is not None
+                ):
+                    ports["terminals line"] = ast.literal_eval(s.value)
     return ports, fields
 
 
