@@ -19,6 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.rules import params
 from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates, ProductFamily
 from shared.rules.engine import RuleBook
 from shared.rules.params import (
@@ -64,17 +65,8 @@ class MerchantInfo:
 
 
 def program_of(r: asyncpg.Record | dict[str, Any]) -> Program:
-    return Program(
-        program_id=str(r["id"]),
-        kind=ProgramKind(r["kind"]),
-        families=frozenset(r["families"]) if r["families"] is not None else None,
-        valid_from=r["valid_from"],
-        valid_until=r["valid_until"],
-        status=ProgramStatus(r["status"]),
-        points_per_euro=r["points_per_euro"],
-        units_per_reward=r["units_per_reward"],
-        reward_cents=r["reward_cents"],
-    )
+    # Through the terminals' parameters: the server and the terminal read a program alike.
+    return params.program_of(_program_params(r))
 
 
 def threshold_of(r: asyncpg.Record | dict[str, Any] | None) -> ThresholdPolicy:
