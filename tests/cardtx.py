@@ -5,6 +5,7 @@ diversified key from DEV_MASTERS) and an in-memory journal for the sync client."
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -14,20 +15,91 @@ from shared.card.crypto import DEV_MASTERS, Certified, certificate, diversify
 from shared.contracts import CardTransaction
 from shared.rules.codes import card_number
 
+T0 = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+
 
 @dataclass
 class SimCard:
+    """A card as far as the server can tell: it counts, chains its balances and certifies with
+    its key diversified from the development ``cert`` master."""
+
     number: str
-    atc: int = 0
     available: int = 0
     pending: int = 0
     units: int = 0
     visits: int = 0
-    key: bytes = b""
+    atc: int = 0
 
-    def __post_init__(self) -> None:
-        if not self.key:
-            self.key = diversify(DEV_MASTERS["cert"], "cert", self.number)
+    def certify(
+        self,
+        terminal_id: UUID,
+        seq: int,
+        kind: Literal["sale", "redemption"],
+        amount: int,
+        deltas: tuple[int, int, int],
+        at: datetime,
+        nonce: bytes | None = None,
+        **terminal_fields: Any,
+    ) -> CardTransaction:
+        self.atc += 1
+        self.available += deltas[0]
+        self.pending += deltas[1]
+        self.units += deltas[2]
+        if kind == "sale":
+            self.visits += 1
+        nonce = nonce or secrets.token_bytes(8)
+        fields = Certified(
+            kind, self.number, self.atc, amount, *deltas, self.available, self.pending,
+            self.units, self.visits, terminal_id, seq, at, nonce,
+        )  # fmt: skip
+        cert = certificate(diversify(DEV_MASTERS["cert"], "cert", self.number), fields)
+        return CardTransaction(
+            seq=seq,
+            kind=kind,
+            card_number=self.number,
+            atc=self.atc,
+            occurred_at=at,
+            amount_cents=amount,
+            available_delta=deltas[0],
+            pending_delta=deltas[1],
+            units_delta=deltas[2],
+            available_after=self.available,
+            pending_after=self.pending,
+            units_after=self.units,
+            visits_after=self.visits,
+            terminal_nonce=nonce.hex(),
+            certificate=cert.hex(),
+            **terminal_fields,
+        )
+
+    def sale(
+        self,
+        terminal_id: UUID,
+        seq: int,
+        amount: int,
+        reward: int,
+        at: datetime = T0,
+        family: str | None = None,
+        nonce: bytes | None = None,
+    ) -> CardTransaction:
+        return self.certify(
+            terminal_id, seq, "sale", amount, (reward, 0, 0), at, nonce,
+            reward_cents=reward, product_family=family,
+        )  # fmt: skip
+
+    def redeem(
+        self,
+        terminal_id: UUID,
+        seq: int,
+        amount: int,
+        at: datetime = T0,
+        nonce: bytes | None = None,
+    ) -> CardTransaction:
+        return self.certify(terminal_id, seq, "redemption", amount, (-amount, 0, 0), at, nonce)
+
+    def copy(self) -> SimCard:
+        """A clone: the same keys and state, living its own life from now on."""
+        return SimCard(self.number, self.available, self.pending, self.units, self.visits, self.atc)
 
 
 class CardTxFactory:
@@ -58,73 +130,25 @@ class CardTxFactory:
             self.cards[number] = SimCard(number)
         return self.cards[number]
 
-    def sale(
-        self, card: SimCard | None = None, amount_cents: int | None = None, **over: Any
-    ) -> CardTransaction:
+    def sale(self, card: SimCard | None = None, amount_cents: int | None = None) -> CardTransaction:
         card = card or self.card()
         amount = amount_cents if amount_cents is not None else self.rng.randrange(100, 20_000)
-        reward = amount * self.reward_bps // 10_000
-        return self._write(card, "sale", amount, reward, **over)
+        seq, at, nonce = self._next()
+        return card.sale(
+            self.terminal_id, seq, amount, amount * self.reward_bps // 10_000, at, "epicerie", nonce
+        )
 
     def redemption(self, card: SimCard, amount_cents: int) -> CardTransaction:
         if amount_cents > card.available:
             raise ValueError("the card would refuse: insufficient balance")
-        return self._write(card, "redemption", amount_cents, 0)
+        seq, at, nonce = self._next()
+        return card.redeem(self.terminal_id, seq, amount_cents, at, nonce)
 
-    def _write(
-        self,
-        card: SimCard,
-        kind: Literal["sale", "redemption"],
-        amount: int,
-        reward: int,
-        **over: Any,
-    ) -> CardTransaction:
-        available_delta = reward if kind == "sale" else -amount
-        card.atc += 1
-        card.available += available_delta
-        if kind == "sale":
-            card.visits += 1
+    def _next(self) -> tuple[int, datetime, bytes]:
+        """The next line's sequence, the terminal's clock, a nonce (all from the seed)."""
+        seq, self.seq = self.seq, self.seq + 1
         self.clock += timedelta(seconds=self.rng.randrange(1, 90))
-        nonce = self.rng.randbytes(8)
-        fields = Certified(
-            kind=kind,
-            card_number=card.number,
-            atc=card.atc,
-            amount_cents=amount,
-            available_delta=available_delta,
-            pending_delta=0,
-            units_delta=0,
-            available_after=card.available,
-            pending_after=card.pending,
-            units_after=card.units,
-            visits_after=card.visits,
-            terminal_id=self.terminal_id,
-            seq=self.seq,
-            occurred_at=self.clock,
-            terminal_nonce=nonce,
-        )
-        tx = CardTransaction(
-            seq=self.seq,
-            kind=kind,
-            card_number=card.number,
-            atc=card.atc,
-            occurred_at=self.clock,
-            amount_cents=amount,
-            product_family="epicerie" if kind == "sale" else None,
-            reward_cents=reward,
-            available_delta=available_delta,
-            pending_delta=0,
-            units_delta=0,
-            available_after=card.available,
-            pending_after=card.pending,
-            units_after=card.units,
-            visits_after=card.visits,
-            terminal_nonce=nonce.hex(),
-            certificate=certificate(card.key, fields).hex(),
-            **over,
-        )
-        self.seq += 1
-        return tx
+        return seq, self.clock, self.rng.randbytes(8)
 
     def batch(self, n: int, cards: int = 50) -> list[CardTransaction]:
         """``n`` sales spread over ``cards`` cards, a redemption now and then."""

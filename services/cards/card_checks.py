@@ -15,14 +15,12 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal, get_args
 from uuid import UUID
 
-from shared.card.crypto import Certified, diversify, mac
+from shared.card.crypto import Certified
 from shared.contracts import CardTransaction
 from shared.rules.engine import RuleBook, Sale
 from shared.rules.programs import Program, ProgramKind
@@ -52,26 +50,6 @@ def certified(tx: CardTransaction, terminal_id: UUID) -> Certified:
         occurred_at=tx.occurred_at,
         terminal_nonce=bytes.fromhex(tx.terminal_nonce),
     )
-
-
-@lru_cache(maxsize=100_000)
-def _card_key(cert_master: bytes, card_number: str) -> bytes:
-    # A card syncs many transactions a night: its key is diversified once.
-    return diversify(cert_master, "cert", card_number)
-
-
-def certificate_ok(cert_master: bytes, fields: Certified, certificate_hex: str) -> bool:
-    """``shared.card.crypto.verify_certificate``, with the card's key kept between calls."""
-    return message_certified(cert_master, fields.card_number, fields.message(), certificate_hex)
-
-
-def message_certified(
-    cert_master: bytes, card_number: str, message: bytes, certificate_hex: str
-) -> bool:
-    """``certificate_ok`` for a message already packed (``Certified.message()``): the hot path
-    packs it once for the certificate and the digest."""
-    expected = mac(_card_key(cert_master, card_number), message)
-    return hmac.compare_digest(expected, bytes.fromhex(certificate_hex))
 
 
 def digest(fields: Certified, tx: CardTransaction, message: bytes | None = None) -> bytes:

@@ -34,12 +34,12 @@ from services.cards.card_checks import (
     check_card,
     check_reward,
     digest,
-    message_certified,
 )
 from services.cards.cards_api import blacklist_change
 from services.cards.domain import BLOCKED, AccountState
 from services.cards.rulebooks import BOOKS
 from shared import metrics
+from shared.card.crypto import verify_message
 from shared.contracts import (
     CardTransaction,
     CardTransactionsBooked,
@@ -147,7 +147,9 @@ async def book_synced(
             t = _Tx(e, tx, card_transaction_id(terminal, tx.seq))
             fields = certified(tx, terminal)
             message = fields.message()
-            if not message_certified(cert_master, tx.card_number, message, tx.certificate):
+            if not verify_message(
+                cert_master, tx.card_number, message, bytes.fromhex(tx.certificate)
+            ):
                 anomalies.append(
                     _anomaly(t, "bad_certificate", "the card's certificate does not verify", False)
                 )

@@ -11,15 +11,7 @@ from aiohttp import web
 from services.terminals import api, outcomes, sync, sync_http
 from services.terminals.line import LineServer
 from shared.contracts import (
-    AccountOpened,
     BlacklistChanged,
-    CagnotteCredited,
-    CagnotteRedeemed,
-    EnrolmentRefused,
-    RedemptionRefused,
-    ReturnRefused,
-    RewardReversed,
-    SaleRefused,
     TerminalParametersPublished,
 )
 from shared.events import Event
@@ -66,9 +58,7 @@ def after_commit(rt: Runtime) -> Any:
         gateway: api.Gateway | None = rt.state.get("gateway")
         if gateway is not None:
             decisions = (
-                outcomes.decide(e)
-                for e in events
-                if not isinstance(e.data, (BlacklistChanged, TerminalParametersPublished))
+                outcomes.decide(e) for e in events if isinstance(e.data, outcomes.OUTCOMES)
             )
             gateway.resolve([(d[0], d[3], d[4]) for d in decisions if d is not None])
 
@@ -80,19 +70,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routes=routes,
     handlers=lambda rt: (
-        dict.fromkeys(
-            (
-                CagnotteCredited,
-                SaleRefused,
-                CagnotteRedeemed,
-                RedemptionRefused,
-                AccountOpened,
-                EnrolmentRefused,
-                RewardReversed,
-                ReturnRefused,
-            ),
-            outcomes.handler(),
-        )
+        dict.fromkeys(outcomes.OUTCOMES, outcomes.handler())
         | {BlacklistChanged: outcomes.on_blacklist, TerminalParametersPublished: sync.on_parameters}
     ),
     after_commit=after_commit,

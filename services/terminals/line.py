@@ -152,8 +152,6 @@ class LineSession:
         if isinstance(msg, Hello):
             if self.session_id is not None:
                 raise SyncError("protocol", "one HELLO per connection")
-            if msg.terminal_id != t.id:
-                raise SyncError("malformed", "terminal_id differs from the frame's")
             hello = await self.svc.hello(who, msg, "line")
             self.session_id = hello.session_id
             return hello.model_dump(mode="json")

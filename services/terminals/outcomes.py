@@ -19,7 +19,7 @@ from shared.contracts import (
     RewardReversed,
     SaleRefused,
 )
-from shared.events import Event
+from shared.events import Event, EventData
 
 PROBLEMS = "https://comptoir.dev/problems/"
 TITLES = {
@@ -54,6 +54,19 @@ def _refusal(reason: str, detail: str, **extra: Any) -> dict[str, Any]:
         "detail": detail,
         "extra": {"reason": reason, **extra},
     }
+
+
+# The events that answer a terminal's request: what ``decide`` reads.
+OUTCOMES: tuple[type[EventData], ...] = (
+    CagnotteCredited,
+    SaleRefused,
+    CagnotteRedeemed,
+    RedemptionRefused,
+    AccountOpened,
+    EnrolmentRefused,
+    RewardReversed,
+    ReturnRefused,
+)
 
 
 def decide(event: Event[Any]) -> Decision | None:

@@ -142,6 +142,8 @@ class SyncService:
     async def hello(
         self, who: Who, msg: Hello, transport: Transport, nonce: str | None = None
     ) -> HelloReply:
+        if msg.terminal_id != who.id:
+            raise SyncError("malformed", "terminal_id is not the terminal that signed the message")
         session_id = uuid4()
 
         async def work(conn: asyncpg.Connection) -> HelloReply:

@@ -80,54 +80,49 @@ def _handler(
 
 
 async def _hello(svc: SyncService, who: Who, msg: Hello, nonce: str) -> HelloReply:
-    if msg.terminal_id != who.id:
-        raise SyncError("malformed", "terminal_id is not the terminal that signed the request")
     return await svc.hello(who, msg, "http", nonce)
-
-
-async def _chunk(svc: SyncService, who: Who, msg: Chunk, nonce: str) -> ChunkReply:
-    return await svc.chunk(who, msg, nonce)
-
-
-async def _close(svc: SyncService, who: Who, msg: Close, nonce: str) -> CloseReply:
-    return await svc.close(who, msg, nonce)
-
-
-async def _updates(svc: SyncService, who: Who, msg: Updates, nonce: str) -> UpdatesReply:
-    return await svc.updates(who, msg, nonce)
 
 
 _SIGNED: dict[str, Any] = {"admin": False, "headers": SIGNED, "tag": "terminal sync"}
 
-api.route(
-    "POST",
-    "/v1/sync/hello",
-    summary="Open a sync session: the gateway's last committed sequence and the configuration",
-    body=Hello,
-    returns=HelloReply,
-    **_SIGNED,
-)(_handler(Hello, _hello))
-api.route(
-    "POST",
-    "/v1/sync/chunk",
-    summary="Upload contiguous journal lines; committed (or not at all) before the answer",
-    body=Chunk,
-    returns=ChunkReply,
-    **_SIGNED,
-)(_handler(Chunk, _chunk))
-api.route(
-    "POST",
-    "/v1/sync/close",
-    summary="Compare the journal's counts and totals; the missing ranges on a mismatch",
-    body=Close,
-    returns=CloseReply,
-    **_SIGNED,
-)(_handler(Close, _close))
-api.route(
-    "POST",
-    "/v1/sync/updates",
-    summary="Parameters and blacklist changes since the terminal's versions (paged)",
-    body=Updates,
-    returns=UpdatesReply,
-    **_SIGNED,
-)(_handler(Updates, _updates))
+
+def _route(
+    kind: str,
+    model: type[M],
+    reply: type[BaseModel],
+    work: Callable[[SyncService, Who, M, str], Awaitable[BaseModel]],
+    summary: str,
+) -> None:
+    api.route("POST", f"/v1/sync/{kind}", summary=summary, body=model, returns=reply, **_SIGNED)(
+        _handler(model, work)
+    )
+
+
+_route(
+    "hello",
+    Hello,
+    HelloReply,
+    _hello,
+    "Open a sync session: the gateway's last committed sequence and the configuration",
+)
+_route(
+    "chunk",
+    Chunk,
+    ChunkReply,
+    SyncService.chunk,
+    "Upload contiguous journal lines; committed (or not at all) before the answer",
+)
+_route(
+    "close",
+    Close,
+    CloseReply,
+    SyncService.close,
+    "Compare the journal's counts and totals; the missing ranges on a mismatch",
+)
+_route(
+    "updates",
+    Updates,
+    UpdatesReply,
+    SyncService.updates,
+    "Parameters and blacklist changes since the terminal's versions (paged)",
+)

@@ -22,9 +22,9 @@ import pytest_asyncio
 from shared.contracts import CardTransaction, CardTransactionsSynced, card_transaction_id
 from shared.events import BATCH_CONTENT_TYPE, Event, new_event, pack, unpack
 from tests import harness
+from tests.cardtx import SimCard
 from tests.conftest import Network, NetworkFactory, eventually
 from tests.ledgers import assert_books_agree
-from tests.unit.test_card_checks import SimCard
 
 pytestmark = pytest.mark.e2e
 

@@ -3,108 +3,27 @@ by ATC (whatever order the terminals synced in), gaps in ATCs, rewards against t
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
 
 from services.cards.card_checks import (
     Link,
-    certificate_ok,
     certified,
     check_card,
     check_reward,
     digest,
 )
-from shared.card.crypto import DEV_MASTERS, Certified, certificate, diversify
+from shared.card.crypto import (
+    DEV_MASTERS,
+    verify_certificate,
+)
 from shared.contracts import CardTransaction
 from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates
 from shared.rules.engine import RuleBook
 from shared.rules.programs import Program, ProgramKind
+from tests.cardtx import T0, SimCard
 
-T0 = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 MASTER = DEV_MASTERS["cert"]
-
-
-@dataclass
-class SimCard:
-    """A card as far as the server can tell: it counts, chains its balances and certifies with
-    its key diversified from the development ``cert`` master."""
-
-    number: str
-    available: int = 0
-    pending: int = 0
-    units: int = 0
-    visits: int = 0
-    atc: int = 0
-    log: list[CardTransaction] = field(default_factory=list)
-
-    def _certify(
-        self,
-        terminal_id: uuid.UUID,
-        seq: int,
-        kind: Literal["sale", "redemption"],
-        amount: int,
-        deltas: tuple[int, int, int],
-        at: datetime,
-        **terminal_fields: Any,
-    ) -> CardTransaction:
-        self.atc += 1
-        self.available += deltas[0]
-        self.pending += deltas[1]
-        self.units += deltas[2]
-        if kind == "sale":
-            self.visits += 1
-        nonce = secrets.token_bytes(8)
-        fields = Certified(
-            kind, self.number, self.atc, amount, *deltas, self.available, self.pending,
-            self.units, self.visits, terminal_id, seq, at, nonce,
-        )  # fmt: skip
-        cert = certificate(diversify(MASTER, "cert", self.number), fields)
-        tx = CardTransaction(
-            seq=seq,
-            kind=kind,
-            card_number=self.number,
-            atc=self.atc,
-            occurred_at=at,
-            amount_cents=amount,
-            available_delta=deltas[0],
-            pending_delta=deltas[1],
-            units_delta=deltas[2],
-            available_after=self.available,
-            pending_after=self.pending,
-            units_after=self.units,
-            visits_after=self.visits,
-            terminal_nonce=nonce.hex(),
-            certificate=cert.hex(),
-            **terminal_fields,
-        )
-        self.log.append(tx)
-        return tx
-
-    def sale(
-        self,
-        terminal_id: uuid.UUID,
-        seq: int,
-        amount: int,
-        reward: int,
-        at: datetime = T0,
-        family: str | None = None,
-    ) -> CardTransaction:
-        return self._certify(
-            terminal_id, seq, "sale", amount, (reward, 0, 0), at,
-            reward_cents=reward, product_family=family,
-        )  # fmt: skip
-
-    def redeem(
-        self, terminal_id: uuid.UUID, seq: int, amount: int, at: datetime = T0
-    ) -> CardTransaction:
-        return self._certify(terminal_id, seq, "redemption", amount, (-amount, 0, 0), at)
-
-    def copy(self) -> SimCard:
-        """A clone: the same keys and state, living its own life from now on."""
-        return SimCard(self.number, self.available, self.pending, self.units, self.visits, self.atc)
 
 
 TERMINAL = uuid.uuid4()
@@ -117,11 +36,12 @@ def _link(tx: CardTransaction, terminal: uuid.UUID = TERMINAL) -> Link:
 def test_a_genuine_certificate_verifies_and_any_change_breaks_it() -> None:
     card = SimCard("9000000000000001")
     tx = card.sale(TERMINAL, 1, 2000, 60)
-    assert certificate_ok(MASTER, certified(tx, TERMINAL), tx.certificate)
+    cert = bytes.fromhex(tx.certificate)
+    assert verify_certificate(MASTER, certified(tx, TERMINAL), cert)
     richer = tx.model_copy(update={"available_after": tx.available_after + 1000})
-    assert not certificate_ok(MASTER, certified(richer, TERMINAL), tx.certificate)
-    assert not certificate_ok(MASTER, certified(tx, uuid.uuid4()), tx.certificate)
-    assert not certificate_ok(bytes(16), certified(tx, TERMINAL), tx.certificate)
+    assert not verify_certificate(MASTER, certified(richer, TERMINAL), cert)
+    assert not verify_certificate(MASTER, certified(tx, uuid.uuid4()), cert)
+    assert not verify_certificate(bytes(16), certified(tx, TERMINAL), cert)
 
 
 def test_a_chain_in_any_order_is_whole() -> None:
@@ -207,7 +127,7 @@ def test_points_are_checked_with_their_conversion() -> None:
     book = RuleBook(network, [Merchant(str(MERCHANT))], program)
     card = SimCard("9000000000000007", units=30)
     # 25 € → 25 points: 55, one reward of 2 € and 5 points left.
-    tx = card._certify(
+    tx = card.certify(
         TERMINAL, 1, "sale", 2500, (200, 0, -25), T0 + timedelta(hours=1), reward_cents=200
     )
     assert tx.units_after == 5

@@ -40,7 +40,7 @@ def test_the_journal_survives_a_restart_and_keeps_the_sequence(tmp_path: Path) -
     j.close()
     j = Journal(tmp_path / "t.db")
     assert j.next_seq() == 4
-    assert [t.seq for t in j.transactions(1, 10)] == [2, 3]
+    assert [t.seq for t in j.unsynced(1, 10)] == [2, 3]
     assert j.totals(1, 3) == (3, 3000)
     assert j.uncommitted_range() == (1, 3)
 
@@ -52,7 +52,7 @@ def test_committed_transactions_leave_room_but_not_the_sequence(tmp_path: Path) 
     assert j.fill().full
     with pytest.raises(JournalFull):
         j.append(tx(4))
-    j.mark_committed(3)
+    j.committed(3)
     assert j.fill().pending == 0 and j.uncommitted_range() is None
     assert j.next_seq() == 4
 
@@ -70,7 +70,7 @@ def test_the_sequence_survives_the_purge_of_committed_lines(tmp_path: Path) -> N
     j = Journal(tmp_path / "t.db", keep_committed=50)
     for s in range(1, 121):
         j.append(tx(s))
-    j.mark_committed(120)
+    j.committed(120)
     assert len(j.recent(1000)) == 50
     assert j.next_seq() == 121
 

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 from uuid import UUID
 
 import aiohttp
@@ -24,48 +24,9 @@ from services.terminals.device.i18n import Lang, euros, parse_euros, say
 from services.terminals.device.journal import Fill, Journal
 from services.terminals.device.terminal import Recorded, Refused, Terminal
 from shared.client import TerminalClient
-from shared.contracts import CardTransaction
 from shared.sync.client import HttpTransport, LineTransport, SyncClient, SyncReport
 
-
-class JournalSource:
-    """The journal as the sync client sees it (``shared.sync.client.JournalSource``)."""
-
-    def __init__(self, journal: Journal, software: str = "comptoir-terminal/1") -> None:
-        self.journal = journal
-        self.software = software
-
-    def hello(self) -> dict[str, Any]:
-        span = self.journal.uncommitted_range()
-        return {
-            "software": self.software,
-            "params_version": int(self.journal.get("params_version", 0)),
-            "blacklist_version": int(self.journal.get("blacklist_version", 0)),
-            "pending_count": self.journal.fill().pending,
-            "journal_first_seq": span[0] if span else None,
-            "journal_last_seq": span[1] if span else None,
-        }
-
-    def unsynced(self, after_seq: int, limit: int) -> list[CardTransaction]:
-        return self.journal.transactions(after_seq, limit)
-
-    def totals(self, from_seq: int, to_seq: int) -> tuple[int, int]:
-        return self.journal.totals(from_seq, to_seq)
-
-    def committed(self, through_seq: int) -> None:
-        self.journal.mark_committed(through_seq)
-
-    def apply_updates(
-        self,
-        configuration: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        params_version: int,
-        blacklist: list[dict[str, Any]],
-        blacklist_version: int,
-    ) -> None:
-        self.journal.apply_updates(
-            configuration, params, params_version, blacklist, blacklist_version
-        )
+SOFTWARE = "comptoir-terminal/1"
 
 
 async def sync(journal: Journal, transport: str = "ip") -> SyncReport:
@@ -78,7 +39,7 @@ async def sync(journal: Journal, transport: str = "ip") -> SyncReport:
     else:
         link = HttpTransport(str(journal.get("gateway")), terminal_id, secret)
     try:
-        report = await SyncClient(link).run(JournalSource(journal))
+        report = await SyncClient(link, software=SOFTWARE).run(journal)
     finally:
         await link.aclose()
     if report.ok:

@@ -134,7 +134,19 @@ class Journal:
                 (tx.seq, tx.card_number, tx.amount_cents, tx.model_dump_json().encode()),
             )
 
-    def transactions(self, after_seq: int, limit: int) -> list[CardTransaction]:
+    # --- what the sync client reads and writes (shared.sync.client.JournalSource) ---------
+
+    def hello(self) -> dict[str, Any]:
+        span = self.uncommitted_range()
+        return {
+            "params_version": int(self.get("params_version", 0)),
+            "blacklist_version": int(self.get("blacklist_version", 0)),
+            "pending_count": self.fill().pending,
+            "journal_first_seq": span[0] if span else None,
+            "journal_last_seq": span[1] if span else None,
+        }
+
+    def unsynced(self, after_seq: int, limit: int) -> list[CardTransaction]:
         rows = self.db.execute(
             "SELECT tx FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
         ).fetchall()
@@ -154,7 +166,7 @@ class Journal:
         ).fetchone()
         return int(count), int(amount)
 
-    def mark_committed(self, through_seq: int) -> None:
+    def committed(self, through_seq: int) -> None:
         """The gateway committed everything up to ``through_seq``: it is the truth."""
         with self._tx() as db:
             db.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -69,7 +69,8 @@ class Terminal:
 
     def configuration(self) -> dict[str, Any]:
         conf: dict[str, Any] | None = self.journal.get("configuration")
-        if conf is None or self.journal.get("params") is None:
+        # params_version is written with the parameters: no need to read the document here.
+        if conf is None or self.journal.get("params_version") is None:
             raise Refused("not_configured")
         return conf
 
@@ -96,18 +97,14 @@ class Terminal:
         if view.blocked:
             raise Refused("card_blocked")
         if view.expires_on is not None and at.date() > view.expires_on:
-            raise Refused("card_expired", date=_day(view.expires_on))
+            raise Refused("card_expired", date=view.expires_on.isoformat())
         rules = self.rules().get(view.card_type_id)
         if rules is None:
             raise Refused("card_not_accepted")
         return rules
 
     def sale(self, amount_cents: int, family: str | None = None, quantity: int = 1) -> Recorded:
-        conf = self.configuration()
-        self._room()
-        at = self.now().replace(microsecond=0)
-        view = self._card(self.reader.read)
-        rules = self.check(view, at)
+        conf, at, view, rules = self._begin()
         if rules.book is None:
             raise Refused("card_does_not_earn")
         evaluation = rules.book.evaluate(
@@ -122,7 +119,6 @@ class Terminal:
         )
         credit = credit_sale(before, evaluation, rules.book.program, rules.threshold, at)
         after = credit.state
-        seq = self.journal.next_seq()
         order = CreditOrder(
             amount_cents=amount_cents,
             available_delta=after.available - before.available,
@@ -132,16 +128,10 @@ class Terminal:
             window_started_at=after.window_started_at,
             occurred_at=at,
             terminal_id=self.terminal_id,
-            seq=seq,
+            seq=self.journal.next_seq(),
         )
-        receipt = self._card(lambda: self.reader.credit(order))
         tx = _transaction(
-            "sale",
-            view,
-            receipt,
-            seq,
-            at,
-            amount_cents,
+            self._card(lambda: self.reader.credit(order)),
             family=family,
             quantity=quantity,
             reward_cents=credit.reward_cents,
@@ -153,59 +143,52 @@ class Terminal:
 
     def redeem(self, amount_cents: int | None = None) -> Recorded:
         """Spend ``amount_cents`` of the cagnotte, or all of it."""
-        self.configuration()
-        self._room()
-        at = self.now().replace(microsecond=0)
-        view = self._card(self.reader.read)
-        self.check(view, at)
+        _, at, view, _ = self._begin()
         amount = view.available if amount_cents is None else amount_cents
         if amount <= 0 or amount > view.available:
             raise Refused("insufficient_balance", available=view.available)
-        seq = self.journal.next_seq()
         order = DebitOrder(
-            amount_cents=amount, occurred_at=at, terminal_id=self.terminal_id, seq=seq
+            amount_cents=amount,
+            occurred_at=at,
+            terminal_id=self.terminal_id,
+            seq=self.journal.next_seq(),
         )
-        receipt = self._card(lambda: self.reader.debit(order))
         tx = _transaction(
-            "redemption",
-            view,
-            receipt,
-            seq,
-            at,
-            amount,
+            self._card(lambda: self.reader.debit(order)),
             window_started_at=view.window_started_at,
         )
         self.journal.append(tx)
         return Recorded(tx, self.journal.fill())
 
-    def _room(self) -> None:
+    def _begin(self) -> tuple[dict[str, Any], datetime, CardView, TerminalRules]:
+        """Before a card is written: configured, room in the journal, the card passes."""
+        conf = self.configuration()
         if self.journal.fill().full:
             raise Refused("journal_full", capacity=self.journal.capacity)
+        at = self.now().replace(microsecond=0)  # the card certifies whole seconds
+        view = self._card(self.reader.read)
+        return conf, at, view, self.check(view, at)
 
     @staticmethod
     def _card(call: Callable[[], T]) -> T:
         try:
             return call()
         except CardError as exc:
-            if exc.code in ("insufficient_balance", "expired", "blocked", "bad_mac", "no_card"):
-                code = {"expired": "card_expired", "blocked": "card_blocked"}.get(
-                    exc.code, exc.code
-                )
-                raise Refused(code, available="?", date="?", detail=str(exc)) from exc
-            raise Refused("card_error", detail=str(exc)) from exc
+            raise Refused(_CARD_REFUSALS.get(exc.code, "card_error"), detail=str(exc)) from exc
 
 
-def _day(d: date) -> str:
-    return d.isoformat()
+# What the card (or reader) said, as the screen's message code; anything else: card_error.
+_CARD_REFUSALS = {
+    "insufficient_balance": "insufficient_balance",
+    "expired": "card_expired",
+    "blocked": "card_blocked",
+    "bad_mac": "bad_mac",
+    "no_card": "no_card",
+}
 
 
 def _transaction(
-    kind: str,
-    view: CardView,
     receipt: CardReceipt,
-    seq: int,
-    at: datetime,
-    amount_cents: int,
     *,
     family: str | None = None,
     quantity: int = 1,
@@ -213,13 +196,14 @@ def _transaction(
     expired_cents: int = 0,
     window_started_at: datetime | None = None,
 ) -> CardTransaction:
+    """The journal line: what the card certified, and what the terminal adds to it."""
     return CardTransaction(
-        seq=seq,
-        kind=kind,  # type: ignore[arg-type]
-        card_number=view.number,
+        seq=receipt.seq,
+        kind=receipt.kind,
+        card_number=receipt.card_number,
         atc=receipt.atc,
-        occurred_at=at,
-        amount_cents=amount_cents,
+        occurred_at=receipt.occurred_at,
+        amount_cents=receipt.amount_cents,
         product_family=family,
         quantity=quantity,
         reward_cents=reward_cents,
