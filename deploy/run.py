@@ -24,6 +24,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -358,9 +359,9 @@ class Supervisor:
         apis = {
             "terminals": "POST /v1/sales|redemptions|returns|enrolments (signed), PUT /v1/terminals/{id}",
             "cards": "admin API: /openapi.json, docs/admin-api.md",
-            "clearing": "GET /v1/associations/{id}/balances, GET /v1/entries/{reference}",
+            "clearing": "statements, exports, period close, settlement files: docs/clearing.md",
             "crm": "GET /v1/customers/{account_id}",
-            "notifications": "(backbone only for now)",
+            "notifications": "GET /v1/statement-notices (the monthly statements to send)",
         }
         out = ["", "Comptoir is running. Services (each has /health, /ready and /metrics):"]
         for s in self.services:
@@ -404,6 +405,14 @@ class Supervisor:
             out += [
                 f"  curl -s -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
                 f"{self.services[2].url}/v1/associations/{a['id']}/balances",
+                "The month's statements so far (provisional until the month is closed), the "
+                "boulangerie's as Excel:",
+                f"  curl -s -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
+                f"{self.services[2].url}/v1/associations/{a['id']}/statements/"
+                f"{datetime.now(UTC):%Y-%m}",
+                f"  curl -s -o releve.xlsx -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
+                f"{self.services[2].url}/v1/merchants/{demo['terminals']['boulangerie']['merchant_id']}/statements/"
+                f"{datetime.now(UTC):%Y-%m}.xlsx",
                 "",
                 "The offline terminal (docs/terminal-protocol.md; sync sessions over HTTP and over "
                 f"the line on 127.0.0.1:{Settings().sync_line_port}):",

@@ -32,6 +32,7 @@ QUEUES: dict[str, QueueSpec] = {
             "enrolment.requested.v1",
             "return.recorded.v1",
             "card.transactions.synced.v1",
+            "partner.registered.v1",
         ),
     ),
     "terminals": QueueSpec(
@@ -57,6 +58,10 @@ QUEUES: dict[str, QueueSpec] = {
             "reward.reversed.v1",
             "account.adjusted.v1",
             "card.transactions.booked.v1",
+            # What the statements show of merchants and cardholders.
+            "merchant.registered.v1",
+            "account.opened.v1",
+            "card.issued.v1",
         ),
     ),
     "crm": QueueSpec(
@@ -69,6 +74,7 @@ QUEUES: dict[str, QueueSpec] = {
             "card.transactions.booked.v1",
         ),
     ),
+    "notifications": QueueSpec("notifications.events", ("statement.ready.v1",)),
 }
 
 

@@ -70,6 +70,7 @@ class TerminalClient:
         *,
         card_number: str | None = None,
         purse: str = "cagnotte",
+        **extra: Any,
     ) -> Reply:
         """Pay with the cagnotte, or with ``purse="stored_value"`` the money on a gift card."""
         return await self.request(
@@ -80,6 +81,7 @@ class TerminalClient:
                 "customer": _customer(phone, card_number),
                 "amount_cents": amount_cents,
                 "purse": purse,
+                **extra,
             },
         )
 

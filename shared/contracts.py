@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID, uuid5
 
@@ -99,6 +99,7 @@ class AccountOpened(EventData):
     merchant_id: UUID | None = None
     phone: str | None = None
     email: str | None = None
+    title: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     opened_at: datetime
@@ -191,15 +192,18 @@ class AccountAdjusted(EventData):
     - ``pending_lost``: the pending rewards of a dormant card, lost at its reactivation (F4);
     - ``voucher``: a gift voucher of the association validated at ``merchant_id`` (F11);
     - ``load``: money a customer paid ``merchant_id`` to load a gift card, prepaid card or
-      e-purse (purse ``stored_value``; a liability kept apart from rewards).
+      e-purse (purse ``stored_value``; a liability kept apart from rewards);
+    - ``donation``: rewards a member gave to the partner association ``partner_id`` (F19),
+      negative, paid to the partner with the monthly settlement.
     """
 
     name = "account.adjusted"
     movement_id: UUID
-    kind: Literal["adjustment", "opening_balance", "pending_lost", "voucher", "load"]
+    kind: Literal["adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation"]
     account_id: UUID
     association_id: UUID
     merchant_id: UUID | None = None
+    partner_id: UUID | None = None
     card_number: str | None = None
     purse: Purse
     bucket: Literal["available", "pending", "stored_value"]
@@ -396,3 +400,54 @@ class TerminalParametersPublished(EventData):
     association_id: UUID
     rules_version: int
     document: dict[str, Any]
+
+
+@register
+class MerchantRegistered(EventData):
+    """A merchant was admitted, changed or closed (cards → clearing: the statements' account,
+    created on, closed on and rates). The rates are the ones its sales earn by default: the
+    association's in ``network`` rate mode, the merchant's own otherwise."""
+
+    name = "merchant.registered"
+    merchant_id: UUID
+    association_id: UUID
+    merchant_name: str = Field(min_length=1, max_length=200)
+    taux_client_bps: int = Field(ge=0, le=10_000)
+    taux_uc_bps: int = Field(ge=0, le=10_000)
+    created_at: datetime
+    closed_on: date | None = None
+
+
+@register
+class PartnerRegistered(EventData):
+    """A partner association of an association (a sports club, a parents' association) was
+    registered or changed at clearing (F19): cards takes donations to it while it is active."""
+
+    name = "partner.registered"
+    partner_id: UUID
+    association_id: UUID
+    partner_name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
+@register
+class MonthlyStatementReady(EventData):
+    """A merchant's statement of a closed period (clearing → notifications, which sends it).
+    ``net_cents`` > 0: the merchant pays the pivot; < 0: the pivot pays the merchant."""
+
+    name = "statement.ready"
+    statement_id: UUID
+    association_id: UUID
+    merchant_id: UUID
+    merchant_name: str
+    period_start: date
+    period_end: date
+    purchases_count: int
+    purchases_cents: Cents
+    cagnottages_cents: Cents
+    fees_cents: Cents
+    redemptions_count: int
+    redemptions_cents: Cents
+    net_cents: Cents
+    xlsx_path: str = Field(description="the XLSX export, on clearing's API")
+    csv_path: str = Field(description="the CSV export, on clearing's API")

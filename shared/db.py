@@ -66,7 +66,13 @@ async def create_pool(dsn: str, schema: str, min_size: int, max_size: int) -> as
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        server_settings={"search_path": schema, "application_name": f"comptoir-{schema}"},
+        # No JIT: the services' queries are short or index-bound, and compiling one costs up
+        # to a second (clearing's statements of a large association, bench/clearing.py).
+        server_settings={
+            "search_path": schema,
+            "application_name": f"comptoir-{schema}",
+            "jit": "off",
+        },
         command_timeout=60,
     )
     assert pool is not None

@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared import db, metrics
 from shared import logging as log
@@ -47,11 +47,33 @@ class Problem(Exception):
         return web.Response(status=self.status, body=orjson.dumps(body), content_type=PROBLEM)
 
 
+class In(BaseModel):
+    """A request body: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def json_response(data: Any, status: int = 200) -> web.Response:
     """``data`` is plain JSON data or a pydantic model (dumped in JSON mode)."""
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+async def start_download(
+    request: web.Request, content_type: str, filename: str
+) -> web.StreamResponse:
+    """A file download whose body is written as it is made. The correlation id is set here:
+    the headers leave before the middleware sees the response."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            CORRELATION_HEADER: log.correlation_id.get() or "",
+        }
+    )
+    await response.prepare(request)
+    return response
 
 
 async def stream_csv(
@@ -62,16 +84,8 @@ async def stream_csv(
     chunk: int = 2000,
 ) -> web.StreamResponse:
     """A CSV download written as ``rows`` come (a database cursor): memory stays flat whatever
-    the size. The correlation id is set here: the headers leave before the middleware sees
-    the response."""
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            CORRELATION_HEADER: log.correlation_id.get() or "",
-        }
-    )
-    await response.prepare(request)
+    the size."""
+    response = await start_download(request, "text/csv; charset=utf-8", filename)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # A card whose transaction counter jumps by more than this is reported (withheld
     # transactions, or a terminal that never synced).
     atc_gap_alert: int = 50
+    # Clearing: a month is closed automatically this many hours after it ends (0: never; the
+    # API closes it too), leaving the terminals that were off a little time to sync.
+    close_after_hours: int = 48
+    # Clearing's reconciliation job runs this often; 0: only when asked through the API.
+    reconcile_every_s: int = 300
+    # Where clearing asks cards for the cardholders' balances (reconciliation).
+    cards_url: str = "http://127.0.0.1:8081"
 
     def listen_port(self) -> int:
         return self.port or DEFAULT_PORTS.get(self.service, 8090)

@@ -53,6 +53,10 @@ class Services:
             "COMPTOIR_LOG_LEVEL": "INFO",
             "COMPTOIR_OUTCOME_TIMEOUT_S": "3",
             "COMPTOIR_SYNC_LINE_PORT": str(line_port()),
+            "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{port('cards')}",
+            # The tests close periods and reconcile through the API, when they choose.
+            "COMPTOIR_CLOSE_AFTER_HOURS": "0",
+            "COMPTOIR_RECONCILE_EVERY_S": "0",
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.cards import anomalies_api, cards_api, catalogue_api, money_api
+from services.cards import (
+    anomalies_api,
+    cards_api,
+    catalogue_api,
+    liability_api,
+    money_api,
+    partners_api,
+)
 from services.cards.web import api
 from shared.service import Runtime
 
-ROUTE_MODULES = (catalogue_api, cards_api, money_api, anomalies_api)  # imported for their routes
+# Imported for their routes.
+ROUTE_MODULES = (catalogue_api, cards_api, money_api, anomalies_api, partners_api, liability_api)
 
 
 def routes(app: web.Application, _: Runtime) -> None:

@@ -22,12 +22,13 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from services.cards import ledger, serials
 from services.cards.domain import BLOCKED, CardState, Movement, is_dormant
-from services.cards.web import MAX_BATCH, PROBLEMS, In, api, association, card_param, event
+from services.cards.web import MAX_BATCH, PROBLEMS, api, association, card_param, event
 from shared import db, outbox
 from shared.contracts import AccountAdjusted, AccountOpened, BlacklistChanged, CardIssued
 from shared.events import Event
 from shared.fields import Name, PhoneNumber, Text
 from shared.http import (
+    In,
     Problem,
     json_response,
     parse_model,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -22,12 +22,12 @@ import asyncpg
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, RootModel, StringConstraints
 
-from services.cards import rulebooks
+from services.cards import registrations, rulebooks
 from services.cards.rulebooks import BOOKS, program_of
-from services.cards.web import EARNING_KINDS, MONEY_KINDS, In, api, association
+from services.cards.web import EARNING_KINDS, MONEY_KINDS, api, association
 from shared.contracts import MAX_SALE_CENTS
 from shared.fields import Text
-from shared.http import Problem, json_response, read_model, read_query, uuid_param
+from shared.http import In, Problem, json_response, read_model, read_query, uuid_param
 from shared.rules import programs as transitions
 from shared.rules.engine import Evaluation, Sale
 from shared.rules.money import format_eur
@@ -51,9 +51,16 @@ def _plausible(at: datetime) -> datetime:
     return at
 
 
+def _plausible_day(day: date) -> date:
+    if not 1970 <= day.year <= 9000:
+        raise ValueError("a date is between the years 1970 and 9000")
+    return day
+
+
 Code = Annotated[str, StringConstraints(pattern=f"^{FAMILY_CODE}$")]
 Codes = Annotated[list[Code], Field(min_length=1, max_length=200)]
 AwareInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Day = Annotated[date, AfterValidator(_plausible_day)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]
 
 
@@ -76,6 +83,11 @@ class MerchantIn(In):
     name: Text
     taux_client_bps: Bps | None = Field(default=None, description="None: the network rate")
     taux_uc_bps: Bps | None = Field(default=None, description="None: the network fee")
+    closed_on: Day | None = Field(
+        default=None,
+        description="the day the merchant left the network (it stays in the books); "
+        "null: open; omitted: kept as it is",
+    )
 
 
 class FamilyIn(In):
@@ -186,6 +198,7 @@ class MerchantOut(BaseModel):
     name: str
     taux_client_bps: int | None
     taux_uc_bps: int | None
+    closed_on: date | None
 
 
 class Merchants(RootModel[list[MerchantOut]]):
@@ -462,6 +475,9 @@ async def put_association(request: web.Request) -> web.Response:
             await conn.execute(
                 "UPDATE associations SET default_card_type_id = $2 WHERE id = $1", aid, ctid
             )
+        if old is not None:
+            # Its merchants' default rates may follow the association's: tell clearing.
+            await registrations.announce(conn, association_id=aid)
         row = await conn.fetchrow(_ASSOCIATION, aid)
     return json_response(AssociationOut.model_validate(dict(row)), 201 if created else 200)
 
@@ -493,13 +509,21 @@ async def get_association(request: web.Request) -> web.Response:
     tag=TAG,
 )
 async def put_merchant(request: web.Request) -> web.Response:
+    """Clearing is told (`MerchantRegistered`) when what it knows of the merchant changes: its
+    name, its default rates, its closing day. `closed_on` left out keeps the current one."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     mid = uuid_param(request, "merchant_id")
     body = await read_model(request, MerchantIn)
     async with _change(rt) as conn:
-        await association(conn, aid)
-        owner = await conn.fetchval("SELECT association_id FROM merchants WHERE id = $1", mid)
+        # Shared: an update of the association's rates waits, or is waited for, and the
+        # merchant's registration is built from one or the other, never half of each.
+        found = await conn.fetchval("SELECT true FROM associations WHERE id = $1 FOR SHARE", aid)
+        if found is None:
+            raise Problem(404, "Unknown association", f"no association {aid}")
+        owner = await conn.fetchval(
+            "SELECT association_id FROM merchants WHERE id = $1 FOR UPDATE", mid
+        )
         if owner is not None and owner != aid:
             raise Problem(
                 409,
@@ -507,17 +531,22 @@ async def put_merchant(request: web.Request) -> web.Response:
                 f"merchant {mid} is in association {owner}",
             )
         row = await conn.fetchrow(
-            """INSERT INTO merchants (id, association_id, name, taux_client_bps, taux_uc_bps)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO merchants (id, association_id, name, taux_client_bps, taux_uc_bps,
+                                      closed_on)
+               VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                   taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps
+                   taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps,
+                   closed_on = CASE WHEN $7 THEN excluded.closed_on ELSE merchants.closed_on END
                RETURNING *, xmax = 0 AS created""",
             mid,
             aid,
             body.name,
             body.taux_client_bps,
             body.taux_uc_bps,
+            body.closed_on,
+            "closed_on" in body.model_fields_set,
         )
+        await registrations.announce(conn, merchant_id=mid)
     return json_response(MerchantOut.model_validate(dict(row)), 201 if row["created"] else 200)
 
 

@@ -229,6 +229,7 @@ async def _batch(
                         association_id=association_id,
                         phone=c.phone,
                         email=c.email,
+                        title=c.title,
                         first_name=c.first_name,
                         last_name=c.last_name,
                         opened_at=r["opened_at"],

@@ -26,12 +26,13 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_v
 from services.cards import customer_import, imports, ledger
 from services.cards.customer_import import ImportFileError
 from services.cards.domain import BLOCKED, Movement
-from services.cards.web import MAX_BATCH, MONEY_KINDS, In, api, association, card_param, event
+from services.cards.web import MAX_BATCH, MONEY_KINDS, api, association, card_param, event
 from shared import logging as log
 from shared import outbox
 from shared.contracts import MAX_SALE_CENTS, AccountAdjusted
 from shared.fields import CardNumber, Text
 from shared.http import (
+    In,
     Problem,
     json_response,
     read_model,

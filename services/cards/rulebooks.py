@@ -20,7 +20,14 @@ from uuid import UUID
 import asyncpg
 
 from shared.rules import params
-from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates, ProductFamily
+from shared.rules.catalogue import (
+    CalculationMode,
+    Merchant,
+    NetworkRates,
+    ProductFamily,
+    taux_client_for,
+    taux_uc_for,
+)
 from shared.rules.engine import RuleBook
 from shared.rules.params import (
     CardTypeParams,
@@ -62,6 +69,22 @@ class CardTypeRules:
 class MerchantInfo:
     merchant_id: UUID
     association_id: UUID
+
+
+def default_rates(
+    association: asyncpg.Record | dict[str, Any], merchant: asyncpg.Record | dict[str, Any]
+) -> tuple[int, int]:
+    """The taux client and taux UC a sale without product family earns at ``merchant`` by
+    default (the association's rate mode and rates, the merchant's own rates), with the rules
+    engine's own functions: what the clearing statements show as the merchant's rates."""
+    network = NetworkRates(
+        CalculationMode(association["rate_mode"]),
+        association["taux_client_bps"],
+        association["taux_uc_bps"],
+    )
+    own = Merchant(str(merchant["id"]), merchant["taux_client_bps"], merchant["taux_uc_bps"])
+    client, _ = taux_client_for(network, own, None)
+    return client, taux_uc_for(network, own)
 
 
 def program_of(r: asyncpg.Record | dict[str, Any]) -> Program:

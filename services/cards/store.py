@@ -127,6 +127,7 @@ ENTRY_COLUMNS = (
     "actor",
     "note",
     "card_atc",
+    "partner_id",
 )
 
 
@@ -156,6 +157,7 @@ def entry(
     actor: str | None = None,
     note: str | None = None,
     card_atc: int | None = None,
+    partner_id: UUID | None = None,
 ) -> tuple[Any, ...]:
     """One row of the ledger, in ``ENTRY_COLUMNS`` order."""
     return (
@@ -178,4 +180,5 @@ def entry(
         actor,
         note,
         card_atc,
+        partner_id,
     )

@@ -8,7 +8,6 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
 
 from shared.events import Event, EventData, new_event
 from shared.http import Problem
@@ -28,12 +27,6 @@ api = Api(
     "programs, promotions, card types, cards, the blacklist, accounts, vouchers, stored value, "
     "adjustments, customer file imports and the dry run of a sale.",
 )
-
-
-class In(BaseModel):
-    """A request body: unknown fields are refused, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def event(data: EventData, subject: str) -> Event[Any]:

@@ -7,18 +7,26 @@ from typing import Any
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import BaseModel, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, Field, RootModel
 
-from shared.http import Problem, json_response, uuid_param
+from shared.http import Problem, json_response, read_query, uuid_param
 from shared.openapi import Api
 from shared.service import Runtime, back_office
 
 api = Api("clearing", "The compte pivot: ledger balances per association, journal entries.")
 
 
+class BalancesQuery(BaseModel):
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="the balances as of this instant (entries that occurred at or before it); "
+        "absent: now. Encode `+` as %2B",
+    )
+
+
 class AccountBalance(BaseModel):
     kind: str
-    merchant_id: UUID | None
+    merchant_id: UUID | None = Field(description="the merchant's, or the partner's, account")
     balance_cents: int = Field(description="debit positive")
     postings: int
 
@@ -51,19 +59,26 @@ class JournalEntries(RootModel[list[JournalEntry]]):
 @api.route(
     "GET",
     "/v1/associations/{association_id}/balances",
-    summary="Ledger balances of an association",
+    summary="Ledger balances of an association, now or at a date",
+    query=BalancesQuery,
     returns=Balances,
 )
 async def balances(request: web.Request) -> web.Response:
     """Each ledger account's balance (debit positive), and the pivot's check that they net to 0."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    at = read_query(request, BalancesQuery).at
     rows = await rt.pool.fetch(
-        """SELECT a.kind, a.merchant_id, coalesce(sum(p.amount_cents), 0)::bigint AS balance_cents,
+        """SELECT a.kind, coalesce(a.merchant_id, a.partner_id) AS merchant_id,
+                  coalesce(sum(p.amount_cents), 0)::bigint AS balance_cents,
                   count(p.id) AS postings
-           FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
-           WHERE a.association_id = $1 GROUP BY a.id ORDER BY a.kind, a.merchant_id""",
+           FROM ledger_accounts a
+           LEFT JOIN (postings p JOIN journal_entries e
+                      ON e.id = p.entry_id AND ($2::timestamptz IS NULL OR e.occurred_at <= $2))
+             ON p.account_id = a.id
+           WHERE a.association_id = $1 GROUP BY a.id ORDER BY a.kind, 2""",
         aid,
+        at,
     )
     accounts: list[dict[str, Any]] = [
         {

@@ -24,18 +24,35 @@ vouchers the association funds). Debit > 0, credit < 0; an entry's postings sum 
 | pending_lost (id.)        | AccountAdjusted        | forfeited A            | purse account A        |
 | voucher (id.)             | AccountAdjusted        | vouchers A             | purse account A        |
 | load (id.)                | AccountAdjusted        | merchant M  A          | purse account A        |
+| donation (id.)            | AccountAdjusted        | partner P  A (A < 0)   | purse account A        |
+| partner_share (at close)  | the period's purchases | merchant M  S          | partner P  S           |
+| merchant_adjustment (id.) | the API                | merchant M  A          | adjustments A          |
+| settlement, collection    | a settlement file      | bank X                 | merchant M  X          |
+| settlement, transfer      | a settlement file      | merchant, partner or   | bank X                 |
+|                           |                        | operator_fees  X       |                        |
 
 For AccountAdjusted the purse account is ``customer_liability`` (purse cagnotte) or
 ``customer_funds`` (purse stored_value), and A is signed as in the event (> 0 raises what
 customers are owed): a negative A swaps debit and credit, so a pending_lost of -500 debits
 customer_liability 500 and credits forfeited 500, like a pending_expired.
+
+The third part of an account's key is its merchant (kind ``merchant``) or its partner
+association (kind ``partner``), else None.
+
+Periods are calendar months of Paris time. An entry belongs to the month it occurred in,
+unless that month is closed: then to the first open month (a terminal that synced a week
+late), its original date kept. A closed month is only corrected by a ``merchant_adjustment``
+booked in the open month.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 MERCHANT = "merchant"
 LIABILITY = "customer_liability"
@@ -45,10 +62,15 @@ FORFEITED = "forfeited"
 ADJUSTMENTS = "adjustments"
 OPENING_BALANCES = "opening_balances"
 VOUCHERS = "vouchers"
+PARTNER = "partner"
+BANK = "bank"
+PARIS = ZoneInfo("Europe/Paris")
 
 AccountKey = tuple[UUID, str, UUID | None]  # association, kind, merchant
 Purse = Literal["cagnotte", "stored_value"]
-MovementKind = Literal["adjustment", "opening_balance", "pending_lost", "voucher", "load"]
+MovementKind = Literal[
+    "adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation"
+]
 
 PURSE_ACCOUNT: dict[str, str] = {"cagnotte": LIABILITY, "stored_value": FUNDS}
 # The association's account on the other side of a movement; a load's is the merchant.
@@ -58,6 +80,7 @@ MOVEMENT_COUNTERPART: dict[str, str] = {
     "pending_lost": FORFEITED,
     "voucher": VOUCHERS,
     "load": MERCHANT,
+    "donation": PARTNER,
 }
 SPEND_KIND: dict[str, str] = {"cagnotte": "redemption", "stored_value": "stored_value_spend"}
 
@@ -116,6 +139,7 @@ def movement(
     purse: Purse,
     amount_cents: int,
     merchant: UUID | None = None,
+    partner: UUID | None = None,
 ) -> list[Posting]:
     """An AccountAdjusted movement of signed amount A (> 0 raises what customers are owed)."""
     counterpart = MOVEMENT_COUNTERPART[kind]
@@ -123,6 +147,10 @@ def movement(
         if merchant is None:
             raise ValueError(f"a {kind} names the merchant that took the money")
         other: AccountKey = (association, MERCHANT, merchant)
+    elif counterpart == PARTNER:
+        if partner is None:
+            raise ValueError(f"a {kind} names the partner association it goes to")
+        other = (association, PARTNER, partner)
     else:
         other = (association, counterpart, None)
     return _nonzero(
@@ -135,3 +163,179 @@ def movement(
 
 def is_balanced(postings: list[Posting]) -> bool:
     return sum(p.amount_cents for p in postings) == 0
+
+
+def partner_share(
+    association: UUID, merchant: UUID, partner: UUID, share_cents: int
+) -> list[Posting]:
+    """What a merchant gives back to a partner association of its purchases by members."""
+    return _nonzero(
+        [
+            Posting((association, MERCHANT, merchant), share_cents),
+            Posting((association, PARTNER, partner), -share_cents),
+        ]
+    )
+
+
+def merchant_adjustment(association: UUID, merchant: UUID, amount_cents: int) -> list[Posting]:
+    """A correction of a merchant's position (> 0: the merchant owes more), against the
+    association's adjustments account."""
+    return _nonzero(
+        [
+            Posting((association, MERCHANT, merchant), amount_cents),
+            Posting((association, ADJUSTMENTS, None), -amount_cents),
+        ]
+    )
+
+
+def settlement(association: UUID, party: AccountKey, due_cents: int) -> list[Posting]:
+    """Settle a party's position of ``due_cents`` (debit balance: it owes, collected by direct
+    debit; credit balance, negative: it is owed, paid by credit transfer) through the bank."""
+    return _nonzero(
+        [
+            Posting((association, BANK, None), due_cents),
+            Posting(party, -due_cents),
+        ]
+    )
+
+
+def euros(cents: int) -> str:
+    """Cents as euros with a dot, by integer arithmetic (a float drifts on large sums):
+    -1234 → "-12.34"; the SEPA files' and the CSV exports' amounts."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{rest:02d}"
+
+
+def share_of(amount_cents: int, rate_bps: int) -> int:
+    """``amount × rate``, rounded half up to the cent (amounts here are never negative)."""
+    if amount_cents < 0:
+        raise ValueError("a share is of a positive amount")
+    return (amount_cents * rate_bps + 5_000) // 10_000
+
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def month_of(moment: datetime) -> date:
+    """The period (first day of the Paris month) a moment falls in."""
+    local = moment.astimezone(PARIS)
+    return date(local.year, local.month, 1)
+
+
+def next_month(period: date) -> date:
+    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
+
+
+def period_end(period: date) -> date:
+    """The last day of a period."""
+    return date.fromordinal(next_month(period).toordinal() - 1)
+
+
+def booking_period(occurred_at: datetime, closed_through: date | None) -> date:
+    """The month an entry is booked in: its own, or the first open one after the close."""
+    own = month_of(occurred_at)
+    if closed_through is None or own > closed_through:
+        return own
+    return next_month(closed_through)
+
+
+def parse_period(text: str) -> date:
+    """``YYYY-MM`` → the period's first day; ValueError with a readable message otherwise."""
+    try:
+        year, month = text.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a period: write it YYYY-MM, e.g. 2026-10") from None
+
+
+def period_label(period: date) -> str:
+    return f"{period.year:04d}-{period.month:02d}"
+
+
+# --- statements (F18) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """A merchant's statement for one period, the columns merchants know first. Amounts in
+    cents; returns are taken off the cagnottages and fees; ``net_cents`` > 0: the merchant
+    pays the pivot, < 0: the pivot pays the merchant."""
+
+    purchases_count: int = 0
+    purchases_cents: int = 0
+    cagnottages_cents: int = 0
+    fees_cents: int = 0
+    returns_count: int = 0
+    returns_cents: int = 0
+    redemptions_count: int = 0
+    redemptions_cents: int = 0
+    stored_value_spent_cents: int = 0
+    loads_cents: int = 0
+    partner_share_cents: int = 0
+    adjustments_cents: int = 0
+    net_cents: int = 0
+
+    @property
+    def fees_and_cagnottages_cents(self) -> int:
+        return self.fees_cents + self.cagnottages_cents
+
+    def computed_net(self) -> int:
+        """The net the columns add up to; the ledger's (``net_cents``) must equal it."""
+        return (
+            self.cagnottages_cents
+            + self.fees_cents
+            - self.redemptions_cents
+            - self.stored_value_spent_cents
+            + self.loads_cents
+            + self.partner_share_cents
+            + self.adjustments_cents
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["fees_and_cagnottages_cents"] = self.fees_and_cagnottages_cents
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, int]) -> Figures:
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
+
+
+def totals(figures: Sequence[Figures]) -> Figures:
+    return Figures(**{f.name: sum(getattr(x, f.name) for x in figures) for f in fields(Figures)})
+
+
+RANKED = ("purchases_cents", "purchases_count", "cagnottages_cents", "redemptions_cents")
+
+
+@dataclass(frozen=True, slots=True)
+class Rank:
+    """A shop among the association's ``of`` shops on one figure: 1 is the highest."""
+
+    rank: int
+    of: int
+    min: int
+    max: int
+    average: int  # rounded half up
+
+
+def ranking(figures: dict[UUID, Figures]) -> dict[UUID, dict[str, Rank]]:
+    """Each shop's rank within its association on the ``RANKED`` figures, with the
+    association's min, max and average; equal figures share the better rank."""
+    out: dict[UUID, dict[str, Rank]] = {m: {} for m in figures}
+    n = len(figures)
+    for name in RANKED:
+        values = sorted((getattr(f, name) for f in figures.values()), reverse=True)
+        if not values:
+            continue
+        first: dict[int, int] = {}
+        for i, v in enumerate(values):
+            first.setdefault(v, i + 1)
+        average = (2 * sum(values) + n) // (2 * n)
+        for m, f in figures.items():
+            v = getattr(f, name)
+            out[m][name] = Rank(first[v], n, values[-1], values[0], average)
+    return out

@@ -25,7 +25,7 @@ from tests import harness
 
 pytestmark = pytest.mark.e2e
 
-SERVICES_WITH_API = ("terminals", "cards", "clearing", "crm")
+SERVICES_WITH_API = ("terminals", "cards", "clearing", "crm", "notifications")
 EXAMPLES = 20  # per operation and generation mode: a few seconds per service
 
 

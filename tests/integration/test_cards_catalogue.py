@@ -210,6 +210,7 @@ async def test_merchants_are_admitted_updated_and_listed(
         "name": "Bistrot",
         "taux_client_bps": 500,
         "taux_uc_bps": None,
+        "closed_on": None,
     }
     r = await admin.call(
         "PUT",

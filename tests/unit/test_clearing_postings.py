@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from services.clearing import domain
 from services.clearing.domain import AccountKey, MovementKind, Posting, Purse
 
-A, M, N = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+A, M, N, P = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 KINDS: tuple[MovementKind, ...] = get_args(MovementKind)
 PURSES: tuple[Purse, ...] = get_args(Purse)
 
@@ -180,7 +180,7 @@ def _entry(op: tuple[str, int, int]) -> list[Posting]:
     if name == "reversal":
         return domain.reversal(A, M, x, y)
     kind, purse = name.split("/")
-    return domain.movement(A, kind, purse, x, N)  # type: ignore[arg-type]
+    return domain.movement(A, kind, purse, x, N, P)  # type: ignore[arg-type]
 
 
 @given(st.lists(_ops, max_size=60))
