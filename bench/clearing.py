@@ -711,7 +711,7 @@ async def explain(
     queries: list[tuple[str, str, tuple[Any, ...]]] = [
         ("figures", _FIGURES, (aid, PERIOD)),
         ("shares", _SHARES, (aid, PERIOD)),
-        ("positions", _POSITIONS, (aid, PERIOD)),
+        ("positions", _POSITIONS, (aid, PERIOD, dt.date.min)),
         (
             "adjustments_of",
             """SELECT merchant_id, reference_id, adjusts_period, merchant_cents, note, occurred_at

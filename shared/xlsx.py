@@ -26,7 +26,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from math import gcd
 from typing import IO, Final, Literal
 from zoneinfo import ZoneInfo
@@ -36,6 +36,9 @@ __all__ = ["Column", "ColumnKind", "XlsxWriter"]
 ColumnKind = Literal["text", "int", "cents", "date", "datetime"]
 
 PARIS: Final = ZoneInfo("Europe/Paris")
+_NEVER: Final = datetime.min.replace(tzinfo=UTC)
+_HOUR: Final = timedelta(hours=1)
+_TICK: Final = timedelta(microseconds=1)
 
 # Excel's own limits: past them it repairs the file (drops data) or refuses it.
 MAX_ROWS: Final = 1_048_576
@@ -256,15 +259,34 @@ def _datetime_cell(column: Column, letter: str, style: int) -> Cell:
     head = f'<c r="{letter}'
     tail = f'" s="{style}"><v>'
 
+    # Paris's offset changes on the hour (01:00 UTC) since 1911: within a UTC hour it is one
+    # shift. Rows come mostly in time order, and adding the shift of the hour last seen costs
+    # a fraction of astimezone()'s zone lookup on every value (an hour whose two ends differ,
+    # such as 1911's change at 23:50:39 UTC, is not kept).
+    hour = [_NEVER, _NEVER]
+    shift = [timedelta(0)]
+
     def cell(value: object, row: str) -> str:
-        if not isinstance(value, datetime):
-            raise _wrong(column, "a timezone-aware datetime", value)
-        if value.utcoffset() is None:
-            raise ValueError(
-                f"column {column.header!r}: {value} is naive; give it a time zone (UTC)"
-            )
         try:
-            local = value.astimezone(PARIS)
+            if type(value) is datetime and value.tzinfo is UTC:
+                if not hour[0] <= value < hour[1]:
+                    start = value.replace(minute=0, second=0, microsecond=0)
+                    end = start + _HOUR
+                    offset = start.astimezone(PARIS).utcoffset()
+                    if offset is None or offset != (end - _TICK).astimezone(PARIS).utcoffset():
+                        start = end = _NEVER
+                        offset = value.astimezone(PARIS).utcoffset()
+                    hour[:] = start, end
+                    shift[0] = offset or timedelta(0)
+                local = value + shift[0]  # Paris's wall time, in the fields read below
+            elif not isinstance(value, datetime):
+                raise _wrong(column, "a timezone-aware datetime", value)
+            elif value.utcoffset() is None:
+                raise ValueError(
+                    f"column {column.header!r}: {value} is naive; give it a time zone (UTC)"
+                )
+            else:
+                local = value.astimezone(PARIS)
         except OverflowError:
             raise ValueError(f"column {column.header!r}: {value} is out of range") from None
         serial = local.toordinal() - _EPOCH

@@ -10,6 +10,7 @@ usable bank details is held: its position is carried to the next settlement.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -140,9 +141,11 @@ class Settlement:
 # Merchants' and the operator's positions are read off the entries' columns (one pass over the
 # period's entries, not three postings per sale); the reconciliation job checks those columns
 # against the postings. Partner accounts have few postings: read directly.
+# What each party's account moved in the periods after $3 through $2.
 _POSITIONS = """
 SELECT 'merchant' AS kind, merchant_id AS party, sum(merchant_cents)::bigint AS cents
-FROM journal_entries WHERE association_id = $1 AND period <= $2 AND merchant_id IS NOT NULL
+FROM journal_entries
+WHERE association_id = $1 AND period > $3 AND period <= $2 AND merchant_id IS NOT NULL
 GROUP BY merchant_id HAVING sum(merchant_cents) <> 0
 UNION ALL
 SELECT 'operator', NULL, (
@@ -150,23 +153,55 @@ SELECT 'operator', NULL, (
     - coalesce(sum(fee_cents) FILTER (WHERE kind = 'accrual'), 0)
     - coalesce(sum(amount_cents) FILTER (WHERE kind = 'settlement' AND note = 'operator'), 0)
 )::bigint
-FROM journal_entries WHERE association_id = $1 AND period <= $2
+FROM journal_entries WHERE association_id = $1 AND period > $3 AND period <= $2
 UNION ALL
 SELECT 'partner', a.partner_id, sum(p.amount_cents)::bigint
 FROM ledger_accounts a JOIN postings p ON p.account_id = a.id
 JOIN journal_entries e ON e.id = p.entry_id
-WHERE a.association_id = $1 AND a.kind = 'partner' AND e.period <= $2
+WHERE a.association_id = $1 AND a.kind = 'partner' AND e.period > $3 AND e.period <= $2
 GROUP BY a.partner_id HAVING sum(p.amount_cents) <> 0
 """
 
 
-async def positions(conn: asyncpg.Connection, association_id: UUID, period: date) -> list[Position]:
-    """What each party owes (> 0) or is owed (< 0) through the period, from the ledger."""
-    return [
-        Position(r["kind"], r["party"] or OPERATOR, r["cents"])
-        for r in await conn.fetch(_POSITIONS, association_id, period)
-        if r["cents"]
-    ]
+def _position_sums(rows: Iterable[tuple[str, UUID, int]]) -> list[Position]:
+    cents: dict[tuple[str, UUID], int] = {}
+    for kind, party, amount in rows:
+        cents[kind, party] = cents.get((kind, party), 0) + amount
+    return [Position(kind, party, c) for (kind, party), c in cents.items() if c]
+
+
+async def ledger_positions(
+    conn: asyncpg.Connection, association_id: UUID, period: date, after: date = date.min
+) -> list[Position]:
+    """What each party owes (> 0) or is owed (< 0) by the entries of the periods after
+    ``after`` through ``period``; from the first, its whole position."""
+    return _position_sums(
+        (r["kind"], r["party"] or OPERATOR, r["cents"])
+        for r in await conn.fetch(_POSITIONS, association_id, period, after)
+    )
+
+
+async def positions(
+    conn: asyncpg.Connection, association_id: UUID, period: date, closed: date | None
+) -> list[Position]:
+    """What each party owes (> 0) or is owed (< 0) through the period. A settlement zeroes
+    what it settles, so this is what the last close (``closed``) held plus the entries since:
+    a close reads its own periods, not the association's whole history."""
+    if closed is not None:
+        held = await conn.fetchval(
+            "SELECT held FROM settlements WHERE association_id = $1 AND period = $2",
+            association_id,
+            closed,
+        )
+        if held is not None:  # every close's settlement keeps the positions it did not settle
+            since = await ledger_positions(conn, association_id, period, closed)
+            return _position_sums(
+                [
+                    *((h["party_kind"], UUID(h["party_id"]), h["amount_cents"]) for h in held),
+                    *((p.kind, p.party_id, p.cents) for p in since),
+                ]
+            )
+    return await ledger_positions(conn, association_id, period)
 
 
 def _party(row: asyncpg.Record) -> sepa.Party:
@@ -237,10 +272,15 @@ def plan(
 
 
 async def settle(
-    conn: asyncpg.Connection, association_id: UUID, period: date, now: datetime
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    period: date,
+    now: datetime,
+    closed: date | None,
 ) -> Settlement:
-    """The settlement files of the period, and the entries that settle what they carry."""
-    all_positions = await positions(conn, association_id, period)
+    """The settlement files of the period (the books were closed through ``closed`` before),
+    and the entries that settle what they carry."""
+    all_positions = await positions(conn, association_id, period, closed)
     creditor = await conn.fetchrow(
         "SELECT * FROM bank_details WHERE party_kind = 'association' AND party_id = $1",
         association_id,
@@ -341,13 +381,13 @@ async def first_open(conn: asyncpg.Connection, association_id: UUID) -> date | N
 
 
 async def books_start(conn: asyncpg.Connection, association_id: UUID) -> date | None:
-    """The first month of an association's books: that of its first merchant's registration
-    or of its first entry (an imported balance may predate the merchant); None if neither."""
+    """The first month of an association's books: that of its first entry or, before any, of
+    its first merchant's registration; None if clearing knows neither."""
     start: date | None = await conn.fetchval(
-        """SELECT least(
+        """SELECT coalesce(
+               (SELECT min(period) FROM journal_entries WHERE association_id = $1),
                (SELECT min(date_trunc('month', created_at AT TIME ZONE 'Europe/Paris'))::date
-                FROM merchants WHERE association_id = $1),
-               (SELECT min(period) FROM journal_entries WHERE association_id = $1))""",
+                FROM merchants WHERE association_id = $1))""",
         association_id,
     )
     return start
@@ -425,7 +465,7 @@ async def close(
             rows,
         )
         made += len(rows)
-    settlement = await settle(conn, association_id, period, now)
+    settlement = await settle(conn, association_id, period, now, closed)
     await conn.execute(
         "UPDATE books SET closed_through = $2 WHERE association_id = $1", association_id, period
     )

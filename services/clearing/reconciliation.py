@@ -7,6 +7,8 @@ and against the cards service, each exposed as a metric.
   (``merchant_cents``, which statements and settlements read) is what its postings moved.
 - ``booked_once``: no account is posted twice by one entry, no (kind, reference) twice.
 - ``closed_statements``: a closed period's frozen statements still equal its entries.
+- ``held_positions``: what each association's last close left unsettled (its settlement's
+  ``held``, from which the next close starts) is what the whole ledger says is due.
 - ``liability``: the customers' liability (rewards) and the customer funds (money loaded)
   equal the balances cards holds, at the same cut-off (entries its events made before it).
 
@@ -29,10 +31,18 @@ import aiohttp
 import asyncpg
 from prometheus_client import Counter, Gauge
 
+from services.clearing import books
 from shared import logging as log
 from shared.service import Runtime
 
-CHECKS = ("balanced", "entry_columns", "booked_once", "closed_statements", "liability")
+CHECKS = (
+    "balanced",
+    "entry_columns",
+    "booked_once",
+    "closed_statements",
+    "held_positions",
+    "liability",
+)
 SETTLE = timedelta(seconds=10)  # the cut-off of a scheduled run: this long ago
 PAUSE_S = 1.0
 # Longer than an event and its entries are apart in cards (milliseconds, more under load).
@@ -156,6 +166,31 @@ async def _closed_statements(conn: asyncpg.Connection) -> Check:
     )
 
 
+async def _held_positions(conn: asyncpg.Connection) -> Check:
+    detail: list[str] = []
+    difference = 0
+    for r in await conn.fetch(
+        """SELECT b.association_id, b.closed_through, s.held FROM books b
+           LEFT JOIN settlements s ON s.association_id = b.association_id
+                                  AND s.period = b.closed_through
+           WHERE b.closed_through IS NOT NULL"""
+    ):
+        aid, through = r["association_id"], r["closed_through"]
+        held = {(h["party_kind"], UUID(h["party_id"])): h["amount_cents"] for h in r["held"] or ()}
+        ledger = {
+            (p.kind, p.party_id): p.cents for p in await books.ledger_positions(conn, aid, through)
+        }
+        for kind, party in sorted(held.keys() | ledger.keys(), key=str):
+            owed, kept = ledger.get((kind, party), 0), held.get((kind, party), 0)
+            if owed != kept:
+                difference += abs(owed - kept)
+                detail.append(
+                    f"association {aid}, {kind} {party}: the ledger says {owed} through "
+                    f"{through:%Y-%m}, its close held {kept}"
+                )
+    return Check("held_positions", not detail, difference, detail)
+
+
 _OURS = """
 SELECT a.association_id,
        coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_liability'), 0)::bigint
@@ -247,6 +282,7 @@ async def run(
             await _entry_columns(conn),
             await _booked_once(conn),
             await _closed_statements(conn),
+            await _held_positions(conn),
         ]
     checks.append(await _liability(rt, started - settle, association_id))
     ok = all(c.ok for c in checks)

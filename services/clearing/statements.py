@@ -8,9 +8,11 @@ the close; an open period's are computed when asked, marked ``provisional``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -301,10 +303,10 @@ def summary_row(doc: dict[str, Any]) -> list[object]:
     ]
 
 
-def detail_row(r: asyncpg.Record, period: date) -> list[object]:
-    """One line of the detail: VALEUR is the purchase (negative for a return, the amount for a
-    spend or a load), CAGNOTTE what the line did to the customer's cagnotte, NET what it adds
-    to the merchant's net."""
+def detail_row(r: asyncpg.Record, starts: datetime, ends: datetime) -> list[object]:
+    """One line of the detail of the period from ``starts`` to ``ends`` (UTC): VALEUR is the
+    purchase (negative for a return, the amount for a spend or a load), CAGNOTTE what the line
+    did to the customer's cagnotte, NET what it adds to the merchant's net."""
     kind = r["kind"]
     value: int | None
     cagnotte: int | None = None
@@ -324,7 +326,7 @@ def detail_row(r: asyncpg.Record, period: date) -> list[object]:
         notes.append(r["partner_name"])
     if kind == "merchant_adjustment":
         notes.append(f"période {domain.period_label(r['adjusts_period'])}: {r['note'] or ''}")
-    if domain.month_of(r["occurred_at"]) != period and kind != "merchant_adjustment":
+    if not starts <= r["occurred_at"] < ends and kind != "merchant_adjustment":
         notes.append(
             "reçu après clôture le " + r["booked_at"].astimezone(domain.PARIS).strftime("%d/%m/%Y")
         )
@@ -347,10 +349,29 @@ def detail_row(r: asyncpg.Record, period: date) -> list[object]:
 async def detail_rows(
     conn: asyncpg.Connection, merchant_id: UUID, period: date, batch: int = 5_000
 ) -> AsyncIterator[list[list[object]]]:
-    """The detail lines, in batches, through a server-side cursor (needs a transaction)."""
+    """The detail lines, in batches, through a server-side cursor (needs a transaction, and
+    sets two planner settings until its end)."""
+    # In UTC, as the database gives the moments: compared without a time zone lookup a line.
+    starts = datetime.combine(period, time(), domain.PARIS).astimezone(UTC)
+    ends = datetime.combine(domain.next_month(period), time(), domain.PARIS).astimezone(UTC)
+    # Left to itself the planner scans the whole table and sorts: nothing comes for seconds,
+    # then everything (2.7 s, then 1.1 s for the largest merchant of bench/clearing.py). Read
+    # in the order of the index on (merchant_id, period, occurred_at) the lines come at once
+    # and keep coming while the previous batch is written: the next batch is asked for before
+    # this one is handed out, so the database and this process work at the same time.
+    await conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
     cursor = await conn.cursor(_DETAILS, merchant_id, period, _DETAIL_KINDS)
-    while rows := await cursor.fetch(batch):
-        yield [detail_row(r, period) for r in rows]
+    pending = asyncio.ensure_future(cursor.fetch(batch))
+    try:
+        while rows := await pending:
+            pending = asyncio.ensure_future(cursor.fetch(batch))
+            await asyncio.sleep(0)  # the task sends its FETCH before this batch is worked on
+            yield [detail_row(r, starts, ends) for r in rows]
+    finally:
+        # A reader that stopped early (the client went away): the batch under way is let
+        # finish, so the connection is left between two commands, whatever comes next.
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+            await pending
 
 
 class _Totals:

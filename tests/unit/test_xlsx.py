@@ -15,6 +15,7 @@ from enum import IntEnum
 from io import BytesIO
 from typing import Any
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -211,6 +212,36 @@ def test_datetimes_become_paris_serials_with_an_exact_fraction(
     moment: datetime, serial: str
 ) -> None:
     assert one_cell("datetime", moment) == (serial, "4")
+
+
+@pytest.mark.parametrize(
+    ("first", "step", "count"),
+    [
+        (datetime(2026, 3, 28, 22, tzinfo=UTC), timedelta(minutes=7, seconds=13), 60),
+        (datetime(2026, 10, 24, 22, tzinfo=UTC), timedelta(minutes=7, seconds=13), 60),
+        (datetime(2026, 10, 25, 3, tzinfo=UTC), -timedelta(minutes=11), 30),  # backwards
+        (datetime(1911, 3, 10, 23, 30, tzinfo=UTC), timedelta(minutes=3, seconds=11), 20),
+        (datetime(1944, 8, 24, 20, tzinfo=UTC), timedelta(hours=1, minutes=1), 30),
+    ],
+)
+def test_a_column_of_utc_moments_reads_as_each_converted_alone(
+    first: datetime, step: timedelta, count: int
+) -> None:
+    """The UTC hour's shift kept from row to row gives what astimezone() gives for each value
+    (a UTC other than datetime.UTC takes that path), across daylight saving changes."""
+    moments = [first + i * step for i in range(count)]
+    other_utc = ZoneInfo("UTC")
+
+    def column(values: list[datetime]) -> list[str | None]:
+        data = write(
+            lambda w, _: (w.sheet("S", [Column("x", "datetime")]), w.rows([v] for v in values))
+        )
+        cells = raw_cells(data, 1)
+        return [cells[f"A{n}"][0] for n in range(2, count + 2)]
+
+    expected = column([m.astimezone(other_utc) for m in moments])
+    assert column(moments) == expected
+    assert len(set(expected)) == count
 
 
 @pytest.mark.parametrize(
