@@ -92,7 +92,7 @@ from bench.ingest import (
     wait_ready,
 )
 from services.clearing import bank
-from services.clearing.books import _POSITIONS, _SHARES
+from services.clearing.books import _PARTNERS, _SHARES
 from services.clearing.statements import _DETAIL_KINDS, _DETAILS, _FIGURES
 from shared import db
 
@@ -711,7 +711,7 @@ async def explain(
     queries: list[tuple[str, str, tuple[Any, ...]]] = [
         ("figures", _FIGURES, (aid, PERIOD)),
         ("shares", _SHARES, (aid, PERIOD)),
-        ("positions", _POSITIONS, (aid, PERIOD, dt.date.min)),
+        ("partner_positions", _PARTNERS, (aid, PERIOD, dt.date.min)),
         (
             "adjustments_of",
             """SELECT merchant_id, reference_id, adjusts_period, merchant_cents, note, occurred_at

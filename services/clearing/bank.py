@@ -1,24 +1,28 @@
 """Pure validation of the bank details the clearing service pays and collects with.
 
-A merchant types an IBAN, a BIC and an account holder name; the association types its SEPA
-Creditor Identifier (ICS in France). Each is checked here before it is stored, and again by
+A merchant types an IBAN, a BIC and an account holder name, and a postal address when the
+bank is in a SEPA country outside the EEA; the association types its SEPA Creditor
+Identifier (ICS in France). Each is checked here before it is stored, and again by
 the SEPA writers (services/clearing/sepa.py) before it goes into a file: a bank rejects a
 whole file for one bad account, days later. Errors are ``BankDetailsError`` with the field
 and a sentence the merchant can act on. No I/O.
 
 Sources: the SWIFT IBAN registry (BBAN structure per country), ISO 13616 and ISO 7064
 MOD 97-10 (IBAN check digits), ISO 9362 (BIC), the EPC list of countries in the SEPA
-schemes (EPC409-09) and the EPC rules for the Creditor Identifier (EPC262-08) and the
-character set of the SEPA implementation guidelines.
+schemes (EPC409-09), the EPC rules for the Creditor Identifier (EPC262-08), the 2023 SCT and
+SDD rulebooks (postal addresses), the character set of the SEPA implementation guidelines and
+the ISO 20022 schemas (address lengths).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from dataclasses import dataclass
 from typing import Literal
 
-Field = Literal["iban", "bic", "creditor_id", "holder", "mandate_id"]
+Field = Literal["iban", "bic", "creditor_id", "holder", "mandate_id", "address"]
 
 
 class BankDetailsError(ValueError):
@@ -194,6 +198,15 @@ SEPA_IBAN_COUNTRIES: frozenset[str] = frozenset(
 # A BIC names the country of the branch, so a bank in Réunion or Jersey has its own code.
 SEPA_BIC_COUNTRIES: frozenset[str] = SEPA_IBAN_COUNTRIES | frozenset(
     ["GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "AX", "JE", "GG", "IM"]
+)
+# SEPA countries outside the EEA. The EPC's 2023 SCT (EPC125-05) and SDD Core (EPC016-06)
+# rulebooks, in force since 19 November 2023, require the postal address (at least the town
+# and the country) in a payment that involves a PSP of such a country: a bank there, or one
+# paying or collecting from there, rejects a file without it. AL, MD, ME and MK (SEPA since
+# 2025, see above) are outside the EEA too. JE, GG and IM have no IBAN prefix of their own
+# (their IBANs start with GB) but are kept so the set reads as the EPC's list.
+NON_EEA_SEPA_COUNTRIES: frozenset[str] = frozenset(
+    ["CH", "GB", "MC", "SM", "VA", "AD", "GI", "JE", "GG", "IM", "AL", "MD", "ME", "MK"]
 )
 # ISO 3166-1 alpha-2, plus XK (Kosovo) which SWIFT and the IBAN registry use.
 ISO_COUNTRIES: frozenset[str] = frozenset(
@@ -579,8 +592,27 @@ def creditor_id_check_digits(country: str, national_id: str) -> str:
     return _check_digits(_compact(national_id) + country.upper())
 
 
-# EPC262-08 lengths for the countries we expect; others only get the generic rule.
-_CREDITOR_ID_LENGTHS = {"FR": 13, "DE": 18}
+# Total length of a Creditor Identifier per country, from EPC262-08 ("Creditor Identifier
+# Overview"): its per-country examples, cross-checked with an independent implementation of
+# the document where there is one (not for IE and PT, whose national part is 6 digits).
+# Belgium has two forms: the 10-digit enterprise number (17) or a bank-issued "nnnD" and 9
+# digits (20). The other SEPA countries (CY, GR, MT, FI, CH, GB...) get only the generic rule
+# below: 2 letters, 2 check digits (mod 97 over the national identifier, the business code
+# skipped), 35 characters at most. No length is guessed: refusing a real identifier would stop
+# an association's collections.
+_CREDITOR_ID_LENGTHS: dict[str, tuple[int, ...]] = {
+    "AT": (18,),
+    "BE": (17, 20),
+    "DE": (18,),
+    "EE": (20,),
+    "ES": (16,),
+    "FR": (13,),
+    "IE": (13,),
+    "IT": (23,),
+    "LU": (26,),
+    "NL": (19,),
+    "PT": (13,),
+}
 
 
 def normalize_creditor_id(s: str) -> str:
@@ -600,12 +632,13 @@ def normalize_creditor_id(s: str) -> str:
             "creditor_id",
             f"Creditor identifier {cid}: {country!r} is not a country of the SEPA schemes.",
         )
-    expected_len = _CREDITOR_ID_LENGTHS.get(country)
-    if expected_len is not None and len(cid) != expected_len:
+    lengths = _CREDITOR_ID_LENGTHS.get(country)
+    if lengths is not None and len(cid) not in lengths:
+        expected = " or ".join(str(n) for n in lengths)
         raise BankDetailsError(
             "creditor_id",
             f"Creditor identifier {cid} has {len(cid)} characters; one from {country} has "
-            f"{expected_len}.",
+            f"{expected}.",
         )
     if digits != creditor_id_check_digits(country, national):
         raise BankDetailsError(
@@ -677,6 +710,87 @@ def sepa_text(s: str, max_len: int, *, field: Field = "holder") -> str:
 def normalize_holder(s: str) -> str:
     """The account holder's name as it will appear in SEPA files (70 characters at most)."""
     return sepa_text(s, 70, field="holder")
+
+
+# ISO 20022 PostalAddress24 (pain.001.001.09, pain.008.001.08): StrtNm and TwnNm are
+# Max70Text and Max35Text, BldgNb and PstCd Max16Text.
+STREET_MAX = 70
+BUILDING_NUMBER_MAX = 16
+POSTCODE_MAX = 16
+TOWN_MAX = 35
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """A structured postal address, its texts already in the SEPA character set."""
+
+    street: str | None = None
+    building_number: str | None = None
+    postcode: str | None = None
+    town: str
+    country: str
+
+
+def _address_text(what: str, s: str, max_len: int) -> str:
+    # Refused rather than cut: a town or a postcode cut short is a wrong address. The limit
+    # is on the transliterated text ("€" becomes "EUR"), so it is measured after, uncut.
+    text = sepa_text(s, sys.maxsize, field="address")
+    if len(text) > max_len:
+        raise BankDetailsError(
+            "address",
+            f"The {what} has {len(text)} characters once written in a SEPA file; {max_len} at "
+            "most fit: abbreviate it.",
+        )
+    return text
+
+
+def normalize_address(
+    *,
+    town: str,
+    country: str,
+    street: str | None = None,
+    building_number: str | None = None,
+    postcode: str | None = None,
+) -> Address:
+    """The address as SEPA files carry it, else ``BankDetailsError`` on ``address``.
+
+    Texts are transliterated like names ("Zürich" → "Zurich") and refused if too long for
+    their ISO 20022 element; ``country`` is an ISO 3166 alpha-2 code, in any case.
+    """
+    code = _compact(country)
+    if code not in ISO_COUNTRIES:
+        raise BankDetailsError(
+            "address",
+            f"Country {country!r} is not an ISO 3166 country code; write two letters, such as "
+            "FR or CH.",
+        )
+    return Address(
+        street=None if street is None else _address_text("street", street, STREET_MAX),
+        building_number=None
+        if building_number is None
+        else _address_text("building number", building_number, BUILDING_NUMBER_MAX),
+        postcode=None if postcode is None else _address_text("postcode", postcode, POSTCODE_MAX),
+        town=_address_text("town", town, TOWN_MAX),
+        country=code,
+    )
+
+
+def address_required(iban: str) -> bool:
+    """Whether the holder of ``iban`` must have a postal address in SEPA files: its bank is
+    in a SEPA country outside the EEA."""
+    return _compact(iban)[:2] in NON_EEA_SEPA_COUNTRIES
+
+
+def check_address(iban: str, address: Address | None) -> None:
+    """``BankDetailsError`` on ``address`` if ``iban`` requires one and there is none."""
+    if address is None and address_required(iban):
+        country = _compact(iban)[:2]
+        raise BankDetailsError(
+            "address",
+            f"IBAN {format_iban(iban)} is held in {country}, a SEPA country outside the EEA: "
+            "its payments must carry the holder's postal address. Give at least the town and "
+            "the country.",
+        )
 
 
 _IDENTIFIER_CHARS = SEPA_CHARS - {" "}

@@ -19,7 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from services.clearing import domain, sepa, statements
-from services.clearing.bank import BankDetailsError
+from services.clearing.bank import BankDetailsError, address_required
 from services.clearing.handlers import Entry, book
 from shared import logging as log
 from shared import outbox
@@ -142,7 +142,7 @@ class Settlement:
 # period's entries, not three postings per sale); the reconciliation job checks those columns
 # against the postings. Partner accounts have few postings: read directly.
 # What each party's account moved in the periods after $3 through $2.
-_POSITIONS = """
+_MERCHANTS_AND_OPERATOR = """
 SELECT 'merchant' AS kind, merchant_id AS party, sum(merchant_cents)::bigint AS cents
 FROM journal_entries
 WHERE association_id = $1 AND period > $3 AND period <= $2 AND merchant_id IS NOT NULL
@@ -154,13 +154,15 @@ SELECT 'operator', NULL, (
     - coalesce(sum(amount_cents) FILTER (WHERE kind = 'settlement' AND note = 'operator'), 0)
 )::bigint
 FROM journal_entries WHERE association_id = $1 AND period > $3 AND period <= $2
-UNION ALL
-SELECT 'partner', a.partner_id, sum(p.amount_cents)::bigint
+"""
+_PARTNERS = """
+SELECT 'partner' AS kind, a.partner_id AS party, sum(p.amount_cents)::bigint AS cents
 FROM ledger_accounts a JOIN postings p ON p.account_id = a.id
 JOIN journal_entries e ON e.id = p.entry_id
 WHERE a.association_id = $1 AND a.kind = 'partner' AND e.period > $3 AND e.period <= $2
 GROUP BY a.partner_id HAVING sum(p.amount_cents) <> 0
 """
+_POSITIONS = f"{_MERCHANTS_AND_OPERATOR} UNION ALL {_PARTNERS}"
 
 
 def _position_sums(rows: Iterable[tuple[str, UUID, int]]) -> list[Position]:
@@ -170,42 +172,68 @@ def _position_sums(rows: Iterable[tuple[str, UUID, int]]) -> list[Position]:
     return [Position(kind, party, c) for (kind, party), c in cents.items() if c]
 
 
+async def _moved(
+    conn: asyncpg.Connection, query: str, association_id: UUID, period: date, after: date
+) -> list[tuple[str, UUID, int]]:
+    return [
+        (r["kind"], r["party"] or OPERATOR, r["cents"])
+        for r in await conn.fetch(query, association_id, period, after)
+    ]
+
+
 async def ledger_positions(
     conn: asyncpg.Connection, association_id: UUID, period: date, after: date = date.min
 ) -> list[Position]:
     """What each party owes (> 0) or is owed (< 0) by the entries of the periods after
     ``after`` through ``period``; from the first, its whole position."""
-    return _position_sums(
-        (r["kind"], r["party"] or OPERATOR, r["cents"])
-        for r in await conn.fetch(_POSITIONS, association_id, period, after)
-    )
+    return _position_sums(await _moved(conn, _POSITIONS, association_id, period, after))
 
 
 async def positions(
-    conn: asyncpg.Connection, association_id: UUID, period: date, closed: date | None
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    period: date,
+    closed: date | None,
+    frozen: list[tuple[str, UUID, int]],
 ) -> list[Position]:
-    """What each party owes (> 0) or is owed (< 0) through the period. A settlement zeroes
-    what it settles, so this is what the last close (``closed``) held plus the entries since:
-    a close reads its own periods, not the association's whole history."""
+    """What each party owes (> 0) or is owed (< 0) through the period: what the last close
+    (``closed``) held, plus for the months since what their statements, just frozen, say
+    merchants and the operator are due (``frozen``) and what partners' accounts moved.
+    A settlement zeroes what it settles, so this is the whole ledger's sum (the
+    reconciliation's ``held_positions`` checks it), read from the months being closed."""
+    held = []
     if closed is not None:
         held = await conn.fetchval(
             "SELECT held FROM settlements WHERE association_id = $1 AND period = $2",
             association_id,
             closed,
         )
-        if held is not None:  # every close's settlement keeps the positions it did not settle
-            since = await ledger_positions(conn, association_id, period, closed)
-            return _position_sums(
-                [
-                    *((h["party_kind"], UUID(h["party_id"]), h["amount_cents"]) for h in held),
-                    *((p.kind, p.party_id, p.cents) for p in since),
-                ]
-            )
-    return await ledger_positions(conn, association_id, period)
+        if held is None:  # every close writes its settlement: not expected, but exact
+            return await ledger_positions(conn, association_id, period)
+    partners = await _moved(conn, _PARTNERS, association_id, period, closed or date.min)
+    return _position_sums(
+        [
+            *((h["party_kind"], UUID(h["party_id"]), h["amount_cents"]) for h in held),
+            *frozen,
+            *partners,
+        ]
+    )
 
 
 def _party(row: asyncpg.Record) -> sepa.Party:
-    return sepa.Party(row["holder"], row["iban"], row["bic"])
+    # The database keeps an address whole or not at all (bank_details_address): the town says.
+    address = (
+        None
+        if row["address_town"] is None
+        else sepa.Address(
+            street=row["address_street"],
+            building_number=row["address_building_number"],
+            postcode=row["address_postcode"],
+            town=row["address_town"],
+            country=row["address_country"],
+        )
+    )
+    return sepa.Party(row["holder"], row["iban"], row["bic"], address)
 
 
 def plan(
@@ -229,6 +257,14 @@ def plan(
             s.held.append({**who, "reason": "the association has no bank details"})
         elif bank is None:
             s.held.append({**who, "reason": "no bank details"})
+        elif bank["address_town"] is None and address_required(bank["iban"]):
+            # Details stored before addresses were asked for: the bank would reject the file.
+            s.held.append({**who, "reason": "no postal address (bank outside the EEA)"})
+        elif pos.cents < 0 and creditor["address_town"] is None and address_required(bank["iban"]):
+            # The payer's address goes with a transfer to a bank outside the EEA (EPC rulebook).
+            s.held.append(
+                {**who, "reason": "the association has no postal address (bank outside the EEA)"}
+            )
         elif pos.cents > 0:
             if pos.kind != "merchant" or not bank["mandate_id"]:
                 s.held.append({**who, "reason": "no direct-debit mandate"})
@@ -277,10 +313,12 @@ async def settle(
     period: date,
     now: datetime,
     closed: date | None,
+    frozen: list[tuple[str, UUID, int]],
 ) -> Settlement:
-    """The settlement files of the period (the books were closed through ``closed`` before),
-    and the entries that settle what they carry."""
-    all_positions = await positions(conn, association_id, period, closed)
+    """The settlement files of the period (the books were closed through ``closed`` before;
+    ``frozen``: what the statements of the months since say is due), and the entries that
+    settle what they carry."""
+    all_positions = await positions(conn, association_id, period, closed, frozen)
     creditor = await conn.fetchrow(
         "SELECT * FROM bank_details WHERE party_kind = 'association' AND party_id = $1",
         association_id,
@@ -300,16 +338,16 @@ async def settle(
             association_id,
         )
     }
-    s = plan(
-        _ref("settlement", association_id, period),
-        period,
-        now,
-        creditor,
-        all_positions,
-        details,
-        names,
-    )
     try:
+        s = plan(
+            _ref("settlement", association_id, period),
+            period,
+            now,
+            creditor,
+            all_positions,
+            details,
+            names,
+        )
         entries = []
         for pos in s.settled:
             key: domain.AccountKey = (
@@ -444,6 +482,7 @@ async def close(
         m = domain.next_month(m)
     shares = made = 0
     events: list[Event[MonthlyStatementReady]] = []
+    due: list[tuple[str, UUID, int]] = []  # (party kind, party, cents) from the statements
     for m in periods:
         shares += await book_partner_shares(conn, association_id, m, now)
         await conn.execute(
@@ -457,7 +496,11 @@ async def close(
         for mid, doc in docs.items():
             sid = _ref("statement", mid, m)
             doc["statement_id"] = str(sid)
-            rows.append((sid, association_id, mid, m, doc, doc["figures"]["net_cents"]))
+            f = doc["figures"]
+            rows.append((sid, association_id, mid, m, doc, f["net_cents"]))
+            # What the settlement takes from the statements: the same sums the ledger would
+            # give (there is no settlement entry in an open month), read once.
+            due += [("merchant", mid, f["net_cents"]), ("operator", OPERATOR, -f["fees_cents"])]
             events.append(_ready(sid, association_id, mid, m, doc))
         await conn.executemany(
             """INSERT INTO statements (id, association_id, merchant_id, period, figures, net_cents)
@@ -465,7 +508,7 @@ async def close(
             rows,
         )
         made += len(rows)
-    settlement = await settle(conn, association_id, period, now, closed)
+    settlement = await settle(conn, association_id, period, now, closed, due)
     await conn.execute(
         "UPDATE books SET closed_through = $2 WHERE association_id = $1", association_id, period
     )

@@ -4,7 +4,10 @@
 Direct Debit); ``credit_transfer`` pays merchants, partner associations and the operator who
 are owed (pain.001.001.09, SEPA Credit Transfer). Both follow the EPC customer-to-PSP
 implementation guidelines of the 2023 rulebooks: one payment information block, batch
-booking, EUR, charges shared (SLEV), names and texts in the SEPA character set.
+booking, EUR, charges shared (SLEV), names and texts in the SEPA character set, and the
+structured postal address of a party that has one. The rulebooks require it for a bank in a
+SEPA country outside the EEA (``bank.NON_EEA_SEPA_COUNTRIES``): the bank-details API refuses
+such details without it, and the writers write what they are given.
 
 No I/O: the caller stores the bytes and the ids. Every input is checked again here, because
 a bank refuses the whole file for one bad line. Amounts are integer cents, written with
@@ -18,9 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from services.clearing.bank import Address as Address  # re-exported: a Party's address
 from services.clearing.bank import (
     BankDetailsError,
     identifier_problem,
+    normalize_address,
     normalize_bic,
     normalize_creditor_id,
     normalize_iban,
@@ -44,6 +49,7 @@ class Party:
     name: str
     iban: str
     bic: str | None
+    address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +119,25 @@ class _Account:
     name: str
     iban: str
     bic: str | None
+    address: Address | None
 
 
 def _account(party: Party) -> _Account:
     iban = normalize_iban(party.iban, sepa_only=True)
     bic = normalize_bic(party.bic, iban_country=iban[:2]) if party.bic is not None else None
-    return _Account(sepa_text(party.name, NAME_MAX, field="holder"), iban, bic)
+    a = party.address
+    address = (
+        None
+        if a is None
+        else normalize_address(
+            street=a.street,
+            building_number=a.building_number,
+            postcode=a.postcode,
+            town=a.town,
+            country=a.country,
+        )
+    )
+    return _Account(sepa_text(party.name, NAME_MAX, field="holder"), iban, bic, address)
 
 
 def _unique_ids(ids: Iterable[str]) -> None:
@@ -155,8 +174,23 @@ class _Builder:
             el.text = text
         return el
 
-    def party(self, parent: ET.Element, tag: str, name: str) -> None:
-        self.sub(parent, f"{tag}/Nm", name)
+    def party(self, parent: ET.Element, tag: str, name: str, address: Address | None) -> None:
+        el = self.sub(parent, tag)
+        self.sub(el, "Nm", name)
+        if address is None:
+            return
+        # PostalAddress24: the elements in the schema's sequence order, structured only (an
+        # unstructured AdrLine is what the EPC is phasing out).
+        adr = self.sub(el, "PstlAdr")
+        for child, text in (
+            ("StrtNm", address.street),
+            ("BldgNb", address.building_number),
+            ("PstCd", address.postcode),
+            ("TwnNm", address.town),
+            ("Ctry", address.country),
+        ):
+            if text is not None:
+                self.sub(adr, child, text)
 
     def iban(self, parent: ET.Element, tag: str, iban: str) -> None:
         self.sub(parent, f"{tag}/Id/IBAN", iban)
@@ -186,7 +220,8 @@ class _Builder:
         self.sub(hdr, "CreDtTm", _timestamp(created_at))
         self.sub(hdr, "NbOfTxs", str(count))
         self.sub(hdr, "CtrlSum", euros(total))
-        self.party(hdr, "InitgPty", initiator)
+        # The EPC guidelines keep only the initiating party's name (and an id): no address.
+        self.party(hdr, "InitgPty", initiator, None)
 
     def serialize(self, root: ET.Element) -> bytes:
         ET.indent(root)
@@ -236,7 +271,7 @@ def direct_debit(
     b.sub(tp, "LclInstrm/Cd", "CORE")
     b.sub(tp, "SeqTp", sequence_type)
     b.sub(pmt, "ReqdColltnDt", collection_date.isoformat())
-    b.party(pmt, "Cdtr", cdtr.name)
+    b.party(pmt, "Cdtr", cdtr.name, cdtr.address)
     b.iban(pmt, "CdtrAcct", cdtr.iban)
     b.agent(pmt, "CdtrAgt", cdtr.bic)
     b.sub(pmt, "ChrgBr", "SLEV")
@@ -260,7 +295,7 @@ def direct_debit(
         b.sub(mandate, "MndtId", mandate_id)
         b.sub(mandate, "DtOfSgntr", signed_on.isoformat())
         b.agent(tx, "DbtrAgt", dbtr.bic)
-        b.party(tx, "Dbtr", dbtr.name)
+        b.party(tx, "Dbtr", dbtr.name, dbtr.address)
         b.iban(tx, "DbtrAcct", dbtr.iban)
         b.sub(tx, "RmtInf/Ustrd", _remittance(c.end_to_end_id, c.remittance))
     return b.serialize(root)
@@ -300,7 +335,7 @@ def credit_transfer(
     b.sub(pmt, "PmtTpInf/SvcLvl/Cd", "SEPA")
     # In .09 the execution date is a choice of date or date-time.
     b.sub(pmt, "ReqdExctnDt/Dt", execution_date.isoformat())
-    b.party(pmt, "Dbtr", dbtr.name)
+    b.party(pmt, "Dbtr", dbtr.name, dbtr.address)
     b.iban(pmt, "DbtrAcct", dbtr.iban)
     b.agent(pmt, "DbtrAgt", dbtr.bic)
     b.sub(pmt, "ChrgBr", "SLEV")
@@ -314,7 +349,7 @@ def credit_transfer(
         # without one the payer's bank routes on the IBAN.
         if cdtr.bic is not None:
             b.agent(tx, "CdtrAgt", cdtr.bic)
-        b.party(tx, "Cdtr", cdtr.name)
+        b.party(tx, "Cdtr", cdtr.name, cdtr.address)
         b.iban(tx, "CdtrAcct", cdtr.iban)
         b.sub(tx, "RmtInf/Ustrd", _remittance(t.end_to_end_id, t.remittance))
     return b.serialize(root)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -348,7 +348,7 @@ def detail_row(r: asyncpg.Record, starts: datetime, ends: datetime) -> list[obje
 
 async def detail_rows(
     conn: asyncpg.Connection, merchant_id: UUID, period: date, batch: int = 5_000
-) -> AsyncIterator[list[list[object]]]:
+) -> AsyncGenerator[list[list[object]], None]:
     """The detail lines, in batches, through a server-side cursor (needs a transaction, and
     sets two planner settings until its end)."""
     # In UTC, as the database gives the moments: compared without a time zone lookup a line.

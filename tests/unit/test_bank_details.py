@@ -227,6 +227,62 @@ def test_bad_creditor_identifiers_are_refused(cid: str, words: str) -> None:
     assert e.field == "creditor_id" and words in e.detail
 
 
+def _cid(country: str, national: str) -> str:
+    """A creditor identifier with the right check digits, so only its length is on trial."""
+    return f"{country}{bank.creditor_id_check_digits(country, national)}ZZZ{national}"
+
+
+# Examples published with EPC262-08 (their check digits are right), then identifiers built
+# on the national layouts the same document gives.
+@pytest.mark.parametrize(
+    "cid",
+    [
+        "AT61ZZZ01234567890",
+        "BE68ZZZ0123456789",  # the enterprise number
+        "BE69ZZZ050D000000008",  # a number the creditor's bank issued
+        "ES50ZZZM23456789",
+        "IT66ZZZA1B2C3D4E5F6G7H8",
+        "LU27ZZZ0000000000123456789",
+        _cid("NL", "123456780001"),
+        _cid("PT", "123456"),
+        _cid("IE", "123456"),
+        _cid("EE", "EE00012345678"),
+    ],
+)
+def test_creditor_identifiers_of_the_right_length_for_their_country_validate(cid: str) -> None:
+    assert bank.normalize_creditor_id(cid) == cid
+
+
+@pytest.mark.parametrize(
+    ("cid", "words"),
+    [
+        (_cid("IT", "A1B2C3D4E5F6G7H"), "has 22 characters; one from IT has 23"),
+        (_cid("ES", "M234567890"), "has 17 characters; one from ES has 16"),
+        (_cid("NL", "12345678000"), "has 18 characters; one from NL has 19"),
+        (_cid("BE", "01234567890"), "has 18 characters; one from BE has 17 or 20"),
+        (_cid("AT", "0123456789"), "has 17 characters; one from AT has 18"),
+        (_cid("PT", "1234567"), "has 14 characters; one from PT has 13"),
+        (_cid("LU", "000000000012345678"), "has 25 characters; one from LU has 26"),
+    ],
+)
+def test_a_creditor_identifier_of_the_wrong_length_for_its_country_is_refused(
+    cid: str, words: str
+) -> None:
+    e = _error(bank.normalize_creditor_id, cid)
+    assert e.field == "creditor_id" and words in e.detail
+
+
+def test_countries_without_an_established_length_get_only_the_generic_rule() -> None:
+    # Malta's published example, and identifiers of any length from Greece and Switzerland.
+    assert bank.normalize_creditor_id("MT50ZZZ670169305T") == "MT50ZZZ670169305T"
+    for national in ("12345", "1234567890123", "A" * 28):
+        assert bank.normalize_creditor_id(_cid("GR", national))
+        assert bank.normalize_creditor_id(_cid("CH", national))
+    # The check digits still count.
+    e = _error(bank.normalize_creditor_id, "MT51ZZZ670169305T")
+    assert "fails its check digits" in e.detail
+
+
 @pytest.mark.parametrize(
     ("raw", "text"),
     [
@@ -279,3 +335,86 @@ def test_invalid_mandate_references_are_refused(mandate_id: str) -> None:
     e = _error(bank.validate_mandate_id, mandate_id)
     assert e.field == "mandate_id"
     assert e.detail.startswith("Mandate reference ")
+
+
+# --- postal addresses -----------------------------------------------------------------------
+
+CH_IBAN = "CH93 0076 2011 6238 5295 7"
+GB_IBAN = "GB29 NWBK 6016 1331 9268 19"
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [CH_IBAN, GB_IBAN, "MC58 1122 2000 0101 2345 6789 030", "SM86 U032 2509 8000 0000 0270 100"],
+)
+def test_a_bank_outside_the_eea_requires_the_holders_address(iban: str) -> None:
+    assert bank.address_required(iban)
+    e = _error(lambda s: bank.check_address(s, None), iban)
+    assert e.field == "address"
+    assert "outside the EEA" in e.detail and "town and the country" in e.detail
+    bank.check_address(iban, bank.normalize_address(town="Zürich", country="CH"))
+
+
+@pytest.mark.parametrize(
+    "iban", [VALID_IBANS[0], "DE89 3704 0044 0532 0130 00", "LU28 0019 4006 4475 0000"]
+)
+def test_a_bank_in_the_eea_needs_no_address(iban: str) -> None:
+    assert not bank.address_required(iban)
+    bank.check_address(iban, None)
+
+
+def test_the_non_eea_countries_are_sepa_countries() -> None:
+    assert bank.NON_EEA_SEPA_COUNTRIES <= bank.SEPA_BIC_COUNTRIES
+    assert {"FR", "DE", "IS", "LI", "NO"}.isdisjoint(bank.NON_EEA_SEPA_COUNTRIES)
+
+
+def test_an_address_is_normalised_for_sepa_files() -> None:
+    address = bank.normalize_address(
+        street=" Rue de l’Église ",
+        building_number="3 bis",
+        postcode="29200",
+        town="Brest",
+        country=" fr",
+    )
+    assert address == bank.Address(
+        street="Rue de l'Eglise",
+        building_number="3 bis",
+        postcode="29200",
+        town="Brest",
+        country="FR",
+    )
+    assert bank.normalize_address(town="Genève", country="CH") == bank.Address(
+        town="Geneve", country="CH"
+    )
+
+
+@pytest.mark.parametrize("country", ["XX", "FRA", "", "F", "1A"])
+def test_an_address_country_must_be_an_iso_3166_code(country: str) -> None:
+    e = _error(lambda c: bank.normalize_address(town="Brest", country=c), country)
+    assert e.field == "address" and "not an ISO 3166 country code" in e.detail
+
+
+def test_each_address_part_is_refused_beyond_its_schema_length() -> None:
+    assert bank.normalize_address(town="T" * 35, country="FR").town == "T" * 35
+    e = _error(lambda t: bank.normalize_address(town=t, country="FR"), "T" * 36)
+    assert (
+        e.field == "address" and "town has 36 characters" in e.detail and "35 at most" in e.detail
+    )
+    # Measured once transliterated: "€" is written "EUR".
+    e = _error(lambda t: bank.normalize_address(town=t, country="FR"), "T" * 33 + "€")
+    assert "town has 36 characters" in e.detail
+    long_parts: list[dict[str, str]] = [
+        {"street": "S" * 71},
+        {"building_number": "B" * 17},
+        {"postcode": "P" * 17},
+    ]
+    for part in long_parts:
+        with pytest.raises(BankDetailsError) as info:
+            bank.normalize_address(town="Brest", country="FR", **part)
+        assert info.value.field == "address"
+
+
+def test_an_address_part_with_nothing_a_bank_accepts_is_refused() -> None:
+    for town in ("", "   ", "北京"):
+        e = _error(lambda t: bank.normalize_address(town=t, country="CN"), town)
+        assert e.field == "address"

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.clearing import domain, sepa
-from services.clearing.bank import BankDetailsError
+from services.clearing.bank import Address, BankDetailsError
 from services.clearing.sepa import Collection, Party, Transfer
 
 SCHEMAS = Path(sepaxml.__file__).parent / "schemas"
@@ -334,3 +334,113 @@ def test_other_invalid_inputs_are_refused() -> None:
         _dd(collections=[replace(COLLECTIONS[0], mandate_signed_on=date(2024, 3, 9))])
     with pytest.raises(ValueError, match="remittance"):
         _ct(transfers=[replace(TRANSFERS[0], remittance="   ")])
+
+
+# A Swiss merchant and a British partner: their banks are outside the EEA, so the 2023
+# rulebooks want their postal addresses in the file.
+ZURICH = Address(
+    street="Bahnhofstrasse", building_number="45", postcode="8001", town="Zürich", country="CH"
+)
+SWISS_DEBTOR = Party("Confiserie Sprüngli", "CH93 0076 2011 6238 5295 7", "UBSWCHZH80A", ZURICH)
+BRITISH_CREDITOR = Party(
+    "Fish & Chips Ltd",
+    "GB29NWBK60161331926819",
+    "NWBKGB2L",
+    Address(town="London", country="GB"),  # town and country: the rulebooks' minimum
+)
+BREST = Address(
+    street="Rue de Siam", building_number="12", postcode="29200", town="Brest", country="FR"
+)
+
+
+def _address(party: ET.Element, ns: dict[str, str]) -> list[tuple[str, str | None]]:
+    """The children of the party's PstlAdr, in document order, without the namespace."""
+    adr = party.find("p:PstlAdr", ns)
+    assert adr is not None
+    return [(child.tag.split("}")[1], child.text) for child in adr]
+
+
+def test_a_direct_debit_from_a_bank_outside_the_eea_carries_the_debtors_address(
+    pain008: xmlschema.XMLSchema,
+) -> None:
+    collection = replace(COLLECTIONS[0], end_to_end_id="COMPTOIR-DD-0009", debtor=SWISS_DEBTOR)
+    xml = _dd(creditor=replace(ASSOCIATION, address=BREST), collections=[*COLLECTIONS, collection])
+    pain008.validate(xml.decode("utf-8"))
+    root = ET.fromstring(xml)
+    txs = root.findall(".//p:DrctDbtTxInf", NS_008)
+    swiss = txs[-1].find("p:Dbtr", NS_008)
+    assert swiss is not None
+    # The schema's sequence order; accents transliterated like names.
+    assert _address(swiss, NS_008) == [
+        ("StrtNm", "Bahnhofstrasse"),
+        ("BldgNb", "45"),
+        ("PstCd", "8001"),
+        ("TwnNm", "Zurich"),
+        ("Ctry", "CH"),
+    ]
+    # A debtor without an address gets no empty element.
+    assert all(tx.find("p:Dbtr/p:PstlAdr", NS_008) is None for tx in txs[:-1])
+    cdtr = root.find(".//p:PmtInf/p:Cdtr", NS_008)
+    assert cdtr is not None
+    assert _address(cdtr, NS_008)[-2:] == [("TwnNm", "Brest"), ("Ctry", "FR")]
+    # The initiating party is named only.
+    assert root.find(".//p:GrpHdr/p:InitgPty/p:PstlAdr", NS_008) is None
+
+
+def test_a_transfer_to_a_bank_outside_the_eea_carries_the_creditors_address(
+    pain001: xmlschema.XMLSchema,
+) -> None:
+    transfer = replace(TRANSFERS[0], end_to_end_id="COMPTOIR-CT-0009", creditor=BRITISH_CREDITOR)
+    xml = _ct(debtor=replace(ASSOCIATION, address=BREST), transfers=[*TRANSFERS, transfer])
+    pain001.validate(xml.decode("utf-8"))
+    root = ET.fromstring(xml)
+    txs = root.findall(".//p:CdtTrfTxInf", NS_001)
+    british = txs[-1].find("p:Cdtr", NS_001)
+    assert british is not None
+    assert _address(british, NS_001) == [("TwnNm", "London"), ("Ctry", "GB")]
+    assert all(tx.find("p:Cdtr/p:PstlAdr", NS_001) is None for tx in txs[:-1])
+    dbtr = root.find(".//p:PmtInf/p:Dbtr", NS_001)
+    assert dbtr is not None
+    assert _address(dbtr, NS_001) == [
+        ("StrtNm", "Rue de Siam"),
+        ("BldgNb", "12"),
+        ("PstCd", "29200"),
+        ("TwnNm", "Brest"),
+        ("Ctry", "FR"),
+    ]
+    assert root.find(".//p:GrpHdr/p:InitgPty/p:PstlAdr", NS_001) is None
+
+
+def test_files_without_addresses_have_no_postal_address_element() -> None:
+    assert b"PstlAdr" not in _dd()
+    assert b"PstlAdr" not in _ct()
+
+
+def test_addresses_at_the_schema_lengths_validate(
+    pain008: xmlschema.XMLSchema, pain001: xmlschema.XMLSchema
+) -> None:
+    longest = Address(
+        street="S" * 70, building_number="B" * 16, postcode="P" * 16, town="T" * 35, country="CH"
+    )
+    debtor = replace(SWISS_DEBTOR, address=longest)
+    pain008.validate(_dd(collections=[replace(COLLECTIONS[0], debtor=debtor)]).decode("utf-8"))
+    pain001.validate(_ct(transfers=[replace(TRANSFERS[0], creditor=debtor)]).decode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        Address(town="T" * 36, country="CH"),
+        Address(postcode="P" * 17, town="Zurich", country="CH"),
+        Address(town="Zurich", country="XX"),
+        Address(town="☕", country="CH"),
+    ],
+)
+def test_an_address_a_bank_would_reject_is_refused_on_the_address_field(address: Address) -> None:
+    debtor = replace(SWISS_DEBTOR, address=address)
+    with pytest.raises(BankDetailsError) as e:
+        _dd(collections=[replace(COLLECTIONS[0], debtor=debtor)])
+    assert e.value.field == "address"
+    with pytest.raises(BankDetailsError) as e:
+        _ct(transfers=[replace(TRANSFERS[0], creditor=debtor)])
+    assert e.value.field == "address"
