@@ -769,25 +769,29 @@ def start_service(run_dir: Path, extra: list[str]) -> Proc:
 
 
 # What the statements and the export read: the entries, the statement index, the holders.
-CACHED = ("journal_entries", "journal_entries_statement", "holders")
+CACHED = (
+    "journal_entries",
+    "journal_entries_statement",
+    "journal_entries_details",
+    "holders",
+    "holders_pkey",
+)
 
 
 async def prewarm() -> float:
-    """Read the entries and the holders once (sequential scans), so that every run starts
-    with them in the OS page cache, as on a database server whose RAM holds the month. This
-    VM pages out what was not touched for ~30 s (DAMON reclaim), so without it a run's
-    figures depend on what ran before."""
+    """Read the tables and the indexes the close and the export use once (pg_prewarm's
+    ``read`` mode: into the OS page cache), so that every run starts with them cached, as on
+    a database server whose RAM holds the month. This VM pages out what was not touched for
+    ~30 s (DAMON reclaim), so without it a run's figures depend on what ran before: one run
+    found the statement index 0.9 % cached and closed in 34 s, the next 99.7 % and 20 s."""
     t0 = time.perf_counter()
-    conn = await asyncpg.connect(DSN, command_timeout=None)
+    su = await asyncpg.connect(SUPER_BENCH_DSN, command_timeout=None)
     try:
-        await conn.execute(
-            """SET enable_indexscan = off; SET enable_indexonlyscan = off;
-               SET enable_bitmapscan = off"""
-        )
-        for table in ("journal_entries", "holders"):
-            await conn.fetchval(f"SELECT count(*) FROM clearing.{table}")
+        await su.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        for relation in CACHED:
+            await su.fetchval("SELECT pg_prewarm($1::regclass, 'read')", f"clearing.{relation}")
     finally:
-        await conn.close()
+        await su.close()
     return round(time.perf_counter() - t0, 1)
 
 
