@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
 from services.clearing.bank import Address as Address  # re-exported: a Party's address
@@ -125,18 +125,7 @@ class _Account:
 def _account(party: Party) -> _Account:
     iban = normalize_iban(party.iban, sepa_only=True)
     bic = normalize_bic(party.bic, iban_country=iban[:2]) if party.bic is not None else None
-    a = party.address
-    address = (
-        None
-        if a is None
-        else normalize_address(
-            street=a.street,
-            building_number=a.building_number,
-            postcode=a.postcode,
-            town=a.town,
-            country=a.country,
-        )
-    )
+    address = None if party.address is None else normalize_address(**asdict(party.address))
     return _Account(sepa_text(party.name, NAME_MAX, field="holder"), iban, bic, address)
 
 
