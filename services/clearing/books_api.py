@@ -4,6 +4,7 @@ settlement files, bank details, partnerships, reconciliation."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -556,17 +557,8 @@ def _checked(kind: str, body: BankDetailsIn) -> dict[str, Any]:
         if body.creditor_id is not None and kind != "association":
             raise bank.BankDetailsError("creditor_id", "only the association has a creditor id")
         creditor = bank.normalize_creditor_id(body.creditor_id) if body.creditor_id else None
-        a = body.address
         address = (
-            None
-            if a is None
-            else bank.normalize_address(
-                street=a.street,
-                building_number=a.building_number,
-                postcode=a.postcode,
-                town=a.town,
-                country=a.country,
-            )
+            None if body.address is None else bank.normalize_address(**body.address.model_dump())
         )
         bank.check_address(iban, address)
     except bank.BankDetailsError as exc:
@@ -580,15 +572,7 @@ def _checked(kind: str, body: BankDetailsIn) -> dict[str, Any]:
         "mandate_id": mandate,
         "mandate_signed_on": body.mandate_signed_on,
         "creditor_id": creditor,
-        "address": None
-        if address is None
-        else {
-            "street": address.street,
-            "building_number": address.building_number,
-            "postcode": address.postcode,
-            "town": address.town,
-            "country": address.country,
-        },
+        "address": None if address is None else asdict(address),
     }
 
 
