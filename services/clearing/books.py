@@ -138,10 +138,10 @@ class Settlement:
     credit_transfer: bytes | None = None
 
 
-# Merchants' and the operator's positions are read off the entries' columns (one pass over the
-# period's entries, not three postings per sale); the reconciliation job checks those columns
-# against the postings. Partner accounts have few postings: read directly.
-# What each party's account moved in the periods after $3 through $2.
+# What each party's account moved in the periods after $3 through $2. Merchants' and the
+# operator's are read off the entries' columns (one pass over the entries, not three postings
+# per sale); the reconciliation job checks those columns against the postings. Partner
+# accounts have few postings: read directly.
 _MERCHANTS_AND_OPERATOR = """
 SELECT 'merchant' AS kind, merchant_id AS party, sum(merchant_cents)::bigint AS cents
 FROM journal_entries
@@ -182,11 +182,10 @@ async def _moved(
 
 
 async def ledger_positions(
-    conn: asyncpg.Connection, association_id: UUID, period: date, after: date = date.min
+    conn: asyncpg.Connection, association_id: UUID, period: date
 ) -> list[Position]:
-    """What each party owes (> 0) or is owed (< 0) by the entries of the periods after
-    ``after`` through ``period``; from the first, its whole position."""
-    return _position_sums(await _moved(conn, _POSITIONS, association_id, period, after))
+    """What each party owes (> 0) or is owed (< 0) through the period, by the whole ledger."""
+    return _position_sums(await _moved(conn, _POSITIONS, association_id, period, date.min))
 
 
 async def positions(
