@@ -719,7 +719,12 @@ async def explain(
                AND kind = 'merchant_adjustment' ORDER BY occurred_at, id""",
             (aid, PERIOD),
         ),
-        ("details_largest_merchant", _DETAILS, (mid, PERIOD, _DETAIL_KINDS)),
+        # The first page of the largest merchant: the details are read a page at a time.
+        (
+            "details_largest_merchant_page",
+            _DETAILS,
+            (mid, PERIOD, _DETAIL_KINDS, dt.datetime.min.replace(tzinfo=dt.UTC), 0, 5_000),
+        ),
     ]
     times: dict[str, float] = {}
     text = []

@@ -267,15 +267,20 @@ TYPE_NAMES = {
     "merchant_adjustment": "Régularisation",
 }
 _DETAIL_KINDS = list(TYPE_NAMES)
+# One page of the details after the line ($4, $5): keyset pagination in the order of the
+# index on (merchant_id, period, occurred_at). The plain "occurred_at >= $4" is what the index
+# can seek to; the row comparison then skips the lines of that instant already sent.
 _DETAILS = """
-SELECT e.occurred_at, e.kind, h.title, h.last_name, h.first_name, e.card_number,
+SELECT e.id, e.occurred_at, e.kind, h.title, h.last_name, h.first_name, e.card_number,
        e.purchase_cents, e.amount_cents, e.product_family, e.reward_cents, e.fee_cents,
        e.merchant_cents, e.adjusts_period, e.note, e.booked_at, p.name AS partner_name
 FROM journal_entries e
 LEFT JOIN holders h ON h.account_id = e.account_id
 LEFT JOIN partners p ON p.id = e.partner_id
 WHERE e.merchant_id = $1 AND e.period = $2 AND e.kind = ANY($3)
+  AND e.occurred_at >= $4 AND (e.occurred_at, e.id) > ($4, $5)
 ORDER BY e.occurred_at, e.id
+LIMIT $6
 """
 
 
@@ -346,29 +351,42 @@ def detail_row(r: asyncpg.Record, starts: datetime, ends: datetime) -> list[obje
     ]
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
 async def detail_rows(
     conn: asyncpg.Connection, merchant_id: UUID, period: date, batch: int = 5_000
 ) -> AsyncGenerator[list[list[object]], None]:
-    """The detail lines, in batches, through a server-side cursor (needs a transaction, and
-    sets two planner settings until its end)."""
+    """The detail lines, in batches of pages (a transaction keeps them one snapshot)."""
     # In UTC, as the database gives the moments: compared without a time zone lookup a line.
     starts = datetime.combine(period, time(), domain.PARIS).astimezone(UTC)
     ends = datetime.combine(domain.next_month(period), time(), domain.PARIS).astimezone(UTC)
-    # Left to itself the planner scans the whole table and sorts: nothing comes for seconds,
-    # then everything (2.7 s, then 1.1 s for the largest merchant of bench/clearing.py). Read
-    # in the order of the index on (merchant_id, period, occurred_at) the lines come at once
-    # and keep coming while the previous batch is written: the next batch is asked for before
-    # this one is handed out, so the database and this process work at the same time.
-    await conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
-    cursor = await conn.cursor(_DETAILS, merchant_id, period, _DETAIL_KINDS)
-    pending = asyncio.ensure_future(cursor.fetch(batch))
+    # Asked for the whole month through one cursor, the planner scans the whole table and
+    # sorts before the first line (2.7 s for the largest merchant of bench/clearing.py), and
+    # nothing else can happen meanwhile. A page at a time the index is the plan: each comes
+    # at once, and the next one is asked for before this one is handed out, so the database
+    # and this process work at the same time.
+
+    async def fetch(after: tuple[datetime, int]) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            _DETAILS, merchant_id, period, _DETAIL_KINDS, *after, batch
+        )
+        return rows
+
+    def page(after: tuple[datetime, int]) -> asyncio.Task[list[asyncpg.Record]]:
+        return asyncio.ensure_future(fetch(after))
+
+    pending = page((_EARLIEST, 0))
     try:
         while rows := await pending:
-            pending = asyncio.ensure_future(cursor.fetch(batch))
-            await asyncio.sleep(0)  # the task sends its FETCH before this batch is worked on
+            if len(rows) == batch:
+                pending = page((rows[-1]["occurred_at"], rows[-1]["id"]))
+                await asyncio.sleep(0)  # the task sends its query before this page is worked on
             yield [detail_row(r, starts, ends) for r in rows]
+            if len(rows) < batch:
+                break
     finally:
-        # A reader that stopped early (the client went away): the batch under way is let
+        # A reader that stopped early (the client went away): the page under way is let
         # finish, so the connection is left between two commands, whatever comes next.
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
             await pending
