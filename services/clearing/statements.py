@@ -1,5 +1,5 @@
 """Statements (F18): a merchant's figures for a period, the association's totals and the shop's
-rank, and the detail lines, exported as XLSX or CSV as the database cursor goes.
+rank, and the detail lines, exported as XLSX or CSV page by page as the database reads them.
 
 A statement is read off the journal entries of its period (one table: the ledger and the
 detail lines cannot disagree). A closed period's statements are frozen in ``statements`` at

@@ -407,6 +407,14 @@ async def test_a_month_worked_by_hand(
     conn = await asyncpg.connect(harness.DATABASE_URL, server_settings={"search_path": "clearing"})
     try:
         async with conn.transaction():
+            # Read a page of one line at a time, the lines are those of one page of 5,000.
+            whole = [x async for page in detail_rows(conn, boulangerie, OCT.date()) for x in page]
+            paged = [
+                x
+                async for page in detail_rows(conn, boulangerie, OCT.date(), batch=1)
+                for x in page
+            ]
+            assert len(whole) == 3 and paged == whole
             batches = detail_rows(conn, boulangerie, OCT.date(), batch=1)
             assert [line[1] for line in await anext(batches)] == ["Achat"]
             await batches.aclose()
