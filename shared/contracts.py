@@ -448,6 +448,8 @@ class MonthlyStatementReady(EventData):
     fees_cents: Cents
     redemptions_count: int
     redemptions_cents: Cents
-    net_cents: Cents
+    net_cents: Cents = Field(
+        description="> 0: the merchant pays the pivot; < 0: the pivot pays the merchant"
+    )
     xlsx_path: str = Field(description="the XLSX export, on clearing's API")
     csv_path: str = Field(description="the CSV export, on clearing's API")

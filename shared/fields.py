@@ -41,5 +41,8 @@ def _text(value: str) -> str:
 PhoneNumber = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_phone)]
 # 16 digits with a Luhn check digit; spaces and dashes allowed as typed.
 CardNumber = Annotated[str, Field(max_length=32), AfterValidator(_card)]
+# Narrower: ``Annotated[Text, Field(max_length=70)]``. A default ``= Field(max_length=70)``
+# beside Text is not applied: pydantic keeps the 200 of the Annotated metadata, in the
+# validation and in the schema.
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)]
 Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_text)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -492,19 +492,15 @@ PartyKind = Literal["merchant", "partner", "association", "operator"]
 class AddressIn(In):
     """The lengths are those of the ISO 20022 elements the SEPA files carry them in."""
 
-    # Plain str, not Text: a max_length beside Text's own is not applied (the schema would say
-    # 200), and bank.normalize_address strips, transliterates and refuses what is left empty.
-    street: str | None = Field(default=None, min_length=1, max_length=bank.STREET_MAX)
-    building_number: str | None = Field(
-        default=None, min_length=1, max_length=bank.BUILDING_NUMBER_MAX
-    )
-    postcode: str | None = Field(default=None, min_length=1, max_length=bank.POSTCODE_MAX)
-    town: str = Field(min_length=1, max_length=bank.TOWN_MAX)
+    street: Annotated[Text, Field(max_length=bank.STREET_MAX)] | None = None
+    building_number: Annotated[Text, Field(max_length=bank.BUILDING_NUMBER_MAX)] | None = None
+    postcode: Annotated[Text, Field(max_length=bank.POSTCODE_MAX)] | None = None
+    town: Annotated[Text, Field(max_length=bank.TOWN_MAX)]
     country: str = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2, e.g. CH")
 
 
 class BankDetailsIn(In):
-    holder: Text = Field(max_length=70, description="the account holder's name")
+    holder: Annotated[Text, Field(max_length=70)] = Field(description="the account holder's name")
     iban: str = Field(min_length=1, max_length=64)
     bic: str | None = Field(default=None, min_length=1, max_length=16)
     mandate_id: str | None = Field(default=None, description="a merchant's direct-debit mandate")

@@ -195,6 +195,18 @@ class _Builder:
     def amount(self, parent: ET.Element, tag: str, cents: int) -> None:
         self.sub(parent, tag, euros(cents)).set("Ccy", "EUR")
 
+    def payment_block(
+        self, parent: ET.Element, message_id: str, method: str, count: int, total: int
+    ) -> ET.Element:
+        pmt = self.sub(parent, "PmtInf")
+        # One block per file, so the file's id serves as the block's.
+        self.sub(pmt, "PmtInfId", message_id)
+        self.sub(pmt, "PmtMtd", method)
+        self.sub(pmt, "BtchBookg", "true")
+        self.sub(pmt, "NbOfTxs", str(count))
+        self.sub(pmt, "CtrlSum", euros(total))
+        return pmt
+
     def header(
         self,
         parent: ET.Element,
@@ -248,13 +260,7 @@ def direct_debit(
     root, msg = b.root("CstmrDrctDbtInitn")
     b.header(msg, message_id, created_at, len(collections), total, cdtr.name)
 
-    pmt = b.sub(msg, "PmtInf")
-    # One block per file, so the file's id serves as the block's.
-    b.sub(pmt, "PmtInfId", message_id)
-    b.sub(pmt, "PmtMtd", "DD")
-    b.sub(pmt, "BtchBookg", "true")
-    b.sub(pmt, "NbOfTxs", str(len(collections)))
-    b.sub(pmt, "CtrlSum", euros(total))
+    pmt = b.payment_block(msg, message_id, "DD", len(collections), total)
     tp = b.sub(pmt, "PmtTpInf")
     b.sub(tp, "SvcLvl/Cd", "SEPA")
     b.sub(tp, "LclInstrm/Cd", "CORE")
@@ -315,12 +321,7 @@ def credit_transfer(
     root, msg = b.root("CstmrCdtTrfInitn")
     b.header(msg, message_id, created_at, len(transfers), total, dbtr.name)
 
-    pmt = b.sub(msg, "PmtInf")
-    b.sub(pmt, "PmtInfId", message_id)
-    b.sub(pmt, "PmtMtd", "TRF")
-    b.sub(pmt, "BtchBookg", "true")
-    b.sub(pmt, "NbOfTxs", str(len(transfers)))
-    b.sub(pmt, "CtrlSum", euros(total))
+    pmt = b.payment_block(msg, message_id, "TRF", len(transfers), total)
     b.sub(pmt, "PmtTpInf/SvcLvl/Cd", "SEPA")
     # In .09 the execution date is a choice of date or date-time.
     b.sub(pmt, "ReqdExctnDt/Dt", execution_date.isoformat())

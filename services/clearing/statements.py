@@ -367,20 +367,17 @@ async def detail_rows(
     # at once, and the next one is asked for before this one is handed out, so the database
     # and this process work at the same time.
 
-    async def fetch(after: tuple[datetime, int]) -> list[asyncpg.Record]:
+    async def page(after: tuple[datetime, int]) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await conn.fetch(
             _DETAILS, merchant_id, period, _DETAIL_KINDS, *after, batch
         )
         return rows
 
-    def page(after: tuple[datetime, int]) -> asyncio.Task[list[asyncpg.Record]]:
-        return asyncio.ensure_future(fetch(after))
-
-    pending = page((_EARLIEST, 0))
+    pending = asyncio.ensure_future(page((_EARLIEST, 0)))
     try:
         while rows := await pending:
             if len(rows) == batch:
-                pending = page((rows[-1]["occurred_at"], rows[-1]["id"]))
+                pending = asyncio.ensure_future(page((rows[-1]["occurred_at"], rows[-1]["id"])))
                 await asyncio.sleep(0)  # the task sends its query before this page is worked on
             yield [detail_row(r, starts, ends) for r in rows]
             if len(rows) < batch:

@@ -9,6 +9,7 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, Field, RootModel
 
+from shared.contracts import MonthlyStatementReady
 from shared.http import Problem, json_response, read_query, uuid_param
 from shared.openapi import Api
 from shared.service import Runtime, back_office
@@ -24,24 +25,9 @@ class NoticeQuery(BaseModel):
     period_start: date | None = Field(default=None, description="the first day of the period")
 
 
-class StatementNotice(BaseModel):
-    statement_id: UUID
-    association_id: UUID
-    merchant_id: UUID
-    merchant_name: str
-    period_start: date
-    period_end: date
-    purchases_count: int
-    purchases_cents: int
-    cagnottages_cents: int
-    fees_cents: int
-    redemptions_count: int
-    redemptions_cents: int
-    net_cents: int = Field(
-        description="> 0: the merchant pays the pivot; < 0: the pivot pays the merchant"
-    )
-    xlsx_path: str = Field(description="the XLSX export, on clearing's API")
-    csv_path: str = Field(description="the CSV export, on clearing's API")
+class StatementNotice(MonthlyStatementReady):
+    """The statement as clearing handed it over, and where its sending stands."""
+
     status: Literal["queued", "sent", "failed"]
     received_at: datetime
 

@@ -16,24 +16,8 @@ statement_notices = Counter(
     "Monthly statements taken over as notices to send (a statement re-sent is not counted again)",
 )
 
-# The contract's fields, in the table's column order.
-FIELDS = (
-    "statement_id",
-    "association_id",
-    "merchant_id",
-    "merchant_name",
-    "period_start",
-    "period_end",
-    "purchases_count",
-    "purchases_cents",
-    "cagnottages_cents",
-    "fees_cents",
-    "redemptions_count",
-    "redemptions_cents",
-    "net_cents",
-    "xlsx_path",
-    "csv_path",
-)
+# The contract's fields, in the table's column order (migration 0002).
+FIELDS = tuple(MonthlyStatementReady.model_fields)
 
 
 async def on_statement_ready(
@@ -47,11 +31,7 @@ async def on_statement_ready(
     # Sorted: two batches carrying the same statements wait on the key in the same order.
     todo = sorted(unique.values(), key=lambda e: str(e.data.statement_id))
     rows = await conn.fetch(
-        """INSERT INTO statement_notices (event_id, statement_id, association_id, merchant_id,
-                                          merchant_name, period_start, period_end,
-                                          purchases_count, purchases_cents, cagnottages_cents,
-                                          fees_cents, redemptions_count, redemptions_cents,
-                                          net_cents, xlsx_path, csv_path)
+        f"""INSERT INTO statement_notices (event_id, {", ".join(FIELDS)})
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
                                 $6::date[], $7::date[], $8::integer[], $9::bigint[],
                                 $10::bigint[], $11::bigint[], $12::integer[], $13::bigint[],
