@@ -358,6 +358,9 @@ class CardTransactionsSynced(EventData):
     terminal_id: UUID
     synced_at: datetime
     transactions: list[CardTransaction]
+    # The rules_version of the parameters the terminal said it held at the session's HELLO:
+    # its rewards are checked against those rules (None: against the current ones).
+    params_version: int | None = Field(default=None, ge=0, le=2**62)
 
 
 class BookedCardTransaction(BaseModel):

@@ -49,3 +49,14 @@ card_anomalies = Counter(
     "atc_gap, reward_mismatch, bad_certificate, unknown_card): an alert on clone",
     ["kind"],
 )
+card_quarantined = Counter(
+    "comptoir_card_quarantined_total",
+    "Offline card transactions held in quarantine instead of booked, per reason (a line held "
+    "for two reasons counts under each); an alert on bad_certificate",
+    ["reason"],
+)
+card_lines_unaccounted = Gauge(
+    "comptoir_card_lines_unaccounted",
+    "Card transactions the gateway acknowledged that cards has neither booked nor held, at "
+    "the last reconciliation (0 when every acknowledged line is accounted for)",
+)

@@ -122,7 +122,7 @@ class SyncService:
     ) -> asyncpg.Record:
         """The terminal's registry row (locked for a commit) and its session's state."""
         row = await conn.fetchrow(
-            f"""SELECT t.last_committed_seq, t.journal_last_seq, s.status,
+            f"""SELECT t.last_committed_seq, t.journal_last_seq, s.status, s.params_version,
                        s.last_activity_at < now() - make_interval(secs => $3) AS expired
                 FROM sync_terminals t
                 LEFT JOIN sync_sessions s ON s.id = $2 AND s.terminal_id = t.terminal_id
@@ -291,6 +291,7 @@ class SyncService:
                                 terminal_id=who.id,
                                 synced_at=datetime.now(UTC),
                                 transactions=new,
+                                params_version=state["params_version"],
                             ),
                             subject=f"terminal/{who.id}/{first}-{last}",
                         )
