@@ -135,6 +135,10 @@ class SyncService:
             raise SyncError("unknown_session", f"no session {session_id} for this terminal")
         if row["expired"]:
             raise SyncError("session_expired")
+        if row["status"] == "failed":
+            # A failed session stays failed: a later CLOSE must not turn a seq_conflict, which
+            # an operator must look at, into an "ok" in the registry.
+            raise SyncError("protocol", "this session failed (seq_conflict): say HELLO again")
         return row
 
     # --- HELLO ------------------------------------------------------------------------------
@@ -404,12 +408,15 @@ class SyncService:
         async def work(conn: asyncpg.Connection) -> UpdatesReply:
             await self._nonce(conn, who.id, nonce)
             await self._session(conn, who, msg.session_id, lock=False)
+            # The row whatever its version: none at all means the parameters are not yet
+            # computed, which a terminal must be told apart from "yours are current".
             params = await conn.fetchrow(
-                """SELECT rules_version, document FROM terminal_parameters
-                   WHERE merchant_id = $1 AND rules_version > $2""",
+                """SELECT rules_version, CASE WHEN rules_version > $2 THEN document END AS document
+                   FROM terminal_parameters WHERE merchant_id = $1""",
                 who.merchant_id,
                 msg.params_version,
             )
+            newer = params is not None and params["rules_version"] > msg.params_version
             rows = await conn.fetch(
                 """SELECT version, card_number, action, reason FROM blacklist
                    WHERE association_id = $1 AND version > $2 ORDER BY version LIMIT $3""",
@@ -431,7 +438,7 @@ class SyncService:
                         who.association_id,
                     ),
                 )
-            params_version = params["rules_version"] if params else msg.params_version
+            params_version = params["rules_version"] if newer else msg.params_version
             await conn.execute(
                 """WITH s AS (UPDATE sync_sessions SET last_activity_at = now() WHERE id = $2)
                    UPDATE sync_terminals SET delivered_params_version = $3,
@@ -444,7 +451,8 @@ class SyncService:
                 more,
             )
             return UpdatesReply(
-                params=params["document"] if params else None,
+                params=params["document"] if newer else None,
+                params_status="new" if newer else "current" if params else "not_computed",
                 params_version=params_version,
                 blacklist=[BlacklistEntry(**dict(r)) for r in rows],
                 blacklist_version=version,

@@ -118,8 +118,17 @@ class BlacklistEntry(_Message):
     reason: str
 
 
+# What UPDATES says of the parameters: ``new`` (``params`` carries them), ``current`` (the
+# terminal holds the gateway's newest) or ``not_computed`` (the gateway holds none for this
+# merchant yet, e.g. right after it was created: the terminal asks again at its next sync).
+ParamsStatus = Literal["new", "current", "not_computed"]
+
+
 class UpdatesReply(_Message):
-    params: dict[str, Any] | None = Field(description="TerminalParameters, null if current")
+    params: dict[str, Any] | None = Field(
+        description="TerminalParameters when params_status is 'new', else null"
+    )
+    params_status: ParamsStatus
     params_version: int
     blacklist: list[BlacklistEntry]
     blacklist_version: int
