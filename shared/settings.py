@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     reconcile_every_s: int = 300
     # Where clearing asks cards for the cardholders' balances (reconciliation).
     cards_url: str = "http://127.0.0.1:8081"
+    # Where cards asks the gateway what it acknowledged of the terminals' journals
+    # (reconciliation: every line acknowledged is booked or held in quarantine).
+    terminals_url: str = "http://127.0.0.1:8080"
 
     def listen_port(self) -> int:
         return self.port or DEFAULT_PORTS.get(self.service, 8090)

@@ -54,6 +54,7 @@ class Services:
             "COMPTOIR_OUTCOME_TIMEOUT_S": "3",
             "COMPTOIR_SYNC_LINE_PORT": str(line_port()),
             "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{port('cards')}",
+            "COMPTOIR_TERMINALS_URL": f"http://127.0.0.1:{port('terminals')}",
             # The tests close periods and reconcile through the API, when they choose.
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",

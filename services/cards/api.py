@@ -11,12 +11,23 @@ from services.cards import (
     liability_api,
     money_api,
     partners_api,
+    quarantine_api,
+    quarantine_check,
 )
 from services.cards.web import api
 from shared.service import Runtime
 
 # Imported for their routes.
-ROUTE_MODULES = (catalogue_api, cards_api, money_api, anomalies_api, partners_api, liability_api)
+ROUTE_MODULES = (
+    catalogue_api,
+    cards_api,
+    money_api,
+    anomalies_api,
+    partners_api,
+    liability_api,
+    quarantine_api,
+    quarantine_check,
+)
 
 
 def routes(app: web.Application, _: Runtime) -> None:

@@ -8,8 +8,14 @@
   since terminals sync in any order;
 - **gap**: an ATC far above the highest known: transactions withheld, or a terminal that
   does not sync;
-- **reward**: the reward a sale earned on the card against the server's rules at the same
-  merchant and time.
+- **reward**: the reward a sale earned on the card against the rules of the parameters the
+  terminal was using, at the same merchant and time;
+- **card**: the card of the terminal's association, accepted at this merchant, not blocked
+  before the transaction, not expired nor dormant at its time; the time within the window of
+  ``shared.rules.dates`` (a terminal can backdate a sale into a promotion or a card's validity).
+
+A transaction that fails any of them is not booked: it is held in quarantine
+(services/cards/quarantine.py) for the back office to approve or reject.
 """
 
 from __future__ import annotations
@@ -17,16 +23,34 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Literal, get_args
 from uuid import UUID
 
 from shared.card.crypto import Certified
 from shared.contracts import CardTransaction
+from shared.rules.dates import DateWindow
 from shared.rules.engine import RuleBook, Sale
 from shared.rules.programs import Program, ProgramKind
 
+# Every reason a transaction is held in quarantine (services/cards/quarantine.py) is also an
+# anomaly kind: the anomaly list is where an alert names the card and the terminal.
 AnomalyKind = Literal[
-    "clone", "broken_chain", "atc_gap", "reward_mismatch", "bad_certificate", "unknown_card"
+    "clone",
+    "broken_chain",
+    "atc_gap",
+    "reward_mismatch",
+    "bad_certificate",
+    "unknown_card",
+    "card_of_another_association",
+    "card_not_accepted",
+    "card_blocked",
+    "card_expired",
+    "card_dormant",
+    "occurred_in_future",
+    "occurred_too_long_ago",
+    "occurred_before_books_start",
+    "unprocessable",
 ]
 ANOMALY_KINDS: tuple[AnomalyKind, ...] = get_args(AnomalyKind)
 Balances = tuple[int, int, int]  # available, pending, units
@@ -246,3 +270,76 @@ def check_reward(
         problem = f"the card holds {tx.units_after} units after the sale, the rules {units_after}"
     taux = ev.taux_client_bps if program.kind is ProgramKind.CAGNOTTE else None
     return RuleCheck(ev.fee_cents, taux, problem)
+
+
+WINDOW = DateWindow()  # the defaults: 5 minutes ahead, 45 days back
+# The card's statuses that put it on the blacklist (services/cards/domain.py BLOCKED).
+BLOCKING_STATUSES = frozenset({"lost", "stolen", "replaced", "cancelled", "cloned"})
+
+
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """What the server knows of a card, for the checks of one of its transactions."""
+
+    association_id: UUID
+    status: str
+    status_changed_at: datetime
+    expires_on: date | None
+    last_used_at: datetime | None
+    issued_at: datetime
+    dormant_after_days: int
+
+
+def card_findings(
+    card: CardFacts,
+    tx: CardTransaction,
+    association_id: UUID,
+    accepted: bool,
+    now: datetime,
+    books_start: datetime | None,
+    window: DateWindow = WINDOW,
+) -> list[tuple[AnomalyKind, str]]:
+    """Why the server may not book this card's transaction made at a terminal of
+    ``association_id`` (``accepted``: the card's type is accepted at the terminal's merchant),
+    as (reason, detail); empty when it may. Raises ValueError for a time without an offset."""
+    out: list[tuple[AnomalyKind, str]] = []
+    at = tx.occurred_at
+    refusal = window.refusal(at, now, books_start)
+    if refusal is not None:
+        out.append(
+            (
+                refusal,
+                f"occurred at {at.isoformat()}, checked at {now.isoformat()}"
+                + (f", books start {books_start.isoformat()}" if books_start else ""),
+            )
+        )
+    if card.association_id != association_id:
+        out.append(
+            (
+                "card_of_another_association",
+                f"card of association {card.association_id} used at a terminal of "
+                f"association {association_id}",
+            )
+        )
+    elif not accepted:
+        out.append(("card_not_accepted", "the card's type is not accepted at this merchant"))
+    if card.status in BLOCKING_STATUSES and card.status_changed_at <= at:
+        out.append(
+            (
+                "card_blocked",
+                f"the card is {card.status} since {card.status_changed_at.isoformat()}, "
+                f"before this transaction ({at.isoformat()})",
+            )
+        )
+    if card.expires_on is not None and at.date() > card.expires_on:
+        out.append(("card_expired", f"the card expired on {card.expires_on.isoformat()}"))
+    last = card.last_used_at or card.issued_at
+    if at - last >= timedelta(days=card.dormant_after_days):
+        out.append(
+            (
+                "card_dormant",
+                f"the card was not used from {last.isoformat()} to {at.isoformat()} "
+                f"(dormant after {card.dormant_after_days} days)",
+            )
+        )
+    return out

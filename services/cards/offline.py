@@ -1,35 +1,46 @@
 """Booking what chip cards did offline: the chunks of terminal journals the gateway committed
 (``CardTransactionsSynced``), checked (services/cards/card_checks.py) and booked in bulk.
 
-Per transaction: the certificate (bad → anomaly, not booked), the card (unknown → anomaly,
-not booked), the (card, ATC) already seen (same content → a re-send, nothing; other content →
-a clone: not booked, the card blacklisted), the chain of balances by ATC, a gap in ATCs and
-the reward against the rules (anomalies, booked all the same: the card holds the money).
+Per transaction: the certificate, the card (known, of the terminal's association, accepted at
+its merchant, not blocked before the transaction, not expired nor dormant then), its date
+(``shared.rules.dates``), the (card, ATC) already seen (same content: a re-send, nothing;
+other content: a clone, the card blacklisted), the chain of balances by ATC, a gap in ATCs and
+the reward against the rules of the parameters the terminal was using. A transaction that
+fails any check is not booked: it is held in quarantine with its reasons
+(services/cards/quarantine.py), where the back office approves it (booked then, through
+``book``, like any other) or rejects it. Nothing is published for a held line, so clearing and
+the settlement files never see its money. The chunk stays acknowledged: the terminal does not
+retry a line the server holds.
 
 Booking appends the card's own deltas to the ledger, so the account equals the card once all
 its transactions have arrived, in whatever order (deltas commute); the visit counters come
 from the card's highest ATC. One ``CardTransactionsBooked`` per chunk tells clearing and crm.
 
 The whole batch of chunks is one transaction, with a few statements whatever its size: the
-nightly storm is 15,000 sales/s on two cores.
+nightly storm is 15,000 sales/s on two cores. Should the batch fail for a reason other than a
+transient one (a line the checks let through and the database refuses), it is redone one line
+at a time: the lines that fail are held as ``unprocessable``, the others booked, and nothing is
+dead-lettered with its chunk.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from services.cards import ledger, store
+from services.cards import ledger, quarantine, store
 from services.cards.card_checks import (
     ANOMALY_KINDS,
     AnomalyKind,
+    CardFacts,
     Link,
+    card_findings,
     certified,
     check_card,
     check_reward,
@@ -38,15 +49,20 @@ from services.cards.card_checks import (
 from services.cards.cards_api import blacklist_change
 from services.cards.domain import BLOCKED, AccountState
 from services.cards.rulebooks import BOOKS
-from shared import metrics
+from shared import clock, metrics
+from shared import logging as log
 from shared.card.crypto import verify_message
+from shared.clock import PARIS
 from shared.contracts import (
     CardTransaction,
     CardTransactionsBooked,
     CardTransactionsSynced,
     card_transaction_id,
 )
+from shared.db import is_transient
 from shared.events import Event, new_event
+from shared.rules.params import TerminalParameters, TerminalRules
+from shared.rules.params import compile as compile_rules
 from shared.settings import Settings
 
 SOURCE = "cards"
@@ -64,6 +80,7 @@ class _Tx:
     book: bool = False
     fee_cents: int = 0
     taux_client_bps: int | None = None
+    reasons: list[tuple[AnomalyKind, str]] = field(default_factory=list)  # why it is held
 
 
 # (kind, card, atc, terminal, seq, transaction, chunk, merchant, booked, detail)
@@ -93,9 +110,59 @@ def handler(
     gap_alert = settings.atc_gap_alert
 
     async def on_synced(conn: asyncpg.Connection, events: list[Event[Any]]) -> Sequence[Event[Any]]:
-        return await book_synced(conn, events, cert_master, gap_alert)
+        try:
+            async with conn.transaction():  # a savepoint: the fallback starts from clean
+                return await book_synced(conn, events, cert_master, gap_alert)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.get("offline").warning(
+                "card_chunks_one_line_at_a_time", error=repr(exc), chunks=len(events)
+            )
+        return await _line_by_line(conn, events, cert_master, gap_alert)
 
     return on_synced
+
+
+async def _line_by_line(
+    conn: asyncpg.Connection,
+    events: list[Event[CardTransactionsSynced]],
+    cert_master: bytes,
+    gap_alert: int,
+) -> list[Event[Any]]:
+    """The batch again, one line at a time, each in its savepoint: a line that still fails is
+    held as ``unprocessable`` with the error; the others are booked as usual."""
+    out: list[Event[Any]] = []
+    now = clock.now()
+    for e in events:
+        for tx in e.data.transactions:
+            single = replace(e, data=e.data.model_copy(update={"transactions": [tx]}))
+            try:
+                async with conn.transaction():
+                    out += await book_synced(conn, [single], cert_master, gap_alert, now)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                t = _Tx(single, tx, card_transaction_id(e.data.terminal_id, tx.seq))
+                detail = f"the line could not be booked: {exc!r}"[:1000]
+                log.get("offline").error(
+                    "card_line_unprocessable",
+                    terminal_id=str(e.data.terminal_id),
+                    seq=tx.seq,
+                    error=repr(exc),
+                )
+                async with conn.transaction():
+                    await quarantine.hold(
+                        conn,
+                        [
+                            quarantine.Held(
+                                single, tx, t.transaction_id, (("unprocessable", detail),)
+                            )
+                        ],
+                        now,
+                    )
+                    await _record_anomalies(conn, [_anomaly(t, "unprocessable", detail, False)])
+    return out
 
 
 async def _known(
@@ -137,32 +204,63 @@ async def book_synced(
     events: list[Event[CardTransactionsSynced]],
     cert_master: bytes,
     gap_alert: int,
+    now: datetime | None = None,
 ) -> Sequence[Event[Any]]:
+    now = now or clock.now()
     snap = await BOOKS.current(conn)
     batch: list[_Tx] = []
+    held: list[_Tx] = []
     anomalies: list[Anomaly] = []
+
+    def hold(t: _Tx, kind: AnomalyKind, detail: str) -> None:
+        if not t.reasons:
+            held.append(t)
+        t.reasons.append((kind, detail))
+        anomalies.append(_anomaly(t, kind, detail, False))
+
     for e in events:
         terminal = e.data.terminal_id
         for tx in e.data.transactions:
             t = _Tx(e, tx, card_transaction_id(terminal, tx.seq))
-            fields = certified(tx, terminal)
-            message = fields.message()
-            if not verify_message(
-                cert_master, tx.card_number, message, bytes.fromhex(tx.certificate)
-            ):
-                anomalies.append(
-                    _anomaly(t, "bad_certificate", "the card's certificate does not verify", False)
+            try:
+                fields = certified(tx, terminal)
+                message = fields.message()
+                good = verify_message(
+                    cert_master, tx.card_number, message, bytes.fromhex(tx.certificate)
                 )
+                t.digest = digest(fields, tx, message)
+            except Exception as exc:  # a line the checks cannot even read: held, not lost
+                hold(t, "unprocessable", f"the line cannot be checked: {exc!r}"[:1000])
                 continue
-            t.digest = digest(fields, tx, message)
+            if not good:
+                hold(t, "bad_certificate", "the card's certificate does not verify")
+                continue
             batch.append(t)
+    batch = await _not_held_before(conn, batch)
     cards = await store.cards(conn, {t.tx.card_number for t in batch})
     checked: list[_Tx] = []
     for t in batch:
         t.card = cards.get(t.tx.card_number)
         if t.card is None:
-            anomalies.append(_anomaly(t, "unknown_card", "no such card", False))
-        else:
+            hold(t, "unknown_card", "no such card")
+            continue
+        d = t.event.data
+        rules = snap.rules(t.card["card_type_id"])
+        try:
+            findings = card_findings(
+                _facts(t.card),
+                t.tx,
+                d.association_id,
+                rules is not None and d.merchant_id in rules.accepted_at,
+                now,
+                _books_start(t.card["association_created_at"]),
+            )
+        except Exception as exc:  # a time without an offset, say
+            hold(t, "unprocessable", f"the line cannot be checked: {exc!r}"[:1000])
+            continue
+        for kind, detail in findings:
+            hold(t, kind, detail)
+        if not t.reasons:
             checked.append(t)
     # The sales path's lock order (account, then card, then blacklist): chunks of one card
     # from two terminals are checked one after the other, each seeing the other's rows.
@@ -175,7 +273,6 @@ async def book_synced(
     }
     known = await _known(conn, wanted)
     clones: set[str] = set()
-    newest: dict[str, _Tx] = {}  # per card, its transaction of the highest ATC, if new
     for number, idx in by_card.items():
         links = known.get(number, {})
         verdict = check_card(
@@ -186,30 +283,133 @@ async def book_synced(
         for i, f in verdict.findings:
             if f.kind == "clone":
                 clones.add(number)
-            anomalies.append(_anomaly(checked[i], f.kind, f.detail, f.kind != "clone"))
-        top = max(links, default=0)
-        for i in idx:
-            t = checked[i]
-            if t.book and t.tx.atc > top:
-                top = t.tx.atc
-                newest[number] = t
+            checked[i].book = False
+            hold(checked[i], f.kind, f.detail)
 
-    booked = [t for t in checked if t.book]
-    for t in booked:
+    versions = await _versioned_rules(conn, [t for t in checked if t.book])
+    for t in checked:
+        if not t.book:
+            continue
         assert t.card is not None
+        d = t.event.data
         rules = snap.rules(t.card["card_type_id"])
-        merchant = t.event.data.merchant_id
-        check = check_reward(
-            rules.book if rules else None,
-            rules.program if rules else None,
-            merchant,
-            rules is not None and merchant in rules.accepted_at,
-            t.tx,
-        )
+        rule_book, program = (rules.book, rules.program) if rules else (None, None)
+        compiled = versions.get((d.merchant_id, d.params_version))
+        if compiled is not None:
+            # The terminal's own version: one that synced before a rate change is not at fault.
+            at_v = compiled.get(t.card["card_type_id"])
+            rule_book, program = (at_v.book, at_v.program) if at_v else (None, None)
+        check = check_reward(rule_book, program, d.merchant_id, True, t.tx)
         t.fee_cents, t.taux_client_bps = check.fee_cents, check.taux_client_bps
         if check.problem is not None:
-            anomalies.append(_anomaly(t, "reward_mismatch", check.problem, True))
+            t.book = False
+            hold(t, "reward_mismatch", check.problem)
 
+    booked = [t for t in checked if t.book]
+    await book(conn, booked, accounts)
+    out: list[Event[Any]] = []
+    if clones:
+        out += await block_cards(conn, sorted(clones), now)
+    await quarantine.hold(conn, [_held(t) for t in held], now)
+    await _record_anomalies(conn, anomalies)
+    out += _booked_events(events, booked)
+    return out
+
+
+def _facts(card: asyncpg.Record) -> CardFacts:
+    return CardFacts(
+        association_id=card["association_id"],
+        status=card["status"],
+        status_changed_at=card["status_changed_at"],
+        expires_on=card["expires_on"],
+        last_used_at=card["last_used_at"],
+        issued_at=card["issued_at"],
+        dormant_after_days=card["dormant_after_days"],
+    )
+
+
+def _books_start(created_at: datetime) -> datetime:
+    """An association's books start with the month (Paris time) it was created in."""
+    local = created_at.astimezone(PARIS)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _held(t: _Tx) -> quarantine.Held:
+    return quarantine.Held(t.event, t.tx, t.transaction_id, tuple(t.reasons))
+
+
+async def _not_held_before(conn: asyncpg.Connection, batch: list[_Tx]) -> list[_Tx]:
+    """A line already in quarantine is not checked again (a chunk delivered twice under two
+    event ids): it is held or was decided, never both held and booked."""
+    if not batch:
+        return batch
+    rows = await conn.fetch(
+        "SELECT transaction_id FROM card_quarantine WHERE transaction_id = ANY($1::uuid[])",
+        [t.transaction_id for t in batch],
+    )
+    there = {r["transaction_id"] for r in rows}
+    return [t for t in batch if t.transaction_id not in there] if there else batch
+
+
+_VERSIONS: dict[tuple[UUID, int], dict[UUID, TerminalRules] | None] = {}
+
+
+async def _versioned_rules(
+    conn: asyncpg.Connection, txs: list[_Tx]
+) -> dict[tuple[UUID, int | None], dict[UUID, TerminalRules]]:
+    """The compiled rules of the parameters each chunk's terminal said it used (the newest
+    document published for its merchant at or below that version); the documents never change,
+    so they are kept once compiled."""
+    wanted = {
+        (t.event.data.merchant_id, t.event.data.params_version)
+        for t in txs
+        if t.event.data.params_version is not None
+    }
+    out: dict[tuple[UUID, int | None], dict[UUID, TerminalRules]] = {}
+    for merchant, version in wanted:
+        assert version is not None
+        key = (merchant, version)
+        if key not in _VERSIONS:
+            document = await conn.fetchval(
+                """SELECT document FROM terminal_parameters_history
+                   WHERE merchant_id = $1 AND rules_version <= $2
+                   ORDER BY rules_version DESC LIMIT 1""",
+                merchant,
+                version,
+            )
+            _VERSIONS[key] = (
+                compile_rules(TerminalParameters.from_json(document)) if document else None
+            )
+        compiled = _VERSIONS[key]
+        if compiled is not None:
+            out[key] = compiled
+    return out
+
+
+async def book(
+    conn: asyncpg.Connection,
+    booked: list[_Tx],
+    accounts: dict[UUID, asyncpg.Record] | None = None,
+) -> None:
+    """Book checked (or approved) transactions: their rows, the ledger entries, the accounts'
+    balances and visits, the cards' last use. The events are the caller's to build."""
+    if not booked:
+        return
+    if accounts is None:
+        accounts = await store.lock_accounts(conn, (t.card["account_id"] for t in booked if t.card))
+    tops = {
+        r["card_number"]: r["top"]
+        for r in await conn.fetch(
+            """SELECT card_number, max(atc) AS top FROM card_transactions
+               WHERE card_number = ANY($1::text[]) GROUP BY card_number""",
+            sorted({t.tx.card_number for t in booked}),
+        )
+    }
+    newest: dict[str, _Tx] = {}  # per card, its transaction of the highest ATC, if new
+    for t in booked:
+        n = t.tx.card_number
+        if t.tx.atc > max(tops.get(n, 0), newest[n].tx.atc if n in newest else 0):
+            newest[n] = t
     states = {a: ledger.state_of(r) for a, r in accounts.items()}
     await _store_transactions(conn, booked)
     entries = _entries(booked, states)
@@ -226,13 +426,6 @@ async def book_synced(
         n = t.tx.card_number
         used[n] = max(used.get(n, t.tx.occurred_at), t.tx.occurred_at)
     await store.touch_cards(conn, used)
-
-    out: list[Event[Any]] = []
-    if clones:
-        out += await _blacklist_clones(conn, sorted(clones))
-    await _record_anomalies(conn, anomalies)
-    out += _booked_events(events, booked)
-    return out
 
 
 async def _store_transactions(conn: asyncpg.Connection, booked: list[_Tx]) -> None:
@@ -393,9 +586,12 @@ def _entries(booked: list[_Tx], states: dict[UUID, AccountState]) -> list[tuple[
     return entries
 
 
-async def _blacklist_clones(conn: asyncpg.Connection, numbers: list[str]) -> list[Event[Any]]:
-    """A cloned card goes on the blacklist (unless a blocking status put it there already)."""
-    now = datetime.now(UTC)
+async def block_cards(
+    conn: asyncpg.Connection, numbers: list[str], now: datetime
+) -> list[Event[Any]]:
+    """A cloned card (or one the back office found at fault in quarantine) goes on the
+    blacklist, as ``cloned``: another holds its identity (unless a blocking status put it
+    there already)."""
     rows = await conn.fetch(
         """UPDATE cards SET status = 'cloned', status_changed_at = $2
            WHERE number = ANY($1::text[]) AND status <> ALL($3::text[])

@@ -43,16 +43,27 @@ async def publish(conn: asyncpg.Connection, force: bool = False) -> int:
             r["merchant_id"]: bytes(r["digest"])
             for r in await conn.fetch("SELECT merchant_id, digest FROM terminal_parameters")
         }
+        dormancy = {
+            r["id"]: r["dormant_after_days"]
+            for r in await conn.fetch("SELECT id, dormant_after_days FROM associations")
+        }
         events: list[Event[TerminalParametersPublished]] = []
         rows: list[tuple[object, int, bytes]] = []
+        history: list[tuple[object, int, dict[str, object]]] = []
         for mid in sorted(snap.merchants):
             params = from_snapshot(snap, mid)
+            # The dormancy period travels with the rules, so that a terminal refuses a dormant
+            # card offline as the server does online (finding 10).
+            params = params.model_copy(
+                update={"dormant_after_days": dormancy.get(params.association_id)}
+            )
             document = params.to_json()
             content = {k: v for k, v in document.items() if k != "rules_version"}
             digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).digest()
             if not force and last.get(mid) == digest:
                 continue
             rows.append((mid, snap.version, digest))
+            history.append((mid, snap.version, document))
             events.append(
                 new_event(
                     SOURCE,
@@ -72,6 +83,13 @@ async def publish(conn: asyncpg.Connection, force: bool = False) -> int:
                    ON CONFLICT (merchant_id) DO UPDATE SET rules_version = excluded.rules_version,
                        digest = excluded.digest, published_at = clock_timestamp()""",
                 *zip(*rows, strict=True),
+            )
+        if history:
+            # Kept for good: a terminal's rewards are checked against the version it used.
+            await conn.executemany(
+                """INSERT INTO terminal_parameters_history (merchant_id, rules_version, document)
+                   VALUES ($1, $2, $3) ON CONFLICT DO NOTHING""",
+                history,
             )
         await conn.execute(
             """INSERT INTO terminal_parameters_checked (rules_version) VALUES ($1)

@@ -14,7 +14,7 @@ Pure: no I/O, nothing from ``services``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -106,6 +106,9 @@ class TerminalParameters(_Doc):
     families: list[FamilyParams] = Field(default_factory=list)
     # Every card type accepted at this merchant, by card_type_id.
     card_types: list[CardTypeParams] = Field(default_factory=list)
+    # A card unused for this many days is dormant (F4): treated as lost, refused online and
+    # offline alike (``services.cards.domain.card_refusal``). None: no dormancy.
+    dormant_after_days: int | None = Field(default=None, gt=0)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -197,3 +200,13 @@ def compile(params: TerminalParameters) -> dict[UUID, TerminalRules]:
             validity_months=ct.validity_months,
         )
     return out
+
+
+def is_dormant_on(last_used_on: date | None, on: date, dormant_after_days: int | None) -> bool:
+    """Dormancy as an offline terminal can judge it from the card, which keeps the date of its
+    last use (``services.cards.domain.is_dormant`` on the server, from its instant): unused for
+    ``dormant_after_days`` days. A card never used offline says nothing here (the server knows
+    its issue date; the card does not)."""
+    if dormant_after_days is None or last_used_on is None:
+        return False
+    return (on - last_used_on).days >= dormant_after_days

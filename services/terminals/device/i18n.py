@@ -74,6 +74,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Carte refusée : expirée le {date}",
         "en": "Card refused: expired on {date}",
     },
+    "card_dormant": {
+        "fr": "Carte refusée : inutilisée depuis le {last_used_on} (plus de {days} jours), "
+        "à réactiver par l'association",
+        "en": "Card refused: unused since {last_used_on} (over {days} days), "
+        "to be reactivated by the association",
+    },
     "card_not_accepted": {
         "fr": "Carte refusée : ce type de carte n'est pas accepté dans ce commerce",
         "en": "Card refused: this card type is not accepted in this shop",

@@ -27,7 +27,7 @@ from services.terminals.device.reader import (
 from shared.contracts import CardTransaction
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
-from shared.rules.params import TerminalParameters, TerminalRules
+from shared.rules.params import TerminalParameters, TerminalRules, is_dormant_on
 from shared.rules.params import compile as compile_rules
 
 T = TypeVar("T")
@@ -98,6 +98,11 @@ class Terminal:
             raise Refused("card_blocked")
         if view.expires_on is not None and at.date() > view.expires_on:
             raise Refused("card_expired", date=view.expires_on.isoformat())
+        # Dormancy (F4) as the server judges it online: the parameters carry the period.
+        days = (self.journal.get("params") or {}).get("dormant_after_days")
+        if is_dormant_on(view.last_used_on, at.date(), days):
+            assert view.last_used_on is not None
+            raise Refused("card_dormant", days=days, last_used_on=view.last_used_on.isoformat())
         rules = self.rules().get(view.card_type_id)
         if rules is None:
             raise Refused("card_not_accepted")
