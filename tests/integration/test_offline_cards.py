@@ -1,6 +1,8 @@
 """What chip cards did offline, synced to the running services: the cards service checks every
-transaction (certificate, clone, chain by ATC, reward) and books it, clearing and crm follow.
-Chunks are published on the broker as the gateway's outbox does (CardTransactionsSynced)."""
+transaction (certificate, card, date, clone, chain by ATC, reward) and books it, clearing and
+crm follow; a transaction that fails a check is held in quarantine, not booked, until the back
+office approves or rejects it. Chunks are published on the broker as the gateway's outbox does
+(CardTransactionsSynced)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aio_pika
@@ -19,6 +21,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from shared import clock
 from shared.contracts import CardTransaction, CardTransactionsSynced, card_transaction_id
 from shared.events import BATCH_CONTENT_TYPE, Event, new_event, pack, unpack
 from tests import harness
@@ -107,7 +110,7 @@ class World:
                 merchant_id=shop.merchant_id,
                 shop_id=shop.merchant_id,
                 terminal_id=shop.terminal_id,
-                synced_at=datetime.now(UTC),
+                synced_at=clock.now(),
                 transactions=txs,
             ),
             subject=f"terminal/{shop.terminal_id}",
@@ -142,6 +145,21 @@ class World:
         assert r.status == 200, r
         return dict(r.body) | {"card": card}
 
+    async def held(self, **query: str) -> list[dict[str, Any]]:
+        """The association's quarantine, newest first."""
+        async with self.http.get(
+            f"{CARDS}/v1/associations/{self.net.association_id}/card-quarantine",
+            params=query,
+            headers=self.net.admin.headers,
+        ) as r:
+            assert r.status == 200, await r.text()
+            return list((await r.json())["lines"])
+
+    async def decide(self, line_id: int, decision: str, **body: Any) -> Any:
+        return await self.net.admin.call(
+            "POST", f"{CARDS}/v1/card-quarantine/{line_id}/{decision}", body
+        )
+
     async def anomalies(self, **query: str) -> list[dict[str, Any]]:
         async with self.http.get(
             f"{CARDS}/v1/card-anomalies", params=query, headers=self.net.admin.headers
@@ -174,7 +192,9 @@ async def world(
     return World(net, shops, broker[0], broker[1], http)
 
 
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+# Minutes before the tests: inside the date window and after the books start of an association
+# created now, whatever the date the suite runs at (00:30 on the first of a month included).
+T0 = clock.now().replace(microsecond=0) - timedelta(minutes=20)
 
 
 async def test_a_card_spent_at_two_shops_and_synced_backwards_ends_equal_to_the_card(
@@ -182,7 +202,7 @@ async def test_a_card_spent_at_two_shops_and_synced_backwards_ends_equal_to_the_
 ) -> None:
     a, b = world.shops
     card = await world.issue()
-    at = [T0 + timedelta(hours=h) for h in range(4)]
+    at = [T0 + timedelta(minutes=m) for m in range(4)]
     a1 = card.sale(a.terminal_id, a.next_seq(), 2000, 100, at[0])  # 5 %
     b1 = card.sale(b.terminal_id, b.next_seq(), 1000, 30, at[1])  # 3 %
     b2 = card.redeem(b.terminal_id, b.next_seq(), 120, at[2])  # spends A's reward at B
@@ -296,8 +316,8 @@ async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
     card = await world.issue()
     first = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
     clone = card.copy()
-    genuine = card.redeem(a.terminal_id, a.next_seq(), 100, T0 + timedelta(hours=1))
-    forged = clone.redeem(b.terminal_id, b.next_seq(), 100, T0 + timedelta(hours=2))
+    genuine = card.redeem(a.terminal_id, a.next_seq(), 100, T0 + timedelta(minutes=1))
+    forged = clone.redeem(b.terminal_id, b.next_seq(), 100, T0 + timedelta(minutes=2))
     assert genuine.atc == forged.atc
     before = await _clone_metric(world.http)
     chunk_a, chunk_b = world.chunk(a, [first, genuine]), world.chunk(b, [forged])
@@ -312,6 +332,10 @@ async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
     found = await world.anomalies(card_number=card.number, kind="clone")
     assert len(found) == 1 and found[0]["terminal_id"] == str(b.terminal_id)
     assert not found[0]["booked"]
+    held = await world.held(terminal_id=str(b.terminal_id))
+    assert [(x["seq"], x["reasons"], x["status"]) for x in held] == [
+        (forged.seq, ["clone"], "held")
+    ]
     change = await db.fetchrow(
         "SELECT action, reason FROM cards.blacklist_changes WHERE card_number = $1", card.number
     )
@@ -331,7 +355,14 @@ async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
     assert r.status == 409, r  # a cloned card is replaced, never reactivated
 
 
-async def test_a_forged_certificate_is_reported_and_not_booked(
+async def _metric(http: aiohttp.ClientSession, name: str, label: str, value: str) -> float:
+    async with http.get(f"{CARDS}/metrics") as r:
+        text = await r.text()
+    m = re.search(rf'^{name}\{{{label}="{value}"\}} ([0-9.e+]+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+async def test_a_forged_certificate_is_held_with_an_alert_naming_card_and_terminal(
     world: World, db: asyncpg.Connection
 ) -> None:
     a = world.shops[0]
@@ -342,6 +373,8 @@ async def test_a_forged_certificate_is_reported_and_not_booked(
         update={"available_delta": 10_000, "available_after": 10_100, "reward_cents": 10_000}
     )
     stranger = SimCard("4" * 15 + "1").sale(a.terminal_id, a.next_seq(), 500, 25, T0)
+    quarantined = "comptoir_card_quarantined_total"
+    before = await _metric(world.http, quarantined, "reason", "bad_certificate")
     chunk = world.chunk(a, [good, forged, stranger])
     await world.publish(chunk)
     await world.handled(db, chunk)
@@ -349,6 +382,7 @@ async def test_a_forged_certificate_is_reported_and_not_booked(
     assert account["balance_cents"] == 100
     kinds = {x["kind"]: x for x in await world.anomalies(card_number=card.number)}
     assert set(kinds) == {"bad_certificate"} and not kinds["bad_certificate"]["booked"]
+    assert kinds["bad_certificate"]["terminal_id"] == str(a.terminal_id)
     assert [x["kind"] for x in await world.anomalies(card_number=stranger.card_number)][:1] == [
         "unknown_card"
     ]
@@ -356,9 +390,19 @@ async def test_a_forged_certificate_is_reported_and_not_booked(
         "SELECT count(*) FROM cards.cagnotte_entries WHERE reference_id = $1",
         card_transaction_id(a.terminal_id, forged.seq),
     )
+    held = {x["seq"]: x["reasons"] for x in await world.held(terminal_id=str(a.terminal_id))}
+    assert held == {forged.seq: ["bad_certificate"], stranger.seq: ["unknown_card"]}
+    assert await _metric(world.http, quarantined, "reason", "bad_certificate") == before + 1
 
 
-async def test_a_reward_the_rules_do_not_give_is_flagged_and_booked(
+async def _cleared(db: asyncpg.Connection, transaction_id: uuid.UUID) -> int:
+    n: int = await db.fetchval(
+        "SELECT count(*) FROM clearing.journal_entries WHERE reference_id = $1", transaction_id
+    )
+    return n
+
+
+async def test_a_reward_the_rules_do_not_give_is_held_until_approved(
     world: World, db: asyncpg.Connection
 ) -> None:
     a, b = world.shops
@@ -370,13 +414,37 @@ async def test_a_reward_the_rules_do_not_give_is_flagged_and_booked(
     await world.handled(db, chunk_a, chunk_b)
     found = await world.anomalies(card_number=card.number)
     assert [(x["kind"], x["seq"], x["booked"]) for x in found] == [
-        ("reward_mismatch", greedy.seq, True)
+        ("reward_mismatch", greedy.seq, False)
     ]
     assert "60" in found[0]["detail"]
+    # Held: the server's account has the honest sale only, and clearing hears nothing of it.
+    assert (await world.account(card.number))["balance_cents"] == 100
+    greedy_id = card_transaction_id(b.terminal_id, greedy.seq)
+    right_id = card_transaction_id(a.terminal_id, right.seq)
+    await eventually(lambda: _has_entry(db, right_id), what="clearing booking the honest sale")
+    assert await _cleared(db, greedy_id) == 0
+    assert not world.seen.of(
+        "card.transactions.booked", lambda d: d["chunk_id"] == str(chunk_b.data.chunk_id)
+    )
+    [line] = await world.held(status="held", reason="reward_mismatch")
+    assert (line["transaction_id"], line["card_number"]) == (str(greedy_id), card.number)
+
+    r = await world.decide(line["id"], "approve", actor="treasurer", reason="promotion by phone")
+    assert r.status == 200, r
+    assert (r.body["status"], r.body["decided_by"]) == ("approved", "treasurer")
     assert (await world.account(card.number))["balance_cents"] == card.available == 500
+    await eventually(lambda: _has_entry(db, greedy_id), what="clearing booking the approved line")
+    await assert_books_agree(db, world.net.association_id)
+    again = await world.decide(line["id"], "reject", actor="x", reason="changed my mind",
+                               card_at_fault=False)  # fmt: skip
+    assert (again.status, again.body["reason"]) == (409, "already_decided")
 
 
-async def test_a_jump_in_the_card_counter_is_reported(world: World, db: asyncpg.Connection) -> None:
+async def _has_entry(db: asyncpg.Connection, transaction_id: uuid.UUID) -> bool:
+    return await _cleared(db, transaction_id) > 0
+
+
+async def test_a_jump_in_the_card_counter_is_held(world: World, db: asyncpg.Connection) -> None:
     a = world.shops[0]
     card = await world.issue()
     first = card.sale(a.terminal_id, a.next_seq(), 1000, 50, T0)
@@ -387,6 +455,8 @@ async def test_a_jump_in_the_card_counter_is_reported(world: World, db: asyncpg.
     await world.handled(db, chunk)
     kinds = sorted(x["kind"] for x in await world.anomalies(card_number=card.number))
     assert kinds == ["atc_gap"]
+    assert [x["seq"] for x in await world.held(reason="atc_gap")] == [later.seq]
+    assert (await world.account(card.number))["balance_cents"] == 50
 
 
 async def test_the_anomaly_list_refuses_bad_filters(world: World) -> None:
@@ -418,3 +488,189 @@ async def test_each_merchant_gets_its_terminal_parameters(world: World) -> None:
         "taux_client_bps": 500,
         "taux_uc_bps": None,
     }
+
+
+async def _no_entry(db: asyncpg.Connection, card: SimCard) -> bool:
+    n = await db.fetchval(
+        "SELECT count(*) FROM cards.cagnotte_entries WHERE card_number = $1", card.number
+    )
+    return bool(n == 0)
+
+
+async def test_a_card_of_another_association_redeemed_offline_is_held(
+    world: World, db: asyncpg.Connection, make_network: NetworkFactory
+) -> None:
+    a = world.shops[0]
+    card = await world.issue()
+    funded = card.sale(a.terminal_id, a.next_seq(), 20_000, 1_000, T0)
+    await world.publish(chunk := world.chunk(a, [funded]))
+    await world.handled(db, chunk)
+    # A terminal of association B takes A's card offline and spends its cagnotte.
+    other = await make_network(merchants=1)
+    b = Shop(other.merchants[0], uuid.uuid4())
+    spend = card.redeem(b.terminal_id, b.next_seq(), 1_000, T0 + timedelta(minutes=1))
+    theirs = new_event(
+        "terminals",
+        chunk.data.model_copy(
+            update={
+                "chunk_id": uuid.uuid4(),
+                "association_id": other.association_id,
+                "merchant_id": b.merchant_id,
+                "shop_id": b.merchant_id,
+                "terminal_id": b.terminal_id,
+                "transactions": [spend],
+            }
+        ),
+        subject=f"terminal/{b.terminal_id}",
+    )
+    await world.publish(theirs)
+    await world.handled(db, theirs)
+    assert (await world.account(card.number))["balance_cents"] == 1_000
+    assert await _cleared(db, card_transaction_id(b.terminal_id, spend.seq)) == 0
+    held = await db.fetchrow(
+        "SELECT association_id, reasons FROM cards.card_quarantine WHERE transaction_id = $1",
+        card_transaction_id(b.terminal_id, spend.seq),
+    )
+    assert held is not None
+    assert (held["association_id"], held["reasons"]) == (
+        other.association_id,
+        ["card_of_another_association"],
+    )
+
+
+async def test_a_card_blocked_before_the_transaction_is_held_and_one_blocked_after_is_not(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a = world.shops[0]
+    card = await world.issue()
+    before_block = card.sale(a.terminal_id, a.next_seq(), 1000, 50, T0)
+    r = await world.net.admin.call(
+        "POST", f"{CARDS}/v1/cards/{card.number}/block", {"reason": "stolen"}
+    )
+    assert r.status == 200, r
+    after_block = card.sale(
+        a.terminal_id,
+        a.next_seq(),
+        1000,
+        50,
+        clock.now().replace(microsecond=0) + timedelta(seconds=2),
+    )
+    await world.publish(chunk := world.chunk(a, [before_block, after_block]))
+    await world.handled(db, chunk)
+    assert (await world.account(card.number))["balance_cents"] == 50
+    held = await world.held()
+    assert [(x["seq"], x["reasons"]) for x in held] == [(after_block.seq, ["card_blocked"])]
+
+
+async def test_dates_out_of_the_window_are_held(world: World, db: asyncpg.Connection) -> None:
+    a = world.shops[0]
+    card, later = await world.issue(), await world.issue()
+    old = card.sale(a.terminal_id, a.next_seq(), 1000, 50, T0.replace(year=2020))
+    ahead = later.sale(a.terminal_id, a.next_seq(), 1000, 50, clock.now() + timedelta(days=1))
+    await world.publish(chunk := world.chunk(a, [old, ahead]))
+    await world.handled(db, chunk)
+    held = {x["seq"]: x["reasons"] for x in await world.held()}
+    assert held == {
+        old.seq: ["occurred_too_long_ago"],
+        ahead.seq: ["occurred_in_future"],
+    }
+    assert await _no_entry(db, card) and await _no_entry(db, later)
+
+
+async def test_a_line_without_offset_is_held_and_the_other_lines_of_its_chunk_booked(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a = world.shops[0]
+    cards = [await world.issue() for _ in range(4)]
+    at = T0.replace(tzinfo=None)  # what a terminal wrote without its UTC offset
+    lines = [
+        c.sale(a.terminal_id, a.next_seq(), 1000, 50, at if i == 2 else T0)
+        for i, c in enumerate(cards)
+    ]
+    await world.publish(chunk := world.chunk(a, lines))
+    await world.handled(db, chunk)
+    balances = [(await world.account(c.number))["balance_cents"] for c in cards]
+    assert balances == [50, 50, 0, 50]
+    held = await world.held()
+    assert [(x["seq"], x["reasons"]) for x in held] == [(lines[2].seq, ["unprocessable"])]
+    dead = await db.fetchval(
+        "SELECT count(*) FROM cards.dead_letters WHERE event_id = $1", chunk.id
+    )
+    assert dead == 0
+
+
+async def test_rejecting_the_line_of_a_card_at_fault_blocks_the_card_and_books_nothing(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a = world.shops[0]
+    card = await world.issue()
+    good = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
+    genuine = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)
+    forged = genuine.model_copy(
+        update={"available_delta": 50_000, "available_after": 50_100, "reward_cents": 50_000}
+    )
+    await world.publish(chunk := world.chunk(a, [good, forged]))
+    await world.handled(db, chunk)
+    [line] = await world.held()
+    r = await world.decide(
+        line["id"], "reject", actor="treasurer", reason="forged certificate", card_at_fault=True
+    )
+    assert r.status == 200, r
+    assert (r.body["status"], r.body["card_blocked"]) == ("rejected", True)
+    assert r.body["card_claims"]["available_after"] == 50_100
+    assert r.body["server_holds"]["available"] == 100
+    account = await world.account(card.number)
+    assert account["balance_cents"] == 100
+    assert account["card"]["status"] == "cloned" and account["card"]["blacklisted"]
+    refused = await world.decide(line["id"], "approve", actor="x", reason="too late now")
+    assert (refused.status, refused.body["reason"]) == (409, "already_decided")
+
+
+async def test_a_terminal_that_synced_before_a_rate_change_is_not_at_fault(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a = world.shops[0]  # 5 %
+    merchant = a.merchant_id
+
+    async def version_published() -> int | None:
+        v: int | None = await db.fetchval(
+            """SELECT max(rules_version) FROM cards.terminal_parameters_history
+               WHERE merchant_id = $1""",
+            merchant,
+        )
+        return v
+
+    async def published() -> bool:
+        return await version_published() is not None
+
+    await eventually(published, what="the merchant's parameters published")
+    old = await version_published()
+    assert old is not None
+    r = await world.net.admin.call(
+        "PUT",
+        f"{CARDS}/v1/associations/{world.net.association_id}/merchants/{merchant}",
+        {"name": "merchant 0", "taux_client_bps": 200},
+    )
+    assert r.status == 200, r
+
+    async def republished() -> bool:
+        return bool((await version_published() or 0) > old)
+
+    await eventually(republished, what="the new rate published")
+    card, other = await world.issue(), await world.issue()
+    on_old = card.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)  # 5 %, as it knew
+    behind = world.chunk(a, [on_old])
+    behind = new_event("terminals", behind.data.model_copy(update={"params_version": old}))
+    current = await version_published()
+    on_new = other.sale(a.terminal_id, a.next_seq(), 2000, 100, T0)  # 5 % again: wrong now
+    up_to_date = world.chunk(a, [on_new])
+    up_to_date = new_event(
+        "terminals", up_to_date.data.model_copy(update={"params_version": current})
+    )
+    await world.publish(behind, up_to_date)
+    await world.handled(db, behind, up_to_date)
+    assert (await world.account(card.number))["balance_cents"] == 100
+    assert (await world.account(other.number))["balance_cents"] == 0
+    assert [(x["seq"], x["reasons"]) for x in await world.held()] == [
+        (on_new.seq, ["reward_mismatch"])
+    ]
