@@ -1,6 +1,6 @@
 """The whole offline path: a virtual chip card in the PC/SC reader (pcscd + vpcd), the
 terminal program at two shops of one association, their syncs with the gateway (one over IP,
-one over the line), and the server's books, blacklist and clone detection."""
+one over the line), and the server's books, blacklist, clone detection and dormancy."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.terminals.device.app import Desk
 from services.terminals.device.journal import Journal
 from services.terminals.device.reader import PcscReader
 from services.terminals.device.terminal import Terminal
+from shared import clock
 from shared.client import TerminalClient
 from tests import harness
 from tests.chipcards import VirtualCard
@@ -188,3 +191,40 @@ async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
         return await a.handle("carte") == ["Carte refusée : copie frauduleuse détectée"]
 
     await eventually(refused, 20, "the cloned card refused by the terminal")
+
+
+async def test_a_dormant_card_is_refused_offline_with_its_reason_as_online(
+    shops: tuple[Network, Desk, Desk], virtual_card: Any, db: asyncpg.Connection
+) -> None:
+    net, a, _ = shops
+    r = await net.admin.call("GET", f"{CARDS}/v1/associations/{net.association_id}")
+    assert r.status == 200, r
+    days = r.body["dormant_after_days"]
+    # The parameters the terminal received carry the association's dormancy period.
+    assert a.journal.get("params")["dormant_after_days"] == days
+    card = await issue(net)
+    chip = virtual(virtual_card, card)
+    chip.eject()
+    last = clock.now().date() - timedelta(days=days + 10)
+    chip.rewrite(lambda s: replace(s, last_used_on=last))
+    chip.insert()
+    refusal = (
+        f"Carte refusée : inutilisée depuis le {last.isoformat()} (plus de {days} jours), "
+        "à réactiver par l'association"
+    )
+    assert await a.handle("carte") == [refusal]
+    assert await a.handle("vente 10") == [refusal]
+    assert chip.state().atc == 0  # nothing written on the card, nothing in the journal
+    # The server, which knows the same last use, refuses it online for the same reason.
+    await db.execute(
+        "UPDATE cards.cards SET last_used_at = $2 WHERE number = $1",
+        card["number"],
+        clock.now() - timedelta(days=days + 10),
+    )
+    online = await net.terminals[0].sale(None, 1000, card_number=card["number"])
+    assert online.body["reason"] == "card_dormant", online
+    # A card used within the period is served offline as before.
+    chip.eject()
+    chip.rewrite(lambda s: replace(s, last_used_on=clock.now().date() - timedelta(days=days - 10)))
+    chip.insert()
+    assert (await a.handle("vente 10"))[0].startswith("Vente 10,00 €")
