@@ -4,10 +4,15 @@ by ATC (whatever order the terminals synced in), gaps in ATCs, rewards against t
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from services.cards.card_checks import (
+    CardFacts,
     Link,
+    card_findings,
     certified,
     check_card,
     check_reward,
@@ -132,3 +137,86 @@ def test_points_are_checked_with_their_conversion() -> None:
     )
     assert tx.units_after == 5
     assert check_reward(book, program, MERCHANT, True, tx).problem is None
+
+
+# --- the card and the date (quarantine reasons) -------------------------------------------
+
+ASSOCIATION = uuid.uuid4()
+
+
+def _facts(**change: object) -> CardFacts:
+    base = CardFacts(
+        association_id=ASSOCIATION,
+        status="active",
+        status_changed_at=T0 - timedelta(days=30),
+        expires_on=None,
+        last_used_at=T0 - timedelta(days=3),
+        issued_at=T0 - timedelta(days=30),
+        dormant_after_days=183,
+    )
+    return replace(base, **change)  # type: ignore[arg-type]
+
+
+def _kinds(facts: CardFacts, tx: CardTransaction, **kw: object) -> list[str]:
+    args: dict[str, object] = {
+        "association_id": ASSOCIATION,
+        "accepted": True,
+        "now": T0 + timedelta(minutes=1),
+        "books_start": T0 - timedelta(days=40),
+    } | kw
+    return [k for k, _ in card_findings(facts, tx, **args)]  # type: ignore[arg-type]
+
+
+def test_an_honest_transaction_of_an_accepted_card_has_no_finding() -> None:
+    tx = SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0)
+    assert _kinds(_facts(), tx) == []
+
+
+def test_a_card_of_another_association_or_not_accepted_here_is_held() -> None:
+    tx = SimCard("9000000000000001", available=1000).redeem(TERMINAL, 1, 100, T0)
+    assert _kinds(_facts(association_id=uuid.uuid4()), tx) == ["card_of_another_association"]
+    assert _kinds(_facts(), tx, accepted=False) == ["card_not_accepted"]
+
+
+def test_a_card_blocked_before_the_transaction_is_held_not_one_blocked_after() -> None:
+    tx = SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0)
+    blocked_before = _facts(status="stolen", status_changed_at=T0 - timedelta(seconds=1))
+    blocked_after = _facts(status="stolen", status_changed_at=T0 + timedelta(seconds=1))
+    assert _kinds(blocked_before, tx) == ["card_blocked"]
+    assert _kinds(blocked_after, tx) == []
+
+
+def test_an_expired_or_dormant_card_is_held() -> None:
+    tx = SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0)
+    assert _kinds(_facts(expires_on=(T0 - timedelta(days=1)).date()), tx) == ["card_expired"]
+    idle = _facts(last_used_at=T0 - timedelta(days=183))
+    assert _kinds(idle, tx) == ["card_dormant"]
+    assert _kinds(_facts(last_used_at=T0 - timedelta(days=182)), tx) == []
+
+
+def test_dates_out_of_reason_are_held_with_their_reason() -> None:
+    card = SimCard("9000000000000001")
+    ahead = card.sale(TERMINAL, 1, 2000, 60, T0 + timedelta(minutes=10))
+    assert _kinds(_facts(), ahead) == ["occurred_in_future"]
+    old = card.sale(TERMINAL, 2, 2000, 60, T0 - timedelta(days=46))
+    assert _kinds(_facts(issued_at=T0 - timedelta(days=60), last_used_at=None), old) == [
+        "occurred_too_long_ago"
+    ]
+    early = card.sale(TERMINAL, 3, 2000, 60, T0 - timedelta(days=2))
+    assert _kinds(_facts(), early, books_start=T0 - timedelta(days=1)) == [
+        "occurred_before_books_start"
+    ]
+
+
+def test_a_time_without_offset_cannot_be_checked() -> None:
+    tx = SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0.replace(tzinfo=None))
+    with pytest.raises(ValueError):
+        card_findings(_facts(), tx, ASSOCIATION, True, T0, None)
+
+
+def test_a_certificate_made_with_the_development_key_fails_under_a_production_key() -> None:
+    tx = SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0)
+    production = bytes.fromhex("5a" * 16)
+    cert = bytes.fromhex(tx.certificate)
+    assert verify_certificate(MASTER, certified(tx, TERMINAL), cert)
+    assert not verify_certificate(production, certified(tx, TERMINAL), cert)

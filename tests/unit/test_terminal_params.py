@@ -10,10 +10,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.cards.domain import CardState, is_dormant
 from services.cards.rulebooks import Snapshot, from_snapshot
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
-from shared.rules.params import TerminalParameters, compile
+from shared.rules.params import TerminalParameters, compile, is_dormant_on
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -285,3 +286,26 @@ def test_the_terminal_computes_the_servers_reward_for_every_sale(
 def test_a_card_type_accepted_nowhere_near_is_not_sent() -> None:
     params = from_snapshot(demo_snapshot(), TABAC)
     assert CT_B not in {c.card_type_id for c in params.card_types}
+
+
+def test_the_dormancy_period_travels_in_the_parameters_and_judges_as_the_server() -> None:
+    params = from_snapshot(demo_snapshot(), BAKER).model_copy(update={"dormant_after_days": 183})
+    again = TerminalParameters.from_json(params.to_json())
+    assert again.dormant_after_days == 183
+    assert (
+        TerminalParameters.from_json(
+            {k: v for k, v in params.to_json().items() if k != "dormant_after_days"}
+        ).dormant_after_days
+        is None
+    )  # a document from before: no dormancy known
+    today = T0.date()
+    for idle in (0, 1, 182, 183, 184, 400):
+        last = today - timedelta(days=idle)
+        server = is_dormant(
+            CardState("9000000000000001", "active", None, T0 - timedelta(days=idle), T0),
+            T0,
+            183,
+        )
+        assert is_dormant_on(last, today, 183) == server == (idle >= 183)
+    assert not is_dormant_on(None, today, 183)  # never used offline: the card cannot tell
+    assert not is_dormant_on(today - timedelta(days=900), today, None)
