@@ -26,7 +26,7 @@ from shared import metrics
 from shared.http import Problem, json_response, read_query
 from shared.service import Runtime, back_office
 
-SETTLE_S = 10.0
+SETTLE_S = 5.0
 
 
 class TerminalLines(BaseModel):
@@ -48,7 +48,7 @@ class LinesCheck(BaseModel):
 
 class LinesQuery(BaseModel):
     association_id: UUID | None = None
-    settle_s: float = Field(default=SETTLE_S, ge=0, le=60)
+    settle_s: float = Field(default=SETTLE_S, ge=0, le=15)
 
 
 async def _acknowledged(rt: Runtime) -> list[tuple[UUID, UUID, int]]:
