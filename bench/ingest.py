@@ -83,6 +83,20 @@ SERVICES = {
     "notifications": 28084,
 }
 RAW_PORT = 28080  # reused once the services are stopped
+LINE_PORT = 28085  # the gateway's sync line: off the default 8070, which `make run` may hold
+
+
+def configure(database: str, vhost: str, port_base: int) -> None:
+    """Point the bench at another database, vhost and ports (--database, --vhost, --port-base),
+    so that two benches (or a bench and the old code's, side by side) never share anything."""
+    global DB, VHOST, DSN, AMQP, RAW_PORT, LINE_PORT
+    DB, VHOST = database, vhost
+    DSN = f"postgresql://comptoir:comptoir@{PG}/{DB}"
+    AMQP = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
+    for i, name in enumerate(SERVICES):
+        SERVICES[name] = port_base + i
+    RAW_PORT = port_base
+    LINE_PORT = port_base + len(SERVICES)
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "bench_raw")
 CLIENT = ["lean"]  # the load generator's HTTP client, set from --client
 NOISE_LIMIT = (
@@ -751,6 +765,218 @@ async def seed(
 
 
 # ---------------------------------------------------------------------------------------------
+# History (--history N): the books of a network that has already run for a while
+
+
+HISTORY_BATCH = 500_000  # sales per statement group: progress visible, memory bounded
+
+# One batch of past sales, drawn in SQL: each lands on a real account, at a real terminal (and
+# its merchant and shop), at an instant inside the batch's slice of the history window, so that
+# the ledgers' ids follow the time of the sales as they would have.
+_DRAW = """
+INSERT INTO h8_history
+SELECT g, gen_random_uuid(), a.account_id, t.terminal_id, t.merchant_id, t.shop_id, x.amount,
+       round(x.amount * $7::numeric / 10000)::bigint, round(x.amount * $8::numeric / 10000)::bigint,
+       $5::timestamptz + (g - 1) * ($6::timestamptz - $5::timestamptz) / $4 + random() * interval '1 ms'
+FROM generate_series(1, $4::int) g
+CROSS JOIN LATERAL (SELECT 1 + floor(random() * cardinality($1::uuid[]))::int AS ai,
+                           1 + floor(random() * cardinality($2::uuid[]))::int AS ti,
+                           100 + floor(random() * 19901)::bigint AS amount, g AS k) x
+CROSS JOIN LATERAL (SELECT ($1::uuid[])[x.ai] AS account_id) a
+CROSS JOIN LATERAL (SELECT ($2::uuid[])[x.ti] AS terminal_id, ($3::uuid[])[x.ti] AS merchant_id,
+                           ($9::uuid[])[x.ti] AS shop_id) t
+"""
+
+# What the five services would have written for those sales (see the handlers): the gateway's
+# request and its outcome, every consumer's inbox row, the cards entry with its running
+# balance, the clearing accrual with its three postings (customer liability, merchant, operator
+# fees: they net to 0), the crm visit and its counters.
+_BOOK = [
+    """INSERT INTO terminals.requests (id, kind, terminal_id, body_sha256, status, http_status, outcome,
+                                       received_at, decided_at)
+       SELECT sale_id, 'sale', terminal_id, sha256(sale_id::text::bytea), 'accepted', 201,
+              jsonb_build_object('status', 'accepted', 'sale_id', sale_id, 'account_id', account_id,
+                                 'amount_cents', amount, 'reward_cents', reward, 'refusals', '[]'::jsonb,
+                                 'program_kind', 'cagnotte', 'account_opened', false),
+              occurred_at, occurred_at + interval '50 ms'
+       FROM h8_history ORDER BY n""",
+    """INSERT INTO terminals.inbox (event_id, type, received_at)
+       SELECT gen_random_uuid(), 'comptoir.cagnotte.credited.v1', occurred_at FROM h8_history ORDER BY n""",
+    """INSERT INTO cards.inbox (event_id, type, received_at)
+       SELECT gen_random_uuid(), 'comptoir.sale.recorded.v1', occurred_at FROM h8_history ORDER BY n""",
+    """INSERT INTO clearing.inbox (event_id, type, received_at)
+       SELECT gen_random_uuid(), 'comptoir.cagnotte.credited.v1', occurred_at FROM h8_history ORDER BY n""",
+    """INSERT INTO crm.inbox (event_id, type, received_at)
+       SELECT gen_random_uuid(), 'comptoir.cagnotte.credited.v1', occurred_at FROM h8_history ORDER BY n""",
+    """INSERT INTO cards.cagnotte_entries (account_id, kind, bucket, reference_id, amount_cents,
+                                           balance_after_cents, purchase_cents, taux_client_bps, fee_cents,
+                                           merchant_id, shop_id, terminal_id, occurred_at)
+       SELECT h.account_id, 'cagnottage', 'available', h.sale_id, h.reward,
+              a.balance_cents + sum(h.reward) OVER (PARTITION BY h.account_id ORDER BY h.n),
+              h.amount, $1::int, h.fee, h.merchant_id, h.shop_id, h.terminal_id, h.occurred_at
+       FROM h8_history h JOIN cards.accounts a ON a.id = h.account_id ORDER BY h.n""",
+    """UPDATE cards.accounts a SET balance_cents = a.balance_cents + s.reward
+       FROM (SELECT account_id, sum(reward) AS reward FROM h8_history GROUP BY 1) s
+       WHERE a.id = s.account_id""",
+    """WITH je AS (
+         INSERT INTO clearing.journal_entries (kind, reference_id, event_id, association_id, merchant_id,
+                                               purchase_cents, occurred_at, period, event_time, account_id,
+                                               reward_cents, fee_cents, merchant_cents)
+         SELECT 'accrual', sale_id, gen_random_uuid(), $1::uuid, merchant_id, amount, occurred_at,
+                date_trunc('month', occurred_at AT TIME ZONE 'Europe/Paris')::date, occurred_at,
+                account_id, reward, fee, reward + fee
+         FROM h8_history ORDER BY n
+         RETURNING id, merchant_id, reward_cents, fee_cents)
+       INSERT INTO clearing.postings (entry_id, account_id, amount_cents)
+       SELECT je.id, p.account_id, p.amount FROM je
+       CROSS JOIN LATERAL (VALUES ($2::bigint, -je.reward_cents),
+                                  ((SELECT id FROM clearing.ledger_accounts
+                                    WHERE kind = 'merchant' AND merchant_id = je.merchant_id),
+                                   je.reward_cents + je.fee_cents),
+                                  ($3::bigint, -je.fee_cents)) p(account_id, amount)
+       WHERE p.amount <> 0
+       ORDER BY je.id""",
+    """INSERT INTO crm.visits (sale_id, account_id, merchant_id, shop_id, amount_cents, occurred_at)
+       SELECT sale_id, account_id, merchant_id, shop_id, amount, occurred_at FROM h8_history ORDER BY n""",
+    """UPDATE crm.customers c SET visit_count = c.visit_count + s.visits,
+              total_spent_cents = c.total_spent_cents + s.spent,
+              last_visit_at = greatest(c.last_visit_at, s.last)
+       FROM (SELECT account_id, count(*) AS visits, sum(amount) AS spent, max(occurred_at) AS last
+             FROM h8_history GROUP BY 1) s
+       WHERE c.account_id = s.account_id""",
+    """INSERT INTO crm.merchant_customers AS m (account_id, merchant_id, visit_count, total_spent_cents,
+                                                first_visit_at, last_visit_at)
+       SELECT account_id, merchant_id, count(*), sum(amount), min(occurred_at), max(occurred_at)
+       FROM h8_history GROUP BY 1, 2
+       ON CONFLICT (account_id, merchant_id) DO UPDATE SET
+           visit_count = m.visit_count + excluded.visit_count,
+           total_spent_cents = m.total_spent_cents + excluded.total_spent_cents,
+           first_visit_at = least(m.first_visit_at, excluded.first_visit_at),
+           last_visit_at = greatest(m.last_visit_at, excluded.last_visit_at)""",
+]
+HISTORY_TABLES = (
+    "terminals.requests",
+    "terminals.inbox",
+    "cards.inbox",
+    "cards.cagnotte_entries",
+    "cards.accounts",
+    "clearing.inbox",
+    "clearing.journal_entries",
+    "clearing.postings",
+    "crm.inbox",
+    "crm.visits",
+    "crm.customers",
+    "crm.merchant_customers",
+)
+
+
+async def preload_history(n: int, association: str) -> dict[str, Any]:
+    """Write n past sales straight into the services' tables (bulk SQL, not the API), spread
+    over the accounts the API has opened, then VACUUM ANALYZE and CHECKPOINT, so that the
+    measure starts on books n sales deep, settled as an old instance's would be."""
+    started = time.monotonic()
+    conn = await asyncpg.connect(f"postgresql://postgres@{PG}/{DB}")
+    try:
+        # the services' triggers only forbid UPDATE/DELETE and closed periods (none here);
+        # replica role skips them and the foreign keys, which every row meets anyway
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("SET work_mem = '256MB'")
+        accounts = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT id FROM cards.accounts WHERE association_id = $1 ORDER BY id",
+                uuid.UUID(association),
+            )
+        ]
+        tills = await conn.fetch(
+            "SELECT id, merchant_id, shop_id FROM terminals.terminals WHERE association_id = $1",
+            uuid.UUID(association),
+        )
+        rates = await conn.fetchrow(
+            "SELECT taux_client_bps, taux_uc_bps FROM cards.associations WHERE id = $1",
+            uuid.UUID(association),
+        )
+        pivot = {
+            r["kind"]: r["id"]
+            for r in await conn.fetch(
+                """SELECT kind, id FROM clearing.ledger_accounts
+                   WHERE association_id = $1 AND kind IN ('customer_liability', 'operator_fees')""",
+                uuid.UUID(association),
+            )
+        }
+        if not accounts or len(pivot) < 2:
+            raise SystemExit("history: no accounts or ledger accounts yet (open them first)")
+        # the current month only: an earlier one would be closed by clearing under the measure
+        end = await conn.fetchval("SELECT now() - interval '1 minute'")
+        start = max(
+            end - dt.timedelta(days=20),
+            await conn.fetchval(
+                """SELECT (date_trunc('month', now() AT TIME ZONE 'Europe/Paris') + interval '1 hour')
+                          AT TIME ZONE 'Europe/Paris'"""
+            ),
+        )
+        await conn.execute(
+            """CREATE TEMP TABLE h8_history (n bigint, sale_id uuid, account_id uuid, terminal_id uuid,
+                   merchant_id uuid, shop_id uuid, amount bigint, reward bigint, fee bigint,
+                   occurred_at timestamptz)"""
+        )
+        done = 0
+        while done < n:
+            size = min(HISTORY_BATCH, n - done)
+            lo = start + (end - start) * done / n
+            hi = start + (end - start) * (done + size) / n
+            t0 = time.monotonic()
+            async with conn.transaction():
+                await conn.execute("TRUNCATE h8_history")
+                await conn.execute(
+                    _DRAW,
+                    accounts,
+                    [t["id"] for t in tills],
+                    [t["merchant_id"] for t in tills],
+                    size,
+                    lo,
+                    hi,
+                    rates["taux_client_bps"],
+                    rates["taux_uc_bps"],
+                    [t["shop_id"] for t in tills],
+                )
+                for i, q in enumerate(_BOOK):
+                    if i == 5:
+                        await conn.execute(q, rates["taux_client_bps"])
+                    elif i == 7:
+                        await conn.execute(
+                            q,
+                            uuid.UUID(association),
+                            pivot["customer_liability"],
+                            pivot["operator_fees"],
+                        )
+                    else:
+                        await conn.execute(q)
+            done += size
+            say(f"  history: {done}/{n} sales written ({size / (time.monotonic() - t0):.0f}/s)")
+        t1 = time.monotonic()
+        for table in HISTORY_TABLES:
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
+        await conn.execute("CHECKPOINT")
+        sizes = {
+            r[0]: r[1]
+            for r in await conn.fetch(
+                "SELECT c, pg_total_relation_size(c::regclass) / 2^20 FROM unnest($1::text[]) c",
+                list(HISTORY_TABLES),
+            )
+        }
+    finally:
+        await conn.close()
+    return {
+        "sales": n,
+        "write_s": round(t1 - started, 1),
+        "vacuum_checkpoint_s": round(time.monotonic() - t1, 1),
+        "accounts": len(accounts),
+        "table_mb": {k: round(v) for k, v in sizes.items()},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # Load
 
 
@@ -843,7 +1069,12 @@ NEW_ROWS = {
         "SELECT coalesce(max(id), 0) FROM clearing.journal_entries",
         "SELECT count(*) FROM clearing.journal_entries WHERE id > $1 AND kind = 'accrual'",
     ),
-    "crm": ("SELECT count(*) FROM crm.visits", "SELECT count(*) - $1 FROM crm.visits"),
+    # the customers' visit counters, not count(*) of visits: that would scan the whole history
+    # four times a second during the measure (--history)
+    "crm": (
+        "SELECT coalesce(sum(visit_count), 0) FROM crm.customers",
+        "SELECT coalesce(sum(visit_count), 0) - $1 FROM crm.customers",
+    ),
 }
 TIMES = {
     "cards": """SELECT reference_id::text, extract(epoch FROM created_at)::float8 FROM cards.cagnotte_entries
@@ -1011,7 +1242,7 @@ async def bench_comptoir(
     args: argparse.Namespace, run_dir: Path, sampler: Sampler
 ) -> dict[str, Any]:
     ports_free(list(SERVICES.values()))
-    say("reset: database comptoir_bench, vhost comptoir_bench")
+    say(f"reset: database {DB}, vhost {VHOST}")
     await reset()
     procs: dict[str, Proc] = {}
 
@@ -1021,7 +1252,11 @@ async def bench_comptoir(
                 "COMPTOIR_DATABASE_URL": DSN,
                 "COMPTOIR_AMQP_URL": AMQP,
                 "COMPTOIR_PORT": str(SERVICES[name]),
+                "COMPTOIR_SYNC_LINE_PORT": str(LINE_PORT),
+                "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{SERVICES['cards']}",
                 "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
+                # the bench's services use the development card keys (nothing real is at stake)
+                "COMPTOIR_ENV": "development",
                 "COMPTOIR_LOG_LEVEL": "WARNING",
             }
         )
@@ -1045,10 +1280,11 @@ async def bench_comptoir(
     for name in SERVICES:
         procs[name] = start(name)
     result: dict[str, Any] = {}
+    history: dict[str, Any] | None = None
     try:
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, procs, start)
-            _, terminals = await seed(session, args.merchants, args.terminals)
+            association, terminals = await seed(session, args.merchants, args.terminals)
             say(
                 f"services ready, seeded 1 association, {args.merchants} merchants, {args.terminals} terminals"
             )
@@ -1056,6 +1292,32 @@ async def bench_comptoir(
             phones = [f"+336{n:08d}" for n in rng.sample(range(10**8), args.customers)]
             conn = await asyncpg.connect(DSN)
             try:
+                if args.history:
+                    # every customer's first sale through the API opens their account in all
+                    # the services; the history is then spread over those accounts
+                    say(f"history: opening {len(phones)} accounts through the gateway")
+                    first = [
+                        [str(uuid.uuid4()), ph, rng.randint(100, 20_000), i % len(terminals)]
+                        for i, ph in enumerate(phones)
+                    ]
+                    marks = await watermarks(conn, NEW_ROWS)
+                    await post_load(
+                        run_dir,
+                        "accounts",
+                        "gateway",
+                        f"http://127.0.0.1:{SERVICES['terminals']}",
+                        first,
+                        terminals,
+                        args.concurrency,
+                        args.loaders,
+                        args.duration,
+                        0,
+                        sampler,
+                    )
+                    await wait_counts(conn, NEW_ROWS, marks, len(first))
+                    say(f"history: writing {args.history} past sales (bulk SQL)")
+                    history = await preload_history(args.history, association)
+                    say(f"history: {history}")
                 if args.warmup:
                     warm = make_sales(args.warmup, phones, len(terminals), rng)
                     say(f"warm-up: {args.warmup} sales")
@@ -1171,9 +1433,12 @@ async def bench_comptoir(
                         sent_ids,
                     )
                 }
+                # one pass over the entries (a sum per account would be 5000 index walks)
                 mismatched = await conn.fetchval(
-                    """SELECT count(*) FROM cards.accounts a WHERE balance_cents <>
-                       (SELECT coalesce(sum(amount_cents), 0) FROM cards.cagnotte_entries e WHERE e.account_id = a.id)"""
+                    """SELECT count(*) FROM cards.accounts a
+                       LEFT JOIN (SELECT account_id, sum(amount_cents) AS s FROM cards.cagnotte_entries
+                                  GROUP BY 1) e ON e.account_id = a.id
+                       WHERE a.balance_cents <> coalesce(e.s, 0)"""
                 )
                 metrics = await scrape(session)
                 broker_restarted = watch.restarted
@@ -1211,6 +1476,7 @@ async def bench_comptoir(
         last_answer = max(r[2] for r in load["results"])
         d = dist(lat)
         result = {
+            "history": history,
             "sales_posted": len(sent_ids),
             "sales_not_sent": load["not_sent"],
             "sales_committed": len(complete),
@@ -1437,6 +1703,7 @@ def machine() -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     CLIENT[0] = args.client
+    configure(args.database, args.vhost, args.port_base)
     run_dir = ROOT / "run" / "bench" / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     end_leftovers()
@@ -1622,6 +1889,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="load generator HTTP client (lean: raw keep-alive HTTP/1.1, a third of aiohttp's CPU)",
     )
     p.add_argument("--skip-raw", action="store_true", help="do not measure the raw limit")
+    p.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="preload N past sales (bulk SQL into the services' tables) before the measure",
+    )
+    p.add_argument("--database", default=DB, help="the bench's own database (reset by the run)")
+    p.add_argument("--vhost", default=VHOST, help="the bench's own RabbitMQ vhost (reset too)")
+    p.add_argument(
+        "--port-base",
+        type=int,
+        default=RAW_PORT,
+        help="first of the 6 ports used (5 services, then the gateway's sync line)",
+    )
     p.add_argument("--skip-comptoir", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--raw-pool",
