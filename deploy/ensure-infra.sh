@@ -125,6 +125,8 @@ ensure_packages() {
     command -v swig >/dev/null || missing+=(swig)
     [[ -e /usr/include/PCSC/winscard.h ]] || missing+=(libpcsclite-dev)
     if [[ $VENV_ONLY -eq 0 ]]; then
+        # libfaketime: `make test-dates` runs the suite with the machine's clock at other dates.
+        command -v faketime >/dev/null || missing+=(faketime)
         command -v pg_ctlcluster >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null ||
             missing+=(postgresql)
         command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)

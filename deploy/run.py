@@ -24,13 +24,13 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from deploy import seed
+from shared import clock
 from shared.settings import DEFAULT_PORTS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -409,10 +409,10 @@ class Supervisor:
                 "boulangerie's as Excel:",
                 f"  curl -s -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
                 f"{self.services[2].url}/v1/associations/{a['id']}/statements/"
-                f"{datetime.now(UTC):%Y-%m}",
+                f"{clock.today_paris():%Y-%m}",
                 f"  curl -s -o releve.xlsx -H 'Authorization: Bearer {token or 'dev-admin-token'}' "
                 f"{self.services[2].url}/v1/merchants/{demo['terminals']['boulangerie']['merchant_id']}/statements/"
-                f"{datetime.now(UTC):%Y-%m}.xlsx",
+                f"{clock.today_paris():%Y-%m}.xlsx",
                 "",
                 "The offline terminal (docs/terminal-protocol.md; sync sessions over HTTP and over "
                 f"the line on 127.0.0.1:{Settings().sync_line_port}):",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared import clock
 from shared import logging as log
 
 TYPE_PREFIX = "comptoir."
@@ -108,7 +109,7 @@ def new_event(
         id=event_id or str(uuid.uuid4()),
         source=f"comptoir/{source}",
         type=data.type(),
-        time=datetime.now(UTC),
+        time=clock.now(),
         subject=subject,
         correlation_id=correlation,
         causation_id=causation,

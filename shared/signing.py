@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
+
+from shared import clock
 
 TERMINAL = "X-Comptoir-Terminal"
 TIMESTAMP = "X-Comptoir-Timestamp"
@@ -29,7 +30,7 @@ def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: 
 
 def headers(terminal_id: str, secret: str, method: str, path: str, body: bytes) -> dict[str, str]:
     """The headers a terminal sends with a request."""
-    ts = str(int(time.time()))
+    ts = str(int(clock.now().timestamp()))  # the gateway checks it on the same clock
     nonce = secrets.token_hex(16)
     return {
         TERMINAL: terminal_id,

@@ -31,6 +31,8 @@ from math import gcd
 from typing import IO, Final, Literal
 from zoneinfo import ZoneInfo
 
+from shared import clock
+
 __all__ = ["Column", "ColumnKind", "XlsxWriter"]
 
 ColumnKind = Literal["text", "int", "cents", "date", "datetime"]
@@ -428,7 +430,7 @@ class XlsxWriter:
         # (name, autofilter range) of each sheet ended: all that is kept across sheets.
         self._done: list[tuple[str, str]] = []
         self._names: set[str] = set()
-        self._created = datetime.now(UTC).replace(microsecond=0)
+        self._created = clock.now().replace(microsecond=0)
         self._closed = False
 
     def sheet(self, name: str, columns: Sequence[Column], title_rows: Sequence[str] = ()) -> None:

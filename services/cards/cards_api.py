@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from services.cards import ledger, serials
 from services.cards.domain import BLOCKED, CardState, Movement, is_dormant
 from services.cards.web import MAX_BATCH, PROBLEMS, api, association, card_param, event
-from shared import db, outbox
+from shared import clock, db, outbox
 from shared.contracts import AccountAdjusted, AccountOpened, BlacklistChanged, CardIssued
 from shared.events import Event
 from shared.fields import Name, PhoneNumber, Text
@@ -78,7 +78,7 @@ def _postal_code(value: str) -> str:
 
 
 def _birth_date(value: date) -> date:
-    if not date(1900, 1, 1) <= value <= datetime.now(UTC).date():
+    if not date(1900, 1, 1) <= value <= clock.today_paris():
         raise ValueError("a birth date is between 1900-01-01 and today")
     return value
 
@@ -308,7 +308,7 @@ class BlacklistQuery(BaseModel):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def add_months(day: date, months: int) -> date:

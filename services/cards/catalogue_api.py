@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, RootModel,
 from services.cards import registrations, rulebooks
 from services.cards.rulebooks import BOOKS, program_of
 from services.cards.web import EARNING_KINDS, MONEY_KINDS, api, association
+from shared import clock
 from shared.contracts import MAX_SALE_CENTS
 from shared.fields import Text
 from shared.http import In, Problem, json_response, read_model, read_query, uuid_param
@@ -953,10 +954,11 @@ async def withdraw_promotion(request: web.Request) -> web.Response:
     prid = uuid_param(request, "promotion_id")
     async with _change(rt) as conn:
         row = await conn.fetchrow(
-            """UPDATE promotions SET withdrawn_at = coalesce(withdrawn_at, now())
+            """UPDATE promotions SET withdrawn_at = coalesce(withdrawn_at, $3)
                WHERE id = $1 AND association_id = $2 RETURNING *""",
             prid,
             aid,
+            clock.now(),  # sales are dated on the services' clock: withdrawal is compared with them
         )
         if row is None:
             await association(conn, aid)
@@ -1380,7 +1382,7 @@ async def dry_run(request: web.Request) -> web.Response:
             "Card type earns nothing",
             f"card type {ctid} is a {rules.kind} card: it holds money and earns nothing",
         )
-    at = body.at or datetime.now(UTC)
+    at = body.at or clock.now()
     ev = rules.book.evaluate(
         Sale(str(mid), body.product_family, body.amount_cents, at, body.quantity)
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -31,6 +31,7 @@ from services.cards.domain import (
     reverse,
 )
 from services.cards.rulebooks import BOOKS, CardTypeRules, Snapshot
+from shared import clock
 from shared.contracts import (
     AccountOpened,
     CagnotteCredited,
@@ -545,7 +546,7 @@ async def _accounts(
     accounts.update((k, ids[k]) for k in first if ids[k] in created)
     if len(created) < len(first):  # another batch opened some of them first: read those
         accounts.update(await store.account_ids(conn, (k for k in first if k not in accounts)))
-    now = datetime.now(UTC)
+    now = clock.now()
     for key, w in first.items():
         account = ids[key]
         if account in created:

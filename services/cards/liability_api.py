@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.cards.catalogue_api import AwareInstant
 from services.cards.web import api
+from shared import clock
 from shared.http import Problem, json_response, read_query, uuid_param
 from shared.service import back_office
 
@@ -34,7 +35,7 @@ class Liability(BaseModel):
 # One statement: the association's accounts by its (association_id, phone) index, their entries
 # by (account_id, id). ``infinity`` when no cut-off: one plan for both.
 _LIABILITY = """
-SELECT a.id AS association_id, coalesce($2::timestamptz, now()) AS as_of,
+SELECT a.id AS association_id, coalesce($2::timestamptz, $3::timestamptz) AS as_of,
        (SELECT count(*) FROM accounts c
         WHERE c.association_id = a.id
           AND c.opened_at <= coalesce($2::timestamptz, 'infinity')) AS accounts,
@@ -69,7 +70,7 @@ async def liability(request: web.Request) -> web.Response:
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     query = read_query(request, LiabilityQuery)
-    row = await rt.pool.fetchrow(_LIABILITY, association_id, query.as_of)
+    row = await rt.pool.fetchrow(_LIABILITY, association_id, query.as_of, clock.now())
     if row is None:
         raise Problem(404, "Unknown association", f"no association {association_id}")
     return json_response(Liability.model_validate(dict(row)))

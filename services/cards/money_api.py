@@ -15,7 +15,7 @@ import csv
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -27,8 +27,8 @@ from services.cards import customer_import, imports, ledger
 from services.cards.customer_import import ImportFileError
 from services.cards.domain import BLOCKED, Movement
 from services.cards.web import MAX_BATCH, MONEY_KINDS, api, association, card_param, event
+from shared import clock, outbox
 from shared import logging as log
-from shared import outbox
 from shared.contracts import MAX_SALE_CENTS, AccountAdjusted
 from shared.fields import CardNumber, Text
 from shared.http import (
@@ -251,9 +251,10 @@ def _refuse_blocked(card: asyncpg.Record) -> None:
 async def _batch_out(conn: asyncpg.Connection, batch: asyncpg.Record) -> VoucherBatchOut:
     counts = await conn.fetchrow(
         """SELECT count(*) AS issued, count(validated_at) AS validated,
-                  count(*) FILTER (WHERE validated_at IS NULL AND expires_at <= now()) AS expired
+                  count(*) FILTER (WHERE validated_at IS NULL AND expires_at <= $2) AS expired
            FROM vouchers WHERE batch_id = $1""",
         batch["id"],
+        clock.now(),  # expiry is the services' calendar, not the database server's
     )
     outstanding = counts["issued"] - counts["validated"] - counts["expired"]
     return VoucherBatchOut(
@@ -338,7 +339,7 @@ async def create_voucher_batch(request: web.Request) -> web.Response:
             _same_batch(row, association_id, body)
             return json_response(await _batch_out(conn, row))
         await association(conn, association_id)
-        if body.expires_at <= datetime.now(UTC):
+        if body.expires_at <= clock.now():
             raise Problem(
                 422,
                 "Expiry in the past",
@@ -490,7 +491,7 @@ async def validate_voucher(request: web.Request) -> web.Response:
         if card is not None:
             _refuse_blocked(card)
         card_number = card["number"] if card is not None else None
-        now = datetime.now(UTC)
+        now = clock.now()
         # The guard: of two concurrent validations, the second waits for the first's row
         # lock, then finds validated_at set and updates nothing.
         won = await conn.fetchrow(
@@ -651,7 +652,7 @@ async def load_card(request: web.Request) -> web.Response:
                 reason="no_stored_value",
             )
         _refuse_blocked(card)
-        now = datetime.now(UTC)
+        now = clock.now()
         if card["expires_on"] is not None and now.date() > card["expires_on"]:
             raise Problem(
                 409,
@@ -763,7 +764,7 @@ async def adjust(request: web.Request) -> web.Response:
             ) != (account_id, body.bucket, body.amount_cents, body.actor, body.reason):
                 raise _id_reused("adjustment", body.adjustment_id)
             return json_response(_adjustment_out(body.adjustment_id, account_id, done))
-        now = datetime.now(UTC)
+        now = clock.now()
         posted = await ledger.post(
             conn,
             account_id,
@@ -882,7 +883,7 @@ async def import_customers(request: web.Request) -> web.Response:
         ) from exc
     if "\x00" in text:
         raise Problem(422, "Not a text file", "the file contains NUL characters")
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         # Parsing a large file takes a while: off the event loop.
         report = await asyncio.to_thread(customer_import.read, text, now.date())

@@ -10,7 +10,7 @@ and takes nothing twice; the same id with other terms is a 409.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from services.cards import ledger
 from services.cards.domain import Movement, Overdrawn
 from services.cards.web import api, event
-from shared import outbox
+from shared import clock, outbox
 from shared.contracts import MAX_SALE_CENTS, AccountAdjusted
 from shared.fields import Text
 from shared.http import In, Problem, json_response, read_model, uuid_param
@@ -150,7 +150,7 @@ async def donate(request: web.Request) -> web.Response:
         )
         if account["balance_cents"] < body.amount_cents:
             raise insufficient
-        now = datetime.now(UTC)
+        now = clock.now()
         if body.occurred_at is not None:
             if body.occurred_at > now:
                 raise Problem(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +21,8 @@ import asyncpg
 from services.clearing import domain, sepa, statements
 from services.clearing.bank import BankDetailsError, address_required
 from services.clearing.handlers import Entry, book
+from shared import clock, outbox
 from shared import logging as log
-from shared import outbox
 from shared.contracts import MonthlyStatementReady
 from shared.events import Event, new_event
 from shared.http import Problem
@@ -629,4 +629,5 @@ async def adjust(
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The services' clock (``shared.clock``): periods are due by it, not by the database's."""
+    return clock.now()

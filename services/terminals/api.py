@@ -7,11 +7,10 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, m
 
 from services.terminals import sync
 from services.terminals.intake import Existing, Intake, Item, Replay
-from shared import signing
+from shared import clock, signing
 from shared.contracts import (
     MAX_QUANTITY,
     MAX_SALE_CENTS,
@@ -318,7 +317,7 @@ class Gateway:
                 "this terminal is not registered or is disabled",
                 type_=PROBLEMS + "unknown-terminal",
             )
-        if abs(time.time() - ts) > self.rt.settings.signature_window_s:
+        if abs(clock.now().timestamp() - ts) > self.rt.settings.signature_window_s:
             raise Problem(
                 401,
                 "Stale request",
@@ -430,7 +429,7 @@ def _gw(request: web.Request) -> Gateway:
 
 
 def _occurred(at: datetime | None, window_s: int) -> datetime:
-    now = datetime.now(UTC)
+    now = clock.now()
     if at is None:
         return now
     if at > now + timedelta(seconds=window_s):

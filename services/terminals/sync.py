@@ -14,14 +14,14 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
 
-from shared import outbox
+from shared import clock, outbox
 from shared.contracts import CardTransaction, CardTransactionsSynced, TerminalParametersPublished
 from shared.db import is_transient
 from shared.events import Event, new_event
@@ -190,7 +190,7 @@ class SyncService:
             return HelloReply(
                 session_id=session_id,
                 last_committed_seq=reg["last_committed_seq"],
-                server_time=datetime.now(UTC),
+                server_time=clock.now(),
                 first_connection=reg["first"],
                 configuration=Configuration(
                     terminal_id=who.id,
@@ -293,7 +293,7 @@ class SyncService:
                                 merchant_id=who.merchant_id,
                                 shop_id=who.shop_id,
                                 terminal_id=who.id,
-                                synced_at=datetime.now(UTC),
+                                synced_at=clock.now(),
                                 transactions=new,
                                 params_version=state["params_version"],
                             ),
@@ -499,7 +499,8 @@ SELECT t.id AS terminal_id, t.label, t.association_id, t.merchant_id, t.shop_id,
        r.pending_count, r.first_seen_at, r.last_hello_at, r.last_sync_at,
        s.id AS session_id, s.transport, s.status, s.started_at, s.closed_at, s.chunks,
        s.inserted, s.skipped, s.missing, s.error_code,
-       s.status = 'open' AND s.last_activity_at < now() - make_interval(secs => $1) AS abandoned
+       s.status = 'open' AND s.last_activity_at < now() - make_interval(secs => $1) AS abandoned,
+       now() AS read_at
 FROM terminals t
 LEFT JOIN sync_terminals r ON r.terminal_id = t.id
 LEFT JOIN sync_sessions s ON s.id = r.last_session_id
@@ -555,9 +556,9 @@ def _entry(r: asyncpg.Record, now: datetime) -> dict[str, Any]:
 async def registry(
     pool: asyncpg.Pool, terminal_id: UUID | None = None, session_ttl_s: int = SESSION_TTL_S
 ) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
     if terminal_id is None:
         rows = await pool.fetch(_REGISTRY + " ORDER BY t.label, t.id", session_ttl_s)
     else:
         rows = await pool.fetch(_REGISTRY + " WHERE t.id = $2", session_ttl_s, terminal_id)
-    return [_entry(r, now) for r in rows]
+    # last_sync_at is written by the database's clock: lateness is measured on the same clock.
+    return [_entry(r, r["read_at"]) for r in rows]

@@ -23,6 +23,7 @@ from services.terminals.device import i18n
 from services.terminals.device.i18n import Lang, euros, parse_euros, say
 from services.terminals.device.journal import Fill, Journal
 from services.terminals.device.terminal import Recorded, Refused, Terminal
+from shared import clock
 from shared.client import TerminalClient
 from shared.sync.client import HttpTransport, LineTransport, SyncClient, SyncReport
 
@@ -43,7 +44,7 @@ async def sync(journal: Journal, transport: str = "ip") -> SyncReport:
     finally:
         await link.aclose()
     if report.ok:
-        journal.set(last_sync_at=datetime.now().astimezone().isoformat())
+        journal.set(last_sync_at=clock.now().astimezone().isoformat())
     return report
 
 
@@ -274,9 +275,9 @@ for _names, _action in (
 async def nightly(desk: Desk, out: TextIO, hour: int = 2, minute: int = 30) -> None:
     """Sync every night; on failure retry every 10 minutes until it works."""
     while True:
-        desk.next_sync = next_nightly(datetime.now().astimezone(), hour, minute, 1800)
+        desk.next_sync = next_nightly(clock.now().astimezone(), hour, minute, 1800)
         await asyncio.sleep(
-            max(0.0, (desk.next_sync - datetime.now().astimezone()).total_seconds())
+            max(0.0, (desk.next_sync - clock.now().astimezone()).total_seconds())
         )
         while True:
             ok, lines = await desk.sync_once()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from services.terminals.device.reader import (
     DebitOrder,
     Reader,
 )
+from shared import clock
 from shared.contracts import CardTransaction
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
@@ -54,7 +55,7 @@ class Terminal:
         self,
         journal: Journal,
         reader: Reader,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.journal = journal
         self.reader = reader
