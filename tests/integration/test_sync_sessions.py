@@ -655,8 +655,12 @@ async def test_chunks_refused_by_the_rules_commit_nothing(
     conflict = await refused(changed, "seq_conflict")
     assert conflict.extra["seqs"] == [90]
     assert await committed(db, tid) == list(range(1, 101))
-    # A re-send of held lines with the same content is skipped, the new ones committed.
-    again = await tr.call("chunk", {"session_id": sid, "transactions": dump[89:110]})
+    # The failed session takes nothing more (docs/terminal-protocol.md, "Failed sessions"); in
+    # a new one, a re-send of held lines with the same content is skipped, the new ones committed.
+    await refused(dump[89:110], "protocol")
+    await tr.reset()
+    renewed = await tr.call("hello", _hello(tid, 520))
+    again = await tr.call("chunk", {"session_id": renewed["session_id"], "transactions": dump[89:110]})
     assert again == {"committed_through": 110, "inserted": 10, "skipped": 11}
     await tr.reset()
     row = await db.fetchrow(
