@@ -5,6 +5,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import aio_pika
 import aiohttp
@@ -12,6 +13,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from shared import clock
 from shared.broker import QUEUES
 from shared.client import AdminClient, TerminalClient
 from tests import harness
@@ -58,6 +60,35 @@ async def services(
     finally:
         codes = procs.stop_all()
         print("service exit codes:", codes, "logs in", logs)
+
+
+@dataclass
+class Calendar:
+    """A test's own calendar: the five services and this process on one clock that starts at
+    the instant the test chose and runs (``COMPTOIR_CLOCK``), whatever today's date is."""
+
+    services: harness.Services
+    moved: bool = False
+
+    async def move_to(self, at: datetime) -> None:
+        """Restart the services with their clock at ``at`` and set this process's clock
+        (which signs the terminals' requests) to the same instant."""
+        await self.services.restart({clock.ENV: at.isoformat()})
+        clock.install(clock.StartedClock(at))
+        self.moved = True
+
+
+@pytest_asyncio.fixture
+async def calendar(services: harness.Services) -> AsyncIterator[Calendar]:
+    """Gives the services back their usual clock after the test."""
+    previous = clock.current()
+    cal = Calendar(services)
+    try:
+        yield cal
+    finally:
+        if cal.moved:
+            clock.install(previous)
+            await services.restart()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -93,6 +93,17 @@ class Services:
                         raise TimeoutError(f"{name} not ready: {self.tail(name)}")
                     await asyncio.sleep(0.1)
 
+    async def restart(self, extra_env: dict[str, str] | None = None) -> None:
+        """Stop the five services gracefully and start them again with ``extra_env`` (a test's
+        calendar, ``COMPTOIR_CLOCK``); what they hold is in the database and the broker."""
+        for name in SERVICES:
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+            self.start(name, extra_env)
+        await self.wait_ready()
+
     def kill(self, service: str, sig: int = signal.SIGKILL) -> int:
         proc = self.procs[service]
         proc.send_signal(sig)

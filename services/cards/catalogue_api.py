@@ -441,8 +441,8 @@ async def put_association(request: web.Request) -> web.Response:
                 )
         created = await conn.fetchval(
             """INSERT INTO associations (id, name, rate_mode, taux_client_bps, taux_uc_bps,
-                                         issuer_prefix, dormant_after_days)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                         issuer_prefix, dormant_after_days, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                    rate_mode = excluded.rate_mode, taux_client_bps = excluded.taux_client_bps,
                    taux_uc_bps = excluded.taux_uc_bps, issuer_prefix = excluded.issuer_prefix,
@@ -455,6 +455,7 @@ async def put_association(request: web.Request) -> web.Response:
             body.taux_uc_bps,
             prefix,
             body.dormant_after_days,
+            clock.now(),  # the books start in its month: on the services' calendar, not the database's
         )
         if old is None or old["default_card_type_id"] is None:
             pid = uuid.uuid5(aid, DEFAULT_PROGRAM)

@@ -28,6 +28,10 @@ customers are owed: Alice 0.50, Bob 0.05, Chloé 0.40.
 
 After the close: Alice's 60.00 at the fleuriste on 30/10 (a till that was off) books in
 November with its date (reward 1.20, fee 0.30); the librairie's October is corrected by +5.00.
+
+The month is worked on its own calendar, whatever today's date: the services' clock (and this
+process's) is on 31 October 2026 while the association is created and October is sold, then on
+10 November 2026 for the close, when October is over and November is not.
 """
 
 from __future__ import annotations
@@ -55,10 +59,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.clearing import bank
 from services.clearing.statements import detail_rows
 from shared.client import AdminClient, Reply
+from shared.clock import PARIS
 from tests import harness
-from tests.conftest import NetworkFactory, eventually
+from tests.conftest import Calendar, NetworkFactory, eventually
 
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
+SELLING = datetime(2026, 10, 31, 12, 0, tzinfo=PARIS)  # the last day of October
+CLOSING = datetime(2026, 11, 10, 10, 0, tzinfo=PARIS)  # October over, November not
 SCHEMAS = Path(sepaxml.__file__).parent / "schemas"
 CLEARING = harness.url("clearing")
 CARDS = harness.url("cards")
@@ -117,8 +124,12 @@ async def by_hand(db: asyncpg.Connection) -> AsyncIterator[None]:
 
 
 async def test_a_month_worked_by_hand(
-    make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
+    calendar: Calendar,
+    make_network: NetworkFactory,
+    http: aiohttp.ClientSession,
+    db: asyncpg.Connection,
 ) -> None:
+    await calendar.move_to(SELLING)
     net = await make_network(
         merchants=3, rate_mode="merchant", taux_client_bps=300, merchant_rates=[250, 300, 200]
     )
@@ -268,6 +279,7 @@ async def test_a_month_worked_by_hand(
     assert provisional["status"] == "provisional"
     assert provisional["figures"]["partner_share_cents"] == 0  # reckoned at the close
     assert (await _reconcile(admin, aid))["ok"] is True
+    await calendar.move_to(CLOSING)
 
     # Nothing before the books' first month (October's first sale) can be closed: that would
     # close every month from there on. Nor can the books of an association clearing never saw.
