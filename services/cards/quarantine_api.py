@@ -6,6 +6,7 @@ held" (services/cards/quarantine_check.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -147,7 +148,7 @@ async def _held(conn: asyncpg.Connection, qid: int) -> asyncpg.Record:
 
 def _qid(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not 1 <= int(raw) <= MAX_ID:
         raise _problem(400, "Invalid id", f"{raw!r} is not a quarantine id", "invalid_id")
     return int(raw)
 
@@ -294,7 +295,7 @@ async def reject(request: web.Request) -> web.Response:
 
 
 class AccountedQuery(BaseModel):
-    terminal_id: list[UUID] | None = Field(default=None, max_length=1000)
+    terminal_id: UUID | None = Field(default=None, description="one terminal (default: all)")
 
 
 class TerminalAccounted(BaseModel):
@@ -320,7 +321,7 @@ async def accounted(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, AccountedQuery)
     async with rt.pool.acquire() as conn:
-        counts = await quarantine.accounted(conn, q.terminal_id)
+        counts = await quarantine.accounted(conn, [q.terminal_id] if q.terminal_id else None)
     return json_response(
         Accounted(
             terminals=[
