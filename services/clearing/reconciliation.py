@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +32,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from services.clearing import books
+from shared import clock
 from shared import logging as log
 from shared.service import Runtime
 
@@ -298,7 +299,7 @@ async def run(
     """One reconciliation: every check, recorded in ``reconciliations`` and in the metrics.
     ``settle``: how long before now the liability is compared; ``association_id``: compare
     only that association's liability (the other checks are the whole ledger's)."""
-    started = datetime.now(UTC)
+    started = clock.now()
     async with (
         rt.pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
