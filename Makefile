@@ -16,11 +16,12 @@ LINT_PATHS := $(wildcard shared services deploy tests)
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help infra venv run seed test bench lint check-deploy clean
+.PHONY: help infra venv run seed test test-dates bench lint check-deploy clean
 
 help:
 	@echo "make run           start the five services, seed a demo network, print how to use it (Ctrl-C stops)"
 	@echo "make test          the test suite, on database comptoir_test and vhost comptoir_test"
+	@echo "make test-dates    the test suite with the machine's clock at three other dates (libfaketime)"
 	@echo "make bench         the benchmarks of bench/, on database comptoir_bench and vhost comptoir_bench"
 	@echo "make lint          ruff and mypy over $(LINT_PATHS)"
 	@echo "make seed          (re)seed the demo network into running services"
@@ -44,6 +45,27 @@ seed: venv
 test: infra
 	@bash deploy/pcscd.sh start
 	$(TEST_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The suite with the machine's clock at other dates, to show that no test and no rule depends on
+# today's date: 00:30 on New Year's Day in Paris, a leap day, and the night the clocks go back
+# (02:30 Paris summer time, half an hour before). Each is given as its UTC instant, with TZ=UTC,
+# so that no local time is ambiguous. PostgreSQL and RabbitMQ keep the real time, as another
+# server would: that is why rules never compare the database's now() with the services' clock.
+# The clock runs from the instant given; FAKETIME_DONT_RESET makes the services the tests start
+# continue the tests' clock instead of starting over at the instant. Monotonic clocks stay
+# faked: with FAKETIME_DONT_FAKE_MONOTONIC=1, libfaketime 0.9.10 makes Python's time.sleep fail
+# (EINVAL). make test-dates TEST_DATES=2030-06-30T22:00:00 runs one date; every date is run,
+# and the target fails if one of them did.
+TEST_DATES ?= 2026-12-31T23:30:00 2028-02-29T11:00:00 2027-10-31T00:30:00
+test-dates: infra
+	@command -v faketime >/dev/null || { echo "faketime is not installed (make infra)" >&2; exit 1; }
+	@bash deploy/pcscd.sh start
+	@failed=""; for at in $(TEST_DATES); do \
+		echo "== make test with the clock at $$at UTC"; \
+		TZ=UTC FAKETIME_DONT_RESET=1 faketime -f "@$${at/T/ }" \
+			env $(TEST_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS) || failed="$$failed $$at"; \
+	done; \
+	if [[ -n $$failed ]]; then echo "test-dates failed at:$$failed" >&2; exit 1; fi
 
 # Each benchmark prints a JSON line last; they are gathered in run/bench/results.jsonl.
 # make bench BENCHES=ingest BENCH_ARGS="--sales 2000" runs one with arguments.
