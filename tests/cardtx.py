@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
+from shared import clock
 from shared.card.crypto import DEV_MASTERS, Certified, certificate, diversify
 from shared.contracts import CardTransaction
 from shared.rules.codes import card_number
@@ -120,7 +121,7 @@ class CardTxFactory:
         self.seq = start_seq
         self.cards = {} if cards is None else cards
         self.rng = random.Random(seed)
-        self.clock = (start or datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+        self.clock = (start or clock.now() - timedelta(days=1)).replace(microsecond=0)
         self.reward_bps = reward_bps
 
     def card(self, number: str | None = None) -> SimCard:

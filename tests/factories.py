@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from shared import clock
 from shared.contracts import SaleRecorded
 
 
@@ -15,7 +15,7 @@ def sale_recorded(**overrides: Any) -> SaleRecorded:
         "merchant_id": uuid.uuid4(),
         "shop_id": uuid.uuid4(),
         "terminal_id": uuid.uuid4(),
-        "occurred_at": datetime.now(UTC),
+        "occurred_at": clock.now(),
         "sale_id": uuid.uuid4(),
         "phone": "+33612345678",
         "amount_cents": 2460,

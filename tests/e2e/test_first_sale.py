@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import uuid
 from typing import Any
 
@@ -13,7 +12,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from shared import signing
+from shared import clock, signing
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
 from tests.ledgers import assert_exactly_once
@@ -197,7 +196,7 @@ async def test_bad_requests_get_problem_json_and_book_nothing(
         http, "/v1/sales", body, {**good, signing.TERMINAL: str(uuid.uuid4())}
     )
     assert (status, p["title"]) == (401, "Unknown terminal")
-    stale_ts = str(int(time.time()) - 3600)
+    stale_ts = str(int(clock.now().timestamp()) - 3600)
     stale = {
         **good,
         signing.TIMESTAMP: stale_ts,

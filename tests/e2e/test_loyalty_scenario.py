@@ -16,13 +16,14 @@ import io
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
+from shared import clock
 from shared.client import AdminClient, Reply, TerminalClient
 from tests import harness
 from tests.conftest import eventually
@@ -110,7 +111,7 @@ async def make_street(http: aiohttp.ClientSession) -> Street:
                 "PUT", f"{CARDS}/v1/merchants/{merchants[merchant]}/families/{code}", family
             )
         )
-    now = datetime.now(UTC)
+    now = clock.now()
     await ok(
         await admin.call(
             "PUT",
@@ -256,7 +257,7 @@ async def test_the_rules_and_the_card_life_cycle_as_written(
                 "batch_id": str(batch),
                 "reason": "birthday",
                 "value_cents": 1000,
-                "expires_at": (datetime.now(UTC) + timedelta(days=90)).isoformat(),
+                "expires_at": (clock.now() + timedelta(days=90)).isoformat(),
                 "size": 2,
             },
         )
@@ -300,10 +301,11 @@ async def test_the_rules_and_the_card_life_cycle_as_written(
     bob = await issue(s, s.aid, first_name="Bob")
     r = await ok(await resto.sale(None, 1000, "menu", card_number=bob), 201)
     assert r["pending_cents"] == 160
-    await db.execute(
-        "UPDATE cards.cards SET last_used_at = now() - interval '200 days', "
-        "issued_at = now() - interval '400 days' WHERE number = $1",
+    await db.execute(  # dormancy is judged on the services' clock, not the database's
+        "UPDATE cards.cards SET last_used_at = $2, issued_at = $3 WHERE number = $1",
         bob,
+        clock.now() - timedelta(days=200),
+        clock.now() - timedelta(days=400),
     )
     refused(await resto.sale(None, 1000, "menu", card_number=bob), "card_dormant")
     back = await ok(await s.admin.call("POST", f"{CARDS}/v1/cards/{bob}/reactivation", {}))

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import aio_pika
@@ -24,6 +24,7 @@ import pytest_asyncio
 from services.cards import ledger
 from services.cards.cards_api import add_months
 from services.cards.domain import Movement
+from shared import clock
 from shared.client import AdminClient, Reply, TerminalClient
 from shared.events import unpack
 from shared.rules.codes import format_card_number, luhn_check_digit, parse_card_number
@@ -161,7 +162,7 @@ async def _credit(cards_db: asyncpg.Connection, account_id: str, movements: list
     """Money on an account the way the sales path writes it: ledger entries and buckets."""
     async with cards_db.transaction():
         await ledger.post(
-            cards_db, uuid.UUID(account_id), uuid.uuid4(), movements, datetime.now(UTC)
+            cards_db, uuid.UUID(account_id), uuid.uuid4(), movements, clock.now()
         )
 
 
@@ -515,8 +516,10 @@ async def test_a_dormant_card_reactivated_loses_its_pending_rewards_once(
         account_id,
         [Movement("cagnottage", "pending", 250), Movement("cagnottage", "available", 120)],
     )
-    await cards_db.execute(
-        "UPDATE cards SET last_used_at = now() - interval '200 days' WHERE number = $1", number
+    await cards_db.execute(  # dormancy is judged on the services' clock, not the database's
+        "UPDATE cards SET last_used_at = $2 WHERE number = $1",
+        number,
+        clock.now() - timedelta(days=200),
     )
     assert (await net.card(number))["dormant"] is True
 
@@ -659,7 +662,7 @@ async def test_renewal_extends_validity_and_refuses_a_date_in_the_past(net: Netw
     issued = await net.issue(card_type_id=str(ctid))
     assert issued.status == 201, issued
     number = issued.body["number"]
-    today = datetime.now(UTC).date()
+    today = clock.now().date()
     assert issued.body["expires_on"] == add_months(today, 12).isoformat()
     assert issued.body["card_type_name"] == "Carte cadeau"
 

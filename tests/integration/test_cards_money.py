@@ -9,13 +9,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
+from shared import clock
 from shared.client import AdminClient, Reply
 from shared.rules.codes import (
     ALPHABET,
@@ -149,7 +150,7 @@ async def _batch(money: Money, size: int, expires_in: timedelta = timedelta(days
             "batch_id": str(uuid.uuid4()),
             "reason": "birthday",
             "value_cents": 1500,
-            "expires_at": (datetime.now(UTC) + expires_in).isoformat(),
+            "expires_at": (clock.now() + expires_in).isoformat(),
             "size": size,
         },
     )
@@ -262,7 +263,7 @@ async def test_expired_mistyped_and_unknown_vouchers_are_refused_with_the_reason
     (code,) = await _codes(http, r.body["batch_id"])
     account = await _account(http, db, money)
     await asyncio.sleep(
-        max(0.0, (datetime.fromisoformat(r.body["expires_at"]) - datetime.now(UTC)).total_seconds())
+        max(0.0, (datetime.fromisoformat(r.body["expires_at"]) - clock.now()).total_seconds())
         + 0.2
     )
     expired = await _validate(money, code, 0, account)

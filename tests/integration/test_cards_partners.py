@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -22,6 +22,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from shared import clock
 from shared.client import AdminClient, Reply
 from shared.contracts import PartnerRegistered
 from shared.events import Event, new_event, pack, unpack
@@ -568,7 +569,7 @@ async def test_the_liability_is_what_the_accounts_hold_and_as_of_leaves_later_en
 ) -> None:
     net = await make_network(merchants=2, rate_mode="merchant", merchant_rates=[500, None])
     aid = net.association_id
-    started = datetime.now(UTC)
+    started = clock.now()
     assert _figures(await _liability(admin, aid)) == {
         "cagnotte_cents": 0,
         "stored_value_cents": 0,
