@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from shared.events import EventData, register
+from shared.fields import FamilyCode, as_utc
 
 Cents = int
 MAX_SALE_CENTS = 10_000_000  # 100,000 €: above this a till has surely mistyped
 MAX_QUANTITY = 10_000
 Purse = Literal["cagnotte", "stored_value"]
+
+# A time a terminal sends: an RFC 3339 string with its offset (issue 11, finding 12). A
+# number, a bare date, digits (which pydantic would read as a Unix time) or a time without
+# offset are refused: the same instant must be one line whatever the terminal's zone.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value  # built in Python: the type (aware) is checked after
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError(
+            "a time is an RFC 3339 string with an offset, e.g. 2026-12-05T14:03:00+01:00"
+        )
+    return value
+
+
+# Normalised to UTC (shared.fields.as_utc): an instant a consumer cannot convert is refused
+# where it enters, not in the consumer (issue 11, finding 4).
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(as_utc)]
 
 
 class _AtTerminal(EventData):
@@ -327,9 +357,9 @@ class CardTransaction(BaseModel):
     kind: Literal["sale", "redemption"]
     card_number: str = Field(pattern=r"^[0-9]{16}$")
     atc: int = Field(ge=1, le=2**32 - 1, description="the card's transaction counter after it")
-    occurred_at: datetime
+    occurred_at: Instant
     amount_cents: Cents = Field(gt=0, le=MAX_SALE_CENTS)
-    product_family: str | None = Field(default=None, min_length=1, max_length=64)
+    product_family: FamilyCode | None = None
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     reward_cents: Cents = Field(default=0, ge=0, le=MAX_SALE_CENTS)
     expired_cents: Cents = Field(default=0, ge=0, le=MAX_SALE_CENTS)
@@ -340,7 +370,7 @@ class CardTransaction(BaseModel):
     pending_after: Cents = Field(ge=0, le=2**40)
     units_after: int = Field(default=0, ge=0, le=2**40)
     visits_after: int = Field(ge=0, le=2**32 - 1)
-    window_started_at: datetime | None = None
+    window_started_at: Instant | None = None
     key_version: int = Field(default=1, ge=0, le=255)
     terminal_nonce: str = Field(pattern=r"^[0-9a-f]{16}$")
     certificate: str = Field(pattern=r"^[0-9a-f]{16}$")

@@ -23,6 +23,15 @@ CORRELATION_HEADER = "X-Correlation-Id"
 PROBLEM = "application/problem+json"
 M = TypeVar("M", bound=BaseModel)
 _PROBES = frozenset({"/health", "/ready", "/metrics"})
+# The codes of the errors aiohttp itself raises, before or around a handler.
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "body_timeout",
+    413: "body_too_large",
+    503: "busy",
+}
 
 
 class Problem(Exception):
@@ -143,17 +152,23 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def parse_model(raw: bytes, model: type[M]) -> M:
+def parse_model(raw: bytes, model: type[M], *, strict: bool = False) -> M:
+    """``strict``: pydantic's strict mode, for what terminals send (issue 11, finding 12): an
+    integer is a JSON integer (not ``"100"``, not ``true``), nothing is coerced."""
     # The byte test is cheap; the walk runs only on the rare body that has the escape.
     if _NUL_JSON in raw and _has_nul(_loads_or_none(raw)):
         raise Problem(
             422, "Invalid request body", "text fields may not contain the NUL character (U+0000)"
         )
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, strict=strict)
     except ValidationError as exc:
         raise Problem(
-            422, "Invalid request body", "the body does not match the schema", errors=_errors(exc)
+            422,
+            "Invalid request body",
+            "the body does not match the schema",
+            code="malformed",
+            errors=_errors(exc),
         ) from exc
 
 
@@ -194,7 +209,12 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
             except web.HTTPException as exc:
                 if exc.status < 400:
                     raise
-                response = Problem(exc.status, exc.reason, exc.text or "").response(request.path)
+                # Every error carries its stable code, aiohttp's own too (a 413 for a body over
+                # the 1 MiB limit, a 404 for an unknown path).
+                code = HTTP_CODES.get(exc.status, f"http_{exc.status}")
+                response = Problem(
+                    exc.status, exc.reason, exc.text or "", code=code, reason=code
+                ).response(request.path)
             except asyncpg.PostgresError as exc:
                 problem = database_problem(exc)
                 if problem is None:

@@ -16,15 +16,17 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from services.terminals import sync
 from services.terminals.intake import Existing, Intake, Item, Replay
+from services.terminals.keyring import Keyring
 from shared import clock, signing
 from shared.contracts import (
     MAX_QUANTITY,
     MAX_SALE_CENTS,
     EnrolmentRequested,
+    Instant,
     Purse,
     RedemptionRequested,
     ReturnRecorded,
@@ -82,16 +84,10 @@ class Customer(BaseModel):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    occurred_at: datetime | None = Field(
-        default=None, description="the terminal's clock; now if absent"
+    occurred_at: Instant | None = Field(
+        default=None,
+        description="the terminal's clock, RFC 3339 with an offset; now if absent",
     )
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("occurred_at needs a time zone offset")
-        return v
 
 
 R = TypeVar("R", bound=_Strict)
@@ -257,6 +253,7 @@ class Gateway:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.intake = Intake(rt.pool)
+        self.keyring = Keyring.from_settings(rt.settings)
         self.terminals: dict[UUID, Terminal] = {}
         self.waiters: dict[UUID, list[asyncio.Future[tuple[int, Any] | None]]] = defaultdict(list)
 
@@ -271,7 +268,7 @@ class Gateway:
                 r["association_id"],
                 r["merchant_id"],
                 r["shop_id"],
-                r["secret"],
+                self.keyring.secret_of(r),  # sealed at rest (keyring.py)
                 r["active"],
             )
             self.terminals[terminal_id] = t
@@ -505,7 +502,8 @@ def _signed_request(
         gw = _gw(request)
         body = await request.read()
         t, nonce = await gw.authenticate(request, body)
-        parsed = parse_model(body, model)
+        # Strict (issue 11, finding 12): "100" is not an amount, true is not a quantity.
+        parsed = parse_model(body, model, strict=True)
         at = _at(t, _occurred(parsed.occurred_at, gw.rt.settings.signature_window_s))
         request_id, data = to_event(parsed, at)
         event = new_event("terminals", data, subject=f"{kind}/{request_id}")
@@ -539,20 +537,27 @@ async def put_terminal(request: web.Request) -> web.Response:
     terminal_id = uuid_param(request, "terminal_id")
     body = await read_model(request, TerminalIn)
     secret = body.secret or secrets.token_urlsafe(32)
+    sealed, sealed_by = gw.keyring.seal(terminal_id, secret)  # never stored in clear
     row = await rt.pool.fetchrow(
-        """INSERT INTO terminals (id, association_id, merchant_id, shop_id, label, secret, active)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """INSERT INTO terminals (id, association_id, merchant_id, shop_id, label,
+                                  secret_sealed, secret_kek_id, active)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO UPDATE SET association_id = excluded.association_id,
                merchant_id = excluded.merchant_id, shop_id = excluded.shop_id, label = excluded.label,
                active = excluded.active,
-               secret = CASE WHEN $8 THEN excluded.secret ELSE terminals.secret END
+               secret = CASE WHEN $9 THEN NULL ELSE terminals.secret END,
+               secret_sealed = CASE WHEN $9 THEN excluded.secret_sealed
+                                    ELSE terminals.secret_sealed END,
+               secret_kek_id = CASE WHEN $9 THEN excluded.secret_kek_id
+                                    ELSE terminals.secret_kek_id END
            RETURNING xmax = 0 AS created""",
         terminal_id,
         body.association_id,
         body.merchant_id,
         body.shop_id,
         body.label,
-        secret,
+        sealed,
+        sealed_by,
         body.active,
         body.secret is not None,
     )

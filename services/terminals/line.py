@@ -108,7 +108,7 @@ class LineSession:
                 raise SyncError("malformed", "a frame's payload is MAC, space, JSON")
             mac, body = parts
             try:
-                env = Envelope.model_validate_json(body)
+                env = Envelope.model_validate_json(body, strict=True)
             except ValidationError as exc:
                 raise SyncError("malformed", _first_error(exc)) from exc
             counter = env.counter
@@ -146,7 +146,9 @@ class LineSession:
         who = Who(t.id, t.association_id, t.merchant_id, t.shop_id)
         model = REQUESTS[env.type]
         try:
-            msg = model.model_validate(env.body)
+            # Strict JSON validation, as over HTTP (issue 11, finding 12): the body is read
+            # again as JSON, where strict mode still takes UUIDs and times as strings.
+            msg = model.model_validate_json(orjson.dumps(env.body), strict=True)
         except ValidationError as exc:
             raise SyncError("malformed", _first_error(exc)) from exc
         if isinstance(msg, Hello):

@@ -417,27 +417,24 @@ class SyncService:
                 msg.params_version,
             )
             newer = params is not None and params["rules_version"] > msg.params_version
+            # One statement, so one snapshot: the page and the cursor it ends at are read
+            # together (finding 11: a second statement for the latest version saw changes
+            # committed after the page, which the terminal then skipped for good). The
+            # cursor is ``received``, the order the gateway committed the changes in
+            # (migration 0004): a snapshot sees a prefix of it, never a later change
+            # without an earlier one.
             rows = await conn.fetch(
-                """SELECT version, card_number, action, reason FROM blacklist
-                   WHERE association_id = $1 AND version > $2 ORDER BY version LIMIT $3""",
+                """SELECT received, version, card_number, action, reason FROM blacklist
+                   WHERE association_id = $1 AND received > $2 ORDER BY received LIMIT $3""",
                 who.association_id,
                 msg.blacklist_version,
                 msg.max_entries + 1,
             )
             more = len(rows) > msg.max_entries
             rows = rows[: msg.max_entries]
-            if more:
-                version = rows[-1]["version"]
-            else:
-                # The association's own latest version: another association's changes say
-                # nothing of what this one has received yet.
-                version = max(
-                    msg.blacklist_version,
-                    await conn.fetchval(
-                        "SELECT coalesce(max(version), 0) FROM blacklist WHERE association_id = $1",
-                        who.association_id,
-                    ),
-                )
+            # Without more, the page holds every change of the association after the
+            # cursor, so its last row is the association's latest.
+            version = rows[-1]["received"] if rows else msg.blacklist_version
             params_version = params["rules_version"] if newer else msg.params_version
             await conn.execute(
                 """WITH s AS (UPDATE sync_sessions SET last_activity_at = now() WHERE id = $2)
@@ -454,7 +451,15 @@ class SyncService:
                 params=params["document"] if newer else None,
                 params_status="new" if newer else "current" if params else "not_computed",
                 params_version=params_version,
-                blacklist=[BlacklistEntry(**dict(r)) for r in rows],
+                blacklist=[
+                    BlacklistEntry(
+                        version=r["version"],
+                        card_number=r["card_number"],
+                        action=r["action"],
+                        reason=r["reason"],
+                    )
+                    for r in rows
+                ],
                 blacklist_version=version,
                 more=more,
             )

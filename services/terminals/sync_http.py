@@ -65,7 +65,8 @@ def _handler(
             p.extra["code"] = _AUTH_CODES.get(p.type.removeprefix(PROBLEMS), "unsigned")
             raise
         try:
-            msg = parse_model(body, model)
+            # Strict: a line the services could not book is refused before it is acknowledged.
+            msg = parse_model(body, model, strict=True)
         except Problem as p:
             p.extra["code"] = "malformed"
             raise

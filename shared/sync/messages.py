@@ -35,6 +35,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     "seq_conflict": (409, "a sequence is already committed with other content"),
     "bad_range": (422, "the close's range or totals are impossible"),
     "busy": (503, "the gateway could not commit now: nothing was written, retry"),
+    # HTTP only, answered by the server before any handler (shared/http.py, shared/edge.py).
+    "body_too_large": (413, "the body is over the gateway's limit of 1 MiB"),
+    "body_timeout": (408, "the body did not arrive in time: the connection is closed"),
 }
 
 
