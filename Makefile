@@ -16,13 +16,14 @@ LINT_PATHS := $(wildcard shared services deploy tests)
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help infra venv run seed test test-dates bench lint check-deploy clean
+.PHONY: help infra venv run seed test test-dates bench fuzz lint check-deploy clean
 
 help:
 	@echo "make run           start the five services, seed a demo network, print how to use it (Ctrl-C stops)"
 	@echo "make test          the test suite, on database comptoir_test and vhost comptoir_test"
 	@echo "make test-dates    the test suite with the machine's clock at three other dates (libfaketime)"
 	@echo "make bench         the benchmarks of bench/, on database comptoir_bench and vhost comptoir_bench"
+	@echo "make fuzz          fuzz the terminal API and the sync line for 10 minutes, then check the ledgers"
 	@echo "make lint          ruff and mypy over $(LINT_PATHS)"
 	@echo "make seed          (re)seed the demo network into running services"
 	@echo "make check-deploy  check Dockerfile and docker-compose.yml without a Docker engine"
@@ -71,6 +72,14 @@ test-dates: infra
 # make bench BENCHES=ingest BENCH_ARGS="--sales 2000" runs one with arguments.
 bench: infra
 	@bash deploy/bench.sh
+
+# Not in CI: the terminal HTTP API and the sync line fuzzed (hypothesis) for FUZZ_MINUTES
+# against running services on database comptoir_fuzz and vhost comptoir_fuzz, then the ledgers
+# checked (bench/fuzz/__main__.py); make fuzz FUZZ_ARGS="--seed 2" passes more arguments.
+FUZZ_MINUTES ?= 10
+FUZZ_ARGS ?=
+fuzz: infra
+	$(PYTHON) -m bench.fuzz --minutes $(FUZZ_MINUTES) $(FUZZ_ARGS)
 
 lint: venv
 	$(PYTHON) -m ruff check $(LINT_PATHS)
