@@ -9,7 +9,10 @@ export PYTHONPATH := $(CURDIR)
 
 PG := postgresql://comptoir:comptoir@127.0.0.1:5432
 AMQP := amqp://guest:guest@127.0.0.1:5672
-TEST_ENV := COMPTOIR_DATABASE_URL=$(PG)/comptoir_test COMPTOIR_AMQP_URL=$(AMQP)/comptoir_test
+# run, test and bench use the public development secrets (admin token, card and terminal
+# keys): the services refuse them unless COMPTOIR_ENV=development (shared/production.py).
+DEV_ENV := COMPTOIR_ENV=development
+TEST_ENV := $(DEV_ENV) COMPTOIR_DATABASE_URL=$(PG)/comptoir_test COMPTOIR_AMQP_URL=$(AMQP)/comptoir_test
 LINT_PATHS := $(wildcard shared services deploy tests)
 
 # Extra arguments: make test PYTEST_ARGS="-k sale -x"; make run RUN_ARGS="--follow".
@@ -37,10 +40,10 @@ venv:
 
 run: infra
 	@bash deploy/pcscd.sh start
-	@$(PYTHON) -m deploy.run $(RUN_ARGS)
+	@$(DEV_ENV) $(PYTHON) -m deploy.run $(RUN_ARGS)
 
 seed: venv
-	@$(PYTHON) -m deploy.seed
+	@$(DEV_ENV) $(PYTHON) -m deploy.seed
 
 # pytest's own exit code is the target's: 5 (no test collected) fails it too.
 test: infra
@@ -71,7 +74,7 @@ test-dates: infra
 # Each benchmark prints a JSON line last; they are gathered in run/bench/results.jsonl.
 # make bench BENCHES=ingest BENCH_ARGS="--sales 2000" runs one with arguments.
 bench: infra
-	@bash deploy/bench.sh
+	@$(DEV_ENV) bash deploy/bench.sh
 
 # Not in CI: the terminal HTTP API and the sync line fuzzed (hypothesis) for FUZZ_MINUTES
 # against running services on database comptoir_fuzz and vhost comptoir_fuzz, then the ledgers

@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export PYTHONPATH=$PWD
+# The benchmarks run the services with the development secrets (shared/production.py).
+export COMPTOIR_ENV=${COMPTOIR_ENV:-development}
 export COMPTOIR_DATABASE_URL=${BENCH_DATABASE_URL:-postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_bench}
 export COMPTOIR_AMQP_URL=${BENCH_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/comptoir_bench}
 PYTHON=.venv/bin/python

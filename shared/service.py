@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from aio_pika.exceptions import AMQPException
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import broker, db, metrics
+from shared import broker, db, edge, metrics, production
 from shared import logging as log
 from shared.consumer import AfterCommit, Consumer, Handler
 from shared.events import EventData
@@ -193,19 +194,35 @@ async def _shutdown(rt: Runtime, runner: web.AppRunner) -> None:
 async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     settings = settings or load(spec.name)
     log.configure(spec.name, settings.log_level)
+    for dev in production.development_secrets(spec.name, settings):  # COMPTOIR_ENV=development
+        log.get("startup").warning(
+            "development_secret", setting=dev.variable, what=dev.what, env=settings.env
+        )
     rt = Runtime(settings)
-    app = web.Application(middlewares=[middleware(spec.name)], client_max_size=1 << 20)
+    gate = edge.Gate(
+        settings.http_max_connections,
+        settings.http_header_timeout_s,
+        settings.http_body_timeout_s,
+    )
+    app = web.Application(
+        middlewares=[middleware(spec.name), edge.deadlines(gate)], client_max_size=1 << 20
+    )
     app[RUNTIME] = rt
     app.router.add_get("/health", _health)
     app.router.add_get("/ready", _ready)
     app.router.add_get("/metrics", _metrics)
     spec.routes(app, rt)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_s)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_grace_s,
+        keepalive_timeout=settings.http_keepalive_timeout_s,
+    )
     await runner.setup()
     # A nightly burst of tills reconnecting overflows the default accept queue of 128, and
     # the kernel then drops connections silently (retransmitted seconds later).
-    site = web.TCPSite(
-        runner, settings.host, settings.listen_port(), reuse_address=True, backlog=4096
+    site = edge.GuardedSite(
+        runner, settings.host, settings.listen_port(), gate, reuse_address=True, backlog=4096
     )
     await site.start()
     log.get("startup").info("http_listening", host=settings.host, port=settings.listen_port())
@@ -228,6 +245,22 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
     await _shutdown(rt, runner)
 
 
+def settings_or_exit(service: str) -> Settings:
+    """The settings, or exit 2 with one line on stderr: unreadable settings, or a public
+    development secret outside development (shared/production.py, issue 11 finding 7)."""
+    try:
+        settings = load(service)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        print(f"comptoir {service}: refusing to start: {exc}".replace("\n", " "), file=sys.stderr)
+        sys.exit(2)
+    refused = production.refusal(service, settings)
+    if refused is not None:
+        print(refused, file=sys.stderr, flush=True)
+        sys.exit(2)
+    return settings
+
+
 def main(spec: ServiceSpec) -> None:
+    settings = settings_or_exit(spec.name)
     metrics.outbox_backlog.labels(spec.name).set(0)
-    uvloop.run(serve(spec))
+    uvloop.run(serve(spec, settings))

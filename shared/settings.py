@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from shared.rules.dates import DateWindow
 
 DEFAULT_PORTS = {
     "terminals": 8080,
@@ -14,8 +26,53 @@ DEFAULT_PORTS = {
 }
 
 
+# Public development secrets: a service refuses to start with them unless COMPTOIR_ENV is
+# "development" (shared/production.py).
+DEV_ADMIN_TOKEN = "dev-admin-token"
+DEV_TERMINAL_KEK = "7e4a" * 16
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """``COMPTOIR_<NAME>_FILE=/run/secrets/x``: the setting's value is that file's content (how
+    Compose and Kubernetes hand secrets over without putting them in the environment)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            variable = f"COMPTOIR_{name.upper()}"
+            path = os.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if os.environ.get(variable):
+                raise ValueError(f"both {variable} and {variable}_FILE are set: keep one")
+            try:
+                # A file written by `echo` ends with a newline that is not part of the secret.
+                values[name] = Path(path).read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"{variable}_FILE={path}: {exc.strerror}") from exc
+        return values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMPTOIR_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, SecretFiles(settings_cls), dotenv_settings)
+
+    # "production" unless a developer's machine says "development" (make run/test/bench do):
+    # only then may the public development secrets below be used.
+    env: str = "production"
 
     service: str = "comptoir"
     host: str = "127.0.0.1"
@@ -32,7 +89,7 @@ class Settings(BaseSettings):
     relay_batch: int = 500
     relay_poll_s: float = 1.0
     log_level: str = "INFO"
-    admin_token: str = Field(default="dev-admin-token", min_length=8)
+    admin_token: str = Field(default=DEV_ADMIN_TOKEN, min_length=8)
     # How long the gateway waits for the cards service's verdict before answering 202.
     outcome_timeout_s: float = 5.0
     # Signed terminal requests older or newer than this are refused (clock skew + replay window).
@@ -40,11 +97,29 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = 10.0
     # The gateway's raw TCP line for terminals' sync sessions (modem-style framing); 0: off.
     sync_line_port: int = 8070
+    # Connections with limits (issue 11, build item 8; shared/edge.py). HTTP: a request's
+    # head must be complete within header_timeout of its first byte, its body within
+    # body_timeout of its head; an idle connection closes after keepalive_timeout; past
+    # max_connections open at once, a new connection gets a 503 and is closed.
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    http_body_timeout_s: float = Field(default=30.0, gt=0)
+    http_keepalive_timeout_s: float = Field(default=15.0, gt=0)
+    http_max_connections: int = Field(default=1024, ge=1)
+    # The line: a connection without a valid HELLO within hello_timeout, or that sends
+    # max_malformed malformed frames (before HELLO; in a row after it), is hung up.
+    line_hello_timeout_s: float = Field(default=30.0, gt=0)
+    line_max_malformed: int = Field(default=3, ge=1)
     # The cards service's master key for card certificates (hex, 16 bytes); the default is
     # the development key of the demo and the tests: a real network sets its own.
     card_cert_key: str = Field(
         default="ce27ce27ce27ce27ce27ce27ce27ce27", pattern=r"^[0-9a-fA-F]{32}$"
     )
+    # The gateway's key-encryption key (hex, 32 bytes, AES-256-GCM) that seals the terminals'
+    # HMAC secrets in its schema; the default is the development one. Rotation: start the
+    # gateway with the new key here and the old one in terminal_kek_previous, run
+    # `python -m services.terminals rotate-kek`, then drop terminal_kek_previous.
+    terminal_kek: str = Field(default=DEV_TERMINAL_KEK, pattern=r"^[0-9a-fA-F]{64}$")
+    terminal_kek_previous: str = Field(default="", pattern=r"^([0-9a-fA-F]{64})?$")
     # A card whose transaction counter jumps by more than this is reported (withheld
     # transactions, or a terminal that never synced).
     atc_gap_alert: int = 50
@@ -58,6 +133,20 @@ class Settings(BaseSettings):
     # Where cards asks the gateway what it acknowledged of the terminals' journals
     # (reconciliation: every line acknowledged is booked or held in quarantine).
     terminals_url: str = "http://127.0.0.1:8080"
+
+    # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
+    # card transaction, donation, adjustment) more than this ahead of our clock is refused (a
+    # terminal's clock drifts, a request travels), and one older than the window too (a
+    # backdated sale could fall into a promotion or a card's validity; an offline line that old
+    # is held in quarantine for a person to decide).
+    date_future_tolerance_s: int = Field(default=300, ge=0, le=86_400)
+    date_max_age_days: int = Field(default=45, ge=1, le=36_500)
+
+    def date_window(self) -> DateWindow:
+        return DateWindow(
+            future_tolerance=timedelta(seconds=self.date_future_tolerance_s),
+            max_age=timedelta(days=self.date_max_age_days),
+        )
 
     def listen_port(self) -> int:
         return self.port or DEFAULT_PORTS.get(self.service, 8090)

@@ -18,6 +18,7 @@ SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
 # Another base lets two suites run side by side (each with its own database and vhost too).
 BASE_PORT = int(os.environ.get("COMPTOIR_TEST_PORT_BASE", "18080"))
 ADMIN_TOKEN = "test-admin-token"
+DATE_WINDOW_DAYS = 1000
 DATABASE_URL = os.environ.get(
     "COMPTOIR_DATABASE_URL", "postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_test"
 )
@@ -50,6 +51,8 @@ class Services:
             "COMPTOIR_DATABASE_URL": DATABASE_URL,
             "COMPTOIR_AMQP_URL": AMQP_URL,
             "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
+            # The development card and terminal keys: refused outside development.
+            "COMPTOIR_ENV": "development",
             "COMPTOIR_LOG_LEVEL": "INFO",
             "COMPTOIR_OUTCOME_TIMEOUT_S": "3",
             "COMPTOIR_SYNC_LINE_PORT": str(line_port()),
@@ -58,6 +61,10 @@ class Services:
             # The tests close periods and reconcile through the API, when they choose.
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",
+            # Dates within reason: the suite books sales months back to close those months, so
+            # its window is wider than the 45 days of production (DATE_WINDOW_DAYS);
+            # tests/integration/test_dates_within_reason.py goes beyond it.
+            "COMPTOIR_DATE_MAX_AGE_DAYS": str(DATE_WINDOW_DAYS),
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})

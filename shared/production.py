@@ -1,0 +1,69 @@
+"""Production by default (issue 11, finding 7): a service refuses to start with a secret that
+is public in this repository (the development admin token, card certificate master, terminal
+key-encryption key) unless ``COMPTOIR_ENV=development`` says the machine is a developer's, and
+even then it logs a warning at start.
+
+Each secret is checked only by the services that use it, so that a deployment sets the card
+master for cards and the key-encryption key for the gateway without giving them to the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.card.crypto import DEV_MASTERS
+from shared.settings import DEV_ADMIN_TOKEN, DEV_TERMINAL_KEK, Settings
+
+DEVELOPMENT = "development"
+ALL = frozenset({"terminals", "cards", "clearing", "crm", "notifications"})
+
+
+@dataclass(frozen=True, slots=True)
+class DevSecret:
+    field: str
+    what: str
+    used_by: frozenset[str]
+    value: str
+
+    @property
+    def variable(self) -> str:
+        return f"COMPTOIR_{self.field.upper()}"
+
+    def is_set_in(self, settings: Settings) -> bool:
+        # Hex keys compare whatever their case: CE27... is the same public key.
+        return str(getattr(settings, self.field)).strip().lower() == self.value.lower()
+
+
+DEV_SECRETS = (
+    DevSecret("admin_token", "the development admin token", ALL, DEV_ADMIN_TOKEN),
+    DevSecret(
+        "card_cert_key",
+        "the development card certificate master",
+        frozenset({"cards"}),
+        DEV_MASTERS["cert"].hex(),
+    ),
+    DevSecret(
+        "terminal_kek",
+        "the development key-encryption key of the terminals' secrets",
+        frozenset({"terminals"}),
+        DEV_TERMINAL_KEK,
+    ),
+)
+
+
+def development_secrets(service: str, settings: Settings) -> list[DevSecret]:
+    """The secrets of ``service`` that still hold their public development value."""
+    return [d for d in DEV_SECRETS if service in d.used_by and d.is_set_in(settings)]
+
+
+def refusal(service: str, settings: Settings) -> str | None:
+    """One line naming every development secret a production start would use; None if the
+    start may go on (no such secret, or a development machine)."""
+    found = development_secrets(service, settings)
+    if not found or settings.env == DEVELOPMENT:
+        return None
+    named = "; ".join(f"{d.variable} is {d.what} (public in the source)" for d in found)
+    return (
+        f"comptoir {service}: refusing to start: {named}. Set your own value (or "
+        f"{found[0].variable}_FILE), or COMPTOIR_ENV={DEVELOPMENT} on a development machine."
+    )
