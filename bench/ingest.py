@@ -58,6 +58,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +294,7 @@ def _label(p: psutil.Process) -> str:
 def _cpu(p: psutil.Process) -> float | None:
     try:
         t = p.cpu_times()
-        return t.user + t.system
+        return float(t.user + t.system)
     except psutil.Error:
         return None
 
@@ -1157,7 +1158,7 @@ async def table_stats(conn: asyncpg.Connection) -> dict[str, tuple[int, int, int
 
 
 def rows_per_sale(
-    a: dict[str, tuple[int, ...]], b: dict[str, tuple[int, ...]], sales: int
+    a: Mapping[str, tuple[int, ...]], b: Mapping[str, tuple[int, ...]], sales: int
 ) -> dict[str, Any]:
     """Rows inserted/updated/deleted per sale, by table (the write amplification of a sale)."""
     out: dict[str, Any] = {}
@@ -1644,7 +1645,7 @@ async def bench_raw(args: argparse.Namespace, run_dir: Path, sampler: Sampler) -
     statuses: dict[str, int] = {}
     for r in load["results"]:
         statuses[str(r[3])] = statuses.get(str(r[3]), 0) + 1
-    pg = diff(pg0, pg1)
+    pg: dict[str, Any] = diff(pg0, pg1)
     pg["commits_per_sale"] = round(pg["xact_commit"] / max(1, len(at)), 2)
     pg["wal_syncs_per_sale"] = round(pg["wal_sync"] / max(1, len(at)), 3)
     return {
@@ -1724,6 +1725,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     sampler = Sampler()
     sampler.start()
     started = time.monotonic()
+    raw_result: dict[str, Any] | None
     if args.skip_comptoir:  # tuning the raw pipeline alone
         await reset()
         raw_result = await bench_raw(args, run_dir, sampler)
