@@ -762,6 +762,7 @@ def start_service(run_dir: Path, extra: list[str]) -> Proc:
             "COMPTOIR_AMQP_URL": AMQP,
             "COMPTOIR_PORT": str(SERVICES["clearing"]),
             "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
+            "COMPTOIR_ENV": "development",  # the development card keys (shared/production.py)
             "COMPTOIR_LOG_LEVEL": "WARNING",
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",

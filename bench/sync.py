@@ -74,6 +74,7 @@ async def start_services(run_dir: Path) -> dict[str, Proc]:
                 "COMPTOIR_AMQP_URL": AMQP,
                 "COMPTOIR_PORT": str(SERVICES[name]),
                 "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
+                "COMPTOIR_ENV": "development",  # the development card keys (shared/production.py)
                 "COMPTOIR_LOG_LEVEL": "WARNING",
                 "COMPTOIR_SYNC_LINE_PORT": str(LINE_PORT),
             }
