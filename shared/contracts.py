@@ -294,6 +294,10 @@ RefusalReason = Literal[
     "unknown_sale",
     "return_exceeds_sale",
     "would_go_negative",
+    # dates within reason (shared/rules/dates.py)
+    "occurred_in_future",
+    "occurred_too_long_ago",
+    "occurred_before_books_start",
 ]
 
 

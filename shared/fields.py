@@ -4,9 +4,10 @@ with the pure rules of ``shared.rules`` behind it, and pydantic's error message 
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from shared.rules.codes import InvalidCode, parse_card_number
 from shared.rules.phone import InvalidPhone, normalise
@@ -26,15 +27,42 @@ def _card(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+# Unicode categories refused in a name or a label (issue 11, finding 8): Cc are the C0/C1
+# controls (NUL, ESC, CR, LF, tab...), Cf the invisible format characters (RLO U+202E turns
+# "gpj.exe" into "exe.jpg" on screen; zero-width spaces make two names look alike), Cs lone
+# surrogates PostgreSQL cannot store. Letters with accents, apostrophes and spaces all pass.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+def control_character(value: str) -> str | None:
+    """The first character of ``value`` a name may not hold, as U+XXXX, or None."""
+    for ch in value:
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            return f"U+{ord(ch):04X}"
+    return None
+
+
 def _text(value: str) -> str:
-    """Stripped, not empty, no control characters: PostgreSQL text cannot hold NUL, and a
-    card printer or a statement should not receive the others."""
+    """Stripped, not empty, no control or format characters: PostgreSQL text cannot hold NUL,
+    and a card printer, a statement or a screen should not receive the others."""
     value = value.strip()
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("control characters are not allowed")
+    found = control_character(value)
+    if found is not None:
+        raise ValueError(f"control characters are not allowed (found {found})")
     if not value:
         raise ValueError("empty")
     return value
+
+
+def as_utc(value: datetime) -> datetime:
+    """The instant in UTC: ``10:00+01:00`` and ``09:00Z`` become the same value, so one instant
+    is one line whatever offset a terminal wrote it in. An instant Python cannot hold in UTC
+    (year 1 at ``+01:00`` is year 0 in UTC) is refused here, at the edge, instead of crashing
+    the consumer that would convert it later (issue 11, finding 4)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("this instant is outside the years 1 to 9999 in UTC") from exc
 
 
 # E.164 once parsed: "06 12 34 56 78" → "+33612345678".
@@ -46,3 +74,11 @@ CardNumber = Annotated[str, Field(max_length=32), AfterValidator(_card)]
 # validation and in the schema.
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)]
 Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_text)]
+# An aware instant, normalised to UTC (see ``as_utc``).
+UtcInstant = Annotated[AwareDatetime, AfterValidator(as_utc)]
+# A product family's code, as product_families.code's CHECK: letters, digits, "_", "." and
+# "-", so no formula, no space, no control character can travel as a family. A well-formed
+# code the merchant's catalogue does not hold earns as a sale without family (docs/rules.md,
+# step ``family.unknown``).
+FAMILY_CODE = "[A-Za-z0-9_.-]{1,64}"
+FamilyCode = Annotated[str, Field(pattern=f"^{FAMILY_CODE}$")]

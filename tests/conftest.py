@@ -113,6 +113,8 @@ class Network:
 
 
 NetworkFactory = Callable[..., Awaitable[Network]]
+# Before any date a test books (shared/rules/dates.py refuses what is dated before it).
+BOOKS_START = "2020-01-01"
 
 
 @pytest.fixture
@@ -136,6 +138,8 @@ def make_network(services: harness.Services, http: aiohttp.ClientSession) -> Net
                 "rate_mode": rate_mode,
                 "taux_client_bps": taux_client_bps,
                 "taux_uc_bps": taux_uc_bps,
+                # Tests book sales months back to close those months: books opened before.
+                "books_start": BOOKS_START,
             },
         )
         assert r.status == 201, r

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from services.cards import api, handlers, offline, partners, publication, registrations
@@ -26,10 +27,11 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
     handlers=lambda rt: {
-        SaleRecorded: handlers.on_sales,
-        RedemptionRequested: handlers.on_redemptions,
+        # the window of dates within reason is a setting (shared/rules/dates.py)
+        SaleRecorded: partial(handlers.on_sales, window=rt.settings.date_window()),
+        RedemptionRequested: partial(handlers.on_redemptions, window=rt.settings.date_window()),
         EnrolmentRequested: handlers.on_enrolments,
-        ReturnRecorded: handlers.on_returns,
+        ReturnRecorded: partial(handlers.on_returns, window=rt.settings.date_window()),
         CardTransactionsSynced: offline.handler(rt.settings),
         PartnerRegistered: partners.on_partners,
     },

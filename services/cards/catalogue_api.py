@@ -20,14 +20,22 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, RootModel, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    RootModel,
+    StringConstraints,
+    field_validator,
+)
 
 from services.cards import registrations, rulebooks
 from services.cards.rulebooks import BOOKS, program_of
 from services.cards.web import EARNING_KINDS, MONEY_KINDS, api, association
 from shared import clock
 from shared.contracts import MAX_SALE_CENTS
-from shared.fields import Text
+from shared.fields import FAMILY_CODE, Text
 from shared.http import In, Problem, json_response, read_model, read_query, uuid_param
 from shared.rules import programs as transitions
 from shared.rules.engine import Evaluation, Sale
@@ -40,7 +48,6 @@ from shared.service import Runtime, back_office
 TAG = "catalogue and rules"
 DEFAULT_PROGRAM = "default-program"  # uuid5(association_id, ...): a retried PUT is idempotent
 DEFAULT_CARD_TYPE = "default-card-type"
-FAMILY_CODE = "[A-Za-z0-9_.-]{1,64}"  # as product_families.code's CHECK
 
 # --- input types -----------------------------------------------------------------------------
 
@@ -78,6 +85,18 @@ class AssociationIn(In):
     dormant_after_days: int = Field(
         default=183, ge=1, le=36_500, description="a card unused this long is treated as lost"
     )
+    books_start: Day | None = Field(
+        default=None,
+        description="the first day of the month the books start in: nothing dated before is "
+        "booked; omitted: kept as it is, or at creation the month of the creation (Paris)",
+    )
+
+    @field_validator("books_start")
+    @classmethod
+    def _first_of_month(cls, v: date | None) -> date | None:
+        if v is not None and v.day != 1:
+            raise ValueError("the books start on the first day of a month")
+        return v
 
 
 class MerchantIn(In):
@@ -188,6 +207,7 @@ class AssociationOut(BaseModel):
     taux_uc_bps: int
     issuer_prefix: str | None
     dormant_after_days: int
+    books_start: date
     default_card_type_id: UUID | None
     default_program_id: UUID | None
     created_at: datetime
@@ -441,12 +461,14 @@ async def put_association(request: web.Request) -> web.Response:
                 )
         created = await conn.fetchval(
             """INSERT INTO associations (id, name, rate_mode, taux_client_bps, taux_uc_bps,
-                                         issuer_prefix, dormant_after_days, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                         issuer_prefix, dormant_after_days, created_at,
+                                         books_start)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::date, $10::date))
                ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                    rate_mode = excluded.rate_mode, taux_client_bps = excluded.taux_client_bps,
                    taux_uc_bps = excluded.taux_uc_bps, issuer_prefix = excluded.issuer_prefix,
-                   dormant_after_days = excluded.dormant_after_days
+                   dormant_after_days = excluded.dormant_after_days,
+                   books_start = coalesce($9::date, associations.books_start)
                RETURNING xmax = 0""",
             aid,
             body.name,
@@ -456,6 +478,8 @@ async def put_association(request: web.Request) -> web.Response:
             prefix,
             body.dormant_after_days,
             clock.now(),  # the books start in its month: on the services' calendar, not the database's
+            body.books_start,
+            clock.today_paris().replace(day=1),
         )
         if old is None or old["default_card_type_id"] is None:
             pid = uuid.uuid5(aid, DEFAULT_PROGRAM)

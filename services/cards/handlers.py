@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, cast
 from uuid import UUID
 
@@ -32,6 +32,7 @@ from services.cards.domain import (
 )
 from services.cards.rulebooks import BOOKS, CardTypeRules, Snapshot
 from shared import clock
+from shared.clock import PARIS
 from shared.contracts import (
     AccountOpened,
     CagnotteCredited,
@@ -49,9 +50,12 @@ from shared.contracts import (
     SaleRefused,
 )
 from shared.events import Event, new_event
+from shared.rules.dates import DateWindow
 from shared.rules.engine import Sale
 
 SOURCE = "cards"
+# The production window; the service passes the one its settings give (services/cards/__main__.py).
+WINDOW = DateWindow()
 
 Refusal = tuple[RefusalReason, str]
 
@@ -73,6 +77,35 @@ def _merchant_error(snap: Snapshot, merchant_id: UUID, association_id: UUID) -> 
             "the terminal's merchant belongs to another association",
         )
     return None
+
+
+async def _dates_out_of_reason(
+    conn: asyncpg.Connection, events: Sequence[Event[Any]], window: DateWindow
+) -> dict[str, Refusal]:
+    """Per event id, why its date may not be booked (shared/rules/dates.py): in the future,
+    older than the window or before its association's books start. The gateway refuses the
+    terminals' requests already; this is for every other way an event reaches cards."""
+    starts: dict[UUID, date] = {
+        r["id"]: r["books_start"]
+        for r in await conn.fetch(
+            "SELECT id, books_start FROM associations WHERE id = ANY($1::uuid[])",
+            list({e.data.association_id for e in events}),
+        )
+    }
+    now = clock.now()
+    out: dict[str, Refusal] = {}
+    for e in events:
+        d = e.data
+        start = starts.get(d.association_id)
+        books_start = datetime.combine(start, time(), PARIS) if start else None
+        refusal = window.refusal(d.occurred_at, now, books_start)
+        if refusal is not None:
+            out[e.id] = (
+                refusal,
+                f"occurred at {d.occurred_at.isoformat()}, checked at {now.isoformat()}"
+                + (f", books start {start.isoformat()}" if start else ""),
+            )
+    return out
 
 
 async def _resolve(
@@ -121,15 +154,18 @@ def _resolve_one(
 
 
 async def on_sales(
-    conn: asyncpg.Connection, events: list[Event[SaleRecorded]]
+    conn: asyncpg.Connection, events: list[Event[SaleRecorded]], window: DateWindow = WINDOW
 ) -> Sequence[Event[Any]]:
     """Cagnottage: the reward of each sale under its card type's rules and visit threshold;
     the first purchase of a new phone opens its account."""
     out: list[Event[Any]] = []
     snap = await BOOKS.current(conn)
+    undated = await _dates_out_of_reason(conn, events, window)
     wanted: list[Wanted] = []
     for e in events:
         d = e.data
+        if e.id in undated:
+            continue  # no account opened for a sale that is refused
         if d.phone is not None and _merchant_error(snap, d.merchant_id, d.association_id) is None:
             wanted.append((d.association_id, d.phone, d.merchant_id, d.sale_id, None, None, None))
     phone_accounts, opened = await _accounts(conn, wanted, {e.data.sale_id: e for e in events}, out)
@@ -145,7 +181,7 @@ async def on_sales(
         d = e.data
         if d.sale_id in booked:
             continue  # the same sale under another event id: credited once only
-        r = resolved[i]
+        r = undated.get(e.id) or resolved[i]
         if isinstance(r, _Resolved) and r.rules.book is None:
             r = (
                 "card_does_not_earn",
@@ -228,11 +264,14 @@ async def on_sales(
 
 
 async def on_redemptions(
-    conn: asyncpg.Connection, events: list[Event[RedemptionRequested]]
+    conn: asyncpg.Connection,
+    events: list[Event[RedemptionRequested]],
+    window: DateWindow = WINDOW,
 ) -> Sequence[Event[Any]]:
     """Décagnottage, or spending stored value: debit the purse or refuse; never below zero."""
     out: list[Event[Any]] = []
     snap = await BOOKS.current(conn)
+    undated = await _dates_out_of_reason(conn, events, window)
     phone_accounts = await store.account_ids(
         conn, ((e.data.association_id, e.data.phone) for e in events if e.data.phone)
     )
@@ -250,7 +289,7 @@ async def on_redemptions(
         d = e.data
         if d.redemption_id in booked:
             continue
-        r = resolved[i]
+        r = undated.get(e.id) or resolved[i]
         if not isinstance(r, _Resolved):
             out.append(
                 new_event(
@@ -360,7 +399,7 @@ def sale_booked(rows: list[asyncpg.Record]) -> tuple[UUID, UUID, SaleBooked]:
 
 
 async def on_returns(
-    conn: asyncpg.Connection, events: list[Event[ReturnRecorded]]
+    conn: asyncpg.Connection, events: list[Event[ReturnRecorded]], window: DateWindow = WINDOW
 ) -> Sequence[Event[Any]]:
     """F16: a cancelled sale or a return reverses its reward (and fee) by new entries that name
     the sale; an account that no longer holds the reward is not taken below zero."""
@@ -370,6 +409,7 @@ async def on_returns(
     accounts = await store.lock_accounts(conn, (s[0] for s in sales.values()))
     states = {a: ledger.state_of(r) for a, r in accounts.items()}
     booked = await store.already_booked(conn, "reversal", [e.data.return_id for e in events])
+    undated = await _dates_out_of_reason(conn, events, window)
     entries: list[tuple[Any, ...]] = []
     for e in events:
         d = e.data
@@ -377,6 +417,8 @@ async def on_returns(
             continue
         found = sales.get(d.sale_id)
         try:
+            if e.id in undated:
+                raise ReturnRefusal(*undated[e.id])
             if found is None:
                 raise ReturnRefusal("unknown_sale", f"no sale {d.sale_id} was credited")
             account, merchant, sale = found

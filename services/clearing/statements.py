@@ -21,7 +21,7 @@ from aiohttp import web
 
 from services.clearing import domain
 from services.clearing.domain import Figures
-from shared import http
+from shared import http, tabular
 from shared.http import Problem, start_download
 from shared.xlsx import Column, XlsxWriter
 
@@ -473,7 +473,7 @@ async def stream_csv(
     line."""
     period = date.fromisoformat(doc["period_start"])
 
-    async def lines() -> AsyncIterator[list[str]]:
+    async def lines() -> AsyncIterator[list[object]]:
         totals = _Totals()
         async for rows in detail_rows(conn, UUID(doc["merchant_id"]), period):
             totals.add(rows)
@@ -486,15 +486,20 @@ async def stream_csv(
     )
 
 
-def _csv_cells(row: Sequence[object]) -> list[str]:
-    out: list[str] = []
+def _csv_cells(row: Sequence[object]) -> list[object]:
+    """Cells for the one CSV writer (shared/tabular.py): amounts our code computed stay
+    numbers (a refund is the number -12.34, which a SUM adds up); every text, a customer's
+    name or a product family a terminal sent included, is neutralised there."""
+    out: list[object] = []
     for i, v in enumerate(row):
         if v is None:
             out.append("")
         elif isinstance(v, datetime):
             out.append(v.astimezone(domain.PARIS).strftime("%d/%m/%Y %H:%M"))
         elif isinstance(v, int) and DETAILS[i].kind == "cents":
-            out.append(domain.euros(v))
+            out.append(tabular.euros(v))
+        elif isinstance(v, int):
+            out.append(v)
         else:
             out.append(str(v))
     return out

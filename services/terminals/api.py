@@ -10,7 +10,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
@@ -33,9 +33,10 @@ from shared.contracts import (
     SaleRecorded,
 )
 from shared.events import Event, EventData, new_event
-from shared.fields import CardNumber, PhoneNumber
+from shared.fields import CardNumber, FamilyCode, PhoneNumber
 from shared.http import Problem, json_response, parse_model, read_model, uuid_param
 from shared.openapi import Api, Header
+from shared.rules.dates import DateWindow
 from shared.service import RUNTIME, Runtime, back_office
 
 PROBLEMS = "https://comptoir.dev/problems/"
@@ -97,7 +98,11 @@ class SaleIn(_Strict):
     sale_id: UUID
     customer: Customer
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
-    product_family: str | None = Field(default=None, min_length=1, max_length=64)
+    product_family: FamilyCode | None = Field(
+        default=None,
+        description="a family code of the merchant's catalogue; a well-formed code it does not "
+        "hold earns as a sale without family",
+    )
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, description="items bought (stamps)")
 
 
@@ -425,16 +430,30 @@ def _gw(request: web.Request) -> Gateway:
     return gw
 
 
-def _occurred(at: datetime | None, window_s: int) -> datetime:
+_DATE_TITLES = {
+    "occurred_in_future": "Dated in the future",
+    "occurred_too_long_ago": "Dated too long ago",
+    "occurred_before_books_start": "Dated before the books start",
+}
+
+
+def _occurred(at: datetime | None, window: DateWindow) -> datetime:
+    """When the operation happened: the terminal's time if it is within reason (refused at
+    once otherwise, with the window's reason, before anything is recorded), else now.
+    Cards checks again with the association's books start (shared/rules/dates.py)."""
     now = clock.now()
     if at is None:
         return now
-    if at > now + timedelta(seconds=window_s):
+    refusal = window.refusal(at, now)
+    if refusal is not None:
         raise Problem(
             422,
-            "Sale in the future",
-            "occurred_at is ahead of the gateway's clock",
-            type_=PROBLEMS + "future",
+            _DATE_TITLES[refusal],
+            f"occurred_at {at.isoformat()} is outside the accepted window at "
+            f"{now.isoformat()} (at most {int(window.future_tolerance.total_seconds())} s "
+            f"ahead, {window.max_age.days} days back): check the terminal's clock",
+            type_=PROBLEMS + refusal.replace("_", "-"),
+            reason=refusal,
         )
     return at
 
@@ -504,7 +523,7 @@ def _signed_request(
         t, nonce = await gw.authenticate(request, body)
         # Strict (issue 11, finding 12): "100" is not an amount, true is not a quantity.
         parsed = parse_model(body, model, strict=True)
-        at = _at(t, _occurred(parsed.occurred_at, gw.rt.settings.signature_window_s))
+        at = _at(t, _occurred(parsed.occurred_at, gw.rt.settings.date_window()))
         request_id, data = to_event(parsed, at)
         event = new_event("terminals", data, subject=f"{kind}/{request_id}")
         return await gw.submit(kind, request_id, t, nonce, body, event)

@@ -42,6 +42,9 @@ TITLES = {
     "unknown_sale": "Unknown sale",
     "return_exceeds_sale": "Return exceeds the sale",
     "would_go_negative": "Reward already spent",
+    "occurred_in_future": "Dated in the future",
+    "occurred_too_long_ago": "Dated too long ago",
+    "occurred_before_books_start": "Dated before the books start",
 }
 
 Decision = tuple[UUID, str, str, int, dict[str, Any]]  # request id, kind, status, http status, body
