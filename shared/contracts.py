@@ -38,7 +38,9 @@ def _rfc3339(value: Any) -> Any:
         raise ValueError(
             "a time is an RFC 3339 string with an offset, e.g. 2026-12-05T14:03:00+01:00"
         )
-    return value
+    # Parsed here: pydantic's strict mode (terminal input) takes no string for a datetime
+    # once a validator stands before it. Upper case: RFC 3339 allows "t" and "z".
+    return datetime.fromisoformat(value.upper())
 
 
 # Normalised to UTC (shared.fields.as_utc): an instant a consumer cannot convert is refused
