@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
-from services.terminals import api, outcomes, sync, sync_http
+from services.terminals import api, keyring, outcomes, sync, sync_http
 from services.terminals.line import LineServer
 from shared.contracts import (
     BlacklistChanged,
@@ -16,7 +18,8 @@ from shared.contracts import (
 )
 from shared.events import Event
 from shared.logging import get as get_logger
-from shared.service import Runtime, ServiceSpec, main
+from shared.service import Runtime, ServiceSpec, main, settings_or_exit
+from shared.settings import Settings
 
 # Imported for its routes (registered on api.api): the sync sessions over HTTP.
 __all__ = ["SPEC", "sync_http"]
@@ -25,6 +28,10 @@ __all__ = ["SPEC", "sync_http"]
 async def on_ready(rt: Runtime) -> None:
     gateway = api.Gateway(rt)
     rt.state["gateway"] = gateway
+    # Secrets written in clear before migration 0005 are sealed before the first request.
+    sealed = await keyring.seal_plaintext(rt.pool, gateway.keyring)
+    if sealed:
+        get_logger("startup").info("terminal_secrets_sealed", terminals=sealed)
     rt.state["prune"] = asyncio.create_task(
         api.prune_nonces(rt.pool, rt.settings.signature_window_s)
     )
@@ -77,5 +84,24 @@ SPEC = ServiceSpec(
     on_ready=on_ready,
 )
 
+async def rotate_kek(settings: Settings) -> int:
+    """Reseal every terminal's secret under COMPTOIR_TERMINAL_KEK, opening each with it or
+    with COMPTOIR_TERMINAL_KEK_PREVIOUS, in one transaction (keyring.rotate)."""
+    conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": SPEC.name})
+    try:
+        return await keyring.rotate(conn, keyring.Keyring.from_settings(settings))
+    finally:
+        await conn.close()
+
+
 if __name__ == "__main__":
-    main(SPEC)
+    if sys.argv[1:] == ["rotate-kek"]:
+        # python -m services.terminals rotate-kek: the procedure is in README.md (Configuration).
+        settings = settings_or_exit(SPEC.name)
+        count = asyncio.run(rotate_kek(settings))
+        current = keyring.Keyring.from_settings(settings).current_id
+        print(f"rotate-kek: {count} terminal secrets resealed under KEK {current}")
+    elif sys.argv[1:]:
+        sys.exit(f"usage: python -m services.terminals [rotate-kek]; got {' '.join(sys.argv[1:])}")
+    else:
+        main(SPEC)
