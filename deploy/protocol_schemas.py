@@ -118,6 +118,12 @@ class HttpProblem(ErrorBody):
     errors: list[FieldError] | None = Field(
         default=None, exclude_if=_absent, description="malformed: the fields that did not validate"
     )
+    reason: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the code again, on errors the HTTP server answers before the protocol "
+        "(body_too_large, body_timeout, busy when the connections are full: too_many_connections)",
+    )
 
 
 class Greeting(_Frame):

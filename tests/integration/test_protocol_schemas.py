@@ -326,7 +326,13 @@ async def test_every_http_answer_of_a_sync_session_matches_the_published_schemas
     status, p = await gw.post("close", {**close, "session_id": sid}, t.terminal_id, t.secret)
     assert (status, p["code"]) == (409, "protocol")
 
-    expected = set(ERRORS) - {"busy"}  # busy: the database failing, not provoked here
+    # A body over the limit is refused with a code like every other error.
+    status, p = await gw.post("chunk", b"{" + b" " * (1 << 20) + b"}", t.terminal_id, t.secret)
+    assert (status, p["code"]) == (413, "body_too_large")
+
+    # busy: the database failing, not provoked here; body_timeout: a body 30 s late (the
+    # same problem as body_too_large, from the same code path).
+    expected = set(ERRORS) - {"busy", "body_timeout"}
     assert seen.codes() >= expected, expected - seen.codes()
     seen.assert_valid()
 
@@ -422,7 +428,8 @@ async def test_every_frame_the_gateway_sends_on_the_line_matches_the_published_s
     assert code(await line.call(t.secret, tid, 2, "close", close)) == "session_expired"
     await line.close()
 
-    expected = set(ERRORS) - {"busy", "unsigned", "stale"}  # HTTP's headers only; busy: a fault
+    # unsigned, stale: HTTP's headers; body_*: HTTP bodies; busy: a fault, not provoked here.
+    expected = set(ERRORS) - {"busy", "unsigned", "stale", "body_too_large", "body_timeout"}
     assert seen.codes() >= expected, expected - seen.codes()
     seen.assert_valid()
 
