@@ -64,7 +64,7 @@ async def cards(conn: asyncpg.Connection, numbers: Iterable[str]) -> dict[str, a
     rows = await conn.fetch(
         """SELECT c.number, c.card_type_id, c.account_id, c.status, c.expires_on, c.last_used_at,
                   c.issued_at, c.association_id, a.dormant_after_days, c.status_changed_at,
-                  a.created_at AS association_created_at
+                  a.books_start
            FROM cards c JOIN associations a ON a.id = c.association_id
            WHERE c.number = ANY($1::text[])""",
         wanted,
