@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +37,7 @@ import asyncpg
 from services.cards import ledger, quarantine, store
 from services.cards.card_checks import (
     ANOMALY_KINDS,
+    WINDOW,
     AnomalyKind,
     CardFacts,
     Link,
@@ -61,6 +62,7 @@ from shared.contracts import (
 )
 from shared.db import is_transient
 from shared.events import Event, new_event
+from shared.rules.dates import DateWindow
 from shared.rules.params import TerminalParameters, TerminalRules
 from shared.rules.params import compile as compile_rules
 from shared.settings import Settings
@@ -108,18 +110,19 @@ def handler(
 ) -> Callable[[asyncpg.Connection, list[Event[Any]]], Awaitable[Sequence[Event[Any]]]]:
     cert_master = bytes.fromhex(settings.card_cert_key)  # once, not per transaction
     gap_alert = settings.atc_gap_alert
+    window = settings.date_window()
 
     async def on_synced(conn: asyncpg.Connection, events: list[Event[Any]]) -> Sequence[Event[Any]]:
         try:
             async with conn.transaction():  # a savepoint: the fallback starts from clean
-                return await book_synced(conn, events, cert_master, gap_alert)
+                return await book_synced(conn, events, cert_master, gap_alert, window=window)
         except Exception as exc:
             if is_transient(exc):
                 raise
             log.get("offline").warning(
                 "card_chunks_one_line_at_a_time", error=repr(exc), chunks=len(events)
             )
-        return await _line_by_line(conn, events, cert_master, gap_alert)
+        return await _line_by_line(conn, events, cert_master, gap_alert, window)
 
     return on_synced
 
@@ -129,6 +132,7 @@ async def _line_by_line(
     events: list[Event[CardTransactionsSynced]],
     cert_master: bytes,
     gap_alert: int,
+    window: DateWindow,
 ) -> list[Event[Any]]:
     """The batch again, one line at a time, each in its savepoint: a line that still fails is
     held as ``unprocessable`` with the error; the others are booked as usual."""
@@ -139,7 +143,7 @@ async def _line_by_line(
             single = replace(e, data=e.data.model_copy(update={"transactions": [tx]}))
             try:
                 async with conn.transaction():
-                    out += await book_synced(conn, [single], cert_master, gap_alert, now)
+                    out += await book_synced(conn, [single], cert_master, gap_alert, now, window)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -205,6 +209,7 @@ async def book_synced(
     cert_master: bytes,
     gap_alert: int,
     now: datetime | None = None,
+    window: DateWindow = WINDOW,
 ) -> Sequence[Event[Any]]:
     now = now or clock.now()
     snap = await BOOKS.current(conn)
@@ -253,7 +258,8 @@ async def book_synced(
                 d.association_id,
                 rules is not None and d.merchant_id in rules.accepted_at,
                 now,
-                _books_start(t.card["association_created_at"]),
+                datetime.combine(t.card["books_start"], time(), PARIS),
+                window,
             )
         except Exception as exc:  # a time without an offset, say
             hold(t, "unprocessable", f"the line cannot be checked: {exc!r}"[:1000])
@@ -326,12 +332,6 @@ def _facts(card: asyncpg.Record) -> CardFacts:
         issued_at=card["issued_at"],
         dormant_after_days=card["dormant_after_days"],
     )
-
-
-def _books_start(created_at: datetime) -> datetime:
-    """An association's books start with the month (Paris time) it was created in."""
-    local = created_at.astimezone(PARIS)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def _held(t: _Tx) -> quarantine.Held:

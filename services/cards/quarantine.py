@@ -66,10 +66,10 @@ async def hold(conn: asyncpg.Connection, held: list[Held], now: datetime) -> int
                 h.tx.atc,
                 h.tx.kind,
                 h.tx.amount_cents,
-                h.tx.occurred_at.isoformat(),
+                _storable(h.tx.occurred_at.isoformat()),
                 [r for r, _ in h.reasons],
-                "; ".join(f"{r}: {detail}" for r, detail in h.reasons),
-                h.tx.model_dump(mode="json"),
+                _storable("; ".join(f"{r}: {detail}" for r, detail in h.reasons)),
+                _storable(h.tx.model_dump(mode="json")),
             )
         )
     inserted = await conn.fetch(
@@ -102,6 +102,19 @@ async def hold(conn: asyncpg.Connection, held: list[Held], now: datetime) -> int
     for reason, n in counts.items():
         metrics.card_quarantined.labels(reason).inc(n)
     return len(inserted)
+
+
+def _storable(value: Any) -> Any:
+    """What PostgreSQL can store of a line as sent: a NUL character (which text and jsonb
+    refuse, and which may be why the line could not be booked) is kept written out as ``\\x00``,
+    so that the line is held rather than its chunk failing again."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 _FIELDS = (

@@ -577,28 +577,6 @@ async def test_dates_out_of_the_window_are_held(world: World, db: asyncpg.Connec
     }
 
 
-async def test_a_line_without_offset_is_held_and_the_other_lines_of_its_chunk_booked(
-    world: World, db: asyncpg.Connection
-) -> None:
-    a = world.shops[0]
-    cards = [await world.issue() for _ in range(4)]
-    at = T0.replace(tzinfo=None)  # what a terminal wrote without its UTC offset
-    lines = [
-        c.sale(a.terminal_id, a.next_seq(), 1000, 50, at if i == 2 else T0)
-        for i, c in enumerate(cards)
-    ]
-    await world.publish(chunk := world.chunk(a, lines))
-    await world.handled(db, chunk)
-    balances = [(await world.account(c.number))["balance_cents"] for c in cards]
-    assert balances == [50, 50, 0, 50]
-    held = await world.held()
-    assert [(x["seq"], x["reasons"]) for x in held] == [(lines[2].seq, ["unprocessable"])]
-    dead = await db.fetchval(
-        "SELECT count(*) FROM cards.dead_letters WHERE event_id = $1", chunk.id
-    )
-    assert dead == 0
-
-
 async def test_rejecting_the_line_of_a_card_at_fault_blocks_the_card_and_books_nothing(
     world: World, db: asyncpg.Connection
 ) -> None:
@@ -674,3 +652,50 @@ async def test_a_terminal_that_synced_before_a_rate_change_is_not_at_fault(
     assert [(x["seq"], x["reasons"]) for x in await world.held()] == [
         (on_new.seq, ["reward_mismatch"])
     ]
+
+
+async def test_a_line_the_database_refuses_is_held_and_the_other_lines_of_its_chunk_booked(
+    world: World, db: asyncpg.Connection
+) -> None:
+    a = world.shops[0]  # 5 %
+    cards = [await world.issue() for _ in range(4)]
+    lines = [c.sale(a.terminal_id, a.next_seq(), 1000, 50, T0) for c in cards]
+    # A line the checks pass and the database refuses (here a trigger, for one card): the
+    # chunk is redone one line at a time, that line held, the others booked.
+    refused = cards[1].number
+    await db.execute(
+        f"""CREATE FUNCTION cards.refuse_{refused}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.card_number = '{refused}' THEN
+                    RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_{refused} BEFORE INSERT ON cards.card_transactions
+            FOR EACH ROW EXECUTE FUNCTION cards.refuse_{refused}();"""
+    )
+    try:
+        await world.publish(chunk := world.chunk(a, lines))
+        await world.handled(db, chunk)
+    finally:
+        await db.execute(
+            f"""DROP TRIGGER refuse_{refused} ON cards.card_transactions;
+                DROP FUNCTION cards.refuse_{refused}();"""
+        )
+    balances = [(await world.account(c.number))["balance_cents"] for c in cards]
+    assert balances == [50, 0, 50, 50]
+    [held] = await world.held()
+    assert (held["seq"], held["reasons"]) == (lines[1].seq, ["unprocessable"])
+    assert "refused for the test" in held["detail"]
+    dead = await db.fetchval(
+        "SELECT count(*) FROM cards.dead_letters WHERE event_id = $1", chunk.id
+    )
+    assert dead == 0
+    for i, t in enumerate(lines):
+        if i != 1:
+            transaction_id = card_transaction_id(a.terminal_id, t.seq)
+
+            async def cleared(transaction_id: uuid.UUID = transaction_id) -> bool:
+                return await _has_entry(db, transaction_id)
+
+            await eventually(cleared, what="clearing booking the other lines")

@@ -211,7 +211,11 @@ def test_dates_out_of_reason_are_held_with_their_reason() -> None:
 def test_a_time_without_offset_cannot_be_checked() -> None:
     # A CardTransaction refuses a naive time itself (shared.contracts.Instant, issue 11).
     with pytest.raises(ValueError):
-        tx = SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0.replace(tzinfo=None))
+        SimCard("9000000000000001").sale(TERMINAL, 1, 2000, 60, T0.replace(tzinfo=None))
+    # A line that slipped through anyway is not judged by guess: the offline booking holds it.
+    tx = SimCard("9000000000000002").sale(TERMINAL, 1, 2000, 60, T0)
+    tx = tx.model_copy(update={"occurred_at": T0.replace(tzinfo=None)})
+    with pytest.raises(ValueError, match="offset"):
         card_findings(_facts(), tx, ASSOCIATION, True, T0, None)
 
 
