@@ -48,6 +48,8 @@ QUEUES: dict[str, QueueSpec] = {
             "return.refused.v1",
             "blacklist.changed.v1",
             "terminal.parameters.published.v1",
+            # A request's event that a consumer set aside: the request ends failed.
+            "event.dead_lettered.v1",
         ),
     ),
     "clearing": QueueSpec(

@@ -23,8 +23,9 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractQueu
 
 from shared import logging as log
 from shared import metrics, outbox
+from shared.contracts import EventDeadLettered
 from shared.db import is_transient
-from shared.events import Event, EventData, PoisonEvent, parse, unpack
+from shared.events import Event, EventData, PoisonEvent, new_event, parse, unpack
 from shared.outbox import PUBLISH_TIMEOUT_S
 
 # A handler gets the fresh (never seen) events of one type from one message, inside the
@@ -88,7 +89,7 @@ class Consumer:
         try:
             raws = unpack(message.body)
         except Exception as exc:
-            await self._dead_letter(message.body, None, f"undecodable message: {exc}")
+            await self._dead_letter(message.body, None, f"undecodable message: {exc}", None)
             await message.ack()
             return
         events: list[Event[Any]] = []
@@ -116,7 +117,7 @@ class Consumer:
             return
         poison.extend(failed)
         for raw, bad in poison:
-            await self._dead_letter(_encode(raw), bad.event_id, bad.reason)
+            await self._dead_letter(_encode(raw), bad.event_id, bad.reason, raw)
             metrics.events_handled.labels(self.service, str(_type_of(raw)), "dead_lettered").inc()
         await message.ack()
         metrics.handler_duration.labels(self.service, self.queue_name).observe(
@@ -197,17 +198,23 @@ class Consumer:
             )
         return fresh
 
-    async def _dead_letter(self, body: bytes, event_id: str | None, reason: str) -> None:
-        """Keep the event with its reason, in the database and in the queue's .dead twin."""
+    async def _dead_letter(self, body: bytes, event_id: str | None, reason: str, raw: Any) -> None:
+        """Keep the event with its reason, in the database and in the queue's .dead twin, and
+        say so (EventDeadLettered, through the outbox in the same transaction): whoever waits
+        for the event's outcome, a terminal's request at the gateway, learns it failed."""
         self._log.error("event_dead_lettered", event_id=event_id, reason=reason)
         metrics.dead_lettered.labels(self.service, reason.split(":")[0][:60]).inc()
-        await self.pool.execute(
-            "INSERT INTO dead_letters (event_id, queue, reason, body) VALUES ($1, $2, $3, $4)",
-            event_id,
-            self.queue_name,
-            reason,
-            body,
-        )
+        notice = _notice(self.service, raw, event_id, reason)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO dead_letters (event_id, queue, reason, body) VALUES ($1, $2, $3, $4)",
+                event_id,
+                self.queue_name,
+                reason,
+                body,
+            )
+            if notice is not None:
+                await outbox.write(conn, [notice])
         await asyncio.wait_for(
             self.dlx.publish(
                 aio_pika.Message(
@@ -231,6 +238,31 @@ class _Transient(Exception):
 
 class _Failed(Exception):
     pass
+
+
+def _notice(service: str, raw: Any, event_id: str | None, reason: str) -> Event[Any] | None:
+    """The EventDeadLettered for a set-aside event; None for a notice itself (a gateway
+    that cannot process a notice must not answer it with another, for ever)."""
+    fields = raw if isinstance(raw, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return str(value)[:200] if value is not None else None
+
+    if text("type") == EventDeadLettered.type():
+        return None
+    return new_event(
+        service,
+        EventDeadLettered(
+            service=service,
+            event_id=event_id if event_id is not None else text("id"),
+            event_type=text("type"),
+            event_source=text("source"),
+            subject=text("subject"),
+            reason=reason[:1000],
+        ),
+        subject=text("subject"),
+    )
 
 
 def _by_type(events: list[Event[Any]]) -> list[tuple[str, list[Event[Any]]]]:

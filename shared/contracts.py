@@ -492,3 +492,19 @@ class MonthlyStatementReady(EventData):
     )
     xlsx_path: str = Field(description="the XLSX export, on clearing's API")
     csv_path: str = Field(description="the CSV export, on clearing's API")
+
+
+@register
+class EventDeadLettered(EventData):
+    """A consumer could not process an event and set it aside (its queue's ``.dead`` twin
+    and ``dead_letters``, with the reason). Published through the outbox of the service that
+    gave up, in the transaction that set it aside: the gateway ends the terminal request the
+    event carried as failed, so no request waits for ever (issue 11, build item 5)."""
+
+    name = "event.dead_lettered"
+    service: str = Field(description="the service whose consumer gave up")
+    event_id: str | None = None
+    event_type: str | None = None
+    event_source: str | None = None
+    subject: str | None = None
+    reason: str = Field(max_length=1000)

@@ -38,7 +38,12 @@ async def on_ready(rt: Runtime) -> None:
     service = sync.SyncService(rt.pool)
     rt.state["sync"] = service
     if rt.settings.sync_line_port:
-        line = LineServer(service, gateway)
+        line = LineServer(
+            service,
+            gateway,
+            hello_timeout_s=rt.settings.line_hello_timeout_s,
+            max_malformed=rt.settings.line_max_malformed,
+        )
         try:
             await line.start(rt.settings.host, rt.settings.sync_line_port)
         except OSError as exc:  # the HTTP sessions still work; the line is retried at restart
@@ -83,6 +88,7 @@ SPEC = ServiceSpec(
     after_commit=after_commit,
     on_ready=on_ready,
 )
+
 
 async def rotate_kek(settings: Settings) -> int:
     """Reseal every terminal's secret under COMPTOIR_TERMINAL_KEK, opening each with it or

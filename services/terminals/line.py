@@ -30,6 +30,10 @@ from shared.sync.messages import REQUESTS, Chunk, Close, Hello, MessageType, Upd
 
 IDLE_TIMEOUT_S = 120.0
 MAX_AUTH_FAILURES = 3
+# Issue 11, build item 8: a client that never says a valid HELLO, or sends only malformed
+# frames, is hung up (settings line_hello_timeout_s and line_max_malformed).
+HELLO_TIMEOUT_S = 30.0
+MAX_MALFORMED = 3
 _log = log.get("line")
 
 
@@ -46,8 +50,22 @@ class _Hangup(Exception):
 
 
 class LineSession:
-    def __init__(self, link: Link, svc: SyncService, gateway: Gateway) -> None:
+    def __init__(
+        self,
+        link: Link,
+        svc: SyncService,
+        gateway: Gateway,
+        hello_timeout_s: float = HELLO_TIMEOUT_S,
+        max_malformed: int = MAX_MALFORMED,
+    ) -> None:
         self.link = link
+        self.hello_timeout_s = hello_timeout_s
+        self.max_malformed = max_malformed
+        # Malformed frames: damaged ones (NAKed) and intact ones that are not the protocol.
+        # Before HELLO they add up; after it a valid message starts the count again, so a
+        # noisy line that recovers is not hung up.
+        self.malformed = 0
+        link.on_nak = self._damaged_frame
         self.svc = svc
         self.gateway = gateway
         self.challenge = secrets.token_hex(16)
@@ -67,10 +85,18 @@ class LineSession:
             "max_payload": self.link.decoder.max_payload,
         }
         await self.link.send(ZERO_MAC.encode() + b" " + orjson.dumps(greeting))
+        loop = asyncio.get_running_loop()
+        hello_by = loop.time() + self.hello_timeout_s
         while True:
-            payload = await self.link.receive(IDLE_TIMEOUT_S)
+            timeout = IDLE_TIMEOUT_S
+            if self.session_id is None:
+                timeout = min(timeout, hello_by - loop.time())
+                if timeout <= 0:
+                    _log.info("line_hangup", why="no valid HELLO in time")
+                    return
+            payload = await self.link.receive(timeout)
             if payload is None:
-                return  # idle: hang up
+                return  # idle, or no HELLO in time: hang up
             self.busy = True
             if payload == self.last_request and self.last_reply is not None:
                 # The terminal did not get our answer: the same one again, not a second commit.
@@ -83,6 +109,15 @@ class LineSession:
             self.busy = False
             if self.auth_failures >= MAX_AUTH_FAILURES:
                 return
+            if self.malformed >= self.max_malformed:
+                _log.info("line_hangup", why="malformed frames", count=self.malformed)
+                return
+
+    def _damaged_frame(self) -> None:
+        self.malformed += 1
+        if self.malformed >= self.max_malformed:
+            _log.info("line_hangup", why="malformed frames", count=self.malformed)
+            raise LinkError(f"{self.malformed} malformed frames")
 
     def _seal(self, counter: int, type_: str, body: dict[str, Any]) -> bytes:
         message = {"counter": counter, "type": type_, "body": body}
@@ -132,8 +167,12 @@ class LineSession:
                 raise SyncError("protocol", f"frame counter {self.counter + 1} expected")
             self.counter = env.counter
             reply = await self.handle(env)
+            if self.session_id is not None:
+                self.malformed = 0
             return self._seal(counter, env.type, reply)
         except SyncError as exc:
+            if exc.code == "malformed":
+                self.malformed += 1
             return self._error(counter, exc, sealed=self.terminal is not None)
         except (asyncpg.PostgresError, OSError) as exc:
             if not is_transient(exc):
@@ -177,11 +216,18 @@ def _first_error(exc: ValidationError) -> str:
 
 class LineServer:
     def __init__(
-        self, svc: SyncService, gateway: Gateway, max_payload: int = framing.MAX_PAYLOAD
+        self,
+        svc: SyncService,
+        gateway: Gateway,
+        max_payload: int = framing.MAX_PAYLOAD,
+        hello_timeout_s: float = HELLO_TIMEOUT_S,
+        max_malformed: int = MAX_MALFORMED,
     ) -> None:
         self.svc = svc
         self.gateway = gateway
         self.max_payload = max_payload
+        self.hello_timeout_s = hello_timeout_s
+        self.max_malformed = max_malformed
         self.server: asyncio.Server | None = None
         self.sessions: dict[asyncio.Task[None], LineSession] = {}
 
@@ -195,7 +241,9 @@ class LineServer:
         task = asyncio.current_task()
         assert task is not None
         link = Link(reader, writer, max_payload=self.max_payload)
-        session = self.sessions[task] = LineSession(link, self.svc, self.gateway)
+        session = self.sessions[task] = LineSession(
+            link, self.svc, self.gateway, self.hello_timeout_s, self.max_malformed
+        )
         try:
             await session.run()
         except (ConnectionError, LinkError):

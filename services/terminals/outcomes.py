@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -14,6 +15,7 @@ from shared.contracts import (
     CagnotteCredited,
     CagnotteRedeemed,
     EnrolmentRefused,
+    EventDeadLettered,
     RedemptionRefused,
     ReturnRefused,
     RewardReversed,
@@ -42,12 +44,21 @@ TITLES = {
     "unknown_sale": "Unknown sale",
     "return_exceeds_sale": "Return exceeds the sale",
     "would_go_negative": "Reward already spent",
+    "not_processed": "Not processed",
     "occurred_in_future": "Dated in the future",
     "occurred_too_long_ago": "Dated too long ago",
     "occurred_before_books_start": "Dated before the books start",
 }
 
 Decision = tuple[UUID, str, str, int, dict[str, Any]]  # request id, kind, status, http status, body
+
+# The service whose verdict answers a terminal's request, and the subjects the gateway
+# gives a request's event (api.py: "<kind>/<request id>").
+DECIDER = "cards"
+_REQUEST_SUBJECT = re.compile(
+    r"(sale|redemption|return|enrolment)/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+_HANDLER_FAILED = re.compile(r"handler failed: ([A-Za-z_][A-Za-z0-9_.]*)")
 
 
 def _refusal(reason: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -69,7 +80,42 @@ OUTCOMES: tuple[type[EventData], ...] = (
     EnrolmentRefused,
     RewardReversed,
     ReturnRefused,
+    EventDeadLettered,
 )
+
+
+def cause(reason: str) -> str:
+    """What the terminal is told of why: the exception's class or the envelope's fault,
+    never its text (it may quote the database)."""
+    m = _HANDLER_FAILED.match(reason)
+    if m is not None:
+        return f"handler failed: {m.group(1)}"
+    return reason.split(":")[0][:100]
+
+
+def failed(d: EventDeadLettered) -> Decision | None:
+    """A request's own event set aside by the service that decides it: the request failed.
+    Another service setting aside an event of the same subject decides nothing (cards may
+    have answered the request already)."""
+    if d.service != DECIDER or d.event_source != "terminals" or d.subject is None:
+        return None
+    m = _REQUEST_SUBJECT.fullmatch(d.subject)
+    if m is None:
+        return None
+    kind, request_id = m.group(1), UUID(m.group(2))
+    return (
+        request_id,
+        kind,
+        "failed",
+        422,
+        _refusal(
+            "not_processed",
+            f"the {DECIDER} service could not process this {kind} and set it aside for an "
+            f"operator (event {d.event_id}); nothing was booked",
+            cause=cause(d.reason),
+            event_id=d.event_id,
+        ),
+    )
 
 
 def decide(event: Event[Any]) -> Decision | None:
@@ -174,6 +220,8 @@ def decide(event: Event[Any]) -> Decision | None:
             status,
             _refusal(d.reason, d.detail, **account),
         )
+    if isinstance(d, EventDeadLettered):
+        return failed(d)
     raise TypeError(f"not an outcome: {event.type}")
 
 

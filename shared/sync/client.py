@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -421,6 +421,9 @@ class Link:
         self.decoder = framing.Decoder(max_payload)
         self.events: deque[framing.Event] = deque()
         self.naks_sent = 0
+        # Called at each NAK this side sends (a damaged frame, noise): the gateway counts
+        # malformed frames and hangs up on a client that sends only those (issue 11).
+        self.on_nak: Callable[[], None] | None = None
 
     async def next_event(self, timeout: float) -> framing.Event | None:
         """The next event within ``timeout`` seconds (None: silence); ConnectionError at EOF."""
@@ -448,6 +451,8 @@ class Link:
         if byte == framing.NAK:
             self.naks_sent += 1
         self.writer.write(bytes((byte,)))
+        if byte == framing.NAK and self.on_nak is not None:
+            self.on_nak()
 
     async def send(self, payload: bytes) -> None:
         """Send a frame and wait for its ACK. A frame arriving meanwhile means the peer got
