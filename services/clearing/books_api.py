@@ -241,7 +241,8 @@ def _settlement_out(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
 async def close_period(request: web.Request) -> web.Response:
     """Closes the period and every open one before it, back to the month the association's
     books start (its first entry's, or its first merchant's before any; 409 for a period
-    before that). After the close nothing is booked in it: a late sale goes to the open
+    before that), at most 24 months at once (409 ``close_range_too_long`` beyond: close an
+    earlier month first). After the close nothing is booked in it: a late sale goes to the open
     period with its date, a correction is an adjustment. One statement per merchant is
     handed to notifications (MonthlyStatementReady)."""
     rt = back_office(request)
