@@ -13,6 +13,8 @@ from pathlib import Path
 
 import aiohttp
 
+from shared import db
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
 # Another base lets two suites run side by side (each with its own database and vhost too).
@@ -23,6 +25,15 @@ DATABASE_URL = os.environ.get(
     "COMPTOIR_DATABASE_URL", "postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_test"
 )
 AMQP_URL = os.environ.get("COMPTOIR_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/comptoir_test")
+
+
+# Each service connects with its own role, as in production (deploy/postgres/service-roles.sql,
+# created by deploy/ensure-infra.sh); COMPTOIR_TEST_DB_ROLES=0: all with DATABASE_URL's owner.
+DB_ROLES = os.environ.get("COMPTOIR_TEST_DB_ROLES", "1") != "0"
+
+
+def service_database_url(service: str) -> str:
+    return db.service_role_url(DATABASE_URL, service) if DB_ROLES else DATABASE_URL
 
 
 def port(service: str) -> int:
@@ -48,7 +59,7 @@ class Services:
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "COMPTOIR_PORT": str(port(service)),
-            "COMPTOIR_DATABASE_URL": DATABASE_URL,
+            "COMPTOIR_DATABASE_URL": service_database_url(service),
             "COMPTOIR_AMQP_URL": AMQP_URL,
             "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
             # The development card and terminal keys: refused outside development.
@@ -103,11 +114,12 @@ class Services:
     async def restart(self, extra_env: dict[str, str] | None = None) -> None:
         """Stop the five services gracefully and start them again with ``extra_env`` (a test's
         calendar, ``COMPTOIR_CLOCK``); what they hold is in the database and the broker."""
+        running = [p for p in self.procs.values() if p.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        # Waited in threads: the event loop goes on (the test's own connections stay served).
+        await asyncio.gather(*(asyncio.to_thread(p.wait, 30) for p in running))
         for name in SERVICES:
-            proc = self.procs.get(name)
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
             self.start(name, extra_env)
         await self.wait_ready()
 

@@ -3,7 +3,8 @@ for a bank outside the EEA, stored, shown, and written into the direct-debit fil
 close, which the ISO 20022 schema accepts.
 
 A Swiss shop (taux client 3 %, taux UC 0.5 %) sells 100.00 in August 2026: it owes 3.50,
-collected from its Swiss euro account by SEPA direct debit.
+collected from its Swiss euro account by SEPA direct debit. On their own calendar whatever
+today's date: the services' clock is in August 2026 for the sales, in September for the close.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from services.clearing import bank
 from services.clearing.sepa import PAIN_008_NS
 from shared.client import Reply
 from tests import harness
-from tests.conftest import NetworkFactory, eventually
+from tests.conftest import Calendar, NetworkFactory, eventually
 
 CLEARING = harness.url("clearing")
+SELLING = datetime(2026, 8, 20, 10, tzinfo=UTC)
+CLOSING = datetime(2026, 9, 2, 10, tzinfo=UTC)
 CH_IBAN = "CH9300762011623852957"
 ZURICH = {
     "street": "Bahnhofstrasse",
@@ -49,8 +52,12 @@ def _problem(reply: Reply, field: str) -> str:
 
 
 async def test_an_address_is_required_outside_the_eea_and_reaches_the_direct_debit_file(
-    make_network: NetworkFactory, db: asyncpg.Connection, http: aiohttp.ClientSession
+    calendar: Calendar,
+    make_network: NetworkFactory,
+    db: asyncpg.Connection,
+    http: aiohttp.ClientSession,
 ) -> None:
+    await calendar.move_to(SELLING)
     net = await make_network(merchants=1, taux_client_bps=300, taux_uc_bps=50)
     admin, aid, (shop,), (till,) = net.admin, net.association_id, net.merchants, net.terminals
 
@@ -108,6 +115,7 @@ async def test_an_address_is_required_outside_the_eea_and_reaches_the_direct_deb
         return bool(n == 1)
 
     await eventually(booked, what="the August sale in clearing")
+    await calendar.move_to(CLOSING)
     closed = await admin.call(
         "POST", f"{CLEARING}/v1/associations/{aid}/periods/2026-08/close", {"actor": "test"}
     )
@@ -143,11 +151,12 @@ async def test_an_address_is_required_outside_the_eea_and_reaches_the_direct_deb
 
 
 async def test_a_party_a_bank_outside_the_eea_could_not_take_is_held_with_the_reason(
-    make_network: NetworkFactory, db: asyncpg.Connection
+    calendar: Calendar, make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
     """The association gives no address: a transfer to the Swiss shop is held (the payer's
     address goes with it). The operator's British details were stored before addresses were
     asked for: held too. The French shop's collection goes out."""
+    await calendar.move_to(SELLING)
     net = await make_network(merchants=2, taux_client_bps=300, taux_uc_bps=50)
     admin, aid, (shop_fr, shop_ch), (till_fr, till_ch) = (
         net.admin,
@@ -200,6 +209,7 @@ async def test_a_party_a_bank_outside_the_eea_could_not_take_is_held_with_the_re
             return bool(n == 2)
 
         await eventually(booked, what="the August sale and redemption in clearing")
+        await calendar.move_to(CLOSING)
         closed = await admin.call(
             "POST", f"{CLEARING}/v1/associations/{aid}/periods/2026-08/close", {"actor": "test"}
         )

@@ -11,6 +11,9 @@ Rate mode merchant, taux client 3 %, taux UC 0.5 %:
 | close     | A collected, operator paid        | 0               | -2.00 held      | 0        |
 | September | Bob buys 50.00 at B               |                 | +1.50 + 0.25    | -0.25    |
 | close     | B paid 2.00 - 1.75, operator paid |                 | 0               | 0        |
+
+On its own calendar whatever today's date: the services' clock is in August 2026 while the
+association starts and August is sold, then in September, then in October for the closes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncpg
 import orjson
 
 from tests import harness
-from tests.conftest import NetworkFactory, eventually
+from tests.conftest import Calendar, NetworkFactory, eventually
 from tests.integration.test_clearing_month import _iban, _ok, _reconcile
 
 CLEARING = harness.url("clearing")
@@ -34,8 +37,9 @@ def _on(month: int, day: int) -> str:
 
 
 async def test_a_held_position_is_settled_by_the_next_close(
-    make_network: NetworkFactory, db: asyncpg.Connection
+    calendar: Calendar, make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
+    await calendar.move_to(datetime(2026, 8, 20, 10, tzinfo=UTC))
     net = await make_network(merchants=2, taux_client_bps=300, taux_uc_bps=50)
     admin, aid = net.admin, net.association_id
     shop_a, shop_b = net.merchants
@@ -72,6 +76,7 @@ async def test_a_held_position_is_settled_by_the_next_close(
     await _ok(await ta.sale("+33611000101", 10_000, occurred_at=_on(8, 5)), 201)
     await _ok(await tb.redeem("+33611000101", 200, occurred_at=_on(8, 10)), 201)
     await booked(8, 2)
+    await calendar.move_to(datetime(2026, 9, 10, 10, tzinfo=UTC))
     august = await close("2026-08")
     assert august["status"] == "ready"
     assert (august["collections_count"], august["collections_cents"]) == (1, 350)
@@ -83,6 +88,7 @@ async def test_a_held_position_is_settled_by_the_next_close(
     await bank_details("merchant", shop_b, 4, mandate_id="B-1", mandate_signed_on="2026-01-15")
     await _ok(await tb.sale("+33611000102", 5_000, occurred_at=_on(9, 7)), 201)
     await booked(9, 1)
+    await calendar.move_to(datetime(2026, 10, 2, 10, tzinfo=UTC))
     september = await close("2026-09")
     assert september["status"] == "ready" and september["held"] == []
     assert september["collections_count"] == 0
