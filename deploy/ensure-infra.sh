@@ -203,6 +203,28 @@ ensure_postgres() {
             -c 'SELECT 1' >/dev/null ||
             die "role $DB_ROLE cannot log in on $PG_HOST:$PG_PORT (check pg_hba.conf)"
     fi
+    ensure_service_roles
+}
+
+# One role per service, owning its schema only (deploy/postgres/service-roles.sql); on this
+# machine their password is the development one, like the owner's. Schemas an earlier version
+# created under the owner role are handed over to the services' roles.
+ensure_service_roles() {
+    local out db
+    if ! out=$(as_user postgres psql -X -q -v ON_ERROR_STOP=1 -d postgres -v owner="$DB_ROLE" \
+        -v pw_terminals="$DB_PASSWORD" -v pw_cards="$DB_PASSWORD" -v pw_clearing="$DB_PASSWORD" \
+        -v pw_crm="$DB_PASSWORD" -v pw_notifications="$DB_PASSWORD" \
+        <"$ROOT/deploy/postgres/service-roles.sql" 2>&1); then
+        echo "$out" >&2
+        die "could not create the services' PostgreSQL roles"
+    fi
+    for db in "${DATABASES[@]}"; do
+        if ! out=$(as_user postgres psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
+            <"$ROOT/deploy/postgres/hand-over-schemas.sql" 2>&1); then
+            echo "$out" >&2
+            die "could not hand the schemas of database $db over to the services' roles"
+        fi
+    done
 }
 
 # --- RabbitMQ ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -79,6 +80,18 @@ async def create_pool(dsn: str, schema: str, min_size: int, max_size: int) -> as
     return pool
 
 
+def service_role_url(url: str, service: str) -> str:
+    """``url`` with the service's own role, ``comptoir_<service>``, in place of its user, the
+    password kept: how ``make run`` and the tests connect each service on a machine prepared
+    by deploy/ensure-infra.sh (deploy/postgres/service-roles.sql). Each role owns its schema
+    and has no right on the others'."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    password = f":{parts.password}" if parts.password is not None else ""
+    netloc = f"{quote(f'comptoir_{service}', safe='')}{password}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _lock_key(schema: str) -> int:
     return int.from_bytes(
         hashlib.sha256(f"comptoir-migrate-{schema}".encode()).digest()[:8], "big", signed=True
@@ -94,6 +107,18 @@ async def migrate(dsn: str, schema: str, service_migrations: Path) -> list[str]:
         await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(schema))
         try:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            owner, may_create = await conn.fetchrow(
+                """SELECT nspowner::regrole::text, has_schema_privilege(oid, 'CREATE')
+                   FROM pg_namespace WHERE nspname = $1""",
+                schema,
+            )
+            if not may_create:
+                # Not a passing outage: retrying would not help, so the start stops here.
+                raise MigrationError(
+                    f"schema {schema} belongs to {owner}, and this service's role may not "
+                    "change it: run deploy/ensure-infra.sh, which hands each schema over to "
+                    "its service's role (deploy/postgres/hand-over-schemas.sql)"
+                )
             await conn.execute(f'SET search_path TO "{schema}"')
             await conn.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (

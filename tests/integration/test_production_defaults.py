@@ -323,3 +323,48 @@ def test_in_development_the_services_warn_of_their_development_secrets(
         warnings = [line for line in log.splitlines() if '"event":"development_secret"' in line]
         assert any(variable in line and '"level":"warning"' in line for line in warnings), service
         assert not any("COMPTOIR_ADMIN_TOKEN" in line for line in warnings)
+
+
+# --- one database role per service ------------------------------------------------------------
+
+
+async def test_each_service_connects_with_its_own_role_that_owns_its_schema_only(
+    services: harness.Services, db: asyncpg.Connection
+) -> None:
+    if not harness.DB_ROLES:
+        pytest.skip("COMPTOIR_TEST_DB_ROLES=0: the services share the owner role")
+    connected = {
+        r["application_name"].removeprefix("comptoir-"): r["usename"]
+        for r in await db.fetch(
+            """SELECT DISTINCT application_name, usename FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name LIKE 'comptoir-%'"""
+        )
+    }
+    for service in harness.SERVICES:
+        assert connected.get(service) == f"comptoir_{service}", connected
+        owner = await db.fetchval(
+            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $1", service
+        )
+        assert owner == f"comptoir_{service}"
+        for other in harness.SERVICES:
+            may_use = await db.fetchval(
+                "SELECT has_schema_privilege($1, $2, 'USAGE')", f"comptoir_{service}", other
+            )
+            assert may_use == (other == service), (service, other)
+
+
+async def test_the_cards_role_cannot_read_the_terminals_secrets(
+    make_network: NetworkFactory,
+) -> None:
+    if not harness.DB_ROLES:
+        pytest.skip("COMPTOIR_TEST_DB_ROLES=0: the services share the owner role")
+    await make_network(merchants=1)
+    conn = await asyncpg.connect(harness.service_database_url("cards"))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM cards.schema_migrations") > 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch("SELECT secret_sealed FROM terminals.terminals")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM clearing.schema_migrations")
+    finally:
+        await conn.close()
