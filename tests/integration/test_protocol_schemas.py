@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from deploy import protocol_schemas
-from shared import signing
+from shared import clock, signing
 from shared.sync import framing
 from shared.sync.client import GATEWAY_DOMAIN, ZERO_MAC, Link
 from shared.sync.messages import ERRORS
@@ -296,7 +295,7 @@ async def test_every_http_answer_of_a_sync_session_matches_the_published_schemas
     assert (status, p["code"]) == (409, "replay")
     status, p = await gw.post("hello", raw, t.terminal_id, t.secret, headers={})
     assert (status, p["code"]) == (401, "unsigned")
-    old = int(time.time()) - 3600
+    old = int(clock.now().timestamp()) - 3600
     status, p = await gw.post("hello", raw, t.terminal_id, t.secret, timestamp=old)
     assert (status, p["code"]) == (401, "stale")
     status, p = await gw.post("hello", raw, t.terminal_id, "not the secret, not at all")
