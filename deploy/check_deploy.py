@@ -3,7 +3,12 @@ Docker engine (`make check-deploy` runs this after the compose-spec schema and h
 
 Checks that every path the files refer to exists and reaches the build context, that each
 service runs an existing module on its own port with a /ready healthcheck, and that every
-COMPTOIR_* variable set is one the code reads. Needs PyYAML only (no project dependency).
+COMPTOIR_* variable set is one the code reads. And production by default (issue 11, finding
+7): no secret written in the file or given a fallback value (each is ``${VAR:?...}``), every
+such variable listed in .env.example without a value, only the gateway's HTTP and line ports
+published on every interface (the rest on 127.0.0.1 or not at all), nothing in development
+mode, and each service on its own database role, created by the database's init script.
+Needs PyYAML only (no project dependency).
 """
 
 from __future__ import annotations
@@ -127,7 +132,9 @@ def check_compose(errors: list[str], ports: dict[str, int], fields: set[str]) ->
                 errors.append(f"{where}: named volume {source} is not declared")
         env = svc.get("environment") or {}
         for key in env:
-            if key.startswith("COMPTOIR_"):
+            # The database's init script reads COMPTOIR_DB_PASSWORD_*: only the image's
+            # processes read settings.
+            if key.startswith("COMPTOIR_") and svc.get("image") == "comptoir:latest":
                 rest = key.removeprefix("COMPTOIR_")
                 if rest.lower() not in fields and rest not in url_overrides:
                     errors.append(f"{where}: {key} is not a setting the code reads")
@@ -146,8 +153,15 @@ def check_compose(errors: list[str], ports: dict[str, int], fields: set[str]) ->
             errors.append(f"{where}: image is not comptoir:latest")
         if svc.get("command") != ["python", "-m", f"services.{name}"]:
             errors.append(f"{where}: command is not python -m services.{name}")
-        if f"{port}:{port}" not in [str(p) for p in svc.get("ports", [])]:
-            errors.append(f"{where}: port {port} is not published")
+        published = [str(p) for p in svc.get("ports", [])]
+        if name == "terminals":
+            if f"{port}:{port}" not in published:
+                errors.append(f"{where}: port {port} is not published")
+        elif f"127.0.0.1:{port}:{port}" not in published:
+            errors.append(f"{where}: port {port} is not published on 127.0.0.1")
+        db_url = str((svc.get("environment") or {}).get("COMPTOIR_DATABASE_URL", ""))
+        if not db_url.startswith(f"postgresql://comptoir_{name}:"):
+            errors.append(f"{where}: does not connect to PostgreSQL with its role comptoir_{name}")
         test = " ".join(svc.get("healthcheck", {}).get("test", []))
         if f"127.0.0.1:{port}/ready" not in test:
             errors.append(f"{where}: healthcheck does not probe /ready on port {port}")
@@ -165,11 +179,90 @@ def check_compose(errors: list[str], ports: dict[str, int], fields: set[str]) ->
         errors.append("docker-compose.yml: seed should wait for the five services")
 
 
+# What a variable's name says it holds; its value must come from ${VAR:?...}.
+SECRET_NAME = re.compile(r"(TOKEN|PASSWORD|PASS|SECRET|KEY|KEK)$")
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+]?)([^}]*)\}")
+URL_PASSWORD = re.compile(r"^[a-z]+://[^:/@]+:([^@]+)@")
+# Public development values (shared/settings.py, shared/card/crypto.py) that no file may hold.
+DEV_VALUES = ("dev-admin-token", "ce27ce27ce27ce27", "7e4a7e4a7e4a7e4a")
+
+
+def _required(value: str, where: str, errors: list[str]) -> set[str]:
+    """The variables ``value`` requires (``${VAR:?...}``); an error for each secret one with
+    a fallback."""
+    names = set()
+    for m in INTERPOLATION.finditer(value):
+        name, op = m.group(1), m.group(2)
+        if op in (":?", "?"):
+            names.add(name)
+        elif SECRET_NAME.search(name):
+            errors.append(f"{where}: ${{{name}}} must be ${{{name}:?...}}, with no fallback")
+    return names
+
+
+def check_production(errors: list[str], ports: dict[str, int]) -> None:
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    text = (ROOT / "docker-compose.yml").read_text().lower()
+    for dev in DEV_VALUES:
+        if dev in text:
+            errors.append(f"docker-compose.yml: holds the development value {dev}...")
+    required: set[str] = set()
+    gateway = {str(ports["terminals"]), str(ports["terminals line"])}
+    for name, svc in compose["services"].items():
+        where = f"docker-compose.yml: {name}"
+        env = svc.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(str(e).partition("=")[::2] for e in env)
+        for key, value in env.items():
+            value = str(value)
+            required |= _required(value, f"{where}: {key}", errors)
+            secret_value = URL_PASSWORD.match(value)
+            if secret_value and not secret_value.group(1).startswith("${"):
+                errors.append(f"{where}: {key} writes a password in the file")
+            written = not INTERPOLATION.fullmatch(value.strip())
+            if SECRET_NAME.search(key) and not key.endswith("_FILE") and written:
+                errors.append(f"{where}: {key} is written in the file, not ${{{key}:?...}}")
+            if key == "COMPTOIR_ENV" and value.strip() == "development":
+                errors.append(f"{where}: COMPTOIR_ENV=development in a deployment")
+        for mapping in svc.get("ports") or []:
+            parts = str(mapping).split(":")
+            local = len(parts) == 3 and parts[0] == "127.0.0.1"
+            if not local and not (name == "terminals" and parts[-1] in gateway):
+                errors.append(
+                    f"{where}: publishes {mapping} on every interface (only the gateway's "
+                    "HTTP and line ports may be; bind the rest to 127.0.0.1)"
+                )
+    postgres = compose["services"].get("postgres", {})
+    if not any(
+        "/docker-entrypoint-initdb.d/" in str(v) and "service-roles" in str(v)
+        for v in postgres.get("volumes") or []
+    ):
+        errors.append("docker-compose.yml: postgres does not run deploy/postgres's role script")
+    if postgres.get("ports"):
+        errors.append("docker-compose.yml: postgres is published; only the services reach it")
+    example = ROOT / ".env.example"
+    if not example.is_file():
+        errors.append(".env.example is missing")
+        return
+    listed: dict[str, str] = {}
+    for line in example.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            listed[key.strip()] = value.strip()
+    for name in sorted(required - set(listed)):
+        errors.append(f".env.example: does not list {name}, which docker-compose.yml requires")
+    for name, value in listed.items():
+        if SECRET_NAME.search(name) and value:
+            errors.append(f".env.example: {name} has a value; each deployment sets its own")
+
+
 def main() -> int:
     ports, fields = _settings()
     errors: list[str] = []
     check_dockerfile(errors, ports)
     check_compose(errors, ports, fields)
+    check_production(errors, ports)
     for e in errors:
         print(f"check-deploy: {e}", file=sys.stderr)
     if errors:
