@@ -113,21 +113,49 @@ async def stream_csv(
 def database_problem(exc: asyncpg.PostgresError) -> Problem | None:
     """What the database refuses is the request's to fix, a 4xx, whatever the handler checked
     before (a concurrent request may have got there first); a transient error is a 503 to
-    retry. ``None``: a real fault, a 500."""
-    detail = str(exc) + (f": {exc.detail}" if getattr(exc, "detail", None) else "")
+    retry. ``None``: a real fault, a 500.
+
+    The answer carries a stable ``reason`` and words of ours, never the database's text: its
+    message names constraints, tables and the key values of other rows (issue 11, finding
+    8). The middleware logs that text with the request's correlation id instead."""
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         if "still referenced" in (exc.detail or ""):
-            return Problem(409, "Still in use", detail)
-        return Problem(422, "Unknown reference", detail)
+            return Problem(
+                409,
+                "Still in use",
+                "other records still refer to this one: remove or change them first",
+                reason="still_in_use",
+            )
+        return Problem(
+            422,
+            "Unknown reference",
+            "the request refers to something that does not exist",
+            reason="unknown_reference",
+        )
     if isinstance(exc, asyncpg.UniqueViolationError):
-        return Problem(409, "Conflict", detail)
+        return Problem(
+            409,
+            "Conflict",
+            "another record already holds one of these values",
+            reason="conflict",
+        )
     if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError)):
-        return Problem(422, "Refused by a database rule", detail)
+        return Problem(
+            422,
+            "Refused by a database rule",
+            "a value breaks one of the rules the records must keep",
+            reason="database_rule",
+        )
     if isinstance(exc, asyncpg.DataError):
-        return Problem(422, "Invalid value", detail)
+        return Problem(
+            422, "Invalid value", "a value is out of range or malformed", reason="invalid_value"
+        )
     if db.is_transient(exc):
         return Problem(
-            503, "Busy", "concurrent changes to the same rows: nothing was written, retry"
+            503,
+            "Busy",
+            "concurrent changes to the same rows: nothing was written, retry",
+            reason="busy",
         )
     return None
 
@@ -220,7 +248,15 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
                     logger.exception("unhandled_error", path=request.path)
                     problem = Problem(500, "Internal error", "the error was logged")
                 else:
-                    logger.warning("database_refused", path=request.path, error=str(exc))
+                    # The database's own words stay here: the answer has a reason code only.
+                    logger.warning(
+                        "database_refused",
+                        path=request.path,
+                        reason=problem.extra.get("reason"),
+                        error=str(exc),
+                        detail=getattr(exc, "detail", None),
+                        constraint=getattr(exc, "constraint_name", None),
+                    )
                 response = problem.response(request.path)
             except Exception:
                 logger.exception("unhandled_error", path=request.path)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from shared.fields import control_character
 from shared.rules.codes import InvalidCode, parse_card_number
 from shared.rules.phone import InvalidPhone, normalise
 
@@ -157,6 +158,12 @@ def read(text: str, today: date) -> Report:
                 parsed["balance_cents"] = _cents(fields["balance"])
             except ValueError as exc:
                 reasons.append(str(exc))
+        for name in ("title", "first_name", "last_name"):
+            # The same rule as the API's names (shared/fields.py): no control or format
+            # character (RLO, ESC, CR/LF...) reaches a card printer or a statement.
+            found = control_character(fields.get(name, ""))
+            if found is not None:
+                reasons.append(f"{name} holds a control character ({found})")
         phone = parsed.get("phone")
         if isinstance(phone, str) and phone in seen:
             reasons.append(f"same phone as line {seen[phone]}")

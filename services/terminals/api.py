@@ -33,7 +33,7 @@ from shared.contracts import (
     SaleRecorded,
 )
 from shared.events import Event, EventData, new_event
-from shared.fields import CardNumber, FamilyCode, PhoneNumber
+from shared.fields import CardNumber, FamilyCode, Name, PhoneNumber
 from shared.http import Problem, json_response, parse_model, read_model, uuid_param
 from shared.openapi import Api, Header
 from shared.rules.dates import DateWindow
@@ -130,8 +130,9 @@ class EnrolmentIn(_Strict):
     enrolment_id: UUID
     phone: PhoneNumber
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-    first_name: str | None = Field(default=None, max_length=100)
-    last_name: str | None = Field(default=None, max_length=100)
+    # Names refuse control and format characters (RLO, ESC, CR/LF...): shared/fields.py.
+    first_name: Name | None = None
+    last_name: Name | None = None
 
 
 class TerminalIn(BaseModel):
@@ -139,7 +140,7 @@ class TerminalIn(BaseModel):
     association_id: UUID
     merchant_id: UUID
     shop_id: UUID
-    label: str = Field(min_length=1, max_length=100)
+    label: Name
     secret: str | None = Field(default=None, min_length=32, max_length=128)
     active: bool = True
 
