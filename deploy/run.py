@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 
 from deploy import seed
-from shared import clock
+from shared import clock, db
 from shared.settings import DEFAULT_PORTS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +109,12 @@ class Supervisor:
 
     def _env(self, s: Service) -> dict[str, str]:
         env = dict(os.environ)
+        # A developer's machine: the public development secrets are allowed (with a warning
+        # in each service's log); a deployment never sets this (shared/production.py).
+        env.setdefault("COMPTOIR_ENV", "development")
+        if self.args.db_roles:
+            # Each service on its own role, owner of its schema only (deploy/ensure-infra.sh).
+            env["COMPTOIR_DATABASE_URL"] = db.service_role_url(Settings().database_url, s.name)
         env.update(
             {
                 "COMPTOIR_PORT": str(s.port),
@@ -312,7 +318,7 @@ class Supervisor:
                 result: dict[str, Any] = {}
 
                 async def do_seed() -> None:
-                    result.update(await seed.seed(urls))
+                    result.update(await seed.seed(urls, demo_file=Path(self.args.demo_file)))
 
                 if not await until_stopped(do_seed()):
                     return 0
@@ -386,7 +392,7 @@ class Supervisor:
                     " (network rate)" if t["uses_network_rate"] else ""
                 )
                 out.append(f"  {name:<12} {t['merchant']:<22} taux client {rate}")
-                out.append(f"  {'':<12} terminal {t['id']}  secret {t['secret']}")
+                out.append(f"  {'':<12} terminal {t['id']}  (its secret: in the file above)")
             out += [
                 "",
                 "Try it (in another terminal, from the repository root):",
@@ -484,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between SIGTERM and SIGKILL at shutdown (default: %(default)s)",
     )
     p.add_argument("--no-seed", action="store_true", help="do not seed the demo network")
+    p.add_argument(
+        "--no-db-roles",
+        dest="db_roles",
+        action="store_false",
+        help="connect every service with COMPTOIR_DATABASE_URL's own role instead of its "
+        "comptoir_<service> role (created by deploy/ensure-infra.sh)",
+    )
     p.add_argument(
         "--no-card-demo", action="store_true", help="skip the chip-card and offline terminal demo"
     )

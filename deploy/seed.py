@@ -1,9 +1,10 @@
 """Seed a demo network through the back-office HTTP APIs, idempotently.
 
 One association, "Cœur de Ville" (rates per merchant, network taux client 3 %, taux UC 0.5 %),
-four merchants with one shop and one terminal each. Every id is fixed and every terminal's
-secret is derived from the admin token, so running the seed again changes nothing and the
-credentials it wrote stay valid. The credentials go to ``.comptoir/demo.json`` for the CLI.
+four merchants with one shop and one terminal each. Every id is fixed; every terminal's
+secret is random (nothing public, not even the admin token, lets anyone derive it) and kept in
+``.comptoir/demo.json`` (mode 0600), which the CLI and the card demo read: running the seed
+again reuses the secrets of that file, so the credentials it wrote stay valid.
 
     python -m deploy.seed [--out .comptoir/demo.json]
 
@@ -15,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import os
+import secrets
 import sys
 import uuid
 from dataclasses import dataclass
@@ -104,11 +104,21 @@ def admin_token() -> str:
     return os.environ.get("COMPTOIR_ADMIN_TOKEN") or Settings().admin_token
 
 
-def terminal_secret(token: str, terminal_id: str) -> str:
-    """Derived, not random, so that a re-run of the seed keeps the terminals' credentials."""
-    return hmac.new(
-        token.encode(), f"demo-terminal/{terminal_id}".encode(), hashlib.sha256
-    ).hexdigest()
+def known_secrets(path: Path = DEFAULT_OUT) -> dict[str, str]:
+    """The terminals' secrets of a previous seed (terminal id -> secret), from its demo file;
+    none if there is no readable one."""
+    try:
+        demo = json.loads(path.read_text())
+        return {t["id"]: t["secret"] for t in demo["terminals"].values()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def terminal_secret(known: dict[str, str], terminal_id: str) -> str:
+    """The secret of a previous seed (re-running it keeps the credentials), else a new random
+    one: the demo's secrets were once derived from the admin token, which is public in
+    development (issue 11, finding 7)."""
+    return known.get(terminal_id) or secrets.token_hex(32)
 
 
 class SeedError(RuntimeError):
@@ -121,10 +131,14 @@ def _check(what: str, status: int, body: Any) -> None:
         raise SeedError(f"{what}: HTTP {status}: {detail}")
 
 
-async def seed(urls: dict[str, str] | None = None, token: str | None = None) -> dict[str, Any]:
-    """Create or update the demo network; return the demo description (see ``write``)."""
+async def seed(
+    urls: dict[str, str] | None = None, token: str | None = None, demo_file: Path = DEFAULT_OUT
+) -> dict[str, Any]:
+    """Create or update the demo network; return the demo description (see ``write``), whose
+    terminal secrets are those of ``demo_file`` when it has them."""
     urls = urls or service_urls()
     token = token or admin_token()
+    known = known_secrets(demo_file)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         admin = AdminClient(session, token)
@@ -142,7 +156,7 @@ async def seed(urls: dict[str, str] | None = None, token: str | None = None) -> 
                 "PUT", f"{cards}/v1/associations/{ASSOCIATION_ID}/merchants/{m.id}", payload
             )
             _check(f"merchant {m.name}", r.status, r.body)
-            secret = terminal_secret(token, m.terminal_id)
+            secret = terminal_secret(known, m.terminal_id)
             r = await admin.call(
                 "PUT",
                 f"{urls['terminals']}/v1/terminals/{m.terminal_id}",
@@ -207,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        demo = asyncio.run(seed())
+        demo = asyncio.run(seed(demo_file=args.out))
     except (TimeoutError, SeedError, aiohttp.ClientError, OSError) as exc:
         print(f"seed: failed: {exc}", file=sys.stderr)
         return 1
