@@ -223,6 +223,52 @@ async def test_terminals_paging_through_updates_while_cards_are_blocked_end_with
         )
 
 
+async def _insert_change(conn: asyncpg.Connection, version: int, association: uuid.UUID) -> None:
+    """A blacklist change as the gateway's consumer writes it (outcomes.on_blacklist)."""
+    await conn.execute(
+        """INSERT INTO terminals.blacklist (version, card_number, association_id, action, reason,
+               changed_at)
+           VALUES ($1, $2, $3, 'add', 'lost', now()) ON CONFLICT (version) DO NOTHING""",
+        version,
+        f"{version:016d}",
+        association,
+    )
+
+
+async def test_a_blacklist_change_committed_after_a_later_one_still_reaches_the_terminal(
+    make_network: NetworkFactory, db: asyncpg.Connection
+) -> None:
+    """The consumer handles several broker messages at once, so the gateway can commit
+    version n+2 before n+1. A terminal that synced between them moved its cursor past n+1,
+    which no later sync brought (finding 11: versions lost for good)."""
+    net = await make_network(merchants=1)
+    t = net.terminals[0]
+    journal = MemoryJournal()
+    assert (await SyncClient(_transport("http", t), blacklist_page=2).run(journal)).ok
+    base = await db.fetchval(
+        "SELECT greatest(coalesce(max(version), 0), 2000000000000) FROM terminals.blacklist"
+    )
+    first, second = base + 1, base + 2
+    early = await asyncpg.connect(harness.DATABASE_URL)
+    late = await asyncpg.connect(harness.DATABASE_URL)
+    try:
+        slow = early.transaction()
+        await slow.start()
+        await _insert_change(early, first, net.association_id)  # not committed yet
+        fast = asyncio.create_task(_insert_change(late, second, net.association_id))
+        await asyncio.sleep(0.5)  # the later change commits (or waits its turn)
+        between = await SyncClient(_transport("http", t), blacklist_page=2).run(journal)
+        assert between.ok
+        await slow.commit()
+        await fast
+    finally:
+        await early.close()
+        await late.close()
+    after = await SyncClient(_transport("http", t), blacklist_page=2).run(journal)
+    assert after.ok
+    assert {f"{first:016d}", f"{second:016d}"} <= set(journal.blacklist), journal.blacklist
+
+
 # --- A request whose event cards set aside (build item 5) ---------------------------------------
 
 

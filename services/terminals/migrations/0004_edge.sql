@@ -14,7 +14,9 @@ ALTER TABLE blacklist ALTER COLUMN received SET NOT NULL;
 CREATE UNIQUE INDEX blacklist_received ON blacklist (received);
 CREATE INDEX blacklist_association_received ON blacklist (association_id, received);
 
-CREATE FUNCTION blacklist_receive() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The schema's search_path goes with the function: any session's insert finds the table.
+CREATE FUNCTION blacklist_receive() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     -- One writer at a time until its commit: the next one draws after it.
     PERFORM pg_advisory_xact_lock(hashtext('terminals.blacklist.received'));
