@@ -448,6 +448,7 @@ async def put_association(request: web.Request) -> web.Response:
                     "Issuer prefix in use",
                     f"association {aid} has issued cards numbered {old['issuer_prefix']}…: "
                     "its issuer prefix cannot change",
+                    reason="issuer_prefix_in_use",
                 )
         if prefix is not None:
             holder = await conn.fetchval(
@@ -458,6 +459,7 @@ async def put_association(request: web.Request) -> web.Response:
                     409,
                     "Issuer prefix taken",
                     f"issuer prefix {prefix} is association {holder}'s",
+                    reason="issuer_prefix_taken",
                 )
         created = await conn.fetchval(
             """INSERT INTO associations (id, name, rate_mode, taux_client_bps, taux_uc_bps,
