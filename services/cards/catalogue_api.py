@@ -560,8 +560,8 @@ async def put_merchant(request: web.Request) -> web.Response:
             )
         row = await conn.fetchrow(
             """INSERT INTO merchants (id, association_id, name, taux_client_bps, taux_uc_bps,
-                                      closed_on)
-               VALUES ($1, $2, $3, $4, $5, $6)
+                                      closed_on, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $8)
                ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                    taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps,
                    closed_on = CASE WHEN $7 THEN excluded.closed_on ELSE merchants.closed_on END
@@ -573,6 +573,7 @@ async def put_merchant(request: web.Request) -> web.Response:
             body.taux_uc_bps,
             body.closed_on,
             "closed_on" in body.model_fields_set,
+            clock.now(),  # clearing's books start with it: the services' calendar, not the database's
         )
         await registrations.announce(conn, merchant_id=mid)
     return json_response(MerchantOut.model_validate(dict(row)), 201 if row["created"] else 200)

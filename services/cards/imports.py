@@ -23,7 +23,7 @@ import asyncpg
 from services.cards import serials, store
 from services.cards.customer_import import Customer
 from services.cards.web import event
-from shared import outbox
+from shared import clock, outbox
 from shared.contracts import AccountAdjusted, AccountOpened, CardIssued
 from shared.events import Event
 
@@ -393,8 +393,9 @@ async def _link_cards(
     if not todo:
         return {}
     rows = await conn.fetch(
-        """INSERT INTO cards (number, association_id, card_type_id, account_id, first_name, last_name)
-           SELECT v.number, $1, $2, v.account_id, v.first_name, v.last_name
+        """INSERT INTO cards (number, association_id, card_type_id, account_id, first_name, last_name,
+                              issued_at, status_changed_at)
+           SELECT v.number, $1, $2, v.account_id, v.first_name, v.last_name, $7, $7
            FROM unnest($3::text[], $4::uuid[], $5::text[], $6::text[])
                 v(number, account_id, first_name, last_name)
            ON CONFLICT (number) DO NOTHING
@@ -405,6 +406,7 @@ async def _link_cards(
         [accounts[c.phone]["id"] for c in todo],
         [c.first_name for c in todo],
         [c.last_name for c in todo],
+        clock.now(),  # dormancy counts from issue on the services' clock, not the database's
     )
     if len(rows) != len(todo):
         issued = {r["number"] for r in rows}
