@@ -404,9 +404,13 @@ async def on_returns(
     """F16: a cancelled sale or a return reverses its reward (and fee) by new entries that name
     the sale; an account that no longer holds the reward is not taken below zero."""
     out: list[Event[Any]] = []
-    history = await store.sales_booked(conn, sorted({e.data.sale_id for e in events}))
+    sale_ids = sorted({e.data.sale_id for e in events})
+    # Lock before reading (finding 2): the history read after the account's lock includes
+    # every return committed by a concurrent batch, so two returns of one sale are judged
+    # one after the other. Read before the lock, both would see the sale untouched.
+    accounts = await store.lock_accounts(conn, await store.sale_accounts(conn, sale_ids))
+    history = await store.sales_booked(conn, sale_ids)
     sales = {sale_id: sale_booked(rows) for sale_id, rows in history.items()}
-    accounts = await store.lock_accounts(conn, (s[0] for s in sales.values()))
     states = {a: ledger.state_of(r) for a, r in accounts.items()}
     booked = await store.already_booked(conn, "reversal", [e.data.return_id for e in events])
     undated = await _dates_out_of_reason(conn, events, window)

@@ -84,6 +84,17 @@ async def touch_cards(conn: asyncpg.Connection, used: dict[str, datetime]) -> No
         )
 
 
+async def sale_accounts(conn: asyncpg.Connection, sale_ids: list[UUID]) -> list[UUID]:
+    """The accounts the sales were credited to: a sale's account never changes, so this may be
+    read before the lock, unlike the sale's history (``sales_booked``)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT account_id FROM cagnotte_entries
+           WHERE kind = 'cagnottage' AND reference_id = ANY($1::uuid[])""",
+        sale_ids,
+    )
+    return [r["account_id"] for r in rows]
+
+
 async def sales_booked(
     conn: asyncpg.Connection, sale_ids: list[UUID]
 ) -> dict[UUID, list[asyncpg.Record]]:
