@@ -121,7 +121,11 @@ class CardTxFactory:
         self.seq = start_seq
         self.cards = {} if cards is None else cards
         self.rng = random.Random(seed)
-        self.clock = (start or clock.now() - timedelta(days=1)).replace(microsecond=0)
+        # A day back, but not before this month (Paris time): an association created now keeps
+        # its books from the month's start, and the cards service holds what is dated before.
+        month = clock.now().astimezone(clock.PARIS).replace(day=1, hour=0, minute=0, second=0)
+        default = max(clock.now() - timedelta(days=1), month.astimezone(UTC))
+        self.clock = (start or default).replace(microsecond=0)
         self.reward_bps = reward_bps
 
     def card(self, number: str | None = None) -> SimCard:
@@ -148,7 +152,9 @@ class CardTxFactory:
     def _next(self) -> tuple[int, datetime, bytes]:
         """The next line's sequence, the terminal's clock, a nonce (all from the seed)."""
         seq, self.seq = self.seq, self.seq + 1
-        self.clock += timedelta(seconds=self.rng.randrange(1, 90))
+        # Never ahead of now: the cards service holds a line dated in the future.
+        step = timedelta(seconds=self.rng.randrange(1, 90))
+        self.clock = min(self.clock + step, clock.now().replace(microsecond=0))
         return seq, self.clock, self.rng.randbytes(8)
 
     def batch(self, n: int, cards: int = 50) -> list[CardTransaction]:

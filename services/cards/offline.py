@@ -299,14 +299,22 @@ async def book_synced(
         assert t.card is not None
         d = t.event.data
         rules = snap.rules(t.card["card_type_id"])
-        rule_book, program = (rules.book, rules.program) if rules else (None, None)
+        server = check_reward(
+            rules.book if rules else None, rules.program if rules else None,
+            d.merchant_id, True, t.tx,
+        )  # fmt: skip
+        check = server
         compiled = versions.get((d.merchant_id, d.params_version))
         if compiled is not None:
             # The terminal's own version: one that synced before a rate change is not at fault.
             at_v = compiled.get(t.card["card_type_id"])
-            rule_book, program = (at_v.book, at_v.program) if at_v else (None, None)
-        check = check_reward(rule_book, program, d.merchant_id, True, t.tx)
-        t.fee_cents, t.taux_client_bps = check.fee_cents, check.taux_client_bps
+            check = check_reward(
+                at_v.book if at_v else None, at_v.program if at_v else None,
+                d.merchant_id, True, t.tx,
+            )  # fmt: skip
+        # The operator's fee is the server's rules' whatever the terminal held; the customer's
+        # rate is the one the reward was computed at.
+        t.fee_cents, t.taux_client_bps = server.fee_cents, check.taux_client_bps
         if check.problem is not None:
             t.book = False
             hold(t, "reward_mismatch", check.problem)
