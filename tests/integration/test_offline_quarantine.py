@@ -198,3 +198,11 @@ async def test_a_certificate_made_with_the_development_key_is_held_under_a_produ
         card_transaction_id(terminal, line.seq),
     )
     assert anomaly is not None and tuple(anomaly) == (card.number, terminal)
+    # The alert in the log, at error, naming the card and the terminal.
+    logged = [
+        line
+        for line in cards_with_a_production_key.tail("cards", 400).splitlines()
+        if "card_certificate_forged" in line
+    ]
+    assert any(card.number in line and str(terminal) in line for line in logged), logged
+    assert all("error" in line.lower() for line in logged)
