@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
+import pytest
 
 from shared.client import Reply, TerminalClient
 from tests import harness
@@ -177,3 +178,45 @@ async def test_a_return_racing_a_cancellation_ends_as_one_of_them(
     )
     assert len(trials) == TRIALS
     await _check(db, trials)
+
+
+async def test_the_database_refuses_a_return_beyond_the_sale(
+    services: harness.Services, db: asyncpg.Connection, make_network: NetworkFactory
+) -> None:
+    """The second wall: a reversal written past the handler (here by hand) that would take back
+    more than the sale is refused by the database itself (migration 0005)."""
+    net = await make_network(merchants=1)
+    till = net.terminals[0]
+    phone = _phone()
+    for _ in range(2):
+        sale = await till.sale(phone, SALE_CENTS)
+        assert sale.status == 201, sale
+    sale_id = uuid.UUID(sale.body["sale_id"])
+    half = await till.return_sale(str(sale_id), SALE_CENTS // 2)
+    assert half.status == 201, half
+    row = await db.fetchrow(
+        """SELECT account_id, merchant_id FROM cards.cagnotte_entries
+           WHERE kind = 'cagnottage' AND reference_id = $1""",
+        sale_id,
+    )
+    insert = """INSERT INTO cards.cagnotte_entries
+                  (account_id, kind, bucket, reference_id, amount_cents, balance_after_cents,
+                   purchase_cents, merchant_id, occurred_at, reverses)
+                VALUES ($1, 'reversal', 'available', $2, $3, 0, $4, $5, now(), $6)"""
+    # What is left of the sale may still be returned (accepted, then rolled back)...
+    tx = db.transaction()
+    await tx.start()
+    try:
+        await db.execute(
+            insert, row["account_id"], uuid.uuid4(), -150, SALE_CENTS // 2, row["merchant_id"],
+            sale_id,
+        )
+    finally:
+        await tx.rollback()
+    # ... one cent more than the sale, or one cent of reward more than it earned, may not.
+    for purchase, reward in ((SALE_CENTS // 2 + 1, 150), (SALE_CENTS // 2, 151)):
+        with pytest.raises(asyncpg.CheckViolationError, match="exceed"):
+            await db.execute(
+                insert, row["account_id"], uuid.uuid4(), -reward, purchase, row["merchant_id"],
+                sale_id,
+            )

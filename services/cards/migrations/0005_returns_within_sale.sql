@@ -7,7 +7,9 @@
 -- check one after the other: the second counts the first's committed entries (READ COMMITTED
 -- takes a new snapshot for each statement of the function).
 
-CREATE FUNCTION returns_within_sale() RETURNS trigger LANGUAGE plpgsql AS $$
+-- search_path fixed: the rule is the same whoever inserts (a session of another schema).
+CREATE FUNCTION returns_within_sale() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 DECLARE
     sale_cents     bigint;
     returned       bigint;
