@@ -1,9 +1,15 @@
 """What an association's cardholders are owed according to the cards ledger, at a cut-off:
-the figure clearing's reconciliation compares with its own books at the same instant."""
+the figure clearing's reconciliation compares with its own books at the same instant.
+
+The cut-off counts the movements that happened (``occurred_at``) at or before it, whenever they
+were written: clearing's balances ``at`` count on that basis too, so the two agree at a month
+end even when a terminal that was offline syncs a November sale in December (issue 11,
+finding 6: counted by when they were written, the two said 0.00 € and 26.80 €)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from aiohttp import web
@@ -19,9 +25,21 @@ from shared.service import back_office
 class LiabilityQuery(BaseModel):
     as_of: AwareInstant | None = Field(
         default=None,
-        description="count only the entries written at or before this instant (ISO 8601 with "
-        "a time zone; encode `+` as %2B); absent: every entry",
+        description="count only the movements that happened (occurred_at) at or before this "
+        "instant, whenever written (ISO 8601 with a time zone; encode `+` as %2B); absent: "
+        "every entry",
     )
+    per_account: bool = Field(
+        default=False,
+        description="also give each account's figures (the reconciliation names the accounts "
+        "at fault with them); accounts that owe nothing are left out",
+    )
+
+
+class AccountLiability(BaseModel):
+    account_id: UUID
+    cagnotte_cents: int
+    stored_value_cents: int
 
 
 class Liability(BaseModel):
@@ -30,6 +48,9 @@ class Liability(BaseModel):
     cagnotte_cents: int = Field(description="available + pending rewards owed to cardholders")
     stored_value_cents: int = Field(description="money loaded on gift, prepaid, e-purse cards")
     accounts: int = Field(description="accounts opened at or before as_of")
+    per_account: list[AccountLiability] | None = Field(
+        default=None, description="with per_account=true: each account owed something"
+    )
 
 
 # One statement: the association's accounts by its (association_id, phone) index, their entries
@@ -48,9 +69,22 @@ CROSS JOIN LATERAL (
                ::bigint AS stored_value_cents
     FROM accounts c JOIN cagnotte_entries e ON e.account_id = c.id
     WHERE c.association_id = a.id
-      AND e.created_at <= coalesce($2::timestamptz, 'infinity')
+      AND e.occurred_at <= coalesce($2::timestamptz, 'infinity')
 ) t
 WHERE a.id = $1"""
+
+_PER_ACCOUNT = """
+SELECT c.id AS account_id,
+       coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket IN ('available', 'pending')), 0)
+           ::bigint AS cagnotte_cents,
+       coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket = 'stored_value'), 0)
+           ::bigint AS stored_value_cents
+FROM accounts c JOIN cagnotte_entries e ON e.account_id = c.id
+WHERE c.association_id = $1 AND e.occurred_at <= coalesce($2::timestamptz, 'infinity')
+GROUP BY c.id
+HAVING coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket IN ('available', 'pending')), 0) <> 0
+    OR coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket = 'stored_value'), 0) <> 0
+ORDER BY c.id"""
 
 
 @api.route(
@@ -64,13 +98,23 @@ WHERE a.id = $1"""
 async def liability(request: web.Request) -> web.Response:
     """The sums of the ledger entries of the association's accounts: `cagnotte_cents` of the
     buckets available and pending, `stored_value_cents` of the stored value (points and stamps
-    not yet converted are not money and are left out). With `as_of`, only the entries written
-    (`created_at`) at or before it: the clearing service compares these with its own ledger at
-    the same cut-off."""
+    not yet converted are not money and are left out). With `as_of`, only the movements that
+    happened (`occurred_at`) at or before it, even if written later: the basis of clearing's
+    balances `at`, which its reconciliation compares with these at the same cut-off."""
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     query = read_query(request, LiabilityQuery)
     row = await rt.pool.fetchrow(_LIABILITY, association_id, query.as_of, clock.now())
     if row is None:
-        raise Problem(404, "Unknown association", f"no association {association_id}")
-    return json_response(Liability.model_validate(dict(row)))
+        raise Problem(
+            404,
+            "Unknown association",
+            f"no association {association_id}",
+            reason="unknown_association",
+        )
+    out: dict[str, Any] = dict(row)
+    if query.per_account:
+        out["per_account"] = [
+            dict(r) for r in await rt.pool.fetch(_PER_ACCOUNT, association_id, query.as_of)
+        ]
+    return json_response(Liability.model_validate(out))

@@ -868,17 +868,35 @@ class ReconcileIn(In):
     )
 
 
+class AssociationReconcileIn(In):
+    settle_seconds: int = Field(
+        default=int(reconciliation.SETTLE.total_seconds()),
+        ge=0,
+        le=3600,
+        description="the liability is compared as of this long ago",
+    )
+
+
 class CheckOut(BaseModel):
     name: str
     ok: bool
     difference: int
-    detail: list[str]
+    detail: list[str] = Field(description="the entries, accounts or parties at fault")
+    associations: list[UUID] = Field(
+        default=[], description="the associations the faults belong to"
+    )
 
 
 class ReconciliationOut(BaseModel):
     id: int
     started_at: datetime
+    association_id: UUID | None = Field(
+        default=None, description="the association reconciled; none: the whole instance"
+    )
     ok: bool
+    red_associations: list[UUID] = Field(
+        default=[], description="the associations a failing check names"
+    )
     checks: list[CheckOut]
 
 
@@ -905,15 +923,52 @@ async def reconcile(request: web.Request) -> web.Response:
     tag="reconciliation",
 )
 async def last_reconciliation(request: web.Request) -> web.Response:
+    """The last run over the whole instance, with the associations it found red."""
     rt = back_office(request)
-    row = await rt.pool.fetchrow("SELECT * FROM reconciliations ORDER BY id DESC LIMIT 1")
-    if row is None:
-        raise Problem(404, "Never run", "no reconciliation has run yet")
-    return json_response(
-        {
-            "id": row["id"],
-            "started_at": row["started_at"].isoformat(),
-            "ok": row["ok"],
-            "checks": row["checks"],
-        }
+    row = await rt.pool.fetchrow(
+        "SELECT * FROM reconciliations WHERE association_id IS NULL ORDER BY id DESC LIMIT 1"
     )
+    if row is None:
+        raise Problem(404, "Never run", "no reconciliation has run yet", reason="never_run")
+    return json_response(reconciliation.stored(row))
+
+
+@api.route(
+    "POST",
+    "/v1/associations/{association_id}/reconciliation",
+    summary="Run the reconciliation of one association's books now",
+    body=AssociationReconcileIn,
+    returns=ReconciliationOut,
+    tag="reconciliation",
+)
+async def reconcile_association(request: web.Request) -> web.Response:
+    """Every check on the association's own entries, accounts, statements and closes, and its
+    liability against cards': a verdict a treasurer can read for their association alone."""
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    body = await read_model(request, AssociationReconcileIn)
+    settle = timedelta(seconds=body.settle_seconds)
+    return json_response(await reconciliation.run(rt, settle, aid))
+
+
+@api.route(
+    "GET",
+    "/v1/associations/{association_id}/reconciliation",
+    summary="The last reconciliation of one association's books",
+    returns=ReconciliationOut,
+    tag="reconciliation",
+)
+async def last_association_reconciliation(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    row = await rt.pool.fetchrow(
+        "SELECT * FROM reconciliations WHERE association_id = $1 ORDER BY id DESC LIMIT 1", aid
+    )
+    if row is None:
+        raise Problem(
+            404,
+            "Never run",
+            f"no reconciliation of association {aid} has run yet",
+            reason="never_run",
+        )
+    return json_response(reconciliation.stored(row))

@@ -39,6 +39,13 @@ customer_liability 500 and credits forfeited 500, like a pending_expired.
 The third part of an account's key is its merchant (kind ``merchant``) or its partner
 association (kind ``partner``), else None.
 
+Zero records: a sale whose reward and fee both round to 0 (1 cent at 3 %, taux UC 0.5 %) moves
+no money, yet it is a sale the merchant's statement counts and a reference the ledger must hold
+once, like every sale. So it is booked as an ``accrual`` entry with no postings, reward 0 and
+fee 0, and so is a return of it (``reversal``): a zero record. The reconciliation's
+``balanced`` check accepts an entry without postings only as such a record; any other entry
+without postings is a fault it names (docs/clearing.md).
+
 Periods are calendar months of Paris time. An entry belongs to the month it occurred in,
 unless that month is closed: then to the first open month (a terminal that synced a week
 late), its original date kept. A closed month is only corrected by a ``merchant_adjustment``
@@ -163,6 +170,15 @@ def movement(
 
 def is_balanced(postings: list[Posting]) -> bool:
     return sum(p.amount_cents for p in postings) == 0
+
+
+# The kinds of entry whose postings are a reward and a fee, both of which may round to 0.
+ZERO_RECORD_KINDS = frozenset({"accrual", "reversal"})
+
+
+def is_zero_record(kind: str, reward_cents: int | None, fee_cents: int | None) -> bool:
+    """An entry that may have no postings: an accrual or reversal of reward 0 and fee 0."""
+    return kind in ZERO_RECORD_KINDS and not reward_cents and not fee_cents
 
 
 def partner_share(

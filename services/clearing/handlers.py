@@ -161,6 +161,10 @@ async def book(conn: asyncpg.Connection, entries: list[Entry]) -> int:
     for e in entries:
         if not domain.is_balanced(e.postings):
             raise ValueError("unbalanced journal entry")
+        if not e.postings and not domain.is_zero_record(e.kind, e.reward_cents, e.fee_cents):
+            # Only a zero record may have no postings (domain.py): anything else would be an
+            # entry the reconciliation cannot tell from one that lost its postings.
+            raise ValueError(f"a {e.kind} entry without postings moves money")
     unique: dict[tuple[str, UUID], Entry] = {}
     for e in entries:
         # The same sale twice in one batch: the first.

@@ -2,7 +2,9 @@
 and against the cards service, each exposed as a metric.
 
 - ``balanced``: every entry's postings sum to zero, and so do all of them (debits = credits);
-  no entry lost its postings.
+  no entry lost its postings. An entry with no postings is accepted only as a zero record: an
+  accrual or a reversal whose reward and fee are both 0 (a 1-cent sale at 3 %), booked so that
+  each sale is in the ledger once (docs/clearing.md, "Zero records").
 - ``entry_columns``: what each entry says it moved on its merchant's account
   (``merchant_cents``, which statements and settlements read) is what its postings moved.
 - ``booked_once``: no account is posted twice by one entry, no (kind, reference) twice.
@@ -10,13 +12,20 @@ and against the cards service, each exposed as a metric.
 - ``held_positions``: what each association's last close left unsettled (its settlement's
   ``held``, from which the next close starts) is what the whole ledger says is due.
 - ``liability``: the customers' liability (rewards) and the customer funds (money loaded)
-  equal the balances cards holds, at the same cut-off (entries its events made before it).
+  equal the balances cards holds, at the same cut-off, per association and, where they
+  differ, per customer account (the accounts at fault are named).
 
-Both sides are read at one cut-off: cards counts its entries made before it, clearing the
-entries of the events cards made before it. An event still in flight at the cut-off, or one
-made in the instant between its event and its entries, makes a difference that is not one: so
-a difference is looked at again after a pause at the same cut-off (the event has landed), and
-at a cut-off a moment earlier (no event straddles both); only what all looks show is reported.
+Both sides count on one basis: when a movement happened (``occurred_at``, the event time),
+never when it was written, so a month-end cut-off agrees even with entries written after it for
+a sale made before it (an offline terminal that synced late; issue 11, finding 6). An event
+still in flight makes a difference that is not one: so a difference is looked at again after a
+pause (the event has landed) and at a cut-off a moment earlier; only what all looks show is
+reported.
+
+Run for one association (``association_id``), every check reads that association's entries,
+accounts, statements and closes only, so a treasurer gets a verdict for their own books. Each
+failing check names the entries, accounts or parties at fault and the associations they belong
+to; the run lists the red associations (``red_associations``).
 """
 
 from __future__ import annotations
@@ -72,6 +81,8 @@ class Check:
     ok: bool
     difference: int = 0
     detail: list[str] = field(default_factory=list)
+    # The associations the faults belong to (the instance view's red list).
+    associations: set[UUID] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,42 +90,72 @@ class Check:
             "ok": self.ok,
             "difference": self.difference,
             "detail": self.detail[:50],
+            "associations": sorted(str(a) for a in self.associations),
         }
 
 
-async def _balanced(conn: asyncpg.Connection) -> Check:
+# The entries a check reads: every one, or one association's ($1 NULL: every one).
+_SCOPE = "($1::uuid IS NULL OR e.association_id = $1::uuid)"
+
+
+async def _balanced(conn: asyncpg.Connection, only: UUID | None) -> Check:
+    """Debits = credits, per entry and in all; an entry without postings only as a zero record
+    (an accrual or reversal of reward 0 and fee 0). The entries at fault are named."""
     r = await conn.fetchrow(
-        """WITH per_entry AS (
-               SELECT entry_id, sum(amount_cents) AS total FROM postings GROUP BY entry_id)
-           SELECT coalesce((SELECT sum(total) FROM per_entry), 0)::bigint AS net,
-                  (SELECT count(*) FROM per_entry WHERE total <> 0) AS unbalanced,
-                  (SELECT array_agg(entry_id ORDER BY entry_id) FROM
-                       (SELECT entry_id FROM per_entry WHERE total <> 0 LIMIT 20) x) AS sample,
-                  (SELECT count(*) FROM journal_entries e
-                   WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.entry_id = e.id)) AS bare"""
+        f"""SELECT coalesce(sum(p.amount_cents), 0)::bigint FROM postings p
+            JOIN journal_entries e ON e.id = p.entry_id WHERE {_SCOPE}""",
+        only,
     )
     assert r is not None
+    net = int(r[0])
+    faults = await conn.fetch(
+        f"""SELECT e.id, e.kind, e.reference_id, e.association_id, e.reward_cents, e.fee_cents,
+                   t.total, t.n
+            FROM journal_entries e
+            LEFT JOIN (SELECT entry_id, sum(amount_cents) AS total, count(*) AS n
+                       FROM postings GROUP BY entry_id) t ON t.entry_id = e.id
+            WHERE {_SCOPE}
+              AND (t.total <> 0
+                   OR (t.n IS NULL AND NOT (e.kind IN ('accrual', 'reversal')
+                                            AND coalesce(e.reward_cents, 0) = 0
+                                            AND coalesce(e.fee_cents, 0) = 0
+                                            AND e.merchant_cents = 0)))
+            ORDER BY e.id LIMIT 1000""",
+        only,
+    )
     detail = []
-    if r["net"]:
-        detail.append(f"debits and credits differ by {r['net']} cents")
-    if r["unbalanced"]:
-        detail.append(f"{r['unbalanced']} entries do not balance, e.g. {r['sample']}")
-    if r["bare"]:
-        detail.append(f"{r['bare']} entries have no postings")
-    bad = abs(r["net"]) + r["unbalanced"] + r["bare"]
-    return Check("balanced", bad == 0, abs(r["net"]) or r["unbalanced"] + r["bare"], detail)
+    if net:
+        detail.append(f"debits and credits differ by {net} cents")
+    for f in faults:
+        what = f"entry {f['id']} ({f['kind']} {f['reference_id']}, association {f['association_id']})"
+        if f["n"] is None:
+            detail.append(
+                f"{what} has no postings but says reward {f['reward_cents']}, "
+                f"fee {f['fee_cents']}"
+            )
+        else:
+            detail.append(f"{what}: its postings sum to {f['total']}")
+    return Check(
+        "balanced",
+        not detail,
+        abs(net) or len(faults),
+        detail,
+        {f["association_id"] for f in faults},
+    )
 
 
-async def _entry_columns(conn: asyncpg.Connection) -> Check:
+async def _entry_columns(conn: asyncpg.Connection, only: UUID | None) -> Check:
     rows = await conn.fetch(
-        """SELECT e.id, e.kind, e.merchant_cents, coalesce(m.cents, 0)::bigint AS posted
-           FROM journal_entries e
-           LEFT JOIN (SELECT p.entry_id, a.merchant_id, sum(p.amount_cents) AS cents
-                      FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
-                      WHERE a.kind = 'merchant' GROUP BY 1, 2) m
-             ON m.entry_id = e.id AND m.merchant_id = e.merchant_id
-           WHERE e.merchant_cents <> coalesce(m.cents, 0)
-           LIMIT 1000"""
+        f"""SELECT e.id, e.kind, e.association_id, e.merchant_cents,
+                   coalesce(m.cents, 0)::bigint AS posted
+            FROM journal_entries e
+            LEFT JOIN (SELECT p.entry_id, a.merchant_id, sum(p.amount_cents) AS cents
+                       FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+                       WHERE a.kind = 'merchant' GROUP BY 1, 2) m
+              ON m.entry_id = e.id AND m.merchant_id = e.merchant_id
+            WHERE e.merchant_cents <> coalesce(m.cents, 0) AND {_SCOPE}
+            LIMIT 1000""",
+        only,
     )
     diff = sum(abs(r["merchant_cents"] - r["posted"]) for r in rows)
     return Check(
@@ -122,60 +163,79 @@ async def _entry_columns(conn: asyncpg.Connection) -> Check:
         not rows,
         diff,
         [
-            f"entry {r['id']} ({r['kind']}) says {r['merchant_cents']}, posted {r['posted']}"
+            f"entry {r['id']} ({r['kind']}, association {r['association_id']}) says "
+            f"{r['merchant_cents']}, posted {r['posted']}"
             for r in rows
         ],
+        {r["association_id"] for r in rows},
     )
 
 
-async def _booked_once(conn: asyncpg.Connection) -> Check:
+async def _booked_once(conn: asyncpg.Connection, only: UUID | None) -> Check:
     twice = await conn.fetch(
-        """SELECT entry_id, account_id, count(*) AS n FROM postings
-           GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 100"""
+        f"""SELECT p.entry_id, p.account_id, e.association_id, count(*) AS n FROM postings p
+            JOIN journal_entries e ON e.id = p.entry_id WHERE {_SCOPE}
+            GROUP BY 1, 2, 3 HAVING count(*) > 1 LIMIT 100""",
+        only,
     )
     refs = await conn.fetch(
-        """SELECT kind, reference_id, count(*) AS n FROM journal_entries
-           GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 100"""
+        f"""SELECT e.kind, e.reference_id, array_agg(DISTINCT e.association_id) AS associations,
+                   array_agg(e.id ORDER BY e.id) AS entries, count(*) AS n
+            FROM journal_entries e WHERE {_SCOPE}
+            GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 100""",
+        only,
     )
     detail = [
-        f"entry {r['entry_id']} posts account {r['account_id']} {r['n']} times" for r in twice
+        f"entry {r['entry_id']} (association {r['association_id']}) posts account "
+        f"{r['account_id']} {r['n']} times"
+        for r in twice
     ]
-    detail += [f"{r['kind']} {r['reference_id']} booked {r['n']} times" for r in refs]
-    return Check("booked_once", not detail, len(detail), detail)
+    detail += [
+        f"{r['kind']} {r['reference_id']} booked {r['n']} times: entries {r['entries']}"
+        for r in refs
+    ]
+    red = {r["association_id"] for r in twice} | {a for r in refs for a in r["associations"]}
+    return Check("booked_once", not detail, len(detail), detail, red)
 
 
-async def _closed_statements(conn: asyncpg.Connection) -> Check:
+async def _closed_statements(conn: asyncpg.Connection, only: UUID | None) -> Check:
     rows = await conn.fetch(
-        """SELECT s.merchant_id, s.period, s.net_cents,
+        """SELECT s.association_id, s.merchant_id, s.period, s.net_cents,
                   coalesce(sum(e.merchant_cents) FILTER (WHERE e.kind <> 'settlement'), 0)::bigint
                     AS now_cents
            FROM statements s
            LEFT JOIN journal_entries e ON e.merchant_id = s.merchant_id AND e.period = s.period
-           GROUP BY s.merchant_id, s.period, s.net_cents
+           WHERE $1::uuid IS NULL OR s.association_id = $1::uuid
+           GROUP BY s.association_id, s.merchant_id, s.period, s.net_cents
            HAVING s.net_cents <> coalesce(sum(e.merchant_cents)
                                           FILTER (WHERE e.kind <> 'settlement'), 0)
-           LIMIT 1000"""
+           LIMIT 1000""",
+        only,
     )
     return Check(
         "closed_statements",
         not rows,
         sum(abs(r["net_cents"] - r["now_cents"]) for r in rows),
         [
-            f"merchant {r['merchant_id']} {r['period']:%Y-%m}: statement {r['net_cents']}, "
-            f"entries now {r['now_cents']}"
+            f"merchant {r['merchant_id']} (association {r['association_id']}) "
+            f"{r['period']:%Y-%m}: statement {r['net_cents']}, entries now {r['now_cents']}"
             for r in rows
         ],
+        {r["association_id"] for r in rows},
     )
 
 
-async def _held_positions(conn: asyncpg.Connection) -> Check:
+async def _held_positions(conn: asyncpg.Connection, only: UUID | None) -> Check:
     detail: list[str] = []
     difference = 0
+    red: set[UUID] = set()
     for r in await conn.fetch(
         """SELECT b.association_id, b.closed_through, s.held FROM books b
            LEFT JOIN settlements s ON s.association_id = b.association_id
                                   AND s.period = b.closed_through
-           WHERE b.closed_through IS NOT NULL"""
+           WHERE b.closed_through IS NOT NULL
+             AND ($1::uuid IS NULL OR b.association_id = $1::uuid)""",
+        only,
     ):
         aid, through = r["association_id"], r["closed_through"]
         held = {(h["party_kind"], UUID(h["party_id"])): h["amount_cents"] for h in r["held"] or ()}
@@ -186,13 +246,16 @@ async def _held_positions(conn: asyncpg.Connection) -> Check:
             owed, kept = ledger.get((kind, party), 0), held.get((kind, party), 0)
             if owed != kept:
                 difference += abs(owed - kept)
+                red.add(aid)
                 detail.append(
                     f"association {aid}, {kind} {party}: the ledger says {owed} through "
                     f"{through:%Y-%m}, its close held {kept}"
                 )
-    return Check("held_positions", not detail, difference, detail)
+    return Check("held_positions", not detail, difference, detail, red)
 
 
+# What clearing owes customers, per association: its postings to the customers' accounts, of
+# the entries that happened (occurred_at) at or before the cut-off: the basis cards counts on.
 _OURS = """
 SELECT a.association_id,
        coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_liability'), 0)::bigint
@@ -201,25 +264,46 @@ SELECT a.association_id,
          AS stored_value_cents
 FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
 JOIN journal_entries e ON e.id = p.entry_id
-WHERE a.kind IN ('customer_liability', 'customer_funds') AND e.event_time <= $1
+WHERE a.kind IN ('customer_liability', 'customer_funds') AND e.occurred_at <= $1
+  AND ($2::uuid IS NULL OR a.association_id = $2::uuid)
 GROUP BY a.association_id
 """
 
+# The same, per customer account (the entry's ``account_id``), for one association.
+_OURS_PER_ACCOUNT = """
+SELECT e.account_id,
+       coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_liability'), 0)::bigint
+         AS cagnotte_cents,
+       coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_funds'), 0)::bigint
+         AS stored_value_cents
+FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+JOIN journal_entries e ON e.id = p.entry_id
+WHERE a.kind IN ('customer_liability', 'customer_funds') AND e.occurred_at <= $1
+  AND a.association_id = $2
+GROUP BY e.account_id
+"""
+
+Figures = tuple[int, int]  # (rewards, customer funds) owed, cents
+
 
 async def _theirs(
-    http: aiohttp.ClientSession, rt: Runtime, association_id: UUID, as_of: datetime
-) -> tuple[int, int]:
+    http: aiohttp.ClientSession,
+    rt: Runtime,
+    association_id: UUID,
+    as_of: datetime,
+    per_account: bool = False,
+) -> dict[str, Any] | None:
+    """cards' liability of an association at ``as_of`` (None: cards does not know it)."""
     url = f"{rt.settings.cards_url}/v1/associations/{association_id}/liability"
+    params = {"as_of": as_of.isoformat()} | ({"per_account": "true"} if per_account else {})
     async with http.get(
-        url,
-        params={"as_of": as_of.isoformat()},
-        headers={"Authorization": f"Bearer {rt.settings.admin_token}"},
+        url, params=params, headers={"Authorization": f"Bearer {rt.settings.admin_token}"}
     ) as r:
         if r.status == 404:  # an association cards does not know: it holds nothing for it
-            return 0, 0
+            return None
         r.raise_for_status()
-        body = await r.json()
-    return body["cagnotte_cents"], body["stored_value_cents"]
+        body: dict[str, Any] = await r.json()
+    return body
 
 
 async def _differences(
@@ -228,25 +312,53 @@ async def _differences(
     rt: Runtime,
     as_of: datetime,
     only: UUID | None,
-) -> dict[UUID, tuple[int, int, int, int]]:
-    """Per association whose figures differ: (ours, theirs) for rewards, then for funds."""
+) -> dict[UUID, tuple[Figures, Figures]]:
+    """Per association whose figures differ: (ours, theirs)."""
     ours = {
         r["association_id"]: (r["cagnotte_cents"], r["stored_value_cents"])
-        for r in await conn.fetch(_OURS, as_of)
-        if only is None or r["association_id"] == only
+        for r in await conn.fetch(_OURS, as_of, only)
     }
+    if only is not None:
+        ours.setdefault(only, (0, 0))  # an association clearing has not booked yet
     out = {}
-    for aid, (cagnotte, funds) in ours.items():
-        their_cagnotte, their_funds = await _theirs(http, rt, aid, as_of)
-        if (cagnotte, funds) != (their_cagnotte, their_funds):
-            out[aid] = (cagnotte, their_cagnotte, funds, their_funds)
+    for aid, figures in ours.items():
+        body = await _theirs(http, rt, aid, as_of)
+        theirs = (body["cagnotte_cents"], body["stored_value_cents"]) if body else (0, 0)
+        if figures != theirs:
+            out[aid] = (figures, theirs)
+    return out
+
+
+async def _accounts_at_fault(
+    rt: Runtime, http: aiohttp.ClientSession, aid: UUID, as_of: datetime
+) -> list[str]:
+    """The customer accounts whose rewards or funds differ between cards and clearing."""
+    async with rt.pool.acquire() as conn:
+        ours: dict[UUID | None, Figures] = {
+            r["account_id"]: (r["cagnotte_cents"], r["stored_value_cents"])
+            for r in await conn.fetch(_OURS_PER_ACCOUNT, as_of, aid)
+        }
+    body = await _theirs(http, rt, aid, as_of, per_account=True)
+    theirs: dict[UUID | None, Figures] = {
+        UUID(a["account_id"]): (a["cagnotte_cents"], a["stored_value_cents"])
+        for a in (body or {}).get("per_account") or []
+    }
+    out = []
+    for account in sorted(ours.keys() | theirs.keys(), key=str):
+        mine, cards = ours.get(account, (0, 0)), theirs.get(account, (0, 0))
+        if mine != cards:
+            name = f"account {account}" if account else "entries naming no account"
+            out.append(
+                f"association {aid}, {name}: rewards {mine[0]} here, {cards[0]} at cards; "
+                f"customer funds {mine[1]} here, {cards[1]} at cards"
+            )
     return out
 
 
 async def _liability(rt: Runtime, cut_off: datetime, only: UUID | None) -> Check:
     timeout = aiohttp.ClientTimeout(total=30)
 
-    async def look(at: datetime) -> dict[UUID, tuple[int, int, int, int]]:
+    async def look(at: datetime) -> dict[UUID, tuple[Figures, Figures]]:
         async with rt.pool.acquire() as conn:  # each look its own snapshot
             return await _differences(conn, http, rt, at, only)
 
@@ -257,15 +369,17 @@ async def _liability(rt: Runtime, cut_off: datetime, only: UUID | None) -> Check
                 await asyncio.sleep(PAUSE_S)
                 again, earlier = await look(cut_off), await look(cut_off - EARLIER)
                 first = {a: d for a, d in again.items() if a in first and a in earlier}
+            detail = []
+            for a, ((ours, f_ours), (theirs, f_theirs)) in first.items():
+                detail.append(
+                    f"association {a}: rewards {ours} here, {theirs} at cards; "
+                    f"customer funds {f_ours} here, {f_theirs} at cards"
+                )
+                detail += (await _accounts_at_fault(rt, http, a, cut_off))[:20]
     except (aiohttp.ClientError, TimeoutError, KeyError) as exc:
         return Check("liability", False, 0, [f"cards did not answer: {exc!r}"])
-    detail = [
-        f"association {a}: rewards {ours} here, {theirs} at cards; "
-        f"customer funds {f_ours} here, {f_theirs} at cards"
-        for a, (ours, theirs, f_ours, f_theirs) in first.items()
-    ]
-    diff = sum(abs(o - t) + abs(fo - ft) for o, t, fo, ft in first.values())
-    return Check("liability", not first, diff, detail)
+    diff = sum(abs(o - t) + abs(fo - ft) for (o, fo), (t, ft) in first.values())
+    return Check("liability", not first, diff, detail, set(first))
 
 
 async def _card_lines(rt: Runtime, association_id: UUID | None) -> Check:
@@ -290,48 +404,72 @@ async def _card_lines(rt: Runtime, association_id: UUID | None) -> Check:
         f"{d['acknowledged']} acknowledged, {d['booked']} booked, {d['held']} held"
         for d in body["differences"]
     ]
-    return Check("card_lines", body["ok"], body["unaccounted"], detail)
+    red = {UUID(d["association_id"]) for d in body["differences"] if d.get("association_id")}
+    return Check("card_lines", body["ok"], body["unaccounted"], detail, red)
 
 
 async def run(
     rt: Runtime, settle: timedelta = SETTLE, association_id: UUID | None = None
 ) -> dict[str, Any]:
     """One reconciliation: every check, recorded in ``reconciliations`` and in the metrics.
-    ``settle``: how long before now the liability is compared; ``association_id``: compare
-    only that association's liability (the other checks are the whole ledger's)."""
+    ``settle``: how long before now the liability is compared; ``association_id``: that
+    association's books only (every check), else the whole instance. The metrics say what the
+    last run found, whichever it was."""
     started = clock.now()
     async with (
         rt.pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
         checks = [
-            await _balanced(conn),
-            await _entry_columns(conn),
-            await _booked_once(conn),
-            await _closed_statements(conn),
-            await _held_positions(conn),
+            await _balanced(conn, association_id),
+            await _entry_columns(conn, association_id),
+            await _booked_once(conn, association_id),
+            await _closed_statements(conn, association_id),
+            await _held_positions(conn, association_id),
         ]
     checks.append(await _liability(rt, started - settle, association_id))
     checks.append(await _card_lines(rt, association_id))
     ok = all(c.ok for c in checks)
+    red = sorted({a for c in checks for a in c.associations}, key=str)
     for c in checks:
         ok_gauge.labels(c.name).set(1 if c.ok else 0)
         difference_gauge.labels(c.name).set(c.difference)
-    runs.labels("ok" if ok else "failed").inc()
     last_run.set_to_current_time()
-    result = {
+    runs.labels("ok" if ok else "failed").inc()
+    result: dict[str, Any] = {
         "started_at": started.isoformat(),
+        "association_id": str(association_id) if association_id else None,
         "ok": ok,
+        "red_associations": [str(a) for a in red],
         "checks": [c.as_dict() for c in checks],
     }
     rid = await rt.pool.fetchval(
-        "INSERT INTO reconciliations (started_at, ok, checks) VALUES ($1, $2, $3::jsonb) RETURNING id",
+        """INSERT INTO reconciliations (started_at, ok, checks, association_id, red_associations)
+           VALUES ($1, $2, $3::jsonb, $4, $5::uuid[]) RETURNING id""",
         started,
         ok,
         result["checks"],
+        association_id,
+        red,
     )
     result["id"] = rid
     (logger.info if ok else logger.error)(
-        "reconciliation", ok=ok, failed=[c.name for c in checks if not c.ok]
+        "reconciliation",
+        ok=ok,
+        association_id=str(association_id) if association_id else None,
+        failed=[c.name for c in checks if not c.ok],
+        red_associations=len(red),
     )
     return result
+
+
+def stored(row: asyncpg.Record) -> dict[str, Any]:
+    """A recorded run, as ``run`` answered it."""
+    return {
+        "id": row["id"],
+        "started_at": row["started_at"].isoformat(),
+        "association_id": str(row["association_id"]) if row["association_id"] else None,
+        "ok": row["ok"],
+        "red_associations": [str(a) for a in row["red_associations"]],
+        "checks": row["checks"],
+    }
