@@ -85,11 +85,16 @@ async def test_a_close_of_more_than_24_months_at_once_is_refused_with_its_reason
     assert r.body["reason"] == "close_range_too_long", r
     assert r.body["months"] == 30 and r.body["first_open"] == _label(first), r
     # nothing closed by the refused close
-    assert await db.fetchval(
-        "SELECT closed_through FROM clearing.books WHERE association_id = $1", aid
-    ) is None
+    assert (
+        await db.fetchval(
+            "SELECT closed_through FROM clearing.books WHERE association_id = $1", aid
+        )
+        is None
+    )
     # at most 24 months: the first 24, then the rest
-    r = await admin.call("POST", url.format(_label(_month(30 - MAX_CLOSE_MONTHS + 1))), {"actor": "test"})
+    r = await admin.call(
+        "POST", url.format(_label(_month(30 - MAX_CLOSE_MONTHS + 1))), {"actor": "test"}
+    )
     assert r.status == 201, r
     assert len(r.body["periods"]) == MAX_CLOSE_MONTHS
     r = await admin.call("POST", url.format(_label(_month(1))), {"actor": "test"})
@@ -115,8 +120,7 @@ async def test_a_settlement_holds_what_the_ledger_says_for_an_entry_dated_year_o
         try:
             closed = await books.close(conn, aid, date.min, "test", clock.now())
             held = {
-                (h["party_kind"], h["party_id"]): h["amount_cents"]
-                for h in closed.settlement.held
+                (h["party_kind"], h["party_id"]): h["amount_cents"] for h in closed.settlement.held
             }
             ledger = {
                 (p.kind, str(p.party_id)): p.cents

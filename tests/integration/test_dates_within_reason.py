@@ -57,11 +57,18 @@ async def test_a_sale_dated_year_one_at_plus_one_hour_is_refused_at_once_not_lef
     net = await make_network(merchants=1)
     till = net.terminals[0]
     sale_id = str(uuid.uuid4())
-    r = await till.sale("+33611770001", 1000, sale_id=sale_id, occurred_at="0001-01-01T00:30:00+01:00")
+    r = await till.sale(
+        "+33611770001", 1000, sale_id=sale_id, occurred_at="0001-01-01T00:30:00+01:00"
+    )
     assert r.status == 422, r
     assert any(e["field"] == "occurred_at" for e in r.body["errors"]), r
     # nothing recorded: no request to stay pending, no event for a consumer to choke on
-    assert await db.fetchval("SELECT count(*) FROM terminals.requests WHERE id = $1", uuid.UUID(sale_id)) == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM terminals.requests WHERE id = $1", uuid.UUID(sale_id)
+        )
+        == 0
+    )
 
 
 async def test_a_sale_dated_year_one_in_utc_is_refused_as_too_long_ago(

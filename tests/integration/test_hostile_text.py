@@ -174,8 +174,8 @@ async def test_what_postgresql_refuses_is_answered_with_a_reason_and_none_of_its
         assert problem is not None, sql
         body = orjson.loads(problem.response("/x").body)  # type: ignore[arg-type]
         assert body["reason"] == reason, body
-        assert not _leaks(body) and "secret-key-value" not in str(body) and "h7_" not in str(
-            body
+        assert (
+            not _leaks(body) and "secret-key-value" not in str(body) and "h7_" not in str(body)
         ), body
 
 

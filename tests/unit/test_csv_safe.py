@@ -37,7 +37,7 @@ def test_a_text_cell_that_starts_a_formula_is_prefixed_with_a_single_quote(paylo
 
 
 def test_plain_text_accents_and_inner_signs_are_written_as_they_are() -> None:
-    names = ["Zoé L'Hôte", "Jean-Pierre", "Dupont = Durand", "a,b \"c\""]
+    names = ["Zoé L'Hôte", "Jean-Pierre", "Dupont = Durand", 'a,b "c"']
     (_, row) = _read(tabular.to_text(["a", "b", "c", "d"], [names]))
     assert row == names
 
