@@ -10,20 +10,21 @@ and takes nothing twice; the same id with other terms is a 409.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.cards import ledger
 from services.cards.domain import Movement, Overdrawn
 from services.cards.web import api, event
 from shared import clock, outbox
+from shared.clock import PARIS
 from shared.contracts import MAX_SALE_CENTS, AccountAdjusted
-from shared.fields import Text
+from shared.fields import Text, UtcInstant
 from shared.http import In, Problem, json_response, read_model, uuid_param
 from shared.service import back_office
 
@@ -35,10 +36,11 @@ class DonationIn(In):
     partner_id: UUID = Field(description="an active partner of the account's association")
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS, description="taken from the available")
     actor: Text | None = Field(default=None, description="who records it (member, back office)")
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: UtcInstant | None = Field(
         default=None,
         description="when the member gave it (a form signed in the shop, keyed in later); "
-        "now if absent, never in the future",
+        "now if absent; within reason: not ahead of the clock (5 minutes' tolerance), not "
+        "older than the window (45 days), not before the association's books start",
     )
 
 
@@ -152,12 +154,21 @@ async def donate(request: web.Request) -> web.Response:
             raise insufficient
         now = clock.now()
         if body.occurred_at is not None:
-            if body.occurred_at > now:
+            # Dates within reason (shared/rules/dates.py), as for a sale: a donation backdated
+            # into a closed month or before the books start would move money nobody can see.
+            start = await conn.fetchval(
+                "SELECT books_start FROM associations WHERE id = $1", account["association_id"]
+            )
+            books_start = datetime.combine(start, time(), PARIS) if start else None
+            refusal = rt.settings.date_window().refusal(body.occurred_at, now, books_start)
+            if refusal is not None:
                 raise Problem(
                     422,
-                    "Donation in the future",
-                    "occurred_at is ahead of the service's clock",
-                    reason="in_the_future",
+                    "Date out of reason",
+                    f"occurred_at {body.occurred_at.isoformat()} is outside the accepted window "
+                    f"at {now.isoformat()}"
+                    + (f" (books start {start.isoformat()})" if start else ""),
+                    reason=refusal,
                 )
             now = body.occurred_at
         reason = f"donation to {partner['partner_name']}"

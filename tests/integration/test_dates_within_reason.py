@@ -19,6 +19,7 @@ from shared.clock import PARIS
 from shared.events import new_event, pack, unpack
 from tests import factories, harness
 from tests.conftest import Network, NetworkFactory, eventually
+from tests.integration.test_cards_partners import _partner_event, _publish, _until_partner
 
 pytestmark = pytest.mark.asyncio
 
@@ -219,3 +220,56 @@ async def test_cards_refuses_a_sale_event_dated_out_of_reason_whatever_sent_it(
         "SELECT count(*) FROM cards.cagnotte_entries WHERE reference_id = $1", sale.sale_id
     )
     assert booked == 0
+
+
+async def test_a_donation_dated_out_of_reason_is_refused_with_its_reason(
+    make_network: NetworkFactory, db: asyncpg.Connection
+) -> None:
+    """Donations are dated by the back office (a form signed in the shop, keyed in later):
+    the same window and books start as a sale."""
+    net = await make_network(merchants=1)
+    sold = await net.terminals[0].sale("+33611770008", 100_000)
+    assert sold.status == 201, sold
+    account = sold.body["account_id"]
+    club = uuid.uuid4()
+    connection = await aio_pika.connect(harness.AMQP_URL)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await _publish(
+            await channel.get_exchange("comptoir.events"),
+            [_partner_event(club, net.association_id, "US Rugby")],
+        )
+    await _until_partner(db, club, lambda r: True)
+    start = await _books_start_this_month(net)
+    url = f"{CARDS}/v1/accounts/{account}/donations"
+    dated = {
+        "occurred_in_future": clock.now() + timedelta(hours=1),
+        "occurred_too_long_ago": clock.now() - timedelta(days=harness.DATE_WINDOW_DAYS + 1),
+        "occurred_before_books_start": datetime.combine(start, time(), PARIS)
+        - timedelta(seconds=1),
+    }
+    for reason, at in dated.items():
+        r = await net.admin.call(
+            "POST",
+            url,
+            {
+                "donation_id": str(uuid.uuid4()),
+                "partner_id": str(club),
+                "amount_cents": 100,
+                "occurred_at": at.isoformat(),
+            },
+        )
+        assert r.status == 422, r
+        assert _reason(r) == reason, r
+    within = await net.admin.call(
+        "POST",
+        url,
+        {
+            "donation_id": str(uuid.uuid4()),
+            "partner_id": str(club),
+            "amount_cents": 100,
+            "occurred_at": (clock.now() - timedelta(minutes=1)).astimezone(PLUS_ONE).isoformat(),
+        },
+    )
+    assert within.status == 201, within
+    assert within.body["occurred_at"].endswith(("+00:00", "Z")), within
