@@ -100,8 +100,11 @@ async def test_a_fault_is_named_and_only_its_association_is_red(
     services: harness.Services, db: asyncpg.Connection, make_network: NetworkFactory
 ) -> None:
     good, bad = await make_network(merchants=1), await make_network(merchants=1)
+    # Dated a little before now: the liability check confirms a difference at a cut-off a
+    # moment earlier too (reconciliation.EARLIER), which a sale made a few ms ago would miss.
+    at = (clock.now() - timedelta(seconds=5)).isoformat()
     for net in (good, bad):
-        sale = await net.terminals[0].sale(_phone(), 10_000)
+        sale = await net.terminals[0].sale(_phone(), 10_000, occurred_at=at)
         assert sale.status == 201, sale
     entry = await _accrual(db, sale.body["sale_id"])  # bad's sale: 3.00 € reward
     never = await bad.admin.call(
