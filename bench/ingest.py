@@ -1255,6 +1255,7 @@ async def bench_comptoir(
                 "COMPTOIR_PORT": str(SERVICES[name]),
                 "COMPTOIR_SYNC_LINE_PORT": str(LINE_PORT),
                 "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{SERVICES['cards']}",
+                "COMPTOIR_TERMINALS_URL": f"http://127.0.0.1:{SERVICES['terminals']}",
                 "COMPTOIR_ADMIN_TOKEN": ADMIN_TOKEN,
                 # the bench's services use the development card keys (nothing real is at stake)
                 "COMPTOIR_ENV": "development",

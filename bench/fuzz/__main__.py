@@ -1056,6 +1056,7 @@ async def start_services(run_dir: Path) -> dict[str, ingest.Proc]:
                 "COMPTOIR_PORT": str(ingest.SERVICES[name]),
                 "COMPTOIR_SYNC_LINE_PORT": str(ingest.LINE_PORT),
                 "COMPTOIR_CARDS_URL": service("cards"),
+                "COMPTOIR_TERMINALS_URL": gateway(),
                 "COMPTOIR_ADMIN_TOKEN": ingest.ADMIN_TOKEN,
                 "COMPTOIR_ENV": "development",
                 "COMPTOIR_LOG_LEVEL": "WARNING",
