@@ -73,9 +73,9 @@ class Calendar:
     async def move_to(self, at: datetime) -> None:
         """Restart the services with their clock at ``at`` and set this process's clock
         (which signs the terminals' requests) to the same instant."""
+        self.moved = True  # before: a restart that fails half-way is undone all the same
         await self.services.restart({clock.ENV: at.isoformat()})
         clock.install(clock.StartedClock(at))
-        self.moved = True
 
 
 @pytest_asyncio.fixture
