@@ -61,11 +61,12 @@ class LineSession:
         self.link = link
         self.hello_timeout_s = hello_timeout_s
         self.max_malformed = max_malformed
-        # Malformed frames: damaged ones (NAKed) and intact ones that are not the protocol.
+        # Malformed frames: damaged ones (NAKed: bad LRC, truncated, oversize) and intact
+        # ones that are not the protocol.
         # Before HELLO they add up; after it a valid message starts the count again, so a
         # noisy line that recovers is not hung up.
         self.malformed = 0
-        link.on_nak = self._damaged_frame
+        link.on_bad = self._damaged_frame
         self.svc = svc
         self.gateway = gateway
         self.challenge = secrets.token_hex(16)
@@ -113,7 +114,9 @@ class LineSession:
                 _log.info("line_hangup", why="malformed frames", count=self.malformed)
                 return
 
-    def _damaged_frame(self) -> None:
+    def _damaged_frame(self, reason: str) -> None:
+        if reason == "noise":
+            return  # bytes between frames, not a frame: the HELLO and idle timeouts bound them
         self.malformed += 1
         if self.malformed >= self.max_malformed:
             _log.info("line_hangup", why="malformed frames", count=self.malformed)

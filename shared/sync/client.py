@@ -421,9 +421,9 @@ class Link:
         self.decoder = framing.Decoder(max_payload)
         self.events: deque[framing.Event] = deque()
         self.naks_sent = 0
-        # Called at each NAK this side sends (a damaged frame, noise): the gateway counts
+        # Called with the reason of each damaged frame this side NAKs: the gateway counts
         # malformed frames and hangs up on a client that sends only those (issue 11).
-        self.on_nak: Callable[[], None] | None = None
+        self.on_bad: Callable[[str], None] | None = None
 
     async def next_event(self, timeout: float) -> framing.Event | None:
         """The next event within ``timeout`` seconds (None: silence); ConnectionError at EOF."""
@@ -451,8 +451,11 @@ class Link:
         if byte == framing.NAK:
             self.naks_sent += 1
         self.writer.write(bytes((byte,)))
-        if byte == framing.NAK and self.on_nak is not None:
-            self.on_nak()
+
+    def _bad(self, bad: framing.Bad) -> None:
+        self.control(framing.NAK)
+        if self.on_bad is not None:
+            self.on_bad(bad.reason)
 
     async def send(self, payload: bytes) -> None:
         """Send a frame and wait for its ACK. A frame arriving meanwhile means the peer got
@@ -474,7 +477,7 @@ class Link:
                 if isinstance(ev, framing.Frame):
                     self.events.appendleft(ev)
                     return
-                self.control(framing.NAK)
+                self._bad(ev)
         raise LinkError(f"no ACK after {self.retries + 1} sendings")
 
     async def receive(self, timeout: float) -> bytes | None:
@@ -489,7 +492,7 @@ class Link:
                 self.control(framing.ACK)
                 return ev.payload
             if isinstance(ev, framing.Bad):
-                self.control(framing.NAK)
+                self._bad(ev)
             elif ev.byte == framing.EOT:
                 raise ConnectionError("the peer ended the session (EOT)")
             # a stray ACK or NAK outside a wait: nothing to do

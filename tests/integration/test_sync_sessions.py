@@ -506,23 +506,23 @@ async def _blacklist(db: asyncpg.Connection, net: Network, n: int) -> list[int]:
 async def test_random_truncated_and_corrupted_frames_get_a_nak_and_the_line_carries_on(
     make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
+    """Damaged frames get a NAK and the session goes on. Two at a time between good
+    messages: three malformed frames in a row hang up (tests/integration/
+    test_connection_limits.py)."""
     net = await make_network(merchants=1)
     t = net.terminals[0]
     _, writer, challenge, link = await _line(t.terminal_id)
     rng = random.Random(9)
-    good = framing.encode(
-        framing.seal(
-            t.secret,
-            challenge,
-            {
-                "terminal_id": t.terminal_id,
-                "counter": 1,
-                "type": "hello",
-                "body": _hello(t.terminal_id, 0),
-            },
-        )
-    )
-    corrupted = bytearray(good)
+    counter = 0
+
+    def good(type_: str, body: dict[str, Any]) -> bytes:
+        nonlocal counter
+        counter += 1
+        message = {"terminal_id": t.terminal_id, "counter": counter, "type": type_, "body": body}
+        return framing.encode(framing.seal(t.secret, challenge, message))
+
+    hello = good("hello", _hello(t.terminal_id, 0))
+    corrupted = bytearray(hello)
     corrupted[-1] ^= 0x5A
     # Line noise: anything but STX (a frame start) and EOT (a hang-up, honoured at any time).
     noise = bytes(b for b in rng.randbytes(2000) if b not in (framing.STX, framing.EOT))
@@ -532,32 +532,39 @@ async def test_random_truncated_and_corrupted_frames_get_a_nak_and_the_line_carr
         lrc = framing.lrc(body) ^ rng.randrange(1, 256)  # never the right LRC
         return bytes([framing.STX]) + body + bytes([framing.ETX, lrc])
 
-    blobs = [
-        bytes(corrupted),
-        noise,
-        random_frame(),
-        random_frame(),
-        bytes([framing.STX]) + b"x" * ((1 << 20) + 10) + bytes([framing.ETX, 0]),  # oversize
-        bytes([framing.STX]) + b"half a frame",  # then the good frame: truncated
-    ]
-    for blob in blobs:
-        writer.write(blob)
+    async def nak_each(*blobs: bytes) -> None:
+        for blob in blobs:
+            writer.write(blob)
+            await writer.drain()
+            got = await _drain(link)
+            assert got and set(got) == {framing.Control(framing.NAK)}, (blob[:20], got)
+
+    async def answered(frame: bytes, type_: str) -> dict[str, Any]:
+        writer.write(frame)
         await writer.drain()
-        if blob[-1:] == b"e":
-            break
-        got = await _drain(link)
-        assert got and set(got) == {framing.Control(framing.NAK)}, (blob[:20], got)
-    writer.write(good)
+        assert await link.next_event(5) == framing.Control(framing.ACK)
+        answer = await _reply(link, t.secret, challenge)
+        assert answer["type"] == type_, answer
+        return answer
+
+    await nak_each(bytes(corrupted), noise)
+    session_id = (await answered(hello, "hello"))["body"]["session_id"]
+    updates = {"session_id": session_id, "params_version": 0, "blacklist_version": 0}
+    await nak_each(random_frame(), random_frame())
+    await answered(good("updates", updates), "updates")
+    oversize = bytes([framing.STX]) + b"x" * ((1 << 20) + 10) + bytes([framing.ETX, 0])
+    await nak_each(oversize)
+    # Half a frame, then a good one: NAK for the truncated frame, ACK for the good one.
+    writer.write(bytes([framing.STX]) + b"half a frame" + good("updates", updates))
     await writer.drain()
-    # NAK for the truncated frame, ACK for the good one, then its answer.
     assert await link.next_event(5) == framing.Control(framing.NAK)
     assert await link.next_event(5) == framing.Control(framing.ACK)
-    answer = await _reply(link, t.secret, challenge)
-    assert answer["type"] == "hello"
+    assert (await _reply(link, t.secret, challenge))["type"] == "updates"
     # A frame left half way is refused at the inter-byte timeout.
     writer.write(bytes([framing.STX]) + b'{"half')
     await writer.drain()
     assert await link.next_event(10) == framing.Control(framing.NAK)
+    await answered(good("updates", updates), "updates")
     # A well-framed message that is not valid JSON, or not the protocol: an error, not a NAK.
     for bad_payload in (
         b"0" * 64 + b" {not json",
@@ -565,7 +572,7 @@ async def test_random_truncated_and_corrupted_frames_get_a_nak_and_the_line_carr
         framing.seal(
             t.secret,
             challenge,
-            {"terminal_id": t.terminal_id, "counter": 2, "type": "dance", "body": {}},
+            {"terminal_id": t.terminal_id, "counter": counter + 1, "type": "dance", "body": {}},
         ),
     ):
         await link.send(bad_payload)
