@@ -134,7 +134,11 @@ class UpdatesReply(_Message):
     params_status: ParamsStatus
     params_version: int
     blacklist: list[BlacklistEntry]
-    blacklist_version: int
+    blacklist_version: int = Field(
+        description="the cursor to send next: the gateway's position in the changes it "
+        "received, in the order it committed them; the last entry's version when they "
+        "arrived in order, never below it"
+    )
     more: bool = Field(description="ask again from blacklist_version for the next page")
 
 
