@@ -204,9 +204,9 @@ async def _batch(
         ids = [uuid.uuid4() for _ in new]
         rows = await conn.fetch(
             """INSERT INTO accounts (id, association_id, phone, email, title, first_name, last_name,
-                                     birth_date, postal_code)
+                                     birth_date, postal_code, opened_at)
                SELECT v.id, $1, v.phone, v.email, v.title, v.first_name, v.last_name,
-                      v.birth_date, v.postal_code
+                      v.birth_date, v.postal_code, $10
                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                            $8::date[], $9::text[])
                     v(id, phone, email, title, first_name, last_name, birth_date, postal_code)
@@ -216,6 +216,7 @@ async def _batch(
             ids,
             [c.phone for c in new],
             *_columns(new),
+            clock.now(),  # the liability counts accounts opened by then, on the services' clock
         )
         by_phone = {c.phone: c for c in new}
         for r in rows:

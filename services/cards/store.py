@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared import clock
 from shared.rules.accounts import Bucket
 
 
@@ -20,11 +21,14 @@ async def open_accounts(
     if not new:
         return set()
     rows = await conn.fetch(
-        """INSERT INTO accounts (id, association_id, phone, opened_by_merchant, email, first_name, last_name)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[])
+        """INSERT INTO accounts (id, association_id, phone, opened_by_merchant, email, first_name,
+                                 last_name, opened_at)
+           SELECT u.*, $8 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[],
+                                      $6::text[], $7::text[]) u
            ON CONFLICT (association_id, phone) DO NOTHING
            RETURNING id""",
         *zip(*new, strict=True),
+        clock.now(),  # the liability counts accounts opened by then, on the services' clock
     )
     return {r["id"] for r in rows}
 
