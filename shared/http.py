@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import re
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from types import UnionType
@@ -44,6 +45,16 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.type = type_
+        # Every problem carries a stable ``reason`` for programs: the terminal protocol's
+        # ``code`` where there is one, else the problem type's last segment, else the title's
+        # words (the titles are constants of the code, never built from input).
+        if "reason" not in extra:
+            if "code" in extra:
+                extra["reason"] = extra["code"]
+            elif type_ != "about:blank":
+                extra["reason"] = type_.rstrip("/").rsplit("/", 1)[-1].replace("-", "_")
+            else:
+                extra["reason"] = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
         self.extra = extra
 
     def response(self, instance: str) -> web.Response:

@@ -57,9 +57,31 @@ async def services(
     try:
         await procs.wait_ready()
         yield procs
+        await books_are_green()
     finally:
         codes = procs.stop_all()
         print("service exit codes:", codes, "logs in", logs)
+
+
+async def books_are_green(within: float = 30) -> None:
+    """After the last test, the reconciliation of every association is green: whatever the
+    tests sent, refused or broke (and put back), no money was lost, doubled or invented. The
+    events of the last tests may still be on their way: it is run again until green or
+    ``within`` seconds have passed, and the last verdict's failing checks are the error."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+        admin = AdminClient(http, harness.ADMIN_TOKEN)
+        while True:
+            r = await admin.call(
+                "POST", f"{harness.url('clearing')}/v1/reconciliation", {"settle_seconds": 0}
+            )
+            assert r.status == 200, r
+            if r.body["ok"] or loop.time() > deadline:
+                break
+            await asyncio.sleep(1)
+    failed = [c for c in r.body["checks"] if not c["ok"]]
+    assert r.body["ok"], f"red after the suite: {r.body['red_associations']} {failed}"
 
 
 @dataclass

@@ -293,6 +293,7 @@ class Gateway:
                 "Unsigned request",
                 f"missing headers: {', '.join(missing)}",
                 type_=PROBLEMS + "unsigned",
+                code="unsigned",
             )
         try:
             terminal_id = UUID(h[signing.TERMINAL])
@@ -303,6 +304,7 @@ class Gateway:
                 "Bad signature headers",
                 "terminal must be a UUID and timestamp an integer",
                 type_=PROBLEMS + "unsigned",
+                code="unsigned",
             ) from exc
         nonce = h[signing.NONCE]
         if not 16 <= len(nonce) <= 64:
@@ -311,6 +313,7 @@ class Gateway:
                 "Bad nonce",
                 "the nonce must have 16 to 64 characters",
                 type_=PROBLEMS + "unsigned",
+                code="unsigned",
             )
         t = await self.terminal(terminal_id)
         if t is None or not t.active:
@@ -319,6 +322,7 @@ class Gateway:
                 "Unknown terminal",
                 "this terminal is not registered or is disabled",
                 type_=PROBLEMS + "unknown-terminal",
+                code="unknown_terminal",
             )
         if abs(clock.now().timestamp() - ts) > self.rt.settings.signature_window_s:
             raise Problem(
@@ -326,6 +330,7 @@ class Gateway:
                 "Stale request",
                 "the timestamp is outside the accepted window; check the terminal's clock",
                 type_=PROBLEMS + "stale",
+                code="stale",
             )
         if not signing.verify(
             t.secret,
@@ -341,6 +346,7 @@ class Gateway:
                 "Bad signature",
                 "the signature does not match the request",
                 type_=PROBLEMS + "bad-signature",
+                code="bad_signature",
             )
         return t, nonce
 
@@ -361,6 +367,7 @@ class Gateway:
                     "Replayed request",
                     "this nonce was already used",
                     type_=PROBLEMS + "replay",
+                    code="replay",
                 )
             if isinstance(known, Existing):
                 if (known.kind, known.terminal_id, known.body_sha256) != (kind, t.id, digest):
@@ -369,6 +376,7 @@ class Gateway:
                         "Id already used",
                         f"{request_id} names another request",
                         type_=PROBLEMS + "id-conflict",
+                        code="id_conflict",
                     )
                 if known.status != "pending":
                     return _answer(
@@ -395,7 +403,12 @@ class Gateway:
             t.id,
         )
         if r is None:
-            raise Problem(404, "Unknown request", f"no {kind} {request_id} from this terminal")
+            raise Problem(
+                404,
+                "Unknown request",
+                f"no {kind} {request_id} from this terminal",
+                code="unknown_request",
+            )
         if r["status"] == "pending":
             return json_response({"id": str(request_id), "status": "pending"}, 202)
         return _answer(r["http_status"], r["outcome"], f"/v1/{kind}s/{request_id}")
@@ -427,7 +440,7 @@ def _answer(status: int, outcome: Any, instance: str) -> web.Response:
 def _gw(request: web.Request) -> Gateway:
     gw: Gateway | None = request.app[RUNTIME].state.get("gateway")
     if gw is None:
-        raise Problem(503, "Not ready", "the gateway is starting")
+        raise Problem(503, "Not ready", "the gateway is starting", code="busy")
     return gw
 
 
@@ -666,7 +679,9 @@ async def get_terminal_sync(request: web.Request) -> web.Response:
     terminal_id = uuid_param(request, "terminal_id")
     entries = await sync.registry(rt.pool, terminal_id)
     if not entries:
-        raise Problem(404, "Unknown terminal", f"no terminal {terminal_id}")
+        raise Problem(
+            404, "Unknown terminal", f"no terminal {terminal_id}", reason="unknown_terminal"
+        )
     return json_response(_plain(entries[0]))
 
 

@@ -26,14 +26,6 @@ from shared.sync.messages import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-_AUTH_CODES = {
-    "unsigned": "unsigned",
-    "unknown-terminal": "unknown_terminal",
-    "stale": "stale",
-    "bad-signature": "bad_signature",
-}
-
-
 def problem(exc: SyncError) -> Problem:
     return Problem(
         exc.status,
@@ -59,16 +51,12 @@ def _handler(
         gw = _gw(request)
         svc = _service(request)
         body = await request.read()
-        try:
-            t, nonce = await gw.authenticate(request, body)
-        except Problem as p:
-            p.extra["code"] = _AUTH_CODES.get(p.type.removeprefix(PROBLEMS), "unsigned")
-            raise
+        t, nonce = await gw.authenticate(request, body)  # its problems carry their code
         try:
             # Strict: a line the services could not book is refused before it is acknowledged.
             msg = parse_model(body, model, strict=True)
         except Problem as p:
-            p.extra["code"] = "malformed"
+            p.extra["code"] = p.extra["reason"] = "malformed"
             raise
         who = Who(t.id, t.association_id, t.merchant_id, t.shop_id)
         try:

@@ -129,6 +129,44 @@ async def test_a_body_over_one_mib_gets_a_413_with_its_code(
             assert (await r.json())["code"] == "body_too_large"
 
 
+async def test_every_refusal_of_an_online_request_carries_its_code_and_reason(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    # The fuzz run's finding: 401, 404 and 409 answers to /v1/sales had a title and no code.
+    net = await make_network(merchants=1)
+    t = net.terminals[0]
+    sale = {"sale_id": str(uuid.uuid4()), "customer": {"phone": "0612345678"}, "amount_cents": 1000}
+    body = orjson.dumps(sale)
+    url = harness.url("terminals") + "/v1/sales"
+
+    async def send(headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        h = {**headers, "Content-Type": "application/json"}
+        async with http.post(url, data=body, headers=h) as r:
+            assert r.content_type == "application/problem+json"
+            return r.status, await r.json()
+
+    signed = signing.headers(t.terminal_id, t.secret, "POST", "/v1/sales", body)
+    stranger = signing.headers(str(uuid.uuid4()), t.secret, "POST", "/v1/sales", body)
+    forged = signing.headers(t.terminal_id, "not the secret", "POST", "/v1/sales", body)
+    old = {**signed, signing.TIMESTAMP: str(int(signed[signing.TIMESTAMP]) - 3600)}
+    answers = {
+        "unsigned": await send({}),
+        "unknown_terminal": await send(stranger),
+        "bad_signature": await send(forged),
+        "stale": await send(old),
+    }
+    async with http.post(url, data=body, headers=signed) as first:
+        assert first.status == 201, await first.text()
+    answers["replay"] = await send(signed)  # the same nonce again
+    other = {**sale, "amount_cents": 2000}
+    answers["id_conflict"] = (r := await t.request("POST", "/v1/sales", other)).status, r.body
+    missing = await t.request("GET", f"/v1/sales/{uuid.uuid4()}")
+    answers["unknown_request"] = missing.status, missing.body
+    for code, (status, problem) in answers.items():
+        assert status in (401, 404, 409), (code, status, problem)
+        assert problem["code"] == problem["reason"] == code, problem
+
+
 # --- Blacklist changes in one snapshot (finding 11) ---------------------------------------------
 
 
