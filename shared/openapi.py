@@ -1,6 +1,7 @@
 """Each service's OpenAPI 3.1 document, built from the routes it declares.
 
-A handler is declared once, with its models: `@api.route("PUT", "/v1/x/{x_id}", body=XIn)`.
+A handler is declared once, with its models, in its module's table: `@routes.route("PUT",
+"/v1/x/{x_id}", body=XIn)`; the service's app factory gathers the tables in its `Api`.
 `api.install(app)` adds the routes to the application and serves the document at
 GET /openapi.json, so the document cannot drift from the routes (tests/api fuzzes each
 service against its own document with schemathesis).
@@ -92,12 +93,12 @@ def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
 
 
-class Api:
-    """The routes of one service and the OpenAPI document that describes them."""
+class Routes:
+    """The routes one entrypoints module declares, with their models. A service's app factory
+    gathers its modules' tables in its ``Api`` (``Api(...).include(a.routes, b.routes)``):
+    nothing is registered by importing a module."""
 
-    def __init__(self, service: str, description: str) -> None:
-        self.service = service
-        self.description = description
+    def __init__(self) -> None:
         self.operations: list[Operation] = []
         self._document: dict[str, Any] | None = None
 
@@ -158,6 +159,26 @@ class Api:
             return handler
 
         return record
+
+
+
+class Api(Routes):
+    """The routes of one service and the OpenAPI document that describes them."""
+
+    def __init__(self, service: str, description: str) -> None:
+        super().__init__()
+        self.service = service
+        self.description = description
+
+    def include(self, *tables: Routes) -> Api:
+        """Add the operations of these tables; a path and method declared twice is an error."""
+        for table in tables:
+            for op in table.operations:
+                if any((o.method, o.path) == (op.method, op.path) for o in self.operations):
+                    raise ValueError(f"{op.method} {op.path} is declared twice")
+                self.operations.append(op)
+        self._document = None
+        return self
 
     def install(self, app: web.Application) -> None:
         """Add every recorded route to the application, and GET /openapi.json."""

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import orjson
 
-SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+SHARED_MIGRATIONS = Path(__file__).parent.parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
