@@ -61,7 +61,11 @@ start() {
         "${SUDO[@]}" rm -f "$SOCKET" "$PIDFILE"
     fi
     local out
-    if ! out=$("${SUDO[@]}" "$(command -v pcscd || echo /usr/sbin/pcscd)" 2>&1); then
+    # pcscd is a server of the machine like PostgreSQL: it keeps the real time even when
+    # started from a suite run under libfaketime (make test-dates), whose faked monotonic
+    # clock would stop its polling of the virtual reader.
+    if ! out=$("${SUDO[@]}" env -u LD_PRELOAD -u FAKETIME -u FAKETIME_DONT_RESET \
+        "$(command -v pcscd || echo /usr/sbin/pcscd)" 2>&1); then
         echo "$out" >&2
         die "pcscd did not start"
     fi

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,6 +107,13 @@ class VpcdLink:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` or until stopped. In short sleeps, not ``Event.wait(timeout)``: a
+        lock's timed wait never times out under libfaketime (make test-dates), where sleep does."""
+        deadline = time.monotonic() + seconds
+        while not self._stopped.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def serve(self) -> None:
         waiting_said = False
         while not self._stopped.is_set():
@@ -118,7 +126,7 @@ class VpcdLink:
                         "(is pcscd running? bash deploy/pcscd.sh start)"
                     )
                     waiting_said = True
-                self._stopped.wait(self.retry_s)
+                self._pause(self.retry_s)
                 continue
             waiting_said = False
             sock.settimeout(None)
@@ -142,7 +150,7 @@ class VpcdLink:
                 self.app.power_off()
             if not self._stopped.is_set():
                 self._notify("the reader went away (pcscd stopped?): waiting to reconnect")
-                self._stopped.wait(self.retry_s)
+                self._pause(self.retry_s)
         self._notify("removed from the reader")
 
     def _session(self, sock: socket.socket) -> None:
