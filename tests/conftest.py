@@ -63,11 +63,24 @@ async def services(
         print("service exit codes:", codes, "logs in", logs)
 
 
+# Associations whose cagnotte a test wrote straight into one service's tables, past its API
+# (a shortcut to set up a state): the other services never heard of it, so their books cannot
+# agree, and the reconciliation after the suite leaves them out, by name.
+WRITTEN_BY_HAND: set[uuid.UUID] = set()
+
+
 async def books_are_green(within: float = 30) -> None:
     """After the last test, the reconciliation of every association is green: whatever the
-    tests sent, refused or broke (and put back), no money was lost, doubled or invented. The
-    events of the last tests may still be on their way: it is run again until green or
-    ``within`` seconds have passed, and the last verdict's failing checks are the error."""
+    tests sent, refused or broke (and put back), no money was lost, doubled or invented. Left
+    out: the associations of ``WRITTEN_BY_HAND``, and those only clearing knows, made of
+    events the tests of clearing forged as if cards had sent them. The events of the last
+    tests may still be on their way: it is run again until green or ``within`` seconds have
+    passed, and the last verdict's failing checks are the error."""
+    conn = await asyncpg.connect(harness.DATABASE_URL)
+    try:
+        known = {r["id"] for r in await conn.fetch("SELECT id FROM cards.associations")}
+    finally:
+        await conn.close()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
@@ -77,11 +90,15 @@ async def books_are_green(within: float = 30) -> None:
                 "POST", f"{harness.url('clearing')}/v1/reconciliation", {"settle_seconds": 0}
             )
             assert r.status == 200, r
-            if r.body["ok"] or loop.time() > deadline:
+            failed = [c for c in r.body["checks"] if not c["ok"]]
+            red = {uuid.UUID(a) for a in r.body["red_associations"]}
+            # A failing check that names no association is the whole instance's.
+            unnamed = [c["name"] for c in failed if not c["associations"]]
+            wrong = (red & known) - WRITTEN_BY_HAND
+            if (not wrong and not unnamed) or loop.time() > deadline:
                 break
             await asyncio.sleep(1)
-    failed = [c for c in r.body["checks"] if not c["ok"]]
-    assert r.body["ok"], f"red after the suite: {r.body['red_associations']} {failed}"
+    assert not wrong and not unnamed, f"red after the suite: {sorted(map(str, wrong))} {failed}"
 
 
 @dataclass

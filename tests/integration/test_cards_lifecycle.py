@@ -29,6 +29,7 @@ from shared.client import AdminClient, Reply, TerminalClient
 from shared.events import unpack
 from shared.rules.codes import format_card_number, luhn_check_digit, parse_card_number
 from tests import harness
+from tests.conftest import WRITTEN_BY_HAND
 
 pytestmark = pytest.mark.e2e
 
@@ -159,11 +160,15 @@ async def net(services: harness.Services, http: aiohttp.ClientSession) -> Networ
 
 
 async def _credit(cards_db: asyncpg.Connection, account_id: str, movements: list[Movement]) -> None:
-    """Money on an account the way the sales path writes it: ledger entries and buckets."""
-    async with cards_db.transaction():
-        await ledger.post(
-            cards_db, uuid.UUID(account_id), uuid.uuid4(), movements, clock.now()
+    """Money on an account the way the sales path writes it: ledger entries and buckets,
+    in cards alone (clearing never hears of it: see WRITTEN_BY_HAND)."""
+    WRITTEN_BY_HAND.add(
+        await cards_db.fetchval(
+            "SELECT association_id FROM accounts WHERE id = $1", uuid.UUID(account_id)
         )
+    )
+    async with cards_db.transaction():
+        await ledger.post(cards_db, uuid.UUID(account_id), uuid.uuid4(), movements, clock.now())
 
 
 async def _blacklist(net: Network, since: int, limit: int | None = None) -> dict[str, Any]:
