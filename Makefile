@@ -86,6 +86,7 @@ fuzz: infra
 
 lint: venv
 	$(PYTHON) -m ruff check $(LINT_PATHS)
+	$(PYTHON) -m deploy.topology --check
 	$(PYTHON) -m mypy $(LINT_PATHS)
 
 check-deploy:

@@ -8,7 +8,9 @@ Queues are quorum queues with a delivery limit and a dead-letter exchange; each 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
@@ -22,62 +24,18 @@ class QueueSpec:
     routing_keys: tuple[str, ...]
 
 
-# Who listens to what. A consumer binds to the contract versions it understands.
-QUEUES: dict[str, QueueSpec] = {
-    "cards": QueueSpec(
-        "cards.events",
-        (
-            "sale.recorded.v1",
-            "redemption.requested.v1",
-            "enrolment.requested.v1",
-            "return.recorded.v1",
-            "card.transactions.synced.v1",
-            "partner.registered.v1",
-        ),
-    ),
-    "terminals": QueueSpec(
-        "terminals.outcomes",
-        (
-            "cagnotte.credited.v1",
-            "cagnotte.redeemed.v1",
-            "sale.refused.v1",
-            "redemption.refused.v1",
-            "account.opened.v1",
-            "enrolment.refused.v1",
-            "reward.reversed.v1",
-            "return.refused.v1",
-            "blacklist.changed.v1",
-            "terminal.parameters.published.v1",
-            # A request's event that a consumer set aside: the request ends failed.
-            "event.dead_lettered.v1",
-        ),
-    ),
-    "clearing": QueueSpec(
-        "clearing.events",
-        (
-            "cagnotte.credited.v1",
-            "cagnotte.redeemed.v1",
-            "reward.reversed.v1",
-            "account.adjusted.v1",
-            "card.transactions.booked.v1",
-            # What the statements show of merchants and cardholders.
-            "merchant.registered.v1",
-            "account.opened.v1",
-            "card.issued.v1",
-        ),
-    ),
-    "crm": QueueSpec(
-        "crm.events",
-        (
-            "cagnotte.credited.v1",
-            "account.opened.v1",
-            "reward.reversed.v1",
-            "card.issued.v1",
-            "card.transactions.booked.v1",
-        ),
-    ),
-    "notifications": QueueSpec("notifications.events", ("statement.ready.v1",)),
-}
+# Who listens to what: generated from each service's subscriptions (its app factory) by
+# ``python -m deploy.topology``, so that every service can declare every queue at start
+# without importing another service. ``make lint`` checks the file is up to date.
+TOPOLOGY = Path(__file__).with_name("topology.json")
+
+
+def _load() -> dict[str, QueueSpec]:
+    data = json.loads(TOPOLOGY.read_text())
+    return {svc: QueueSpec(q["queue"], tuple(q["routing_keys"])) for svc, q in data.items()}
+
+
+QUEUES: dict[str, QueueSpec] = _load()
 
 
 async def connect(settings: Settings) -> AbstractRobustConnection:

@@ -10,7 +10,7 @@ import contextlib
 import gc
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,38 @@ class Runtime:
     state: dict[str, Any] = field(default_factory=dict)
 
 
+# A handler made for one running service (e.g. given its settings); ``always`` for one that
+# needs nothing.
+HandlerFactory = Callable[[Runtime], Handler]
+
+
+def always(handler: Handler) -> HandlerFactory:
+    return lambda _rt: handler
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """The events a service's queue receives, each declared once, with its handler. The
+    bindings every service declares at start (shared/topology.json, so that an event published
+    before its consumer first ran waits in its queue) are generated from these tables by
+    ``python -m deploy.topology``; a service whose table differs from them refuses to start."""
+
+    queue: str
+    handlers: Mapping[type[EventData], HandlerFactory]
+
+    def routing_keys(self) -> tuple[str, ...]:
+        return tuple(sorted(model.routing_key() for model in self.handlers))
+
+    def bind(self, rt: Runtime) -> dict[type[EventData], Handler]:
+        return {model: make(rt) for model, make in self.handlers.items()}
+
+
 @dataclass
 class ServiceSpec:
     name: str
     migrations: Path
     routes: Callable[[web.Application, Runtime], None] = lambda app, rt: None
-    handlers: Callable[[Runtime], dict[type[EventData], Handler]] | None = None
+    subscriptions: Subscriptions | None = None
     after_commit: Callable[[Runtime], AfterCommit] | None = None
     on_ready: Callable[[Runtime], Awaitable[None]] | None = None
 
@@ -154,13 +180,13 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
     rt.exchange = topology.exchange
     rt.relay = Relay(spec.name, rt.pool, rt.exchange, s.relay_batch, s.relay_poll_s)
     rt.state["relay_task"] = asyncio.create_task(rt.relay.run(), name="outbox-relay")
-    if spec.handlers is not None:
+    if spec.subscriptions is not None:
         rt.consumer = Consumer(
             spec.name,
             rt.pool,
-            topology.queues[broker.QUEUES[spec.name].name],
+            topology.queues[spec.subscriptions.queue],
             topology.dead_letter_exchange,
-            spec.handlers(rt),
+            spec.subscriptions.bind(rt),
             retries=s.handler_retries,
             after_commit=spec.after_commit(rt) if spec.after_commit else None,
         )
@@ -260,7 +286,26 @@ def settings_or_exit(service: str) -> Settings:
     return settings
 
 
+def topology_or_exit(spec: ServiceSpec) -> None:
+    """Exit 2 when the service's subscriptions are not the bindings of shared/topology.json:
+    its queue would miss the events it was given a handler for, or receive events it has none
+    for (dead-lettered)."""
+    bound = broker.QUEUES.get(spec.name)
+    subs = spec.subscriptions
+    theirs = None if subs is None else (subs.queue, subs.routing_keys())
+    ours = None if bound is None else (bound.name, tuple(sorted(bound.routing_keys)))
+    if theirs != ours:
+        print(
+            f"comptoir {spec.name}: refusing to start: its subscriptions {theirs} are not "
+            f"shared/topology.json's {ours}; run python -m deploy.topology",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.exit(2)
+
+
 def main(spec: ServiceSpec) -> None:
     settings = settings_or_exit(spec.name)
+    topology_or_exit(spec)
     metrics.outbox_backlog.labels(spec.name).set(0)
     uvloop.run(serve(spec, settings))

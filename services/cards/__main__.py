@@ -14,7 +14,7 @@ from shared.contracts import (
     ReturnRecorded,
     SaleRecorded,
 )
-from shared.service import Runtime, ServiceSpec, main
+from shared.service import Runtime, ServiceSpec, Subscriptions, always, main
 
 
 async def _on_ready(rt: Runtime) -> None:
@@ -26,15 +26,22 @@ SPEC = ServiceSpec(
     name="cards",
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
-    handlers=lambda rt: {
-        # the window of dates within reason is a setting (shared/rules/dates.py)
-        SaleRecorded: partial(handlers.on_sales, window=rt.settings.date_window()),
-        RedemptionRequested: partial(handlers.on_redemptions, window=rt.settings.date_window()),
-        EnrolmentRequested: handlers.on_enrolments,
-        ReturnRecorded: partial(handlers.on_returns, window=rt.settings.date_window()),
-        CardTransactionsSynced: offline.handler(rt.settings),
-        PartnerRegistered: partners.on_partners,
-    },
+    subscriptions=Subscriptions(
+        "cards.events",
+        {
+            # the window of dates within reason is a setting (shared/rules/dates.py)
+            SaleRecorded: lambda rt: partial(handlers.on_sales, window=rt.settings.date_window()),
+            RedemptionRequested: lambda rt: partial(
+                handlers.on_redemptions, window=rt.settings.date_window()
+            ),
+            EnrolmentRequested: always(handlers.on_enrolments),
+            ReturnRecorded: lambda rt: partial(
+                handlers.on_returns, window=rt.settings.date_window()
+            ),
+            CardTransactionsSynced: lambda rt: offline.handler(rt.settings),
+            PartnerRegistered: always(partners.on_partners),
+        },
+    ),
     on_ready=_on_ready,
 )
 

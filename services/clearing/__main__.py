@@ -18,7 +18,7 @@ from shared.contracts import (
     MerchantRegistered,
     RewardReversed,
 )
-from shared.service import Runtime, ServiceSpec, main
+from shared.service import Runtime, ServiceSpec, Subscriptions, always, main
 
 assert books_api  # its routes register on api.api when imported
 CLOSE_CHECK_S = 3600.0
@@ -59,16 +59,19 @@ SPEC = ServiceSpec(
     name="clearing",
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
-    handlers=lambda rt: {
-        CagnotteCredited: handlers.on_credited,
-        CagnotteRedeemed: handlers.on_redeemed,
-        RewardReversed: handlers.on_reversed,
-        AccountAdjusted: handlers.on_adjusted,
-        CardTransactionsBooked: handlers.on_card_booked,
-        MerchantRegistered: handlers.on_merchant,
-        AccountOpened: handlers.on_holder,
-        CardIssued: handlers.on_holder,
-    },
+    subscriptions=Subscriptions(
+        "clearing.events",
+        {
+            CagnotteCredited: always(handlers.on_credited),
+            CagnotteRedeemed: always(handlers.on_redeemed),
+            RewardReversed: always(handlers.on_reversed),
+            AccountAdjusted: always(handlers.on_adjusted),
+            CardTransactionsBooked: always(handlers.on_card_booked),
+            MerchantRegistered: always(handlers.on_merchant),
+            AccountOpened: always(handlers.on_holder),
+            CardIssued: always(handlers.on_holder),
+        },
+    ),
     on_ready=on_ready,
 )
 

@@ -12,19 +12,22 @@ from shared.contracts import (
     CardTransactionsBooked,
     RewardReversed,
 )
-from shared.service import ServiceSpec, main
+from shared.service import ServiceSpec, Subscriptions, always, main
 
 SPEC = ServiceSpec(
     name="crm",
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
-    handlers=lambda rt: {
-        CagnotteCredited: handlers.on_credited,
-        AccountOpened: handlers.on_opened,
-        RewardReversed: handlers.on_reversed,
-        CardIssued: handlers.on_card_issued,
-        CardTransactionsBooked: handlers.on_card_booked,
-    },
+    subscriptions=Subscriptions(
+        "crm.events",
+        {
+            CagnotteCredited: always(handlers.on_credited),
+            AccountOpened: always(handlers.on_opened),
+            RewardReversed: always(handlers.on_reversed),
+            CardIssued: always(handlers.on_card_issued),
+            CardTransactionsBooked: always(handlers.on_card_booked),
+        },
+    ),
 )
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from services.notifications import api, handlers
 from shared.contracts import MonthlyStatementReady
-from shared.service import ServiceSpec, main
+from shared.service import ServiceSpec, Subscriptions, always, main
 
 SPEC = ServiceSpec(
     name="notifications",
     migrations=Path(__file__).parent / "migrations",
     routes=api.routes,
-    handlers=lambda rt: {MonthlyStatementReady: handlers.on_statement_ready},
+    subscriptions=Subscriptions(
+        "notifications.events", {MonthlyStatementReady: always(handlers.on_statement_ready)}
+    ),
 )
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from shared.contracts import (
 )
 from shared.events import Event
 from shared.logging import get as get_logger
-from shared.service import Runtime, ServiceSpec, main, settings_or_exit
+from shared.service import Runtime, ServiceSpec, Subscriptions, always, main, settings_or_exit
 from shared.settings import Settings
 
 # Imported for its routes (registered on api.api): the sync sessions over HTTP.
@@ -81,9 +81,13 @@ SPEC = ServiceSpec(
     name="terminals",
     migrations=Path(__file__).parent / "migrations",
     routes=routes,
-    handlers=lambda rt: (
-        dict.fromkeys(outcomes.OUTCOMES, outcomes.handler())
-        | {BlacklistChanged: outcomes.on_blacklist, TerminalParametersPublished: sync.on_parameters}
+    subscriptions=Subscriptions(
+        "terminals.outcomes",
+        dict.fromkeys(outcomes.OUTCOMES, always(outcomes.handler()))
+        | {
+            BlacklistChanged: always(outcomes.on_blacklist),
+            TerminalParametersPublished: always(sync.on_parameters),
+        },
     ),
     after_commit=after_commit,
     on_ready=on_ready,

@@ -3,9 +3,17 @@ broker and stall its outbox. So every registered event type must be bound somewh
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 import shared.contracts
-from shared.broker import QUEUES
+from deploy import topology
+from shared.broker import QUEUES, TOPOLOGY
+from shared.contracts import AccountOpened
 from shared.events import EventData, registered
+from shared.service import ServiceSpec, Subscriptions, always, topology_or_exit
 
 
 def contracts() -> list[type[EventData]]:
@@ -23,3 +31,27 @@ def test_every_binding_names_a_registered_event() -> None:
     known = {m.routing_key() for m in contracts()}
     bound = {key for spec in QUEUES.values() for key in spec.routing_keys}
     assert bound - known == set()
+
+
+def test_the_committed_topology_is_what_the_services_subscriptions_generate() -> None:
+    # A handler added in a service's subscriptions and not bound would never be called; one
+    # removed and still bound would dead-letter its events.
+    assert TOPOLOGY.read_text() == topology.render()
+
+
+def test_a_service_whose_subscriptions_are_not_the_topology_refuses_to_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec = ServiceSpec(
+        "crm",
+        Path("."),
+        subscriptions=Subscriptions("crm.events", {AccountOpened: always(_nothing)}),
+    )
+    with pytest.raises(SystemExit) as exc:
+        topology_or_exit(spec)
+    assert exc.value.code == 2
+    assert "run python -m deploy.topology" in capsys.readouterr().err
+
+
+async def _nothing(conn: Any, events: Any) -> list[Any]:
+    return []
