@@ -1,6 +1,6 @@
 """The Comptoir card's and SAM's commands as bytes: APDU parsing, encodings, status words.
 
-Pure: the card (``application.py``), the terminal's reader (``services/terminals/device``)
+Pure: the card (``application.py``), the terminal's reader (``terminal/``)
 and the tests share these layouts, so a change here changes both ends at once.
 
 Short APDUs only (ISO 7816-4): ``CLA INS P1 P2 [Lc data] [Le]``, at most 255 data bytes in,

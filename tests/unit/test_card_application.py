@@ -13,12 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.terminals.device.reader import (
-    CardError,
-    CreditOrder,
-    DebitOrder,
-    DirectReader,
-)
 from shared.card import apdu
 from shared.card.__main__ import main as cli
 from shared.card.application import (
@@ -31,6 +25,12 @@ from shared.card.application import (
     save_state,
 )
 from shared.card.crypto import DEV_MASTERS, Certified, mac, verify_certificate
+from terminal.reader import (
+    CardError,
+    CreditOrder,
+    DebitOrder,
+    DirectReader,
+)
 
 NUMBER = "2500010000000018"
 OTHER_NUMBER = "2500010000000026"
