@@ -225,7 +225,7 @@ class _ApduReader:
 
     def read(self) -> CardView:
         with self._lock:
-            _, raw = self._first(apdu.read_record())
+            _, _, raw = self._first(apdu.read_record())
             try:
                 record = Record.decode(_data(raw))
             except (ValueError, struct.error) as exc:  # UnicodeDecodeError is a ValueError
@@ -285,14 +285,14 @@ class _ApduReader:
         )  # fmt: skip
 
     def _write(self, purpose: Literal["credit", "debit"], data: bytes) -> tuple[str, Result]:
-        number, raw = self._first(apdu.get_challenge())
+        number, key_version, raw = self._first(apdu.get_challenge())
         if self._last_read is not None and number != self._last_read:
             # The terminal computed this order from another card's balances.
             raise CardError("card_changed", 0, "this is not the card that was read")
         challenge = _data(raw)
         if len(challenge) != apdu.CHALLENGE_BYTES:
             raise CardError("io", 0, f"the card gave a {len(challenge)}-byte challenge")
-        mac = self._sam_mac(purpose, number, challenge, data)
+        mac = self._sam_mac(purpose, number, key_version, challenge, data)
         build = apdu.credit if purpose == "credit" else apdu.debit
         raw = self._card.transmit(build(data, mac))  # pulled out now: outcome unknown
         try:
@@ -300,14 +300,14 @@ class _ApduReader:
         except struct.error as exc:
             raise CardError("io", 0, f"unreadable {purpose} result: {exc}") from None
 
-    def _first(self, command: bytes) -> tuple[str, bytes]:
+    def _first(self, command: bytes) -> tuple[str, int, bytes]:
         """Open the card's session if needed, then send an operation's first command. A
         session gone stale since the last operation (the card was pulled out and put back,
         or pcscd restarted) is reopened once: nothing was sent to the card yet."""
         for attempt in range(2):
             try:
-                number = self._selected(self._card.session())
-                return number, self._card.transmit(command)
+                number, key_version = self._selected(self._card.session())
+                return number, key_version, self._card.transmit(command)
             except _Stale:
                 self._card.close()
                 if attempt:
@@ -315,18 +315,24 @@ class _ApduReader:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _selected(answer: bytes) -> str:
+    def _selected(answer: bytes) -> tuple[str, int]:
+        """The card's number and key version, from its SELECT answer."""
         try:
-            number, _key_version = apdu.SELECTED.unpack(answer)
+            number, key_version = apdu.SELECTED.unpack(answer)
             text: str = number.decode("ascii")
         except (struct.error, ValueError) as exc:
             raise CardError("io", 0, f"unexpected SELECT answer {answer.hex()}: {exc}") from None
-        return text
+        return text, int(key_version)
 
     def _sam_mac(
-        self, purpose: Literal["credit", "debit"], number: str, challenge: bytes, data: bytes
+        self,
+        purpose: Literal["credit", "debit"],
+        number: str,
+        key_version: int,
+        challenge: bytes,
+        data: bytes,
     ) -> bytes:
-        command = apdu.sam_mac(purpose, number, challenge, data)
+        command = apdu.sam_mac(purpose, number, challenge, data, key_version)
         for attempt in range(2):  # a MAC changes nothing: asking twice is harmless
             try:
                 self._sam.session()

@@ -22,10 +22,12 @@ DEBIT (redemption) 90 DC 00 00 Lc 00    ``DEBIT`` + MAC → ``RESULT``
 =================  ===================  =============================================
 
 SAM (AID ``F0 43 4F 4D 50 54 4F 49 52 53 41 4D``, "\\xF0COMPTOIRSAM"):
-``90 72 P1 00 Lc card-number(16) challenge(8) command-data 00`` → the 8-byte MAC, with
-P1 = 01 credit, 02 debit. The SAM holds the credit and debit masters, never the cert one.
+``90 72 P1 P2 Lc card-number(16) challenge(8) command-data 00`` → the 8-byte MAC, with
+P1 = 01 credit, 02 debit, and P2 the card's key version. The SAM holds the credit and debit
+masters, never the cert one.
 
 The MAC of a CREDIT or DEBIT is ``crypto.mac(card's credit|debit key, challenge || data)``
+(AES-CMAC truncated to 8 bytes)
 where ``data`` is the command's data without its trailing 8-byte MAC.
 """
 
@@ -455,10 +457,17 @@ def debit(data: bytes, mac: bytes) -> bytes:
 
 
 def sam_mac(
-    purpose: Literal["credit", "debit"], card_number: str, challenge: bytes, data: bytes
+    purpose: Literal["credit", "debit"],
+    card_number: str,
+    challenge: bytes,
+    data: bytes,
+    key_version: int = 1,
 ) -> bytes:
+    """P2 is the card's key version (SELECT told it): the SAM diversifies for it."""
     body = card_number.encode() + challenge + data
-    return Command(CLA_PROPRIETARY, INS_SAM_MAC, SAM_P1[purpose], 0, body, le=MAC_BYTES).encode()
+    return Command(
+        CLA_PROPRIETARY, INS_SAM_MAC, SAM_P1[purpose], key_version, body, le=MAC_BYTES
+    ).encode()
 
 
 # --- answer to reset --------------------------------------------------------------------------

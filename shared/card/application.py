@@ -210,7 +210,7 @@ def personalize(
     """A new card: its keys diversified from the masters (what the issuer's machine does)."""
     number = parse_card_number(number)
     keys: dict[Purpose, bytes] = {
-        p: diversify(masters[p], p, number) for p in ("credit", "debit", "cert")
+        p: diversify(masters[p], p, number, key_version) for p in ("credit", "debit", "cert")
     }
     state = CardState(
         number=number,
@@ -500,6 +500,7 @@ class CardApplication:
             seq=seq,
             occurred_at=occurred_at,
             terminal_nonce=nonce,
+            key_version=s.key_version,
         )
         cert = certificate(s.keys["cert"], certified)
         if self._on_change is not None:
@@ -534,10 +535,16 @@ class SamApplication:
 
     atr = apdu.SAM_ATR
 
-    def __init__(self, masters: Mapping[Purpose, bytes] = DEV_MASTERS) -> None:
-        self._masters: dict[Literal["credit", "debit"], bytes] = {
-            "credit": masters["credit"],
-            "debit": masters["debit"],
+    def __init__(
+        self,
+        masters: Mapping[Purpose, bytes] = DEV_MASTERS,
+        by_version: Mapping[int, Mapping[Purpose, bytes]] | None = None,
+    ) -> None:
+        """``masters`` serve every key version; ``by_version`` the versions whose masters
+        differ (during a rotation the SAM holds the old and the new ones)."""
+        self._masters: dict[int | None, dict[Literal["credit", "debit"], bytes]] = {
+            version: {"credit": m["credit"], "debit": m["debit"]}
+            for version, m in ((None, masters), *(by_version or {}).items())
         }
         self._selected = False
 
@@ -562,7 +569,7 @@ class SamApplication:
         if not self._selected:
             raise ApduError(apdu.SW_NOT_SELECTED)
         purpose = apdu.SAM_PURPOSES.get(cmd.p1)
-        if purpose is None or cmd.p2:
+        if purpose is None:
             raise ApduError(apdu.SW_WRONG_P1P2)
         head = 16 + apdu.CHALLENGE_BYTES
         if len(cmd.data) <= head:
@@ -570,5 +577,7 @@ class SamApplication:
         number = cmd.data[:16]
         if not (number.isascii() and number.isdigit()):
             raise ApduError(apdu.SW_WRONG_DATA)
-        key = diversify(self._masters[purpose], purpose, number.decode())
+        key_version = cmd.p2  # the card's, as its SELECT answered
+        masters = self._masters.get(key_version, self._masters[None])
+        key = diversify(masters[purpose], purpose, number.decode(), key_version)
         return mac(key, cmd.data[16:])
