@@ -21,8 +21,9 @@ from typing import Any
 
 import aiohttp
 
-from shared.card.application import SamApplication, personalize, save_state
+from shared.card.application import SamApplication
 from shared.card.crypto import DEV_MASTERS
+from shared.card.state import personalize, save_state
 from shared.card.vpcd import CARD_PORT, SAM_PORT, VpcdLink, card_from_file
 from shared.client import AdminClient
 from terminal.app import Desk

@@ -30,10 +30,10 @@ from uuid import UUID
 
 from smartcard import scard
 
-from shared.card import apdu
-from shared.card.apdu import CreditData, DebitData, LogEntry, Record, Result
+from shared.card import apdu, layouts
 from shared.card.application import CardApplication, SamApplication
 from shared.card.crypto import Certified
+from shared.card.layouts import CreditData, DebitData, LogEntry, Record, Result
 
 __all__ = [
     "CardError",
@@ -235,7 +235,7 @@ class _ApduReader:
                 count = min(apdu.LOG_PER_READ, record.log_count - len(entries))
                 raw = self._card.transmit(apdu.read_log(len(entries), count))
                 try:
-                    entries += apdu.decode_log(_data(raw))
+                    entries += layouts.decode_log(_data(raw))
                 except (ValueError, struct.error) as exc:
                     raise CardError("io", 0, f"unreadable card log: {exc}") from None
             self._last_read = record.number
@@ -318,7 +318,7 @@ class _ApduReader:
     def _selected(answer: bytes) -> tuple[str, int]:
         """The card's number and key version, from its SELECT answer."""
         try:
-            number, key_version = apdu.SELECTED.unpack(answer)
+            number, key_version = layouts.SELECTED.unpack(answer)
             text: str = number.decode("ascii")
         except (struct.error, ValueError) as exc:
             raise CardError("io", 0, f"unexpected SELECT answer {answer.hex()}: {exc}") from None
@@ -342,7 +342,7 @@ class _ApduReader:
                 if attempt:
                     raise CardError("no_sam", 0, "the SAM is not in its reader") from None
                 continue
-            if len(mac) != apdu.MAC_BYTES:
+            if len(mac) != layouts.MAC_BYTES:
                 raise CardError("io", 0, f"the SAM gave a {len(mac)}-byte MAC")
             return mac
         raise AssertionError("unreachable")

@@ -20,13 +20,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.card.application import (
-    Application,
-    CardApplication,
-    CardState,
-    load_state,
-    save_state,
-)
+from shared.card.application import Application, CardApplication
+from shared.card.state import CardState, load_state, save_state
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.card import crypto
-from shared.card.application import CardApplication, SamApplication, personalize
+from shared.card.application import CardApplication, SamApplication
+from shared.card.state import personalize
 from terminal.reader import CardError, CreditOrder, DirectReader
 
 # RFC 4493, section 4 (= NIST SP 800-38B, appendix D.1): AES-128 key and messages.

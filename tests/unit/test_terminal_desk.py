@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from services.cards.card_checks import certified
-from shared.card.application import CardApplication, SamApplication, personalize
+from shared.card.application import CardApplication, SamApplication
 from shared.card.crypto import DEV_MASTERS, verify_certificate
+from shared.card.state import personalize
 from shared.rules.catalogue import CalculationMode
 from shared.rules.params import (
     CardTypeParams,
