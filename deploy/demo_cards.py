@@ -28,7 +28,8 @@ from shared.card.vpcd import CARD_PORT, SAM_PORT, VpcdLink, card_from_file
 from shared.client import AdminClient
 from terminal.app import Desk
 from terminal.journal import Journal
-from terminal.reader import CardError, PcscReader
+from terminal.pcsc import PcscReader
+from terminal.reader import CardError
 from terminal.terminal import Terminal
 
 Say = Callable[[str], None]

@@ -18,7 +18,7 @@ from uuid import UUID
 from terminal import i18n
 from terminal.app import Desk, nightly
 from terminal.journal import Journal
-from terminal.reader import PcscReader
+from terminal.pcsc import PcscReader
 from terminal.terminal import Terminal
 
 

@@ -16,11 +16,11 @@ from smartcard import scard
 from shared.card import apdu
 from shared.card.crypto import DEV_MASTERS, verify_certificate
 from shared.card.vpcd import VpcdLink
+from terminal.pcsc import PcscReader
 from terminal.reader import (
     CardError,
     CreditOrder,
     DebitOrder,
-    PcscReader,
 )
 from tests.chipcards import CARD_READER, SAM_READER, VirtualCard, wait_for_reader
 

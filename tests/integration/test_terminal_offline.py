@@ -20,7 +20,7 @@ from shared import clock
 from shared.client import TerminalClient
 from terminal.app import Desk
 from terminal.journal import Journal
-from terminal.reader import PcscReader
+from terminal.pcsc import PcscReader
 from terminal.terminal import Terminal
 from tests import harness
 from tests.chipcards import VirtualCard
