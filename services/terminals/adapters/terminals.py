@@ -22,9 +22,7 @@ async def terminal(pool: asyncpg.Pool, terminal_id: UUID) -> asyncpg.Record | No
 
 async def label(conn: asyncpg.Connection, terminal_id: UUID) -> str:
     """The label of a terminal that exists (it has just authenticated)."""
-    value: str = await conn.fetchval(
-        "SELECT label FROM terminals WHERE id = $1", terminal_id
-    )
+    value: str = await conn.fetchval("SELECT label FROM terminals WHERE id = $1", terminal_id)
     return value
 
 
