@@ -72,12 +72,9 @@ def test_the_line_frame_example_recomputes_byte_for_byte() -> None:
     in_doc(f"Secret `{SECRET}`, challenge `{challenge}`")
     message = code_block_after("### A frame, byte by byte").strip().encode()
     mac = framing.frame_mac(SECRET, challenge, message)
-    assert (
-        mac
-        == hmac.new(
-            SECRET.encode(), challenge.encode() + b"\n" + message, hashlib.sha256
-        ).hexdigest()
-    )
+    assert mac == hmac.new(
+        SECRET.encode(), challenge.encode() + b"\n" + message, hashlib.sha256
+    ).hexdigest()
     in_doc(f"`{mac}`")
     payload = mac.encode() + b" " + message
     frame = framing.encode(payload)
