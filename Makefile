@@ -13,7 +13,7 @@ AMQP := amqp://guest:guest@127.0.0.1:5672
 # keys): the services refuse them unless COMPTOIR_ENV=development (shared/production.py).
 DEV_ENV := COMPTOIR_ENV=development
 TEST_ENV := $(DEV_ENV) COMPTOIR_DATABASE_URL=$(PG)/comptoir_test COMPTOIR_AMQP_URL=$(AMQP)/comptoir_test
-LINT_PATHS := $(wildcard shared services deploy tests)
+LINT_PATHS := $(wildcard shared services terminal deploy tests)
 
 # Extra arguments: make test PYTEST_ARGS="-k sale -x"; make run RUN_ARGS="--follow".
 PYTEST_ARGS ?=

@@ -1,9 +1,10 @@
 """Static checks of Dockerfile, .dockerignore and docker-compose.yml, for machines without a
 Docker engine (`make check-deploy` runs this after the compose-spec schema and hadolint).
 
-Checks that every path the files refer to exists and reaches the build context, that each
-service runs an existing module on its own port with a /ready healthcheck, and that every
-COMPTOIR_* variable set is one the code reads. And production by default (issue 11, finding
+Checks that every path the files refer to exists and reaches the build context (and that the
+in-store terminal program, terminal/, does not), that each service runs an existing module on
+its own port with a /ready healthcheck, and that every COMPTOIR_* variable set is one the
+code reads. And production by default (issue 11, finding
 7): no secret written in the file or given a fallback value (each is ``${VAR:?...}``), every
 such variable listed in .env.example without a value, only the gateway's HTTP and line ports
 published on every interface (the rest on 127.0.0.1 or not at all), nothing in development
@@ -102,6 +103,18 @@ def check_dockerfile(errors: list[str], ports: dict[str, int]) -> None:
     for needed in ("pyproject.toml", "uv.lock", "shared", "services", "deploy"):
         if _ignored(needed, ignore):
             errors.append(f".dockerignore excludes {needed}, which the image needs")
+    # The in-store terminal program (pyscard, a PC/SC reader) never runs in the image.
+    copied = [
+        w
+        for line in instructions
+        if line.split()[:1] == ["COPY"] and "--from" not in line
+        for w in line.split()[1:-1]
+        if not w.startswith("--")
+    ]
+    if not _ignored("terminal", ignore) or any(
+        src.rstrip("/") in (".", "terminal") for src in copied
+    ):
+        errors.append("the image must leave terminal/ (the in-store terminal program) out")
 
 
 def check_compose(errors: list[str], ports: dict[str, int], fields: set[str]) -> None:

@@ -21,14 +21,16 @@ from typing import Any
 
 import aiohttp
 
-from services.terminals.device.app import Desk
-from services.terminals.device.journal import Journal
-from services.terminals.device.reader import CardError, PcscReader
-from services.terminals.device.terminal import Terminal
-from shared.card.application import SamApplication, personalize, save_state
+from shared.card.application import SamApplication
 from shared.card.crypto import DEV_MASTERS
+from shared.card.state import personalize, save_state
 from shared.card.vpcd import CARD_PORT, SAM_PORT, VpcdLink, card_from_file
 from shared.client import AdminClient
+from terminal.app import Desk
+from terminal.journal import Journal
+from terminal.pcsc import PcscReader
+from terminal.reader import CardError
+from terminal.terminal import Terminal
 
 Say = Callable[[str], None]
 

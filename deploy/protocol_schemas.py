@@ -72,7 +72,7 @@ class _AsSent(GenerateJsonSchema):
         return super().field_is_required(field, total)
 
 
-# --- What the gateway sends that it builds as dicts (services/terminals/line.py, sync_http.py) ---
+# --- What the gateway sends that it builds as dicts (services/terminals/entrypoints/line.py, http/sync.py) ---
 
 
 class ErrorBody(_Frame):

@@ -424,7 +424,7 @@ class Supervisor:
                 f"the line on 127.0.0.1:{Settings().sync_line_port}):",
                 "  .venv/bin/python -m shared.card sam &    # the SAM, in the reader's second slot",
                 "  .venv/bin/python -m shared.card insert run/cards/<number>.json &   # a card",
-                "  .venv/bin/python -m services.terminals.device run --dir run/terminals/librairie",
+                "  .venv/bin/python -m terminal run --dir run/terminals/librairie",
             ]
         out += ["", "Ctrl-C stops everything.", ""]
         print("\n".join(out), flush=True)

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from smartcard import scard
 
-from shared.card.application import CardState, SamApplication, load_state, personalize, save_state
+from shared.card.application import SamApplication
 from shared.card.crypto import DEV_MASTERS, Purpose
+from shared.card.state import CardState, load_state, personalize, save_state
 from shared.card.vpcd import CARD_PORT, SAM_PORT, VpcdLink, card_from_file
 
 ROOT = Path(__file__).resolve().parent.parent

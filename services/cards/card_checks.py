@@ -73,6 +73,7 @@ def certified(tx: CardTransaction, terminal_id: UUID) -> Certified:
         seq=tx.seq,
         occurred_at=tx.occurred_at,
         terminal_nonce=bytes.fromhex(tx.terminal_nonce),
+        key_version=tx.key_version,
     )
 
 

@@ -231,7 +231,7 @@ async def book_synced(
                 fields = certified(tx, terminal)
                 message = fields.message()
                 good = verify_message(
-                    cert_master, tx.card_number, message, bytes.fromhex(tx.certificate)
+                    cert_master, tx.card_number, message, bytes.fromhex(tx.certificate), tx.key_version
                 )
                 t.digest = digest(fields, tx, message)
             except Exception as exc:  # a line the checks cannot even read: held, not lost

@@ -24,16 +24,9 @@ from pathlib import Path
 from types import FrameType
 from uuid import UUID
 
-from shared.card.application import (
-    Application,
-    CardState,
-    SamApplication,
-    load_state,
-    parse_masters,
-    personalize,
-    save_state,
-)
+from shared.card.application import Application, SamApplication
 from shared.card.crypto import DEV_MASTERS, Purpose
+from shared.card.state import CardState, load_state, parse_masters, personalize, save_state
 from shared.card.vpcd import CARD_PORT, HOST, SAM_PORT, VpcdLink, card_from_file
 from shared.rules.codes import InvalidCode, format_card_number
 

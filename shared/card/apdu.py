@@ -1,7 +1,8 @@
-"""The Comptoir card's and SAM's commands as bytes: APDU parsing, encodings, status words.
+"""The Comptoir card's and SAM's commands as bytes: APDU parsing, the commands, status words
+(the data layouts the commands carry: ``layouts.py``).
 
-Pure: the card (``application.py``), the terminal's reader (``services/terminals/device``)
-and the tests share these layouts, so a change here changes both ends at once.
+Pure: the card (``application.py``), the terminal's reader (``terminal/``) and the tests
+share these commands and layouts, so a change here changes both ends at once.
 
 Short APDUs only (ISO 7816-4): ``CLA INS P1 P2 [Lc data] [Le]``, at most 255 data bytes in,
 256 out. Integers are big-endian; amounts and balances are signed 64-bit cents (units are
@@ -22,20 +23,21 @@ DEBIT (redemption) 90 DC 00 00 Lc 00    ``DEBIT`` + MAC → ``RESULT``
 =================  ===================  =============================================
 
 SAM (AID ``F0 43 4F 4D 50 54 4F 49 52 53 41 4D``, "\\xF0COMPTOIRSAM"):
-``90 72 P1 00 Lc card-number(16) challenge(8) command-data 00`` → the 8-byte MAC, with
-P1 = 01 credit, 02 debit. The SAM holds the credit and debit masters, never the cert one.
+``90 72 P1 P2 Lc card-number(16) challenge(8) command-data 00`` → the 8-byte MAC, with
+P1 = 01 credit, 02 debit, and P2 the card's key version. The SAM holds the credit and debit
+masters, never the cert one.
 
 The MAC of a CREDIT or DEBIT is ``crypto.mac(card's credit|debit key, challenge || data)``
+(AES-CMAC truncated to 8 bytes)
 where ``data`` is the command's data without its trailing 8-byte MAC.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Literal
-from uuid import UUID
+
+from shared.card.layouts import MAC_BYTES
 
 CARD_AID = b"\xf0COMPTOIR"
 SAM_AID = b"\xf0COMPTOIRSAM"
@@ -179,268 +181,23 @@ def parse_command(raw: bytes) -> Command:
     raise ApduError(SW_WRONG_LENGTH)
 
 
-# --- dates ------------------------------------------------------------------------------------
-
-
-def to_seconds(at: datetime | None) -> int:
-    if at is None:
-        return 0
-    if at.tzinfo is None:
-        raise ValueError(f"a card date is timezone-aware: {at!r}")
-    return int(at.timestamp())
-
-
-def from_seconds(seconds: int) -> datetime | None:
-    return None if seconds == 0 else datetime.fromtimestamp(seconds, UTC)
-
-
-def to_days(day: date | None) -> int:
-    return 0 if day is None else day.toordinal()
-
-
-def from_days(days: int) -> date | None:
-    return None if days == 0 else date.fromordinal(days)
-
-
-# --- SELECT -----------------------------------------------------------------------------------
-
-SELECTED = struct.Struct(">16sB")  # card number, key version
+# --- commands -------------------------------------------------------------------------------
 
 
 def select(aid: bytes) -> bytes:
     return Command(CLA_ISO, INS_SELECT, 0x04, 0x00, aid, le=0).encode()
 
 
-# --- READ RECORD ------------------------------------------------------------------------------
-
-# number, card type id, expires on (days), blocked, available, pending, units, visits,
-# window started at (s), last used on (days), ATC, key version, log entries held.
-RECORD = struct.Struct(">16s16sIBqqqIqIIBB")
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    number: str
-    card_type_id: UUID
-    expires_on: date
-    blocked: bool
-    available: int
-    pending: int
-    units: int
-    visits: int
-    window_started_at: datetime | None
-    last_used_on: date | None
-    atc: int
-    key_version: int
-    log_count: int
-
-    def encode(self) -> bytes:
-        return RECORD.pack(
-            self.number.encode(),
-            self.card_type_id.bytes,
-            to_days(self.expires_on),
-            int(self.blocked),
-            self.available,
-            self.pending,
-            self.units,
-            self.visits,
-            to_seconds(self.window_started_at),
-            to_days(self.last_used_on),
-            self.atc,
-            self.key_version,
-            self.log_count,
-        )
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Record:
-        (number, type_id, expires, blocked, available, pending, units, visits, window, last,
-         atc, key_version, log_count) = RECORD.unpack(raw)  # fmt: skip
-        expires_on = from_days(expires)
-        if expires_on is None:
-            raise ValueError("a card record without an expiry date")
-        return cls(
-            number.decode("ascii"),
-            UUID(bytes=type_id),
-            expires_on,
-            bool(blocked),
-            available,
-            pending,
-            units,
-            visits,
-            from_seconds(window),
-            from_days(last),
-            atc,
-            key_version,
-            log_count,
-        )
-
-
 def read_record() -> bytes:
     return Command(CLA_PROPRIETARY, INS_READ_RECORD, 0, 0, le=0).encode()
-
-
-# --- READ LOG ---------------------------------------------------------------------------------
-
-LOG_ENTRY = struct.Struct(">BIq16sIq")  # kind, ATC, amount, terminal id, seq, occurred at (s)
-KIND_BY_CODE: dict[int, Literal["sale", "redemption"]] = {1: "sale", 2: "redemption"}
-CODE_BY_KIND = {v: k for k, v in KIND_BY_CODE.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    kind: Literal["sale", "redemption"]
-    atc: int
-    amount_cents: int
-    terminal_id: UUID
-    seq: int
-    occurred_at: datetime
-
-    def encode(self) -> bytes:
-        return LOG_ENTRY.pack(
-            CODE_BY_KIND[self.kind],
-            self.atc,
-            self.amount_cents,
-            self.terminal_id.bytes,
-            self.seq,
-            to_seconds(self.occurred_at),
-        )
-
-    @classmethod
-    def decode(cls, raw: bytes) -> LogEntry:
-        kind, atc, amount, terminal, seq, at = LOG_ENTRY.unpack(raw)
-        occurred_at = from_seconds(at)
-        if kind not in KIND_BY_CODE or occurred_at is None:
-            raise ValueError(f"malformed log entry {raw.hex()}")
-        return cls(KIND_BY_CODE[kind], atc, amount, UUID(bytes=terminal), seq, occurred_at)
 
 
 def read_log(first: int, count: int) -> bytes:
     return Command(CLA_PROPRIETARY, INS_READ_LOG, first, count, le=0).encode()
 
 
-def decode_log(raw: bytes) -> list[LogEntry]:
-    if len(raw) % LOG_ENTRY.size:
-        raise ValueError(f"a log is whole {LOG_ENTRY.size}-byte entries, got {len(raw)} bytes")
-    return [
-        LogEntry.decode(raw[i : i + LOG_ENTRY.size]) for i in range(0, len(raw), LOG_ENTRY.size)
-    ]
-
-
-# --- GET CHALLENGE ----------------------------------------------------------------------------
-
-
 def get_challenge() -> bytes:
     return Command(CLA_PROPRIETARY, INS_GET_CHALLENGE, 0, 0, le=CHALLENGE_BYTES).encode()
-
-
-# --- CREDIT and DEBIT -------------------------------------------------------------------------
-
-# amount, available/pending/units deltas, visits after, window started at (s), occurred at
-# (s), terminal id, seq, terminal nonce.
-CREDIT = struct.Struct(">qqqqIqq16sI8s")
-# amount, occurred at (s), terminal id, seq, terminal nonce.
-DEBIT = struct.Struct(">qq16sI8s")
-MAC_BYTES = 8
-# ATC, available/pending/units after, visits after, key version, certificate.
-RESULT = struct.Struct(">IqqqIB8s")
-
-
-@dataclass(frozen=True, slots=True)
-class CreditData:
-    amount_cents: int
-    available_delta: int
-    pending_delta: int
-    units_delta: int
-    visits_after: int
-    window_started_at: datetime | None
-    occurred_at: datetime
-    terminal_id: UUID
-    seq: int
-    terminal_nonce: bytes
-
-    def encode(self) -> bytes:
-        try:
-            return CREDIT.pack(
-                self.amount_cents,
-                self.available_delta,
-                self.pending_delta,
-                self.units_delta,
-                self.visits_after,
-                to_seconds(self.window_started_at),
-                to_seconds(self.occurred_at),
-                self.terminal_id.bytes,
-                self.seq,
-                self.terminal_nonce,
-            )
-        except struct.error as exc:
-            raise ValueError(f"credit out of range: {exc}") from exc
-
-    @classmethod
-    def decode(cls, raw: bytes) -> CreditData:
-        (amount, available, pending, units, visits, window, at, terminal, seq,
-         nonce) = CREDIT.unpack(raw)  # fmt: skip
-        occurred_at = from_seconds(at)
-        if occurred_at is None:
-            raise ValueError("a credit without a date")
-        return cls(
-            amount, available, pending, units, visits, from_seconds(window), occurred_at,
-            UUID(bytes=terminal), seq, nonce,
-        )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class DebitData:
-    amount_cents: int
-    occurred_at: datetime
-    terminal_id: UUID
-    seq: int
-    terminal_nonce: bytes
-
-    def encode(self) -> bytes:
-        try:
-            return DEBIT.pack(
-                self.amount_cents,
-                to_seconds(self.occurred_at),
-                self.terminal_id.bytes,
-                self.seq,
-                self.terminal_nonce,
-            )
-        except struct.error as exc:
-            raise ValueError(f"debit out of range: {exc}") from exc
-
-    @classmethod
-    def decode(cls, raw: bytes) -> DebitData:
-        amount, at, terminal, seq, nonce = DEBIT.unpack(raw)
-        occurred_at = from_seconds(at)
-        if occurred_at is None:
-            raise ValueError("a debit without a date")
-        return cls(amount, occurred_at, UUID(bytes=terminal), seq, nonce)
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    atc: int
-    available_after: int
-    pending_after: int
-    units_after: int
-    visits_after: int
-    key_version: int
-    certificate: bytes
-
-    def encode(self) -> bytes:
-        return RESULT.pack(
-            self.atc,
-            self.available_after,
-            self.pending_after,
-            self.units_after,
-            self.visits_after,
-            self.key_version,
-            self.certificate,
-        )
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Result:
-        return cls(*RESULT.unpack(raw))
 
 
 def credit(data: bytes, mac: bytes) -> bytes:
@@ -455,10 +212,17 @@ def debit(data: bytes, mac: bytes) -> bytes:
 
 
 def sam_mac(
-    purpose: Literal["credit", "debit"], card_number: str, challenge: bytes, data: bytes
+    purpose: Literal["credit", "debit"],
+    card_number: str,
+    challenge: bytes,
+    data: bytes,
+    key_version: int = 1,
 ) -> bytes:
+    """P2 is the card's key version (SELECT told it): the SAM diversifies for it."""
     body = card_number.encode() + challenge + data
-    return Command(CLA_PROPRIETARY, INS_SAM_MAC, SAM_P1[purpose], 0, body, le=MAC_BYTES).encode()
+    return Command(
+        CLA_PROPRIETARY, INS_SAM_MAC, SAM_P1[purpose], key_version, body, le=MAC_BYTES
+    ).encode()
 
 
 # --- answer to reset --------------------------------------------------------------------------

@@ -21,13 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.card.application import (
-    Application,
-    CardApplication,
-    CardState,
-    load_state,
-    save_state,
-)
+from shared.card.application import Application, CardApplication
+from shared.card.state import CardState, load_state, save_state
 
 log = logging.getLogger(__name__)
 

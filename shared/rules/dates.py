@@ -17,7 +17,7 @@ Where the window is applied (issue 11, finding 4):
 
 - the gateway refuses an online request (sale, redemption, return) at once, with a problem
   whose ``reason`` is the refusal below, before anything is recorded: the terminal learns it
-  in the same answer (services/terminals/api.py);
+  in the same answer (services/terminals/entrypoints/http/requests.py);
 - the cards service applies it again, with the association's books start, to every dated
   event it books (sales, redemptions, returns from any source) and to the back office's
   dated donations and adjustments: it is the one that books, whoever sent the event;

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from smartcard import scard
 
-from services.terminals.device.reader import (
-    CardError,
-    CreditOrder,
-    DebitOrder,
-    PcscReader,
-)
 from shared.card import apdu
 from shared.card.crypto import DEV_MASTERS, verify_certificate
 from shared.card.vpcd import VpcdLink
+from terminal.pcsc import PcscReader
+from terminal.reader import (
+    CardError,
+    CreditOrder,
+    DebitOrder,
+)
 from tests.chipcards import CARD_READER, SAM_READER, VirtualCard, wait_for_reader
 
 ROOT = Path(__file__).resolve().parents[2]

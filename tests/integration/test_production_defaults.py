@@ -21,7 +21,7 @@ import pytest_asyncio
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.terminals.keyring import Keyring, KeyringError, kek_id
+from services.terminals.domain.keyring import Keyring, KeyringError, kek_id
 from shared.client import TerminalClient
 from shared.settings import DEV_TERMINAL_KEK
 from tests import harness

@@ -16,12 +16,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.terminals.device.app import Desk
-from services.terminals.device.journal import Journal
-from services.terminals.device.reader import PcscReader
-from services.terminals.device.terminal import Terminal
 from shared import clock
 from shared.client import TerminalClient
+from terminal.app import Desk
+from terminal.journal import Journal
+from terminal.pcsc import PcscReader
+from terminal.terminal import Terminal
 from tests import harness
 from tests.chipcards import VirtualCard
 from tests.conftest import Network, NetworkFactory, eventually

@@ -13,24 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.terminals.device.reader import (
+from shared.card import apdu, layouts
+from shared.card.__main__ import main as cli
+from shared.card.application import CardApplication, SamApplication
+from shared.card.crypto import DEV_MASTERS, Certified, mac, verify_certificate
+from shared.card.state import CardState, load_state, parse_masters, personalize, save_state
+from terminal.reader import (
     CardError,
     CreditOrder,
     DebitOrder,
     DirectReader,
 )
-from shared.card import apdu
-from shared.card.__main__ import main as cli
-from shared.card.application import (
-    CardApplication,
-    CardState,
-    SamApplication,
-    load_state,
-    parse_masters,
-    personalize,
-    save_state,
-)
-from shared.card.crypto import DEV_MASTERS, Certified, mac, verify_certificate
 
 NUMBER = "2500010000000018"
 OTHER_NUMBER = "2500010000000026"
@@ -163,7 +156,7 @@ def test_a_mac_from_another_sams_masters_is_refused_and_changes_nothing() -> Non
 def test_a_credit_macd_with_the_debit_key_is_refused() -> None:
     app = card()
     app.process(apdu.select(apdu.CARD_AID))
-    data = apdu.CreditData(100, 5, 0, 0, 1, None, NOW, TERMINAL, 1, bytes(8)).encode()
+    data = layouts.CreditData(100, 5, 0, 0, 1, None, NOW, TERMINAL, 1, bytes(8)).encode()
     challenge = apdu.split_response(app.process(apdu.get_challenge()))[0]
     wrong = mac(app.state.keys["debit"], challenge + data)
     assert sw(app.process(apdu.credit(data, wrong))) == 0x6982
@@ -193,7 +186,7 @@ def test_a_challenge_is_spent_by_a_refused_command_too() -> None:
     app = card()
     app.process(apdu.select(apdu.CARD_AID))
     app.process(apdu.get_challenge())
-    data = apdu.DebitData(100, NOW, TERMINAL, 1, bytes(8)).encode()
+    data = layouts.DebitData(100, NOW, TERMINAL, 1, bytes(8)).encode()
     assert sw(app.process(apdu.debit(data, bytes(8)))) == 0x6982
     assert sw(app.process(apdu.debit(data, bytes(8)))) == 0x6985
 
@@ -206,7 +199,7 @@ def test_a_power_cycle_forgets_the_challenge_and_the_selection() -> None:
     app.power_on()
     assert sw(app.process(apdu.read_record())) == 0x6986
     app.process(apdu.select(apdu.CARD_AID))
-    data = apdu.DebitData(100, NOW, TERMINAL, 1, bytes(8)).encode()
+    data = layouts.DebitData(100, NOW, TERMINAL, 1, bytes(8)).encode()
     assert sw(app.process(apdu.debit(data, bytes(8)))) == 0x6985
 
 
@@ -420,7 +413,7 @@ def test_commands_before_select_are_not_allowed() -> None:
 def test_a_macd_credit_with_a_nonsense_date_is_wrong_data() -> None:
     app = card()
     app.process(apdu.select(apdu.CARD_AID))
-    data = apdu.CREDIT.pack(100, 5, 0, 0, 1, 0, 0, TERMINAL.bytes, 1, bytes(8))  # date 0
+    data = layouts.CREDIT.pack(100, 5, 0, 0, 1, 0, 0, TERMINAL.bytes, 1, bytes(8))  # date 0
     challenge = apdu.split_response(app.process(apdu.get_challenge()))[0]
     tag = mac(app.state.keys["credit"], challenge + data)
     assert sw(app.process(apdu.credit(data, tag))) == 0x6A80

@@ -1,11 +1,11 @@
-"""Which set-aside events end a terminal's request as failed (services/terminals/outcomes.py):
+"""Which set-aside events end a terminal's request as failed (services/terminals/domain/outcomes.py):
 pure, no I/O."""
 
 from __future__ import annotations
 
 import uuid
 
-from services.terminals.outcomes import cause, failed
+from services.terminals.domain.outcomes import cause, failed
 from shared.contracts import EventDeadLettered
 
 

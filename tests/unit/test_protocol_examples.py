@@ -12,10 +12,12 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.algorithms import AES128
+from cryptography.hazmat.primitives.cmac import CMAC
 from jsonschema import Draft202012Validator
 
 from shared import signing
-from shared.card import apdu, crypto
+from shared.card import apdu, crypto, layouts
 from shared.contracts import CARD_SALE_NAMESPACE, card_transaction_id
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
@@ -92,18 +94,22 @@ def test_the_line_frame_example_recomputes_byte_for_byte() -> None:
 def test_the_card_keys_sam_mac_and_certificate_of_the_sale_example_recompute() -> None:
     number = "2500010000000018"
     keys = {}
+    codes = {"credit": 0x01, "debit": 0x02, "cert": 0x03}
     for purpose, master in crypto.DEV_MASTERS.items():
         keys[purpose] = crypto.diversify(master, purpose, number)
-        expected = hmac.digest(master, purpose.encode() + b"\x00" + number.encode(), "sha256")
-        assert keys[purpose] == expected[:16]
-        in_doc(f'HMAC-SHA256({master.hex()}, "{purpose}" 00 "{number}")[0:16]')
+        # AN10922 as the document writes it, with the library's AES-CMAC: 01 || M.
+        mac = CMAC(AES128(master))
+        mac.update(bytes((0x01, codes[purpose], 1)) + number.encode() + b"COMPTOIR")
+        assert keys[purpose] == mac.finalize()
+        in_doc(f'AES-CMAC({master.hex()}, 01 {codes[purpose]:02X} 01 "{number}" "COMPTOIR")')
         in_doc(f"= {keys[purpose].hex()}")
+    in_doc(f"cert `{crypto.diversify(crypto.DEV_MASTERS['cert'], 'cert', number, 2).hex()}`")
     paris = timezone(timedelta(hours=1))
     at = datetime(2026, 11, 22, 12, 30, tzinfo=paris)
     in_doc("on 2026-11-22 12:30:00 +01:00 (Unix 1795347000 = `6B02D238`)")
     assert int(at.timestamp()) == 1795347000 == 0x6B02D238
     nonce, challenge = bytes.fromhex("0f1e2d3c4b5a6978"), bytes.fromhex("a1b2c3d4e5f60718")
-    data = apdu.CreditData(
+    data = layouts.CreditData(
         amount_cents=2460,
         available_delta=123,
         pending_delta=0,
@@ -120,6 +126,12 @@ def test_the_card_keys_sam_mac_and_certificate_of_the_sale_example_recompute() -
     assert _listed_bytes(block) == data
     sam = crypto.mac(keys["credit"], challenge + data)
     in_doc(" ".join(f"{b:02X}" for b in sam) + " 90 00")
+    command = apdu.sam_mac("credit", number, challenge, data, key_version=1)
+    in_doc(
+        " ".join(f"{b:02X}" for b in command[:5])
+        + " "
+        + " ".join(f"{b:02X}" for b in number.encode())
+    )
     certified = crypto.Certified(
         kind="sale",
         card_number=number,
@@ -160,7 +172,7 @@ def test_the_card_transaction_id_example_recomputes() -> None:
     assert tx_id == uuid.uuid5(CARD_SALE_NAMESPACE, f"{TERMINAL}/1")
     assert tx_id.version == 5
     in_doc(
-        f"`UUIDv5({CARD_SALE_NAMESPACE}, \"<terminal_id>/<seq>\")`",
+        f'`UUIDv5({CARD_SALE_NAMESPACE}, "<terminal_id>/<seq>")`',
         f"Terminal `{TERMINAL}`, seq 1 → `{tx_id}`",
     )
 
@@ -183,9 +195,13 @@ def test_the_parameters_example_validates_and_gives_the_documented_rewards() -> 
     ]
     for family, amount, at, said in rows:
         evaluation = rules.book.evaluate(Sale(str(params.merchant_id), family, amount, at))
-        credit = credit_sale(AccountState(available=500), evaluation, rules.program, rules.threshold, at)
+        credit = credit_sale(
+            AccountState(available=500), evaluation, rules.program, rules.threshold, at
+        )
         delta = credit.state.available - 500
-        row = next(line for line in DOC.splitlines() if line.startswith(f"| `{family}`") and said in line)
+        row = next(
+            line for line in DOC.splitlines() if line.startswith(f"| `{family}`") and said in line
+        )
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[2:] == [
             str(evaluation.reward_cents),

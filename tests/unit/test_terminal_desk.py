@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 
 from services.cards.card_checks import certified
-from services.terminals.device.app import Desk
-from services.terminals.device.journal import Journal
-from services.terminals.device.reader import DirectReader
-from services.terminals.device.terminal import Terminal
-from shared.card.application import CardApplication, SamApplication, personalize
+from shared.card.application import CardApplication, SamApplication
 from shared.card.crypto import DEV_MASTERS, verify_certificate
+from shared.card.state import personalize
 from shared.rules.catalogue import CalculationMode
 from shared.rules.params import (
     CardTypeParams,
@@ -26,6 +23,10 @@ from shared.rules.params import (
     ThresholdParams,
 )
 from shared.rules.programs import ProgramKind
+from terminal.app import Desk
+from terminal.journal import Journal
+from terminal.reader import DirectReader
+from terminal.terminal import Terminal
 
 CARD = "2500010000000018"
 CARD_TYPE = uuid.uuid4()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from services.terminals.device import i18n
-from services.terminals.device.app import next_nightly
-from services.terminals.device.journal import Journal, JournalFull
 from shared.contracts import CardTransaction
+from terminal import i18n
+from terminal.app import next_nightly
+from terminal.journal import Journal, JournalFull
 
 
 def tx(seq: int, amount: int = 1000) -> CardTransaction:

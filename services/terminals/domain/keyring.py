@@ -7,18 +7,18 @@ associated data: a sealed secret copied onto another terminal's row does not ope
 keeps the id of the KEK that sealed it (the first 8 bytes of its SHA-256, in hex), so that
 during a rotation the gateway opens rows of either key (``terminal_kek`` and
 ``terminal_kek_previous``) and ``rotate-kek`` reseals every row under the current one in one
-transaction.
+transaction (adapters/terminals.py holds their SQL).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -71,42 +71,9 @@ class Keyring:
             raise KeyringError(f"terminal {terminal_id}: its sealed secret does not open") from exc
         return plain.decode()
 
-    def secret_of(self, row: asyncpg.Record | dict[str, Any]) -> str:
+    def secret_of(self, row: Mapping[str, Any]) -> str:
         """A terminals row's secret: opened, or in clear for a row of before migration 0005
         that the gateway has not sealed yet (it seals them all when it starts)."""
         if row["secret_sealed"] is None:
             return str(row["secret"])
         return self.open(row["id"], bytes(row["secret_sealed"]), row["secret_kek_id"])
-
-
-async def seal_plaintext(pool: asyncpg.Pool, keyring: Keyring) -> int:
-    """Seal the secrets still in clear (rows written before migration 0005); how many."""
-
-    async def work(conn: asyncpg.Connection) -> int:
-        rows = await conn.fetch(
-            "SELECT id, secret FROM terminals WHERE secret_sealed IS NULL FOR UPDATE"
-        )
-        await _store(conn, [(r["id"], *keyring.seal(r["id"], r["secret"])) for r in rows])
-        return len(rows)
-
-    async with pool.acquire() as conn, conn.transaction():
-        return await work(conn)
-
-
-async def rotate(conn: asyncpg.Connection, keyring: Keyring) -> int:
-    """Reseal every terminal's secret under ``keyring.current``, in one transaction: either
-    every row moves to the new KEK or none does. Returns how many rows were resealed."""
-    async with conn.transaction():
-        rows = await conn.fetch(
-            "SELECT id, secret, secret_sealed, secret_kek_id FROM terminals ORDER BY id FOR UPDATE"
-        )
-        await _store(conn, [(r["id"], *keyring.seal(r["id"], keyring.secret_of(r))) for r in rows])
-    return len(rows)
-
-
-async def _store(conn: asyncpg.Connection, sealed: list[tuple[UUID, bytes, str]]) -> None:
-    await conn.executemany(
-        """UPDATE terminals SET secret = NULL, secret_sealed = $2, secret_kek_id = $3
-           WHERE id = $1""",
-        sealed,
-    )

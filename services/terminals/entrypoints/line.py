@@ -4,7 +4,7 @@ One connection is one session: the gateway greets with a fresh challenge, every 
 frame carries the terminal's id, a frame counter (1, 2, 3... within the connection) and an
 HMAC with the terminal's secret over the challenge and the message, so a frame cannot be
 forged, and a recorded frame or session cannot be replayed. The messages are those of
-HTTP (services/terminals/sync.py); a damaged frame gets a NAK, a refused message an error
+HTTP (service/sync.py); a damaged frame gets a NAK, a refused message an error
 frame, and nothing a terminal sends can stop the server.
 """
 
@@ -20,8 +20,10 @@ import asyncpg
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.terminals.api import Gateway, Terminal
-from services.terminals.sync import SyncError, SyncService, Who
+from services.terminals.domain.sync import SyncError
+from services.terminals.domain.terminals import Terminal
+from services.terminals.service.registry import TerminalRegistry
+from services.terminals.service.sync import SyncService
 from shared import logging as log
 from shared.db import is_transient
 from shared.sync import framing
@@ -54,7 +56,7 @@ class LineSession:
         self,
         link: Link,
         svc: SyncService,
-        gateway: Gateway,
+        terminals: TerminalRegistry,
         hello_timeout_s: float = HELLO_TIMEOUT_S,
         max_malformed: int = MAX_MALFORMED,
     ) -> None:
@@ -68,7 +70,7 @@ class LineSession:
         self.malformed = 0
         link.on_bad = self._damaged_frame
         self.svc = svc
-        self.gateway = gateway
+        self.terminals = terminals
         self.challenge = secrets.token_hex(16)
         self.terminal: Terminal | None = None
         self.counter = 0
@@ -151,7 +153,7 @@ class LineSession:
                 raise SyncError("malformed", _first_error(exc)) from exc
             counter = env.counter
             if self.terminal is None:
-                t = await self.gateway.terminal(env.terminal_id)
+                t = await self.terminals.get(env.terminal_id)
                 if t is None or not t.active:
                     self.auth_failures += 1
                     return self._error(counter, SyncError("unknown_terminal"), sealed=False)
@@ -185,7 +187,7 @@ class LineSession:
     async def handle(self, env: Envelope) -> dict[str, Any]:
         t = self.terminal
         assert t is not None
-        who = Who(t.id, t.association_id, t.merchant_id, t.shop_id)
+        who = t.who
         model = REQUESTS[env.type]
         try:
             # Strict JSON validation, as over HTTP (issue 11, finding 12): the body is read
@@ -221,13 +223,13 @@ class LineServer:
     def __init__(
         self,
         svc: SyncService,
-        gateway: Gateway,
+        terminals: TerminalRegistry,
         max_payload: int = framing.MAX_PAYLOAD,
         hello_timeout_s: float = HELLO_TIMEOUT_S,
         max_malformed: int = MAX_MALFORMED,
     ) -> None:
         self.svc = svc
-        self.gateway = gateway
+        self.terminals = terminals
         self.max_payload = max_payload
         self.hello_timeout_s = hello_timeout_s
         self.max_malformed = max_malformed
@@ -245,7 +247,7 @@ class LineServer:
         assert task is not None
         link = Link(reader, writer, max_payload=self.max_payload)
         session = self.sessions[task] = LineSession(
-            link, self.svc, self.gateway, self.hello_timeout_s, self.max_malformed
+            link, self.svc, self.terminals, self.hello_timeout_s, self.max_malformed
         )
         try:
             await session.run()

@@ -1,7 +1,7 @@
 """The terminal's card reader: read a Comptoir card, credit it (a sale), debit it (a redemption).
 
 Every operation is the same few APDUs (``shared/card/apdu.py``) whichever way they travel:
-``PcscReader`` through pyscard and pcscd, as in a shop (two slots: the customer's card and
+``PcscReader`` (``pcsc.py``) through pyscard and pcscd, as in a shop (two slots: the customer's card and
 the terminal's SAM), ``DirectReader`` straight into the applications, in process, for unit
 tests and benchmarks. A credit or a debit is::
 
@@ -28,12 +28,10 @@ from datetime import date, datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
-from smartcard import scard
-
-from shared.card import apdu
-from shared.card.apdu import CreditData, DebitData, LogEntry, Record, Result
+from shared.card import apdu, layouts
 from shared.card.application import CardApplication, SamApplication
 from shared.card.crypto import Certified
+from shared.card.layouts import CreditData, DebitData, LogEntry, Record, Result
 
 __all__ = [
     "CardError",
@@ -43,12 +41,8 @@ __all__ = [
     "DebitOrder",
     "DirectReader",
     "LogEntry",
-    "PcscReader",
     "Reader",
 ]
-
-CARD_READER = "Virtual PCD 00 00"
-SAM_READER = "Virtual PCD 00 01"
 
 
 class CardError(Exception):
@@ -173,7 +167,7 @@ class Reader(Protocol):
 # --- the protocol, whatever carries the APDUs -------------------------------------------------
 
 
-class _Stale(CardError):
+class Stale(CardError):
     """The card session ended under us (card pulled out, reset, pcscd restarted)."""
 
     def __init__(self, message: str = "the card was removed") -> None:
@@ -188,13 +182,13 @@ class _Slot(Protocol):
         ...
 
     def transmit(self, command: bytes) -> bytes:
-        """The response APDU; _Stale if the session is gone."""
+        """The response APDU; Stale if the session is gone."""
         ...
 
     def close(self) -> None: ...
 
 
-def _data(raw: bytes, who: str = "card") -> bytes:
+def response_data(raw: bytes, who: str = "card") -> bytes:
     try:
         data, sw = apdu.split_response(raw)
     except ValueError:
@@ -210,7 +204,7 @@ def _whole_seconds(at: datetime) -> datetime:
     return at.replace(microsecond=0)
 
 
-class _ApduReader:
+class ApduReader:
     """The Reader protocol over two slots; subclasses say how APDUs travel."""
 
     def __init__(self, card: _Slot, sam: _Slot) -> None:
@@ -225,9 +219,9 @@ class _ApduReader:
 
     def read(self) -> CardView:
         with self._lock:
-            _, raw = self._first(apdu.read_record())
+            _, _, raw = self._first(apdu.read_record())
             try:
-                record = Record.decode(_data(raw))
+                record = Record.decode(response_data(raw))
             except (ValueError, struct.error) as exc:  # UnicodeDecodeError is a ValueError
                 raise CardError("io", 0, f"unreadable card record: {exc}") from None
             entries: list[LogEntry] = []
@@ -235,7 +229,7 @@ class _ApduReader:
                 count = min(apdu.LOG_PER_READ, record.log_count - len(entries))
                 raw = self._card.transmit(apdu.read_log(len(entries), count))
                 try:
-                    entries += apdu.decode_log(_data(raw))
+                    entries += layouts.decode_log(response_data(raw))
                 except (ValueError, struct.error) as exc:
                     raise CardError("io", 0, f"unreadable card log: {exc}") from None
             self._last_read = record.number
@@ -285,58 +279,64 @@ class _ApduReader:
         )  # fmt: skip
 
     def _write(self, purpose: Literal["credit", "debit"], data: bytes) -> tuple[str, Result]:
-        number, raw = self._first(apdu.get_challenge())
+        number, key_version, raw = self._first(apdu.get_challenge())
         if self._last_read is not None and number != self._last_read:
             # The terminal computed this order from another card's balances.
             raise CardError("card_changed", 0, "this is not the card that was read")
-        challenge = _data(raw)
+        challenge = response_data(raw)
         if len(challenge) != apdu.CHALLENGE_BYTES:
             raise CardError("io", 0, f"the card gave a {len(challenge)}-byte challenge")
-        mac = self._sam_mac(purpose, number, challenge, data)
+        mac = self._sam_mac(purpose, number, key_version, challenge, data)
         build = apdu.credit if purpose == "credit" else apdu.debit
         raw = self._card.transmit(build(data, mac))  # pulled out now: outcome unknown
         try:
-            return number, Result.decode(_data(raw))
+            return number, Result.decode(response_data(raw))
         except struct.error as exc:
             raise CardError("io", 0, f"unreadable {purpose} result: {exc}") from None
 
-    def _first(self, command: bytes) -> tuple[str, bytes]:
+    def _first(self, command: bytes) -> tuple[str, int, bytes]:
         """Open the card's session if needed, then send an operation's first command. A
         session gone stale since the last operation (the card was pulled out and put back,
         or pcscd restarted) is reopened once: nothing was sent to the card yet."""
         for attempt in range(2):
             try:
-                number = self._selected(self._card.session())
-                return number, self._card.transmit(command)
-            except _Stale:
+                number, key_version = self._selected(self._card.session())
+                return number, key_version, self._card.transmit(command)
+            except Stale:
                 self._card.close()
                 if attempt:
                     raise
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _selected(answer: bytes) -> str:
+    def _selected(answer: bytes) -> tuple[str, int]:
+        """The card's number and key version, from its SELECT answer."""
         try:
-            number, _key_version = apdu.SELECTED.unpack(answer)
+            number, key_version = layouts.SELECTED.unpack(answer)
             text: str = number.decode("ascii")
         except (struct.error, ValueError) as exc:
             raise CardError("io", 0, f"unexpected SELECT answer {answer.hex()}: {exc}") from None
-        return text
+        return text, int(key_version)
 
     def _sam_mac(
-        self, purpose: Literal["credit", "debit"], number: str, challenge: bytes, data: bytes
+        self,
+        purpose: Literal["credit", "debit"],
+        number: str,
+        key_version: int,
+        challenge: bytes,
+        data: bytes,
     ) -> bytes:
-        command = apdu.sam_mac(purpose, number, challenge, data)
+        command = apdu.sam_mac(purpose, number, challenge, data, key_version)
         for attempt in range(2):  # a MAC changes nothing: asking twice is harmless
             try:
                 self._sam.session()
-                mac = _data(self._sam.transmit(command), "SAM")
-            except _Stale:
+                mac = response_data(self._sam.transmit(command), "SAM")
+            except Stale:
                 self._sam.close()
                 if attempt:
                     raise CardError("no_sam", 0, "the SAM is not in its reader") from None
                 continue
-            if len(mac) != apdu.MAC_BYTES:
+            if len(mac) != layouts.MAC_BYTES:
                 raise CardError("io", 0, f"the SAM gave a {len(mac)}-byte MAC")
             return mac
         raise AssertionError("unreachable")
@@ -359,13 +359,13 @@ class _DirectSlot:
         app = self._app()
         if self._session is None or self._session[0] is not app:
             app.power_on()
-            self._session = (app, _data(app.process(apdu.select(self._aid)), self._who))
+            self._session = (app, response_data(app.process(apdu.select(self._aid)), self._who))
         return self._session[1]
 
     def transmit(self, command: bytes) -> bytes:
         app = self._app()
         if self._session is None or self._session[0] is not app:
-            raise _Stale()
+            raise Stale()
         return app.process(command)
 
     def close(self) -> None:
@@ -373,11 +373,11 @@ class _DirectSlot:
 
     def _app(self) -> CardApplication | SamApplication:
         if self.app is None:
-            raise _Stale(f"no {self._who} in the reader")
+            raise Stale(f"no {self._who} in the reader")
         return self.app
 
 
-class DirectReader(_ApduReader):
+class DirectReader(ApduReader):
     """The same APDUs handed straight to the applications: no pcscd, no socket.
 
     ``insert(card)`` and ``remove()`` play the customer."""
@@ -397,152 +397,3 @@ class DirectReader(_ApduReader):
 
     def remove(self) -> None:
         self._card_slot.app = None
-
-
-# --- through pcscd ------------------------------------------------------------------------------
-
-# What pcscd answers when the card is gone, was swapped or the daemon restarted: the session
-# is over, a new one may work.
-_STALE = {
-    0x8010000C,  # SCARD_E_NO_SMARTCARD
-    0x80100069,  # SCARD_W_REMOVED_CARD
-    0x80100068,  # SCARD_W_RESET_CARD
-    0x80100067,  # SCARD_W_UNPOWERED_CARD
-    0x80100066,  # SCARD_W_UNRESPONSIVE_CARD
-    0x80100003,  # SCARD_E_INVALID_HANDLE
-    0x80100016,  # SCARD_E_NOT_TRANSACTED (vpcd: the card's socket closed mid-exchange)
-    0x8010002F,  # SCARD_E_COMM_DATA_LOST
-    0x80100013,  # SCARD_F_COMM_ERROR
-}
-_NO_SERVICE = {0x8010001D, 0x8010001E}  # SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED
-_NO_READER = {0x80100009, 0x80100017, 0x8010002E}  # unknown, unavailable, none at all
-# A context from before a pcscd restart is refused as an invalid handle.
-_CONTEXT_GONE = _NO_SERVICE | {0x80100003}
-
-
-def _hr(code: int) -> int:
-    return code & 0xFFFFFFFF
-
-
-class _PcscContext:
-    """One PC/SC context for both slots, re-established after pcscd restarts."""
-
-    def __init__(self) -> None:
-        self._handle: int | None = None
-
-    def get(self) -> int:
-        if self._handle is None:
-            hr, handle = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-            if _hr(hr) != 0:
-                raise CardError(
-                    "no_reader", 0, f"pcscd is not running ({scard.SCardGetErrorMessage(hr)})"
-                )
-            self._handle = handle
-        return self._handle
-
-    def drop(self) -> None:
-        if self._handle is not None:
-            scard.SCardReleaseContext(self._handle)
-            self._handle = None
-
-
-class _PcscSlot:
-    def __init__(self, context: _PcscContext, name: str, aid: bytes, who: str) -> None:
-        self.name = name
-        self._context = context
-        self._aid = aid
-        self._who = who
-        self._card: tuple[int, int] | None = None  # handle, protocol
-        self._selected = b""
-
-    def present(self) -> bool:
-        for _attempt in range(2):
-            try:
-                hr, states = scard.SCardGetStatusChange(
-                    self._context.get(), 0, [(self.name, scard.SCARD_STATE_UNAWARE)]
-                )
-            except CardError:
-                return False
-            if _hr(hr) not in _CONTEXT_GONE:
-                return _hr(hr) == 0 and bool(states[0][1] & scard.SCARD_STATE_PRESENT)
-            self._context.drop()  # pcscd restarted since: a new context may see the card
-        return False
-
-    def session(self) -> bytes:
-        if self._card is None:
-            self._connect()
-            try:
-                self._selected = _data(self.transmit(apdu.select(self._aid)), self._who)
-            except CardError:
-                self.close()
-                raise
-        return self._selected
-
-    def _connect(self) -> None:
-        for attempt in range(2):
-            hr, handle, protocol = scard.SCardConnect(
-                self._context.get(),
-                self.name,
-                scard.SCARD_SHARE_SHARED,
-                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
-            )
-            code = _hr(hr)
-            if code == 0:
-                self._card = (handle, protocol)
-                return
-            if code in _CONTEXT_GONE and not attempt:  # pcscd restarted since: a new context
-                self._context.drop()
-                continue
-            if code in _STALE:
-                raise _Stale(f"no {self._who} in the reader {self.name!r}")
-            if code in _NO_READER | _NO_SERVICE:
-                raise CardError(
-                    "no_reader", 0, f"no reader {self.name!r}: {scard.SCardGetErrorMessage(hr)}"
-                )
-            raise CardError("io", 0, f"{self.name}: {scard.SCardGetErrorMessage(hr)}")
-
-    def transmit(self, command: bytes) -> bytes:
-        if self._card is None:
-            raise _Stale()
-        handle, protocol = self._card
-        try:
-            hr, response = scard.SCardTransmit(handle, protocol, list(command))
-        except (SystemError, TypeError) as exc:
-            self.close()
-            raise CardError("io", 0, f"{self.name}: {exc}") from None
-        code = _hr(hr)
-        if code == 0:
-            return bytes(response)
-        self.close()
-        if code in _NO_SERVICE:
-            self._context.drop()
-            raise _Stale("pcscd stopped")
-        if code in _STALE:
-            raise _Stale(f"the {self._who} was removed from {self.name!r}")
-        raise CardError("io", 0, f"{self.name}: {scard.SCardGetErrorMessage(hr)}")
-
-    def close(self) -> None:
-        if self._card is not None:
-            scard.SCardDisconnect(self._card[0], scard.SCARD_LEAVE_CARD)
-            self._card = None
-
-
-class PcscReader(_ApduReader):
-    """Cards and the SAM through pyscard and pcscd: a shop's reader, or vpcd's virtual one.
-
-    pyscard's low-level ``scard`` API rather than its card-connection classes: one context
-    for the reader's life and the PC/SC error codes as they are, which say "card removed"
-    apart from "pcscd gone" (both end as ``CardError``: "no_card", "no_reader")."""
-
-    def __init__(self, card_reader: str = CARD_READER, sam_reader: str = SAM_READER) -> None:
-        self._context = _PcscContext()
-        super().__init__(
-            _PcscSlot(self._context, card_reader, apdu.CARD_AID, "card"),
-            _PcscSlot(self._context, sam_reader, apdu.SAM_AID, "SAM"),
-        )
-
-    def close(self) -> None:
-        with self._lock:
-            self._card.close()
-            self._sam.close()
-            self._context.drop()

@@ -11,19 +11,13 @@ from uuid import UUID
 
 import asyncpg
 
+from services.terminals.adapters import requests as store
+from services.terminals.adapters.requests import Existing
 from shared import outbox
 from shared.db import is_transient
 from shared.events import Event
 
-
-@dataclass(frozen=True, slots=True)
-class Existing:
-    kind: str
-    terminal_id: UUID
-    body_sha256: bytes
-    status: str
-    http_status: int | None
-    outcome: Any
+__all__ = ["Existing", "Intake", "Item", "Replay"]
 
 
 class Replay:
@@ -81,63 +75,24 @@ class Intake:
 
     async def _commit(self, batch: list[Item]) -> list[Replay | Existing | None]:
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh_nonces = {
-                (r["terminal_id"], r["nonce"])
-                for r in await conn.fetch(
-                    """INSERT INTO nonces (terminal_id, nonce)
-                       SELECT * FROM unnest($1::uuid[], $2::text[])
-                       ON CONFLICT DO NOTHING RETURNING terminal_id, nonce""",
-                    [i.terminal_id for i in batch],
-                    [i.nonce for i in batch],
-                )
-            }
+            fresh = await store.spend_nonces(conn, [(i.terminal_id, i.nonce) for i in batch])
             # A nonce is fresh for the first item that carries it only.
-            unused = set(fresh_nonces)
             live: list[Item] = []
             for i in batch:
-                if (i.terminal_id, i.nonce) in unused:
-                    unused.discard((i.terminal_id, i.nonce))
+                if (i.terminal_id, i.nonce) in fresh:
+                    fresh.discard((i.terminal_id, i.nonce))
                     live.append(i)
             live_ids = {id(i) for i in live}
-            inserted = (
-                {
-                    r["id"]
-                    for r in await conn.fetch(
-                        """INSERT INTO requests (id, kind, terminal_id, body_sha256)
-                       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bytea[])
-                       ON CONFLICT (id) DO NOTHING RETURNING id""",
-                        [i.request_id for i in live],
-                        [i.kind for i in live],
-                        [i.terminal_id for i in live],
-                        [i.body_sha256 for i in live],
-                    )
-                }
-                if live
-                else set()
+            inserted = await store.insert_requests(
+                conn, [(i.request_id, i.kind, i.terminal_id, i.body_sha256) for i in live]
             )
             # The first of two items with one id in the same batch is new, the second is a retry.
             new: dict[UUID, Item] = {}
             for i in live:
                 if i.request_id in inserted and i.request_id not in new:
                     new[i.request_id] = i
-            known_ids = [i.request_id for i in live if new.get(i.request_id) is not i]
-            known = (
-                {
-                    r["id"]: Existing(
-                        r["kind"],
-                        r["terminal_id"],
-                        bytes(r["body_sha256"]),
-                        r["status"],
-                        r["http_status"],
-                        r["outcome"],
-                    )
-                    for r in await conn.fetch(
-                        "SELECT id, kind, terminal_id, body_sha256, status, http_status, outcome FROM requests WHERE id = ANY($1::uuid[])",
-                        known_ids,
-                    )
-                }
-                if known_ids
-                else {}
+            known = await store.existing(
+                conn, [i.request_id for i in live if new.get(i.request_id) is not i]
             )
             await outbox.write(conn, [i.event for i in new.values()])
         results: list[Replay | Existing | None] = []

@@ -1,9 +1,9 @@
 """The in-store terminal: ``setup`` once, then ``run`` (the front desk), or one-shot commands.
 
-    python -m services.terminals.device setup --dir run/terminal --terminal-id ID --secret S \\
+    python -m terminal setup --dir run/terminal --terminal-id ID --secret S \\
         --gateway http://127.0.0.1:8080 --line 127.0.0.1:8070
-    python -m services.terminals.device run --dir run/terminal      # the front desk (stdin)
-    python -m services.terminals.device do --dir run/terminal "vente 12,50 livres"
+    python -m terminal run --dir run/terminal      # the front desk (stdin)
+    python -m terminal do --dir run/terminal "vente 12,50 livres"
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ import sys
 from pathlib import Path
 from uuid import UUID
 
-from services.terminals.device import i18n
-from services.terminals.device.app import Desk, nightly
-from services.terminals.device.journal import Journal
-from services.terminals.device.reader import PcscReader
-from services.terminals.device.terminal import Terminal
+from terminal import i18n
+from terminal.app import Desk, nightly
+from terminal.journal import Journal
+from terminal.pcsc import PcscReader
+from terminal.terminal import Terminal
 
 
 def _desk(directory: Path, card_reader: str, sam_reader: str) -> Desk:
     journal = Journal(directory / "terminal.db")
     if journal.get("terminal_id") is None:
-        sys.exit(f"{directory}: not set up; run: python -m services.terminals.device setup ...")
+        sys.exit(f"{directory}: not set up; run: python -m terminal setup ...")
     reader = PcscReader(card_reader=card_reader, sam_reader=sam_reader)
     return Desk(Terminal(journal, reader), journal.get("lang", "fr"))
 
@@ -56,7 +56,7 @@ async def _do(desk: Desk, lines: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m services.terminals.device", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m terminal", description=__doc__)
     p.add_argument("--card-reader", default="Virtual PCD 00 00")
     p.add_argument("--sam-reader", default="Virtual PCD 00 01")
     sub = p.add_subparsers(dest="command", required=True)

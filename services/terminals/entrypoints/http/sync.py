@@ -10,10 +10,13 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.terminals.api import PROBLEMS, SIGNED, _gw, api
-from services.terminals.sync import SyncError, SyncService, Who
+from services.terminals.domain.sync import SyncError
+from services.terminals.domain.terminals import Who
+from services.terminals.entrypoints.http.common import SIGNED, authenticated, sync_service
+from services.terminals.service.registry import PROBLEMS
+from services.terminals.service.sync import SyncService
 from shared.http import Problem, json_response, parse_model
-from shared.service import RUNTIME
+from shared.openapi import Routes
 from shared.sync.messages import (
     Chunk,
     ChunkReply,
@@ -25,7 +28,11 @@ from shared.sync.messages import (
     UpdatesReply,
 )
 
+routes = Routes()
 M = TypeVar("M", bound=BaseModel)
+Work = Callable[[SyncService, Who, M, str], Awaitable[BaseModel]]
+
+
 def problem(exc: SyncError) -> Problem:
     return Problem(
         exc.status,
@@ -37,30 +44,19 @@ def problem(exc: SyncError) -> Problem:
     )
 
 
-def _service(request: web.Request) -> SyncService:
-    svc: SyncService | None = request.app[RUNTIME].state.get("sync")
-    if svc is None:
-        raise Problem(503, "Not ready", "the gateway is starting", code="busy")
-    return svc
-
-
-def _handler(
-    model: type[M], work: Callable[[SyncService, Who, M, str], Awaitable[BaseModel]]
-) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _handler(model: type[M], work: Work[M]) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
-        gw = _gw(request)
-        svc = _service(request)
+        svc = sync_service(request)
         body = await request.read()
-        t, nonce = await gw.authenticate(request, body)  # its problems carry their code
+        _, t, nonce = await authenticated(request, body)  # its problems carry their code
         try:
             # Strict: a line the services could not book is refused before it is acknowledged.
             msg = parse_model(body, model, strict=True)
         except Problem as p:
             p.extra["code"] = p.extra["reason"] = "malformed"
             raise
-        who = Who(t.id, t.association_id, t.merchant_id, t.shop_id)
         try:
-            reply = await work(svc, who, msg, nonce)
+            reply = await work(svc, t.who, msg, nonce)
         except SyncError as exc:
             raise problem(exc) from exc
         return json_response(reply)
@@ -75,14 +71,8 @@ async def _hello(svc: SyncService, who: Who, msg: Hello, nonce: str) -> HelloRep
 _SIGNED: dict[str, Any] = {"admin": False, "headers": SIGNED, "tag": "terminal sync"}
 
 
-def _route(
-    kind: str,
-    model: type[M],
-    reply: type[BaseModel],
-    work: Callable[[SyncService, Who, M, str], Awaitable[BaseModel]],
-    summary: str,
-) -> None:
-    api.route("POST", f"/v1/sync/{kind}", summary=summary, body=model, returns=reply, **_SIGNED)(
+def _route(kind: str, model: type[M], reply: type[BaseModel], work: Work[M], summary: str) -> None:
+    routes.route("POST", f"/v1/sync/{kind}", summary=summary, body=model, returns=reply, **_SIGNED)(
         _handler(model, work)
     )
 

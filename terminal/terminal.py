@@ -15,8 +15,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from services.terminals.device.journal import Fill, Journal
-from services.terminals.device.reader import (
+from shared import clock
+from shared.contracts import CardTransaction
+from shared.rules.accounts import AccountState, credit_sale
+from shared.rules.engine import Sale
+from shared.rules.params import TerminalParameters, TerminalRules, is_dormant_on
+from shared.rules.params import compile as compile_rules
+from terminal.journal import Fill, Journal
+from terminal.reader import (
     CardError,
     CardReceipt,
     CardView,
@@ -24,12 +30,6 @@ from services.terminals.device.reader import (
     DebitOrder,
     Reader,
 )
-from shared import clock
-from shared.contracts import CardTransaction
-from shared.rules.accounts import AccountState, credit_sale
-from shared.rules.engine import Sale
-from shared.rules.params import TerminalParameters, TerminalRules, is_dormant_on
-from shared.rules.params import compile as compile_rules
 
 T = TypeVar("T")
 

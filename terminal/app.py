@@ -1,9 +1,9 @@
 """The front desk: a line-oriented program in French or English over ``Terminal``, the
 nightly and manual syncs, and the online identification of a cardless customer by phone.
 
-    python -m services.terminals.device setup --dir DIR --terminal-id ID --secret S \\
+    python -m terminal setup --dir DIR --terminal-id ID --secret S \\
         --gateway http://127.0.0.1:8080 [--line 127.0.0.1:8070] [--lang fr]
-    python -m services.terminals.device run --dir DIR
+    python -m terminal run --dir DIR
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from uuid import UUID
 
 import aiohttp
 
-from services.terminals.device import i18n
-from services.terminals.device.i18n import Lang, euros, parse_euros, say
-from services.terminals.device.journal import Fill, Journal
-from services.terminals.device.terminal import Recorded, Refused, Terminal
 from shared import clock
 from shared.client import TerminalClient
 from shared.sync.client import HttpTransport, LineTransport, SyncClient, SyncReport
+from terminal import i18n
+from terminal.i18n import Lang, euros, parse_euros, say
+from terminal.journal import Fill, Journal
+from terminal.terminal import Recorded, Refused, Terminal
 
 SOFTWARE = "comptoir-terminal/1"
 
@@ -276,9 +276,7 @@ async def nightly(desk: Desk, out: TextIO, hour: int = 2, minute: int = 30) -> N
     """Sync every night; on failure retry every 10 minutes until it works."""
     while True:
         desk.next_sync = next_nightly(clock.now().astimezone(), hour, minute, 1800)
-        await asyncio.sleep(
-            max(0.0, (desk.next_sync - clock.now().astimezone()).total_seconds())
-        )
+        await asyncio.sleep(max(0.0, (desk.next_sync - clock.now().astimezone()).total_seconds()))
         while True:
             ok, lines = await desk.sync_once()
             print("\n".join(lines), file=out, flush=True)

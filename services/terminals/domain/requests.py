@@ -1,0 +1,153 @@
+"""What a terminal asks online (a sale, a redemption, a return, an enrolment) and the event
+each request becomes: pure, from the validated body and the authenticated terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.terminals.domain.terminals import Terminal
+from shared.contracts import (
+    MAX_QUANTITY,
+    MAX_SALE_CENTS,
+    EnrolmentRequested,
+    Instant,
+    Purse,
+    RedemptionRequested,
+    ReturnRecorded,
+    SaleRecorded,
+)
+from shared.events import EventData
+from shared.fields import CardNumber, FamilyCode, Name, PhoneNumber
+
+RequestKind = Literal["sale", "redemption", "return", "enrolment"]
+
+
+class Customer(BaseModel):
+    """The customer's phone (a cardless account) or card number: exactly one."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: PhoneNumber | None = None
+    card_number: CardNumber | None = Field(
+        default=None, description="16 digits with a Luhn check digit; spaces allowed"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Customer:
+        if (self.phone is None) == (self.card_number is None):
+            raise ValueError("give the customer's phone or card_number, exactly one")
+        return self
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    occurred_at: Instant | None = Field(
+        default=None,
+        description="the terminal's clock, RFC 3339 with an offset; now if absent",
+    )
+
+
+R = TypeVar("R", bound=_Strict)
+
+
+class SaleIn(_Strict):
+    sale_id: UUID
+    customer: Customer
+    amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
+    product_family: FamilyCode | None = Field(
+        default=None,
+        description="a family code of the merchant's catalogue; a well-formed code it does not "
+        "hold earns as a sale without family",
+    )
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, description="items bought (stamps)")
+
+
+class RedemptionIn(_Strict):
+    redemption_id: UUID
+    customer: Customer
+    amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
+    purse: Purse = Field(
+        default="cagnotte",
+        description="cagnotte: the rewards; stored_value: money loaded on a gift card, "
+        "prepaid card or e-purse",
+    )
+
+
+class ReturnIn(_Strict):
+    return_id: UUID
+    sale_id: UUID = Field(description="the sale returned or cancelled, at this merchant")
+    amount_cents: int = Field(
+        gt=0, le=MAX_SALE_CENTS, description="the sale's amount to cancel it, less for a return"
+    )
+    reason: Literal["cancelled", "returned"]
+
+
+class EnrolmentIn(_Strict):
+    enrolment_id: UUID
+    phone: PhoneNumber
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    # Names refuse control and format characters (RLO, ESC, CR/LF...): shared/fields.py.
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
+def where(t: Terminal, occurred_at: datetime) -> dict[str, Any]:
+    """Where and when a request happened: the fields every request's event carries."""
+    return {
+        "association_id": t.association_id,
+        "merchant_id": t.merchant_id,
+        "shop_id": t.shop_id,
+        "terminal_id": t.id,
+        "occurred_at": occurred_at,
+    }
+
+
+def sale(s: SaleIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return s.sale_id, SaleRecorded(
+        **at,
+        sale_id=s.sale_id,
+        phone=s.customer.phone,
+        card_number=s.customer.card_number,
+        amount_cents=s.amount_cents,
+        product_family=s.product_family,
+        quantity=s.quantity,
+    )
+
+
+def redemption(r: RedemptionIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return r.redemption_id, RedemptionRequested(
+        **at,
+        redemption_id=r.redemption_id,
+        phone=r.customer.phone,
+        card_number=r.customer.card_number,
+        amount_cents=r.amount_cents,
+        purse=r.purse,
+    )
+
+
+def return_(r: ReturnIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return r.return_id, ReturnRecorded(
+        **at,
+        return_id=r.return_id,
+        sale_id=r.sale_id,
+        amount_cents=r.amount_cents,
+        reason=r.reason,
+    )
+
+
+def enrolment(e: EnrolmentIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return e.enrolment_id, EnrolmentRequested(
+        **at,
+        enrolment_id=e.enrolment_id,
+        phone=e.phone,
+        email=e.email,
+        first_name=e.first_name,
+        last_name=e.last_name,
+    )
+
+
+ToEvent = Callable[[R, dict[str, Any]], tuple[UUID, EventData]]
