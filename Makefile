@@ -87,6 +87,7 @@ fuzz: infra
 lint: venv
 	$(PYTHON) -m ruff check $(LINT_PATHS)
 	$(PYTHON) -m mypy $(LINT_PATHS)
+	$(PYTHON) deploy/check_house.py services shared terminal
 
 check-deploy:
 	@bash deploy/check-deploy.sh
