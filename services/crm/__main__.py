@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.crm.app import SPEC
+from services.crm.app import SPEC as SPEC  # re-exported: tests take the spec from here
 from shared.service import main
 
 if __name__ == "__main__":

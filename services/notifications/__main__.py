@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.notifications.app import SPEC
+from services.notifications.app import SPEC as SPEC  # re-exported: tests take the spec from here
 from shared.service import main
 
 if __name__ == "__main__":
