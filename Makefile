@@ -88,6 +88,7 @@ lint: venv
 	$(PYTHON) -m ruff check $(LINT_PATHS)
 	$(PYTHON) -m deploy.topology --check
 	$(PYTHON) -m mypy $(LINT_PATHS)
+	$(PYTHON) deploy/check_house.py services shared terminal
 
 check-deploy:
 	@bash deploy/check-deploy.sh

@@ -65,7 +65,8 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError("this instant is outside the years 1 to 9999 in UTC") from exc
 
 
-# E.164 once parsed: "06 12 34 56 78" → "+33612345678".
+# E.164 once parsed by libphonenumber (shared.rules.phone), a national form read as French:
+# "06 12 34 56 78" → "+33612345678"; "+32 470 12 34 56" stays Belgian.
 PhoneNumber = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_phone)]
 # 16 digits with a Luhn check digit; spaces and dashes allowed as typed.
 CardNumber = Annotated[str, Field(max_length=32), AfterValidator(_card)]

@@ -1,0 +1,130 @@
+"""The events the crm takes: each handler reads its events into the domain's words and calls
+one use case, in the consumer's transaction for the batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.crm import service
+from services.crm.domain import Cancellation, CustomerCard, Enrolment, Visit
+from shared.contracts import (
+    AccountOpened,
+    CagnotteCredited,
+    CardIssued,
+    CardTransactionsBooked,
+    RewardReversed,
+)
+from shared.events import Event
+
+
+async def on_credited(
+    conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
+) -> Sequence[Event[Any]]:
+    """A sale made online: a visit."""
+    await service.record_visits(
+        conn,
+        (
+            Visit(
+                d.sale_id,
+                d.account_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
+                d.amount_cents,
+                d.product_family,
+                d.occurred_at,
+            )
+            for d in (e.data for e in events)
+        ),
+    )
+    return []
+
+
+async def on_card_booked(
+    conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]
+) -> Sequence[Event[Any]]:
+    """The sales chip cards made offline: a visit each, keyed by the transaction's id, as the
+    sales made online. A redemption is no visit (as online)."""
+    await service.record_visits(
+        conn,
+        (
+            Visit(
+                t.transaction_id,
+                t.account_id,
+                e.data.association_id,
+                e.data.merchant_id,
+                e.data.shop_id,
+                t.amount_cents,
+                t.product_family,
+                t.occurred_at,
+            )
+            for e in events
+            for t in e.data.transactions
+            if t.kind == "sale"
+        ),
+    )
+    return []
+
+
+async def on_reversed(
+    conn: asyncpg.Connection, events: list[Event[RewardReversed]]
+) -> Sequence[Event[Any]]:
+    """A cancelled sale (F16) marks its visit and leaves the counters, once. A return of goods
+    changes nothing here: the visit took place."""
+    await service.cancel_sales(
+        conn,
+        (
+            Cancellation(
+                d.sale_id,
+                d.account_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
+                d.amount_cents,
+                d.occurred_at,
+            )
+            for d in (e.data for e in events)
+            if d.reason == "cancelled"
+        ),
+    )
+    return []
+
+
+async def on_opened(
+    conn: asyncpg.Connection, events: list[Event[AccountOpened]]
+) -> Sequence[Event[Any]]:
+    """An account opened: its customer file, with the details given at the opening."""
+    await service.enrol(
+        conn,
+        (
+            Enrolment(
+                d.account_id,
+                d.association_id,
+                d.phone,
+                d.email,
+                d.first_name,
+                d.last_name,
+                d.opened_at,
+                d.merchant_id,
+            )
+            for d in (e.data for e in events)
+        ),
+    )
+    return []
+
+
+async def on_card_issued(
+    conn: asyncpg.Connection, events: list[Event[CardIssued]]
+) -> Sequence[Event[Any]]:
+    """The card numbers of a customer, for the statements' detail lines."""
+    await service.record_cards(
+        conn,
+        (
+            CustomerCard(d.card_number, d.account_id, d.issued_at, d.replaces)
+            for d in (e.data for e in events)
+        ),
+    )
+    return []

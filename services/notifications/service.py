@@ -1,0 +1,42 @@
+"""The notifications' use cases: one function per command, over a connection the caller holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+from prometheus_client import Counter
+
+from services.notifications import adapters
+from services.notifications.domain import HandedOver, StatementNotice, one_per_statement
+
+MAX_NOTICES = 500
+
+statement_notices = Counter(
+    "comptoir_statement_notices_total",
+    "Monthly statements taken over as notices to send (a statement re-sent is not counted again)",
+)
+
+
+async def take_over_statements(conn: asyncpg.Connection, handed: Iterable[HandedOver]) -> int:
+    """One notice per statement, queued to send; the number of new notices."""
+    new = await adapters.insert_notices(conn, one_per_statement(handed))
+    if new:
+        statement_notices.inc(new)
+    return new
+
+
+async def find_notices(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    merchant_id: UUID | None = None,
+    association_id: UUID | None = None,
+    period_start: date | None = None,
+) -> list[StatementNotice]:
+    """Newest first, at most MAX_NOTICES."""
+    return await adapters.list_notices(conn, merchant_id, association_id, period_start, MAX_NOTICES)
+
+
+async def notice(conn: asyncpg.Connection | asyncpg.Pool, statement_id: UUID) -> StatementNotice:
+    return await adapters.notice(conn, statement_id)
