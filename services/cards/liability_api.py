@@ -15,7 +15,7 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.cards.catalogue_api import AwareInstant
+from services.cards.service.catalogue_models import AwareInstant
 from services.cards.web import api
 from shared import clock
 from shared.http import Problem, json_response, read_query, uuid_param
