@@ -22,7 +22,7 @@ from services.cards.adapters import partners as db
 from services.cards.domain import Movement, Overdrawn
 from services.cards.domain import money as rules
 from services.cards.service.money_models import DonationIn
-from services.cards.service.refusals import problem, use_case
+from services.cards.service.refusals import use_case
 from shared import clock
 from shared.contracts import AccountAdjusted
 from shared.http import Problem
@@ -54,19 +54,7 @@ async def donate(
             raise Problem(404, "Unknown account", f"no account {account_id}")
         done = await db.donation(conn, body.donation_id)
         if done is not None:
-            terms = (account_id, body.partner_id, -body.amount_cents, body.actor)
-            columns = ("account_id", "partner_id", "amount_cents", "actor")
-            if not rules.same_terms(done, columns, terms):
-                raise rules.refuse_id_reused("donation", body.donation_id)
-            return Donation(
-                body.donation_id,
-                done["account_id"],
-                done["partner_id"],
-                -done["amount_cents"],
-                done["balance_after_cents"],
-                done["occurred_at"],
-                fresh=False,
-            )
+            return _first(done, account_id, body)
         association_id: UUID = account["association_id"]
         partner = await db.partner(conn, body.partner_id)
         rules.check_partner(partner, body.partner_id, association_id)
@@ -79,7 +67,7 @@ async def donate(
             start = await db.books_start(conn, association_id)
             rules.check_donation_date(body.occurred_at, now, start, window)
             now = body.occurred_at
-        reason = f"donation to {partner['partner_name']}"
+        note = f"donation to {partner['partner_name']}"
         try:
             posted = await ledger.post(
                 conn,
@@ -88,29 +76,48 @@ async def donate(
                 [Movement("donation", "available", -body.amount_cents)],
                 now,
                 actor=body.actor,
-                note=reason,
+                note=note,
                 partner_id=body.partner_id,
             )
         except Overdrawn as exc:  # cannot happen under the account's lock; refused all the same
-            raise problem(insufficient) from exc
+            raise insufficient from exc
         balance = posted.balances_after[0]
-        await money_db.announce(
-            conn,
-            AccountAdjusted(
-                movement_id=body.donation_id,
-                kind="donation",
-                account_id=account_id,
-                association_id=association_id,
-                partner_id=body.partner_id,
-                purse="cagnotte",
-                bucket="available",
-                amount_cents=-body.amount_cents,
-                balance_cents=balance,
-                actor=body.actor,
-                reason=reason,
-                occurred_at=now,
-            ),
-        )
+        await money_db.announce(conn, _adjusted(body, account, balance, note, now))
     return Donation(
         body.donation_id, account_id, body.partner_id, body.amount_cents, balance, now, True
+    )
+
+
+def _first(done: asyncpg.Record, account_id: UUID, body: DonationIn) -> Donation:
+    """What the first request with this id booked, if it had the same terms; else 409."""
+    terms = (account_id, body.partner_id, -body.amount_cents, body.actor)
+    if not rules.same_terms(done, ("account_id", "partner_id", "amount_cents", "actor"), terms):
+        raise rules.refuse_id_reused("donation", body.donation_id)
+    return Donation(
+        body.donation_id,
+        done["account_id"],
+        done["partner_id"],
+        -done["amount_cents"],
+        done["balance_after_cents"],
+        done["occurred_at"],
+        fresh=False,
+    )
+
+
+def _adjusted(
+    body: DonationIn, account: asyncpg.Record, balance: int, note: str, at: datetime
+) -> AccountAdjusted:
+    return AccountAdjusted(
+        movement_id=body.donation_id,
+        kind="donation",
+        account_id=account["id"],
+        association_id=account["association_id"],
+        partner_id=body.partner_id,
+        purse="cagnotte",
+        bucket="available",
+        amount_cents=-body.amount_cents,
+        balance_cents=balance,
+        actor=body.actor,
+        reason=note,
+        occurred_at=at,
     )

@@ -64,23 +64,40 @@ async def load(pool: asyncpg.Pool, number: str, body: LoadIn) -> Booked:
             card_number=number,
         )
         balance = posted.balances_after[0]
-        await db.announce(
-            conn,
-            AccountAdjusted(
-                movement_id=body.load_id,
-                kind="load",
-                account_id=card["account_id"],
-                association_id=card["association_id"],
-                merchant_id=body.merchant_id,
-                card_number=number,
-                purse="stored_value",
-                bucket="stored_value",
-                amount_cents=body.amount_cents,
-                balance_cents=balance,
-                occurred_at=now,
-            ),
-        )
+        await db.announce(conn, _loaded(body, card, balance, now))
         return Booked(card["account_id"], body.merchant_id, body.amount_cents, balance, now, True)
+
+
+def _loaded(body: LoadIn, card: Any, balance: int, at: datetime) -> AccountAdjusted:
+    return AccountAdjusted(
+        movement_id=body.load_id,
+        kind="load",
+        account_id=card["account_id"],
+        association_id=card["association_id"],
+        merchant_id=body.merchant_id,
+        card_number=card["number"],
+        purse="stored_value",
+        bucket="stored_value",
+        amount_cents=body.amount_cents,
+        balance_cents=balance,
+        occurred_at=at,
+    )
+
+
+def _adjusted(body: AdjustmentIn, account: Any, balance: int, at: datetime) -> AccountAdjusted:
+    return AccountAdjusted(
+        movement_id=body.adjustment_id,
+        kind="adjustment",
+        account_id=account["id"],
+        association_id=account["association_id"],
+        purse=rules.purse_of(body.bucket),
+        bucket=body.bucket,
+        amount_cents=body.amount_cents,
+        balance_cents=balance,
+        actor=body.actor,
+        reason=body.reason,
+        occurred_at=at,
+    )
 
 
 def _booked(done: Any) -> Booked:
@@ -121,22 +138,7 @@ async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn) -> Bo
             note=body.reason,
         )
         balance = posted.balances_after[0]
-        await db.announce(
-            conn,
-            AccountAdjusted(
-                movement_id=body.adjustment_id,
-                kind="adjustment",
-                account_id=account_id,
-                association_id=account["association_id"],
-                purse=rules.purse_of(body.bucket),
-                bucket=body.bucket,
-                amount_cents=body.amount_cents,
-                balance_cents=balance,
-                actor=body.actor,
-                reason=body.reason,
-                occurred_at=now,
-            ),
-        )
+        await db.announce(conn, _adjusted(body, account, balance, now))
         return Booked(account_id, None, body.amount_cents, balance, now, True)
 
 

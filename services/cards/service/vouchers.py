@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -147,38 +148,55 @@ async def validate(pool: asyncpg.Pool, code: str, body: VoucherValidationIn) -> 
         won = await db.validate_voucher(conn, code, now, body.merchant_id, account_id)
         if won is None:
             return await _not_validated(conn, code, account_id, body.merchant_id)
-        reference = rules.voucher_reference(code)
-        posted = await ledger.post(
-            conn,
-            account_id,
-            reference,
-            [Movement("voucher", "available", won["value_cents"])],
-            now,
-            merchant_id=body.merchant_id,
-            card_number=card_number,
-            note=f"gift voucher {shown}",
-        )
-        if posted.already:  # cannot happen while the guard holds: answer what is booked
+        balance = await _credit(conn, won, account_id, card_number, body.merchant_id, now)
+        if balance is None:  # cannot happen while the guard holds: answer what is booked
             return await _not_validated(conn, code, account_id, body.merchant_id)
-        balance = posted.balances_after[0]
-        await db.announce(
-            conn,
-            AccountAdjusted(
-                movement_id=reference,
-                kind="voucher",
-                account_id=account_id,
-                association_id=association_id,
-                merchant_id=body.merchant_id,
-                card_number=card_number,
-                purse="cagnotte",
-                bucket="available",
-                amount_cents=won["value_cents"],
-                balance_cents=balance,
-                reason=f"gift voucher {shown}",
-                occurred_at=now,
-            ),
-        )
         return Validation(won, card_number, balance, fresh=True)
+
+
+async def _credit(
+    conn: asyncpg.Connection,
+    voucher: asyncpg.Record,
+    account_id: UUID,
+    card_number: str | None,
+    merchant_id: UUID,
+    now: datetime,
+) -> int | None:
+    """The voucher's value credited to the available cagnotte, and announced; the balance
+    after, or None when the voucher's reference was booked already."""
+    reference = rules.voucher_reference(voucher["code"])
+    shown = format_voucher_code(voucher["code"])
+    posted = await ledger.post(
+        conn,
+        account_id,
+        reference,
+        [Movement("voucher", "available", voucher["value_cents"])],
+        now,
+        merchant_id=merchant_id,
+        card_number=card_number,
+        note=f"gift voucher {shown}",
+    )
+    if posted.already:
+        return None
+    balance = posted.balances_after[0]
+    await db.announce(
+        conn,
+        AccountAdjusted(
+            movement_id=reference,
+            kind="voucher",
+            account_id=account_id,
+            association_id=voucher["association_id"],
+            merchant_id=merchant_id,
+            card_number=card_number,
+            purse="cagnotte",
+            bucket="available",
+            amount_cents=voucher["value_cents"],
+            balance_cents=balance,
+            reason=f"gift voucher {shown}",
+            occurred_at=now,
+        ),
+    )
+    return balance
 
 
 async def _not_validated(
