@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from services.cards import api, handlers, offline, partners, publication, registrations
+from services.cards import api, handlers, offline, publication, registrations
+from services.cards.service import partners
 from shared.contracts import (
     CardTransactionsSynced,
     EnrolmentRequested,

@@ -5,28 +5,42 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.cards import (
-    anomalies_api,
     cards_api,
-    catalogue_api,
-    liability_api,
-    money_api,
-    partners_api,
     quarantine_api,
     quarantine_check,
+)
+from services.cards.entrypoints.http import (
+    anomalies,
+    card_types,
+    catalogue,
+    customer_files,
+    donations,
+    liability,
+    programs,
+    stored_value,
+    vouchers,
 )
 from services.cards.web import api
 from shared.service import Runtime
 
 # Imported for their routes.
 ROUTE_MODULES = (
-    catalogue_api,
     cards_api,
-    money_api,
-    anomalies_api,
-    partners_api,
-    liability_api,
     quarantine_api,
     quarantine_check,
+)
+
+# The route tables of the layered modules (the app factory will gather them all).
+api.include(
+    catalogue.routes,
+    programs.routes,
+    card_types.routes,
+    vouchers.routes,
+    stored_value.routes,
+    customer_files.routes,
+    anomalies.routes,
+    donations.routes,
+    liability.routes,
 )
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.cards.domain import CardState, is_dormant
-from services.cards.rulebooks import Snapshot, from_snapshot
+from services.cards.domain.rulebooks import Snapshot, from_snapshot
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
 from shared.rules.params import TerminalParameters, compile, is_dormant_on

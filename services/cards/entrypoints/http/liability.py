@@ -1,4 +1,4 @@
-"""What an association's cardholders are owed according to the cards ledger, at a cut-off:
+"""Back-office route of what an association's cardholders are owed according to the cards ledger, at a cut-off:
 the figure clearing's reconciliation compares with its own books at the same instant.
 
 The cut-off counts the movements that happened (``occurred_at``) at or before it, whenever they
@@ -15,11 +15,15 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.cards.catalogue_api import AwareInstant
-from services.cards.web import api
+from services.cards.adapters import reports
+from services.cards.service.catalogue_models import AwareInstant
 from shared import clock
-from shared.http import Problem, json_response, read_query, uuid_param
+from shared.db.query import as_model
+from shared.http import json_response, read_query, uuid_param
+from shared.openapi import Routes
 from shared.service import back_office
+
+routes = Routes()
 
 
 class LiabilityQuery(BaseModel):
@@ -53,41 +57,7 @@ class Liability(BaseModel):
     )
 
 
-# One statement: the association's accounts by its (association_id, phone) index, their entries
-# by (account_id, id). ``infinity`` when no cut-off: one plan for both.
-_LIABILITY = """
-SELECT a.id AS association_id, coalesce($2::timestamptz, $3::timestamptz) AS as_of,
-       (SELECT count(*) FROM accounts c
-        WHERE c.association_id = a.id
-          AND c.opened_at <= coalesce($2::timestamptz, 'infinity')) AS accounts,
-       t.cagnotte_cents, t.stored_value_cents
-FROM associations a
-CROSS JOIN LATERAL (
-    SELECT coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket IN ('available', 'pending')), 0)
-               ::bigint AS cagnotte_cents,
-           coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket = 'stored_value'), 0)
-               ::bigint AS stored_value_cents
-    FROM accounts c JOIN cagnotte_entries e ON e.account_id = c.id
-    WHERE c.association_id = a.id
-      AND e.occurred_at <= coalesce($2::timestamptz, 'infinity')
-) t
-WHERE a.id = $1"""
-
-_PER_ACCOUNT = """
-SELECT c.id AS account_id,
-       coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket IN ('available', 'pending')), 0)
-           ::bigint AS cagnotte_cents,
-       coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket = 'stored_value'), 0)
-           ::bigint AS stored_value_cents
-FROM accounts c JOIN cagnotte_entries e ON e.account_id = c.id
-WHERE c.association_id = $1 AND e.occurred_at <= coalesce($2::timestamptz, 'infinity')
-GROUP BY c.id
-HAVING coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket IN ('available', 'pending')), 0) <> 0
-    OR coalesce(sum(e.amount_cents) FILTER (WHERE e.bucket = 'stored_value'), 0) <> 0
-ORDER BY c.id"""
-
-
-@api.route(
+@routes.route(
     "GET",
     "/v1/associations/{association_id}/liability",
     summary="What the association's cardholders are owed, by the cards ledger (reconciliation)",
@@ -104,17 +74,10 @@ async def liability(request: web.Request) -> web.Response:
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     query = read_query(request, LiabilityQuery)
-    row = await rt.pool.fetchrow(_LIABILITY, association_id, query.as_of, clock.now())
-    if row is None:
-        raise Problem(
-            404,
-            "Unknown association",
-            f"no association {association_id}",
-            reason="unknown_association",
-        )
+    row = await reports.liability(rt.pool, association_id, query.as_of, clock.now())
     out: dict[str, Any] = dict(row)
     if query.per_account:
         out["per_account"] = [
-            dict(r) for r in await rt.pool.fetch(_PER_ACCOUNT, association_id, query.as_of)
+            dict(r) for r in await reports.per_account(rt.pool, association_id, query.as_of)
         ]
-    return json_response(Liability.model_validate(out))
+    return json_response(as_model(Liability, out))

@@ -10,12 +10,15 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.cards.adapters import reports
 from services.cards.card_checks import AnomalyKind
-from services.cards.web import api
+from shared.db.query import as_models
 from shared.http import json_response, read_query
+from shared.openapi import Routes
 from shared.service import back_office
 
 MAX_ID = 2**63 - 1
+routes = Routes()
 
 
 class AnomalyQuery(BaseModel):
@@ -47,7 +50,7 @@ class AnomalyPage(BaseModel):
     next: int | None = Field(description="more follow: ask again with before=next")
 
 
-@api.route(
+@routes.route(
     "GET",
     "/v1/card-anomalies",
     summary="Anomalies found in the transactions chip cards made offline",
@@ -60,16 +63,7 @@ async def list_anomalies(request: web.Request) -> web.Response:
     `bad_certificate` or `unknown_card` transaction was not booked; the others were."""
     rt = back_office(request)
     q = read_query(request, AnomalyQuery)
-    rows = await rt.pool.fetch(
-        """SELECT * FROM card_anomalies
-           WHERE ($1::text IS NULL OR card_number = $1) AND ($2::text IS NULL OR kind = $2)
-             AND ($3::bigint IS NULL OR id < $3)
-           ORDER BY id DESC LIMIT $4""",
-        q.card_number,
-        q.kind,
-        q.before,
-        q.limit,
-    )
-    anomalies = [CardAnomaly.model_validate(dict(r)) for r in rows]
+    rows = await reports.anomalies(rt.pool, q.card_number, q.kind, q.before, q.limit)
+    anomalies = as_models(CardAnomaly, rows)
     more = len(anomalies) == q.limit
     return json_response(AnomalyPage(anomalies=anomalies, next=anomalies[-1].id if more else None))

@@ -1,0 +1,134 @@
+"""The dry run of a sale: what it would earn under a card type's rule book, and one English
+sentence saying why. Pure: it reads a snapshot of the rule books and records nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from services.cards.domain.base import Refused
+from services.cards.domain.rulebooks import CardTypeRules, Snapshot
+from shared.rules.engine import Evaluation, Sale
+from shared.rules.money import format_eur
+from shared.rules.programs import ProgramKind
+from shared.rules.threshold import ThresholdPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    association_id: UUID
+    card_type_id: UUID
+    program_id: UUID
+    merchant_id: UUID
+    product_family: str | None
+    amount_cents: int
+    quantity: int
+    at: datetime
+    evaluation: Evaluation
+    threshold: ThresholdPolicy
+    explanation: str
+    rules_version: int
+
+
+def explain(ev: Evaluation, amount_cents: int, threshold: ThresholdPolicy) -> str:
+    """One English sentence from the evaluation's steps and refusals."""
+    sale = f"A sale of {format_eur(amount_cents)}"
+    fee = f"the merchant pays a fee of {format_eur(ev.fee_cents)} ({ev.taux_uc_bps} bp)"
+    if ev.refused:
+        reasons = "; ".join(r.detail for r in ev.refusals)
+        return f"{sale} earns nothing because {reasons}; {fee}."
+    if ev.kind is ProgramKind.CAGNOTTE:
+        earned = f"{format_eur(ev.reward_cents)} in the cagnotte at {ev.taux_client_bps} bp"
+    elif ev.kind is ProgramKind.POINTS:
+        earned = f"{ev.points} points"
+    else:
+        earned = f"{ev.stamps} stamps"
+    wait = ""
+    if threshold.visits_needed > 1:
+        wait = f", held pending until the customer's visit number {threshold.visits_needed}"
+        if threshold.max_period is not None:
+            wait += f" within {threshold.max_period.days} days"
+    applied = [s.detail for s in ev.steps if s.applied]
+    skipped = [
+        s.detail for s in ev.steps if not s.applied and s.rule.startswith(("promotion.", "family."))
+    ]
+    why = "; ".join(applied)
+    if skipped:
+        why += "; not applied: " + "; ".join(skipped)
+    return f"{sale} earns {earned}{wait}: {why}; {fee}."
+
+
+def _rules(snapshot: Snapshot, association_id: UUID, card_type_id: UUID | None) -> CardTypeRules:
+    """The card type dry-run: the association's default unless given, and the association's."""
+    assoc = snapshot.associations.get(association_id)
+    if assoc is None:
+        raise Refused(404, "Unknown association", f"no association {association_id}")
+    ctid = card_type_id or assoc["default_card_type_id"]
+    if ctid is None:
+        raise Refused(
+            422,
+            "No card type",
+            f"association {association_id} has no default card type: give card_type_id",
+        )
+    rules = snapshot.rules(ctid)
+    if rules is None:
+        raise Refused(404, "Unknown card type", f"no card type {ctid}")
+    if rules.association_id != association_id:
+        raise Refused(
+            409,
+            "Card type of another association",
+            f"card type {ctid} is association {rules.association_id}'s: dry-run it there",
+        )
+    return rules
+
+
+def dry_run(
+    snapshot: Snapshot,
+    association_id: UUID,
+    card_type_id: UUID | None,
+    mid: UUID,
+    product_family: str | None,
+    amount_cents: int,
+    quantity: int,
+    at: datetime,
+) -> DryRun:
+    """What a sale of ``amount_cents`` at merchant ``mid`` would earn under a card type of the
+    association: the card type must be accepted at the merchant and earn something."""
+    rules = _rules(snapshot, association_id, card_type_id)
+    ctid = rules.card_type_id
+    merchant = snapshot.merchants.get(mid)
+    if merchant is None:
+        raise Refused(404, "Unknown merchant", f"no merchant {mid}")
+    if mid not in rules.accepted_at:
+        reason = (
+            "a merchant's personal card is accepted at its own merchant only"
+            if rules.kind == "merchant"
+            else f"merchant {mid}'s association {merchant.association_id} does not accept it"
+        )
+        raise Refused(
+            422,
+            "Card type not accepted",
+            f"card type {ctid} is not accepted at merchant {mid}: {reason}",
+        )
+    if rules.book is None:
+        raise Refused(
+            422,
+            "Card type earns nothing",
+            f"card type {ctid} is a {rules.kind} card: it holds money and earns nothing",
+        )
+    ev = rules.book.evaluate(Sale(str(mid), product_family, amount_cents, at, quantity))
+    return DryRun(
+        association_id=association_id,
+        card_type_id=ctid,
+        program_id=UUID(rules.book.program.program_id),
+        merchant_id=mid,
+        product_family=product_family,
+        amount_cents=amount_cents,
+        quantity=quantity,
+        at=at,
+        evaluation=ev,
+        threshold=rules.threshold,
+        explanation=explain(ev, amount_cents, rules.threshold),
+        rules_version=snapshot.version,
+    )

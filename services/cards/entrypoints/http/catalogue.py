@@ -1,0 +1,145 @@
+"""Back-office routes of the catalogue: associations, their merchants and the merchants'
+product families (the use cases: ``service.catalogue``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.cards.service import catalogue
+from services.cards.service.catalogue_models import (
+    AssociationIn,
+    AssociationOut,
+    Families,
+    FamilyIn,
+    FamilyOut,
+    MerchantIn,
+    MerchantOut,
+    Merchants,
+)
+from shared.db.query import as_model, as_models
+from shared.fields import FAMILY_CODE
+from shared.http import json_response, read_model, uuid_param
+from shared.openapi import Routes
+from shared.service import back_office
+
+TAG = "catalogue and rules"
+routes = Routes()
+
+
+@routes.route(
+    "PUT",
+    "/v1/associations/{association_id}",
+    summary="Create or update an association",
+    body=AssociationIn,
+    returns=AssociationOut,
+    status=201,
+    also=(200,),
+    tag=TAG,
+)
+async def put_association(request: web.Request) -> web.Response:
+    """Created with its default program (a cagnotte on the whole catalogue, "Cagnotte") and
+    its default card type (kind association, that program), in the same transaction."""
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    body = await read_model(request, AssociationIn)
+    row, created = await catalogue.put_association(rt.pool, aid, body)
+    return json_response(as_model(AssociationOut, row), 201 if created else 200)
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}",
+    summary="An association, with its default card type and program",
+    returns=AssociationOut,
+    tag=TAG,
+)
+async def get_association(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    row = await catalogue.get_association(rt.pool, uuid_param(request, "association_id"))
+    return json_response(as_model(AssociationOut, row))
+
+
+@routes.route(
+    "PUT",
+    "/v1/associations/{association_id}/merchants/{merchant_id}",
+    summary="Admit or update a merchant of an association",
+    body=MerchantIn,
+    returns=MerchantOut,
+    status=201,
+    also=(200,),
+    tag=TAG,
+)
+async def put_merchant(request: web.Request) -> web.Response:
+    """Clearing is told (`MerchantRegistered`) when what it knows of the merchant changes: its
+    name, its default rates, its closing day. `closed_on` left out keeps the current one."""
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    mid = uuid_param(request, "merchant_id")
+    body = await read_model(request, MerchantIn)
+    row = await catalogue.put_merchant(rt.pool, aid, mid, body)
+    return json_response(as_model(MerchantOut, row), 201 if row["created"] else 200)
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/merchants",
+    summary="The merchants of an association",
+    returns=Merchants,
+    tag=TAG,
+)
+async def list_merchants(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    rows = await catalogue.list_merchants(rt.pool, uuid_param(request, "association_id"))
+    return json_response(Merchants(as_models(MerchantOut, rows)))
+
+
+# --- product families --------------------------------------------------------------------------
+
+_FAMILY_PATH = "/v1/merchants/{merchant_id}/families/{code:" + FAMILY_CODE + "}"
+
+
+@routes.route(
+    "PUT",
+    _FAMILY_PATH,
+    summary="Create or update a product family of a merchant",
+    body=FamilyIn,
+    returns=FamilyOut,
+    status=201,
+    also=(200,),
+    tag=TAG,
+)
+async def put_family(request: web.Request) -> web.Response:
+    """The flags carry the law (F10): tobacco and gambling earn nothing, books at most 5 %."""
+    rt = back_office(request)
+    mid = uuid_param(request, "merchant_id")
+    body = await read_model(request, FamilyIn)
+    row = await catalogue.put_family(rt.pool, mid, request.match_info["code"], body)
+    return json_response(as_model(FamilyOut, row), 201 if row["created"] else 200)
+
+
+@routes.route(
+    "GET",
+    "/v1/merchants/{merchant_id}/families",
+    summary="A merchant's product families",
+    returns=Families,
+    tag=TAG,
+)
+async def list_families(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    rows = await catalogue.list_families(rt.pool, uuid_param(request, "merchant_id"))
+    return json_response(Families(as_models(FamilyOut, rows)))
+
+
+@routes.route(
+    "DELETE",
+    _FAMILY_PATH,
+    summary="Remove a product family from a merchant's catalogue",
+    returns=FamilyOut,
+    tag=TAG,
+)
+async def delete_family(request: web.Request) -> web.Response:
+    """Answers the family removed; its sales then earn as sales without family."""
+    rt = back_office(request)
+    mid = uuid_param(request, "merchant_id")
+    row = await catalogue.delete_family(rt.pool, mid, request.match_info["code"])
+    return json_response(as_model(FamilyOut, row))
