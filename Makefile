@@ -88,7 +88,7 @@ lint: venv
 	$(PYTHON) -m ruff check $(LINT_PATHS)
 	$(PYTHON) -m deploy.topology --check
 	$(PYTHON) -m mypy $(LINT_PATHS)
-	$(PYTHON) deploy/check_house.py services shared terminal
+	$(PYTHON) -m deploy.check_house --baseline deploy/house-baseline.txt services shared terminal
 
 check-deploy:
 	@bash deploy/check-deploy.sh

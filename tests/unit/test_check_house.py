@@ -129,3 +129,18 @@ def test_it_fails_naming_file_and_line_unless_reporting(
 def test_a_clean_tree_passes(tmp_path: Path) -> None:
     _write(tmp_path, "services/x/domain.py", "def rule(a: int) -> int:\n    return a + 1\n")
     assert main(["--root", str(tmp_path), str(tmp_path / "services")]) == 0
+
+
+def test_the_baseline_tolerates_what_it_counts_and_fails_on_one_more(tmp_path: Path) -> None:
+    _write(tmp_path, "services/x/service.py", "async def f(conn):\n    await conn.fetch(q)\n")
+    baseline = tmp_path / "baseline.txt"
+    args = ["--root", str(tmp_path), str(tmp_path / "services"), "--baseline", str(baseline)]
+    assert main([*args, "--write-baseline"]) == 0
+    assert "1 sql-outside-adapters services/x/service.py" in baseline.read_text()
+    assert main(args) == 0
+    _write(
+        tmp_path,
+        "services/x/service.py",
+        "async def f(conn):\n    await conn.fetch(q)\n    await conn.execute(q)\n",
+    )
+    assert main(args) == 1
