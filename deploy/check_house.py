@@ -294,7 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = len({o.path for o in offences})
         print(f"check_house: {summary} in {files} files", file=sys.stderr)
         return 0 if args.report else 1
-    print("check_house: the house is in order", file=sys.stderr)
+    if args.baseline is not None:
+        print(f"check_house: nothing beyond what {args.baseline} tolerates", file=sys.stderr)
+    else:
+        print("check_house: the house is in order", file=sys.stderr)
     return 0
 
 
