@@ -20,7 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards import serials, store
+from services.cards.adapters import cagnotte, serials
 from services.cards.customer_import import Customer
 from services.cards.web import event
 from shared import clock, outbox
@@ -342,7 +342,7 @@ async def _opening_balances(
         account_id = accounts[c.phone]["id"]
         note = f"customer file import, line {c.line}"
         entries.append(
-            store.entry(
+            cagnotte.entry(
                 account_id,
                 "opening_balance",
                 "available",
@@ -372,7 +372,7 @@ async def _opening_balances(
                 f"account/{account_id}",
             )
         )
-    await store.append_entries(conn, entries)
+    await cagnotte.append_entries(conn, entries)
     out.opening_balances += len(todo)
     out.opening_balance_cents += sum(c.balance_cents for _, c in todo)
     return {c.phone for _, c in todo}

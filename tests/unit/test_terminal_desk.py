@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cards.card_checks import certified
+from services.cards.domain.card_checks import certified
 from services.terminals.device.app import Desk
 from services.terminals.device.journal import Journal
 from services.terminals.device.reader import DirectReader

@@ -1,45 +1,14 @@
-"""Pure rules of the cards service: what a return or a card's status does to an account.
-
-What a sale or a movement does to the buckets (available, pending, units, stored value) is in
-``shared.rules.accounts``, re-exported here: the offline terminal credits a card with the same
-code (one copy).
-"""
+"""Returns (F16): what a return takes back from the sale it names, pro rata, and from which
+bucket; never below zero (only an audited adjustment may go there)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
-# One copy of what a sale does to the buckets, shared with the offline terminal.
-from shared.rules.accounts import (
-    BUCKETS,
-    AccountState,
-    Bucket,
-    Credit,
-    Movement,
-    Overdrawn,
-    apply,
-    credit_sale,
-)
-
-__all__ = [
-    "BLOCKED",
-    "BUCKETS",
-    "AccountState",
-    "Bucket",
-    "CardState",
-    "Credit",
-    "Movement",
-    "Overdrawn",
-    "ReturnRefusal",
-    "Reversal",
-    "SaleBooked",
-    "apply",
-    "card_refusal",
-    "credit_sale",
-    "is_dormant",
-    "reverse",
-]
+from shared.rules.accounts import AccountState, Movement
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,40 +91,34 @@ def reverse(sale: SaleBooked, returned_cents: int, state: AccountState) -> Rever
     return Reversal(reward, fee, units, from_pending, from_available, movements)
 
 
-@dataclass(frozen=True, slots=True)
-class CardState:
-    number: str
-    status: str
-    expires_on: date | None
-    last_used_at: datetime | None
-    issued_at: datetime
-
-
-BLOCKED = {
-    "lost": "card_lost",
-    "stolen": "card_stolen",
-    "replaced": "card_replaced",
-    "cancelled": "card_cancelled",
-    # The same transaction counter with other content, seen at a sync: a copy of the card.
-    "cloned": "card_cloned",
-}
-
-
-def card_refusal(card: CardState, at: datetime, dormant_after_days: int) -> tuple[str, str] | None:
-    """Why a card may not be used at ``at`` (F4), or ``None``."""
-    if card.status in BLOCKED:
-        return BLOCKED[card.status], f"card {card.number} is {card.status} (blacklisted)"
-    if card.expires_on is not None and at.date() > card.expires_on:
-        return "card_expired", f"card {card.number} expired on {card.expires_on.isoformat()}"
-    if is_dormant(card, at, dormant_after_days):
-        return (
-            "card_dormant",
-            f"card {card.number} was not used for {dormant_after_days} days and is treated as "
-            "lost: the back office can reactivate it (its pending rewards are then lost)",
-        )
-    return None
-
-
-def is_dormant(card: CardState, at: datetime, dormant_after_days: int) -> bool:
-    last = card.last_used_at or card.issued_at
-    return at - last >= timedelta(days=dormant_after_days)
+def sale_booked(rows: Sequence[Mapping[str, Any]]) -> tuple[UUID, UUID, SaleBooked]:
+    """The account and merchant of a sale, what it left in the cagnotte and what its returns
+    already took back (``rows``: its cagnottage and conversion entries and its reversals)."""
+    cents = ("available", "pending")
+    # One cagnottage entry per sale carries the purchase and the fee (see service/sales.py).
+    sale = next(r for r in rows if r["kind"] == "cagnottage" and r["purchase_cents"] is not None)
+    reward = sum(
+        r["amount_cents"]
+        for r in rows
+        if r["kind"] != "reversal" and r["bucket"] in cents and r["amount_cents"] > 0
+    )
+    units = sum(
+        r["amount_cents"] for r in rows if r["kind"] == "cagnottage" and r["bucket"] == "units"
+    )
+    reversals = [r for r in rows if r["kind"] == "reversal"]
+    return (
+        sale["account_id"],
+        sale["merchant_id"],
+        SaleBooked(
+            amount_cents=sale["purchase_cents"],
+            reward_cents=reward,
+            fee_cents=sale["fee_cents"] or 0,
+            units_earned=units,
+            returned_cents=sum(r["purchase_cents"] or 0 for r in reversals),
+            reversed_reward_cents=-sum(
+                r["amount_cents"] for r in reversals if r["bucket"] in cents
+            ),
+            reversed_fee_cents=sum(r["fee_cents"] or 0 for r in reversals),
+            reversed_units=-sum(r["amount_cents"] for r in reversals if r["bucket"] == "units"),
+        ),
+    )
