@@ -1,4 +1,5 @@
-"""The cards service, composed: its route tables, its handler table and its jobs.
+"""The cards service, composed: its route tables, its handler table (entrypoints/consumers.py)
+and its jobs (entrypoints/jobs.py).
 
 Nothing registers by import: every route table is listed here. The catalogue, money,
 partners, liability and anomalies routes still register on ``services.cards.web.api`` when
@@ -18,11 +19,9 @@ from services.cards import (  # noqa: F401 - imported for the routes they put on
     liability_api,
     money_api,
     partners_api,
-    publication,
-    registrations,
 )
 from services.cards import web as legacy
-from services.cards.entrypoints import consumers
+from services.cards.entrypoints import consumers, jobs
 from services.cards.entrypoints.http import (
     accounts,
     blacklist,
@@ -54,15 +53,10 @@ def routes(app: web.Application, _: Runtime) -> None:
     API.install(app)
 
 
-async def on_ready(rt: Runtime) -> None:
-    await registrations.start(rt)
-    await publication.start(rt)
-
-
 SPEC = ServiceSpec(
     name="cards",
     migrations=Path(__file__).parent / "migrations",
     routes=routes,
     handlers=consumers.handlers,
-    on_ready=on_ready,
+    on_ready=jobs.on_ready,
 )
