@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
+
+# What names an account in a look-up.
+Kind = Literal["phone", "email", "card", "token"]
 
 # No space nor control character in an address: it is stored and looked up as given.
 _ADDRESS_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"

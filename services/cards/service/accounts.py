@@ -8,8 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import accounts, cagnotte, cards
-from services.cards.adapters.accounts import IdentifierKind
+from services.cards.adapters import accounts, cagnotte, cards, identifiers
+from services.cards.domain.identifiers import Kind as IdentifierKind
 from services.cards.service.views import (
     ENTRIES_SHOWN,
     Account,
@@ -50,24 +50,22 @@ async def detail(pool: asyncpg.Pool, account_id: UUID) -> AccountDetail:
     ):
         row = await accounts.get(conn, account_id)
         owned = await cards.of_account(conn, account_id)
-        linked = await accounts.identifiers(conn, account_id)
+        linked = await identifiers.of_account(conn, account_id)
         entries = await cagnotte.last_entries(conn, account_id, ENTRIES_SHOWN)
     now = clock.now()
-    identifiers: list[Identifier] = []
+    known: list[Identifier] = []
     if row["phone"] is not None:
-        identifiers.append(Identifier(kind="phone", value=row["phone"], linked_at=row["opened_at"]))
+        known.append(Identifier(kind="phone", value=row["phone"], linked_at=row["opened_at"]))
     if row["email"] is not None and not any(
         i["kind"] == "email" and i["value"] == row["email"].lower() for i in linked
     ):
-        identifiers.append(Identifier(kind="email", value=row["email"], linked_at=None))
-    identifiers += as_models(Identifier, linked)
-    identifiers += [
-        Identifier(kind="card", value=c["number"], linked_at=c["issued_at"]) for c in owned
-    ]
+        known.append(Identifier(kind="email", value=row["email"], linked_at=None))
+    known += as_models(Identifier, linked)
+    known += [Identifier(kind="card", value=c["number"], linked_at=c["issued_at"]) for c in owned]
     return AccountDetail(
         **as_model(Account, row).model_dump(),
         cards=[card(c, now) for c in owned],
-        identifiers=identifiers,
+        identifiers=known,
         entries=as_models(Entry, entries),
     )
 
@@ -88,8 +86,8 @@ async def patch(pool: asyncpg.Pool, account_id: UUID, changes: dict[str, Any]) -
             raise accounts.unknown(account_id)
         aid = row["association_id"]
         if changes.get("email") is not None:
-            await accounts.email_lock(conn, aid, changes["email"])
-            other = await accounts.email_owner(conn, aid, changes["email"], account_id)
+            await identifiers.email_lock(conn, aid, changes["email"])
+            other = await identifiers.email_owner(conn, aid, changes["email"], account_id)
             if other is not None:
                 raise _in_use(
                     "E-mail address in use",
@@ -127,17 +125,15 @@ async def link(
         if aid is None:
             raise accounts.unknown(account_id)
         if kind == "email":
-            await accounts.email_lock(conn, aid, value)
-            other = await accounts.email_owner(conn, aid, value, account_id)
+            await identifiers.email_lock(conn, aid, value)
+            other = await identifiers.email_owner(conn, aid, value, account_id)
             if other is not None:
                 raise _in_use(
                     "Identifier in use",
                     f"this e-mail address belongs to another account: {other}",
                     other,
                 )
-        row, created = await accounts.link_identifier(
-            conn, aid, kind, value, account_id, clock.now()
-        )
+        row, created = await identifiers.link(conn, aid, kind, value, account_id, clock.now())
         if row["account_id"] != account_id:
             raise _in_use(
                 "Identifier in use",

@@ -1,4 +1,4 @@
-"""The I/O side of a customer file import (F5): ``customer_import.read`` validated the file,
+"""The I/O side of a customer file import (F5): ``domain.customer_file.read`` validated the file,
 this writes its accepted lines into one association, inside the caller's transaction.
 
 Running the same file again changes nothing: accounts are upserted by (association, phone)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import accounts, associations, cards, serials
+from services.cards.adapters import accounts, associations, batches, cards, serials
 from services.cards.domain import cards as rules
 from services.cards.domain.cards import Refused
 from services.cards.service.common import event, problem
@@ -129,7 +129,7 @@ async def _replay_issue(
     conn: asyncpg.Connection, association_id: UUID, body: Issue, batch: asyncpg.Record
 ) -> str:
     """The card a previous request with this issue_id made, if this request asks the same."""
-    done = await cards.issued_in(conn, body.issue_id)
+    done = await batches.issued_in(conn, body.issue_id)
     if batch["association_id"] != association_id or batch["size"] != 1 or done is None:
         raise Problem(
             409,
@@ -168,7 +168,7 @@ async def issue(pool: asyncpg.Pool, association_id: UUID, body: Issue) -> tuple[
         prefix = _prefix(aid, assoc["issuer_prefix"])
         account_id = await _existing_account(conn, aid, body)
         serial = await serials.lock_next(conn, aid, prefix)
-        batch = await cards.batch(conn, body.issue_id)
+        batch = await batches.get(conn, body.issue_id)
         if batch is not None:
             return await _replay_issue(conn, aid, body, batch), False
         kind = await card_type(conn, assoc, body.card_type_id)
@@ -226,7 +226,7 @@ async def issue(pool: asyncpg.Pool, association_id: UUID, body: Issue) -> tuple[
 
 
 async def batch_summary(pool: asyncpg.Pool, batch_id: UUID) -> Batch:
-    row = await cards.batch_summary(pool, batch_id)
+    row = await batches.summary(pool, batch_id)
     return Batch(**dict(row), csv=f"/v1/card-batches/{batch_id}.csv")
 
 
@@ -241,7 +241,7 @@ async def create_batch(
         assoc = await associations.get(conn, aid)
         prefix = _prefix(aid, assoc["issuer_prefix"])
         first = await serials.lock_next(conn, aid, prefix)
-        existing = await cards.batch(conn, batch_id)
+        existing = await batches.get(conn, batch_id)
         if existing is not None:
             same = (
                 existing["association_id"] == aid
@@ -261,9 +261,9 @@ async def create_batch(
         now = clock.now()
         numbers = [card_number(prefix, first + i) for i in range(size)]
         opened = [uuid.uuid4() for _ in range(size)]
-        await cards.insert_batch(conn, batch_id, aid, kind["id"], size, now)
+        await batches.insert(conn, batch_id, aid, kind["id"], size, now)
         await accounts.open_anonymous(conn, aid, opened, now)
-        await cards.insert_many(
+        await batches.insert_cards(
             conn,
             numbers,
             opened,
@@ -297,6 +297,6 @@ async def create_batch(
 
 async def printer_lines(conn: asyncpg.Connection, batch_id: UUID) -> AsyncIterator[asyncpg.Record]:
     """A batch's cards for the card printer (call in a transaction); 404 for no such batch."""
-    if not await cards.batch_exists(conn, batch_id):
+    if not await batches.exists(conn, batch_id):
         raise Problem(404, "Unknown batch", f"no card batch {batch_id}")
-    return cards.batch_for_printer(conn, batch_id)
+    return batches.for_printer(conn, batch_id)

@@ -1,5 +1,5 @@
 """Booking what chip cards did offline: the chunks of terminal journals the gateway committed
-(``CardTransactionsSynced``), checked (services/cards/card_checks.py) and booked in bulk.
+(``CardTransactionsSynced``), checked (domain/card_checks.py) and booked in bulk.
 
 Per transaction: the certificate, the card (known, of the terminal's association, accepted at
 its merchant, not blocked before the transaction, not expired nor dormant then), its date
@@ -7,14 +7,15 @@ its merchant, not blocked before the transaction, not expired nor dormant then),
 other content: a clone, the card blacklisted), the chain of balances by ATC, a gap in ATCs and
 the reward against the rules of the parameters the terminal was using. A transaction that
 fails any check is not booked: it is held in quarantine with its reasons
-(services/cards/quarantine.py), where the back office approves it (booked then, through
-``book``, like any other) or rejects it. Nothing is published for a held line, so clearing and
-the settlement files never see its money. The chunk stays acknowledged: the terminal does not
-retry a line the server holds.
+(service/quarantine.py), where the back office approves it (booked then, through
+``offline_booking.book``, like any other) or rejects it. Nothing is published for a held
+line, so clearing and the settlement files never see its money. The chunk stays
+acknowledged: the terminal does not retry a line the server holds.
 
-Booking (``service.offline_booking``) appends the card's own deltas to the ledger, so the account equals the card once all
-its transactions have arrived, in whatever order (deltas commute); the visit counters come
-from the card's highest ATC. One ``CardTransactionsBooked`` per chunk tells clearing and crm.
+Booking (``service.offline_booking``) appends the card's own deltas to the cagnotte, so the
+account equals the card once all its transactions have arrived, in whatever order (deltas
+commute); the visit counters come from the card's highest ATC. One ``CardTransactionsBooked``
+per chunk tells clearing and crm.
 
 The whole batch of chunks is one transaction, with a few statements whatever its size: the
 nightly storm is 15,000 sales/s on two cores. Should the batch fail for a reason other than a

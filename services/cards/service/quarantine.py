@@ -1,5 +1,5 @@
 """The quarantine of offline card transactions: lines that failed a server check
-(services/cards/card_checks.py) are held here instead of booked, until the back office decides.
+(domain/card_checks.py) are held here instead of booked, until the back office decides.
 
 - **held**: written by the chunk's booking (service/offline.py) with its reasons, in the
   chunk's transaction; nothing is published for it, so clearing and the settlement files never
@@ -26,7 +26,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import quarantine
+from services.cards.adapters import associations, quarantine
 from shared import logging as log
 from shared import metrics
 from shared.contracts import CardTransaction, CardTransactionsSynced
@@ -111,3 +111,28 @@ def _as_record(row: tuple[Any, ...]) -> dict[str, Any]:
     for k, v in zip(quarantine.FIELDS, row, strict=True):
         out[k] = str(v) if isinstance(v, UUID) else v
     return out
+
+
+async def lines(
+    pool: asyncpg.Pool,
+    association_id: UUID,
+    status: str | None,
+    reason: str | None,
+    terminal_id: UUID | None,
+    before: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """An association's held (or decided) lines, newest first; 404 for no such association."""
+    async with pool.acquire() as conn:
+        await associations.get(conn, association_id)
+        return await quarantine.page(
+            conn, association_id, status, reason, terminal_id, before, limit
+        )
+
+
+async def accounted(
+    pool: asyncpg.Pool, terminal_ids: list[UUID] | None
+) -> dict[UUID, tuple[int, int]]:
+    """Per terminal, the lines booked and those held: see ``adapters.quarantine.accounted``."""
+    async with pool.acquire() as conn:
+        return await quarantine.accounted(conn, terminal_ids)

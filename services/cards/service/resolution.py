@@ -27,7 +27,7 @@ from shared.contracts import AccountOpened, RedemptionRequested, RefusalReason, 
 from shared.events import Event, new_event
 from shared.rules.dates import DateWindow
 
-# The production window; the service passes the one its settings give (services/cards/app.py).
+# The production window; the service passes the one its settings give (entrypoints/consumers.py).
 WINDOW = DateWindow()
 
 Refusal = tuple[RefusalReason, str]

@@ -9,8 +9,8 @@ from typing import Annotated, Literal, cast
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, Field
 
-from services.cards.adapters.accounts import IdentifierKind
 from services.cards.domain import identifiers
+from services.cards.domain.identifiers import Kind as IdentifierKind
 from services.cards.entrypoints.http.common import optional_body
 from services.cards.service import accounts
 from services.cards.service.views import Account, AccountDetail, LinkedIdentifier

@@ -15,10 +15,8 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.cards.adapters import associations
-from services.cards.adapters import quarantine as quarantine_rows
 from services.cards.domain.card_checks import AnomalyKind
-from services.cards.service import quarantine_decisions
+from services.cards.service import quarantine, quarantine_decisions
 from services.cards.service.quarantine_decisions import problem
 from shared.db.query import as_model
 from shared.fields import Text
@@ -106,17 +104,9 @@ async def list_quarantine(request: web.Request) -> web.Response:
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     q = read_query(request, QuarantineQuery)
-    async with rt.pool.acquire() as conn:
-        await associations.get(conn, association_id)
-        rows = await quarantine_rows.page(
-            conn,
-            association_id,
-            q.status,
-            q.reason,
-            q.terminal_id,
-            q.before,
-            q.limit,
-        )
+    rows = await quarantine.lines(
+        rt.pool, association_id, q.status, q.reason, q.terminal_id, q.before, q.limit
+    )
     lines = [_line(r) for r in rows]
     more = len(lines) == q.limit
     return json_response(QuarantinePage(lines=lines, next=lines[-1].id if more else None))
@@ -196,8 +186,7 @@ async def accounted(request: web.Request) -> web.Response:
     """What the gateway acknowledged must be one or the other, once the chunks are handled."""
     rt = back_office(request)
     q = read_query(request, AccountedQuery)
-    async with rt.pool.acquire() as conn:
-        counts = await quarantine_rows.accounted(conn, [q.terminal_id] if q.terminal_id else None)
+    counts = await quarantine.accounted(rt.pool, [q.terminal_id] if q.terminal_id else None)
     return json_response(
         Accounted(
             terminals=[
