@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 from uuid import UUID
@@ -50,7 +50,7 @@ from services.cards.domain.card_checks import (
     check_reward,
     digest,
 )
-from services.cards.rulebooks import BOOKS
+from services.cards.rulebooks import BOOKS, Snapshot
 from services.cards.service import blacklist, offline_booking, quarantine
 from services.cards.service.offline_booking import Line
 from shared import clock, metrics
@@ -146,6 +146,20 @@ async def _line_by_line(
     return out
 
 
+@dataclass(slots=True)
+class _Holds:
+    """The lines held so far and their anomalies: a line is held once, with every reason."""
+
+    held: list[Line] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+    def __call__(self, t: Line, kind: AnomalyKind, detail: str) -> None:
+        if not t.reasons:
+            self.held.append(t)
+        t.reasons.append((kind, detail))
+        self.anomalies.append(_anomaly(t, kind, detail, False))
+
+
 async def book_synced(
     conn: asyncpg.Connection,
     events: list[Event[CardTransactionsSynced]],
@@ -156,16 +170,33 @@ async def book_synced(
 ) -> Sequence[Event[Any]]:
     now = now or clock.now()
     snap = await BOOKS.current(conn)
+    hold = _Holds()
+    batch = await _not_held_before(conn, _certified(events, cert_master, hold))
+    found = await cards.for_checks(conn, {t.tx.card_number for t in batch})
+    checked = _card_checked(batch, found, snap, now, window, hold)
+    # The sales path's lock order (account, then card, then blacklist): chunks of one card
+    # from two terminals are checked one after the other, each seeing the other's rows.
+    locked = await accounts.lock_accounts(conn, (t.card["account_id"] for t in checked if t.card))
+    clones = await _chain_checked(conn, checked, gap_alert, hold)
+    versions = await _versioned_rules(conn, [t for t in checked if t.book])
+    _reward_checked(checked, snap, versions, hold)
+
+    booked = [t for t in checked if t.book]
+    await offline_booking.book(conn, booked, locked)
+    out: list[Event[Any]] = []
+    if clones:
+        out += await blacklist.block_cloned(conn, sorted(clones), now)
+    await quarantine.hold(conn, [_held(t) for t in hold.held], now)
+    await record_anomalies(conn, hold.anomalies)
+    out += offline_booking.booked_events(events, booked)
+    return out
+
+
+def _certified(
+    events: list[Event[CardTransactionsSynced]], cert_master: bytes, hold: _Holds
+) -> list[Line]:
+    """The lines whose card certificate verifies."""
     batch: list[Line] = []
-    held: list[Line] = []
-    anomalies: list[Anomaly] = []
-
-    def hold(t: Line, kind: AnomalyKind, detail: str) -> None:
-        if not t.reasons:
-            held.append(t)
-        t.reasons.append((kind, detail))
-        anomalies.append(_anomaly(t, kind, detail, False))
-
     for e in events:
         terminal = e.data.terminal_id
         for tx in e.data.transactions:
@@ -184,8 +215,18 @@ async def book_synced(
                 hold(t, "bad_certificate", "the card's certificate does not verify")
                 continue
             batch.append(t)
-    batch = await _not_held_before(conn, batch)
-    found = await cards.for_checks(conn, {t.tx.card_number for t in batch})
+    return batch
+
+
+def _card_checked(
+    batch: list[Line],
+    found: dict[str, asyncpg.Record],
+    snap: Snapshot,
+    now: datetime,
+    window: DateWindow,
+    hold: _Holds,
+) -> list[Line]:
+    """The lines whose card may be used where and when they say."""
     checked: list[Line] = []
     for t in batch:
         t.card = found.get(t.tx.card_number)
@@ -211,9 +252,14 @@ async def book_synced(
             hold(t, kind, detail)
         if not t.reasons:
             checked.append(t)
-    # The sales path's lock order (account, then card, then blacklist): chunks of one card
-    # from two terminals are checked one after the other, each seeing the other's rows.
-    locked = await accounts.lock_accounts(conn, (t.card["account_id"] for t in checked if t.card))
+    return checked
+
+
+async def _chain_checked(
+    conn: asyncpg.Connection, checked: list[Line], gap_alert: int, hold: _Holds
+) -> set[str]:
+    """Mark the lines new to their card's chain of ATCs to be booked (a re-sent one is not);
+    the cards found cloned. Call with the cards' accounts locked."""
     by_card: dict[str, list[int]] = defaultdict(list)
     for i, t in enumerate(checked):
         by_card[t.tx.card_number].append(i)
@@ -234,8 +280,17 @@ async def book_synced(
                 clones.add(number)
             checked[i].book = False
             hold(checked[i], f.kind, f.detail)
+    return clones
 
-    versions = await _versioned_rules(conn, [t for t in checked if t.book])
+
+def _reward_checked(
+    checked: list[Line],
+    snap: Snapshot,
+    versions: dict[tuple[UUID, int | None], dict[UUID, TerminalRules]],
+    hold: _Holds,
+) -> None:
+    """Each sale's reward against the rules of the parameters its terminal used; the fee and
+    the customer's rate it is booked at."""
     for t in checked:
         if not t.book:
             continue
@@ -261,16 +316,6 @@ async def book_synced(
         if check.problem is not None:
             t.book = False
             hold(t, "reward_mismatch", check.problem)
-
-    booked = [t for t in checked if t.book]
-    await offline_booking.book(conn, booked, locked)
-    out: list[Event[Any]] = []
-    if clones:
-        out += await blacklist.block_cloned(conn, sorted(clones), now)
-    await quarantine.hold(conn, [_held(t) for t in held], now)
-    await record_anomalies(conn, anomalies)
-    out += offline_booking.booked_events(events, booked)
-    return out
 
 
 def _facts(card: asyncpg.Record) -> CardFacts:
