@@ -22,7 +22,7 @@ Where the window is applied (issue 11, finding 4):
   event it books (sales, redemptions, returns from any source) and to the back office's
   dated donations and adjustments: it is the one that books, whoever sent the event;
 - an offline card transaction outside the window is not refused (the customer has left with
-  the goods) but held in quarantine with this reason (services/cards/card_checks.py).
+  the goods) but held in quarantine with this reason (services/cards/domain/card_checks.py).
 
 The window is a setting (``COMPTOIR_DATE_MAX_AGE_DAYS``, ``COMPTOIR_DATE_FUTURE_TOLERANCE_S``,
 shared/settings.py ``Settings.date_window``).

@@ -1,7 +1,7 @@
 """The parameters of one merchant's offline terminals, and their compilation into rule books.
 
 The cards service builds a ``TerminalParameters`` from its rules snapshot
-(``services.cards.rulebooks.from_snapshot``) and publishes it as JSON whenever
+(``services.cards.domain.rulebooks.from_snapshot``) and publishes it as JSON whenever
 ``rules_version`` moves; the terminal keeps the newest and ``compile``s it. The compiled book
 holds this merchant only: a ``RuleBook`` evaluates a sale from its merchant's slots and the
 promotions that apply to that merchant, so a one-merchant book gives the reward and the fee

@@ -13,7 +13,7 @@ import asyncpg
 import orjson
 import pytest
 
-from services.cards import store
+from services.cards.adapters import cagnotte as store
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
 

@@ -21,9 +21,9 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from services.cards import ledger
-from services.cards.cards_api import add_months
+from services.cards.adapters import cagnotte as ledger
 from services.cards.domain import Movement
+from services.cards.domain.cards import add_months
 from shared import clock
 from shared.client import AdminClient, Reply, TerminalClient
 from shared.events import unpack

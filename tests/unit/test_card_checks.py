@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.cards.card_checks import (
+from services.cards.domain.card_checks import (
     CardFacts,
     Link,
     card_findings,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from services.cards.customer_import import Customer, Rejected, Report
 from services.cards.domain import customer_files
 from services.cards.domain import money as rules
 from services.cards.domain.base import Refused
+from services.cards.domain.customer_file import Customer, Rejected, Report
 from services.cards.domain.partners import newest
 from shared.contracts import PartnerRegistered
 from shared.events import new_event

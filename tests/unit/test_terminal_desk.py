@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cards.card_checks import certified
+from services.cards.domain.card_checks import certified
 from shared.card.application import CardApplication, SamApplication
 from shared.card.crypto import DEV_MASTERS, verify_certificate
 from shared.card.state import personalize

@@ -16,10 +16,10 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards import registrations
 from services.cards.adapters import catalogue as db
 from services.cards.adapters.rulebooks import bump
 from services.cards.domain import catalogue as rules
+from services.cards.service import registrations
 from services.cards.service.catalogue_models import AssociationIn, FamilyIn, MerchantIn
 from services.cards.service.refusals import answered
 from shared import clock

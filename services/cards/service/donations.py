@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards import ledger
+from services.cards.adapters import cagnotte as ledger
 from services.cards.adapters import money as money_db
 from services.cards.adapters import partners as db
 from services.cards.domain import Movement, Overdrawn

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
-from services.cards.web import MAX_BATCH
+from services.cards.domain.cards import MAX_BATCH
 from shared.contracts import MAX_SALE_CENTS
 from shared.fields import CardNumber, Text, UtcInstant
 from shared.http import In

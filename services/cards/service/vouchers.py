@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards import ledger
+from services.cards.adapters import cagnotte as ledger
 from services.cards.adapters import catalogue as catalogue_db
 from services.cards.adapters import money as db
 from services.cards.domain import Movement

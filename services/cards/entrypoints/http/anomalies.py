@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.cards.adapters import reports
-from services.cards.card_checks import AnomalyKind
+from services.cards.domain.card_checks import AnomalyKind
 from shared.db.query import as_models
 from shared.http import json_response, read_query
 from shared.openapi import Routes

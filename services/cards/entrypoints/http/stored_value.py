@@ -10,6 +10,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from services.cards.entrypoints.http.common import card_param
 from services.cards.service import stored_value
 from services.cards.service.money_models import (
     AdjustmentIn,
@@ -18,7 +19,6 @@ from services.cards.service.money_models import (
     LoadIn,
     LoadOut,
 )
-from services.cards.web import card_param
 from shared.http import json_response, read_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office

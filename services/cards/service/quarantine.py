@@ -1,12 +1,12 @@
 """The quarantine of offline card transactions: lines that failed a server check
-(services/cards/card_checks.py) are held here instead of booked, until the back office decides.
+(domain/card_checks.py) are held here instead of booked, until the back office decides.
 
-- **held**: written by the chunk's booking (services/cards/offline.py) with its reasons, in the
+- **held**: written by the chunk's booking (service/offline.py) with its reasons, in the
   chunk's transaction; nothing is published for it, so clearing and the settlement files never
   see its money. Counted per reason (``comptoir_card_quarantined_total``); a failed certificate
   is an alert: logged at error naming the card and the terminal (either may be the forger).
 - **approved**: booked then, with the actor and the reason, through the chunk's booking path
-  (``offline.book``) and its ``CardTransactionsBooked``: clearing sees it like any offline
+  (``offline_booking.book``) and its ``CardTransactionsBooked``: clearing sees it like any offline
   transaction. A line whose (card, ATC) is already booked (a clone) or whose card is unknown
   cannot be.
 - **rejected**: nothing is booked, the server's account stays as it was; what the card claims
@@ -26,6 +26,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.cards.adapters import associations, quarantine
 from shared import logging as log
 from shared import metrics
 from shared.contracts import CardTransaction, CardTransactionsSynced
@@ -72,20 +73,7 @@ async def hold(conn: asyncpg.Connection, held: list[Held], now: datetime) -> int
                 _storable(h.tx.model_dump(mode="json")),
             )
         )
-    inserted = await conn.fetch(
-        """INSERT INTO card_quarantine (transaction_id, association_id, merchant_id, shop_id,
-               terminal_id, seq, chunk_id, event_id, params_version, card_number, atc, kind,
-               amount_cents, occurred_at, reasons, detail, line, held_at)
-           SELECT r.*, $2::timestamptz FROM jsonb_to_recordset($1::jsonb) AS r(
-               transaction_id uuid, association_id uuid, merchant_id uuid, shop_id uuid,
-               terminal_id uuid, seq bigint, chunk_id uuid, event_id uuid, params_version bigint,
-               card_number text, atc bigint, kind text, amount_cents bigint, occurred_at text,
-               reasons text[], detail text, line jsonb)
-           ON CONFLICT (transaction_id) DO NOTHING
-           RETURNING card_number, terminal_id, seq, reasons""",
-        [_as_record(r) for r in rows],
-        now,
-    )
+    inserted = await quarantine.hold(conn, [_as_record(r) for r in rows], now)
     counts: dict[str, int] = defaultdict(int)
     logger = log.get("quarantine")
     for r in inserted:
@@ -117,51 +105,34 @@ def _storable(value: Any) -> Any:
     return value
 
 
-_FIELDS = (
-    "transaction_id",
-    "association_id",
-    "merchant_id",
-    "shop_id",
-    "terminal_id",
-    "seq",
-    "chunk_id",
-    "event_id",
-    "params_version",
-    "card_number",
-    "atc",
-    "kind",
-    "amount_cents",
-    "occurred_at",
-    "reasons",
-    "detail",
-    "line",
-)
-
-
 def _as_record(row: tuple[Any, ...]) -> dict[str, Any]:
     """One row as the JSON object ``jsonb_to_recordset`` reads (text arrays as JSON lists)."""
     out: dict[str, Any] = {}
-    for k, v in zip(_FIELDS, row, strict=True):
+    for k, v in zip(quarantine.FIELDS, row, strict=True):
         out[k] = str(v) if isinstance(v, UUID) else v
     return out
 
 
+async def lines(
+    pool: asyncpg.Pool,
+    association_id: UUID,
+    status: str | None,
+    reason: str | None,
+    terminal_id: UUID | None,
+    before: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """An association's held (or decided) lines, newest first; 404 for no such association."""
+    async with pool.acquire() as conn:
+        await associations.get(conn, association_id)
+        return await quarantine.page(
+            conn, association_id, status, reason, terminal_id, before, limit
+        )
+
+
 async def accounted(
-    conn: asyncpg.Connection, terminal_ids: list[UUID] | None
+    pool: asyncpg.Pool, terminal_ids: list[UUID] | None
 ) -> dict[UUID, tuple[int, int]]:
-    """Per terminal, the lines cards has booked and those it holds (or held and decided): what
-    the gateway acknowledged must all be one or the other."""
-    rows = await conn.fetch(
-        """SELECT terminal_id, sum(booked)::bigint AS booked, sum(held)::bigint AS held FROM (
-               SELECT terminal_id, count(*) AS booked, 0 AS held FROM card_transactions
-               WHERE ($1::uuid[] IS NULL OR terminal_id = ANY($1::uuid[]))
-               GROUP BY terminal_id
-               UNION ALL
-               SELECT terminal_id, 0, count(*) FROM card_quarantine
-               WHERE status <> 'approved'
-                 AND ($1::uuid[] IS NULL OR terminal_id = ANY($1::uuid[]))
-               GROUP BY terminal_id) x
-           GROUP BY terminal_id""",
-        terminal_ids,
-    )
-    return {r["terminal_id"]: (r["booked"], r["held"]) for r in rows}
+    """Per terminal, the lines booked and those held: see ``adapters.quarantine.accounted``."""
+    async with pool.acquire() as conn:
+        return await quarantine.accounted(conn, terminal_ids)

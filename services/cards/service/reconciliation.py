@@ -16,15 +16,12 @@ import asyncio
 import time
 from uuid import UUID
 
-import aiohttp
-from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.cards import quarantine
-from services.cards.web import api
+from services.cards.adapters import gateway
+from services.cards.adapters import quarantine as quarantine_rows
 from shared import metrics
-from shared.http import Problem, json_response, read_query
-from shared.service import Runtime, back_office
+from shared.service import Runtime
 
 SETTLE_S = 5.0
 
@@ -51,33 +48,15 @@ class LinesQuery(BaseModel):
     settle_s: float = Field(default=SETTLE_S, ge=0, le=15)
 
 
-async def _acknowledged(rt: Runtime) -> list[tuple[UUID, UUID, int]]:
-    """(terminal, association, committed lines) of every terminal the gateway knows."""
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as http,
-        http.get(
-            f"{rt.settings.terminals_url}/v1/sync/registry",
-            headers={"Authorization": f"Bearer {rt.settings.admin_token}"},
-        ) as r,
-    ):
-        r.raise_for_status()
-        entries = await r.json()
-    return [
-        (UUID(e["terminal_id"]), UUID(e["association_id"]), int(e["committed_total"]))
-        for e in entries
-    ]
-
-
 async def check(
     rt: Runtime, association_id: UUID | None = None, settle_s: float = SETTLE_S
 ) -> LinesCheck:
-    acked = [a for a in await _acknowledged(rt) if association_id in (None, a[1])]
+    acked = [a for a in await gateway.acknowledged(rt) if association_id in (None, a[1])]
     wanted = [t for t, _, _ in acked]
     deadline = time.monotonic() + settle_s
     while True:
         async with rt.pool.acquire() as conn:
-            counts = await quarantine.accounted(conn, wanted)
+            counts = await quarantine_rows.accounted(conn, wanted)
         rows = [
             TerminalLines(
                 terminal_id=t,
@@ -105,25 +84,3 @@ async def check(
         unaccounted=unaccounted,
         differences=differences,
     )
-
-
-@api.route(
-    "GET",
-    "/v1/card-transactions/reconciliation",
-    summary="Every offline line the gateway acknowledged is booked or held in quarantine",
-    query=LinesQuery,
-    returns=LinesCheck,
-    tag="cards",
-)
-async def reconcile_lines(request: web.Request) -> web.Response:
-    """Compares per terminal the gateway's committed lines with what cards booked or holds,
-    waiting up to ``settle_s`` for lines still on their way; 502 if the gateway cannot say."""
-    rt = back_office(request)
-    q = read_query(request, LinesQuery)
-    try:
-        result = await check(rt, q.association_id, q.settle_s)
-    except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
-        raise Problem(
-            502, "The gateway did not answer", repr(exc)[:300], reason="gateway_unavailable"
-        ) from exc
-    return json_response(result)

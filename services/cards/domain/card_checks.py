@@ -15,7 +15,7 @@
   ``shared.rules.dates`` (a terminal can backdate a sale into a promotion or a card's validity).
 
 A transaction that fails any of them is not booked: it is held in quarantine
-(services/cards/quarantine.py) for the back office to approve or reject.
+(service/quarantine.py) for the back office to approve or reject.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from shared.rules.dates import DateWindow
 from shared.rules.engine import RuleBook, Sale
 from shared.rules.programs import Program, ProgramKind
 
-# Every reason a transaction is held in quarantine (services/cards/quarantine.py) is also an
+# Every reason a transaction is held in quarantine (service/quarantine.py) is also an
 # anomaly kind: the anomaly list is where an alert names the card and the terminal.
 AnomalyKind = Literal[
     "clone",
@@ -274,7 +274,7 @@ def check_reward(
 
 
 WINDOW = DateWindow()  # the defaults: 5 minutes ahead, 45 days back
-# The card's statuses that put it on the blacklist (services/cards/domain.py BLOCKED).
+# The card's statuses that put it on the blacklist (domain/cards.py BLOCKED).
 BLOCKING_STATUSES = frozenset({"lost", "stolen", "replaced", "cancelled", "cloned"})
 
 

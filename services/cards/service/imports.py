@@ -1,4 +1,4 @@
-"""The I/O side of a customer file import (F5): ``customer_import.read`` validated the file,
+"""The I/O side of a customer file import (F5): ``domain.customer_file.read`` validated the file,
 this writes its accepted lines into one association, inside the caller's transaction.
 
 Running the same file again changes nothing: accounts are upserted by (association, phone)
@@ -20,17 +20,17 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards import serials, store
-from services.cards.customer_import import Customer
-from services.cards.web import event
+from services.cards.adapters import cagnotte, serials
+from services.cards.adapters import imports as rows_of
+from services.cards.adapters.imports import DETAILS
+from services.cards.domain.customer_file import Customer
+from services.cards.service.common import event
 from shared import clock, outbox
 from shared.contracts import AccountAdjusted, AccountOpened, CardIssued
 from shared.events import Event
 
 BATCH = 5000
 NAMESPACE = uuid.UUID("6c3f7d0e-2b59-4c1e-9a57-3f1d2e8b4a90")
-# The account details a file may complete; the phone identifies the account.
-DETAILS = ("email", "title", "first_name", "last_name", "birth_date", "postal_code")
 
 
 def opening_balance_reference(association_id: UUID, phone: str) -> UUID:
@@ -66,13 +66,7 @@ async def upsert(
     on. Call inside a transaction; raises ``LookupError`` for an unknown association and
     ``ImportConflict`` when a concurrent writer got in the way."""
     # Two imports of one association run one after the other: each sees the other's cards.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"cards.import:{association_id}"
-    )
-    association = await conn.fetchrow(
-        "SELECT default_card_type_id, issuer_prefix FROM associations WHERE id = $1",
-        association_id,
-    )
+    association = await rows_of.lock_association(conn, association_id)
     if association is None:
         raise LookupError(f"no association {association_id}")
     if association["issuer_prefix"] is not None:
@@ -115,22 +109,6 @@ async def upsert(
     return out
 
 
-_ACCOUNT_COLUMNS = "id, phone, balance_cents, " + ", ".join(DETAILS)
-
-
-async def _lock_accounts(
-    conn: asyncpg.Connection, association_id: UUID, phones: list[str]
-) -> dict[str, asyncpg.Record]:
-    rows = await conn.fetch(
-        f"""SELECT {_ACCOUNT_COLUMNS} FROM accounts
-            WHERE association_id = $1 AND phone = ANY($2::text[])
-            ORDER BY id FOR UPDATE""",
-        association_id,
-        phones,
-    )
-    return {r["phone"]: r for r in rows}
-
-
 def _columns(customers: Sequence[Customer]) -> list[list[Any]]:
     return [[getattr(c, name) for c in customers] for name in DETAILS]
 
@@ -144,15 +122,9 @@ async def _batch(
     now: datetime,
     out: Outcome,
 ) -> None:
-    accounts = await _lock_accounts(conn, association_id, [c.phone for c in chunk])
+    accounts = await rows_of.lock_by_phone(conn, association_id, [c.phone for c in chunk])
     numbers = [c.card_number for c in chunk if c.card_number is not None]
-    cards = {
-        r["number"]: r
-        for r in await conn.fetch(
-            "SELECT number, account_id, association_id FROM cards WHERE number = ANY($1::text[])",
-            numbers,
-        )
-    }
+    cards = await rows_of.cards_by_number(conn, numbers)
 
     # The e-mail addresses the batch would set (an account's own is never overwritten), and
     # the accounts that already have them, on the account or as a linked identifier.
@@ -161,18 +133,7 @@ async def _batch(
         for c in chunk
         if c.email is not None and (c.phone not in accounts or accounts[c.phone]["email"] is None)
     ]
-    owners = {
-        r["email"]: r["account_id"]
-        for r in await conn.fetch(
-            """SELECT lower(email) AS email, id AS account_id FROM accounts
-               WHERE association_id = $1 AND lower(email) = ANY($2::text[])
-               UNION ALL
-               SELECT value, account_id FROM account_identifiers
-               WHERE association_id = $1 AND kind = 'email' AND value = ANY($2::text[])""",
-            association_id,
-            emails,
-        )
-    }
+    owners = await rows_of.email_owners(conn, association_id, emails)
 
     kept: list[Customer] = []
     for c in chunk:
@@ -202,20 +163,22 @@ async def _batch(
     created: set[str] = set()
     if new:
         ids = [uuid.uuid4() for _ in new]
-        rows = await conn.fetch(
-            """INSERT INTO accounts (id, association_id, phone, email, title, first_name, last_name,
-                                     birth_date, postal_code, opened_at)
-               SELECT v.id, $1, v.phone, v.email, v.title, v.first_name, v.last_name,
-                      v.birth_date, v.postal_code, $10
-               FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                           $8::date[], $9::text[])
-                    v(id, phone, email, title, first_name, last_name, birth_date, postal_code)
-               ON CONFLICT (association_id, phone) DO NOTHING
-               RETURNING id, phone, balance_cents, opened_at""",
+        rows = await rows_of.open_accounts(
+            conn,
             association_id,
-            ids,
-            [c.phone for c in new],
-            *_columns(new),
+            [
+                (
+                    i,
+                    c.phone,
+                    c.email,
+                    c.title,
+                    c.first_name,
+                    c.last_name,
+                    c.birth_date,
+                    c.postal_code,
+                )
+                for i, c in zip(ids, new, strict=True)
+            ],
             clock.now(),  # the liability counts accounts opened by then, on the services' clock
         )
         by_phone = {c.phone: c for c in new}
@@ -242,7 +205,7 @@ async def _batch(
             )
         raced = [c.phone for c in new if c.phone not in created]
         if raced:  # opened by a sale meanwhile: completed like any existing account
-            accounts.update(await _lock_accounts(conn, association_id, raced))
+            accounts.update(await rows_of.lock_by_phone(conn, association_id, raced))
 
     changed: set[str] = set()
     completed = [
@@ -254,19 +217,8 @@ async def _batch(
         )
     ]
     if completed:
-        await conn.execute(
-            """UPDATE accounts a SET email = coalesce(a.email, v.email),
-                   title = coalesce(a.title, v.title),
-                   first_name = coalesce(a.first_name, v.first_name),
-                   last_name = coalesce(a.last_name, v.last_name),
-                   birth_date = coalesce(a.birth_date, v.birth_date),
-                   postal_code = coalesce(a.postal_code, v.postal_code)
-               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
-                           $7::text[])
-                    v(id, email, title, first_name, last_name, birth_date, postal_code)
-               WHERE a.id = v.id""",
-            [accounts[c.phone]["id"] for c in completed],
-            *_columns(completed),
+        await rows_of.complete_details(
+            conn, [accounts[c.phone]["id"] for c in completed], _columns(completed)
         )
         changed.update(c.phone for c in completed)
 
@@ -315,34 +267,20 @@ async def _opening_balances(
     }
     if not with_balance:
         return set()
-    booked = {
-        r["reference_id"]
-        for r in await conn.fetch(
-            """SELECT reference_id FROM cagnotte_entries
-               WHERE kind = 'opening_balance' AND bucket = 'available'
-                 AND reference_id = ANY($1::uuid[])""",
-            list(with_balance),
-        )
-    }
+    booked = await rows_of.opening_balances_booked(conn, list(with_balance))
     todo = [(ref, c) for ref, c in with_balance.items() if ref not in booked]
     if not todo:
         return set()
-    rows = await conn.fetch(
-        """UPDATE accounts a SET balance_cents = a.balance_cents + v.amount
-           FROM unnest($1::uuid[], $2::bigint[]) v(id, amount)
-           WHERE a.id = v.id
-           RETURNING a.id, a.balance_cents""",
-        [accounts[c.phone]["id"] for _, c in todo],
-        [c.balance_cents for _, c in todo],
+    after = await rows_of.credit(
+        conn, [accounts[c.phone]["id"] for _, c in todo], [c.balance_cents for _, c in todo]
     )
-    after = {r["id"]: r["balance_cents"] for r in rows}
     actor = f"import {import_id}"
     entries = []
     for ref, c in todo:
         account_id = accounts[c.phone]["id"]
         note = f"customer file import, line {c.line}"
         entries.append(
-            store.entry(
+            cagnotte.entry(
                 account_id,
                 "opening_balance",
                 "available",
@@ -372,7 +310,7 @@ async def _opening_balances(
                 f"account/{account_id}",
             )
         )
-    await store.append_entries(conn, entries)
+    await cagnotte.append_entries(conn, entries)
     out.opening_balances += len(todo)
     out.opening_balance_cents += sum(c.balance_cents for _, c in todo)
     return {c.phone for _, c in todo}
@@ -393,20 +331,15 @@ async def _link_cards(
     )
     if not todo:
         return {}
-    rows = await conn.fetch(
-        """INSERT INTO cards (number, association_id, card_type_id, account_id, first_name, last_name,
-                              issued_at, status_changed_at)
-           SELECT v.number, $1, $2, v.account_id, v.first_name, v.last_name, $7, $7
-           FROM unnest($3::text[], $4::uuid[], $5::text[], $6::text[])
-                v(number, account_id, first_name, last_name)
-           ON CONFLICT (number) DO NOTHING
-           RETURNING number, issued_at""",
+    rows = await rows_of.issue_cards(
+        conn,
         association_id,
         default_card_type,
-        [c.card_number for c in todo],
-        [accounts[c.phone]["id"] for c in todo],
-        [c.first_name for c in todo],
-        [c.last_name for c in todo],
+        [
+            (c.card_number, accounts[c.phone]["id"], c.first_name, c.last_name)
+            for c in todo
+            if c.card_number is not None  # all of them: todo has card numbers only
+        ],
         clock.now(),  # dormancy counts from issue on the services' clock, not the database's
     )
     if len(rows) != len(todo):
