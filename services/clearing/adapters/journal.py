@@ -28,6 +28,7 @@ JOIN unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[])
  AND a.merchant_id IS NOT DISTINCT FROM k.merchant_id
  AND a.partner_id IS NOT DISTINCT FROM k.partner_id"""
 
+_BOOKS = Batch("books", (("association_id", "uuid"),), "ON CONFLICT DO NOTHING")
 _ENTRIES = Batch(
     "journal_entries",
     (
@@ -72,10 +73,7 @@ async def closed_through(conn: asyncpg.Connection, associations: set[UUID]) -> d
                ORDER BY association_id FOR SHARE"""
     rows = await conn.fetch(query, ids)
     if len(rows) < len(ids):  # an association's first booking: its row, once
-        await conn.execute(
-            "INSERT INTO books (association_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
-            ids,
-        )
+        await _BOOKS.execute(conn, [(i,) for i in ids])
         rows = await conn.fetch(query, ids)
     return {r["association_id"]: r["closed_through"] for r in rows if r["closed_through"]}
 

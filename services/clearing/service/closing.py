@@ -20,8 +20,6 @@ from services.clearing.domain.settlements import Settlement
 from services.clearing.service import settling
 from services.clearing.service import statements as statements_
 from services.clearing.service.problems import problem
-# The positions by the whole journal, under the name the close range tests know them by.
-from services.clearing.service.settling import journal_positions as ledger_positions
 from shared import clock, outbox
 from shared import logging as log
 from shared.contracts import MonthlyStatementReady
@@ -29,6 +27,9 @@ from shared.events import Event, new_event
 from shared.http import Problem
 
 SOURCE = "clearing"
+# What each party owes through a period by the whole journal, which a close's settlement must
+# equal; under the name tests/integration/test_clearing_close_range.py reads it by.
+ledger_positions = settling.journal_positions
 logger = log.get("books")
 
 
