@@ -14,6 +14,14 @@ from shared.settings import Settings
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
+class CardsUnavailable(Exception):
+    """cards did not answer (``cause``: what the client ran into)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(repr(cause))
+        self.cause = cause
+
+
 class Cards:
     """A client of cards' back office, over one session (``async with Cards(settings)``)."""
 
@@ -38,6 +46,15 @@ class Cards:
         self, association_id: UUID, as_of: datetime, per_account: bool = False
     ) -> dict[str, Any] | None:
         """cards' liability of an association at ``as_of`` (None: cards does not know it)."""
+        try:
+            return await self._liability(association_id, as_of, per_account)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise CardsUnavailable(exc) from exc
+
+    async def _liability(
+        self, association_id: UUID, as_of: datetime, per_account: bool = False
+    ) -> dict[str, Any] | None:
+        """cards' liability of an association at ``as_of`` (None: cards does not know it)."""
         url = f"{self.url}/v1/associations/{association_id}/liability"
         params = {"as_of": as_of.isoformat()} | ({"per_account": "true"} if per_account else {})
         async with self._session().get(url, params=params, headers=self.headers) as r:
@@ -49,6 +66,12 @@ class Cards:
 
     async def card_lines(self, association_id: UUID | None) -> dict[str, Any]:
         """cards' count of the offline card lines the gateway acknowledged, booked or held."""
+        try:
+            return await self._card_lines(association_id)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise CardsUnavailable(exc) from exc
+
+    async def _card_lines(self, association_id: UUID | None) -> dict[str, Any]:
         params = {"settle_s": "2"} | (
             {"association_id": str(association_id)} if association_id else {}
         )

@@ -35,12 +35,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import aiohttp
 import asyncpg
 from prometheus_client import Counter, Gauge
 
 from services.clearing.adapters import reconciliation as repo
-from services.clearing.adapters.cards import Cards
+from services.clearing.adapters.cards import Cards, CardsUnavailable
 from services.clearing.domain import reconciliation as verdicts
 from services.clearing.domain.reconciliation import Check, Figures, HeldBooks
 from services.clearing.service import settling
@@ -130,7 +129,9 @@ async def _liability(rt: Runtime, cut_off: datetime, only: UUID | None) -> Check
                 earlier = await _differences(rt, cards, cut_off - EARLIER, only)
                 first = {a: d for a, d in again.items() if a in first and a in earlier}
             accounts = {a: await _accounts_at_fault(rt, cards, a, cut_off) for a in first}
-    except (aiohttp.ClientError, TimeoutError, KeyError) as exc:
+    except CardsUnavailable as exc:
+        return verdicts.unanswered("liability", exc.cause)
+    except KeyError as exc:  # an answer without the figures
         return verdicts.unanswered("liability", exc)
     return verdicts.liability(first, accounts)
 
@@ -141,8 +142,8 @@ async def _card_lines(rt: Runtime, association_id: UUID | None) -> Check:
     try:
         async with Cards(rt.settings) as cards:
             body = await cards.card_lines(association_id)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return verdicts.unanswered("card_lines", exc)
+    except CardsUnavailable as exc:
+        return verdicts.unanswered("card_lines", exc.cause)
     return verdicts.card_lines(body)
 
 
