@@ -91,9 +91,10 @@ from bench.ingest import (
     say,
     wait_ready,
 )
-from services.clearing import bank
-from services.clearing.books import _PARTNERS, _SHARES
-from services.clearing.statements import _DETAIL_KINDS, _DETAILS, _FIGURES
+from services.clearing.adapters.partners import _SHARES
+from services.clearing.adapters.settlement import _PARTNERS
+from services.clearing.adapters.statements import _DETAIL_KINDS, _DETAILS, _FIGURES
+from services.clearing.domain import bank
 from shared import db
 
 SUPER_BENCH_DSN = f"postgresql://postgres@{PG}/{DB}"

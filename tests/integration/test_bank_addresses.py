@@ -20,8 +20,8 @@ import asyncpg
 import sepaxml
 import xmlschema
 
-from services.clearing import bank
-from services.clearing.sepa import PAIN_008_NS
+from services.clearing.domain import bank
+from services.clearing.domain.sepa import PAIN_008_NS
 from shared.client import Reply
 from tests import harness
 from tests.conftest import Calendar, NetworkFactory, eventually

@@ -20,7 +20,7 @@ import asyncpg
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.clearing.__main__ import SPEC as CLEARING
+from services.clearing.app import SPEC as CLEARING
 from services.clearing.domain import MovementKind
 from services.crm.__main__ import SPEC as CRM
 from shared.broker import QUEUES

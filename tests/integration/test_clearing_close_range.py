@@ -15,8 +15,8 @@ import aiohttp
 import asyncpg
 import pytest_asyncio
 
-from services.clearing import books
-from services.clearing.books import MAX_CLOSE_MONTHS
+from services.clearing.domain.periods import MAX_CLOSE_MONTHS
+from services.clearing.service import closing as books
 from shared import clock
 from shared import db as db_module
 from shared.client import AdminClient

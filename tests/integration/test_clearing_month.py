@@ -56,8 +56,8 @@ import sepaxml
 import xmlschema
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.clearing import bank
-from services.clearing.statements import detail_rows
+from services.clearing.domain import bank
+from services.clearing.service.statements import detail_rows
 from shared.client import AdminClient, Reply
 from shared.clock import PARIS
 from tests import harness

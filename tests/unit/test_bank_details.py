@@ -1,4 +1,4 @@
-"""Bank details validation (services/clearing/bank.py), without I/O."""
+"""Bank details validation (services/clearing/domain/bank.py and epc.py), without I/O."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.clearing import bank
-from services.clearing.bank import BankDetailsError
+from services.clearing.domain import bank
+from services.clearing.domain.bank import BankDetailsError
 
 # Published examples (SWIFT IBAN registry, national banks, bank test accounts).
 VALID_IBANS = [

@@ -1,4 +1,4 @@
-"""The pure rules of periods, partner shares and statements (services/clearing/domain.py)."""
+"""The pure rules of periods, partner shares and statements (services/clearing/domain/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The posting rules of the compte pivot (services/clearing/domain.py), without I/O."""
+"""The posting rules of the compte pivot (services/clearing/domain/), without I/O."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SEPA file writers (services/clearing/sepa.py) against the official ISO 20022 schemas."""
+"""SEPA file writers (services/clearing/domain/sepa.py) against the official ISO 20022 schemas."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import xmlschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.clearing import domain, sepa
-from services.clearing.bank import Address, BankDetailsError
-from services.clearing.sepa import Collection, Party, Transfer
+from services.clearing import domain
+from services.clearing.domain import sepa
+from services.clearing.domain.bank import Address, BankDetailsError
+from services.clearing.domain.sepa import Collection, Party, Transfer
 
 SCHEMAS = Path(sepaxml.__file__).parent / "schemas"
 NS_008 = {"p": sepa.PAIN_008_NS}

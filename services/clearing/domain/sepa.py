@@ -6,7 +6,7 @@ are owed (pain.001.001.09, SEPA Credit Transfer). Both follow the EPC customer-t
 implementation guidelines of the 2023 rulebooks: one payment information block, batch
 booking, EUR, charges shared (SLEV), names and texts in the SEPA character set, and the
 structured postal address of a party that has one. The rulebooks require it for a bank in a
-SEPA country outside the EEA (``bank.NON_EEA_SEPA_COUNTRIES``): the bank-details API refuses
+SEPA country outside the EEA (``epc.NON_EEA_SEPA_COUNTRIES``): the bank-details API refuses
 such details without it, and the writers write what they are given.
 
 No I/O: the caller stores the bytes and the ids. Every input is checked again here, because
@@ -21,18 +21,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
-from services.clearing.bank import Address as Address  # re-exported: a Party's address
-from services.clearing.bank import (
+from services.clearing.domain.bank import normalize_bic, normalize_iban
+from services.clearing.domain.epc import Address as Address  # re-exported: a Party's address
+from services.clearing.domain.epc import (
     BankDetailsError,
     identifier_problem,
     normalize_address,
-    normalize_bic,
     normalize_creditor_id,
-    normalize_iban,
     sepa_text,
     validate_mandate_id,
 )
-from services.clearing.domain import euros
+from services.clearing.domain.journal import euros
 
 PAIN_008_NS = "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"
 PAIN_001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"

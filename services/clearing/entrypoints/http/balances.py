@@ -1,4 +1,5 @@
-"""Read API of the compte pivot: balances per ledger account and the entries of a reference."""
+"""Read API of the compte pivot: balances per account of the journal, and the entries of a
+reference."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, Field, RootModel
 
+from services.clearing.adapters import journal
 from shared.http import Problem, json_response, read_query, uuid_param
-from shared.openapi import Api
-from shared.service import Runtime, back_office
+from shared.openapi import Routes
+from shared.service import back_office
 
-api = Api("clearing", "The compte pivot: ledger balances per association, journal entries.")
+routes = Routes()
 
 
 class BalancesQuery(BaseModel):
@@ -56,7 +58,7 @@ class JournalEntries(RootModel[list[JournalEntry]]):
     pass
 
 
-@api.route(
+@routes.route(
     "GET",
     "/v1/associations/{association_id}/balances",
     summary="Ledger balances of an association, now or at a date",
@@ -68,18 +70,6 @@ async def balances(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     at = read_query(request, BalancesQuery).at
-    rows = await rt.pool.fetch(
-        """SELECT a.kind, coalesce(a.merchant_id, a.partner_id) AS merchant_id,
-                  coalesce(sum(p.amount_cents), 0)::bigint AS balance_cents,
-                  count(p.id) AS postings
-           FROM ledger_accounts a
-           LEFT JOIN (postings p JOIN journal_entries e
-                      ON e.id = p.entry_id AND ($2::timestamptz IS NULL OR e.occurred_at <= $2))
-             ON p.account_id = a.id
-           WHERE a.association_id = $1 GROUP BY a.id ORDER BY a.kind, 2""",
-        aid,
-        at,
-    )
     accounts: list[dict[str, Any]] = [
         {
             "kind": r["kind"],
@@ -87,7 +77,7 @@ async def balances(request: web.Request) -> web.Response:
             "balance_cents": r["balance_cents"],
             "postings": r["postings"],
         }
-        for r in rows
+        for r in await journal.pivot_balances(rt.pool, aid, at)
     ]
     liability = -sum(a["balance_cents"] for a in accounts if a["kind"] == "customer_liability")
     return json_response(
@@ -100,7 +90,7 @@ async def balances(request: web.Request) -> web.Response:
     )
 
 
-@api.route(
+@routes.route(
     "GET",
     "/v1/entries/{reference_id}",
     summary="The journal entries booked for a sale, a redemption, a return or a movement",
@@ -109,14 +99,7 @@ async def balances(request: web.Request) -> web.Response:
 async def entries(request: web.Request) -> web.Response:
     rt = back_office(request)
     ref = uuid_param(request, "reference_id")
-    rows = await rt.pool.fetch(
-        """SELECT e.id, e.kind, e.merchant_id, e.occurred_at, e.booked_at, a.kind AS account_kind,
-                  a.merchant_id AS account_merchant, p.amount_cents
-           FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-           JOIN ledger_accounts a ON a.id = p.account_id
-           WHERE e.reference_id = $1 ORDER BY e.id, p.id""",
-        ref,
-    )
+    rows = await journal.entries_of(rt.pool, ref)
     if not rows:
         raise Problem(404, "Nothing booked", f"no journal entry refers to {ref}")
     out: dict[int, dict[str, Any]] = {}
@@ -132,15 +115,6 @@ async def entries(request: web.Request) -> web.Response:
                 "postings": [],
             },
         )
-        e["postings"].append(
-            {
-                "account": r["account_kind"]
-                + (f":{r['account_merchant']}" if r["account_merchant"] else ""),
-                "amount_cents": r["amount_cents"],
-            }
-        )
+        account = r["account_kind"] + (f":{r['account_merchant']}" if r["account_merchant"] else "")
+        e["postings"].append({"account": account, "amount_cents": r["amount_cents"]})
     return json_response(list(out.values()))
-
-
-def routes(app: web.Application, _: Runtime) -> None:
-    api.install(app)

@@ -1,4 +1,5 @@
-"""Pure bookkeeping rules of the compte pivot.
+"""The journal of the compte pivot: its accounts and the postings each kind of entry makes
+(pure: no I/O).
 
 Accounts: ``merchant`` (one per merchant; debit balance = the merchant owes the pivot),
 ``customer_liability`` (loyalty rewards owed to cardholders, pending or available),
@@ -40,26 +41,20 @@ The third part of an account's key is its merchant (kind ``merchant``) or its pa
 association (kind ``partner``), else None.
 
 Zero records: a sale whose reward and fee both round to 0 (1 cent at 3 %, taux UC 0.5 %) moves
-no money, yet it is a sale the merchant's statement counts and a reference the ledger must hold
+no money, yet it is a sale the merchant's statement counts and a reference the journal must hold
 once, like every sale. So it is booked as an ``accrual`` entry with no postings, reward 0 and
 fee 0, and so is a return of it (``reversal``): a zero record. The reconciliation's
 ``balanced`` check accepts an entry without postings only as such a record; any other entry
 without postings is a fault it names (docs/clearing.md).
 
-Periods are calendar months of Paris time. An entry belongs to the month it occurred in,
-unless that month is closed: then to the first open month (a terminal that synced a week
-late), its original date kept. A closed month is only corrected by a ``merchant_adjustment``
-booked in the open month.
+Periods (the months entries are booked in) are in ``periods.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 MERCHANT = "merchant"
 LIABILITY = "customer_liability"
@@ -71,7 +66,6 @@ OPENING_BALANCES = "opening_balances"
 VOUCHERS = "vouchers"
 PARTNER = "partner"
 BANK = "bank"
-PARIS = ZoneInfo("Europe/Paris")
 
 AccountKey = tuple[UUID, str, UUID | None]  # association, kind, merchant
 Purse = Literal["cagnotte", "stored_value"]
@@ -228,130 +222,3 @@ def share_of(amount_cents: int, rate_bps: int) -> int:
     if amount_cents < 0:
         raise ValueError("a share is of a positive amount")
     return (amount_cents * rate_bps + 5_000) // 10_000
-
-
-# --- periods --------------------------------------------------------------------------------
-
-
-def month_of(moment: datetime) -> date:
-    """The period (first day of the Paris month) a moment falls in."""
-    local = moment.astimezone(PARIS)
-    return date(local.year, local.month, 1)
-
-
-def next_month(period: date) -> date:
-    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
-
-
-def period_end(period: date) -> date:
-    """The last day of a period."""
-    return date.fromordinal(next_month(period).toordinal() - 1)
-
-
-def booking_period(occurred_at: datetime, closed_through: date | None) -> date:
-    """The month an entry is booked in: its own, or the first open one after the close."""
-    own = month_of(occurred_at)
-    if closed_through is None or own > closed_through:
-        return own
-    return next_month(closed_through)
-
-
-def parse_period(text: str) -> date:
-    """``YYYY-MM`` → the period's first day; ValueError with a readable message otherwise."""
-    try:
-        year, month = text.split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a period: write it YYYY-MM, e.g. 2026-10") from None
-
-
-def period_label(period: date) -> str:
-    return f"{period.year:04d}-{period.month:02d}"
-
-
-# --- statements (F18) -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """A merchant's statement for one period, the columns merchants know first. Amounts in
-    cents; returns are taken off the cagnottages and fees; ``net_cents`` > 0: the merchant
-    pays the pivot, < 0: the pivot pays the merchant."""
-
-    purchases_count: int = 0
-    purchases_cents: int = 0
-    cagnottages_cents: int = 0
-    fees_cents: int = 0
-    returns_count: int = 0
-    returns_cents: int = 0
-    redemptions_count: int = 0
-    redemptions_cents: int = 0
-    stored_value_spent_cents: int = 0
-    loads_cents: int = 0
-    partner_share_cents: int = 0
-    adjustments_cents: int = 0
-    net_cents: int = 0
-
-    @property
-    def fees_and_cagnottages_cents(self) -> int:
-        return self.fees_cents + self.cagnottages_cents
-
-    def computed_net(self) -> int:
-        """The net the columns add up to; the ledger's (``net_cents``) must equal it."""
-        return (
-            self.cagnottages_cents
-            + self.fees_cents
-            - self.redemptions_cents
-            - self.stored_value_spent_cents
-            + self.loads_cents
-            + self.partner_share_cents
-            + self.adjustments_cents
-        )
-
-    def as_dict(self) -> dict[str, int]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["fees_and_cagnottages_cents"] = self.fees_and_cagnottages_cents
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict[str, int]) -> Figures:
-        return cls(**{f.name: d[f.name] for f in fields(cls)})
-
-
-def totals(figures: Sequence[Figures]) -> Figures:
-    return Figures(**{f.name: sum(getattr(x, f.name) for x in figures) for f in fields(Figures)})
-
-
-RANKED = ("purchases_cents", "purchases_count", "cagnottages_cents", "redemptions_cents")
-
-
-@dataclass(frozen=True, slots=True)
-class Rank:
-    """A shop among the association's ``of`` shops on one figure: 1 is the highest."""
-
-    rank: int
-    of: int
-    min: int
-    max: int
-    average: int  # rounded half up
-
-
-def ranking(figures: dict[UUID, Figures]) -> dict[UUID, dict[str, Rank]]:
-    """Each shop's rank within its association on the ``RANKED`` figures, with the
-    association's min, max and average; equal figures share the better rank."""
-    out: dict[UUID, dict[str, Rank]] = {m: {} for m in figures}
-    n = len(figures)
-    for name in RANKED:
-        values = sorted((getattr(f, name) for f in figures.values()), reverse=True)
-        if not values:
-            continue
-        first: dict[int, int] = {}
-        for i, v in enumerate(values):
-            first.setdefault(v, i + 1)
-        average = (2 * sum(values) + n) // (2 * n)
-        for m, f in figures.items():
-            v = getattr(f, name)
-            out[m][name] = Rank(first[v], n, values[-1], values[0], average)
-    return out

@@ -1,0 +1,60 @@
+"""What the statements show of merchants and cardholders, as the cards' events tell it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import asyncpg
+
+
+async def save_merchant(
+    conn: asyncpg.Connection,
+    merchant_id: UUID,
+    association_id: UUID,
+    name: str,
+    taux_client_bps: int,
+    taux_uc_bps: int,
+    created_at: datetime,
+    closed_on: date | None,
+) -> None:
+    """The merchant as its latest event says (its creation date stays the first one)."""
+    await conn.execute(
+        """INSERT INTO merchants (id, association_id, name, taux_client_bps, taux_uc_bps,
+                                  created_at, closed_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+               taux_client_bps = excluded.taux_client_bps,
+               taux_uc_bps = excluded.taux_uc_bps, closed_on = excluded.closed_on""",
+        merchant_id,
+        association_id,
+        name,
+        taux_client_bps,
+        taux_uc_bps,
+        created_at,
+        closed_on,
+    )
+
+
+async def save_holder(
+    conn: asyncpg.Connection,
+    account_id: UUID,
+    association_id: UUID,
+    title: str | None,
+    first_name: str | None,
+    last_name: str | None,
+) -> None:
+    """The names on an account: those it lacks are filled, none is overwritten."""
+    await conn.execute(
+        """INSERT INTO holders (account_id, association_id, title, first_name, last_name)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (account_id) DO UPDATE SET
+               title = coalesce(holders.title, excluded.title),
+               first_name = coalesce(holders.first_name, excluded.first_name),
+               last_name = coalesce(holders.last_name, excluded.last_name)""",
+        account_id,
+        association_id,
+        title,
+        first_name,
+        last_name,
+    )

@@ -1,0 +1,74 @@
+"""The clearing service, composed: the compte pivot between the shops of an association.
+
+Its routes (one table per resource, ``entrypoints/http``), the events it books
+(``entrypoints/consumers.py``) and its jobs (``entrypoints/jobs.py``) are named here once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from services.clearing.entrypoints import consumers, jobs
+from services.clearing.entrypoints.http import (
+    balances,
+    bank_details,
+    partners,
+    periods,
+    reconciliation,
+    settlements,
+    statements,
+)
+from shared.contracts import (
+    AccountAdjusted,
+    AccountOpened,
+    CagnotteCredited,
+    CagnotteRedeemed,
+    CardIssued,
+    CardTransactionsBooked,
+    MerchantRegistered,
+    RewardReversed,
+)
+from shared.openapi import Api
+from shared.service import Runtime, ServiceSpec, Subscriptions, always
+
+API = Api(
+    "clearing", "The compte pivot: ledger balances per association, journal entries."
+).include(
+    balances.routes,
+    statements.routes,
+    periods.routes,
+    settlements.routes,
+    bank_details.routes,
+    partners.routes,
+    reconciliation.routes,
+)
+
+# The events clearing books, each with its handler (shared/topology.json is generated from them).
+SUBSCRIPTIONS = Subscriptions(
+    "clearing.events",
+    {
+        CagnotteCredited: always(consumers.on_credited),
+        CagnotteRedeemed: always(consumers.on_redeemed),
+        RewardReversed: always(consumers.on_reversed),
+        AccountAdjusted: always(consumers.on_adjusted),
+        CardTransactionsBooked: always(consumers.on_card_booked),
+        MerchantRegistered: always(consumers.on_merchant),
+        AccountOpened: always(consumers.on_holder),
+        CardIssued: always(consumers.on_holder),
+    },
+)
+
+
+def routes(app: web.Application, _: Runtime) -> None:
+    API.install(app)
+
+
+SPEC = ServiceSpec(
+    name="clearing",
+    migrations=Path(__file__).parent / "migrations",
+    routes=routes,
+    subscriptions=SUBSCRIPTIONS,
+    on_ready=jobs.start,
+)

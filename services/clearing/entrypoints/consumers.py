@@ -1,0 +1,72 @@
+"""The cards' events clearing books, one handler per fact, each a batch in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.clearing.service import booking
+from shared.contracts import (
+    AccountAdjusted,
+    AccountOpened,
+    CagnotteCredited,
+    CagnotteRedeemed,
+    CardIssued,
+    CardTransactionsBooked,
+    MerchantRegistered,
+    RewardReversed,
+)
+from shared.events import Event
+
+Nothing: Sequence[Event[Any]] = ()  # clearing publishes nothing in answer to these
+
+
+async def on_credited(
+    conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
+) -> Sequence[Event[Any]]:
+    await booking.credited(conn, events)
+    return Nothing
+
+
+async def on_redeemed(
+    conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]
+) -> Sequence[Event[Any]]:
+    await booking.redeemed(conn, events)
+    return Nothing
+
+
+async def on_reversed(
+    conn: asyncpg.Connection, events: list[Event[RewardReversed]]
+) -> Sequence[Event[Any]]:
+    await booking.reversed_(conn, events)
+    return Nothing
+
+
+async def on_adjusted(
+    conn: asyncpg.Connection, events: list[Event[AccountAdjusted]]
+) -> Sequence[Event[Any]]:
+    await booking.adjusted(conn, events)
+    return Nothing
+
+
+async def on_card_booked(
+    conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]
+) -> Sequence[Event[Any]]:
+    await booking.card_booked(conn, events)
+    return Nothing
+
+
+async def on_merchant(
+    conn: asyncpg.Connection, events: list[Event[MerchantRegistered]]
+) -> Sequence[Event[Any]]:
+    await booking.merchants(conn, events)
+    return Nothing
+
+
+async def on_holder(
+    conn: asyncpg.Connection, events: list[Event[AccountOpened]] | list[Event[CardIssued]]
+) -> Sequence[Event[Any]]:
+    await booking.holders(conn, events)
+    return Nothing

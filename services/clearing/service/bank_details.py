@@ -1,0 +1,94 @@
+"""Setting a party's bank details: each part checked (``domain/bank.py``, ``domain/epc.py``),
+then stored; the settlement files use what is stored at the close."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.clearing.adapters import bank_details as repo
+from services.clearing.domain import bank
+from services.clearing.domain.epc import Address, BankDetailsError
+from shared.http import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """Bank details as typed: the address as a dict of its parts, if any."""
+
+    holder: str
+    iban: str
+    bic: str | None
+    mandate_id: str | None
+    mandate_signed_on: date | None
+    creditor_id: str | None
+    address: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    holder: str
+    iban: str
+    bic: str | None
+    mandate_id: str | None
+    mandate_signed_on: date | None
+    creditor_id: str | None
+    address: Address | None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["address"] = None if self.address is None else asdict(self.address)
+        return out
+
+
+def check(kind: str, typed: Typed) -> Checked:
+    """The details normalised, or ``BankDetailsError`` naming the field and what is wrong."""
+    iban = bank.normalize_iban(typed.iban)
+    bic = bank.normalize_bic(typed.bic) if typed.bic else None
+    holder = bank.sepa_text(typed.holder, 70)
+    if (typed.mandate_id is None) != (typed.mandate_signed_on is None):
+        raise BankDetailsError(
+            "mandate_id", "give the mandate's id and the date it was signed, or neither"
+        )
+    if typed.mandate_id is not None and kind != "merchant":
+        raise BankDetailsError("mandate_id", "only a merchant is debited on a mandate")
+    mandate = bank.validate_mandate_id(typed.mandate_id) if typed.mandate_id else None
+    if kind == "association" and typed.creditor_id is None:
+        raise BankDetailsError(
+            "creditor_id", "the association collects direct debits: give its creditor id"
+        )
+    if typed.creditor_id is not None and kind != "association":
+        raise BankDetailsError("creditor_id", "only the association has a creditor id")
+    creditor = bank.normalize_creditor_id(typed.creditor_id) if typed.creditor_id else None
+    address = None if typed.address is None else bank.normalize_address(**typed.address)
+    bank.check_address(iban, address)
+    return Checked(holder, iban, bic, mandate, typed.mandate_signed_on, creditor, address)
+
+
+async def set_details(
+    conn: asyncpg.Connection | asyncpg.Pool, kind: str, party_id: UUID, typed: Typed
+) -> Checked:
+    """Check and store; 422 (reason ``invalid_<field>``) naming what is wrong."""
+    try:
+        details = check(kind, typed)
+    except BankDetailsError as exc:
+        raise Problem(
+            422, "Invalid bank details", exc.detail, field=exc.field, reason=f"invalid_{exc.field}"
+        ) from exc
+    await repo.save(
+        conn,
+        kind,
+        party_id,
+        holder=details.holder,
+        iban=details.iban,
+        bic=details.bic,
+        mandate_id=details.mandate_id,
+        mandate_signed_on=details.mandate_signed_on,
+        creditor_id=details.creditor_id,
+        address=details.address,
+    )
+    return details

@@ -1,0 +1,72 @@
+"""Booking the cards' events in the journal of the compte pivot, a batch per transaction
+(the entries each event makes: ``domain/bookings.py``), and keeping what the statements show
+of merchants and cardholders."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.clearing.adapters import directory, journal
+from services.clearing.domain import bookings
+from shared.contracts import (
+    AccountAdjusted,
+    AccountOpened,
+    CagnotteCredited,
+    CagnotteRedeemed,
+    CardIssued,
+    CardTransactionsBooked,
+    MerchantRegistered,
+    RewardReversed,
+)
+from shared.events import Event
+
+
+async def credited(conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]) -> int:
+    return await journal.book(conn, bookings.credited(events))
+
+
+async def redeemed(conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]) -> int:
+    return await journal.book(conn, bookings.redeemed(events))
+
+
+async def reversed_(conn: asyncpg.Connection, events: list[Event[RewardReversed]]) -> int:
+    return await journal.book(conn, bookings.reversed_(events))
+
+
+async def adjusted(conn: asyncpg.Connection, events: list[Event[AccountAdjusted]]) -> int:
+    return await journal.book(conn, bookings.adjusted(events))
+
+
+async def card_booked(conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]) -> int:
+    return await journal.book(conn, bookings.card_booked(events))
+
+
+async def merchants(conn: asyncpg.Connection, events: list[Event[MerchantRegistered]]) -> None:
+    for e in events:
+        d = e.data
+        await directory.save_merchant(
+            conn,
+            d.merchant_id,
+            d.association_id,
+            d.merchant_name,
+            d.taux_client_bps,
+            d.taux_uc_bps,
+            d.created_at,
+            d.closed_on,
+        )
+
+
+async def holders(
+    conn: asyncpg.Connection, events: list[Event[AccountOpened]] | list[Event[CardIssued]]
+) -> None:
+    """The names on an account; a card issued with names fills those the account lacks."""
+    for e in events:
+        d = e.data
+        await directory.save_holder(
+            conn,
+            d.account_id,
+            d.association_id,
+            getattr(d, "title", None),
+            d.first_name,
+            d.last_name,
+        )
