@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import orjson
 
 from shared import clock
 from shared.client import AdminClient, Reply
@@ -107,9 +108,7 @@ async def test_a_fault_is_named_and_only_its_association_is_red(
         sale = await net.terminals[0].sale(_phone(), 10_000, occurred_at=at)
         assert sale.status == 201, sale
     entry = await _accrual(db, sale.body["sale_id"])  # bad's sale: 3.00 € reward
-    never = await bad.admin.call(
-        "GET", f"{CLEARING}/v1/associations/{uuid.uuid4()}/reconciliation"
-    )
+    never = await bad.admin.call("GET", f"{CLEARING}/v1/associations/{uuid.uuid4()}/reconciliation")
     assert (never.status, never.body["reason"]) == (404, "never_run"), never
 
     postings = await db.fetch("SELECT * FROM clearing.postings WHERE entry_id = $1", entry["id"])
@@ -152,6 +151,40 @@ async def test_a_fault_is_named_and_only_its_association_is_red(
                 [tuple(p.values()) for p in postings],
             )
     assert (await _reconcile(bad.admin, bad.association_id))["ok"] is True
+
+
+async def test_an_association_whose_every_entry_clearing_lost_is_red_in_the_instance_run(
+    services: harness.Services, db: asyncpg.Connection, make_network: NetworkFactory
+) -> None:
+    # The instance run compared only the associations clearing had entries for: one whose
+    # every entry was lost compared with nothing and stayed green.
+    net = await make_network(merchants=1)
+    at = (clock.now() - timedelta(seconds=5)).isoformat()  # as in the test above
+    sale = await net.terminals[0].sale(_phone(), 10_000, occurred_at=at)
+    assert sale.status == 201, sale
+    entry = await _accrual(db, sale.body["sale_id"])
+    postings = await db.fetch("SELECT * FROM clearing.postings WHERE entry_id = $1", entry["id"])
+    async with by_hand(db):
+        await db.execute("DELETE FROM clearing.postings WHERE entry_id = $1", entry["id"])
+        await db.execute("DELETE FROM clearing.journal_entries WHERE id = $1", entry["id"])
+    try:
+        red = await _reconcile(net.admin)
+        assert str(net.association_id) in red["red_associations"], _failed(red)
+        said = f"association {net.association_id}: rewards 0 here, 300 at cards;"
+        assert any(line.startswith(said) for line in _failed(red)["liability"]["detail"])
+    finally:
+        async with by_hand(db):
+            await db.execute(
+                f"INSERT INTO clearing.journal_entries ({', '.join(entry.keys())}) "
+                "SELECT * FROM jsonb_populate_record(NULL::clearing.journal_entries, $1::jsonb)",
+                orjson.dumps(dict(entry), default=str).decode(),
+            )
+            await db.executemany(
+                "INSERT INTO clearing.postings (id, entry_id, account_id, amount_cents) "
+                "VALUES ($1, $2, $3, $4)",
+                [tuple(p.values()) for p in postings],
+            )
+    assert (await _reconcile(net.admin, net.association_id))["ok"] is True
 
 
 async def _liability(admin: AdminClient, aid: uuid.UUID, as_of: datetime) -> int:
