@@ -120,43 +120,40 @@ async def last_closes(conn: asyncpg.Connection, only: UUID | None) -> list[async
 
 # What clearing owes customers, per association: its postings to the customers' accounts, of
 # the entries that happened (occurred_at) at or before the cut-off: the basis cards counts on.
-# Every association clearing has heard of is listed, 0 where it has no such posting: one whose
-# every entry was lost must still be compared with what cards holds (issue 11).
-_OURS = """
-WITH owed AS (
-    SELECT a.association_id,
+# Counted for the association of the customer's account (``holders``), as cards counts: a
+# reward earned at a shop of the street on a card of the club (an acceptance across
+# associations) is posted in the street's pivot but owed to a cardholder of the club. An entry
+# naming no known account stays with the pivot it is posted in. Every association clearing
+# has heard of is listed, 0 where it owes nothing: one whose every entry was lost must still
+# be compared with what cards holds (issue 11).
+_OWED = """
+    SELECT coalesce(h.association_id, a.association_id) AS association_id, e.account_id,
            coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_liability'), 0)
              ::bigint AS cagnotte_cents,
            coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_funds'), 0)
              ::bigint AS stored_value_cents
     FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
     JOIN journal_entries e ON e.id = p.entry_id
+    LEFT JOIN holders h ON h.account_id = e.account_id
     WHERE a.kind IN ('customer_liability', 'customer_funds') AND e.occurred_at <= $1
-      AND ($2::uuid IS NULL OR a.association_id = $2::uuid)
-    GROUP BY a.association_id
-), known AS (
+      AND ($2::uuid IS NULL OR coalesce(h.association_id, a.association_id) = $2::uuid)
+    GROUP BY 1, 2
+"""
+
+_OURS = f"""
+WITH owed AS ({_OWED}), known AS (
     SELECT association_id FROM owed
     UNION SELECT association_id FROM merchants WHERE $2::uuid IS NULL OR association_id = $2
     UNION SELECT association_id FROM holders WHERE $2::uuid IS NULL OR association_id = $2
 )
-SELECT k.association_id, coalesce(o.cagnotte_cents, 0) AS cagnotte_cents,
-       coalesce(o.stored_value_cents, 0) AS stored_value_cents
+SELECT k.association_id, coalesce(sum(o.cagnotte_cents), 0)::bigint AS cagnotte_cents,
+       coalesce(sum(o.stored_value_cents), 0)::bigint AS stored_value_cents
 FROM known k LEFT JOIN owed o USING (association_id)
+GROUP BY k.association_id
 """
 
 # The same, per customer account (the entry's ``account_id``), for one association.
-_OURS_PER_ACCOUNT = """
-SELECT e.account_id,
-       coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_liability'), 0)::bigint
-         AS cagnotte_cents,
-       coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_funds'), 0)::bigint
-         AS stored_value_cents
-FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
-JOIN journal_entries e ON e.id = p.entry_id
-WHERE a.kind IN ('customer_liability', 'customer_funds') AND e.occurred_at <= $1
-  AND a.association_id = $2
-GROUP BY e.account_id
-"""
+_OURS_PER_ACCOUNT = f"SELECT account_id, cagnotte_cents, stored_value_cents FROM ({_OWED}) owed"
 
 
 async def liability(conn: Db, as_of: datetime, only: UUID | None) -> dict[UUID, Figures]:
