@@ -26,8 +26,8 @@ from shared.card.crypto import DEV_MASTERS
 from shared.card.state import personalize, save_state
 from shared.card.vpcd import CARD_PORT, SAM_PORT, VpcdLink, card_from_file
 from shared.client import AdminClient
+from terminal.adapters.journal import Journal
 from terminal.app import Desk
-from terminal.journal import Journal
 from terminal.pcsc import PcscReader
 from terminal.reader import CardError
 from terminal.terminal import Terminal

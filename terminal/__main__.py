@@ -16,8 +16,8 @@ from pathlib import Path
 from uuid import UUID
 
 from terminal import i18n
+from terminal.adapters.journal import Journal
 from terminal.app import Desk, nightly
-from terminal.journal import Journal
 from terminal.pcsc import PcscReader
 from terminal.terminal import Terminal
 

@@ -23,8 +23,8 @@ from shared import clock
 from shared.client import TerminalClient
 from shared.sync.client import HttpTransport, LineTransport, SyncClient, SyncReport
 from terminal import i18n
+from terminal.adapters.journal import Fill, Journal
 from terminal.i18n import Lang, euros, parse_euros, say
-from terminal.journal import Fill, Journal
 from terminal.terminal import Recorded, Refused, Terminal
 
 SOFTWARE = "comptoir-terminal/1"

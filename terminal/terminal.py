@@ -21,7 +21,7 @@ from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
 from shared.rules.params import TerminalParameters, TerminalRules, is_dormant_on
 from shared.rules.params import compile as compile_rules
-from terminal.journal import Fill, Journal
+from terminal.adapters.journal import Fill, Journal
 from terminal.reader import (
     CardError,
     CardReceipt,

@@ -18,8 +18,8 @@ import pytest
 
 from shared import clock
 from shared.client import TerminalClient
+from terminal.adapters.journal import Journal
 from terminal.app import Desk
-from terminal.journal import Journal
 from terminal.pcsc import PcscReader
 from terminal.terminal import Terminal
 from tests import harness

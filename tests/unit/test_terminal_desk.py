@@ -23,8 +23,8 @@ from shared.rules.params import (
     ThresholdParams,
 )
 from shared.rules.programs import ProgramKind
+from terminal.adapters.journal import Journal
 from terminal.app import Desk
-from terminal.journal import Journal
 from terminal.reader import DirectReader
 from terminal.terminal import Terminal
 

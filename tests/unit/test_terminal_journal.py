@@ -10,8 +10,8 @@ import pytest
 
 from shared.contracts import CardTransaction
 from terminal import i18n
+from terminal.adapters.journal import Journal, JournalFull
 from terminal.app import next_nightly
-from terminal.journal import Journal, JournalFull
 
 
 def tx(seq: int, amount: int = 1000) -> CardTransaction:
