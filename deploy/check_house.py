@@ -8,7 +8,7 @@ rules, each offender printed as ``file:line: rule: what``:
 
 - ``module-size``: a module over 400 lines (it holds more than one thing: split it by layer or
   by resource);
-- ``sql-outside-adapters``: SQL outside an ``adapters/`` folder or an ``adapters.py`` module,
+- ``sql-outside-adapters``: SQL outside an ``adapters/`` folder,
   ``shared/db/`` and the backbone modules below: a call of one of asyncpg's query methods
   (``.fetch(`` … ``.copy_from_query(``) or a string that starts as SQL does;
 - ``route-size``: an HTTP route handler (a function decorated with ``….route(...)``) over 40
@@ -95,7 +95,6 @@ def sql_allowed(rel: str) -> bool:
     parts = rel.split("/")
     return (
         "adapters" in parts[:-1]
-        or parts[-1] == "adapters.py"
         or rel.startswith("shared/db/")
         or "migrations" in parts
         or rel in BACKBONE

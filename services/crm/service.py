@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm import adapters
+from services.crm.adapters import customers
 from services.crm.domain import (
     Cancellation,
     CustomerCard,
@@ -28,12 +28,12 @@ async def record_visits(conn: asyncpg.Connection, visits: Iterable[Visit]) -> No
     data = one_per_sale(visits)
     if not data:
         return
-    new = await adapters.insert_visits(conn, data)
+    new = await customers.insert_visits(conn, data)
     fresh = counted(v for v in data if v.sale_id in new)  # a sale re-sent counts once
     if not fresh:
         return
-    await adapters.add_to_customers(conn, by_customer(fresh))
-    await adapters.add_to_merchant_files(conn, by_merchant(fresh))
+    await customers.add_to_customers(conn, by_customer(fresh))
+    await customers.add_to_merchant_files(conn, by_merchant(fresh))
 
 
 async def cancel_sales(conn: asyncpg.Connection, cancellations: Iterable[Cancellation]) -> None:
@@ -41,26 +41,26 @@ async def cancel_sales(conn: asyncpg.Connection, cancellations: Iterable[Cancell
     data = one_per_cancelled_sale(cancellations)
     if not data:
         return
-    left = await adapters.cancel_visits(conn, data)
+    left = await customers.cancel_visits(conn, data)
     if not left:
         return
-    await adapters.subtract_from_customers(conn, by_customer(left))
-    await adapters.subtract_from_merchant_files(conn, by_merchant(left))
+    await customers.subtract_from_customers(conn, by_customer(left))
+    await customers.subtract_from_merchant_files(conn, by_merchant(left))
 
 
 async def enrol(conn: asyncpg.Connection, enrolments: Iterable[Enrolment]) -> None:
     """Open the customer files, or replace their details (an account opened again)."""
-    await adapters.save_enrolments(conn, sorted(enrolments, key=lambda e: e.account_id))
+    await customers.save_enrolments(conn, sorted(enrolments, key=lambda e: e.account_id))
 
 
 async def record_cards(conn: asyncpg.Connection, cards: Iterable[CustomerCard]) -> None:
     """Keep the card numbers of each customer; a card seen again changes nothing."""
-    await adapters.save_cards(conn, sorted(cards, key=lambda c: c.card_number))
+    await customers.save_cards(conn, sorted(cards, key=lambda c: c.card_number))
 
 
 async def customer_file(
     conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
 ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
     """A customer's file and their file at each merchant visited (404 when unknown)."""
-    file = await adapters.customer(conn, account_id)
-    return file, await adapters.merchant_files(conn, account_id)
+    file = await customers.customer(conn, account_id)
+    return file, await customers.merchant_files(conn, account_id)

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Counter
 
-from services.notifications import adapters
+from services.notifications.adapters import notices
 from services.notifications.domain import HandedOver, StatementNotice, one_per_statement
 
 MAX_NOTICES = 500
@@ -22,7 +22,7 @@ statement_notices = Counter(
 
 async def take_over_statements(conn: asyncpg.Connection, handed: Iterable[HandedOver]) -> int:
     """One notice per statement, queued to send; the number of new notices."""
-    new = await adapters.insert_notices(conn, one_per_statement(handed))
+    new = await notices.insert_notices(conn, one_per_statement(handed))
     if new:
         statement_notices.inc(new)
     return new
@@ -35,8 +35,8 @@ async def find_notices(
     period_start: date | None = None,
 ) -> list[StatementNotice]:
     """Newest first, at most MAX_NOTICES."""
-    return await adapters.list_notices(conn, merchant_id, association_id, period_start, MAX_NOTICES)
+    return await notices.list_notices(conn, merchant_id, association_id, period_start, MAX_NOTICES)
 
 
 async def notice(conn: asyncpg.Connection | asyncpg.Pool, statement_id: UUID) -> StatementNotice:
-    return await adapters.notice(conn, statement_id)
+    return await notices.notice(conn, statement_id)

@@ -72,7 +72,6 @@ def test_prose_and_docstrings_are_not_sql() -> None:
     "rel",
     [
         "services/x/adapters/repositories.py",
-        "services/x/adapters.py",
         "shared/db/query.py",
         "shared/outbox.py",
         "shared/consumer.py",
@@ -81,6 +80,12 @@ def test_prose_and_docstrings_are_not_sql() -> None:
 )
 def test_sql_is_allowed_in_adapters_shared_db_and_the_backbone(rel: str) -> None:
     assert _rules(rel, 'async def f(c):\n    await c.fetch("SELECT * FROM t")\n') == []
+
+
+def test_a_module_merely_named_adapters_is_not_the_adapters_folder() -> None:
+    # The house keeps SQL in adapters/ folders, small services included.
+    source = 'async def f(c):\n    await c.fetch("SELECT * FROM t")\n'
+    assert _rules("services/x/adapters.py", source) == [(2, "sql-outside-adapters")] * 2
 
 
 def test_a_route_handler_over_40_lines_is_flagged_at_its_def() -> None:

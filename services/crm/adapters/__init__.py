@@ -1,0 +1,1 @@
+"""The crm service's adapters: all its SQL."""

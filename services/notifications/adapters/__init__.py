@@ -1,0 +1,1 @@
+"""The notifications service's adapters: all its SQL."""
