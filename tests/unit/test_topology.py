@@ -18,7 +18,7 @@ from shared.service import ServiceSpec, Subscriptions, always, topology_or_exit
 
 def contracts() -> list[type[EventData]]:
     """The project's event types (tests register their own, on their own queues)."""
-    return [m for m in registered() if m.__module__ == shared.contracts.__name__]
+    return [m for m in registered() if m.__module__.startswith(f"{shared.contracts.__name__}.")]
 
 
 def test_every_event_type_has_a_queue() -> None:

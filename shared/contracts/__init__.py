@@ -1,0 +1,87 @@
+"""Versioned contracts of the events the services exchange. Money is in integer cents.
+
+One module per conversation: ``till`` (a till's requests and cards' answers), ``accounts``
+(accounts, cards, merchants, partners, terminal parameters), ``offline`` (chip-card
+transactions synced and booked), ``books`` (statements; dead letters). Importing the package
+registers every event (``shared.events.register``)."""
+
+from shared.contracts.accounts import (
+    AccountAdjusted,
+    AccountOpened,
+    BlacklistChanged,
+    CardIssued,
+    MerchantRegistered,
+    PartnerRegistered,
+    TerminalParametersPublished,
+)
+from shared.contracts.base import (
+    MAX_QUANTITY,
+    MAX_SALE_CENTS,
+    AtTerminal,
+    Cents,
+    Holder,
+    Instant,
+    Purse,
+)
+from shared.contracts.books import EventDeadLettered, MonthlyStatementReady
+from shared.contracts.offline import (
+    CARD_SALE_NAMESPACE,
+    BookedCardTransaction,
+    CardTransaction,
+    CardTransactionsBooked,
+    CardTransactionsSynced,
+    card_transaction_id,
+)
+from shared.contracts.till import (
+    CagnotteCredited,
+    CagnotteRedeemed,
+    EnrolmentRefused,
+    EnrolmentRequested,
+    RedemptionRefused,
+    RedemptionRequested,
+    RefusalReason,
+    ReturnRecorded,
+    ReturnRefused,
+    RewardReversed,
+    RuleRefusal,
+    SaleRecorded,
+    SaleRefused,
+)
+
+__all__ = [
+    "CARD_SALE_NAMESPACE",
+    "MAX_QUANTITY",
+    "MAX_SALE_CENTS",
+    "AccountAdjusted",
+    "AccountOpened",
+    "AtTerminal",
+    "BlacklistChanged",
+    "BookedCardTransaction",
+    "CagnotteCredited",
+    "CagnotteRedeemed",
+    "CardIssued",
+    "CardTransaction",
+    "CardTransactionsBooked",
+    "CardTransactionsSynced",
+    "Cents",
+    "EnrolmentRefused",
+    "EnrolmentRequested",
+    "EventDeadLettered",
+    "Holder",
+    "Instant",
+    "MerchantRegistered",
+    "MonthlyStatementReady",
+    "PartnerRegistered",
+    "Purse",
+    "RedemptionRefused",
+    "RedemptionRequested",
+    "RefusalReason",
+    "ReturnRecorded",
+    "ReturnRefused",
+    "RewardReversed",
+    "RuleRefusal",
+    "SaleRecorded",
+    "SaleRefused",
+    "TerminalParametersPublished",
+    "card_transaction_id",
+]
