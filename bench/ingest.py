@@ -806,9 +806,9 @@ _BOOK = [
     """INSERT INTO cards.inbox (event_id, type, received_at)
        SELECT gen_random_uuid(), 'comptoir.sale.recorded.v1', occurred_at FROM h8_history ORDER BY n""",
     """INSERT INTO clearing.inbox (event_id, type, received_at)
-       SELECT gen_random_uuid(), 'comptoir.cagnotte.credited.v1', occurred_at FROM h8_history ORDER BY n""",
+       SELECT gen_random_uuid(), 'comptoir.transactions.booked.v1', occurred_at FROM h8_history ORDER BY n""",
     """INSERT INTO crm.inbox (event_id, type, received_at)
-       SELECT gen_random_uuid(), 'comptoir.cagnotte.credited.v1', occurred_at FROM h8_history ORDER BY n""",
+       SELECT gen_random_uuid(), 'comptoir.transactions.booked.v1', occurred_at FROM h8_history ORDER BY n""",
     """INSERT INTO cards.cagnotte_entries (account_id, kind, bucket, reference_id, amount_cents,
                                            balance_after_cents, purchase_cents, taux_client_bps, fee_cents,
                                            merchant_id, shop_id, terminal_id, occurred_at)

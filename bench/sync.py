@@ -63,7 +63,7 @@ from tests.cardtx import CardTxFactory, MemoryJournal, SimCard
 LINE_PORT = 28090
 CHUNK = 500
 TARGET = {"sync_2000_ms": 1000, "storm_sales_per_s": 15_000, "ratio": 0.15}
-BOOKED = "comptoir.card.transactions.booked.v1"
+BOOKED = "comptoir.transactions.booked.v1"
 
 
 async def start_services(run_dir: Path) -> dict[str, Proc]:

@@ -37,6 +37,12 @@ def _load() -> dict[str, QueueSpec]:
 
 QUEUES: dict[str, QueueSpec] = _load()
 
+# Keys an earlier version bound and none binds now. A broker kept from that version (a
+# machine's test vhost) still holds their bindings: unbound at start with the keys another
+# queue took over, so no queue receives an event it has no handler for (which it would
+# dead-letter, failing the terminal request that caused it).
+RETIRED_ROUTING_KEYS = ("card.transactions.booked.v1",)
+
 
 async def connect(settings: Settings) -> AbstractRobustConnection:
     return await aio_pika.connect_robust(
@@ -77,8 +83,16 @@ async def declare(channel: AbstractChannel, settings: Settings) -> Topology:
         )
         for key in spec.routing_keys:
             await queue.bind(exchange, key)
+        for key in sorted(_not_for(spec)):
+            await queue.unbind(exchange, key)  # a no-op when never bound
         dead = await channel.declare_queue(
             f"{spec.name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
         )
         await dead.bind(dlx, spec.name)
     return Topology(exchange, dlx, queues)
+
+
+def _not_for(spec: QueueSpec) -> set[str]:
+    """The keys some queue of the project binds, or once bound, that this queue must not."""
+    known = {key for q in QUEUES.values() for key in q.routing_keys}
+    return (known | set(RETIRED_ROUTING_KEYS)) - set(spec.routing_keys)

@@ -23,12 +23,10 @@ from services.clearing.entrypoints.http import (
 from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
-    CagnotteCredited,
-    CagnotteRedeemed,
     CardIssued,
-    CardTransactionsBooked,
     MerchantRegistered,
     RewardReversed,
+    TransactionsBooked,
 )
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
@@ -49,11 +47,9 @@ API = Api(
 SUBSCRIPTIONS = Subscriptions(
     "clearing.events",
     {
-        CagnotteCredited: always(consumers.on_credited),
-        CagnotteRedeemed: always(consumers.on_redeemed),
+        TransactionsBooked: always(consumers.on_booked),
         RewardReversed: always(consumers.on_reversed),
         AccountAdjusted: always(consumers.on_adjusted),
-        CardTransactionsBooked: always(consumers.on_card_booked),
         MerchantRegistered: always(consumers.on_merchant),
         AccountOpened: always(consumers.on_holder),
         CardIssued: always(consumers.on_holder),

@@ -5,7 +5,7 @@ crm's queue carries, the migrations. ``__main__`` only runs it.
 
     domain.py       pure: visits, cancellations, the counters' tallies
     service.py      use cases: record visits, cancel sales, enrol, record cards, read a file
-    adapters.py     all the SQL
+    adapters/       all the SQL (customers.py)
     entrypoints/    http/customers.py (the read API), consumers.py (the events)
 """
 
@@ -19,10 +19,9 @@ from services.crm.entrypoints import consumers
 from services.crm.entrypoints.http import customers
 from shared.contracts import (
     AccountOpened,
-    CagnotteCredited,
     CardIssued,
-    CardTransactionsBooked,
     RewardReversed,
+    TransactionsBooked,
 )
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
@@ -35,11 +34,10 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
 SUBSCRIPTIONS = Subscriptions(
     "crm.events",
     {
-        CagnotteCredited: always(consumers.on_credited),
+        TransactionsBooked: always(consumers.on_booked),
         AccountOpened: always(consumers.on_opened),
         RewardReversed: always(consumers.on_reversed),
         CardIssued: always(consumers.on_card_issued),
-        CardTransactionsBooked: always(consumers.on_card_booked),
     },
 )
 

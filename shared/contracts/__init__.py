@@ -1,9 +1,10 @@
 """Versioned contracts of the events the services exchange. Money is in integer cents.
 
-One module per conversation: ``till`` (a till's requests and cards' answers), ``accounts``
-(accounts, cards, merchants, partners, terminal parameters), ``offline`` (chip-card
-transactions synced and booked), ``books`` (statements; dead letters). Importing the package
-registers every event (``shared.events.register``)."""
+One module per conversation: ``till`` (a till's requests and cards' answers to it),
+``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
+(chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
+origin), ``books`` (statements; dead letters). Importing the package registers every event
+(``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -23,12 +24,11 @@ from shared.contracts.base import (
     Instant,
     Purse,
 )
+from shared.contracts.booked import BookedTransaction, TransactionsBooked
 from shared.contracts.books import EventDeadLettered, MonthlyStatementReady
 from shared.contracts.offline import (
     CARD_SALE_NAMESPACE,
-    BookedCardTransaction,
     CardTransaction,
-    CardTransactionsBooked,
     CardTransactionsSynced,
     card_transaction_id,
 )
@@ -56,12 +56,11 @@ __all__ = [
     "AccountOpened",
     "AtTerminal",
     "BlacklistChanged",
-    "BookedCardTransaction",
+    "BookedTransaction",
     "CagnotteCredited",
     "CagnotteRedeemed",
     "CardIssued",
     "CardTransaction",
-    "CardTransactionsBooked",
     "CardTransactionsSynced",
     "Cents",
     "EnrolmentRefused",
@@ -83,5 +82,6 @@ __all__ = [
     "SaleRecorded",
     "SaleRefused",
     "TerminalParametersPublished",
+    "TransactionsBooked",
     "card_transaction_id",
 ]

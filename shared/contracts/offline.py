@@ -1,5 +1,5 @@
 """Chip cards and offline terminals (docs/terminal-protocol.md): the journal lines a terminal
-syncs, and what cards booked of them."""
+syncs (what cards booked of them: ``shared.contracts.booked``)."""
 
 from __future__ import annotations
 
@@ -68,33 +68,3 @@ class CardTransactionsSynced(EventData):
     # The rules_version of the parameters the terminal said it held at the session's HELLO:
     # its rewards are checked against those rules (None: against the current ones).
     params_version: int | None = Field(default=None, ge=0, le=2**62)
-
-
-class BookedCardTransaction(BaseModel):
-    """A card transaction as the cards service booked it, for clearing and crm."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    transaction_id: UUID  # card_transaction_id(terminal, seq): the sale's or redemption's id
-    kind: Literal["sale", "redemption"]
-    account_id: UUID
-    card_number: str
-    occurred_at: datetime
-    amount_cents: Cents
-    product_family: str | None = None
-    reward_cents: Cents = 0  # added to the customer's claim, pending or available
-    expired_cents: Cents = 0  # pending forfeited at this purchase (threshold's maximum period)
-    fee_cents: Cents = 0  # the operator's fee (taux UC) on the sale, by the server's rules
-
-
-@register
-class CardTransactionsBooked(EventData):
-    """The transactions of one synced chunk that the cards service booked (all but those
-    refused as forged or cloned, kept as card anomalies)."""
-
-    name = "card.transactions.booked"
-    chunk_id: UUID
-    association_id: UUID
-    merchant_id: UUID
-    shop_id: UUID
-    terminal_id: UUID
-    transactions: list[BookedCardTransaction]

@@ -69,7 +69,8 @@ class RuleRefusal(BaseModel):
 
 @register
 class CagnotteCredited(AtTerminal):
-    """Cards credited the reward of a sale (cagnottage); clearing and crm book it.
+    """Cards credited the reward of a sale (cagnottage): the answer the till waits for, through
+    the gateway. What clearing and crm book is ``TransactionsBooked``, published with it.
 
     ``reward_cents`` is what the sale added to the customers' claim in euros, pending or
     available: the cagnotte reward, or for points and stamps the rewards their conversion
@@ -101,7 +102,8 @@ class CagnotteCredited(AtTerminal):
 
 @register
 class CagnotteRedeemed(AtTerminal):
-    """Cards debited the cagnotte (décagnottage) or the stored value to pay at a merchant."""
+    """Cards debited the cagnotte (décagnottage) or the stored value to pay at a merchant: the
+    till's answer, through the gateway (what clearing books is ``TransactionsBooked``)."""
 
     name = "cagnotte.redeemed"
     redemption_id: UUID

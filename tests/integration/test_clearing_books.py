@@ -8,6 +8,10 @@ that the topic exchange routes them there is shared/broker.py's bindings, checke
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
+import urllib.parse
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -17,23 +21,25 @@ from typing import Any, Literal
 import aio_pika
 import aiohttp
 import asyncpg
+import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.clearing.app import SPEC as CLEARING
 from services.clearing.domain import MovementKind
 from services.crm.__main__ import SPEC as CRM
-from shared.broker import QUEUES
+from shared.broker import QUEUES, declare
 from shared.client import AdminClient
 from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
-    CagnotteCredited,
-    CagnotteRedeemed,
+    BookedTransaction,
     CardIssued,
     RewardReversed,
+    TransactionsBooked,
 )
 from shared.events import Event, EventData, new_event, pack
+from shared.settings import Settings
 from tests import harness
 from tests.conftest import eventually
 
@@ -93,6 +99,12 @@ def _at_terminal(association: uuid.UUID, merchant: uuid.UUID, at: datetime) -> d
     }
 
 
+def _booked(association: uuid.UUID, merchant: uuid.UUID, **line: Any) -> TransactionsBooked:
+    where = _at_terminal(association, merchant, T0)
+    del where["occurred_at"]
+    return TransactionsBooked(origin="online", **where, transactions=[BookedTransaction(**line)])
+
+
 def _credited(
     association: uuid.UUID,
     merchant: uuid.UUID,
@@ -100,31 +112,35 @@ def _credited(
     amount: int,
     at: datetime,
     **fields: Any,
-) -> CagnotteCredited:
+) -> TransactionsBooked:
     values: dict[str, Any] = {
-        "sale_id": uuid.uuid4(),
+        "transaction_id": uuid.uuid4(),
+        "kind": "sale",
         "account_id": account,
+        "occurred_at": at,
         "amount_cents": amount,
         "product_family": "menu-midi",
         "reward_cents": amount * 5 // 100,
         "fee_cents": amount // 200,
-        "taux_client_bps": 500,
-        "taux_uc_bps": 50,
-        "balance_cents": 0,
     }
-    return CagnotteCredited(**_at_terminal(association, merchant, at), **(values | fields))
+    return _booked(association, merchant, **(values | fields))
+
+
+def _id(booked: TransactionsBooked) -> uuid.UUID:
+    return booked.transactions[0].transaction_id
 
 
 def _reversed(
-    sale: CagnotteCredited,
+    booked: TransactionsBooked,
     reason: Literal["cancelled", "returned"],
     at: datetime,
     return_id: uuid.UUID | None = None,
 ) -> RewardReversed:
+    sale = booked.transactions[0]
     return RewardReversed(
-        **_at_terminal(sale.association_id, sale.merchant_id, at),
+        **_at_terminal(booked.association_id, booked.merchant_id, at),
         return_id=return_id or uuid.uuid4(),
-        sale_id=sale.sale_id,
+        sale_id=sale.transaction_id,
         account_id=sale.account_id,
         amount_cents=sale.amount_cents,
         reward_cents=sale.reward_cents,
@@ -196,20 +212,24 @@ async def test_every_new_event_is_booked_in_the_pivot_once_whatever_is_redeliver
     a, m, n, customer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     # Reward 2.00 € and fee 0.20 € on 40.00 €, and 0.50 € of pending rewards expired at it.
     sale = _credited(a, m, customer, 4000, T0, expired_cents=50)
-    spend = CagnotteRedeemed(
-        **_at_terminal(a, n, T0),
-        redemption_id=uuid.uuid4(),
+    spend = _booked(
+        a,
+        n,
+        transaction_id=uuid.uuid4(),
+        kind="redemption",
         account_id=customer,
+        occurred_at=T0,
         amount_cents=750,
-        balance_cents=1250,
         purse="stored_value",
     )
-    decagnottage = CagnotteRedeemed(
-        **_at_terminal(a, n, T0),
-        redemption_id=uuid.uuid4(),
+    decagnottage = _booked(
+        a,
+        n,
+        transaction_id=uuid.uuid4(),
+        kind="redemption",
         account_id=customer,
+        occurred_at=T0,
         amount_cents=100,
-        balance_cents=0,
     )
     returned = _reversed(_credited(a, m, customer, 1220, T0), "returned", T0)  # 0.61 € + 0.06 €
     correction = _adjusted(a, "adjustment", -23)
@@ -232,19 +252,19 @@ async def test_every_new_event_is_booked_in_the_pivot_once_whatever_is_redeliver
 
     m_, n_ = f"merchant:{m}", f"merchant:{n}"
     assert await _journal(db, a) == {
-        ("accrual", sale.sale_id): (
+        ("accrual", _id(sale)): (
             (m, 4000),
             {m_: 220, "customer_liability": -200, "operator_fees": -20},
         ),
-        ("pending_expired", sale.sale_id): (
+        ("pending_expired", _id(sale)): (
             (m, None),
             {"customer_liability": 50, "forfeited": -50},
         ),
-        ("stored_value_spend", spend.redemption_id): (
+        ("stored_value_spend", _id(spend)): (
             (n, None),
             {"customer_funds": 750, n_: -750},
         ),
-        ("redemption", decagnottage.redemption_id): (
+        ("redemption", _id(decagnottage)): (
             (n, None),
             {"customer_liability": 100, n_: -100},
         ),
@@ -424,10 +444,10 @@ async def test_crm_keeps_card_only_accounts_card_numbers_and_cancelled_visits_on
         for r in await db.fetch("SELECT * FROM crm.visits WHERE account_id = $1", account)
     }
     assert visits == {
-        lunch.sale_id: (2460, "menu-midi", T0, None),
-        book.sale_id: (1220, "menu-midi", T0 + hour, None),
-        dinner.sale_id: (4000, "menu-midi", T0 + 2 * hour, T0 + 5 * hour),
-        late.sale_id: (900, "menu-midi", T0 + 3 * hour, T0 + 4 * hour),
+        _id(lunch): (2460, "menu-midi", T0, None),
+        _id(book): (1220, "menu-midi", T0 + hour, None),
+        _id(dinner): (4000, "menu-midi", T0 + 2 * hour, T0 + 5 * hour),
+        _id(late): (900, "menu-midi", T0 + 3 * hour, T0 + 4 * hour),
     }
     cards = await db.fetch(
         "SELECT card_number, issued_at, replaces FROM crm.customer_cards WHERE account_id = $1 ORDER BY issued_at",
@@ -448,3 +468,43 @@ async def test_crm_keeps_card_only_accounts_card_numbers_and_cancelled_visits_on
     )
     assert r.status == 200, r
     assert (r.body["visit_count"], r.body.get("phone")) == (2, None)
+
+
+def _bindings(queue: str) -> set[str]:
+    """The routing keys that bind the queue, as the broker lists them."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(harness.AMQP_URL).path.lstrip("/")) or "/"
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_bindings", "-p", vhost, "destination_name", "routing_key"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {
+        key
+        for line in listed.splitlines()
+        for name, _, key in (line.partition("\t"),)
+        if name == queue
+    }
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="lists bindings with rabbitmqctl")
+async def test_a_queue_an_earlier_version_bound_to_other_events_loses_those_bindings_at_start(
+    channel: aio_pika.abc.AbstractChannel,
+) -> None:
+    """Before one fact stood for a booked sale, crm's and clearing's queues were bound to
+    ``cagnotte.credited`` and ``card.transactions.booked``. A broker kept from then (a
+    machine's test vhost) keeps those bindings: the queue would receive events it has no
+    handler for and dead-letter them. Declaring the topology unbinds them."""
+    settings = Settings(service="itest", amqp_url=harness.AMQP_URL)
+    exchange = await channel.get_exchange(settings.exchange)
+    crm = await channel.get_queue(QUEUES["crm"].name)
+    stale = {"cagnotte.credited.v1", "card.transactions.booked.v1"}
+    for key in stale:
+        await crm.bind(exchange, key)
+    assert stale <= await asyncio.to_thread(_bindings, "crm.events")
+
+    await declare(channel, settings)
+
+    bound = await asyncio.to_thread(_bindings, "crm.events")
+    assert not stale & bound
+    assert set(QUEUES["crm"].routing_keys) <= bound

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 CARDS = harness.url("cards")
 WATCHED = (
     "blacklist.changed.v1",
-    "card.transactions.booked.v1",
+    "transactions.booked.v1",
     "terminal.parameters.published.v1",
 )
 
@@ -258,13 +258,13 @@ async def test_a_card_spent_at_two_shops_and_synced_backwards_ends_equal_to_the_
 
     def booked() -> list[dict[str, Any]]:
         return world.seen.of(
-            "card.transactions.booked", lambda d: d["chunk_id"] == str(chunk_a.data.chunk_id)
+            "transactions.booked", lambda d: d["chunk_id"] == str(chunk_a.data.chunk_id)
         )
 
     async def seen() -> bool:
         return bool(booked())
 
-    await eventually(seen, what="CardTransactionsBooked of A's chunk")
+    await eventually(seen, what="TransactionsBooked of A's chunk")
     assert [t["fee_cents"] for t in booked()[0]["data"]["transactions"]] == [10, 20]
 
 
@@ -288,7 +288,7 @@ async def test_the_same_chunk_twice_is_booked_once(world: World, db: asyncpg.Con
     await eventually(lambda: _visits(db, txs, a), what="crm's visits")
     await asyncio.sleep(0.3)
     booked = world.seen.of(
-        "card.transactions.booked", lambda d: d["chunk_id"] == str(chunk.data.chunk_id)
+        "transactions.booked", lambda d: d["chunk_id"] == str(chunk.data.chunk_id)
     )
     assert len(booked) == 1
     await assert_books_agree(db, world.net.association_id)
@@ -424,7 +424,7 @@ async def test_a_reward_the_rules_do_not_give_is_held_until_approved(
     await eventually(lambda: _has_entry(db, right_id), what="clearing booking the honest sale")
     assert await _cleared(db, greedy_id) == 0
     assert not world.seen.of(
-        "card.transactions.booked", lambda d: d["chunk_id"] == str(chunk_b.data.chunk_id)
+        "transactions.booked", lambda d: d["chunk_id"] == str(chunk_b.data.chunk_id)
     )
     [line] = await world.held(status="held", reason="reward_mismatch")
     assert (line["transaction_id"], line["card_number"]) == (str(greedy_id), card.number)

@@ -14,7 +14,7 @@ acknowledged: the terminal does not retry a line the server holds.
 
 Booking (``service.offline_booking``) appends the card's own deltas to the cagnotte, so the
 account equals the card once all its transactions have arrived, in whatever order (deltas
-commute); the visit counters come from the card's highest ATC. One ``CardTransactionsBooked``
+commute); the visit counters come from the card's highest ATC. One ``TransactionsBooked``
 per chunk tells clearing and crm.
 
 The whole batch of chunks is one transaction, with a few statements whatever its size: the

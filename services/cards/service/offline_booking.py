@@ -1,7 +1,7 @@
 """Booking what chip cards did offline, once checked (``service.offline``) or approved from
 quarantine (``service.quarantine``): the card's own deltas appended to the cagnotte, so the
 account equals the card once all its transactions have arrived, in whatever order (deltas
-commute); the visit counters come from the card's highest ATC. One ``CardTransactionsBooked``
+commute); the visit counters come from the card's highest ATC. One ``TransactionsBooked``
 per chunk tells clearing and crm."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from services.cards.adapters import accounts, cagnotte, card_transactions, cards
 from services.cards.domain import AccountState
 from services.cards.domain.card_checks import AnomalyKind
 from services.cards.service.common import SOURCE
-from shared.contracts import CardTransaction, CardTransactionsBooked, CardTransactionsSynced
+from shared.contracts import CardTransaction, CardTransactionsSynced, TransactionsBooked
 from shared.events import Event, new_event
 
 
@@ -241,8 +241,9 @@ def booked_events(
         out.append(
             new_event(
                 SOURCE,
-                CardTransactionsBooked.model_validate(
+                TransactionsBooked.model_validate(
                     {
+                        "origin": "card",
                         "chunk_id": d.chunk_id,
                         "association_id": d.association_id,
                         "merchant_id": d.merchant_id,

@@ -6,7 +6,7 @@
   see its money. Counted per reason (``comptoir_card_quarantined_total``); a failed certificate
   is an alert: logged at error naming the card and the terminal (either may be the forger).
 - **approved**: booked then, with the actor and the reason, through the chunk's booking path
-  (``offline_booking.book``) and its ``CardTransactionsBooked``: clearing sees it like any offline
+  (``offline_booking.book``) and its ``TransactionsBooked``: clearing sees it like any offline
   transaction. A line whose (card, ATC) is already booked (a clone) or whose card is unknown
   cannot be.
 - **rejected**: nothing is booked, the server's account stays as it was; what the card claims

@@ -42,7 +42,7 @@ async def _held(conn: asyncpg.Connection, line_id: int) -> asyncpg.Record:
 
 async def approve(pool: asyncpg.Pool, line_id: int, actor: str, reason: str) -> asyncpg.Record:
     """Booked as the chunk would have booked it (the card's deltas to its account, one
-    ``CardTransactionsBooked`` for clearing and crm). Refused (409) when its card is unknown,
+    ``TransactionsBooked`` for clearing and crm). Refused (409) when its card is unknown,
     its (card, ATC) is already booked (a clone's line), or the line cannot be read."""
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record:

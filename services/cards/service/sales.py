@@ -24,6 +24,7 @@ from services.cards.service.resolution import (
     resolve,
 )
 from shared.contracts import (
+    BookedTransaction,
     CagnotteCredited,
     CagnotteRedeemed,
     RedemptionRefused,
@@ -32,6 +33,7 @@ from shared.contracts import (
     RuleRefusal,
     SaleRecorded,
     SaleRefused,
+    TransactionsBooked,
 )
 from shared.events import Event, new_event
 from shared.rules.dates import DateWindow
@@ -142,6 +144,23 @@ async def on_sales(
                 cause=e,
             )
         )
+        out.append(
+            _booked(
+                e,
+                BookedTransaction(
+                    transaction_id=d.sale_id,
+                    kind="sale",
+                    account_id=r.account_id,
+                    card_number=r.card_number,
+                    occurred_at=d.occurred_at,
+                    amount_cents=d.amount_cents,
+                    product_family=d.product_family,
+                    reward_cents=credit.reward_cents,
+                    expired_cents=credit.expired_cents,
+                    fee_cents=evaluation.fee_cents,
+                ),
+            )
+        )
     await cagnotte.append_entries(conn, entries)
     await cagnotte.save(conn, [(a, states[a]) for a in sorted(states)])
     await cards.touch(conn, used)
@@ -244,7 +263,41 @@ async def on_redemptions(
                 cause=e,
             )
         )
+        out.append(
+            _booked(
+                e,
+                BookedTransaction(
+                    transaction_id=d.redemption_id,
+                    kind="redemption",
+                    account_id=r.account_id,
+                    card_number=r.card_number,
+                    occurred_at=d.occurred_at,
+                    amount_cents=d.amount_cents,
+                    purse=d.purse,
+                ),
+            )
+        )
     await cagnotte.append_entries(conn, entries)
     await cagnotte.save(conn, [(a, states[a]) for a in sorted(states)])
     await cards.touch(conn, used)
     return out
+
+
+def _booked(
+    cause: Event[SaleRecorded] | Event[RedemptionRequested], line: BookedTransaction
+) -> Event[TransactionsBooked]:
+    """The fact clearing and crm book, beside the answer the till waits for."""
+    d = cause.data
+    return new_event(
+        SOURCE,
+        TransactionsBooked(
+            origin="online",
+            association_id=d.association_id,
+            merchant_id=d.merchant_id,
+            shop_id=d.shop_id,
+            terminal_id=d.terminal_id,
+            transactions=[line],
+        ),
+        subject=f"account/{line.account_id}",
+        cause=cause,
+    )

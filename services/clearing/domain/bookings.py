@@ -12,13 +12,7 @@ from uuid import UUID
 from services.clearing.domain import journal
 from services.clearing.domain.journal import AccountKey, Posting
 from services.clearing.domain.periods import booking_period
-from shared.contracts import (
-    AccountAdjusted,
-    CagnotteCredited,
-    CagnotteRedeemed,
-    CardTransactionsBooked,
-    RewardReversed,
-)
+from shared.contracts import AccountAdjusted, RewardReversed, TransactionsBooked
 from shared.events import Event
 
 
@@ -112,52 +106,6 @@ def party_columns(k: AccountKey) -> tuple[UUID | None, UUID | None]:
 # --- the cards' events ----------------------------------------------------------------------
 
 
-def credited(events: Iterable[Event[CagnotteCredited]]) -> list[Entry]:
-    """A sale's accrual, and the pending rewards it made expire."""
-    entries: list[Entry] = []
-    for e in events:
-        d = e.data
-        postings = journal.accrual(d.association_id, d.merchant_id, d.reward_cents, d.fee_cents)
-        holder = {"account_id": d.account_id, "card_number": d.card_number}
-        entries.append(
-            entry(
-                "accrual",
-                e,
-                d.sale_id,
-                postings,
-                **holder,
-                product_family=d.product_family,
-                purchase_cents=d.amount_cents,
-                reward_cents=d.reward_cents,
-                fee_cents=d.fee_cents,
-            )
-        )
-        if d.expired_cents > 0:
-            expired = journal.pending_expired(d.association_id, d.expired_cents)
-            entries.append(
-                entry(
-                    "pending_expired", e, d.sale_id, expired, **holder, amount_cents=d.expired_cents
-                )
-            )
-    return entries
-
-
-def redeemed(events: Iterable[Event[CagnotteRedeemed]]) -> list[Entry]:
-    return [
-        entry(
-            journal.SPEND_KIND[d.purse],
-            e,
-            d.redemption_id,
-            journal.redemption(d.association_id, d.merchant_id, d.amount_cents, d.purse),
-            account_id=d.account_id,
-            card_number=d.card_number,
-            amount_cents=d.amount_cents,
-        )
-        for e in events
-        for d in (e.data,)
-    ]
-
-
 def reversed_(events: Iterable[Event[RewardReversed]]) -> list[Entry]:
     return [
         entry(
@@ -196,10 +144,11 @@ def adjusted(events: Iterable[Event[AccountAdjusted]]) -> list[Entry]:
     ]
 
 
-def card_booked(events: Iterable[Event[CardTransactionsBooked]]) -> list[Entry]:
-    """The transactions chip cards made offline, one chunk of one terminal per event: each
-    booked like the same sale or redemption made online (reference: the transaction), with
-    its own date, so a terminal that synced after the close books in the open period."""
+def booked(events: Iterable[Event[TransactionsBooked]]) -> list[Entry]:
+    """The sales and redemptions cards booked, online or from a chip card (one terminal per
+    event): a sale's accrual and the pending rewards it made expire; a redemption's spending
+    of the cagnotte or of stored value. Each with its own date, so a terminal that synced
+    after the close books in the open period; each (kind, transaction) once."""
     entries: list[Entry] = []
     for e in events:
         d = e.data
@@ -217,9 +166,15 @@ def card_booked(events: Iterable[Event[CardTransactionsBooked]]) -> list[Entry]:
                 card_number=t.card_number,
             )
             if t.kind == "redemption":
-                postings = journal.redemption(d.association_id, d.merchant_id, t.amount_cents)
+                postings = journal.redemption(
+                    d.association_id, d.merchant_id, t.amount_cents, t.purse
+                )
                 entries.append(
-                    base._replace(kind="redemption", postings=postings, amount_cents=t.amount_cents)
+                    base._replace(
+                        kind=journal.SPEND_KIND[t.purse],
+                        postings=postings,
+                        amount_cents=t.amount_cents,
+                    )
                 )
                 continue
             postings = journal.accrual(d.association_id, d.merchant_id, t.reward_cents, t.fee_cents)

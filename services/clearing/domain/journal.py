@@ -11,13 +11,13 @@ vouchers the association funds). Debit > 0, credit < 0; an entry's postings sum 
 
 | kind (reference)          | from                   | debit                  | credit                 |
 |---------------------------|------------------------|------------------------|------------------------|
-| accrual (sale)            | CagnotteCredited       | merchant M  R + F      | customer_liability R   |
-|                           |                        |                        | operator_fees F        |
-| pending_expired (sale)    | CagnotteCredited, E>0  | customer_liability E   | forfeited E            |
-| redemption (redemption)   | CagnotteRedeemed       | customer_liability X   | merchant N  X          |
-|                           | purse cagnotte         |                        |                        |
-| stored_value_spend (id.)  | CagnotteRedeemed       | customer_funds X       | merchant N  X          |
-|                           | purse stored_value     |                        |                        |
+| accrual (sale)            | TransactionsBooked     | merchant M  R + F      | customer_liability R   |
+|                           | kind sale              |                        | operator_fees F        |
+| pending_expired (sale)    | id., E > 0             | customer_liability E   | forfeited E            |
+| redemption (redemption)   | TransactionsBooked     | customer_liability X   | merchant N  X          |
+|                           | redemption, cagnotte   |                        |                        |
+| stored_value_spend (id.)  | TransactionsBooked     | customer_funds X       | merchant N  X          |
+|                           | redemption, stored val.|                        |                        |
 | reversal (return)         | RewardReversed         | customer_liability R   | merchant M  R + F      |
 |                           |                        | operator_fees F        |                        |
 | adjustment (movement)     | AccountAdjusted        | adjustments A          | purse account A        |

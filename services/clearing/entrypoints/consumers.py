@@ -11,29 +11,20 @@ from services.clearing.service import booking
 from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
-    CagnotteCredited,
-    CagnotteRedeemed,
     CardIssued,
-    CardTransactionsBooked,
     MerchantRegistered,
     RewardReversed,
+    TransactionsBooked,
 )
 from shared.events import Event
 
 Nothing: Sequence[Event[Any]] = ()  # clearing publishes nothing in answer to these
 
 
-async def on_credited(
-    conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
+async def on_booked(
+    conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
 ) -> Sequence[Event[Any]]:
-    await booking.credited(conn, events)
-    return Nothing
-
-
-async def on_redeemed(
-    conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]
-) -> Sequence[Event[Any]]:
-    await booking.redeemed(conn, events)
+    await booking.booked(conn, events)
     return Nothing
 
 
@@ -48,13 +39,6 @@ async def on_adjusted(
     conn: asyncpg.Connection, events: list[Event[AccountAdjusted]]
 ) -> Sequence[Event[Any]]:
     await booking.adjusted(conn, events)
-    return Nothing
-
-
-async def on_card_booked(
-    conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]
-) -> Sequence[Event[Any]]:
-    await booking.card_booked(conn, events)
     return Nothing
 
 

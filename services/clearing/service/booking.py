@@ -11,22 +11,16 @@ from services.clearing.domain import bookings
 from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
-    CagnotteCredited,
-    CagnotteRedeemed,
     CardIssued,
-    CardTransactionsBooked,
     MerchantRegistered,
     RewardReversed,
+    TransactionsBooked,
 )
 from shared.events import Event
 
 
-async def credited(conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]) -> int:
-    return await journal.book(conn, bookings.credited(events))
-
-
-async def redeemed(conn: asyncpg.Connection, events: list[Event[CagnotteRedeemed]]) -> int:
-    return await journal.book(conn, bookings.redeemed(events))
+async def booked(conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]) -> int:
+    return await journal.book(conn, bookings.booked(events))
 
 
 async def reversed_(conn: asyncpg.Connection, events: list[Event[RewardReversed]]) -> int:
@@ -35,10 +29,6 @@ async def reversed_(conn: asyncpg.Connection, events: list[Event[RewardReversed]
 
 async def adjusted(conn: asyncpg.Connection, events: list[Event[AccountAdjusted]]) -> int:
     return await journal.book(conn, bookings.adjusted(events))
-
-
-async def card_booked(conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]) -> int:
-    return await journal.book(conn, bookings.card_booked(events))
 
 
 async def merchants(conn: asyncpg.Connection, events: list[Event[MerchantRegistered]]) -> None:

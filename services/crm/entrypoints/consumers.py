@@ -12,42 +12,18 @@ from services.crm import service
 from services.crm.domain import Cancellation, CustomerCard, Enrolment, Visit
 from shared.contracts import (
     AccountOpened,
-    CagnotteCredited,
     CardIssued,
-    CardTransactionsBooked,
     RewardReversed,
+    TransactionsBooked,
 )
 from shared.events import Event
 
 
-async def on_credited(
-    conn: asyncpg.Connection, events: list[Event[CagnotteCredited]]
+async def on_booked(
+    conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
 ) -> Sequence[Event[Any]]:
-    """A sale made online: a visit."""
-    await service.record_visits(
-        conn,
-        (
-            Visit(
-                d.sale_id,
-                d.account_id,
-                d.association_id,
-                d.merchant_id,
-                d.shop_id,
-                d.amount_cents,
-                d.product_family,
-                d.occurred_at,
-            )
-            for d in (e.data for e in events)
-        ),
-    )
-    return []
-
-
-async def on_card_booked(
-    conn: asyncpg.Connection, events: list[Event[CardTransactionsBooked]]
-) -> Sequence[Event[Any]]:
-    """The sales chip cards made offline: a visit each, keyed by the transaction's id, as the
-    sales made online. A redemption is no visit (as online)."""
+    """The sales cards booked, online or from a chip card: a visit each, keyed by the sale's
+    id. A redemption is no visit."""
     await service.record_visits(
         conn,
         (

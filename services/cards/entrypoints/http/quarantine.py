@@ -129,7 +129,7 @@ def _qid(request: web.Request) -> int:
 )
 async def approve(request: web.Request) -> web.Response:
     """Booked as the chunk would have booked it (the card's deltas to its account, one
-    ``CardTransactionsBooked`` for clearing and crm). Refused (409) when its card is unknown,
+    ``TransactionsBooked`` for clearing and crm). Refused (409) when its card is unknown,
     its (card, ATC) is already booked (a clone's line), or the line cannot be read."""
     rt = back_office(request)
     qid = _qid(request)

@@ -1,0 +1,62 @@
+"""The one fact of a booked transaction, whatever its origin: a sale (cagnottage) or a
+redemption (décagnottage, or a spending of stored value) that cards booked in the cagnotte,
+asked for online by a till or made offline by a chip card and synced. Clearing books it in
+the journal and crm counts its visit, each with one handler.
+
+The answer a till waits for online is another event (``CagnotteCredited``,
+``CagnotteRedeemed``: balances, visits, the rules' refusals), for the gateway only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.contracts.base import Cents, Purse
+from shared.events import EventData, register
+
+
+class BookedTransaction(BaseModel):
+    """One transaction as cards booked it (F15's record: customer, merchant, shop, terminal,
+    amount, product family, date and time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The sale's or redemption's id: the till's online, card_transaction_id(terminal, seq)
+    # for a chip card's; clearing books each (kind, id) once.
+    transaction_id: UUID
+    kind: Literal["sale", "redemption"]
+    account_id: UUID
+    card_number: str | None = None  # None: a cardless account, named by its phone
+    occurred_at: datetime
+    amount_cents: Cents  # the purchase (sale) or the amount spent (redemption)
+    product_family: str | None = None
+    purse: Purse = "cagnotte"  # what a redemption spent
+    reward_cents: Cents = Field(
+        default=0, ge=0
+    )  # added to the customer's claim, pending or available
+    expired_cents: Cents = Field(default=0, ge=0)  # pending forfeited at this purchase
+    fee_cents: Cents = Field(default=0, ge=0)  # the operator's fee (taux UC) on the sale
+
+
+@register
+class TransactionsBooked(EventData):
+    """Transactions cards booked at one terminal: one sale or redemption asked for online
+    (``origin="online"``), or the transactions of one synced chunk of a chip-card terminal's
+    journal that were booked (``origin="card"``: all but those held as forged or cloned)."""
+
+    name = "transactions.booked"
+    origin: Literal["online", "card"]
+    chunk_id: UUID | None = None  # the synced chunk, for origin "card"
+    association_id: UUID
+    merchant_id: UUID
+    shop_id: UUID
+    terminal_id: UUID
+    transactions: list[BookedTransaction] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _chunk_of_card(self) -> TransactionsBooked:
+        if (self.origin == "card") != (self.chunk_id is not None):
+            raise ValueError("a chip card's transactions name their chunk, and only they do")
+        return self
