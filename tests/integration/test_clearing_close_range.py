@@ -23,7 +23,7 @@ from shared.client import AdminClient
 from shared.events import new_event, pack
 from tests import harness
 from tests.conftest import eventually
-from tests.integration.test_clearing_books import _credited
+from tests.integration.test_clearing_books import _credited, _id
 
 CLEARING = harness.url("clearing")
 
@@ -54,7 +54,7 @@ async def _book_sale(
 
     async def booked() -> bool:
         found = await db.fetchval(
-            "SELECT count(*) FROM clearing.journal_entries WHERE reference_id = $1", sale.sale_id
+            "SELECT count(*) FROM clearing.journal_entries WHERE reference_id = $1", _id(sale)
         )
         return bool(found)
 
