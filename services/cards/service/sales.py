@@ -5,17 +5,21 @@ same the offline terminal computes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from services.cards.adapters import accounts, cagnotte, cards
 from services.cards.adapters.rulebooks import BOOKS
-from services.cards.domain import Bucket, Movement, Overdrawn, apply, credit_sale
+from services.cards.domain import AccountState, Bucket, Movement, Overdrawn, apply, credit_sale
+from services.cards.domain.rulebooks import Snapshot
 from services.cards.service.common import SOURCE
 from services.cards.service.resolution import (
     WINDOW,
+    Refusal,
     Resolved,
     Wanted,
     dates_out_of_reason,
@@ -37,7 +41,41 @@ from shared.contracts import (
 )
 from shared.events import Event, new_event
 from shared.rules.dates import DateWindow
-from shared.rules.engine import Sale
+from shared.rules.engine import Evaluation, Sale
+
+
+@dataclass
+class _Books:
+    """What a batch reads of its accounts (locked in id order) and writes back at its end: the
+    accounts' states, the references already booked, the new cagnotte entries, the cards used."""
+
+    states: dict[UUID, AccountState]
+    booked: set[UUID]
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
+    used: dict[str, datetime] = field(default_factory=dict)
+
+    @classmethod
+    async def lock(
+        cls,
+        conn: asyncpg.Connection,
+        resolved: Sequence[Resolved | Refusal],
+        kind: str,
+        references: list[UUID],
+    ) -> _Books:
+        rows = await accounts.lock_accounts(
+            conn, (r.account_id for r in resolved if isinstance(r, Resolved))
+        )
+        states = {a: cagnotte.state_of(r) for a, r in rows.items()}
+        return cls(states, await cagnotte.already_booked(conn, kind, references))
+
+    def card_used(self, card_number: str | None, at: datetime) -> None:
+        if card_number:
+            self.used[card_number] = max(self.used.get(card_number, at), at)
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        await cagnotte.append_entries(conn, self.entries)
+        await cagnotte.save(conn, [(a, self.states[a]) for a in sorted(self.states)])
+        await cards.touch(conn, self.used)
 
 
 async def on_sales(
@@ -48,123 +86,129 @@ async def on_sales(
     out: list[Event[Any]] = []
     snap = await BOOKS.current(conn)
     undated = await dates_out_of_reason(conn, events, window)
-    wanted: list[Wanted] = []
-    for e in events:
-        d = e.data
-        if e.id in undated:
-            continue  # no account opened for a sale that is refused
-        if d.phone is not None and merchant_error(snap, d.merchant_id, d.association_id) is None:
-            wanted.append((d.association_id, d.phone, d.merchant_id, d.sale_id, None, None, None))
-    phone_accounts, opened = await open_for(conn, wanted, {e.data.sale_id: e for e in events}, out)
+    phone_accounts, opened = await _open_first_purchases(conn, snap, events, undated, out)
     resolved = await resolve(conn, snap, events, phone_accounts)
-    rows = await accounts.lock_accounts(
-        conn, (r.account_id for r in resolved if isinstance(r, Resolved))
-    )
-    states = {a: cagnotte.state_of(r) for a, r in rows.items()}
-    booked = await cagnotte.already_booked(conn, "cagnottage", [e.data.sale_id for e in events])
-    entries: list[tuple[Any, ...]] = []
-    used: dict[str, datetime] = {}
+    books = await _Books.lock(conn, resolved, "cagnottage", [e.data.sale_id for e in events])
     for i, e in enumerate(events):
         d = e.data
-        if d.sale_id in booked:
+        if d.sale_id in books.booked:
             continue  # the same sale under another event id: credited once only
-        r = undated.get(e.id) or resolved[i]
-        if isinstance(r, Resolved) and r.rules.book is None:
-            r = (
-                "card_does_not_earn",
-                "this card holds money loaded by the customer and earns no reward",
-            )
-        if not isinstance(r, Resolved):
-            out.append(
-                new_event(SOURCE, SaleRefused(sale_id=d.sale_id, reason=r[0], detail=r[1]), cause=e)
-            )
-            continue
-        booked.add(d.sale_id)
-        book = r.rules.book
-        assert book is not None
-        evaluation = book.evaluate(
-            Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity)
-        )
-        state = states[r.account_id]
-        credit = credit_sale(state, evaluation, book.program, r.rules.threshold, d.occurred_at)
-        _, applied = apply(state, credit.movements)
-        states[r.account_id] = credit.state
-        for m, after in applied:
-            first = m.kind == "cagnottage"  # one per sale: it carries the purchase and the fee
-            entries.append(
-                cagnotte.entry(
-                    r.account_id,
-                    m.kind,
-                    m.bucket,
-                    d.sale_id,
-                    m.amount,
-                    after,
-                    d.occurred_at,
-                    merchant_id=d.merchant_id,
-                    shop_id=d.shop_id,
-                    terminal_id=d.terminal_id,
-                    purchase_cents=d.amount_cents if first else None,
-                    product_family=d.product_family,
-                    taux_client_bps=evaluation.taux_client_bps,
-                    fee_cents=evaluation.fee_cents if first else None,
-                    card_number=r.card_number,
-                )
-            )
-        if r.card_number:
-            used[r.card_number] = max(used.get(r.card_number, d.occurred_at), d.occurred_at)
-        s = credit.state
-        out.append(
-            new_event(
-                SOURCE,
-                CagnotteCredited(
-                    **d.origin(),
-                    sale_id=d.sale_id,
-                    account_id=r.account_id,
-                    card_number=r.card_number,
-                    amount_cents=d.amount_cents,
-                    product_family=d.product_family,
-                    reward_cents=credit.reward_cents,
-                    fee_cents=evaluation.fee_cents,
-                    taux_client_bps=evaluation.taux_client_bps,
-                    taux_uc_bps=evaluation.taux_uc_bps,
-                    balance_cents=s.available,
-                    pending_cents=s.pending,
-                    transferred_cents=credit.transferred_cents,
-                    expired_cents=credit.expired_cents,
-                    program_kind=book.program.kind.value,
-                    units_earned=credit.units_earned,
-                    units_balance=s.units,
-                    visits=s.visits,
-                    refusals=[
-                        RuleRefusal(code=x.code, detail=x.detail) for x in evaluation.refusals
-                    ],
-                    account_opened=r.account_id in opened,
-                ),
-                subject=f"account/{r.account_id}",
-                cause=e,
-            )
-        )
-        out.append(
-            _booked(
-                e,
-                BookedTransaction(
-                    transaction_id=d.sale_id,
-                    kind="sale",
-                    account_id=r.account_id,
-                    card_number=r.card_number,
-                    occurred_at=d.occurred_at,
-                    amount_cents=d.amount_cents,
-                    product_family=d.product_family,
-                    reward_cents=credit.reward_cents,
-                    expired_cents=credit.expired_cents,
-                    fee_cents=evaluation.fee_cents,
-                ),
-            )
-        )
-    await cagnotte.append_entries(conn, entries)
-    await cagnotte.save(conn, [(a, states[a]) for a in sorted(states)])
-    await cards.touch(conn, used)
+        r = _earning(undated.get(e.id) or resolved[i])
+        if isinstance(r, Resolved):
+            books.booked.add(d.sale_id)
+            out.extend(_credit(books, e, r, r.account_id in opened))
+        else:
+            refused = SaleRefused(sale_id=d.sale_id, reason=r[0], detail=r[1])
+            out.append(new_event(SOURCE, refused, cause=e))
+    await books.save(conn)
     return out
+
+
+async def _open_first_purchases(
+    conn: asyncpg.Connection,
+    snap: Snapshot,
+    events: list[Event[SaleRecorded]],
+    undated: dict[str, Refusal],
+    out: list[Event[Any]],
+) -> tuple[dict[tuple[UUID, str], UUID], set[UUID]]:
+    """The accounts of the sales named by a phone, opened at their first purchase (F3) unless
+    the sale is refused for its date or its merchant."""
+    wanted: list[Wanted] = [
+        (d.association_id, d.phone, d.merchant_id, d.sale_id, None, None, None)
+        for e in events
+        for d in (e.data,)
+        if e.id not in undated
+        and d.phone is not None
+        and merchant_error(snap, d.merchant_id, d.association_id) is None
+    ]
+    return await open_for(conn, wanted, {e.data.sale_id: e for e in events}, out)
+
+
+def _earning(r: Resolved | Refusal) -> Resolved | Refusal:
+    """A card holding only money the customer loaded earns nothing: the sale is refused."""
+    if isinstance(r, Resolved) and r.rules.book is None:
+        return (
+            "card_does_not_earn",
+            "this card holds money loaded by the customer and earns no reward",
+        )
+    return r
+
+
+def _credit(books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool) -> list[Event[Any]]:
+    """One sale credited: its movements in the cagnotte, the till's answer, the booked fact."""
+    d = e.data
+    book = r.rules.book
+    assert book is not None
+    evaluation = book.evaluate(
+        Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity)
+    )
+    state = books.states[r.account_id]
+    credit = credit_sale(state, evaluation, book.program, r.rules.threshold, d.occurred_at)
+    _, applied = apply(state, credit.movements)
+    books.states[r.account_id] = s = credit.state
+    books.entries.extend(_sale_entries(d, r, applied, evaluation))
+    books.card_used(r.card_number, d.occurred_at)
+    answer = CagnotteCredited(
+        **d.origin(),
+        sale_id=d.sale_id,
+        account_id=r.account_id,
+        card_number=r.card_number,
+        amount_cents=d.amount_cents,
+        product_family=d.product_family,
+        reward_cents=credit.reward_cents,
+        fee_cents=evaluation.fee_cents,
+        taux_client_bps=evaluation.taux_client_bps,
+        taux_uc_bps=evaluation.taux_uc_bps,
+        balance_cents=s.available,
+        pending_cents=s.pending,
+        transferred_cents=credit.transferred_cents,
+        expired_cents=credit.expired_cents,
+        program_kind=book.program.kind.value,
+        units_earned=credit.units_earned,
+        units_balance=s.units,
+        visits=s.visits,
+        refusals=[RuleRefusal(code=x.code, detail=x.detail) for x in evaluation.refusals],
+        account_opened=opened,
+    )
+    line = BookedTransaction(
+        transaction_id=d.sale_id,
+        kind="sale",
+        account_id=r.account_id,
+        card_number=r.card_number,
+        occurred_at=d.occurred_at,
+        amount_cents=d.amount_cents,
+        product_family=d.product_family,
+        reward_cents=credit.reward_cents,
+        expired_cents=credit.expired_cents,
+        fee_cents=evaluation.fee_cents,
+    )
+    return [new_event(SOURCE, answer, subject=f"account/{r.account_id}", cause=e), _booked(e, line)]
+
+
+def _sale_entries(
+    d: SaleRecorded, r: Resolved, applied: list[tuple[Movement, int]], evaluation: Evaluation
+) -> list[tuple[Any, ...]]:
+    """The cagnotte entries of a sale's movements; the cagnottage carries the purchase and fee."""
+    return [
+        cagnotte.entry(
+            r.account_id,
+            m.kind,
+            m.bucket,
+            d.sale_id,
+            m.amount,
+            after,
+            d.occurred_at,
+            merchant_id=d.merchant_id,
+            shop_id=d.shop_id,
+            terminal_id=d.terminal_id,
+            purchase_cents=d.amount_cents if m.kind == "cagnottage" else None,
+            product_family=d.product_family,
+            taux_client_bps=evaluation.taux_client_bps,
+            fee_cents=evaluation.fee_cents if m.kind == "cagnottage" else None,
+            card_number=r.card_number,
+        )
+        for m, after in applied
+    ]
 
 
 async def on_redemptions(
@@ -180,107 +224,80 @@ async def on_redemptions(
         conn, ((e.data.association_id, e.data.phone) for e in events if e.data.phone)
     )
     resolved = await resolve(conn, snap, events, phone_accounts)
-    rows = await accounts.lock_accounts(
-        conn, (r.account_id for r in resolved if isinstance(r, Resolved))
-    )
-    states = {a: cagnotte.state_of(r) for a, r in rows.items()}
-    booked = await cagnotte.already_booked(
-        conn, "decagnottage", [e.data.redemption_id for e in events]
-    )
-    entries: list[tuple[Any, ...]] = []
-    used: dict[str, datetime] = {}
+    references = [e.data.redemption_id for e in events]
+    books = await _Books.lock(conn, resolved, "decagnottage", references)
     for i, e in enumerate(events):
         d = e.data
-        if d.redemption_id in booked:
+        if d.redemption_id in books.booked:
             continue
         r = undated.get(e.id) or resolved[i]
         if not isinstance(r, Resolved):
-            out.append(
-                new_event(
-                    SOURCE,
-                    RedemptionRefused(redemption_id=d.redemption_id, reason=r[0], detail=r[1]),
-                    cause=e,
-                )
-            )
+            refused = RedemptionRefused(redemption_id=d.redemption_id, reason=r[0], detail=r[1])
+            out.append(new_event(SOURCE, refused, cause=e))
             continue
-        bucket: Bucket = "available" if d.purse == "cagnotte" else "stored_value"
-        state = states[r.account_id]
-        try:
-            new_state, applied = apply(state, [Movement("decagnottage", bucket, -d.amount_cents)])
-        except Overdrawn as exc:
-            reason: RefusalReason = (
-                "insufficient_balance"
-                if d.purse == "cagnotte" or exc.available
-                else "no_stored_value"
-            )
-            out.append(
-                new_event(
-                    SOURCE,
-                    RedemptionRefused(
-                        redemption_id=d.redemption_id,
-                        reason=reason,
-                        detail=f"available {exc.available} cents, asked {d.amount_cents}",
-                        available_cents=exc.available,
-                    ),
-                    cause=e,
-                )
-            )
-            continue
-        booked.add(d.redemption_id)
-        states[r.account_id] = new_state
-        ((m, after),) = applied
-        entries.append(
-            cagnotte.entry(
-                r.account_id,
-                m.kind,
-                m.bucket,
-                d.redemption_id,
-                m.amount,
-                after,
-                d.occurred_at,
-                merchant_id=d.merchant_id,
-                shop_id=d.shop_id,
-                terminal_id=d.terminal_id,
-                purchase_cents=d.amount_cents,
-                card_number=r.card_number,
-            )
-        )
-        if r.card_number:
-            used[r.card_number] = max(used.get(r.card_number, d.occurred_at), d.occurred_at)
-        out.append(
-            new_event(
-                SOURCE,
-                CagnotteRedeemed(
-                    **d.origin(),
-                    redemption_id=d.redemption_id,
-                    account_id=r.account_id,
-                    card_number=r.card_number,
-                    amount_cents=d.amount_cents,
-                    balance_cents=after,
-                    purse=d.purse,
-                ),
-                subject=f"account/{r.account_id}",
-                cause=e,
-            )
-        )
-        out.append(
-            _booked(
-                e,
-                BookedTransaction(
-                    transaction_id=d.redemption_id,
-                    kind="redemption",
-                    account_id=r.account_id,
-                    card_number=r.card_number,
-                    occurred_at=d.occurred_at,
-                    amount_cents=d.amount_cents,
-                    purse=d.purse,
-                ),
-            )
-        )
-    await cagnotte.append_entries(conn, entries)
-    await cagnotte.save(conn, [(a, states[a]) for a in sorted(states)])
-    await cards.touch(conn, used)
+        out.extend(_debit(books, e, r))
+    await books.save(conn)
     return out
+
+
+def _debit(books: _Books, e: Event[RedemptionRequested], r: Resolved) -> list[Event[Any]]:
+    """One redemption: the purse debited, or refused when it would go below zero."""
+    d = e.data
+    bucket: Bucket = "available" if d.purse == "cagnotte" else "stored_value"
+    try:
+        new_state, applied = apply(
+            books.states[r.account_id], [Movement("decagnottage", bucket, -d.amount_cents)]
+        )
+    except Overdrawn as exc:
+        reason: RefusalReason = (
+            "insufficient_balance" if d.purse == "cagnotte" or exc.available else "no_stored_value"
+        )
+        refused = RedemptionRefused(
+            redemption_id=d.redemption_id,
+            reason=reason,
+            detail=f"available {exc.available} cents, asked {d.amount_cents}",
+            available_cents=exc.available,
+        )
+        return [new_event(SOURCE, refused, cause=e)]
+    books.booked.add(d.redemption_id)
+    books.states[r.account_id] = new_state
+    ((m, after),) = applied
+    books.entries.append(
+        cagnotte.entry(
+            r.account_id,
+            m.kind,
+            m.bucket,
+            d.redemption_id,
+            m.amount,
+            after,
+            d.occurred_at,
+            merchant_id=d.merchant_id,
+            shop_id=d.shop_id,
+            terminal_id=d.terminal_id,
+            purchase_cents=d.amount_cents,
+            card_number=r.card_number,
+        )
+    )
+    books.card_used(r.card_number, d.occurred_at)
+    answer = CagnotteRedeemed(
+        **d.origin(),
+        redemption_id=d.redemption_id,
+        account_id=r.account_id,
+        card_number=r.card_number,
+        amount_cents=d.amount_cents,
+        balance_cents=after,
+        purse=d.purse,
+    )
+    line = BookedTransaction(
+        transaction_id=d.redemption_id,
+        kind="redemption",
+        account_id=r.account_id,
+        card_number=r.card_number,
+        occurred_at=d.occurred_at,
+        amount_cents=d.amount_cents,
+        purse=d.purse,
+    )
+    return [new_event(SOURCE, answer, subject=f"account/{r.account_id}", cause=e), _booked(e, line)]
 
 
 def _booked(
