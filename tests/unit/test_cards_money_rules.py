@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from services.cards.domain import customer_files
+from services.cards.domain import import_report
 from services.cards.domain import money as rules
 from services.cards.domain.base import Refused
-from services.cards.domain.customer_file import Customer, Rejected, Report
+from services.cards.domain.customer_import import Customer, Rejected, Report
 from services.cards.domain.partners import newest
 from shared.contracts import PartnerRegistered
 from shared.events import new_event
@@ -140,17 +140,17 @@ def test_a_donation_is_dated_within_reason() -> None:
 
 
 def test_a_customer_file_is_utf8_text() -> None:
-    assert customer_files.decode("téléphone\n".encode()) == "téléphone\n"
-    assert _refused(customer_files.decode, "é".encode("latin-1")).title == "File not in UTF-8"
-    assert _refused(customer_files.decode, b"a\x00b").title == "Not a text file"
+    assert import_report.decode("téléphone\n".encode()) == "téléphone\n"
+    assert _refused(import_report.decode, "é".encode("latin-1")).title == "File not in UTF-8"
+    assert _refused(import_report.decode, b"a\x00b").title == "Not a text file"
 
 
 def test_the_report_gives_every_rejected_line_in_the_files_order() -> None:
     report = Report(rejected=[Rejected(4, "x" * 2000, ("bad phone",))])
     refused = [(Customer(line=2, raw="taken", phone="+33600000000"), "card_taken")]
-    lines = customer_files.rejected_lines(report, refused)
+    lines = import_report.rejected_lines(report, refused)
     assert [(r.line, r.reasons) for r in lines] == [(2, ["card_taken"]), (4, ["bad phone"])]
-    assert len(lines[1].raw) == customer_files.MAX_RAW
+    assert len(lines[1].raw) == import_report.MAX_RAW
 
 
 def test_the_newest_registration_of_a_partner_counts() -> None:

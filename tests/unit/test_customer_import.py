@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.cards.domain.customer_file import ImportFileError, read
+from services.cards.domain.customer_import import ImportFileError, read
 from shared.rules.codes import card_number
 
 TODAY = date(2026, 11, 22)

@@ -12,9 +12,9 @@ from uuid import UUID
 import asyncpg
 
 from services.cards.adapters import catalogue as catalogue_db
-from services.cards.domain import customer_file as customer_import
-from services.cards.domain import customer_files as rules
-from services.cards.domain.customer_file import ImportFileError
+from services.cards.domain import customer_import
+from services.cards.domain import import_report as rules
+from services.cards.domain.customer_import import ImportFileError
 from services.cards.service import imports
 from services.cards.service.money_models import ImportCounts, ImportReport, RejectedLine
 from services.cards.service.refusals import use_case

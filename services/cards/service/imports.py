@@ -1,4 +1,4 @@
-"""The I/O side of a customer file import (F5): ``domain.customer_file.read`` validated the file,
+"""The I/O side of a customer file import (F5): ``domain.customer_import.read`` validated the file,
 this writes its accepted lines into one association, inside the caller's transaction.
 
 Running the same file again changes nothing: accounts are upserted by (association, phone)
@@ -23,7 +23,7 @@ import asyncpg
 from services.cards.adapters import cagnotte, serials
 from services.cards.adapters import imports as rows_of
 from services.cards.adapters.imports import DETAILS
-from services.cards.domain.customer_file import Customer
+from services.cards.domain.customer_import import Customer
 from services.cards.service.common import event
 from shared import clock, outbox
 from shared.contracts import AccountAdjusted, AccountOpened, CardIssued

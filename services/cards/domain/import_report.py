@@ -1,5 +1,5 @@
 """The rules of a customer file imported at start-up (F5), around its reading
-(``services.cards.domain.customer_file``): the bytes must be UTF-8 text, and the report gives every
+(``services.cards.domain.customer_import``): the bytes must be UTF-8 text, and the report gives every
 rejected line, whether refused at reading or at writing, in the file's order."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.cards.domain.base import Refused
-from services.cards.domain.customer_file import Customer, Report
+from services.cards.domain.customer_import import Customer, Report
 
 MAX_RAW = 1000  # characters of a rejected line shown in the report
 
