@@ -7,16 +7,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
+from uuid import UUID
 
 import asyncpg
 
 from services.cards.adapters import accounts, cagnotte
-from services.cards.domain import ReturnRefusal, apply, reverse, sale_booked
+from services.cards.domain import (
+    AccountState,
+    Movement,
+    ReturnRefusal,
+    apply,
+    reverse,
+    sale_booked,
+)
+from services.cards.domain.returns import Reversal, SaleBooked
 from services.cards.service.common import SOURCE
-from services.cards.service.resolution import WINDOW, dates_out_of_reason
+from services.cards.service.resolution import WINDOW, Refusal, dates_out_of_reason
 from shared.contracts import RefusalReason, ReturnRecorded, ReturnRefused, RewardReversed
 from shared.events import Event, new_event
 from shared.rules.dates import DateWindow
+
+Sold = tuple[UUID, UUID, SaleBooked]  # a sale's account, merchant, and what it left
 
 
 async def on_returns(
@@ -42,88 +53,100 @@ async def on_returns(
             continue
         found = sales.get(d.sale_id)
         try:
-            if e.id in undated:
-                raise ReturnRefusal(*undated[e.id])
-            if found is None:
-                raise ReturnRefusal("unknown_sale", f"no sale {d.sale_id} was credited")
-            account, merchant, sale = found
-            if merchant != d.merchant_id:
-                raise ReturnRefusal(
-                    "unknown_sale", f"sale {d.sale_id} was made at another merchant"
-                )
-            state = states[account]
-            reversal = reverse(sale, d.amount_cents, state)
-            new_state, applied = apply(state, reversal.movements)
+            account, merchant, sale = _returnable(d, found, undated.get(e.id))
+            reversal = reverse(sale, d.amount_cents, states[account])
+            new_state, applied = apply(states[account], reversal.movements)
         except ReturnRefusal as refusal:
             available = states[found[0]].available if found else None
-            out.append(
-                new_event(
-                    SOURCE,
-                    ReturnRefused(
-                        return_id=d.return_id,
-                        reason=cast(RefusalReason, refusal.reason),
-                        detail=refusal.detail,
-                        reward_cents=refusal.reward_cents,
-                        available_cents=available,
-                    ),
-                    cause=e,
-                )
-            )
+            out.append(_refused(e, refusal, available))
             continue
         booked.add(d.return_id)
         states[account] = new_state
-        sales[d.sale_id] = (
-            account,
-            merchant,
-            replace(
-                sale,
-                returned_cents=sale.returned_cents + d.amount_cents,
-                reversed_reward_cents=sale.reversed_reward_cents + reversal.reward_cents,
-                reversed_fee_cents=sale.reversed_fee_cents + reversal.fee_cents,
-                reversed_units=sale.reversed_units + reversal.units,
-            ),
-        )
-        for i, (m, after) in enumerate(applied):
-            entries.append(
-                cagnotte.entry(
-                    account,
-                    m.kind,
-                    m.bucket,
-                    d.return_id,
-                    m.amount,
-                    after,
-                    d.occurred_at,
-                    merchant_id=d.merchant_id,
-                    shop_id=d.shop_id,
-                    terminal_id=d.terminal_id,
-                    purchase_cents=d.amount_cents if i == 0 else None,
-                    fee_cents=reversal.fee_cents if i == 0 else None,
-                    reverses=d.sale_id,
-                    note=d.reason,
-                )
-            )
-        out.append(
-            new_event(
-                SOURCE,
-                RewardReversed(
-                    **d.origin(),
-                    return_id=d.return_id,
-                    sale_id=d.sale_id,
-                    account_id=account,
-                    amount_cents=d.amount_cents,
-                    reward_cents=reversal.reward_cents,
-                    fee_cents=reversal.fee_cents,
-                    from_pending_cents=reversal.from_pending,
-                    from_available_cents=reversal.from_available,
-                    units_reversed=reversal.units,
-                    balance_cents=new_state.available,
-                    pending_cents=new_state.pending,
-                    reason=d.reason,
-                ),
-                subject=f"account/{account}",
-                cause=e,
-            )
-        )
+        sales[d.sale_id] = (account, merchant, _after(sale, d.amount_cents, reversal))
+        entries.extend(_entries(d, account, applied, reversal))
+        out.append(_reversed(e, account, reversal, new_state))
     await cagnotte.append_entries(conn, entries)
     await cagnotte.save(conn, [(a, states[a]) for a in sorted(states)])
     return out
+
+
+def _returnable(d: ReturnRecorded, found: Sold | None, undated: Refusal | None) -> Sold:
+    """The sale a return names, or why it cannot be returned."""
+    if undated is not None:
+        raise ReturnRefusal(*undated)
+    if found is None:
+        raise ReturnRefusal("unknown_sale", f"no sale {d.sale_id} was credited")
+    if found[1] != d.merchant_id:
+        raise ReturnRefusal("unknown_sale", f"sale {d.sale_id} was made at another merchant")
+    return found
+
+
+def _after(sale: SaleBooked, returned_cents: int, reversal: Reversal) -> SaleBooked:
+    """The sale as the next return of the batch sees it."""
+    return replace(
+        sale,
+        returned_cents=sale.returned_cents + returned_cents,
+        reversed_reward_cents=sale.reversed_reward_cents + reversal.reward_cents,
+        reversed_fee_cents=sale.reversed_fee_cents + reversal.fee_cents,
+        reversed_units=sale.reversed_units + reversal.units,
+    )
+
+
+def _entries(
+    d: ReturnRecorded, account: UUID, applied: list[tuple[Movement, int]], reversal: Reversal
+) -> list[tuple[Any, ...]]:
+    """The cagnotte entries of a return; the first carries the amount returned and the fee."""
+    return [
+        cagnotte.entry(
+            account,
+            m.kind,
+            m.bucket,
+            d.return_id,
+            m.amount,
+            after,
+            d.occurred_at,
+            merchant_id=d.merchant_id,
+            shop_id=d.shop_id,
+            terminal_id=d.terminal_id,
+            purchase_cents=d.amount_cents if i == 0 else None,
+            fee_cents=reversal.fee_cents if i == 0 else None,
+            reverses=d.sale_id,
+            note=d.reason,
+        )
+        for i, (m, after) in enumerate(applied)
+    ]
+
+
+def _refused(
+    e: Event[ReturnRecorded], refusal: ReturnRefusal, available: int | None
+) -> Event[ReturnRefused]:
+    refused = ReturnRefused(
+        return_id=e.data.return_id,
+        reason=cast(RefusalReason, refusal.reason),
+        detail=refusal.detail,
+        reward_cents=refusal.reward_cents,
+        available_cents=available,
+    )
+    return new_event(SOURCE, refused, cause=e)
+
+
+def _reversed(
+    e: Event[ReturnRecorded], account: UUID, reversal: Reversal, state: AccountState
+) -> Event[RewardReversed]:
+    d = e.data
+    reversed_ = RewardReversed(
+        **d.origin(),
+        return_id=d.return_id,
+        sale_id=d.sale_id,
+        account_id=account,
+        amount_cents=d.amount_cents,
+        reward_cents=reversal.reward_cents,
+        fee_cents=reversal.fee_cents,
+        from_pending_cents=reversal.from_pending,
+        from_available_cents=reversal.from_available,
+        units_reversed=reversal.units,
+        balance_cents=state.available,
+        pending_cents=state.pending,
+        reason=d.reason,
+    )
+    return new_event(SOURCE, reversed_, subject=f"account/{account}", cause=e)
