@@ -1,6 +1,6 @@
 """Input that cannot hurt a reader (issue 11, finding 8, build item 7), against the running
 services: formula-like names and families are neutralised in every CSV, control characters
-are refused at the edge, a product family is a family code, and the database's own text
+are refused at the edge, a product family is a product family code, and the database's own text
 never reaches an answer."""
 
 from __future__ import annotations

@@ -84,7 +84,9 @@ async def on_sales(
             Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity)
         )
         state = states[r.account_id]
-        credit = credit_sale(state, evaluation, book.program, r.rules.threshold, d.occurred_at)
+        credit = credit_sale(
+            state, evaluation, book.program, r.rules.visit_threshold, d.occurred_at
+        )
         _, applied = apply(state, credit.movements)
         states[r.account_id] = credit.state
         for m, after in applied:

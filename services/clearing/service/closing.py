@@ -29,7 +29,7 @@ from shared.http import Problem
 SOURCE = "clearing"
 # What each party owes through a period by the whole journal, which a close's settlement must
 # equal; under the name tests/integration/test_clearing_close_range.py reads it by.
-ledger_positions = settling.journal_positions
+journal_positions = settling.journal_positions
 logger = log.get("books")
 
 
