@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from services.clearing.domain.periods import MAX_CLOSE_MONTHS
 from services.clearing.service import closing as books
+from services.clearing.service import settling
 from shared import clock
 from shared import db as db_module
 from shared.client import AdminClient
@@ -124,7 +125,7 @@ async def test_a_settlement_holds_what_the_ledger_says_for_an_entry_dated_year_o
             }
             journal = {
                 (p.kind, str(p.party_id)): p.cents
-                for p in await books.journal_positions(conn, aid, date.min)
+                for p in await settling.journal_positions(conn, aid, date.min)
             }
             # what the entries say the merchant is owed, summed here without any bound
             owed = await conn.fetchval(
