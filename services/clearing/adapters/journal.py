@@ -11,7 +11,7 @@ import asyncpg
 
 from services.clearing.domain import bookings
 from services.clearing.domain.bookings import Entry
-from services.clearing.domain.journal import AccountKey
+from services.clearing.domain.journal import PivotAccount
 from shared.db.query import Batch
 
 _ACCOUNTS = Batch(
@@ -56,7 +56,9 @@ _ENTRIES = Batch(
 )
 
 
-async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[AccountKey, int]:
+async def _account_ids(
+    conn: asyncpg.Connection, keys: set[PivotAccount]
+) -> dict[PivotAccount, int]:
     # Sorted: two batches opening the same new accounts insert them in the same order.
     ks = sorted(keys, key=lambda k: (str(k[0]), k[1], str(k[2])))
     rows = [(k[0], k[1], *bookings.party_columns(k)) for k in ks]
