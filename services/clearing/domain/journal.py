@@ -67,7 +67,8 @@ VOUCHERS = "vouchers"
 PARTNER = "partner"
 BANK = "bank"
 
-PivotAccount = tuple[UUID, str, UUID | None]  # association, kind, merchant
+# One account of the compte pivot: association, kind, and its merchant or partner (else None).
+PivotAccount = tuple[UUID, str, UUID | None]
 Purse = Literal["cagnotte", "stored_value"]
 MovementKind = Literal[
     "adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation"
