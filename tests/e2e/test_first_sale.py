@@ -20,7 +20,7 @@ from tests.conftest import NetworkFactory, eventually
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_sale_at_one_merchant_and_a_redemption_at_another_reach_the_three_ledgers(
+async def test_a_sale_at_one_merchant_and_a_redemption_at_another_reach_the_three_books(
     make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
     # A restaurant at 5 % and a bakery on the network rate of 3 %; the operator takes 0.5 %.

@@ -55,7 +55,7 @@ async def grow(conn: asyncpg.Connection, account: uuid.UUID, n: int) -> list[uui
     return [r["reference_id"] for r in rows]
 
 
-async def test_booked_look_ups_read_pages_per_reference_not_per_entry_of_the_ledger(
+async def test_booked_look_ups_read_pages_per_reference_not_per_entry_of_the_cagnotte(
     services: harness.Services, make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
     net = await make_network(merchants=1)

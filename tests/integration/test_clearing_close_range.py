@@ -103,7 +103,7 @@ async def test_a_close_of_more_than_24_months_at_once_is_refused_with_its_reason
     assert len(r.body["periods"]) == 30 - MAX_CLOSE_MONTHS
 
 
-async def test_a_settlement_holds_what_the_ledger_says_for_an_entry_dated_year_one(
+async def test_a_settlement_holds_what_the_journal_says_for_an_entry_dated_year_one(
     channel: aio_pika.abc.AbstractChannel, db: asyncpg.Connection
 ) -> None:
     """A sale dated year 1 is booked in the period date.min, which the driver writes as

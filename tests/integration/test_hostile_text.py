@@ -129,7 +129,7 @@ async def test_names_with_control_or_format_characters_are_refused_at_the_edge(
 
 
 @pytest.mark.parametrize("family", ["=1+2", "+cmd|' /C calc'!A0", "a b", "menu\u202e"])
-async def test_a_product_family_that_is_not_a_family_code_is_refused(
+async def test_a_product_family_that_is_not_a_well_formed_code_is_refused(
     make_network: NetworkFactory, family: str
 ) -> None:
     net = await make_network(merchants=1)
