@@ -26,7 +26,7 @@ help:
 	@echo "make test          the test suite, on database comptoir_test and vhost comptoir_test"
 	@echo "make test-dates    the test suite with the machine's clock at three other dates (libfaketime)"
 	@echo "make bench         the benchmarks of bench/, on database comptoir_bench and vhost comptoir_bench"
-	@echo "make fuzz          fuzz the terminal API and the sync line for 10 minutes, then check the ledgers"
+	@echo "make fuzz          fuzz the terminal API and the sync line for 10 minutes, then check the books"
 	@echo "make lint          ruff and mypy over $(LINT_PATHS)"
 	@echo "make seed          (re)seed the demo network into running services"
 	@echo "make check-deploy  check Dockerfile and docker-compose.yml without a Docker engine"
@@ -77,7 +77,7 @@ bench: infra
 	@$(DEV_ENV) bash deploy/bench.sh
 
 # Not in CI: the terminal HTTP API and the sync line fuzzed (hypothesis) for FUZZ_MINUTES
-# against running services on database comptoir_fuzz and vhost comptoir_fuzz, then the ledgers
+# against running services on database comptoir_fuzz and vhost comptoir_fuzz, then the books
 # checked (bench/fuzz/__main__.py); make fuzz FUZZ_ARGS="--seed 2" passes more arguments.
 FUZZ_MINUTES ?= 10
 FUZZ_ARGS ?=

@@ -305,7 +305,7 @@ async def generate(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
             say(f"  2026-10-{day + 1:02d}: {n:,} sales in {time.perf_counter() - t:.1f} s")
         generated_s = time.perf_counter() - t0
         say("  VACUUM ANALYZE")
-        for table in ("journal_entries", "postings", "holders", "ledger_accounts", "merchants"):
+        for table in ("journal_entries", "postings", "holders", "pivot_accounts", "merchants"):
             await su.execute(f"VACUUM (ANALYZE) clearing.{table}")
         for table in ("partners", "partnerships", "partner_members", "bank_details", "books"):
             await su.execute(f"ANALYZE clearing.{table}")
@@ -324,7 +324,7 @@ async def generate(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
             """INSERT INTO bench.clearing_marker
                (params, max_entry_id, max_posting_id, max_account_id, facts)
                SELECT $1::jsonb, (SELECT max(id) FROM journal_entries),
-                      (SELECT max(id) FROM postings), (SELECT max(id) FROM ledger_accounts),
+                      (SELECT max(id) FROM postings), (SELECT max(id) FROM pivot_accounts),
                       $2::jsonb""",
             orjson.dumps(params).decode(),
             orjson.dumps(facts).decode(),
@@ -335,7 +335,7 @@ async def generate(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
 
 
 async def _parties(su: asyncpg.Connection, args: argparse.Namespace, merchants: list[Any]) -> None:
-    """Associations, merchants, their ledger accounts, holders, partners, bank details, books."""
+    """Associations, merchants, their pivot accounts, holders, partners, bank details, books."""
     assocs = [(a, _id("association", a)) for a in range(args.associations)]
     await su.copy_records_to_table(
         "clearing_associations", schema_name="bench", records=assocs, columns=("idx", "id")
@@ -360,17 +360,17 @@ async def _parties(su: asyncpg.Connection, args: argparse.Namespace, merchants: 
         columns=("id", "association_id", "name", "taux_client_bps", "taux_uc_bps", "created_at"),
     )
     await su.execute(
-        """INSERT INTO ledger_accounts (association_id, kind, merchant_id)
+        """INSERT INTO pivot_accounts (association_id, kind, merchant_id)
            SELECT association_id, 'merchant', id FROM bench.clearing_merchants ORDER BY idx;
-           INSERT INTO ledger_accounts (association_id, kind)
+           INSERT INTO pivot_accounts (association_id, kind)
            SELECT id, k FROM bench.clearing_associations,
                   unnest(ARRAY['customer_liability', 'operator_fees']) k ORDER BY idx, k;
-           UPDATE bench.clearing_merchants m SET account_id = a.id FROM ledger_accounts a
+           UPDATE bench.clearing_merchants m SET account_id = a.id FROM pivot_accounts a
            WHERE a.kind = 'merchant' AND a.merchant_id = m.id;
            UPDATE bench.clearing_associations x SET
-               liability_account = (SELECT id FROM ledger_accounts a WHERE a.association_id = x.id
+               liability_account = (SELECT id FROM pivot_accounts a WHERE a.association_id = x.id
                                     AND a.kind = 'customer_liability'),
-               fees_account = (SELECT id FROM ledger_accounts a WHERE a.association_id = x.id
+               fees_account = (SELECT id FROM pivot_accounts a WHERE a.association_id = x.id
                                AND a.kind = 'operator_fees');
            INSERT INTO books (association_id) SELECT id FROM bench.clearing_associations;
            ANALYZE bench.clearing_merchants; ANALYZE bench.clearing_associations"""
@@ -470,7 +470,7 @@ async def _parties(su: asyncpg.Connection, args: argparse.Namespace, merchants: 
 
 
 async def _checks(su: asyncpg.Connection) -> dict[str, int]:
-    """What the service's invariants say of the generated ledger: every entry balanced, and
+    """What the service's invariants say of the generated journal: every entry balanced, and
     its merchant_cents equal to its posting on its merchant's account."""
     unbalanced = await su.fetchval(
         """SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id
@@ -479,7 +479,7 @@ async def _checks(su: asyncpg.Connection) -> dict[str, int]:
     mismatched = await su.fetchval(
         """SELECT count(*) FROM journal_entries e
            JOIN postings p ON p.entry_id = e.id
-           JOIN ledger_accounts a ON a.id = p.account_id AND a.kind = 'merchant'
+           JOIN pivot_accounts a ON a.id = p.account_id AND a.kind = 'merchant'
            WHERE a.merchant_id <> e.merchant_id OR p.amount_cents <> e.merchant_cents"""
     )
     no_postings = await su.fetchval(
@@ -549,7 +549,7 @@ async def reusable(params: dict[str, Any]) -> asyncpg.Record | None:
 
 async def undo_close(marker: asyncpg.Record) -> dict[str, float]:
     """Back to the generated state: what a previous run's close booked and froze, removed
-    (as ``postgres``, the ledger's append-only triggers off for this session only)."""
+    (as ``postgres``, the journal's append-only triggers off for this session only)."""
     su = await asyncpg.connect(SUPER_BENCH_DSN, command_timeout=None)
     try:
         await su.execute("SET session_replication_role = replica; SET search_path = clearing")
@@ -562,7 +562,7 @@ async def undo_close(marker: asyncpg.Record) -> dict[str, float]:
                     su, "DELETE FROM journal_entries WHERE id > $1", marker["max_entry_id"]
                 ),
                 "accounts": await _deleted(
-                    su, "DELETE FROM ledger_accounts WHERE id > $1", marker["max_account_id"]
+                    su, "DELETE FROM pivot_accounts WHERE id > $1", marker["max_account_id"]
                 ),
                 "statements": await _deleted(su, "DELETE FROM statements"),
             }
@@ -578,7 +578,7 @@ async def undo_close(marker: asyncpg.Record) -> dict[str, float]:
         for table in (
             "journal_entries",
             "postings",
-            "ledger_accounts",
+            "pivot_accounts",
             "statements",
             "settlements",
             "period_closes",
@@ -891,7 +891,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         say(f"generated in {facts['generation_s']} s; checks {facts['checks']}")
     out["data"] = facts
     if any(facts["checks"].values()):
-        raise SystemExit(f"the generated ledger is inconsistent: {facts['checks']}")
+        raise SystemExit(f"the generated journal is inconsistent: {facts['checks']}")
     await measure(args, out, facts, run_dir)
     (run_dir / "result.json").write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
     say(

@@ -98,6 +98,8 @@ def configure(database: str, vhost: str, port_base: int) -> None:
         SERVICES[name] = port_base + i
     RAW_PORT = port_base
     LINE_PORT = port_base + len(SERVICES)
+
+
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "bench_raw")
 CLIENT = ["lean"]  # the load generator's HTTP client, set from --client
 NOISE_LIMIT = (
@@ -773,7 +775,7 @@ HISTORY_BATCH = 500_000  # sales per statement group: progress visible, memory b
 
 # One batch of past sales, drawn in SQL: each lands on a real account, at a real terminal (and
 # its merchant and shop), at an instant inside the batch's slice of the history window, so that
-# the ledgers' ids follow the time of the sales as they would have.
+# the books' ids follow the time of the sales as they would have.
 _DRAW = """
 INSERT INTO h8_history
 SELECT g, gen_random_uuid(), a.account_id, t.terminal_id, t.merchant_id, t.shop_id, x.amount,
@@ -831,7 +833,7 @@ _BOOK = [
        INSERT INTO clearing.postings (entry_id, account_id, amount_cents)
        SELECT je.id, p.account_id, p.amount FROM je
        CROSS JOIN LATERAL (VALUES ($2::bigint, -je.reward_cents),
-                                  ((SELECT id FROM clearing.ledger_accounts
+                                  ((SELECT id FROM clearing.pivot_accounts
                                     WHERE kind = 'merchant' AND merchant_id = je.merchant_id),
                                    je.reward_cents + je.fee_cents),
                                   ($3::bigint, -je.fee_cents)) p(account_id, amount)
@@ -900,13 +902,13 @@ async def preload_history(n: int, association: str) -> dict[str, Any]:
         pivot = {
             r["kind"]: r["id"]
             for r in await conn.fetch(
-                """SELECT kind, id FROM clearing.ledger_accounts
+                """SELECT kind, id FROM clearing.pivot_accounts
                    WHERE association_id = $1 AND kind IN ('customer_liability', 'operator_fees')""",
                 uuid.UUID(association),
             )
         }
         if not accounts or len(pivot) < 2:
-            raise SystemExit("history: no accounts or ledger accounts yet (open them first)")
+            raise SystemExit("history: no accounts or pivot accounts yet (open them first)")
         # the current month only: an earlier one would be closed by clearing under the measure
         end = await conn.fetchval("SELECT now() - interval '1 minute'")
         start = max(

@@ -18,7 +18,7 @@
 
 Every line is a valid certified transaction of a simulated card (tests/cardtx.py) issued by
 the cards service, so the whole server path runs: signatures, chunk commits, certificate
-checks, ATC chains, ledger entries, clearing and crm. The run checks that each line was
+checks, ATC chains, cagnotte entries, clearing and crm. The run checks that each line was
 booked exactly once and that no anomaly was raised. Database ``comptoir_bench``, vhost
 ``comptoir_bench`` (reset at the start), ports 28080-28084 and 28090 (the line).
 """

@@ -11,7 +11,7 @@ its default port, and answers /health, /ready and /metrics):
 {services}
 Other commands:
   python -m deploy.seed         seed the demo network through the back-office APIs
-  python -m deploy.cli --help   play a demo terminal, read the ledgers
+  python -m deploy.cli --help   play a demo terminal, read the books
   python -m deploy.run --help   run all five locally and seed them (what `make run` does)
 
 Configuration: COMPTOIR_DATABASE_URL, COMPTOIR_AMQP_URL, COMPTOIR_ADMIN_TOKEN, COMPTOIR_HOST,

@@ -1,4 +1,4 @@
-"""Command line for the demo network: play a terminal, read the three ledgers.
+"""Command line for the demo network: play a terminal, read the three books.
 
     python -m deploy.cli sale --terminal bistrot --phone "06 12 34 56 78" --amount 24.60
     python -m deploy.cli redeem --terminal boulangerie --phone 0612345678 --amount 1.00
@@ -414,7 +414,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Demo, aiohttp.ClientSession], 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m deploy.cli",
-        description="Play a demo terminal and read the ledgers of the demo network.",
+        description="Play a demo terminal and read the books of the demo network.",
         epilog="Run `make run` first: it starts the services and writes the demo credentials.",
     )
     p.add_argument(

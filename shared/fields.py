@@ -81,5 +81,5 @@ UtcInstant = Annotated[AwareDatetime, AfterValidator(as_utc)]
 # "-", so no formula, no space, no control character can travel as a family. A well-formed
 # code the merchant's catalogue does not hold earns as a sale without family (docs/rules.md,
 # step ``family.unknown``).
-FAMILY_CODE = "[A-Za-z0-9_.-]{1,64}"
-FamilyCode = Annotated[str, Field(pattern=f"^{FAMILY_CODE}$")]
+PRODUCT_FAMILY_CODE = "[A-Za-z0-9_.-]{1,64}"
+ProductFamilyCode = Annotated[str, Field(pattern=f"^{PRODUCT_FAMILY_CODE}$")]

@@ -123,7 +123,7 @@ class Terminal:
             visits=view.visits,
             window_started_at=view.window_started_at,
         )
-        credit = credit_sale(before, evaluation, rules.book.program, rules.threshold, at)
+        credit = credit_sale(before, evaluation, rules.book.program, rules.visit_threshold, at)
         after = credit.state
         order = CreditOrder(
             amount_cents=amount_cents,

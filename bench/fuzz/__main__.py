@@ -1,4 +1,4 @@
-"""Fuzzing of the terminal edge against the running services, then the ledgers checked.
+"""Fuzzing of the terminal edge against the running services, then the books checked.
 
     PYTHONPATH=. .venv/bin/python -m bench.fuzz [--minutes 10] [--seed 1]
         [--database comptoir_fuzz] [--vhost comptoir_fuzz] [--port-base 28180]
@@ -23,11 +23,11 @@
      no one, a card used at B's terminal;
    every answer is judged at once (no 5xx; an error is problem+json with a ``reason`` or a
    ``code``; a line frame is answered or the line closed within 35 s);
-3. then waits for the services to be idle and checks the ledgers: each sale, redemption and
+3. then waits for the services to be idle and checks the books: each sale, redemption and
    return the gateway accepted is booked once in cards and clearing; no request left pending;
    each journal line the gateway acknowledged is booked or quarantined in cards, once; the
    cards' counters, the cards' entries and clearing's liability agree and the pivot nets to 0
-   per association (tests/ledgers.py); clearing's reconciliation (POST /v1/reconciliation)
+   per association (tests/bookkeeping.py); clearing's reconciliation (POST /v1/reconciliation)
    is green; no dead letters; every service still up.
 
 The last line of stdout is a JSON object with the counts and the findings (each with up to 3
@@ -68,7 +68,7 @@ from shared.sync.client import (
     SyncClient,
     SyncRefused,
 )
-from tests import ledgers
+from tests import bookkeeping
 from tests.cardtx import CardTxFactory, MemoryJournal, SimCard
 
 ADMIN = {"Authorization": f"Bearer {ingest.ADMIN_TOKEN}", "Content-Type": "application/json"}
@@ -97,7 +97,9 @@ class Till:
 class World:
     a: str  # association A
     b: str  # association B
-    tills: list[Till]  # A's: 0, 1 (merchant 0), 2 (merchant 1) fuzzed; 3 honest; B's: 4 fuzzed, 5 honest
+    tills: list[
+        Till
+    ]  # A's: 0, 1 (merchant 0), 2 (merchant 1) fuzzed; 3 honest; B's: 4 fuzzed, 5 honest
     phones: list[str]
     cards: dict[str, SimCard]  # A's issued cards, as the honest terminals know them
     http: aiohttp.ClientSession
@@ -217,7 +219,7 @@ JUNK = st.one_of(
         [
             "",
             "100",
-            "=HYPERLINK(\"http://x\",\"y\")",
+            '=HYPERLINK("http://x","y")',
             "+cmd|' /C calc'!A0",
             "\u202eevil",
             "a\x1b[31m",
@@ -666,13 +668,19 @@ async def line_case(w: World, op: dict[str, Any]) -> None:
             if framing.STX in payload or framing.ETX in payload:
                 payload = payload.replace(b"\x02", b"").replace(b"\x03", b"")
             if what == "bad_lrc":
-                wire = bytes((framing.STX,)) + payload + bytes((framing.ETX, framing.lrc(payload) ^ 1))
+                wire = (
+                    bytes((framing.STX,)) + payload + bytes((framing.ETX, framing.lrc(payload) ^ 1))
+                )
             elif what == "cut":
                 wire = bytes((framing.STX,)) + payload[: len(payload) // 2]
             elif what == "noise":
                 wire = bytes(junk)
             elif what == "oversize":
-                wire = bytes((framing.STX,)) + b"a" * (framing.MAX_PAYLOAD + 10) + bytes((framing.ETX, 0))
+                wire = (
+                    bytes((framing.STX,))
+                    + b"a" * (framing.MAX_PAYLOAD + 10)
+                    + bytes((framing.ETX, 0))
+                )
             elif what == "eot":
                 wire = bytes((framing.EOT,))
             else:
@@ -681,7 +689,9 @@ async def line_case(w: World, op: dict[str, Any]) -> None:
             await writer.drain()
             if what == "eot":
                 break
-            answered = await await_answer(w, reader, writer, decoder, challenge, till, what, session)
+            answered = await await_answer(
+                w, reader, writer, decoder, challenge, till, what, session
+            )
             if not answered:
                 return
     except ConnectionError:
@@ -860,7 +870,9 @@ async def wait_idle(conn: asyncpg.Connection, cap_s: float = 120) -> None:
     """Until no request is pending and the outboxes are empty (or cap_s)."""
     deadline = time.monotonic() + cap_s
     while time.monotonic() < deadline:
-        pending = await conn.fetchval("SELECT count(*) FROM terminals.requests WHERE status = 'pending'")
+        pending = await conn.fetchval(
+            "SELECT count(*) FROM terminals.requests WHERE status = 'pending'"
+        )
         outbox = sum(
             [
                 await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
@@ -873,7 +885,7 @@ async def wait_idle(conn: asyncpg.Connection, cap_s: float = 120) -> None:
         await asyncio.sleep(1)
 
 
-async def check_ledgers(w: World, conn: asyncpg.Connection) -> dict[str, Any]:
+async def check_books(w: World, conn: asyncpg.Connection) -> dict[str, Any]:
     out: dict[str, Any] = {}
     await wait_idle(conn)
     # each sale the gateway accepted (its answer then, or its request's end since) booked once
@@ -914,7 +926,9 @@ async def check_ledgers(w: World, conn: asyncpg.Connection) -> dict[str, Any]:
         reds,
     ):
         if r["cards"] != 1 or r["clearing"] != 1:
-            w.finding("redemption_not_once", f"{r['id']}: cards {r['cards']}, clearing {r['clearing']}")
+            w.finding(
+                "redemption_not_once", f"{r['id']}: cards {r['cards']}, clearing {r['clearing']}"
+            )
     out["redemptions_accepted"] = len(reds)
     # what returns took back never exceeds the sale (amount, and reward reversed)
     for r in await conn.fetch(
@@ -968,16 +982,18 @@ async def check_ledgers(w: World, conn: asyncpg.Connection) -> dict[str, Any]:
     out["lines_acknowledged"] = len(ids)
     out["lines_booked"] = await conn.fetchval("SELECT count(*) FROM cards.card_transactions")
     out["lines_held"] = (
-        await conn.fetchval("SELECT count(*) FROM cards.card_quarantine") if has_quarantine else None
+        await conn.fetchval("SELECT count(*) FROM cards.card_quarantine")
+        if has_quarantine
+        else None
     )
     # the books of each association agree, and the pivot nets to 0
     for label, aid in (("A", w.a), ("B", w.b)):
         try:
-            await ledgers.assert_books_agree(conn, uuid.UUID(aid))
+            await bookkeeping.assert_books_agree(conn, uuid.UUID(aid))
         except AssertionError as exc:
             w.finding("books_disagree", f"association {label}: {exc}")
-        out[f"pivot_net_{label}"] = await ledgers.pivot_net(conn, uuid.UUID(aid))
-        out[f"liability_{label}"] = await ledgers.liability_check(conn, uuid.UUID(aid))
+        out[f"pivot_net_{label}"] = await bookkeeping.pivot_net(conn, uuid.UUID(aid))
+        out[f"liability_{label}"] = await bookkeeping.liability_check(conn, uuid.UUID(aid))
     dead = {
         s: await conn.fetchval(f"SELECT count(*) FROM {s}.dead_letters")
         for s in ("terminals", "cards", "clearing", "crm", "notifications")
@@ -992,7 +1008,11 @@ async def check_ledgers(w: World, conn: asyncpg.Connection) -> dict[str, Any]:
     )
     out["reconciliation"] = {"status": status, "body": body}
     if status != 200 or not (isinstance(body, dict) and body.get("ok")):
-        failed = [c for c in (body or {}).get("checks", []) if not c.get("ok")] if isinstance(body, dict) else body
+        failed = (
+            [c for c in (body or {}).get("checks", []) if not c.get("ok")]
+            if isinstance(body, dict)
+            else body
+        )
         w.finding("reconciliation_red", f"{status} {failed!r:.500}")
     return out
 
@@ -1109,10 +1129,12 @@ def main(args: argparse.Namespace) -> int:
         alive = {n: p.popen.poll() is None for n, p in procs.items()}
         for n, up in alive.items():
             if not up:
-                w.finding("service_died", f"{n} exited {procs[n].popen.returncode}; see {procs[n].log}")
+                w.finding(
+                    "service_died", f"{n} exited {procs[n].popen.returncode}; see {procs[n].log}"
+                )
         conn = loop.run_until_complete(asyncpg.connect(ingest.DSN))
         try:
-            result["ledgers"] = loop.run_until_complete(check_ledgers(w, conn))
+            result["books"] = loop.run_until_complete(check_books(w, conn))
         finally:
             loop.run_until_complete(conn.close())
         loop.run_until_complete(http.close())
@@ -1123,12 +1145,10 @@ def main(args: argparse.Namespace) -> int:
         }
     finally:
         say("stopping the services (SIGTERM)")
-        result["exit_codes"] = {
-            n: loop.run_until_complete(p.stop()) for n, p in procs.items()
-        }
+        result["exit_codes"] = {n: loop.run_until_complete(p.stop()) for n, p in procs.items()}
     (run_dir / "result.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     say(f"== fuzz: {sum(w.counts.values())} actions in {result['fuzz_seconds']} s")
-    say(f"   findings: { {k: v['count'] for k, v in result['findings'].items()} or 'none'}")
+    say(f"   findings: { {k: v['count'] for k, v in result['findings'].items()} or 'none' }")
     print(orjson.dumps(result, default=str).decode())
     return 1 if result["findings"] else 0
 

@@ -32,7 +32,7 @@ from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
 API = Api(
-    "clearing", "The compte pivot: ledger balances per association, journal entries."
+    "clearing", "The compte pivot: its accounts' balances per association, its journal's entries."
 ).include(
     balances.routes,
     statements.routes,

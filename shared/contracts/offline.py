@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.base import MAX_QUANTITY, MAX_SALE_CENTS, Cents, Instant
 from shared.events import EventData, register
-from shared.fields import FamilyCode
+from shared.fields import ProductFamilyCode
 
 CARD_SALE_NAMESPACE = UUID("6d1f5c1e-8f0a-4c39-9a57-5b1f3f0c2a11")
 
@@ -36,7 +36,7 @@ class CardTransaction(BaseModel):
     atc: int = Field(ge=1, le=2**32 - 1, description="the card's transaction counter after it")
     occurred_at: Instant
     amount_cents: Cents = Field(gt=0, le=MAX_SALE_CENTS)
-    product_family: FamilyCode | None = None
+    product_family: ProductFamilyCode | None = None
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     reward_cents: Cents = Field(default=0, ge=0, le=MAX_SALE_CENTS)
     expired_cents: Cents = Field(default=0, ge=0, le=MAX_SALE_CENTS)

@@ -1,7 +1,7 @@
 """What a sale or a movement does to an account's buckets: pure, shared by the cards service
 and the offline terminal, which must credit a card exactly as the server credits an account.
 
-An account (or a card) has four buckets, each a running sum of its ledger entries:
+An account (or a card) has four buckets, each a running sum of its cagnotte entries:
 
 - ``available``: the cagnotte the holder can spend (euros, in cents);
 - ``pending``: rewards waiting for the visit threshold (F8), part of what customers are owed;
@@ -9,7 +9,7 @@ An account (or a card) has four buckets, each a running sum of its ledger entrie
 - ``stored_value``: money the customer loaded on a gift card, prepaid card or e-purse (F11),
   a liability kept apart from loyalty rewards.
 
-Every change is a ``Movement`` (a ledger entry); a debit never ends below zero except an
+Every change is a ``Movement`` (a cagnotte entry); a debit never ends below zero except an
 audited ``adjustment``.
 """
 
@@ -21,7 +21,7 @@ from typing import Literal
 
 from shared.rules.engine import Evaluation
 from shared.rules.programs import Program, ProgramKind
-from shared.rules.threshold import ThresholdPolicy, VisitCounters, apply_purchase
+from shared.rules.visit_threshold import VisitCounters, VisitThreshold, apply_purchase
 
 Bucket = Literal["available", "pending", "units", "stored_value"]
 BUCKETS: tuple[Bucket, ...] = ("available", "pending", "units", "stored_value")
@@ -98,16 +98,16 @@ def credit_sale(
     state: AccountState,
     evaluation: Evaluation,
     program: Program,
-    policy: ThresholdPolicy,
+    visit_threshold: VisitThreshold,
     at: datetime,
 ) -> Credit:
     """The entries of a sale: its reward (or units, converted into euros by whole rewards),
     then the visit threshold. Always at least one ``cagnottage`` entry, even of 0: the sale is
-    in the ledger once, whatever it earned."""
+    in the cagnotte once, whatever it earned."""
     movements: list[Movement] = []
     # Straight to available when there is no threshold to wait for (the common case: one
     # entry per sale); otherwise through pending, moved by a transfer at the Nth visit.
-    threshold = policy.visits_needed > 1 or state.pending != 0
+    threshold = visit_threshold.visits_needed > 1 or state.pending != 0
     units = state.units
     units_earned = 0
     if program.kind is ProgramKind.CAGNOTTE:
@@ -123,7 +123,7 @@ def credit_sale(
         reward = conversion.reward_cents
 
     counters = VisitCounters(state.pending, state.available, state.visits, state.window_started_at)
-    outcome = apply_purchase(counters, reward, at, policy)
+    outcome = apply_purchase(counters, reward, at, visit_threshold)
     if outcome.expired_cents:
         movements.append(Movement("pending_expired", "pending", -outcome.expired_cents))
     if program.kind is ProgramKind.CAGNOTTE:

@@ -50,7 +50,7 @@ from shared.rules.rates import Reward
 @dataclass(frozen=True, slots=True)
 class Sale:
     merchant_id: str
-    family_code: str | None
+    product_family: str | None
     amount_cents: int
     at: datetime
     quantity: int = 1
@@ -210,14 +210,14 @@ class RuleBook:
             )
             return Evaluation(kind, 0, 0, 0, 0, 0, 0, (), (unknown,))
         steps: list[Step] = []
-        slot = per_family.get(sale.family_code)
+        slot = per_family.get(sale.product_family)
         if slot is None:
             slot = per_family[None]
             steps.append(
                 Step(
                     "family.unknown",
                     False,
-                    f"family {sale.family_code} is not in merchant {sale.merchant_id}'s catalogue: "
+                    f"family {sale.product_family} is not in merchant {sale.merchant_id}'s catalogue: "
                     "earns as a sale without family (no family rate, no family flag)",
                     slot.base_rate,
                 )

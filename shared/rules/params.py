@@ -24,7 +24,7 @@ from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates, Prod
 from shared.rules.engine import RuleBook
 from shared.rules.programs import Program, ProgramKind, ProgramStatus
 from shared.rules.promotions import Effect, Multiplier, Promotion, RateOverride
-from shared.rules.threshold import ThresholdPolicy
+from shared.rules.visit_threshold import VisitThreshold
 
 Rate = int  # basis points, 0..10 000
 
@@ -65,7 +65,7 @@ class PromotionParams(_Doc):
     families: list[str] | None = None
 
 
-class ThresholdParams(_Doc):
+class VisitThresholdParams(_Doc):
     visits_needed: int = Field(default=1, ge=1)
     max_days: int | None = Field(default=None, gt=0)
 
@@ -92,7 +92,7 @@ class CardTypeParams(_Doc):
     network: NetworkParams | None = None
     merchant_rates: MerchantRates = MerchantRates()
     promotions: list[PromotionParams] = Field(default_factory=list)
-    threshold: ThresholdParams = ThresholdParams()
+    visit_threshold: VisitThresholdParams = VisitThresholdParams()
     validity_months: int | None = None
 
 
@@ -125,7 +125,7 @@ class TerminalRules:
     card_type_id: UUID
     kind: str
     book: RuleBook | None  # None: the card type earns nothing
-    threshold: ThresholdPolicy
+    visit_threshold: VisitThreshold
     program: Program | None
     validity_months: int | None
 
@@ -162,8 +162,8 @@ def promotion_of(p: PromotionParams) -> Promotion:
     )
 
 
-def threshold_of(t: ThresholdParams) -> ThresholdPolicy:
-    return ThresholdPolicy(t.visits_needed, timedelta(days=t.max_days) if t.max_days else None)
+def visit_threshold_of(t: VisitThresholdParams) -> VisitThreshold:
+    return VisitThreshold(t.visits_needed, timedelta(days=t.max_days) if t.max_days else None)
 
 
 def family_of(f: FamilyParams) -> ProductFamily:
@@ -195,7 +195,7 @@ def compile(params: TerminalParameters) -> dict[UUID, TerminalRules]:
             card_type_id=ct.card_type_id,
             kind=ct.kind,
             book=book,
-            threshold=threshold_of(ct.threshold),
+            visit_threshold=visit_threshold_of(ct.visit_threshold),
             program=program,
             validity_months=ct.validity_months,
         )

@@ -6,7 +6,7 @@
 - ``stamps``: one stamp per item bought (the sale's quantity), ``units_per_reward`` stamps give
   a reward of ``reward_cents``.
 
-Scope is the whole catalogue (``families=None``) or a set of family codes. A program is valid
+Scope is the whole catalogue (``families=None``) or a set of product family codes. A program is valid
 from ``valid_from`` (inclusive) to ``valid_until`` (exclusive), either open-ended. Status moves
 active ⇄ suspended, and either → deleted, which is final; any other move is refused with
 ``ProgramTransitionRefused``.
@@ -74,8 +74,10 @@ class Program:
         if self.kind is ProgramKind.POINTS and self.points_per_euro <= 0:
             raise ValueError(f"program {self.program_id}: points_per_euro must be > 0")
 
-    def covers(self, family_code: str | None) -> bool:
-        return self.families is None or (family_code is not None and family_code in self.families)
+    def covers(self, product_family: str | None) -> bool:
+        return self.families is None or (
+            product_family is not None and product_family in self.families
+        )
 
     def validity_refusal(self, at: datetime) -> str | None:
         """``None`` when the program is valid at ``at``, else the refusal code."""

@@ -76,10 +76,12 @@ class Promotion:
     def is_live(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
 
-    def applies_to(self, merchant_id: str, family_code: str | None) -> bool:
+    def applies_to(self, merchant_id: str, product_family: str | None) -> bool:
         if self.merchant_id is not None and self.merchant_id != merchant_id:
             return False
-        return self.families is None or (family_code is not None and family_code in self.families)
+        return self.families is None or (
+            product_family is not None and product_family in self.families
+        )
 
 
 def multiply_rate(rate_bps: int, numerator: int, denominator: int) -> int:

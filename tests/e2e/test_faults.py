@@ -1,4 +1,4 @@
-"""Faults while sales flow. Each test ends with the ledger check: every sale exactly once in
+"""Faults while sales flow. Each test ends with the books' check: every sale exactly once in
 cards, clearing and crm, and the card balances equal to the clearing's customer liability."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pytest
 
 from shared.events import new_event, pack
 from tests import harness
+from tests.bookkeeping import assert_exactly_once
 from tests.conftest import NetworkFactory, eventually
 from tests.e2e.driver import Driver, make_sales
 from tests.factories import sale_recorded
-from tests.ledgers import assert_exactly_once
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -40,7 +40,7 @@ async def _settle(db: asyncpg.Connection, refs: list[uuid.UUID], timeout: float 
             ]
         )
 
-    await eventually(all_booked, timeout=timeout, what="every sale in the three ledgers")
+    await eventually(all_booked, timeout=timeout, what="every sale in the three books")
 
 
 async def _when_booked(db: asyncpg.Connection, table: str, refs: list[uuid.UUID], n: int) -> None:

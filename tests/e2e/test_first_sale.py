@@ -1,4 +1,4 @@
-"""A sale and a redemption through the gateway, seen in the three ledgers, with the five
+"""A sale and a redemption through the gateway, seen in the three books, with the five
 services running as separate processes over the real broker and database."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import pytest
 
 from shared import clock, signing
 from tests import harness
+from tests.bookkeeping import assert_exactly_once
 from tests.conftest import NetworkFactory, eventually
-from tests.ledgers import assert_exactly_once
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_sale_at_one_merchant_and_a_redemption_at_another_reach_the_three_ledgers(
+async def test_a_sale_at_one_merchant_and_a_redemption_at_another_reach_the_three_books(
     make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
     # A restaurant at 5 % and a bakery on the network rate of 3 %; the operator takes 0.5 %.
@@ -55,7 +55,7 @@ async def test_a_sale_at_one_merchant_and_a_redemption_at_another_reach_the_thre
     assert redeem.status == 201, redeem
     assert (redeem.body["amount_cents"], redeem.body["balance_cents"]) == (150, 10)
 
-    # cards: the cagnotte ledger
+    # cards: the cagnotte
     r = await net.admin.call("GET", f"{harness.url('cards')}/v1/accounts/{account}")
     assert r.body["balance_cents"] == 10
     assert [

@@ -72,8 +72,8 @@ async def make_street(http: aiohttp.ClientSession) -> Street:
             {
                 "name": "Cagnotte",
                 "kind": "cagnotte",
-                "threshold_visits": 3,
-                "threshold_max_days": 60,
+                "visit_threshold": 3,
+                "visit_threshold_max_days": 60,
             },
         )
     )
@@ -390,7 +390,7 @@ async def test_the_rules_and_the_card_life_cycle_as_written(
         )
         clearing = await db.fetch(
             """SELECT a.kind, -sum(p.amount_cents) AS credit FROM clearing.postings p
-               JOIN clearing.ledger_accounts a ON a.id = p.account_id
+               JOIN clearing.pivot_accounts a ON a.id = p.account_id
                WHERE a.association_id = ANY($1) GROUP BY a.kind""",
             associations,
         )
@@ -408,7 +408,7 @@ async def test_the_rules_and_the_card_life_cycle_as_written(
     await eventually(agreed, what="cards and clearing to agree")
     net = await db.fetchval(
         """SELECT sum(p.amount_cents) FROM clearing.postings p
-           JOIN clearing.ledger_accounts a ON a.id = p.account_id WHERE a.association_id = ANY($1)""",
+           JOIN clearing.pivot_accounts a ON a.id = p.account_id WHERE a.association_id = ANY($1)""",
         associations,
     )
     assert net == 0

@@ -1,7 +1,7 @@
-"""Booking does not slow down as the ledger grows (issue 11, finding 14): the look-ups the
+"""Booking does not slow down as the cagnotte grows (issue 11, finding 14): the look-ups the
 cards service makes for each batch of sales, redemptions and returns (is this one already
-booked? what did this sale book?) walk an index: with 200,000 entries in the ledger they read
-a few pages per reference, not the ledger. bench/ingest.py --history N measures the rate
+booked? what did this sale book?) walk an index: with 200,000 entries in the cagnotte they read
+a few pages per reference, not the cagnotte. bench/ingest.py --history N measures the rate
 itself, from 0 to 10 million sales (docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def pages_read(conn: asyncpg.Connection, query: str, args: tuple[Any, ...]
 
 
 async def grow(conn: asyncpg.Connection, account: uuid.UUID, n: int) -> list[uuid.UUID]:
-    """n earlier sales of the account in the cards ledger (rolled back with the test)."""
+    """n earlier sales of the account in the cagnotte (rolled back with the test)."""
     rows = await conn.fetch(
         """INSERT INTO cards.cagnotte_entries (account_id, kind, bucket, reference_id, amount_cents,
                                                balance_after_cents, purchase_cents, occurred_at)
@@ -55,7 +55,7 @@ async def grow(conn: asyncpg.Connection, account: uuid.UUID, n: int) -> list[uui
     return [r["reference_id"] for r in rows]
 
 
-async def test_booked_look_ups_read_pages_per_reference_not_per_entry_of_the_ledger(
+async def test_booked_look_ups_read_pages_per_reference_not_per_entry_of_the_cagnotte(
     services: harness.Services, make_network: NetworkFactory, db: asyncpg.Connection
 ) -> None:
     net = await make_network(merchants=1)
@@ -90,9 +90,9 @@ async def test_booked_look_ups_read_pages_per_reference_not_per_entry_of_the_led
         for (query, args), name in zip(rec.calls, ("already_booked", "sales_booked"), strict=True):
             pages = await pages_read(db, query, args)
             # an index walk: a few pages per reference, kind and bucket, whatever the history; a
-            # scan reads the whole ledger (2,000 pages and more here)
+            # scan reads the whole cagnotte (2,000 pages and more here)
             assert pages <= 40 * len(batch) < table, (
-                f"{name} read {pages} pages for {len(batch)} references; the ledger has {table}"
+                f"{name} read {pages} pages for {len(batch)} references; the cagnotte has {table}"
             )
     finally:
         await tx.rollback()

@@ -125,7 +125,7 @@ async def test_a_new_association_gets_its_default_program_and_card_type(
         "cagnotte",
         "active",
     )
-    assert program["families"] is None and program["threshold_visits"] == 1
+    assert program["families"] is None and program["visit_threshold"] == 1
     assert [p["id"] for p in await call(admin, "GET", f"/v1/associations/{aid}/programs")] == [
         default_program
     ]
@@ -284,7 +284,7 @@ async def test_product_families_are_set_listed_and_removed(
     status, _ = await problem(http, "GET", f"/v1/merchants/{uuid.uuid4()}/families")
     assert status == 404
     status, _ = await problem(http, "PUT", f"/v1/merchants/{mid}/families/a%20b", {"label": "x"})
-    assert status == 404  # not a family code: no such route
+    assert status == 404  # not a product family code: no such route
     status, _ = await problem(
         http, "PUT", f"/v1/merchants/{mid}/families/x", {"label": "x", "taux_client_bps": -1}
     )
@@ -308,8 +308,8 @@ async def test_a_program_is_validated_and_moves_through_its_life_cycle(
         "points_per_euro": 10,
         "units_per_reward": 100,
         "reward_cents": 500,
-        "threshold_visits": 3,
-        "threshold_max_days": 30,
+        "visit_threshold": 3,
+        "visit_threshold_max_days": 30,
     }
     status, p = await problem(http, "PUT", path, {**points, "units_per_reward": 0})
     assert status == 422 and "units_per_reward > 0" in p["detail"]
@@ -325,7 +325,7 @@ async def test_a_program_is_validated_and_moves_through_its_life_cycle(
     r = await admin.call("PUT", cards(path), points)
     assert r.status == 201
     assert r.body["status"] == "active" and r.body["families"] == ["livres", "menu"]
-    assert r.body["threshold_visits"] == 3 and r.body["threshold_max_days"] == 30
+    assert r.body["visit_threshold"] == 3 and r.body["visit_threshold_max_days"] == 30
     r = await admin.call(
         "PUT", cards(path), {**points, "name": "Points fidélité", "families": None}
     )
@@ -634,7 +634,7 @@ async def test_the_dry_run_says_what_a_sale_earns_and_why(
     ) == (200, 800, 13, 50)
     assert menu["refusals"] == [] and menu["refused"] is False
     assert [s["rule"] for s in menu["steps"]] == ["rate.family"]
-    assert menu["threshold"] == {"visits_needed": 1, "max_days": None}
+    assert menu["visit_threshold"] == {"visits_needed": 1, "max_days": None}
     assert menu["explanation"].startswith(
         "A sale of 25.00 € earns 2.00 € in the cagnotte at 800 bp"
     )
@@ -793,8 +793,8 @@ async def test_the_dry_run_says_what_a_sale_earns_and_why(
             "kind": "stamps",
             "units_per_reward": 10,
             "reward_cents": 300,
-            "threshold_visits": 3,
-            "threshold_max_days": 30,
+            "visit_threshold": 3,
+            "visit_threshold_max_days": 30,
         },
     )
     await call(
@@ -811,7 +811,7 @@ async def test_the_dry_run_says_what_a_sale_earns_and_why(
         card_type_id=str(stamps_type),
     )
     assert (st["kind"], st["stamps"], st["points"], st["reward_cents"]) == ("stamps", 3, 0, 0)
-    assert st["threshold"] == {"visits_needed": 3, "max_days": 30}
+    assert st["visit_threshold"] == {"visits_needed": 3, "max_days": 30}
     assert (
         "3 stamps, held pending until the customer's visit number 3 within 30 days"
         in st["explanation"]

@@ -21,7 +21,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from services.cards.adapters import cagnotte as ledger
+from services.cards.adapters import cagnotte
 from services.cards.domain import Movement
 from services.cards.domain.cards import add_months
 from shared import clock
@@ -160,7 +160,7 @@ async def net(services: harness.Services, http: aiohttp.ClientSession) -> Networ
 
 
 async def _credit(cards_db: asyncpg.Connection, account_id: str, movements: list[Movement]) -> None:
-    """Money on an account the way the sales path writes it: ledger entries and buckets,
+    """Money on an account the way the sales path writes it: cagnotte entries and buckets,
     in cards alone (clearing never hears of it: see WRITTEN_BY_HAND)."""
     WRITTEN_BY_HAND.add(
         await cards_db.fetchval(
@@ -168,7 +168,7 @@ async def _credit(cards_db: asyncpg.Connection, account_id: str, movements: list
         )
     )
     async with cards_db.transaction():
-        await ledger.post(cards_db, uuid.UUID(account_id), uuid.uuid4(), movements, clock.now())
+        await cagnotte.post(cards_db, uuid.UUID(account_id), uuid.uuid4(), movements, clock.now())
 
 
 async def _blacklist(net: Network, since: int, limit: int | None = None) -> dict[str, Any]:
@@ -537,7 +537,7 @@ async def test_a_dormant_card_reactivated_loses_its_pending_rewards_once(
     )
     assert r.body["card"]["dormant"] is False
     assert r.body["card"]["reactivated_at"] is not None
-    reference = r.body["ledger_reference"]
+    reference = r.body["cagnotte_reference"]
 
     account = await net.account(account_id)
     assert (account["pending_cents"], account["balance_cents"]) == (0, 120)

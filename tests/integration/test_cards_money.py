@@ -263,8 +263,7 @@ async def test_expired_mistyped_and_unknown_vouchers_are_refused_with_the_reason
     (code,) = await _codes(http, r.body["batch_id"])
     account = await _account(http, db, money)
     await asyncio.sleep(
-        max(0.0, (datetime.fromisoformat(r.body["expires_at"]) - clock.now()).total_seconds())
-        + 0.2
+        max(0.0, (datetime.fromisoformat(r.body["expires_at"]) - clock.now()).total_seconds()) + 0.2
     )
     expired = await _validate(money, code, 0, account)
     assert expired.status == 422, expired
@@ -398,7 +397,7 @@ async def test_an_adjustment_may_take_the_cagnotte_below_zero_and_is_audited(
 # --- customer file import ----------------------------------------------------------------------
 
 
-async def _ledger_sum(db: asyncpg.Connection, aid: uuid.UUID) -> tuple[int, int]:
+async def _cagnotte_sum(db: asyncpg.Connection, aid: uuid.UUID) -> tuple[int, int]:
     row = await db.fetchrow(
         """SELECT count(*) AS n, coalesce(sum(e.amount_cents), 0)::bigint AS total
            FROM cards.cagnotte_entries e JOIN cards.accounts a ON a.id = e.account_id
@@ -428,7 +427,7 @@ async def test_an_import_reports_rejected_lines_and_running_it_again_duplicates_
             "",
         ]
     )
-    before = await _ledger_sum(db, money.association_id)
+    before = await _cagnotte_sum(db, money.association_id)
     first = await _import(http, money.association_id, text)
     assert first.status == 200, first
     counts = first.body["counts"]
@@ -451,7 +450,7 @@ async def test_an_import_reports_rejected_lines_and_running_it_again_duplicates_
     assert "line 2" in rejected[8]["reasons"][0]
     assert "e-mail anne@example.org is already on line 2" in rejected[9]["reasons"][0]
     assert first.body["ignored_columns"] == ["Couleur préférée"]
-    after_first = await _ledger_sum(db, money.association_id)
+    after_first = await _cagnotte_sum(db, money.association_id)
     assert after_first == (before[0] + 2, before[1] + 1570)
     anne = await db.fetchrow(
         "SELECT id, balance_cents, first_name, email FROM cards.accounts "
@@ -478,7 +477,7 @@ async def test_an_import_reports_rejected_lines_and_running_it_again_duplicates_
         "opening_balance_cents": 0,
         "cards_linked": 0,
     }
-    assert await _ledger_sum(db, money.association_id) == after_first
+    assert await _cagnotte_sum(db, money.association_id) == after_first
     n_accounts = await db.fetchval(
         "SELECT count(*) FROM cards.accounts WHERE association_id = $1 AND phone = ANY($2)",
         money.association_id,

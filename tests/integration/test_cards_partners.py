@@ -580,7 +580,7 @@ async def test_the_liability_is_what_the_accounts_hold_and_as_of_leaves_later_en
     r = await admin.call(
         "PUT",
         f"{CARDS}/v1/associations/{aid}/programs/{program}",
-        {"name": "Cagnotte", "kind": "cagnotte", "threshold_visits": 2},
+        {"name": "Cagnotte", "kind": "cagnotte", "visit_threshold": 2},
     )
     assert r.status == 200, r
     alice, bob = _phone(), _phone()

@@ -189,7 +189,7 @@ async def _journal(db: asyncpg.Connection, association: uuid.UUID) -> dict[Any, 
                   a.kind AS account, a.merchant_id AS account_merchant, p.amount_cents
            FROM clearing.journal_entries e
            LEFT JOIN clearing.postings p ON p.entry_id = e.id
-           LEFT JOIN clearing.ledger_accounts a ON a.id = p.account_id
+           LEFT JOIN clearing.pivot_accounts a ON a.id = p.account_id
            WHERE e.association_id = $1""",
         association,
     )

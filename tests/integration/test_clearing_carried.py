@@ -1,6 +1,6 @@
 """A position the close could not settle (a shop without bank details) is carried: the next
 close settles it with that month's own figures, reading only its month, and the
-reconciliation says what the close held is what the whole ledger says is due.
+reconciliation says what the close held is what the whole journal says is due.
 
 Rate mode merchant, taux client 3 %, taux UC 0.5 %:
 
@@ -103,7 +103,7 @@ async def test_a_held_position_is_settled_by_the_next_close(
     assert [(r["merchant_id"], r["amount_cents"]) for r in transfers] == [(shop_b, -25)]
     assert (await _reconcile(admin, aid))["ok"] is True
 
-    # What a close held, changed by hand, no longer matches the ledger: the check says so.
+    # What a close held, changed by hand, no longer matches the journal: the check says so.
     row = await db.fetchrow(
         "SELECT id, held FROM clearing.settlements WHERE association_id = $1 AND period = $2",
         aid,

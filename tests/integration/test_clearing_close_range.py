@@ -1,4 +1,4 @@
-"""A close covers a plausible range only, and a settlement holds what the ledger says even for
+"""A close covers a plausible range only, and a settlement holds what the journal says even for
 an entry booked at the edge of the calendar (issue 11, finding 4), against the real clearing
 service. The entries come as cards' events straight to clearing's queue (as in
 test_clearing_books): cards now refuses such dates, but entries booked before it did remain.
@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from services.clearing.domain.periods import MAX_CLOSE_MONTHS
 from services.clearing.service import closing as books
+from services.clearing.service import settling
 from shared import clock
 from shared import db as db_module
 from shared.client import AdminClient
@@ -102,12 +103,12 @@ async def test_a_close_of_more_than_24_months_at_once_is_refused_with_its_reason
     assert len(r.body["periods"]) == 30 - MAX_CLOSE_MONTHS
 
 
-async def test_a_settlement_holds_what_the_ledger_says_for_an_entry_dated_year_one(
+async def test_a_settlement_holds_what_the_journal_says_for_an_entry_dated_year_one(
     channel: aio_pika.abc.AbstractChannel, db: asyncpg.Connection
 ) -> None:
     """A sale dated year 1 is booked in the period date.min, which the driver writes as
-    -infinity; the ledger's positions read "after date.min" and left it out, while the close's
-    statement counted it: held 22 cents, ledger 11 (the reconciliation went red). The API no
+    -infinity; the journal's positions read "after date.min" and left it out, while the close's
+    statement counted it: held 22 cents, journal 11 (the reconciliation went red). The API no
     longer closes such a range (above, and its periods are years 1000 on), so the close is run
     here by clearing's own code on its database, in a transaction rolled back."""
     aid, mid = uuid.uuid4(), uuid.uuid4()
@@ -122,9 +123,9 @@ async def test_a_settlement_holds_what_the_ledger_says_for_an_entry_dated_year_o
             held = {
                 (h["party_kind"], h["party_id"]): h["amount_cents"] for h in closed.settlement.held
             }
-            ledger = {
+            journal = {
                 (p.kind, str(p.party_id)): p.cents
-                for p in await books.ledger_positions(conn, aid, date.min)
+                for p in await settling.journal_positions(conn, aid, date.min)
             }
             # what the entries say the merchant is owed, summed here without any bound
             owed = await conn.fetchval(
@@ -139,4 +140,4 @@ async def test_a_settlement_holds_what_the_ledger_says_for_an_entry_dated_year_o
         await conn.close()
     assert owed != 0
     assert held[("merchant", str(mid))] == owed
-    assert ledger == held
+    assert journal == held

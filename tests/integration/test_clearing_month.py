@@ -460,7 +460,7 @@ async def test_a_month_worked_by_hand(
     assert amounts["pain.001.001.09.xsd"] == [_euros(150), _euros(355), _euros(1510)]
     liability = await db.fetchval(
         """SELECT sum(p.amount_cents) FROM clearing.postings p
-           JOIN clearing.ledger_accounts a ON a.id = p.account_id
+           JOIN clearing.pivot_accounts a ON a.id = p.account_id
            WHERE a.association_id = $1 AND a.kind = 'bank'""",
         aid,
     )
@@ -550,13 +550,13 @@ async def test_a_month_worked_by_hand(
     assert failed["liability"]["difference"] == 360
     assert failed["closed_statements"]["difference"] == 420
     # The close collected that sale's 4.20 from the librairie and paid its 0.60 fee to the
-    # operator; without the sale the ledger says the librairie is owed 4.20 and the operator
+    # operator; without the sale the journal says the librairie is owed 4.20 and the operator
     # owes 0.60, where the close held nothing.
     assert failed["held_positions"]["difference"] == 420 + 60
     assert await _gauge(http, "liability") == 0
     assert await _gauge(http, "closed_statements") == 0
 
-    # Put it back as it was, so the ledger is whole again for the tests that follow.
+    # Put it back as it was, so the journal is whole again for the tests that follow.
     async with by_hand(db):
         await db.execute(
             f"INSERT INTO clearing.journal_entries ({', '.join(entry.keys())}) "

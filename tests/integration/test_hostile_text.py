@@ -1,6 +1,6 @@
 """Input that cannot hurt a reader (issue 11, finding 8, build item 7), against the running
 services: formula-like names and families are neutralised in every CSV, control characters
-are refused at the edge, a product family is a family code, and the database's own text
+are refused at the edge, a product family is a product family code, and the database's own text
 never reaches an answer."""
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ async def test_names_with_control_or_format_characters_are_refused_at_the_edge(
 
 
 @pytest.mark.parametrize("family", ["=1+2", "+cmd|' /C calc'!A0", "a b", "menu\u202e"])
-async def test_a_product_family_that_is_not_a_family_code_is_refused(
+async def test_a_product_family_that_is_not_a_well_formed_code_is_refused(
     make_network: NetworkFactory, family: str
 ) -> None:
     net = await make_network(merchants=1)

@@ -25,9 +25,9 @@ from shared import clock
 from shared.contracts import CardTransaction, CardTransactionsSynced, card_transaction_id
 from shared.events import BATCH_CONTENT_TYPE, Event, new_event, pack, unpack
 from tests import harness
+from tests.bookkeeping import assert_books_agree
 from tests.cardtx import SimCard
 from tests.conftest import Network, NetworkFactory, eventually
-from tests.ledgers import assert_books_agree
 
 pytestmark = pytest.mark.e2e
 
@@ -245,7 +245,7 @@ async def test_a_card_spent_at_two_shops_and_synced_backwards_ends_equal_to_the_
     await assert_books_agree(db, world.net.association_id)
     fees = await db.fetchval(
         """SELECT -sum(p.amount_cents) FROM clearing.postings p
-           JOIN clearing.ledger_accounts l ON l.id = p.account_id
+           JOIN clearing.pivot_accounts l ON l.id = p.account_id
            WHERE l.association_id = $1 AND l.kind = 'operator_fees'""",
         world.net.association_id,
     )

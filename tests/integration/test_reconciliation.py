@@ -78,7 +78,7 @@ async def test_a_one_cent_sale_is_a_zero_record_and_its_association_stays_green(
     postings = await db.fetchval(
         "SELECT count(*) FROM clearing.postings WHERE entry_id = $1", entry["id"]
     )
-    # The zero record: the sale once in the ledger, no money moved.
+    # The zero record: the sale once in the journal, no money moved.
     assert (postings, entry["reward_cents"], entry["fee_cents"], entry["merchant_cents"]) == (
         0,
         0,

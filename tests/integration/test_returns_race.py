@@ -19,8 +19,8 @@ import pytest
 
 from shared.client import Reply, TerminalClient
 from tests import harness
+from tests.bookkeeping import assert_books_agree
 from tests.conftest import Network, NetworkFactory, eventually
-from tests.ledgers import assert_books_agree
 
 TRIALS = 100
 LANES = 5
@@ -46,7 +46,8 @@ async def _trial(
     net: Network,
     till: TerminalClient,
     conn: asyncpg.Connection,
-    first: tuple[int, str], second: tuple[int, str]
+    first: tuple[int, str],
+    second: tuple[int, str],
 ) -> Trial:
     phone = _phone()
     for _ in range(2):
@@ -173,9 +174,7 @@ async def test_a_return_racing_a_cancellation_ends_as_one_of_them(
 ) -> None:
     """A cancellation in full and a return of half the sale: either wins, and then the other
     exceeds what is left of the sale."""
-    trials = await _run(
-        make_network, (SALE_CENTS, "cancelled"), (SALE_CENTS // 2, "returned")
-    )
+    trials = await _run(make_network, (SALE_CENTS, "cancelled"), (SALE_CENTS // 2, "returned"))
     assert len(trials) == TRIALS
     await _check(db, trials)
 
@@ -208,7 +207,12 @@ async def test_the_database_refuses_a_return_beyond_the_sale(
     await tx.start()
     try:
         await db.execute(
-            insert, row["account_id"], uuid.uuid4(), -150, SALE_CENTS // 2, row["merchant_id"],
+            insert,
+            row["account_id"],
+            uuid.uuid4(),
+            -150,
+            SALE_CENTS // 2,
+            row["merchant_id"],
             sale_id,
         )
     finally:
@@ -217,6 +221,11 @@ async def test_the_database_refuses_a_return_beyond_the_sale(
     for purchase, reward in ((SALE_CENTS // 2 + 1, 150), (SALE_CENTS // 2, 151)):
         with pytest.raises(asyncpg.CheckViolationError, match="exceed"):
             await db.execute(
-                insert, row["account_id"], uuid.uuid4(), -reward, purchase, row["merchant_id"],
+                insert,
+                row["account_id"],
+                uuid.uuid4(),
+                -reward,
+                purchase,
+                row["merchant_id"],
                 sale_id,
             )

@@ -24,7 +24,7 @@ from services.cards.domain import (
 from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates
 from shared.rules.engine import RuleBook, Sale
 from shared.rules.programs import Program, ProgramKind
-from shared.rules.threshold import ThresholdPolicy
+from shared.rules.visit_threshold import VisitThreshold
 
 T0 = datetime(2026, 11, 2, 10, tzinfo=UTC)
 NETWORK = NetworkRates(CalculationMode.NETWORK, 500, 50)  # 5 % to the customer, 0.5 % fee
@@ -37,7 +37,7 @@ POINTS = Program(
 def credit(
     state: AccountState,
     amount: int,
-    policy: ThresholdPolicy,
+    policy: VisitThreshold,
     at: datetime = T0,
     program: Program = CAGNOTTE,
 ) -> Credit:
@@ -47,13 +47,13 @@ def credit(
 
 def test_without_threshold_a_sale_is_one_entry_to_available() -> None:
     # 24.60 € at 5 % = 1.23 €
-    c = credit(AccountState(available=100), 2460, ThresholdPolicy(1))
+    c = credit(AccountState(available=100), 2460, VisitThreshold(1))
     assert c.movements == [Movement("cagnottage", "available", 123)]
     assert c.state.available == 223 and c.reward_cents == 123
 
 
 def test_the_threshold_moves_pending_to_available_at_the_third_visit() -> None:
-    policy = ThresholdPolicy(3)
+    policy = VisitThreshold(3)
     s = AccountState()
     # visits 1 and 2: 10.00 € and 20.00 € at 5 % = 0.50 € and 1.00 €, both pending
     c1 = credit(s, 1000, policy)
@@ -72,7 +72,7 @@ def test_the_threshold_moves_pending_to_available_at_the_third_visit() -> None:
 
 
 def test_pending_expires_when_the_window_passes() -> None:
-    policy = ThresholdPolicy(3, timedelta(days=30))
+    policy = VisitThreshold(3, timedelta(days=30))
     c1 = credit(AccountState(), 1000, policy)  # 0.50 € pending, window opens at T0
     c2 = credit(c1.state, 2000, policy, T0 + timedelta(days=31))
     # the 0.50 € expire; this 1.00 € is the first visit of a new window
@@ -86,7 +86,7 @@ def test_pending_expires_when_the_window_passes() -> None:
 def test_points_convert_into_euros_by_whole_rewards() -> None:
     # 1 point per euro; 100 points = 5.00 €. 40 points held + 75.40 € → 75 points = 115:
     # one reward of 5.00 €, 15 points left.
-    c = credit(AccountState(units=40), 7540, ThresholdPolicy(1), program=POINTS)
+    c = credit(AccountState(units=40), 7540, VisitThreshold(1), program=POINTS)
     assert c.movements == [
         Movement("cagnottage", "units", 75),
         Movement("conversion", "units", -100),
@@ -145,7 +145,7 @@ def test_card_checks() -> None:
 def test_sales_conserve_money_and_balances_equal_their_entries(
     sales: list[tuple[int, int]], visits: int, max_days: int | None
 ) -> None:
-    policy = ThresholdPolicy(visits, timedelta(days=max_days) if max_days else None)
+    policy = VisitThreshold(visits, timedelta(days=max_days) if max_days else None)
     state, at = AccountState(), T0
     entries = {"available": 0, "pending": 0}
     rewarded = expired = 0

@@ -30,7 +30,7 @@ def _refused(fn: Any, *args: Any) -> Refused:
     return caught.value
 
 
-def test_a_voucher_has_one_ledger_reference_derived_from_its_code() -> None:
+def test_a_voucher_has_one_cagnotte_reference_derived_from_its_code() -> None:
     assert rules.voucher_reference("ABCD") == rules.voucher_reference("ABCD")
     assert rules.voucher_reference("ABCD") != rules.voucher_reference("ABCE")
 

@@ -62,7 +62,7 @@ def test_a_partner_share_and_a_settlement_balance_and_settle_the_position() -> N
     assert domain.merchant_adjustment(A, M, 0) == []
 
 
-def test_the_columns_add_up_to_the_net_the_ledger_moved() -> None:
+def test_the_columns_add_up_to_the_net_the_journal_moved() -> None:
     f = Figures(
         cagnottages_cents=360,
         fees_cents=60,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.clearing import domain
-from services.clearing.domain import AccountKey, MovementKind, Posting, Purse
+from services.clearing.domain import MovementKind, PivotAccount, Posting, Purse
 
 A, M, N, P = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 KINDS: tuple[MovementKind, ...] = get_args(MovementKind)
@@ -187,7 +187,7 @@ def _entry(op: tuple[str, int, int]) -> list[Posting]:
 def test_every_entry_balances_and_the_purses_move_only_as_their_events_say(
     ops: list[tuple[str, int, int]],
 ) -> None:
-    totals: dict[AccountKey, int] = defaultdict(int)
+    totals: dict[PivotAccount, int] = defaultdict(int)
     owed_rewards = owed_funds = 0
     for op in ops:
         entry = _entry(op)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from shared.fields import FamilyCode, Name, UtcInstant
+from shared.fields import Name, ProductFamilyCode, UtcInstant
 from shared.rules.dates import DateWindow
 from shared.settings import Settings
 
@@ -18,7 +18,7 @@ class _Person(BaseModel):
 
 
 class _Sale(BaseModel):
-    family: FamilyCode
+    family: ProductFamilyCode
     at: UtcInstant
 
 
@@ -39,7 +39,7 @@ def test_names_with_letters_of_any_language_pass_and_formulas_are_left_to_the_wr
 
 
 @pytest.mark.parametrize("bad", ["=1+2", "a b", "menu\u202e", "", "x" * 65, "+cmd"])
-def test_a_product_family_is_a_family_code(bad: str) -> None:
+def test_a_product_family_is_a_well_formed_code(bad: str) -> None:
     with pytest.raises(ValidationError):
         _Sale(family=bad, at=datetime(2026, 12, 5, 12, tzinfo=UTC))
 

@@ -72,9 +72,12 @@ def test_the_line_frame_example_recomputes_byte_for_byte() -> None:
     in_doc(f"Secret `{SECRET}`, challenge `{challenge}`")
     message = code_block_after("### A frame, byte by byte").strip().encode()
     mac = framing.frame_mac(SECRET, challenge, message)
-    assert mac == hmac.new(
-        SECRET.encode(), challenge.encode() + b"\n" + message, hashlib.sha256
-    ).hexdigest()
+    assert (
+        mac
+        == hmac.new(
+            SECRET.encode(), challenge.encode() + b"\n" + message, hashlib.sha256
+        ).hexdigest()
+    )
     in_doc(f"`{mac}`")
     payload = mac.encode() + b" " + message
     frame = framing.encode(payload)
@@ -196,7 +199,7 @@ def test_the_parameters_example_validates_and_gives_the_documented_rewards() -> 
     for family, amount, at, said in rows:
         evaluation = rules.book.evaluate(Sale(str(params.merchant_id), family, amount, at))
         credit = credit_sale(
-            AccountState(available=500), evaluation, rules.program, rules.threshold, at
+            AccountState(available=500), evaluation, rules.program, rules.visit_threshold, at
         )
         delta = credit.state.available - 500
         row = next(

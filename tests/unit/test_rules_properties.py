@@ -14,17 +14,17 @@ from shared.rules.money import apply_rate
 from shared.rules.programs import Program, ProgramKind
 from shared.rules.promotions import Multiplier, Promotion, RateOverride
 from shared.rules.rates import AssociationRates, MerchantRates, RateMode, reward_for
-from shared.rules.threshold import ThresholdPolicy, VisitCounters, apply_purchase
+from shared.rules.visit_threshold import VisitCounters, VisitThreshold, apply_purchase
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-FAMILY_CODES = ["a", "b", "c", "d"]
+PRODUCT_FAMILY_CODES = ["a", "b", "c", "d"]
 rates = st.integers(0, 10_000)
 maybe_rates = st.none() | rates
 moments = st.integers(0, 365 * 24).map(lambda h: T0 + timedelta(hours=h))
 
 families = st.builds(
     ProductFamily,
-    st.sampled_from(FAMILY_CODES),
+    st.sampled_from(PRODUCT_FAMILY_CODES),
     maybe_rates,
     tobacco=st.booleans(),
     gambling=st.booleans(),
@@ -53,7 +53,7 @@ def promotions(draw: st.DrawFn) -> list[Promotion]:
                 start + timedelta(hours=draw(st.integers(1, 24 * 60))),
                 draw(effects),
                 merchant_id=draw(st.sampled_from([None, "m", "other"])),
-                families=draw(st.none() | st.frozensets(st.sampled_from(FAMILY_CODES))),
+                families=draw(st.none() | st.frozensets(st.sampled_from(PRODUCT_FAMILY_CODES))),
             )
         )
     return result
@@ -72,7 +72,7 @@ networks = st.builds(NetworkRates, st.sampled_from(list(CalculationMode)), rates
 sales = st.builds(
     Sale,
     st.just("m"),
-    st.none() | st.sampled_from([*FAMILY_CODES, "zz"]),
+    st.none() | st.sampled_from([*PRODUCT_FAMILY_CODES, "zz"]),
     st.integers(0, 1_000_000),
     moments,
     st.integers(0, 20),
@@ -91,7 +91,7 @@ def test_a_reward_is_never_negative_and_within_the_legal_limits(
     result = RuleBook(network, [merchant], program, promos).evaluate(sale)
     assert min(result.reward_cents, result.points, result.stamps, result.fee_cents) >= 0
     assert result.reward_cents <= sale.amount_cents  # never above 100 %
-    family = merchant.families.get(sale.family_code) if sale.family_code else None
+    family = merchant.families.get(sale.product_family) if sale.product_family else None
     if family is not None and (family.tobacco or family.gambling):
         assert (result.reward_cents, result.points, result.stamps) == (0, 0, 0)
         assert result.refusals[0].code in {"legal_tobacco", "legal_gambling", "out_of_scope"}
@@ -165,7 +165,7 @@ def test_the_engine_gives_what_reward_for_gives_in_the_server_modes(
 def test_the_threshold_moves_money_without_creating_or_losing_any(
     n: int, max_period: timedelta | None, purchases: list[tuple[int, int]]
 ) -> None:
-    policy = ThresholdPolicy(n, max_period)
+    policy = VisitThreshold(n, max_period)
     counters, at = VisitCounters(), T0
     earned = transferred = expired = 0
     for reward, hours_later in purchases:

@@ -20,7 +20,7 @@ from shared.rules.params import (
     NetworkParams,
     ProgramParams,
     TerminalParameters,
-    ThresholdParams,
+    VisitThresholdParams,
 )
 from shared.rules.programs import ProgramKind
 from terminal.adapters.journal import Journal
@@ -34,7 +34,7 @@ MERCHANT = uuid.uuid4()
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
-def params(threshold_visits: int = 1) -> dict[str, object]:
+def params(visit_threshold: int = 1) -> dict[str, object]:
     return TerminalParameters(
         rules_version=7,
         association_id=uuid.uuid4(),
@@ -51,7 +51,7 @@ def params(threshold_visits: int = 1) -> dict[str, object]:
                 network=NetworkParams(
                     mode=CalculationMode.NETWORK, taux_client_bps=1000, taux_uc_bps=50
                 ),
-                threshold=ThresholdParams(visits_needed=threshold_visits),
+                visit_threshold=VisitThresholdParams(visits_needed=visit_threshold),
             )
         ],
     ).to_json()
@@ -64,12 +64,12 @@ def desk(
     expires: date = date(2028, 12, 31),
     card_type: uuid.UUID = CARD_TYPE,
     masters: dict[str, bytes] | None = None,
-    threshold_visits: int = 1,
+    visit_threshold: int = 1,
 ) -> Desk:
     journal = Journal(tmp_path / "terminal.db", capacity=capacity)
     journal.set(terminal_id=str(uuid.uuid4()), secret="s" * 32, gateway="http://127.0.0.1:1")
     journal.apply_updates(
-        {"merchant_id": str(MERCHANT), "label": "till"}, params(threshold_visits), 7, [], 0
+        {"merchant_id": str(MERCHANT), "label": "till"}, params(visit_threshold), 7, [], 0
     )
     state = personalize(CARD, card_type, expires, masters=masters or DEV_MASTERS)  # type: ignore[arg-type]
     reader = DirectReader(CardApplication(state), SamApplication())
@@ -112,7 +112,7 @@ async def test_redeeming_part_then_all_and_never_more(tmp_path: Path) -> None:
 
 
 async def test_pending_rewards_wait_for_the_visit_threshold(tmp_path: Path) -> None:
-    d = desk(tmp_path, threshold_visits=2)
+    d = desk(tmp_path, visit_threshold=2)
     out = await d.handle("vente 10")
     assert "Cagnotte 0,00 €, en attente 1,00 €, visites 1" in out[0]
     out = await d.handle("vente 10")  # the threshold reached: the count starts again

@@ -44,8 +44,8 @@ def _program(pid: uuid.UUID, kind: str, **kw: Any) -> dict[str, Any]:
         "points_per_euro": 0,
         "units_per_reward": 0,
         "reward_cents": 0,
-        "threshold_visits": 1,
-        "threshold_max_days": None,
+        "visit_threshold": 1,
+        "visit_threshold_max_days": None,
     }
     return row | kw
 
@@ -124,7 +124,7 @@ def demo_snapshot(version: int = 7) -> Snapshot:
             {"id": OTHER, "association_id": B, "taux_client_bps": 150, "taux_uc_bps": None},
         ],
         "programs": [
-            _program(P_CAGNOTTE, "cagnotte", threshold_visits=3, threshold_max_days=30),
+            _program(P_CAGNOTTE, "cagnotte", visit_threshold=3, visit_threshold_max_days=30),
             _program(
                 P_POINTS,
                 "points",
@@ -255,7 +255,7 @@ def test_the_terminal_computes_the_servers_reward_for_every_sale(
         for ct, terminal in compiled[merchant].items():
             server = snap.rules(ct)
             assert server is not None and merchant in server.accepted_at
-            assert terminal.threshold == server.threshold
+            assert terminal.visit_threshold == server.visit_threshold
             assert terminal.program == server.program
             if server.book is None:
                 assert terminal.book is None
@@ -277,8 +277,8 @@ def test_the_terminal_computes_the_servers_reward_for_every_sale(
             # And what the sale does to the card is what it does to the account.
             card, account = states.get((merchant, ct), (AccountState(), AccountState()))
             assert terminal.program is not None and server.program is not None
-            c = credit_sale(card, mine, terminal.program, terminal.threshold, at)
-            s = credit_sale(account, theirs, server.program, server.threshold, at)
+            c = credit_sale(card, mine, terminal.program, terminal.visit_threshold, at)
+            s = credit_sale(account, theirs, server.program, server.visit_threshold, at)
             assert c == s
             states[(merchant, ct)] = (c.state, s.state)
 

@@ -207,7 +207,7 @@ def entry(
     card_atc: int | None = None,
     partner_id: UUID | None = None,
 ) -> tuple[Any, ...]:
-    """One row of the ledger, in ``ENTRY_COLUMNS`` order."""
+    """One row of the cagnotte, in ``ENTRY_COLUMNS`` order."""
     return (
         account_id,
         kind,

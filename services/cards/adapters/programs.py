@@ -55,21 +55,21 @@ async def upsert_program(
     points_per_euro: int,
     units_per_reward: int,
     reward_cents: int,
-    threshold_visits: int,
-    threshold_max_days: int | None,
+    visit_threshold: int,
+    visit_threshold_max_days: int | None,
 ) -> asyncpg.Record:
     row: asyncpg.Record = await conn.fetchrow(
         """INSERT INTO programs (id, association_id, name, kind, families, valid_from,
                valid_until, points_per_euro, units_per_reward, reward_cents,
-               threshold_visits, threshold_max_days)
+               visit_threshold, visit_threshold_max_days)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                families = excluded.families, valid_from = excluded.valid_from,
                valid_until = excluded.valid_until, points_per_euro = excluded.points_per_euro,
                units_per_reward = excluded.units_per_reward,
                reward_cents = excluded.reward_cents,
-               threshold_visits = excluded.threshold_visits,
-               threshold_max_days = excluded.threshold_max_days
+               visit_threshold = excluded.visit_threshold,
+               visit_threshold_max_days = excluded.visit_threshold_max_days
            RETURNING *, xmax = 0 AS created""",
         pid,
         aid,
@@ -81,8 +81,8 @@ async def upsert_program(
         points_per_euro,
         units_per_reward,
         reward_cents,
-        threshold_visits,
-        threshold_max_days,
+        visit_threshold,
+        visit_threshold_max_days,
     )
     return row
 

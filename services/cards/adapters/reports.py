@@ -1,4 +1,4 @@
-"""Read-only reports' SQL: what an association's cardholders are owed by the cards ledger at a
+"""Read-only reports' SQL: what an association's cardholders are owed by the cagnotte at a
 cut-off (the reconciliation's figure), and the anomalies the offline card checks recorded."""
 
 from __future__ import annotations

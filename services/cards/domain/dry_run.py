@@ -12,7 +12,7 @@ from services.cards.domain.rulebooks import CardTypeRules, Snapshot
 from shared.rules.engine import Evaluation, Sale
 from shared.rules.money import format_eur
 from shared.rules.programs import ProgramKind
-from shared.rules.threshold import ThresholdPolicy
+from shared.rules.visit_threshold import VisitThreshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +26,12 @@ class DryRun:
     quantity: int
     at: datetime
     evaluation: Evaluation
-    threshold: ThresholdPolicy
+    visit_threshold: VisitThreshold
     explanation: str
     rules_version: int
 
 
-def explain(ev: Evaluation, amount_cents: int, threshold: ThresholdPolicy) -> str:
+def explain(ev: Evaluation, amount_cents: int, threshold: VisitThreshold) -> str:
     """One English sentence from the evaluation's steps and refusals."""
     sale = f"A sale of {format_eur(amount_cents)}"
     fee = f"the merchant pays a fee of {format_eur(ev.fee_cents)} ({ev.taux_uc_bps} bp)"
@@ -128,7 +128,7 @@ def dry_run(
         quantity=quantity,
         at=at,
         evaluation=ev,
-        threshold=rules.threshold,
-        explanation=explain(ev, amount_cents, rules.threshold),
+        visit_threshold=rules.visit_threshold,
+        explanation=explain(ev, amount_cents, rules.visit_threshold),
         rules_version=snapshot.version,
     )

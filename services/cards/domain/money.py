@@ -22,7 +22,7 @@ from shared.clock import PARIS
 from shared.rules.codes import format_voucher_code
 from shared.rules.dates import DateWindow
 
-# A voucher's ledger reference is derived from its code: one entry per voucher, ever.
+# A voucher's cagnotte reference is derived from its code: one entry per voucher, ever.
 VOUCHER_NAMESPACE = uuid.UUID("0f4b8a52-93e1-4d6c-8b2a-7e5c1d9f3a64")
 
 

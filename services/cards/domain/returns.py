@@ -13,7 +13,7 @@ from shared.rules.accounts import AccountState, Movement
 
 @dataclass(frozen=True, slots=True)
 class SaleBooked:
-    """What a sale left in the ledger, and what returns already took back from it."""
+    """What a sale left in the cagnotte, and what returns already took back from it."""
 
     amount_cents: int
     reward_cents: int

@@ -36,11 +36,11 @@ from shared.rules.params import (
     ProgramParams,
     PromotionParams,
     TerminalParameters,
-    ThresholdParams,
+    VisitThresholdParams,
 )
 from shared.rules.programs import Program, ProgramKind, ProgramStatus
 from shared.rules.promotions import Multiplier, Promotion, RateOverride
-from shared.rules.threshold import ThresholdPolicy
+from shared.rules.visit_threshold import VisitThreshold
 
 Row = Mapping[str, Any]  # a row of the catalogue, as the adapter read it
 
@@ -51,7 +51,7 @@ class CardTypeRules:
     association_id: UUID
     kind: str
     book: RuleBook | None  # None: the card type holds money and earns nothing
-    threshold: ThresholdPolicy
+    visit_threshold: VisitThreshold
     accepted_at: frozenset[UUID]  # merchants
     validity_months: int | None
 
@@ -85,11 +85,11 @@ def program_of(r: Row) -> Program:
     return params.program_of(_program_params(r))
 
 
-def threshold_of(r: Row | None) -> ThresholdPolicy:
+def visit_threshold_of(r: Row | None) -> VisitThreshold:
     if r is None:
-        return ThresholdPolicy(1)
-    days = r["threshold_max_days"]
-    return ThresholdPolicy(r["threshold_visits"], timedelta(days=days) if days else None)
+        return VisitThreshold(1)
+    days = r["visit_threshold_max_days"]
+    return VisitThreshold(r["visit_threshold"], timedelta(days=days) if days else None)
 
 
 def promotion_of(r: Row) -> Promotion:
@@ -211,7 +211,7 @@ class Snapshot:
             association_id=ct["association_id"],
             kind=ct["kind"],
             book=book,
-            threshold=threshold_of(program_row),
+            visit_threshold=visit_threshold_of(program_row),
             accepted_at=frozenset(accepted),
             validity_months=ct["validity_months"],
         )
@@ -249,7 +249,7 @@ class Snapshot:
                     for p in sorted(self._promotion_rows(ct, [merchant_id]), key=lambda p: p["id"])
                 ]
             client, uc = self._merchant_rates(ct, merchant_id)
-            threshold = threshold_of(program_row)
+            threshold = visit_threshold_of(program_row)
             card_types.append(
                 CardTypeParams(
                     card_type_id=ct_id,
@@ -258,7 +258,7 @@ class Snapshot:
                     network=network,
                     merchant_rates=MerchantRates(taux_client_bps=client, taux_uc_bps=uc),
                     promotions=promotions,
-                    threshold=ThresholdParams(
+                    visit_threshold=VisitThresholdParams(
                         visits_needed=threshold.visits_needed,
                         max_days=threshold.max_period.days if threshold.max_period else None,
                     ),

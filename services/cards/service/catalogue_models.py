@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from shared.contracts import MAX_SALE_CENTS
-from shared.fields import FAMILY_CODE, Text
+from shared.fields import PRODUCT_FAMILY_CODE, Text
 from shared.http import In
 
 # --- input types -----------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def _plausible_day(day: date) -> date:
     return day
 
 
-Code = Annotated[str, StringConstraints(pattern=f"^{FAMILY_CODE}$")]
+Code = Annotated[str, StringConstraints(pattern=f"^{PRODUCT_FAMILY_CODE}$")]
 Codes = Annotated[list[Code], Field(min_length=1, max_length=200)]
 AwareInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Day = Annotated[date, AfterValidator(_plausible_day)]
@@ -102,11 +102,11 @@ class ProgramIn(In):
     points_per_euro: int = Field(default=0, ge=0, le=10_000)
     units_per_reward: int = Field(default=0, ge=0, le=1_000_000)
     reward_cents: int = Field(default=0, ge=0, le=MAX_SALE_CENTS)
-    threshold_visits: int = Field(
+    visit_threshold: int = Field(
         default=1, ge=1, le=1_000, description="rewards become available at this visit"
     )
-    threshold_max_days: int | None = Field(
-        default=None, ge=1, le=36_500, description="to reach threshold_visits; None: no limit"
+    visit_threshold_max_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="to reach visit_threshold; None: no limit"
     )
 
 
@@ -225,8 +225,8 @@ class ProgramOut(BaseModel):
     points_per_euro: int
     units_per_reward: int
     reward_cents: int
-    threshold_visits: int
-    threshold_max_days: int | None
+    visit_threshold: int
+    visit_threshold_max_days: int | None
     created_at: datetime
 
 
@@ -292,7 +292,7 @@ class CardTypeDetail(CardTypeOut):
     acceptances: list[AcceptanceOut]
 
 
-class ThresholdOut(BaseModel):
+class VisitThresholdOut(BaseModel):
     visits_needed: int
     max_days: int | None
 
@@ -326,7 +326,7 @@ class DryRunOut(BaseModel):
     taux_client_bps: int
     taux_uc_bps: int
     refused: bool = Field(description="nothing earned, for the reasons in refusals")
-    threshold: ThresholdOut
+    visit_threshold: VisitThresholdOut
     steps: list[StepOut]
     refusals: list[RefusalOut]
     explanation: str

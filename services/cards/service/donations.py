@@ -2,7 +2,7 @@
 available cagnotte to a partner of the association (a sports club, a parents' association),
 paid to the partner with the monthly settlement.
 
-A donation is one ledger entry (kind ``donation``, bucket ``available``, negative, with the
+A donation is one cagnotte entry (kind ``donation``, bucket ``available``, negative, with the
 partner) and its ``AccountAdjusted`` event, written in one transaction. It is idempotent by
 the ``donation_id`` the client chose: the same request again answers what the first did
 (``fresh`` False) and takes nothing twice; the same id with other terms is a 409.
@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import cagnotte as ledger
+from services.cards.adapters import cagnotte
 from services.cards.adapters import money as money_db
 from services.cards.adapters import partners as db
 from services.cards.domain import Movement, Overdrawn
@@ -49,7 +49,7 @@ async def donate(
     async with pool.acquire() as conn, conn.transaction():
         # Requests with the same id run one after the other: the second sees the first's entry.
         await money_db.serialise(conn, f"cards.donation:{body.donation_id}")
-        account = await ledger.lock(conn, account_id)
+        account = await cagnotte.lock(conn, account_id)
         if account is None:
             raise Problem(404, "Unknown account", f"no account {account_id}")
         done = await db.donation(conn, body.donation_id)
@@ -69,7 +69,7 @@ async def donate(
             now = body.occurred_at
         note = f"donation to {partner['partner_name']}"
         try:
-            posted = await ledger.post(
+            posted = await cagnotte.post(
                 conn,
                 account_id,
                 body.donation_id,

@@ -34,7 +34,7 @@ NAMESPACE = uuid.UUID("6c3f7d0e-2b59-4c1e-9a57-3f1d2e8b4a90")
 
 
 def opening_balance_reference(association_id: UUID, phone: str) -> UUID:
-    """The ledger reference of an account's imported balance: one per account, ever."""
+    """The cagnotte reference of an account's imported balance: one per account, ever."""
     return uuid.uuid5(NAMESPACE, f"opening_balance:{association_id}:{phone}")
 
 

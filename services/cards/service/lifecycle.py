@@ -62,7 +62,7 @@ class Reactivated:
     was_dormant: bool
     was_lost: bool
     pending_lost_cents: int
-    ledger_reference: UUID | None
+    cagnotte_reference: UUID | None
     blacklist_change: BlacklistChange | None
 
 

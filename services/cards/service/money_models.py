@@ -63,7 +63,7 @@ class VoucherValidationOut(BaseModel):
     card_number: str | None
     merchant_id: UUID
     validated_at: datetime
-    movement_id: UUID = Field(description="the ledger reference of the credit")
+    movement_id: UUID = Field(description="the cagnotte reference of the credit")
     balance_cents: int = Field(description="the available cagnotte after the credit")
 
 

@@ -42,7 +42,7 @@ async def book(
     booked: list[Line],
     locked: dict[UUID, asyncpg.Record] | None = None,
 ) -> None:
-    """Book checked (or approved) transactions: their rows, the ledger entries, the accounts'
+    """Book checked (or approved) transactions: their rows, the cagnotte entries, the accounts'
     balances and visits, the cards' last use. The events are the caller's to build."""
     if not booked:
         return
@@ -107,7 +107,7 @@ def _records(booked: list[Line]) -> list[tuple[Any, ...]]:
 
 
 def _entries(booked: list[Line], states: dict[UUID, AccountState]) -> list[tuple[Any, ...]]:
-    """The card's deltas as ledger entries, ``states`` moved along. A sale: ``cagnottage``
+    """The card's deltas as cagnotte entries, ``states`` moved along. A sale: ``cagnottage``
     on available (it carries the purchase and the fee: one per sale) and on pending, the
     pending forfeited at this purchase, the units; a redemption: ``decagnottage``."""
     entries: list[tuple[Any, ...]] = []
@@ -224,7 +224,7 @@ def booked_events(
                 "occurred_at": tx.occurred_at,
                 "amount_cents": tx.amount_cents,
                 "product_family": tx.product_family,
-                # What the card's balances gained: the ledger's, whatever the terminal said.
+                # What the card's balances gained: the cagnotte's, whatever the terminal said.
                 "reward_cents": tx.available_delta + tx.pending_delta + tx.expired_cents
                 if sale
                 else 0,

@@ -54,8 +54,8 @@ async def put_program(pool: asyncpg.Pool, aid: UUID, pid: UUID, body: ProgramIn)
             points_per_euro=body.points_per_euro,
             units_per_reward=body.units_per_reward,
             reward_cents=body.reward_cents,
-            threshold_visits=body.threshold_visits,
-            threshold_max_days=body.threshold_max_days,
+            visit_threshold=body.visit_threshold,
+            visit_threshold_max_days=body.visit_threshold_max_days,
         )
 
 

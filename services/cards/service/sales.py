@@ -143,7 +143,7 @@ def _credit(books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool) ->
         Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity)
     )
     state = books.states[r.account_id]
-    credit = credit_sale(state, evaluation, book.program, r.rules.threshold, d.occurred_at)
+    credit = credit_sale(state, evaluation, book.program, r.rules.visit_threshold, d.occurred_at)
     _, applied = apply(state, credit.movements)
     books.states[r.account_id] = s = credit.state
     books.entries.extend(_sale_entries(d, r, applied, evaluation))

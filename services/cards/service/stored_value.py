@@ -1,6 +1,6 @@
 """Use cases of loads of stored value (F11) and audited adjustments (F16).
 
-Each is one transaction that writes the ledger entry and its ``AccountAdjusted`` through the
+Each is one transaction that writes the cagnotte entry and its ``AccountAdjusted`` through the
 outbox together, idempotent by the id the client chose: requests with the same id run one
 after the other, and the second answers what the first booked (``fresh`` False)."""
 
@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import cagnotte as ledger
+from services.cards.adapters import cagnotte
 from services.cards.adapters import money as db
 from services.cards.domain import Movement
 from services.cards.domain import money as rules
@@ -54,7 +54,7 @@ async def load(pool: asyncpg.Pool, number: str, body: LoadIn) -> Booked:
         rules.check_loadable(card, number, now)
         merchant = await db.merchant(conn, body.merchant_id)
         rules.check_merchant(merchant, body.merchant_id, card["association_id"])
-        posted = await ledger.post(
+        posted = await cagnotte.post(
             conn,
             card["account_id"],
             body.load_id,
@@ -117,7 +117,7 @@ async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn) -> Bo
     only entry that may take a balance below zero (an account over-redeemed before a return)."""
     async with pool.acquire() as conn, conn.transaction():
         await db.serialise(conn, f"cards.adjustment:{body.adjustment_id}")
-        account = await ledger.lock(conn, account_id)
+        account = await cagnotte.lock(conn, account_id)
         if account is None:
             raise Problem(404, "Unknown account", f"no account {account_id}")
         done = await db.movement(conn, "adjustment", body.adjustment_id)
@@ -128,7 +128,7 @@ async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn) -> Bo
                 raise rules.refuse_id_reused("adjustment", body.adjustment_id)
             return _booked(done)
         now = clock.now()
-        posted = await ledger.post(
+        posted = await cagnotte.post(
             conn,
             account_id,
             body.adjustment_id,

@@ -1,7 +1,7 @@
 """Use cases of gift vouchers (F11): a batch issued with random codes, its codes listed, one
 voucher validated at a merchant for an account (its value credited to the available cagnotte).
 
-Each is one transaction that writes the ledger entry and its ``AccountAdjusted`` through the
+Each is one transaction that writes the cagnotte entry and its ``AccountAdjusted`` through the
 outbox together; the same request again answers what the first did (``fresh`` False)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import cagnotte as ledger
+from services.cards.adapters import cagnotte
 from services.cards.adapters import catalogue as catalogue_db
 from services.cards.adapters import money as db
 from services.cards.domain import Movement
@@ -166,7 +166,7 @@ async def _credit(
     after, or None when the voucher's reference was booked already."""
     reference = rules.voucher_reference(voucher["code"])
     shown = format_voucher_code(voucher["code"])
-    posted = await ledger.post(
+    posted = await cagnotte.post(
         conn,
         account_id,
         reference,
@@ -209,7 +209,7 @@ async def _not_validated(
         raise rules.refuse_expired(voucher)
     if rules.is_retry(voucher, account_id, merchant_id):
         entry = await db.voucher_entry(conn, rules.voucher_reference(code))
-        if entry is None:  # validated before the ledger existed: nothing to repeat
+        if entry is None:  # validated before the cagnotte existed: nothing to repeat
             shown = format_voucher_code(code)
             raise Problem(409, "Voucher already validated", f"voucher {shown} was validated")
         return Validation(voucher, entry["card_number"], entry["balance_after_cents"], False)

@@ -96,7 +96,7 @@ async def closes(conn: Db, association_id: UUID) -> list[asyncpg.Record]:
 async def due_associations(conn: Db, target: date) -> list[UUID]:
     """The associations with accounts whose books are not closed through ``target``."""
     rows = await conn.fetch(
-        """SELECT a.association_id FROM (SELECT DISTINCT association_id FROM ledger_accounts) a
+        """SELECT a.association_id FROM (SELECT DISTINCT association_id FROM pivot_accounts) a
            LEFT JOIN books b ON b.association_id = a.association_id
            WHERE b.closed_through IS NULL OR b.closed_through < $1""",
         target,

@@ -1,5 +1,5 @@
 """The journal in PostgreSQL: ``journal_entries``, their ``postings`` and the
-``ledger_accounts`` they post to (the tables keep their names); the books' row of each
+``pivot_accounts`` they post to (the tables keep their names); the books' row of each
 association, which a booking holds FOR SHARE so that a close waits for it."""
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ import asyncpg
 
 from services.clearing.domain import bookings
 from services.clearing.domain.bookings import Entry
-from services.clearing.domain.journal import AccountKey
+from services.clearing.domain.journal import PivotAccount
 from shared.db.query import Batch
 
 _ACCOUNTS = Batch(
-    "ledger_accounts",
+    "pivot_accounts",
     (("association_id", "uuid"), ("kind", "text"), ("merchant_id", "uuid"), ("partner_id", "uuid")),
     "ON CONFLICT DO NOTHING",
 )
 _ACCOUNT_IDS = """
 SELECT a.id, a.association_id, a.kind, coalesce(a.merchant_id, a.partner_id) AS party
-FROM ledger_accounts a
+FROM pivot_accounts a
 JOIN unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[])
      k(association_id, kind, merchant_id, partner_id)
   ON a.association_id = k.association_id AND a.kind = k.kind
@@ -56,7 +56,9 @@ _ENTRIES = Batch(
 )
 
 
-async def _account_ids(conn: asyncpg.Connection, keys: set[AccountKey]) -> dict[AccountKey, int]:
+async def _account_ids(
+    conn: asyncpg.Connection, keys: set[PivotAccount]
+) -> dict[PivotAccount, int]:
     # Sorted: two batches opening the same new accounts insert them in the same order.
     ks = sorted(keys, key=lambda k: (str(k[0]), k[1], str(k[2])))
     rows = [(k[0], k[1], *bookings.party_columns(k)) for k in ks]
@@ -135,7 +137,7 @@ async def pivot_balances(
         """SELECT a.kind, coalesce(a.merchant_id, a.partner_id) AS merchant_id,
                   coalesce(sum(p.amount_cents), 0)::bigint AS balance_cents,
                   count(p.id) AS postings
-           FROM ledger_accounts a
+           FROM pivot_accounts a
            LEFT JOIN (postings p JOIN journal_entries e
                       ON e.id = p.entry_id AND ($2::timestamptz IS NULL OR e.occurred_at <= $2))
              ON p.account_id = a.id
@@ -154,7 +156,7 @@ async def entries_of(
         """SELECT e.id, e.kind, e.merchant_id, e.occurred_at, e.booked_at, a.kind AS account_kind,
                   a.merchant_id AS account_merchant, p.amount_cents
            FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-           JOIN ledger_accounts a ON a.id = p.account_id
+           JOIN pivot_accounts a ON a.id = p.account_id
            WHERE e.reference_id = $1 ORDER BY e.id, p.id""",
         reference,
     )

@@ -57,7 +57,7 @@ async def column_faults(conn: asyncpg.Connection, only: UUID | None) -> list[asy
                    coalesce(m.cents, 0)::bigint AS posted
             FROM journal_entries e
             LEFT JOIN (SELECT p.entry_id, a.merchant_id, sum(p.amount_cents) AS cents
-                       FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+                       FROM postings p JOIN pivot_accounts a ON a.id = p.account_id
                        WHERE a.kind = 'merchant' GROUP BY 1, 2) m
               ON m.entry_id = e.id AND m.merchant_id = e.merchant_id
             WHERE e.merchant_cents <> coalesce(m.cents, 0) AND {_SCOPE}
@@ -132,7 +132,7 @@ _OWED = """
              ::bigint AS cagnotte_cents,
            coalesce(-sum(p.amount_cents) FILTER (WHERE a.kind = 'customer_funds'), 0)
              ::bigint AS stored_value_cents
-    FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+    FROM postings p JOIN pivot_accounts a ON a.id = p.account_id
     JOIN journal_entries e ON e.id = p.entry_id
     LEFT JOIN holders h ON h.account_id = e.account_id
     WHERE a.kind IN ('customer_liability', 'customer_funds') AND e.occurred_at <= $1

@@ -37,7 +37,7 @@ WHERE association_id = $1 AND ($3::date IS NULL OR period > $3) AND period <= $2
 """
 _PARTNERS = """
 SELECT 'partner' AS kind, a.partner_id AS party, sum(p.amount_cents)::bigint AS cents
-FROM ledger_accounts a JOIN postings p ON p.account_id = a.id
+FROM pivot_accounts a JOIN postings p ON p.account_id = a.id
 JOIN journal_entries e ON e.id = p.entry_id
 WHERE a.association_id = $1 AND a.kind = 'partner' AND ($3::date IS NULL OR e.period > $3)
   AND e.period <= $2

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from services.clearing.domain import journal
-from services.clearing.domain.journal import AccountKey, Posting
+from services.clearing.domain.journal import PivotAccount, Posting
 from services.clearing.domain.periods import booking_period
 from shared.contracts import AccountAdjusted, RewardReversed, TransactionsBooked
 from shared.events import Event
@@ -94,7 +94,7 @@ def merchant_cents(e: Entry) -> int:
     return sum(p.amount_cents for p in e.postings if p.account == mine)
 
 
-def party_columns(k: AccountKey) -> tuple[UUID | None, UUID | None]:
+def party_columns(k: PivotAccount) -> tuple[UUID | None, UUID | None]:
     """(merchant_id, partner_id) of an account key."""
     if k[1] == journal.MERCHANT:
         return k[2], None

@@ -67,7 +67,8 @@ VOUCHERS = "vouchers"
 PARTNER = "partner"
 BANK = "bank"
 
-AccountKey = tuple[UUID, str, UUID | None]  # association, kind, merchant
+# One account of the compte pivot: association, kind, and its merchant or partner (else None).
+PivotAccount = tuple[UUID, str, UUID | None]
 Purse = Literal["cagnotte", "stored_value"]
 MovementKind = Literal[
     "adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation"
@@ -88,7 +89,7 @@ SPEND_KIND: dict[str, str] = {"cagnotte": "redemption", "stored_value": "stored_
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    account: AccountKey
+    account: PivotAccount
     amount_cents: int  # debit > 0, credit < 0
 
 
@@ -147,7 +148,7 @@ def movement(
     if counterpart == MERCHANT:
         if merchant is None:
             raise ValueError(f"a {kind} names the merchant that took the money")
-        other: AccountKey = (association, MERCHANT, merchant)
+        other: PivotAccount = (association, MERCHANT, merchant)
     elif counterpart == PARTNER:
         if partner is None:
             raise ValueError(f"a {kind} names the partner association it goes to")
@@ -198,7 +199,7 @@ def merchant_adjustment(association: UUID, merchant: UUID, amount_cents: int) ->
     )
 
 
-def settlement(association: UUID, party: AccountKey, due_cents: int) -> list[Posting]:
+def settlement(association: UUID, party: PivotAccount, due_cents: int) -> list[Posting]:
     """Settle a party's position of ``due_cents`` (debit balance: it owes, collected by direct
     debit; credit balance, negative: it is owed, paid by credit transfer) through the bank."""
     return _nonzero(

@@ -140,7 +140,7 @@ def held_positions(books: Iterable[HeldBooks]) -> Check:
                 difference += abs(owed - kept)
                 red.add(b.association_id)
                 detail.append(
-                    f"association {b.association_id}, {kind} {party}: the ledger says {owed} "
+                    f"association {b.association_id}, {kind} {party}: the journal says {owed} "
                     f"through {b.closed_through:%Y-%m}, its close held {kept}"
                 )
     return Check("held_positions", not detail, difference, detail, red)

@@ -218,7 +218,7 @@ def settlement_entries(
     """The entries that settle what the files carry: each party's position back to 0."""
     entries = []
     for pos in s.settled:
-        key: journal.AccountKey = (
+        key: journal.PivotAccount = (
             association_id,
             {"operator": journal.FEES}.get(pos.kind, pos.kind),
             None if pos.kind == "operator" else pos.party_id,

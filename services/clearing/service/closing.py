@@ -27,9 +27,6 @@ from shared.events import Event, new_event
 from shared.http import Problem
 
 SOURCE = "clearing"
-# What each party owes through a period by the whole journal, which a close's settlement must
-# equal; under the name tests/integration/test_clearing_close_range.py reads it by.
-ledger_positions = settling.journal_positions
 logger = log.get("books")
 
 

@@ -22,7 +22,7 @@ from shared.contracts import (
     SaleRecorded,
 )
 from shared.events import EventData
-from shared.fields import CardNumber, FamilyCode, Name, PhoneNumber
+from shared.fields import CardNumber, Name, PhoneNumber, ProductFamilyCode
 
 RequestKind = Literal["sale", "redemption", "return", "enrolment"]
 
@@ -58,9 +58,9 @@ class SaleIn(_Strict):
     sale_id: UUID
     customer: Customer
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
-    product_family: FamilyCode | None = Field(
+    product_family: ProductFamilyCode | None = Field(
         default=None,
-        description="a family code of the merchant's catalogue; a well-formed code it does not "
+        description="a product family code of the merchant's catalogue; a well-formed code it does not "
         "hold earns as a sale without family",
     )
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, description="items bought (stamps)")

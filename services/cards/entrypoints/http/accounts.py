@@ -107,7 +107,7 @@ async def find_account(request: web.Request) -> web.Response:
 @routes.route(
     "GET",
     "/v1/accounts/{account_id}",
-    summary="An account: buckets, details, cards, identifiers and its last ledger entries",
+    summary="An account: buckets, details, cards, identifiers and its last cagnotte entries",
     returns=AccountDetail,
     tag=TAG,
 )

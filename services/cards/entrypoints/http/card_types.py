@@ -22,7 +22,7 @@ from services.cards.service.catalogue_models import (
     RateOut,
     RefusalOut,
     StepOut,
-    ThresholdOut,
+    VisitThresholdOut,
 )
 from shared.db.query import as_model, as_models
 from shared.http import json_response, read_model, read_query, uuid_param
@@ -171,7 +171,7 @@ async def delete_acceptance(request: web.Request) -> web.Response:
 
 
 def _dry_run_out(run: DryRun) -> DryRunOut:
-    ev, threshold = run.evaluation, run.threshold
+    ev, threshold = run.evaluation, run.visit_threshold
     return DryRunOut(
         association_id=run.association_id,
         card_type_id=run.card_type_id,
@@ -189,7 +189,7 @@ def _dry_run_out(run: DryRun) -> DryRunOut:
         taux_client_bps=ev.taux_client_bps,
         taux_uc_bps=ev.taux_uc_bps,
         refused=ev.refused,
-        threshold=ThresholdOut(
+        visit_threshold=VisitThresholdOut(
             visits_needed=threshold.visits_needed,
             max_days=threshold.max_period.days if threshold.max_period else None,
         ),

@@ -17,7 +17,7 @@ from services.cards.service.catalogue_models import (
     Merchants,
 )
 from shared.db.query import as_model, as_models
-from shared.fields import FAMILY_CODE
+from shared.fields import PRODUCT_FAMILY_CODE
 from shared.http import json_response, read_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -95,7 +95,7 @@ async def list_merchants(request: web.Request) -> web.Response:
 
 # --- product families --------------------------------------------------------------------------
 
-_FAMILY_PATH = "/v1/merchants/{merchant_id}/families/{code:" + FAMILY_CODE + "}"
+_FAMILY_PATH = "/v1/merchants/{merchant_id}/families/{code:" + PRODUCT_FAMILY_CODE + "}"
 
 
 @routes.route(

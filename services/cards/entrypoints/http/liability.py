@@ -1,4 +1,4 @@
-"""Back-office route of what an association's cardholders are owed according to the cards ledger, at a cut-off:
+"""Back-office route of what an association's cardholders are owed according to the cagnotte, at a cut-off:
 the figure clearing's reconciliation compares with its own books at the same instant.
 
 The cut-off counts the movements that happened (``occurred_at``) at or before it, whenever they
@@ -60,13 +60,13 @@ class Liability(BaseModel):
 @routes.route(
     "GET",
     "/v1/associations/{association_id}/liability",
-    summary="What the association's cardholders are owed, by the cards ledger (reconciliation)",
+    summary="What the association's cardholders are owed, by the cagnotte (reconciliation)",
     query=LiabilityQuery,
     returns=Liability,
     tag="reconciliation",
 )
 async def liability(request: web.Request) -> web.Response:
-    """The sums of the ledger entries of the association's accounts: `cagnotte_cents` of the
+    """The sums of the cagnotte entries of the association's accounts: `cagnotte_cents` of the
     buckets available and pending, `stored_value_cents` of the stored value (points and stamps
     not yet converted are not money and are left out). With `as_of`, only the movements that
     happened (`occurred_at`) at or before it, even if written later: the basis of clearing's

@@ -49,7 +49,7 @@ class Reactivated(BaseModel):
     was_dormant: bool
     was_lost: bool
     pending_lost_cents: int = Field(description="the account's pending rewards lost now")
-    ledger_reference: UUID | None = Field(
+    cagnotte_reference: UUID | None = Field(
         description="the reference of the pending_lost entry (null: no pending rewards to lose)"
     )
     blacklist_change: BlacklistChange | None
@@ -90,7 +90,7 @@ async def block_card(request: web.Request) -> web.Response:
 )
 async def reactivate_card(request: web.Request) -> web.Response:
     """A dormant card (unused for the association's `dormant_after_days`): the account's pending
-    rewards are lost, as a `pending_lost` ledger entry, and the card counts as used now. A lost
+    rewards are lost, as a `pending_lost` cagnotte entry, and the card counts as used now. A lost
     card found again: active, and off the blacklist. A stolen card is never reactivated: replace
     it. A card that is neither dormant nor lost is left as it is (a retry answers so)."""
     rt = back_office(request)
@@ -100,7 +100,7 @@ async def reactivate_card(request: web.Request) -> web.Response:
         was_dormant=done.was_dormant,
         was_lost=done.was_lost,
         pending_lost_cents=done.pending_lost_cents,
-        ledger_reference=done.ledger_reference,
+        cagnotte_reference=done.cagnotte_reference,
         blacklist_change=done.blacklist_change,
     )
     return json_response(out)

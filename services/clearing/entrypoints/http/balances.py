@@ -61,12 +61,12 @@ class JournalEntries(RootModel[list[JournalEntry]]):
 @routes.route(
     "GET",
     "/v1/associations/{association_id}/balances",
-    summary="Ledger balances of an association, now or at a date",
+    summary="Balances of an association's compte pivot, now or at a date",
     query=BalancesQuery,
     returns=Balances,
 )
 async def balances(request: web.Request) -> web.Response:
-    """Each ledger account's balance (debit positive), and the pivot's check that they net to 0."""
+    """Each pivot account's balance (debit positive), and the pivot's check that they net to 0."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     at = read_query(request, BalancesQuery).at

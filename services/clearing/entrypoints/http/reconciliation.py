@@ -59,7 +59,7 @@ class ReconciliationOut(BaseModel):
 @routes.route(
     "POST",
     "/v1/reconciliation",
-    summary="Run the reconciliation of the ledger now",
+    summary="Run the reconciliation of the journal now",
     body=ReconcileIn,
     returns=ReconciliationOut,
     tag="reconciliation",

@@ -1,5 +1,5 @@
-"""The checks every fault test ends with: each sale in each ledger exactly once, and the books
-agreeing: the cards' counters, the cards' ledger and the compte pivot owe customers the same
+"""The checks every fault test ends with: each sale in each service's books exactly once, and the books
+agreeing: the cards' counters, the cagnotte and the compte pivot owe customers the same
 rewards and the same stored value, and the pivot nets to zero."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncpg
 async def counts(
     conn: asyncpg.Connection, sales: Sequence[UUID], redemptions: Sequence[UUID] = ()
 ) -> dict[str, dict[int, int]]:
-    """For each ledger, how many references appear how many times: {ledger: {times: refs}}."""
+    """For each service's books, how many references appear how many times: {books: {times: refs}}."""
     queries = {
         "cards.cagnottage": (
             "SELECT reference_id AS r, count(*) AS n FROM cards.cagnotte_entries WHERE kind = 'cagnottage' AND reference_id = ANY($1) GROUP BY 1",
@@ -56,7 +56,7 @@ async def _pivot(conn: asyncpg.Connection, association: UUID, kind: str) -> int:
     return int(
         await conn.fetchval(
             """SELECT -coalesce(sum(p.amount_cents), 0) FROM clearing.postings p
-               JOIN clearing.ledger_accounts a ON a.id = p.account_id
+               JOIN clearing.pivot_accounts a ON a.id = p.account_id
                WHERE a.association_id = $1 AND a.kind = $2""",
             association,
             kind,
@@ -105,14 +105,14 @@ async def pivot_net(conn: asyncpg.Connection, association: UUID) -> int:
     return int(
         await conn.fetchval(
             """SELECT coalesce(sum(p.amount_cents), 0) FROM clearing.postings p
-               JOIN clearing.ledger_accounts a ON a.id = p.account_id WHERE a.association_id = $1""",
+               JOIN clearing.pivot_accounts a ON a.id = p.account_id WHERE a.association_id = $1""",
             association,
         )
     )
 
 
 async def assert_books_agree(conn: asyncpg.Connection, association: UUID) -> None:
-    """The cards' counters, the cards' ledger and the compte pivot tell the same story: rewards
+    """The cards' counters, the cagnotte and the compte pivot tell the same story: rewards
     owed, stored value owed, and a pivot that nets to zero."""
     balances, liability, entries = await liability_check(conn, association)
     assert balances == liability == entries, (

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
-class ThresholdPolicy:
+class VisitThreshold:
     visits_needed: int
     max_period: timedelta | None = None
 
@@ -44,30 +44,34 @@ class VisitCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class ThresholdOutcome:
+class VisitThresholdOutcome:
     counters: VisitCounters
     transferred_cents: int
     expired_cents: int
 
 
 def apply_purchase(
-    counters: VisitCounters, reward_cents: int, at: datetime, policy: ThresholdPolicy
-) -> ThresholdOutcome:
+    counters: VisitCounters, reward_cents: int, at: datetime, visit_threshold: VisitThreshold
+) -> VisitThresholdOutcome:
     if reward_cents < 0:
         raise ValueError("a reward is never negative")
     if at.utcoffset() is None:
         raise ValueError("a purchase time must be time-zone aware")
     pending, visits, started = counters.pending_cents, counters.visits, counters.window_started_at
     expired = 0
-    if policy.max_period is not None and started is not None and at >= started + policy.max_period:
+    if (
+        visit_threshold.max_period is not None
+        and started is not None
+        and at >= started + visit_threshold.max_period
+    ):
         expired, pending, visits, started = pending, 0, 0, None
     pending += reward_cents
     visits += 1
     if started is None:
         started = at
-    if visits >= policy.visits_needed:
+    if visits >= visit_threshold.visits_needed:
         available = counters.available_cents + pending
-        return ThresholdOutcome(VisitCounters(0, available, 0, None), pending, expired)
-    return ThresholdOutcome(
+        return VisitThresholdOutcome(VisitCounters(0, available, 0, None), pending, expired)
+    return VisitThresholdOutcome(
         VisitCounters(pending, counters.available_cents, visits, started), 0, expired
     )
