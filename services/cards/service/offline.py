@@ -125,26 +125,27 @@ async def _line_by_line(
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                t = Line(single, tx, card_transaction_id(e.data.terminal_id, tx.seq))
-                detail = f"the line could not be booked: {exc!r}"[:1000]
-                log.get("offline").error(
-                    "card_line_unprocessable",
-                    terminal_id=str(e.data.terminal_id),
-                    seq=tx.seq,
-                    error=repr(exc),
-                )
-                async with conn.transaction():
-                    await quarantine.hold(
-                        conn,
-                        [
-                            quarantine.Held(
-                                single, tx, t.transaction_id, (("unprocessable", detail),)
-                            )
-                        ],
-                        now,
-                    )
-                    await record_anomalies(conn, [_anomaly(t, "unprocessable", detail, False)])
+                await _hold_unprocessable(conn, single, exc, now)
     return out
+
+
+async def _hold_unprocessable(
+    conn: asyncpg.Connection, single: Event[CardTransactionsSynced], exc: Exception, now: datetime
+) -> None:
+    """Hold the one line of ``single`` as ``unprocessable`` with the error that stopped it."""
+    tx = single.data.transactions[0]
+    t = Line(single, tx, card_transaction_id(single.data.terminal_id, tx.seq))
+    detail = f"the line could not be booked: {exc!r}"[:1000]
+    log.get("offline").error(
+        "card_line_unprocessable",
+        terminal_id=str(single.data.terminal_id),
+        seq=tx.seq,
+        error=repr(exc),
+    )
+    async with conn.transaction():
+        held = quarantine.Held(single, tx, t.transaction_id, (("unprocessable", detail),))
+        await quarantine.hold(conn, [held], now)
+        await record_anomalies(conn, [_anomaly(t, "unprocessable", detail, False)])
 
 
 @dataclass(slots=True)
