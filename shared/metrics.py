@@ -46,13 +46,14 @@ outbox_publish_failures = Counter(
 card_anomalies = Counter(
     "comptoir_card_anomalies_total",
     "Anomalies found in the transactions chip cards certified offline (clone, broken_chain, "
-    "atc_gap, reward_mismatch, bad_certificate, unknown_card): an alert on clone",
+    "atc_gap, reward_mismatch, bad_certificate, unknown_key_version, unknown_card...): an "
+    "alert on clone",
     ["kind"],
 )
 card_quarantined = Counter(
     "comptoir_card_quarantined_total",
     "Offline card transactions held in quarantine instead of booked, per reason (a line held "
-    "for two reasons counts under each); an alert on bad_certificate",
+    "for two reasons counts under each); an alert on bad_certificate and unknown_key_version",
     ["reason"],
 )
 card_lines_unaccounted = Gauge(

@@ -161,7 +161,6 @@ class Routes:
         return record
 
 
-
 class Api(Routes):
     """The routes of one service and the OpenAPI document that describes them."""
 

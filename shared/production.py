@@ -29,9 +29,20 @@ class DevSecret:
     def variable(self) -> str:
         return f"COMPTOIR_{self.field.upper()}"
 
+    # Set, this other setting replaces this one, which is then not used (the keyring of card
+    # certificate masters replaces the single master).
+    unless: str | None = None
+
     def is_set_in(self, settings: Settings) -> bool:
+        if self.unless is not None and getattr(settings, self.unless):
+            return False
         # Hex keys compare whatever their case: CE27... is the same public key.
-        return str(getattr(settings, self.field)).strip().lower() == self.value.lower()
+        held = str(getattr(settings, self.field)).strip().lower()
+        if self.field == "card_cert_keys":  # a keyring: the public key under any version
+            return bool(held) and any(
+                m.hex() == self.value.lower() for m in settings.card_keyring().masters.values()
+            )
+        return held == self.value.lower()
 
 
 DEV_SECRETS = (
@@ -39,6 +50,13 @@ DEV_SECRETS = (
     DevSecret(
         "card_cert_key",
         "the development card certificate master",
+        frozenset({"cards"}),
+        DEV_MASTERS["cert"].hex(),
+        unless="card_cert_keys",
+    ),
+    DevSecret(
+        "card_cert_keys",
+        "a keyring holding the development card certificate master",
         frozenset({"cards"}),
         DEV_MASTERS["cert"].hex(),
     ),

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -15,6 +15,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shared.card.crypto import DEFAULT_KEY_VERSION
+from shared.card.keyring import Keyring, current_version, parse_cert_keyring
 from shared.rules.dates import DateWindow
 
 DEFAULT_PORTS = {
@@ -57,7 +59,11 @@ class SecretFiles(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="COMPTOIR_", extra="ignore")
+    # hide_input_in_errors: a setting refused at start is named, its value (a key, a
+    # keyring, a token) is not copied to the logs.
+    model_config = SettingsConfigDict(
+        env_prefix="COMPTOIR_", extra="ignore", hide_input_in_errors=True
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -109,11 +115,19 @@ class Settings(BaseSettings):
     # max_malformed malformed frames (before HELLO; in a row after it), is hung up.
     line_hello_timeout_s: float = Field(default=30.0, gt=0)
     line_max_malformed: int = Field(default=3, ge=1)
-    # The cards service's master key for card certificates (hex, 16 bytes); the default is
-    # the development key of the demo and the tests: a real network sets its own.
+    # The cards service's master key for card certificates (hex, 16 bytes), that of key
+    # version 1 when no keyring is set; the default is the development key of the demo and
+    # the tests: a real network sets its own.
     card_cert_key: str = Field(
         default="ce27ce27ce27ce27ce27ce27ce27ce27", pattern=r"^[0-9a-fA-F]{32}$"
     )
+    # The keyring of certificate masters by key version, for rotation (shared/card/keyring.py,
+    # docs/terminal-protocol.md): "1:HEX,2:HEX", or a file of such entries
+    # (COMPTOIR_CARD_CERT_KEYS_FILE). Every version of a card in circulation stays in it; a line
+    # of a version not in it is held as unknown_key_version. Set, it replaces card_cert_key.
+    card_cert_keys: str = ""
+    # The current key version, the one new cards and SAMs get; 0: the highest in the keyring.
+    card_key_version: int = Field(default=0, ge=0, le=255)
     # The gateway's key-encryption key (hex, 32 bytes, AES-256-GCM) that seals the terminals'
     # HMAC secrets in its schema; the default is the development one. Rotation: start the
     # gateway with the new key here and the old one in terminal_kek_previous, run
@@ -141,6 +155,24 @@ class Settings(BaseSettings):
     # is held in quarantine for a person to decide).
     date_future_tolerance_s: int = Field(default=300, ge=0, le=86_400)
     date_max_age_days: int = Field(default=45, ge=1, le=36_500)
+
+    @model_validator(mode="after")
+    def _card_keyring_readable(self) -> Settings:
+        if self.card_cert_keys and "card_cert_key" in self.model_fields_set:
+            raise ValueError(
+                "both COMPTOIR_CARD_CERT_KEY and COMPTOIR_CARD_CERT_KEYS are set: keep the "
+                "keyring, with the key of COMPTOIR_CARD_CERT_KEY under its version (1:HEX)"
+            )
+        self.card_keyring()  # a keyring that cannot be read stops the start, said clearly
+        return self
+
+    def card_keyring(self) -> Keyring:
+        """The certificate masters by key version and the current version."""
+        if self.card_cert_keys:
+            masters = parse_cert_keyring(self.card_cert_keys)
+        else:
+            masters = {DEFAULT_KEY_VERSION: bytes.fromhex(self.card_cert_key)}
+        return Keyring(masters, current_version(masters, self.card_key_version))
 
     def date_window(self) -> DateWindow:
         return DateWindow(

@@ -108,6 +108,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Carte refusée : clé invalide (carte ou module de sécurité)",
         "en": "Card refused: invalid key (card or security module)",
     },
+    "unknown_key_version": {
+        "fr": "Carte refusée : le module de sécurité n'a pas les clés de sa version",
+        "en": "Card refused: the security module lacks the keys of its version",
+    },
     "offline": {
         "fr": "Hors ligne : l'identification par téléphone demande une connexion",
         "en": "Offline: identifying by phone needs a connection",

@@ -189,6 +189,7 @@ _CARD_REFUSALS = {
     "expired": "card_expired",
     "blocked": "card_blocked",
     "bad_mac": "bad_mac",
+    "unknown_key_version": "unknown_key_version",
     "no_card": "no_card",
 }
 

@@ -30,6 +30,9 @@ class SimCard:
     units: int = 0
     visits: int = 0
     atc: int = 0
+    # The card's key version and the cert master of that version (a rotation's new cards).
+    key_version: int = 1
+    cert_master: bytes = field(default=DEV_MASTERS["cert"], repr=False)
 
     def certify(
         self,
@@ -53,7 +56,8 @@ class SimCard:
             kind, self.number, self.atc, amount, *deltas, self.available, self.pending,
             self.units, self.visits, terminal_id, seq, at, nonce,
         )  # fmt: skip
-        cert = certificate(diversify(DEV_MASTERS["cert"], "cert", self.number), fields)
+        key = diversify(self.cert_master, "cert", self.number, self.key_version)
+        cert = certificate(key, fields)
         return CardTransaction(
             seq=seq,
             kind=kind,
@@ -70,6 +74,7 @@ class SimCard:
             visits_after=self.visits,
             terminal_nonce=nonce.hex(),
             certificate=cert.hex(),
+            key_version=self.key_version,
             **terminal_fields,
         )
 
@@ -100,7 +105,10 @@ class SimCard:
 
     def copy(self) -> SimCard:
         """A clone: the same keys and state, living its own life from now on."""
-        return SimCard(self.number, self.available, self.pending, self.units, self.visits, self.atc)
+        return SimCard(
+            self.number, self.available, self.pending, self.units, self.visits, self.atc,
+            self.key_version, self.cert_master,
+        )  # fmt: skip
 
 
 class CardTxFactory:

@@ -18,7 +18,7 @@
    - **line**: a TCP connection to the sync line: the greeting, then frames sealed with the
      terminal's key around mutated messages, frames MAC'd wrong or by another terminal, bad
      LRCs, cut frames, noise, oversize frames, EOT;
-   - **honest**: a real offline sync (shared/sync/client.py, over HTTP or the line, in turn)
+   - **honest**: a real offline sync (shared/sync/client/, over HTTP or the line, in turn)
      of card transactions certified as a card would (tests/cardtx.py): cards of A, a card of
      no one, a card used at B's terminal;
    every answer is judged at once (no 5xx; an error is problem+json with a ``reason`` or a

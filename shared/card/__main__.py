@@ -6,9 +6,15 @@
     python -m shared.card sam [--port 35964]
     python -m shared.card show card.json
     python -m shared.card clone card.json copy.json
+    python -m shared.card masters --key-version 2 --keyring masters.txt [--cert-keyring cert.txt]
 
-Masters: COMPTOIR_CARD_MASTERS=credit:HEX,debit:HEX,cert:HEX, else the development ones.
-pcscd must run for ``insert`` and ``sam`` (bash deploy/pcscd.sh start).
+Masters (shared/card/keyring.py): COMPTOIR_CARD_MASTERS (or COMPTOIR_CARD_MASTERS_FILE) holds
+either one set, ``credit:HEX,debit:HEX,cert:HEX``, that serves every key version, or a set per
+version, ``1=credit:HEX,debit:HEX,cert:HEX`` entries; else the development masters. With sets
+per version, ``personalize`` uses the current version (COMPTOIR_CARD_KEY_VERSION, else the
+highest) and the SAM holds every version given and refuses the others (6A88). ``masters``
+makes the random set of a new version. pcscd must run for ``insert`` and ``sam`` (bash
+deploy/pcscd.sh start).
 """
 
 from __future__ import annotations
@@ -19,30 +25,75 @@ import shutil
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import FrameType
 from uuid import UUID
 
 from shared.card.application import Application, SamApplication
-from shared.card.crypto import DEV_MASTERS, Purpose
+from shared.card.crypto import DEFAULT_KEY_VERSION, DEV_MASTERS, Purpose
+from shared.card.keyring import (
+    current_version,
+    is_versioned,
+    master_set_entry,
+    new_master_set,
+    parse_master_sets,
+    versions_text,
+)
 from shared.card.state import CardState, load_state, parse_masters, personalize, save_state
 from shared.card.vpcd import CARD_PORT, HOST, SAM_PORT, VpcdLink, card_from_file
 from shared.rules.codes import InvalidCode, format_card_number
 
 MASTERS_ENV = "COMPTOIR_CARD_MASTERS"
+VERSION_ENV = "COMPTOIR_CARD_KEY_VERSION"
 
 
 class Usage(Exception):
     """Bad input: said in one sentence, exit code 2."""
 
 
-def _masters() -> Mapping[Purpose, bytes]:
-    text = os.environ.get(MASTERS_ENV)
-    if not text:
-        return DEV_MASTERS
+@dataclass(frozen=True, slots=True)
+class Masters:
+    """The masters the tools use: one set for every key version (``every``), or a set per
+    version, ``current`` the one new cards get."""
+
+    every: Mapping[Purpose, bytes] | None
+    by_version: Mapping[int, Mapping[Purpose, bytes]]
+    current: int
+
+    def of(self, key_version: int) -> Mapping[Purpose, bytes]:
+        masters = self.by_version.get(key_version) or self.every
+        if masters is None:
+            held = versions_text(self.by_version)
+            raise Usage(f"no masters of key version {key_version} (the keyring holds {held})")
+        return masters
+
+
+def _keyring_text() -> str | None:
+    text, path = os.environ.get(MASTERS_ENV), os.environ.get(f"{MASTERS_ENV}_FILE")
+    if text and path:
+        raise Usage(f"both {MASTERS_ENV} and {MASTERS_ENV}_FILE are set: keep one")
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise Usage(f"{MASTERS_ENV}_FILE={path}: {exc.strerror}") from None
+    return text or None
+
+
+def _masters() -> Masters:
+    text = _keyring_text()
+    named = os.environ.get(VERSION_ENV, "").strip()
+    if named and not named.isdigit():
+        raise Usage(f"{VERSION_ENV} is a key version, 0..255, not {named!r}")
     try:
-        return parse_masters(text)
+        if text is None:
+            return Masters(DEV_MASTERS, {}, int(named or DEFAULT_KEY_VERSION))
+        if not is_versioned(text):
+            return Masters(parse_masters(text), {}, int(named or DEFAULT_KEY_VERSION))
+        sets = parse_master_sets(text)
+        return Masters(None, sets, current_version(sets, int(named or 0)))
     except ValueError as exc:
         raise Usage(f"{MASTERS_ENV}: {exc}") from None
 
@@ -79,7 +130,9 @@ def cmd_personalize(args: argparse.Namespace) -> int:
         raise Usage(f"--expires is a date YYYY-MM-DD, not {args.expires!r}") from None
     if args.available < 0:
         raise Usage("--available is a number of cents, 0 or more")
-    if not 0 <= args.key_version <= 255:
+    masters = _masters()
+    key_version = masters.current if args.key_version is None else args.key_version
+    if not 0 <= key_version <= 255:
         raise Usage("--key-version is between 0 and 255")
     out = Path(args.out)
     _fresh(out, args.force)
@@ -88,9 +141,9 @@ def cmd_personalize(args: argparse.Namespace) -> int:
             args.number,
             card_type,
             expires,
-            masters=_masters(),
+            masters=masters.of(key_version),
             available=args.available,
-            key_version=args.key_version,
+            key_version=key_version,
         )
     except (InvalidCode, ValueError) as exc:
         raise Usage(str(exc)) from None
@@ -162,7 +215,40 @@ def cmd_insert(args: argparse.Namespace) -> int:
 
 
 def cmd_sam(args: argparse.Namespace) -> int:
-    return _serve(SamApplication(_masters()), args.port, args.host, "SAM")
+    masters = _masters()
+    what = "SAM" if masters.every else f"SAM (key versions {versions_text(masters.by_version)})"
+    sam = SamApplication(masters.every, by_version=masters.by_version)
+    return _serve(sam, args.port, args.host, what)
+
+
+def _append(path: Path, version: int, sep: str, line: str) -> None:
+    """Add a version's entry to a keyring file (made readable by its owner only)."""
+    if path.exists():
+        held = [e.split(sep, 1)[0].strip() for e in path.read_text().splitlines()]
+        if str(version) in held:
+            raise Usage(f"{path} already holds key version {version}")
+    elif not path.parent.is_dir():
+        raise Usage(f"{path.parent}: no such directory")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(line + "\n")
+
+
+def cmd_masters(args: argparse.Namespace) -> int:
+    version = args.key_version
+    if not 0 <= version <= 255:
+        raise Usage("--key-version is between 0 and 255")
+    masters = new_master_set()
+    line = master_set_entry(version, masters)
+    if args.keyring is None:
+        print(line)  # for a keyring kept elsewhere (a vault): the operator's to store
+    else:
+        _append(Path(args.keyring), version, "=", line)
+        print(f"key version {version}: masters added to {args.keyring}", file=sys.stderr)
+    if args.cert_keyring is not None:
+        _append(Path(args.cert_keyring), version, ":", f"{version}:{masters['cert'].hex()}")
+        print(f"key version {version}: cert master added to {args.cert_keyring}", file=sys.stderr)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -177,7 +263,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--card-type", required=True, help="the card type's UUID")
     s.add_argument("--expires", required=True, help="last valid day, YYYY-MM-DD")
     s.add_argument("--available", type=int, default=0, help="initial balance in cents")
-    s.add_argument("--key-version", type=int, default=1)
+    s.add_argument(
+        "--key-version", type=int, help="default: the keyring's current version (else 1)"
+    )
     s.add_argument("--out", required=True, help="the card file to write")
     s.add_argument("--force", action="store_true", help="overwrite an existing file")
     s.set_defaults(run=cmd_personalize)
@@ -194,6 +282,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=SAM_PORT)
     s.add_argument("--host", default=HOST)
     s.set_defaults(run=cmd_sam)
+
+    s = sub.add_parser("masters", help="make the random masters of a new key version")
+    s.add_argument("--key-version", type=int, required=True)
+    s.add_argument("--keyring", help="the master-sets file to add them to (else: printed)")
+    s.add_argument("--cert-keyring", help="the cards service's keyring file, for the cert master")
+    s.set_defaults(run=cmd_masters)
 
     s = sub.add_parser("show", help="print a card file")
     s.add_argument("card")

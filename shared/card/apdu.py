@@ -76,6 +76,7 @@ SW_WRONG_DATA = 0x6A80  # a field out of range (negative amount, balance above 2
 SW_NOT_FOUND = 0x6A82  # SELECT of an application this card does not have
 SW_INSUFFICIENT = 0x6A84  # a debit above the available balance, or a balance below zero
 SW_WRONG_P1P2 = 0x6A86
+SW_UNKNOWN_KEY_VERSION = 0x6A88  # referenced data not found: the SAM holds no such key version
 SW_COUNTER_EXHAUSTED = 0x6A8A  # proprietary: the ATC reached 2^32 - 1, the card is spent
 SW_UNKNOWN_INS = 0x6D00
 SW_BAD_CLASS = 0x6E00
@@ -93,6 +94,7 @@ SW_CODES: dict[int, str] = {
     SW_NOT_FOUND: "not_a_comptoir_card",
     SW_INSUFFICIENT: "insufficient_balance",
     SW_WRONG_P1P2: "wrong_parameters",
+    SW_UNKNOWN_KEY_VERSION: "unknown_key_version",
     SW_COUNTER_EXHAUSTED: "counter_exhausted",
     SW_UNKNOWN_INS: "unknown_instruction",
     SW_BAD_CLASS: "bad_class",
@@ -111,6 +113,7 @@ SW_MESSAGES: dict[int, str] = {
     SW_NOT_FOUND: "not a Comptoir card",
     SW_INSUFFICIENT: "insufficient balance on the card",
     SW_WRONG_P1P2: "wrong P1 P2",
+    SW_UNKNOWN_KEY_VERSION: "the SAM holds no masters for the card's key version",
     SW_COUNTER_EXHAUSTED: "the card's transaction counter is exhausted",
     SW_UNKNOWN_INS: "unknown instruction",
     SW_BAD_CLASS: "unknown class",

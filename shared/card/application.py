@@ -289,14 +289,20 @@ class SamApplication:
 
     def __init__(
         self,
-        masters: Mapping[Purpose, bytes] = DEV_MASTERS,
+        masters: Mapping[Purpose, bytes] | None = DEV_MASTERS,
         by_version: Mapping[int, Mapping[Purpose, bytes]] | None = None,
     ) -> None:
-        """``masters`` serve every key version; ``by_version`` the versions whose masters
-        differ (during a rotation the SAM holds the old and the new ones)."""
+        """``masters`` serve every key version not in ``by_version`` (the versions whose
+        masters differ: during a rotation the SAM holds the old and the new ones). Without
+        ``masters``, a SAM made from a keyring: a version it does not hold is refused with
+        ``6A88`` rather than MACed under another version's master."""
+        sets = (
+            ((None, masters), *(by_version or {}).items())
+            if masters
+            else (by_version or {}).items()
+        )
         self._masters: dict[int | None, dict[Literal["credit", "debit"], bytes]] = {
-            version: {"credit": m["credit"], "debit": m["debit"]}
-            for version, m in ((None, masters), *(by_version or {}).items())
+            version: {"credit": m["credit"], "debit": m["debit"]} for version, m in sets
         }
         self._selected = False
 
@@ -330,6 +336,8 @@ class SamApplication:
         if not (number.isascii() and number.isdigit()):
             raise ApduError(apdu.SW_WRONG_DATA)
         key_version = cmd.p2  # the card's, as its SELECT answered
-        masters = self._masters.get(key_version, self._masters[None])
+        masters = self._masters.get(key_version) or self._masters.get(None)
+        if masters is None:
+            raise ApduError(apdu.SW_UNKNOWN_KEY_VERSION)
         key = diversify(masters[purpose], purpose, number.decode(), key_version)
         return mac(key, cmd.data[16:])

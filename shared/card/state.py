@@ -19,6 +19,7 @@ from uuid import UUID
 
 from shared.card import apdu, layouts
 from shared.card.crypto import DEV_MASTERS, Purpose, diversify
+from shared.card.keyring import parse_master_set
 from shared.card.layouts import LogEntry, Record
 from shared.rules.codes import InvalidCode, parse_card_number
 
@@ -208,22 +209,7 @@ def personalize(
 
 def parse_masters(text: str) -> dict[Purpose, bytes]:
     """``credit:HEX,debit:HEX,cert:HEX`` (COMPTOIR_CARD_MASTERS) → the masters; ValueError."""
-    masters: dict[Purpose, bytes] = {}
-    for part in text.split(","):
-        name, sep, value = part.strip().partition(":")
-        if not sep or name not in ("credit", "debit", "cert"):
-            raise ValueError(f"expected credit:HEX,debit:HEX,cert:HEX, got {part.strip()!r}")
-        try:
-            key = bytes.fromhex(value)
-        except ValueError:
-            raise ValueError(f"the {name} master is not hexadecimal") from None
-        if len(key) != 16:
-            raise ValueError(f"the {name} master has 16 bytes (32 hex digits), not {len(key)}")
-        masters[name] = key  # type: ignore[index]
-    missing = {"credit", "debit", "cert"} - masters.keys()
-    if missing:
-        raise ValueError(f"missing master(s): {', '.join(sorted(missing))}")
-    return masters
+    return parse_master_set(text)
 
 
 # --- the card's EEPROM as a file --------------------------------------------------------------

@@ -41,6 +41,7 @@ AnomalyKind = Literal[
     "atc_gap",
     "reward_mismatch",
     "bad_certificate",
+    "unknown_key_version",
     "unknown_card",
     "card_of_another_association",
     "card_not_accepted",

@@ -122,10 +122,12 @@ async def _batch(
     now: datetime,
     out: Outcome,
 ) -> None:
+    """One batch of lines: the accounts, cards and e-mail addresses they name, locked and read
+    at once; the lines that may go on; then accounts opened, details completed, balances
+    booked and cards issued, a few statements each, and their events in the outbox."""
     accounts = await rows_of.lock_by_phone(conn, association_id, [c.phone for c in chunk])
     numbers = [c.card_number for c in chunk if c.card_number is not None]
     cards = await rows_of.cards_by_number(conn, numbers)
-
     # The e-mail addresses the batch would set (an account's own is never overwritten), and
     # the accounts that already have them, on the account or as a linked identifier.
     emails = [
@@ -134,7 +136,36 @@ async def _batch(
         if c.email is not None and (c.phone not in accounts or accounts[c.phone]["email"] is None)
     ]
     owners = await rows_of.email_owners(conn, association_id, emails)
+    kept = _admissible(chunk, association_id, default_card_type, accounts, cards, owners, out)
 
+    events: list[Event[Any]] = []
+    created = await _open_accounts(conn, association_id, kept, accounts, import_id, events)
+    changed = await _complete_details(conn, kept, accounts, created)
+    changed |= await _opening_balances(
+        conn, association_id, kept, accounts, import_id, now, events, out
+    )
+    changed |= await _issue_cards(
+        conn, association_id, default_card_type, kept, accounts, cards, events, out
+    )
+
+    out.created += len(created)
+    existing = [c for c in kept if c.phone not in created]
+    out.updated += sum(1 for c in existing if c.phone in changed)
+    out.unchanged += sum(1 for c in existing if c.phone not in changed)
+    await outbox.write(conn, events)
+
+
+def _admissible(
+    chunk: list[Customer],
+    association_id: UUID,
+    default_card_type: UUID | None,
+    accounts: dict[str, asyncpg.Record],
+    cards: dict[str, asyncpg.Record],
+    owners: dict[str, UUID],
+    out: Outcome,
+) -> list[Customer]:
+    """The lines that may be written; the others go to ``out.rejected`` with their reason (an
+    e-mail address or a card of someone else, a card with no card type to issue it under)."""
     kept: list[Customer] = []
     for c in chunk:
         account = accounts.get(c.phone)
@@ -156,58 +187,76 @@ async def _batch(
                 )
                 continue
         kept.append(c)
+    return kept
 
-    events: list[Event[Any]] = []
+
+async def _open_accounts(
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    kept: list[Customer],
+    accounts: dict[str, asyncpg.Record],
+    import_id: UUID,
+    events: list[Event[Any]],
+) -> set[str]:
+    """Open the accounts of the lines whose phone has none (``accounts`` gets them); the
+    phones of the accounts opened. One opened meanwhile by a sale is locked and read instead,
+    to be completed like any existing account."""
     # New accounts, in phone order (unique index entries taken in one order by every batch).
     new = sorted((c for c in kept if c.phone not in accounts), key=lambda c: c.phone)
-    created: set[str] = set()
-    if new:
-        ids = [uuid.uuid4() for _ in new]
-        rows = await rows_of.open_accounts(
-            conn,
-            association_id,
-            [
-                (
-                    i,
-                    c.phone,
-                    c.email,
-                    c.title,
-                    c.first_name,
-                    c.last_name,
-                    c.birth_date,
-                    c.postal_code,
-                )
-                for i, c in zip(ids, new, strict=True)
-            ],
-            clock.now(),  # the liability counts accounts opened by then, on the services' clock
+    if not new:
+        return set()
+    details: list[rows_of.NewAccount] = [
+        (
+            uuid.uuid4(),
+            c.phone,
+            c.email,
+            c.title,
+            c.first_name,
+            c.last_name,
+            c.birth_date,
+            c.postal_code,
         )
-        by_phone = {c.phone: c for c in new}
-        for r in rows:
-            created.add(r["phone"])
-            accounts[r["phone"]] = r
-            c = by_phone[r["phone"]]
-            events.append(
-                event(
-                    AccountOpened(
-                        account_id=r["id"],
-                        association_id=association_id,
-                        phone=c.phone,
-                        email=c.email,
-                        title=c.title,
-                        first_name=c.first_name,
-                        last_name=c.last_name,
-                        opened_at=r["opened_at"],
-                        request_id=import_id,
-                        request_kind="import",
-                    ),
-                    f"account/{r['id']}",
-                )
-            )
-        raced = [c.phone for c in new if c.phone not in created]
-        if raced:  # opened by a sale meanwhile: completed like any existing account
-            accounts.update(await rows_of.lock_by_phone(conn, association_id, raced))
+        for c in new
+    ]
+    # The liability counts accounts opened by then, on the services' clock.
+    rows = await rows_of.open_accounts(conn, association_id, details, clock.now())
+    by_phone = {c.phone: c for c in new}
+    created: set[str] = set()
+    for r in rows:
+        created.add(r["phone"])
+        accounts[r["phone"]] = r
+        events.append(_opened(by_phone[r["phone"]], r, association_id, import_id))
+    raced = [c.phone for c in new if c.phone not in created]
+    if raced:
+        accounts.update(await rows_of.lock_by_phone(conn, association_id, raced))
+    return created
 
-    changed: set[str] = set()
+
+def _opened(c: Customer, row: asyncpg.Record, association_id: UUID, import_id: UUID) -> Event[Any]:
+    return event(
+        AccountOpened(
+            account_id=row["id"],
+            association_id=association_id,
+            phone=c.phone,
+            email=c.email,
+            title=c.title,
+            first_name=c.first_name,
+            last_name=c.last_name,
+            opened_at=row["opened_at"],
+            request_id=import_id,
+            request_kind="import",
+        ),
+        f"account/{row['id']}",
+    )
+
+
+async def _complete_details(
+    conn: asyncpg.Connection,
+    kept: list[Customer],
+    accounts: dict[str, asyncpg.Record],
+    created: set[str],
+) -> set[str]:
+    """Fill in the details an existing account lacks (never one it has); the phones changed."""
     completed = [
         c
         for c in kept
@@ -216,18 +265,28 @@ async def _batch(
             accounts[c.phone][name] is None and getattr(c, name) is not None for name in DETAILS
         )
     ]
-    if completed:
-        await rows_of.complete_details(
-            conn, [accounts[c.phone]["id"] for c in completed], _columns(completed)
-        )
-        changed.update(c.phone for c in completed)
-
-    changed |= await _opening_balances(
-        conn, association_id, kept, accounts, import_id, now, events, out
+    if not completed:
+        return set()
+    await rows_of.complete_details(
+        conn, [accounts[c.phone]["id"] for c in completed], _columns(completed)
     )
+    return {c.phone for c in completed}
+
+
+async def _issue_cards(
+    conn: asyncpg.Connection,
+    association_id: UUID,
+    default_card_type: UUID | None,
+    kept: list[Customer],
+    accounts: dict[str, asyncpg.Record],
+    cards: dict[str, asyncpg.Record],
+    events: list[Event[Any]],
+    out: Outcome,
+) -> set[str]:
+    """Link the file's new card numbers to their accounts, a ``CardIssued`` each; the phones
+    whose account got a card."""
     linked = await _link_cards(conn, association_id, default_card_type, kept, accounts, cards)
     for number, (c, issued_at) in linked.items():
-        changed.add(c.phone)
         events.append(
             event(
                 CardIssued(
@@ -243,12 +302,7 @@ async def _batch(
             )
         )
     out.cards_linked += len(linked)
-
-    out.created += len(created)
-    existing = [c for c in kept if c.phone not in created]
-    out.updated += sum(1 for c in existing if c.phone in changed)
-    out.unchanged += sum(1 for c in existing if c.phone not in changed)
-    await outbox.write(conn, events)
+    return {c.phone for c, _ in linked.values()}
 
 
 async def _opening_balances(
@@ -294,19 +348,7 @@ async def _opening_balances(
         )
         events.append(
             event(
-                AccountAdjusted(
-                    movement_id=ref,
-                    kind="opening_balance",
-                    account_id=account_id,
-                    association_id=association_id,
-                    purse="cagnotte",
-                    bucket="available",
-                    amount_cents=c.balance_cents,
-                    balance_cents=after[account_id],
-                    actor=actor,
-                    reason=note,
-                    occurred_at=now,
-                ),
+                _credited(ref, account_id, association_id, c, after, actor, note, now),
                 f"account/{account_id}",
             )
         )
@@ -314,6 +356,31 @@ async def _opening_balances(
     out.opening_balances += len(todo)
     out.opening_balance_cents += sum(c.balance_cents for _, c in todo)
     return {c.phone for _, c in todo}
+
+
+def _credited(
+    ref: UUID,
+    account_id: UUID,
+    association_id: UUID,
+    c: Customer,
+    after: dict[UUID, int],
+    actor: str,
+    note: str,
+    now: datetime,
+) -> AccountAdjusted:
+    return AccountAdjusted(
+        movement_id=ref,
+        kind="opening_balance",
+        account_id=account_id,
+        association_id=association_id,
+        purse="cagnotte",
+        bucket="available",
+        amount_cents=c.balance_cents,
+        balance_cents=after[account_id],
+        actor=actor,
+        reason=note,
+        occurred_at=now,
+    )
 
 
 async def _link_cards(

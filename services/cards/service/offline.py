@@ -27,7 +27,7 @@ dead-lettered with its chunk.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
@@ -56,7 +56,8 @@ from services.cards.service import blacklist, offline_booking, quarantine
 from services.cards.service.offline_booking import Line
 from shared import clock, metrics
 from shared import logging as log
-from shared.card.crypto import verify_message
+from shared.card.crypto import Master, master_of, verify_message
+from shared.card.keyring import versions_text
 from shared.clock import PARIS
 from shared.contracts import CardTransactionsSynced, card_transaction_id
 from shared.db import is_transient
@@ -86,7 +87,13 @@ def _anomaly(t: Line, kind: AnomalyKind, detail: str, booked: bool) -> Anomaly:
 def handler(
     settings: Settings,
 ) -> Callable[[asyncpg.Connection, list[Event[Any]]], Awaitable[Sequence[Event[Any]]]]:
-    cert_master = bytes.fromhex(settings.card_cert_key)  # once, not per transaction
+    # Every key version of the keyring: a card keeps its version's keys until it is replaced,
+    # so a rotation adds a version and old cards keep verifying (docs/terminal-protocol.md).
+    keyring = settings.card_keyring()  # once, not per transaction
+    cert_master: Master = dict(keyring.masters)
+    log.get("offline").info(
+        "card_keyring", key_versions=list(keyring.versions), current=keyring.current
+    )
     gap_alert = settings.atc_gap_alert
     window = settings.date_window()
 
@@ -108,7 +115,7 @@ def handler(
 async def _line_by_line(
     conn: asyncpg.Connection,
     events: list[Event[CardTransactionsSynced]],
-    cert_master: bytes,
+    cert_master: Master,
     gap_alert: int,
     window: DateWindow,
 ) -> list[Event[Any]]:
@@ -125,26 +132,27 @@ async def _line_by_line(
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                t = Line(single, tx, card_transaction_id(e.data.terminal_id, tx.seq))
-                detail = f"the line could not be booked: {exc!r}"[:1000]
-                log.get("offline").error(
-                    "card_line_unprocessable",
-                    terminal_id=str(e.data.terminal_id),
-                    seq=tx.seq,
-                    error=repr(exc),
-                )
-                async with conn.transaction():
-                    await quarantine.hold(
-                        conn,
-                        [
-                            quarantine.Held(
-                                single, tx, t.transaction_id, (("unprocessable", detail),)
-                            )
-                        ],
-                        now,
-                    )
-                    await record_anomalies(conn, [_anomaly(t, "unprocessable", detail, False)])
+                await _hold_unprocessable(conn, single, exc, now)
     return out
+
+
+async def _hold_unprocessable(
+    conn: asyncpg.Connection, single: Event[CardTransactionsSynced], exc: Exception, now: datetime
+) -> None:
+    """Hold the one line of ``single`` as ``unprocessable`` with the error that stopped it."""
+    tx = single.data.transactions[0]
+    t = Line(single, tx, card_transaction_id(single.data.terminal_id, tx.seq))
+    detail = f"the line could not be booked: {exc!r}"[:1000]
+    log.get("offline").error(
+        "card_line_unprocessable",
+        terminal_id=str(single.data.terminal_id),
+        seq=tx.seq,
+        error=repr(exc),
+    )
+    async with conn.transaction():
+        held = quarantine.Held(single, tx, t.transaction_id, (("unprocessable", detail),))
+        await quarantine.hold(conn, [held], now)
+        await record_anomalies(conn, [_anomaly(t, "unprocessable", detail, False)])
 
 
 @dataclass(slots=True)
@@ -164,7 +172,7 @@ class _Holds:
 async def book_synced(
     conn: asyncpg.Connection,
     events: list[Event[CardTransactionsSynced]],
-    cert_master: bytes,
+    cert_master: Master,
     gap_alert: int,
     now: datetime | None = None,
     window: DateWindow = WINDOW,
@@ -194,14 +202,18 @@ async def book_synced(
 
 
 def _certified(
-    events: list[Event[CardTransactionsSynced]], cert_master: bytes, hold: _Holds
+    events: list[Event[CardTransactionsSynced]], cert_master: Master, hold: _Holds
 ) -> list[Line]:
-    """The lines whose card certificate verifies."""
+    """The lines whose card certificate verifies under the master of their key version."""
     batch: list[Line] = []
     for e in events:
         terminal = e.data.terminal_id
         for tx in e.data.transactions:
             t = Line(e, tx, card_transaction_id(terminal, tx.seq))
+            if master_of(cert_master, tx.key_version) is None:
+                # Told apart from a bad certificate: a version retired too early, or forged.
+                hold(t, "unknown_key_version", _unknown_version(tx.key_version, cert_master))
+                continue
             try:
                 fields = certified(tx, terminal)
                 message = fields.message()
@@ -221,6 +233,11 @@ def _certified(
                 continue
             batch.append(t)
     return batch
+
+
+def _unknown_version(key_version: int, cert_master: Master) -> str:
+    held = versions_text(cert_master) if isinstance(cert_master, Mapping) else "one master"
+    return f"key version {key_version} is not in the cards service's keyring (it holds {held})"
 
 
 def _card_checked(

@@ -107,101 +107,103 @@ def _records(booked: list[Line]) -> list[tuple[Any, ...]]:
 
 
 def _entries(booked: list[Line], states: dict[UUID, AccountState]) -> list[tuple[Any, ...]]:
-    """The card's deltas as cagnotte entries, ``states`` moved along. A sale: ``cagnottage``
-    on available (it carries the purchase and the fee: one per sale) and on pending, the
-    pending forfeited at this purchase, the units; a redemption: ``decagnottage``."""
+    """The card's deltas as cagnotte entries, ``states`` moved along, one card's transactions
+    in ATC order so that each entry carries the balance after it."""
     entries: list[tuple[Any, ...]] = []
     running: dict[UUID, tuple[int, int, int]] = {}
     for t in sorted(booked, key=lambda t: (t.tx.card_number, t.tx.atc)):
-        tx, d = t.tx, t.event.data
+        tx = t.tx
         assert t.card is not None
         a = t.card["account_id"]
         if a not in running:
             running[a] = (states[a].available, states[a].pending, states[a].units)
         available, pending, units = running[a]
-        available += tx.available_delta
-        pending += tx.pending_delta
-        units += tx.units_delta
-        running[a] = (available, pending, units)
-        common: dict[str, Any] = {
-            "merchant_id": d.merchant_id,
-            "shop_id": d.shop_id,
-            "terminal_id": d.terminal_id,
-            "card_number": tx.card_number,
-            "card_atc": tx.atc,
-        }
-        ref, at = t.transaction_id, tx.occurred_at
-        if tx.kind == "redemption":
-            entries.append(
-                cagnotte.entry(
-                    a,
-                    "decagnottage",
-                    "available",
-                    ref,
-                    tx.available_delta,
-                    available,
-                    at,
-                    purchase_cents=tx.amount_cents,
-                    **common,
-                )
-            )
-            # A card only debits available; should it certify more (a reward_mismatch
-            # anomaly says so), the account still follows the card.
-            if tx.pending_delta:
-                entries.append(
-                    cagnotte.entry(
-                        a, "decagnottage", "pending", ref, tx.pending_delta, pending, at, **common
-                    )
-                )
-            if tx.units_delta:
-                entries.append(
-                    cagnotte.entry(
-                        a, "decagnottage", "units", ref, tx.units_delta, units, at, **common
-                    )
-                )
-            continue
-        entries.append(
-            cagnotte.entry(
-                a,
-                "cagnottage",
-                "available",
-                ref,
-                tx.available_delta,
-                available,
-                at,
-                purchase_cents=tx.amount_cents,
-                product_family=tx.product_family,
-                taux_client_bps=t.taux_client_bps,
-                fee_cents=t.fee_cents,
-                **common,
-            )
+        after = (
+            available + tx.available_delta,
+            pending + tx.pending_delta,
+            units + tx.units_delta,
         )
-        to_pending = tx.pending_delta + tx.expired_cents
-        if to_pending:
-            entries.append(
-                cagnotte.entry(
-                    a,
-                    "cagnottage",
-                    "pending",
-                    ref,
-                    to_pending,
-                    pending + tx.expired_cents,
-                    at,
-                    **common,
-                )
-            )
-        if tx.expired_cents:
-            entries.append(
-                cagnotte.entry(
-                    a, "pending_expired", "pending", ref, -tx.expired_cents, pending, at, **common
-                )
-            )
-        if tx.units_delta:
-            entries.append(
-                cagnotte.entry(a, "cagnottage", "units", ref, tx.units_delta, units, at, **common)
-            )
+        running[a] = after
+        if tx.kind == "redemption":
+            entries += _redemption_entries(t, a, *after)
+        else:
+            entries += _sale_entries(t, a, *after)
     for a, (available, pending, units) in running.items():
         states[a] = replace(states[a], available=available, pending=pending, units=units)
+    return entries
+
+
+def _where(t: Line) -> dict[str, Any]:
+    """What every entry of a card transaction says of where it happened."""
+    d = t.event.data
+    return {
+        "merchant_id": d.merchant_id,
+        "shop_id": d.shop_id,
+        "terminal_id": d.terminal_id,
+        "card_number": t.tx.card_number,
+        "card_atc": t.tx.atc,
+    }
+
+
+def _redemption_entries(
+    t: Line, a: UUID, available: int, pending: int, units: int
+) -> list[tuple[Any, ...]]:
+    """A redemption: ``decagnottage`` on available, and on pending and units if the card
+    moved them; the balances given are those after it."""
+    tx, ref, at, common = t.tx, t.transaction_id, t.tx.occurred_at, _where(t)
+    entries = [
+        cagnotte.entry(
+            a, "decagnottage", "available", ref, tx.available_delta, available, at,
+            purchase_cents=tx.amount_cents, **common,
+        )
+    ]  # fmt: skip
+    # A card only debits available; should it certify more (a reward_mismatch anomaly says
+    # so), the account still follows the card.
+    if tx.pending_delta:
+        entries.append(
+            cagnotte.entry(
+                a, "decagnottage", "pending", ref, tx.pending_delta, pending, at, **common
+            )
+        )
+    if tx.units_delta:
+        entries.append(
+            cagnotte.entry(a, "decagnottage", "units", ref, tx.units_delta, units, at, **common)
+        )
+    return entries
+
+
+def _sale_entries(
+    t: Line, a: UUID, available: int, pending: int, units: int
+) -> list[tuple[Any, ...]]:
+    """A sale: ``cagnottage`` on available (it carries the purchase and the fee: one per
+    sale) and on pending, the pending forfeited at this purchase, the units; the balances
+    given are those after it."""
+    tx, ref, at, common = t.tx, t.transaction_id, t.tx.occurred_at, _where(t)
+    entries = [
+        cagnotte.entry(
+            a, "cagnottage", "available", ref, tx.available_delta, available, at,
+            purchase_cents=tx.amount_cents, product_family=tx.product_family,
+            taux_client_bps=t.taux_client_bps, fee_cents=t.fee_cents, **common,
+        )
+    ]  # fmt: skip
+    to_pending = tx.pending_delta + tx.expired_cents
+    if to_pending:
+        entries.append(
+            cagnotte.entry(
+                a, "cagnottage", "pending", ref, to_pending, pending + tx.expired_cents, at,
+                **common,
+            )
+        )  # fmt: skip
+    if tx.expired_cents:
+        entries.append(
+            cagnotte.entry(
+                a, "pending_expired", "pending", ref, -tx.expired_cents, pending, at, **common
+            )
+        )
+    if tx.units_delta:
+        entries.append(
+            cagnotte.entry(a, "cagnottage", "units", ref, tx.units_delta, units, at, **common)
+        )
     return entries
 
 

@@ -87,6 +87,14 @@ async def hold(conn: asyncpg.Connection, held: list[Held], now: datetime) -> int
                 terminal_id=str(r["terminal_id"]),
                 seq=r["seq"],
             )
+        if "unknown_key_version" in r["reasons"]:
+            # A key version retired while its cards still circulate, or one made up.
+            logger.error(
+                "card_key_version_unknown",
+                card_number=r["card_number"],
+                terminal_id=str(r["terminal_id"]),
+                seq=r["seq"],
+            )
     for reason, n in counts.items():
         metrics.card_quarantined.labels(reason).inc(n)
     return len(inserted)

@@ -60,7 +60,8 @@ class AnomalyPage(BaseModel):
 )
 async def list_anomalies(request: web.Request) -> web.Response:
     """Newest first, filtered by card number and kind. A `clone` blacklisted the card; a
-    `bad_certificate` or `unknown_card` transaction was not booked; the others were."""
+    `bad_certificate`, `unknown_key_version` or `unknown_card` transaction was not booked; the
+    others were."""
     rt = back_office(request)
     q = read_query(request, AnomalyQuery)
     rows = await reports.anomalies(rt.pool, q.card_number, q.kind, q.before, q.limit)
