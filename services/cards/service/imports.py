@@ -4,7 +4,7 @@ this writes its accepted lines into one association, inside the caller's transac
 Running the same file again changes nothing: accounts are upserted by (association, phone)
 and only their missing details are completed (what the customer set is never overwritten);
 an imported balance is booked once per account, its reference derived from the account's
-identity (``opening_balance_reference``), not from the import; a card number is linked once.
+identity (``import_balances.opening_balance_reference``), not from the import; a card number is linked once.
 The work goes by batches of ``BATCH`` lines, a few statements each (unnest, COPY), never one
 round trip per line.
 """
@@ -20,22 +20,17 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import cagnotte, serials
 from services.cards.adapters import imports as rows_of
+from services.cards.adapters import serials
 from services.cards.adapters.imports import DETAILS
 from services.cards.domain.customer_import import Customer
+from services.cards.service import import_balances
 from services.cards.service.common import event
 from shared import clock, outbox
-from shared.contracts import AccountAdjusted, AccountOpened, CardIssued
+from shared.contracts import AccountOpened, CardIssued
 from shared.events import Event
 
 BATCH = 5000
-NAMESPACE = uuid.UUID("6c3f7d0e-2b59-4c1e-9a57-3f1d2e8b4a90")
-
-
-def opening_balance_reference(association_id: UUID, phone: str) -> UUID:
-    """The cagnotte reference of an account's imported balance: one per account, ever."""
-    return uuid.uuid5(NAMESPACE, f"opening_balance:{association_id}:{phone}")
 
 
 class ImportConflict(Exception):
@@ -141,7 +136,7 @@ async def _batch(
     events: list[Event[Any]] = []
     created = await _open_accounts(conn, association_id, kept, accounts, import_id, events)
     changed = await _complete_details(conn, kept, accounts, created)
-    changed |= await _opening_balances(
+    changed |= await import_balances.book(
         conn, association_id, kept, accounts, import_id, now, events, out
     )
     changed |= await _issue_cards(
@@ -303,84 +298,6 @@ async def _issue_cards(
         )
     out.cards_linked += len(linked)
     return {c.phone for c, _ in linked.values()}
-
-
-async def _opening_balances(
-    conn: asyncpg.Connection,
-    association_id: UUID,
-    kept: list[Customer],
-    accounts: dict[str, asyncpg.Record],
-    import_id: UUID,
-    now: datetime,
-    events: list[Event[Any]],
-    out: Outcome,
-) -> set[str]:
-    """Book the balances of the file not booked yet; the phones whose balance was booked."""
-    with_balance = {
-        opening_balance_reference(association_id, c.phone): c for c in kept if c.balance_cents > 0
-    }
-    if not with_balance:
-        return set()
-    booked = await rows_of.opening_balances_booked(conn, list(with_balance))
-    todo = [(ref, c) for ref, c in with_balance.items() if ref not in booked]
-    if not todo:
-        return set()
-    after = await rows_of.credit(
-        conn, [accounts[c.phone]["id"] for _, c in todo], [c.balance_cents for _, c in todo]
-    )
-    actor = f"import {import_id}"
-    entries = []
-    for ref, c in todo:
-        account_id = accounts[c.phone]["id"]
-        note = f"customer file import, line {c.line}"
-        entries.append(
-            cagnotte.entry(
-                account_id,
-                "opening_balance",
-                "available",
-                ref,
-                c.balance_cents,
-                after[account_id],
-                now,
-                actor=actor,
-                note=note,
-            )
-        )
-        events.append(
-            event(
-                _credited(ref, account_id, association_id, c, after, actor, note, now),
-                f"account/{account_id}",
-            )
-        )
-    await cagnotte.append_entries(conn, entries)
-    out.opening_balances += len(todo)
-    out.opening_balance_cents += sum(c.balance_cents for _, c in todo)
-    return {c.phone for _, c in todo}
-
-
-def _credited(
-    ref: UUID,
-    account_id: UUID,
-    association_id: UUID,
-    c: Customer,
-    after: dict[UUID, int],
-    actor: str,
-    note: str,
-    now: datetime,
-) -> AccountAdjusted:
-    return AccountAdjusted(
-        movement_id=ref,
-        kind="opening_balance",
-        account_id=account_id,
-        association_id=association_id,
-        purse="cagnotte",
-        bucket="available",
-        amount_cents=c.balance_cents,
-        balance_cents=after[account_id],
-        actor=actor,
-        reason=note,
-        occurred_at=now,
-    )
 
 
 async def _link_cards(

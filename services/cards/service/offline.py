@@ -12,10 +12,7 @@ fails any check is not booked: it is held in quarantine with its reasons
 line, so clearing and the settlement files never see its money. The chunk stays
 acknowledged: the terminal does not retry a line the server holds.
 
-Booking (``service.offline_booking``) appends the card's own deltas to the cagnotte, so the
-account equals the card once all its transactions have arrived, in whatever order (deltas
-commute); the visit counters come from the card's highest ATC. One ``TransactionsBooked``
-per chunk tells clearing and crm.
+What passes is booked by ``service.offline_booking`` (one ``TransactionsBooked`` per chunk).
 
 The whole batch of chunks is one transaction, with a few statements whatever its size: the
 nightly storm is 15,000 sales/s on two cores. Should the batch fail for a reason other than a
