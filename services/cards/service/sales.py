@@ -170,19 +170,17 @@ def _credit(books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool) ->
         refusals=[RuleRefusal(code=x.code, detail=x.detail) for x in evaluation.refusals],
         account_opened=opened,
     )
-    line = BookedTransaction(
+    return _answered(
+        e,
+        r,
+        answer,
         transaction_id=d.sale_id,
         kind="sale",
-        account_id=r.account_id,
-        card_number=r.card_number,
-        occurred_at=d.occurred_at,
-        amount_cents=d.amount_cents,
         product_family=d.product_family,
         reward_cents=credit.reward_cents,
         expired_cents=credit.expired_cents,
         fee_cents=evaluation.fee_cents,
     )
-    return [new_event(SOURCE, answer, subject=f"account/{r.account_id}", cause=e), _booked(e, line)]
 
 
 def _sale_entries(
@@ -288,33 +286,35 @@ def _debit(books: _Books, e: Event[RedemptionRequested], r: Resolved) -> list[Ev
         balance_cents=after,
         purse=d.purse,
     )
-    line = BookedTransaction(
-        transaction_id=d.redemption_id,
-        kind="redemption",
-        account_id=r.account_id,
-        card_number=r.card_number,
-        occurred_at=d.occurred_at,
-        amount_cents=d.amount_cents,
-        purse=d.purse,
-    )
-    return [new_event(SOURCE, answer, subject=f"account/{r.account_id}", cause=e), _booked(e, line)]
+    return _answered(e, r, answer, transaction_id=d.redemption_id, kind="redemption", purse=d.purse)
 
 
-def _booked(
-    cause: Event[SaleRecorded] | Event[RedemptionRequested], line: BookedTransaction
-) -> Event[TransactionsBooked]:
-    """The fact clearing and crm book, beside the answer the till waits for."""
-    d = cause.data
-    return new_event(
-        SOURCE,
-        TransactionsBooked(
-            origin="online",
-            association_id=d.association_id,
-            merchant_id=d.merchant_id,
-            shop_id=d.shop_id,
-            terminal_id=d.terminal_id,
-            transactions=[line],
-        ),
-        subject=f"account/{line.account_id}",
-        cause=cause,
+def _answered(
+    e: Event[SaleRecorded] | Event[RedemptionRequested],
+    r: Resolved,
+    answer: CagnotteCredited | CagnotteRedeemed,
+    **line: Any,
+) -> list[Event[Any]]:
+    """The till's answer (for the gateway) and the fact clearing and crm book, one line."""
+    d = e.data
+    booked = TransactionsBooked(
+        origin="online",
+        association_id=d.association_id,
+        merchant_id=d.merchant_id,
+        shop_id=d.shop_id,
+        terminal_id=d.terminal_id,
+        transactions=[
+            BookedTransaction(
+                account_id=r.account_id,
+                card_number=r.card_number,
+                occurred_at=d.occurred_at,
+                amount_cents=d.amount_cents,
+                **line,
+            )
+        ],
     )
+    subject = f"account/{r.account_id}"
+    return [
+        new_event(SOURCE, answer, subject=subject, cause=e),
+        new_event(SOURCE, booked, subject=subject, cause=e),
+    ]
