@@ -682,26 +682,27 @@ async def download(
 
 
 def xlsx_detail_rows(path: Path) -> int:
-    """Detail lines in the "Détails" sheet (the third): its rows less the title, the header
-    and the totals row; reading the zip also checks every CRC."""
+    """Detail lines in the "Détails" sheet (the third): its rows with a date in column A (the
+    title and the header have text there, the totals lines nothing); reading the zip also
+    checks every CRC."""
+    mark = b'<c r="A'
     with zipfile.ZipFile(path) as z:
         if z.testzip() is not None:
             raise SystemExit(f"{path}: a corrupt zip member")
-        rows = 0
+        cells = 0
         tail = b""
         with z.open("xl/worksheets/sheet3.xml") as sheet:
             while chunk := sheet.read(1 << 20):
                 data = tail + chunk
-                rows += data.count(b"<row ")
-                tail = data[-4:]
-                rows -= tail.count(b"<row ")  # counted again with the next chunk
-            rows += tail.count(b"<row ")
-    return rows - 3
+                cells += data.count(mark)
+                tail = data[-(len(mark) - 1) :]  # too short to hold a whole mark
+    return cells - 2  # the title and the header
 
 
 def csv_detail_rows(path: Path) -> int:
+    """Lines with a date: not the header, nor the totals lines (their first cell is empty)."""
     with path.open("rb") as f:
-        return sum(1 for _ in f) - 2  # the header and the totals line
+        return sum(1 for line in f if line[:1].isdigit())
 
 
 async def explain(

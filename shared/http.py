@@ -101,12 +101,13 @@ async def stream_csv(
     header: Sequence[str],
     rows: AsyncIterable[Sequence[Any]],
     chunk: int = 2000,
+    dialect: tabular.Dialect = tabular.RFC4180,
 ) -> web.StreamResponse:
     """A CSV download written as ``rows`` come (a database cursor): memory stays flat whatever
     the size. Through the one CSV writer (shared/tabular.py): no cell becomes a formula."""
     response = await start_download(request, "text/csv; charset=utf-8", filename)
     buffer = io.StringIO()
-    writer = tabular.Writer(buffer)
+    writer = tabular.Writer(buffer, dialect)
     writer.header(header)
     written = 0
     async for row in rows:

@@ -14,6 +14,7 @@ from services.clearing.entrypoints import consumers, jobs
 from services.clearing.entrypoints.http import (
     balances,
     bank_details,
+    partner_statements,
     partners,
     periods,
     reconciliation,
@@ -22,6 +23,7 @@ from services.clearing.entrypoints.http import (
 )
 from shared.contracts import (
     AccountAdjusted,
+    AccountHolderRenamed,
     AccountOpened,
     CardIssued,
     MerchantRegistered,
@@ -40,6 +42,7 @@ API = Api(
     settlements.routes,
     bank_details.routes,
     partners.routes,
+    partner_statements.routes,
     reconciliation.routes,
 )
 
@@ -53,6 +56,7 @@ SUBSCRIPTIONS = Subscriptions(
         MerchantRegistered: always(consumers.on_merchant),
         AccountOpened: always(consumers.on_holder),
         CardIssued: always(consumers.on_holder),
+        AccountHolderRenamed: always(consumers.on_renamed),
     },
 )
 

@@ -8,6 +8,7 @@ origin), ``books`` (statements; dead letters). Importing the package registers e
 
 from shared.contracts.accounts import (
     AccountAdjusted,
+    AccountHolderRenamed,
     AccountOpened,
     BlacklistChanged,
     CardIssued,
@@ -53,6 +54,7 @@ __all__ = [
     "MAX_QUANTITY",
     "MAX_SALE_CENTS",
     "AccountAdjusted",
+    "AccountHolderRenamed",
     "AccountOpened",
     "AtTerminal",
     "BlacklistChanged",

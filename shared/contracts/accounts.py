@@ -94,6 +94,22 @@ class CardIssued(EventData):
 
 
 @register
+class AccountHolderRenamed(EventData):
+    """The names on an account were changed in the back office (F16: a name changed by
+    marriage, a title given later): all three as they are now, not a diff, so a consumer
+    that missed an earlier change is right after this one. Clearing shows them on the
+    statements' detail lines."""
+
+    name = "account.holder_renamed"
+    account_id: UUID
+    association_id: UUID
+    title: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    changed_at: datetime
+
+
+@register
 class TerminalParametersPublished(EventData):
     """What a merchant's offline terminals need to compute rewards and check cards, at one
     ``rules_version`` (``shared.rules.params.TerminalParameters``, as JSON)."""

@@ -32,12 +32,20 @@ class BookedTransaction(BaseModel):
     occurred_at: datetime
     amount_cents: Cents  # the purchase (sale) or the amount spent (redemption)
     product_family: str | None = None
+    # The family's label in the merchant's catalogue when the sale was booked: what the
+    # statement shows (a label renamed later does not rewrite a month already sent).
+    product_family_label: str | None = Field(default=None, max_length=200)
     purse: Purse = "cagnotte"  # what a redemption spent
     reward_cents: Cents = Field(
         default=0, ge=0
     )  # added to the customer's claim, pending or available
     expired_cents: Cents = Field(default=0, ge=0)  # pending forfeited at this purchase
     fee_cents: Cents = Field(default=0, ge=0)  # the operator's fee (taux UC) on the sale
+    # The taux client the reward was computed at, and the rule that set it
+    # (``shared.rules.engine.RATE_SOURCES``: the family's, the merchant's or the network's
+    # rate, a promotion, the 100 % or the books' cap); None for a redemption or no rate.
+    taux_client_bps: int | None = Field(default=None, ge=0, le=10_000)
+    rate_source: str | None = Field(default=None, max_length=40)
 
 
 @register

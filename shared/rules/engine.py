@@ -56,6 +56,20 @@ class Sale:
     quantity: int = 1
 
 
+# The rules that set a taux client, from the base rate to the caps (docs/rules.md's order).
+RATE_SOURCES = frozenset(
+    {
+        "rate.family",
+        "rate.merchant",
+        "rate.network",
+        "promotion.override",
+        "promotion.multiplier",
+        "rate.max",
+        "legal.book_cap",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """What a sale earns: euros (cagnotte), points or stamps, the fee, and the rules behind it."""
@@ -74,6 +88,18 @@ class Evaluation:
     def refused(self) -> bool:
         """Nothing earned, for a reason in ``refusals``."""
         return bool(self.refusals) and not (self.reward_cents or self.points or self.stamps)
+
+    @property
+    def rate_source(self) -> str | None:
+        """The rule whose taux client the sale earned at: the rule of the last applied step
+        that set it (``RATE_SOURCES``), or None when nothing was earned at a rate (a refusal,
+        points or stamps). What a statement's detail line says of its rate."""
+        if self.kind is not ProgramKind.CAGNOTTE or self.refused:
+            return None
+        for step in reversed(self.steps):
+            if step.applied and step.rule in RATE_SOURCES:
+                return step.rule
+        return None
 
     def as_reward(self) -> Reward:
         """The shape ``shared.rules.rates.reward_for`` returns, for the server's cards service."""

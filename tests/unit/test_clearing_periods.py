@@ -88,9 +88,9 @@ def test_shops_rank_within_their_association_with_its_min_max_and_average() -> N
             d: Figures(purchases_cents=1),
         }
     )
-    assert ranks[a]["purchases_cents"] == domain.Rank(1, 4, 1, 13000, 9500)
+    # 38001 / 4 = 9500.25: rounded half up; in hundredths 950025 exactly
+    assert ranks[a]["purchases_cents"] == domain.Rank(1, 4, 1, 13000, 9500, 950025)
     assert ranks[c]["purchases_cents"].rank == 1  # equal figures share the better rank
     assert ranks[b]["purchases_cents"].rank == 3
     assert ranks[d]["purchases_cents"].rank == 4
-    # 38001 / 4 = 9500.25: rounded half up
     assert domain.ranking({}) == {}

@@ -218,6 +218,7 @@ class RuleCheck:
     fee_cents: int
     taux_client_bps: int | None
     problem: str | None  # why the transaction does not match the rules, or None
+    rate_source: str | None = None  # the rule that set the taux client (Evaluation.rate_source)
 
 
 def check_reward(
@@ -271,7 +272,7 @@ def check_reward(
     elif tx.units_after != units_after:
         problem = f"the card holds {tx.units_after} units after the sale, the rules {units_after}"
     taux = ev.taux_client_bps if program.kind is ProgramKind.CAGNOTTE else None
-    return RuleCheck(ev.fee_cents, taux, problem)
+    return RuleCheck(ev.fee_cents, taux, problem, ev.rate_source if taux is not None else None)
 
 
 WINDOW = DateWindow()  # the defaults: 5 minutes ahead, 45 days back

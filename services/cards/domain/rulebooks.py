@@ -121,6 +121,8 @@ class Snapshot:
         self._programs = {r["id"]: r for r in rows["programs"]}
         self._card_types = {r["id"]: r for r in rows["card_types"]}
         self._families: dict[UUID, list[ProductFamily]] = defaultdict(list)
+        # What the statements show of a family: its label, by (merchant, code).
+        self._labels = {(r["merchant_id"], r["code"]): r.get("label") for r in rows["families"]}
         for r in rows["families"]:
             self._families[r["merchant_id"]].append(
                 ProductFamily(
@@ -137,6 +139,10 @@ class Snapshot:
         self._promotions = list(rows["promotions"])
         self._books: dict[UUID, CardTypeRules] = {}
         self._accepted_by: dict[UUID, list[UUID]] | None = None
+
+    def family_label(self, merchant_id: UUID, code: str | None) -> str | None:
+        """The label of the merchant's family ``code``; None when it has none or is unknown."""
+        return None if code is None else self._labels.get((merchant_id, code))
 
     def default_card_type(self, association_id: UUID) -> UUID | None:
         a = self.associations.get(association_id)

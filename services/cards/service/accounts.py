@@ -10,6 +10,7 @@ import asyncpg
 
 from services.cards.adapters import accounts, cagnotte, cards, identifiers
 from services.cards.domain.identifiers import Kind as IdentifierKind
+from services.cards.service.common import event
 from services.cards.service.views import (
     ENTRIES_SHOWN,
     Account,
@@ -19,7 +20,8 @@ from services.cards.service.views import (
     LinkedIdentifier,
     card,
 )
-from shared import clock, db
+from shared import clock, db, outbox
+from shared.contracts import AccountHolderRenamed
 from shared.db.query import as_model, as_models
 from shared.http import Problem
 
@@ -105,13 +107,32 @@ async def patch(pool: asyncpg.Pool, account_id: UUID, changes: dict[str, Any]) -
         if not changes:
             return row
         try:
-            return await accounts.update_details(conn, account_id, changes)
+            after = await accounts.update_details(conn, account_id, changes)
         except asyncpg.UniqueViolationError as exc:  # a phone taken since the check
             raise Problem(
                 409, "Phone in use", "another account of the association has this phone number"
             ) from exc
+        if any(after[n] != row[n] for n in _NAMES):
+            await outbox.write(conn, [_renamed(after)])
+        return after
 
     return as_model(Account, await db.transaction(pool, work))
+
+
+_NAMES = ("title", "first_name", "last_name")
+
+
+def _renamed(row: asyncpg.Record) -> Any:
+    """The names now on the account, for the statements' detail lines (clearing)."""
+    renamed = AccountHolderRenamed(
+        account_id=row["id"],
+        association_id=row["association_id"],
+        title=row["title"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        changed_at=clock.now(),
+    )
+    return event(renamed, f"account/{row['id']}")
 
 
 async def link(

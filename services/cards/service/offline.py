@@ -314,7 +314,7 @@ def _reward_checked(
         if not t.book:
             continue
         assert t.card is not None
-        d = t.event.data
+        d, fam = t.event.data, t.tx.product_family
         rules = snap.rules(t.card["card_type_id"])
         server = check_reward(
             rules.book if rules else None, rules.program if rules else None,
@@ -332,6 +332,7 @@ def _reward_checked(
         # The operator's fee is the server's rules' whatever the terminal held; the customer's
         # rate is the one the reward was computed at.
         t.fee_cents, t.taux_client_bps = server.fee_cents, check.taux_client_bps
+        t.rate_source, t.family_label = check.rate_source, snap.family_label(d.merchant_id, fam)
         if check.problem is not None:
             t.book = False
             hold(t, "reward_mismatch", check.problem)

@@ -34,6 +34,8 @@ class Line:
     book: bool = False
     fee_cents: int = 0
     taux_client_bps: int | None = None
+    rate_source: str | None = None  # the rule that set taux_client_bps
+    family_label: str | None = None  # the product family's, in the merchant's catalogue
     reasons: list[tuple[AnomalyKind, str]] = field(default_factory=list)  # why it is held
 
 
@@ -232,6 +234,9 @@ def booked_events(
                 else 0,
                 "expired_cents": tx.expired_cents if sale else 0,
                 "fee_cents": t.fee_cents,
+                "product_family_label": t.family_label,
+                "taux_client_bps": t.taux_client_bps if t.rate_source else None,
+                "rate_source": t.rate_source,
             }
         )
     out: list[Event[Any]] = []

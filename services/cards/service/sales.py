@@ -96,7 +96,8 @@ async def on_sales(
         r = _earning(undated.get(e.id) or resolved[i])
         if isinstance(r, Resolved):
             books.booked.add(d.sale_id)
-            out.extend(_credit(books, e, r, r.account_id in opened))
+            label = snap.family_label(d.merchant_id, d.product_family)
+            out.extend(_credit(books, e, r, r.account_id in opened, label))
         else:
             refused = SaleRefused(sale_id=d.sale_id, reason=r[0], detail=r[1])
             out.append(new_event(SOURCE, refused, cause=e))
@@ -134,8 +135,11 @@ def _earning(r: Resolved | Refusal) -> Resolved | Refusal:
     return r
 
 
-def _credit(books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool) -> list[Event[Any]]:
-    """One sale credited: its movements in the cagnotte, the till's answer, the booked fact."""
+def _credit(
+    books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool, label: str | None
+) -> list[Event[Any]]:
+    """One sale credited: its movements in the cagnotte, the till's answer, the booked fact
+    (with its family's ``label`` and the rate applied, for the statement's detail line)."""
     d = e.data
     book = r.rules.book
     assert book is not None
@@ -177,9 +181,12 @@ def _credit(books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool) ->
         transaction_id=d.sale_id,
         kind="sale",
         product_family=d.product_family,
+        product_family_label=label,
         reward_cents=credit.reward_cents,
         expired_cents=credit.expired_cents,
         fee_cents=evaluation.fee_cents,
+        taux_client_bps=evaluation.taux_client_bps if evaluation.rate_source else None,
+        rate_source=evaluation.rate_source,
     )
 
 

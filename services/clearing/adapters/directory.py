@@ -58,3 +58,34 @@ async def save_holder(
         first_name,
         last_name,
     )
+
+
+async def rename_holder(
+    conn: asyncpg.Connection,
+    account_id: UUID,
+    association_id: UUID,
+    first_name: str | None,
+    last_name: str | None,
+    at: datetime,
+    title: str | None = None,
+    with_title: bool = False,
+) -> None:
+    """The names given at ``at`` replace those on the account unless later ones were given
+    already (events of an account may come out of order); the title too ``with_title``."""
+    await conn.execute(
+        """INSERT INTO holders (account_id, association_id, title, first_name, last_name,
+                                names_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (account_id) DO UPDATE SET
+               title = CASE WHEN $7 THEN excluded.title ELSE holders.title END,
+               first_name = excluded.first_name, last_name = excluded.last_name,
+               names_at = excluded.names_at
+           WHERE holders.names_at IS NULL OR holders.names_at <= excluded.names_at""",
+        account_id,
+        association_id,
+        title,
+        first_name,
+        last_name,
+        at,
+        with_title,
+    )

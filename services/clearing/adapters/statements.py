@@ -11,7 +11,8 @@ import asyncpg
 
 from services.clearing.domain.figures import Figures
 from services.clearing.domain.periods import PARIS
-from services.clearing.domain.statements import DETAIL_KINDS, MerchantInfo, adjustment_line
+from services.clearing.domain.statement_lines import DETAIL_KINDS
+from services.clearing.domain.statements import MerchantInfo, adjustment_line
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -45,7 +46,8 @@ _DETAIL_KINDS = DETAIL_KINDS
 # can seek to; the row comparison then skips the lines of that instant already sent.
 _DETAILS = """
 SELECT e.id, e.occurred_at, e.kind, h.title, h.last_name, h.first_name, e.card_number,
-       e.purchase_cents, e.amount_cents, e.product_family, e.reward_cents, e.fee_cents,
+       e.purchase_cents, e.amount_cents, e.product_family, e.product_family_label,
+       e.rate_bps, e.rate_source, e.reward_cents, e.fee_cents,
        e.merchant_cents, e.adjusts_period, e.note, e.booked_at, p.name AS partner_name
 FROM journal_entries e
 LEFT JOIN holders h ON h.account_id = e.account_id

@@ -31,6 +31,9 @@ class Entry(NamedTuple):
     account_id: UUID | None = None
     card_number: str | None = None
     product_family: str | None = None
+    product_family_label: str | None = None
+    rate_bps: int | None = None  # the rate applied: a sale's taux client, a partnership's
+    rate_source: str | None = None  # the rule that set it (statements.RATE_SOURCES)
     purchase_cents: int | None = None
     amount_cents: int | None = None
     reward_cents: int | None = None
@@ -183,6 +186,9 @@ def booked(events: Iterable[Event[TransactionsBooked]]) -> list[Entry]:
                     kind="accrual",
                     postings=postings,
                     product_family=t.product_family,
+                    product_family_label=t.product_family_label,
+                    rate_bps=t.taux_client_bps,
+                    rate_source=t.rate_source,
                     purchase_cents=t.amount_cents,
                     reward_cents=t.reward_cents,
                     fee_cents=t.fee_cents,

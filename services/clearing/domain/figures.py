@@ -70,6 +70,7 @@ class Rank:
     min: int
     max: int
     average: int  # rounded half up
+    average_hundredths: int = 0  # the average in hundredths, rounded half up (1.33 → 133)
 
 
 def ranking(figures: dict[UUID, Figures]) -> dict[UUID, dict[str, Rank]]:
@@ -85,7 +86,8 @@ def ranking(figures: dict[UUID, Figures]) -> dict[UUID, dict[str, Rank]]:
         for i, v in enumerate(values):
             first.setdefault(v, i + 1)
         average = (2 * sum(values) + n) // (2 * n)
+        hundredths = (200 * sum(values) + n) // (2 * n)
         for m, f in figures.items():
             v = getattr(f, name)
-            out[m][name] = Rank(first[v], n, values[-1], values[0], average)
+            out[m][name] = Rank(first[v], n, values[-1], values[0], average, hundredths)
     return out

@@ -85,6 +85,8 @@ def partner_shares(
                 partner_id=r["partner_id"],
                 purchase_cents=r["revenue_cents"],
                 amount_cents=share,
+                rate_bps=r["rate_bps"],
+                rate_source="partnership",
                 note=f"{r['rate_bps']} bps",
             )
         )

@@ -9,16 +9,15 @@ period's are computed when asked, marked ``provisional``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from services.clearing.domain import figures as fig
 from services.clearing.domain.figures import Figures
-from services.clearing.domain.periods import PARIS, period_end, period_label
-from shared import tabular
+from services.clearing.domain.periods import period_end, period_label
 from shared.xlsx import Column
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -118,36 +117,12 @@ RANKING = (
     Column("MAX", "cents", 14),
     Column("MOYENNE", "cents", 14),
 )
-DETAILS = (
-    Column("DATE", "datetime", 17),
-    Column("TYPE", "text", 14),
-    Column("CIVILITE", "text", 9),
-    Column("NOM", "text", 20),
-    Column("PRENOM", "text", 16),
-    Column("N° CARTE", "text", 18),
-    Column("VALEUR", "cents", 12),
-    Column("UNIVERS", "text", 14),
-    Column("CAGNOTTE", "cents", 12),
-    Column("FRAIS UC", "cents", 12),
-    Column("NET", "cents", 12),
-    Column("REMARQUE", "text", 30),
-)
 RANK_NAMES = {
     "purchases_cents": "Somme des achats",
     "purchases_count": "Nb d'achats",
     "cagnottages_cents": "Somme des cagnottages",
     "redemptions_cents": "Somme des décagnottages",
 }
-TYPE_NAMES = {
-    "accrual": "Achat",
-    "reversal": "Retour",
-    "redemption": "Décagnottage",
-    "stored_value_spend": "Paiement avoir",
-    "load": "Chargement",
-    "partner_share": "Partenariat",
-    "merchant_adjustment": "Régularisation",
-}
-DETAIL_KINDS = list(TYPE_NAMES)
 
 
 def summary_row(doc: Mapping[str, Any]) -> list[object]:
@@ -191,105 +166,21 @@ def association_row(doc: Mapping[str, Any]) -> list[object]:
 
 
 def ranking_rows(doc: Mapping[str, Any]) -> list[list[object]]:
+    """One row per figure ranked: the shop's rank, and the association's MIN, MAX and MOYENNE
+    of it. A count's are numbers of purchases, written in the same columns as the amounts
+    (two decimals: the average of 2, 1 and 1 purchases is 1.33, not 1)."""
     out: list[list[object]] = []
     for name, r in doc["ranking"].items():
-        money = name.endswith("_cents")
-        out.append(
-            [
-                RANK_NAMES[name],
-                r["rank"],
-                r["of"],
-                *((r["min"], r["max"], r["average"]) if money else (None, None, None)),
-            ]
-        )
+        if name.endswith("_cents"):
+            low, high, average = r["min"], r["max"], r["average"]
+        else:  # hundredths in a column of cents: 3 purchases show as 3.00
+            # A statement frozen before the exact average was kept has the rounded one.
+            exact = r.get("average_hundredths")
+            low, high = r["min"] * 100, r["max"] * 100
+            average = exact if exact is not None else r["average"] * 100
+        out.append([RANK_NAMES[name], r["rank"], r["of"], low, high, average])
     return out
-
-
-def detail_row(r: Mapping[str, Any], starts: datetime, ends: datetime) -> list[object]:
-    """One line of the detail of the period from ``starts`` to ``ends`` (UTC): VALEUR is the
-    purchase (negative for a return, the amount for a spend or a load), CAGNOTTE what the line
-    did to the customer's cagnotte, NET what it adds to the merchant's net."""
-    kind = r["kind"]
-    value: int | None
-    cagnotte: int | None = None
-    fee: int | None = None
-    if kind == "accrual":
-        value, cagnotte, fee = r["purchase_cents"], r["reward_cents"], r["fee_cents"]
-    elif kind == "reversal":
-        value, cagnotte, fee = -r["amount_cents"], -r["reward_cents"], -r["fee_cents"]
-    elif kind == "redemption":
-        value, cagnotte = None, -r["amount_cents"]
-    elif kind in ("stored_value_spend", "load"):
-        value = r["amount_cents"]
-    else:
-        value = None
-    notes: list[str] = []
-    if kind == "partner_share" and r["partner_name"]:
-        notes.append(r["partner_name"])
-    if kind == "merchant_adjustment":
-        notes.append(f"période {period_label(r['adjusts_period'])}: {r['note'] or ''}")
-    if not starts <= r["occurred_at"] < ends and kind != "merchant_adjustment":
-        notes.append(
-            "reçu après clôture le " + r["booked_at"].astimezone(PARIS).strftime("%d/%m/%Y")
-        )
-    return [
-        r["occurred_at"],
-        TYPE_NAMES[kind],
-        r["title"],
-        r["last_name"],
-        r["first_name"],
-        r["card_number"],
-        value,
-        r["product_family"],
-        cagnotte,
-        fee,
-        r["merchant_cents"],
-        "; ".join(notes) or None,
-    ]
-
-
-class Totals:
-    """The details' totals line: the number of lines and the sums of VALEUR, CAGNOTTE, NET."""
-
-    SUMMED = (6, 8, 10)
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.sums = dict.fromkeys(self.SUMMED, 0)
-
-    def add(self, rows: Sequence[Sequence[object]]) -> None:
-        self.count += len(rows)
-        for r in rows:
-            for i in self.SUMMED:
-                if isinstance(v := r[i], int):
-                    self.sums[i] += v
-
-    def row(self, label: str) -> list[object]:
-        out: list[object] = [None] * len(DETAILS)
-        out[1] = f"{label}{self.count} lignes"
-        for i, total in self.sums.items():
-            out[i] = total
-        return out
 
 
 def filename(doc: Mapping[str, Any], ext: str) -> str:
     return f"releve-{doc['merchant_id']}-{doc['period']}.{ext}"
-
-
-def csv_cells(row: Sequence[object]) -> list[object]:
-    """Cells for the one CSV writer (shared/tabular.py): amounts our code computed stay
-    numbers (a refund is the number -12.34, which a SUM adds up); every text, a customer's
-    name or a product family a terminal sent included, is neutralised there."""
-    out: list[object] = []
-    for i, v in enumerate(row):
-        if v is None:
-            out.append("")
-        elif isinstance(v, datetime):
-            out.append(v.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"))
-        elif isinstance(v, int) and DETAILS[i].kind == "cents":
-            out.append(tabular.euros(v))
-        elif isinstance(v, int):
-            out.append(v)
-        else:
-            out.append(str(v))
-    return out

@@ -10,6 +10,7 @@ import asyncpg
 from services.clearing.service import booking
 from shared.contracts import (
     AccountAdjusted,
+    AccountHolderRenamed,
     AccountOpened,
     CardIssued,
     MerchantRegistered,
@@ -53,4 +54,11 @@ async def on_holder(
     conn: asyncpg.Connection, events: list[Event[AccountOpened]] | list[Event[CardIssued]]
 ) -> Sequence[Event[Any]]:
     await booking.holders(conn, events)
+    return Nothing
+
+
+async def on_renamed(
+    conn: asyncpg.Connection, events: list[Event[AccountHolderRenamed]]
+) -> Sequence[Event[Any]]:
+    await booking.renamed(conn, events)
     return Nothing

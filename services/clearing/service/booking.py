@@ -10,6 +10,7 @@ from services.clearing.adapters import directory, journal
 from services.clearing.domain import bookings
 from shared.contracts import (
     AccountAdjusted,
+    AccountHolderRenamed,
     AccountOpened,
     CardIssued,
     MerchantRegistered,
@@ -49,9 +50,15 @@ async def merchants(conn: asyncpg.Connection, events: list[Event[MerchantRegiste
 async def holders(
     conn: asyncpg.Connection, events: list[Event[AccountOpened]] | list[Event[CardIssued]]
 ) -> None:
-    """The names on an account; a card issued with names fills those the account lacks."""
+    """The names on an account: those it opened with fill what is missing; a card issued
+    with names gives the holder's names as they are now, which replace older ones."""
     for e in events:
         d = e.data
+        if isinstance(d, CardIssued) and d.first_name and d.last_name:
+            await directory.rename_holder(
+                conn, d.account_id, d.association_id, d.first_name, d.last_name, d.issued_at
+            )
+            continue
         await directory.save_holder(
             conn,
             d.account_id,
@@ -59,4 +66,19 @@ async def holders(
             getattr(d, "title", None),
             d.first_name,
             d.last_name,
+        )
+
+
+async def renamed(conn: asyncpg.Connection, events: list[Event[AccountHolderRenamed]]) -> None:
+    """The back office's change of the names (F16), title included: the latest wins."""
+    for d in sorted((e.data for e in events), key=lambda d: (d.account_id, d.changed_at)):
+        await directory.rename_holder(
+            conn,
+            d.account_id,
+            d.association_id,
+            d.first_name,
+            d.last_name,
+            d.changed_at,
+            title=d.title,
+            with_title=True,
         )

@@ -14,7 +14,7 @@ import asyncpg
 
 from services.clearing.adapters import books
 from services.clearing.adapters import statements as repo
-from services.clearing.domain import statements
+from services.clearing.domain import statement_lines, statements
 from services.clearing.domain.figures import Figures
 from services.clearing.domain.periods import next_month, period_label, period_start
 from shared.http import Problem
@@ -97,7 +97,7 @@ async def detail_rows(
             if len(rows) == batch:
                 pending = asyncio.ensure_future(page((rows[-1]["occurred_at"], rows[-1]["id"])))
                 await asyncio.sleep(0)  # the task sends its query before this page is worked on
-            yield [statements.detail_row(r, starts, ends) for r in rows]
+            yield [statement_lines.detail_row(r, starts, ends) for r in rows]
             if len(rows) < batch:
                 break
     finally:

@@ -12,11 +12,12 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, RootModel
 
+from services.clearing.domain import statement_lines as lines_layout
 from services.clearing.domain import statements as layout
 from services.clearing.domain.periods import period_end
 from services.clearing.entrypoints.http.common import PERIOD, STATEMENT, period
 from services.clearing.service import statements
-from shared import http
+from shared import http, tabular
 from shared.http import json_response, start_download, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -48,6 +49,9 @@ class RankOut(BaseModel):
     min: int
     max: int
     average: int
+    average_hundredths: int | None = Field(
+        default=None, description="the average in hundredths (a count's: 1.33 purchases)"
+    )
 
 
 class AdjustmentLine(BaseModel):
@@ -113,13 +117,14 @@ async def _xlsx(
     w.sheet("Classement", layout.RANKING, (f"Classement dans l'association du {start} au {end}",))
     for row in layout.ranking_rows(doc):
         w.row(row)
-    w.sheet("Détails", layout.DETAILS, (f"Détails du {start} au {end}",))
-    totals = layout.Totals()
+    w.sheet("Détails", lines_layout.DETAILS, (f"Détails du {start} au {end}",))
+    totals = lines_layout.Totals()
     async for rows in statements.detail_rows(conn, UUID(doc["merchant_id"]), p):
         w.rows(rows)
         totals.add(rows)
         await response.write(w.take())
-    w.total_row(totals.row(""))
+    for row in totals.rows():
+        w.total_row(row)
     await response.write(w.close())
     await response.write_eof()
     return response
@@ -128,20 +133,22 @@ async def _xlsx(
 async def _csv(
     request: web.Request, conn: asyncpg.Connection, doc: dict[str, Any]
 ) -> web.StreamResponse:
-    """The detail lines as CSV (UTF-8, comma, amounts in euros with a dot), then a totals
-    line."""
+    """The detail lines as French Excel opens them (UTF-8 with a byte-order mark, ";",
+    decimal comma, card numbers kept as text), then the totals lines."""
     p = date.fromisoformat(doc["period_start"])
 
     async def lines() -> AsyncIterator[list[object]]:
-        totals = layout.Totals()
+        totals = lines_layout.Totals()
         async for rows in statements.detail_rows(conn, UUID(doc["merchant_id"]), p):
             totals.add(rows)
             for r in rows:
-                yield layout.csv_cells(r)
-        yield layout.csv_cells(totals.row("TOTAL "))
+                yield lines_layout.csv_cells(r)
+        for row in totals.rows():
+            yield lines_layout.csv_cells(row)
 
-    header = [c.header for c in layout.DETAILS]
-    return await http.stream_csv(request, layout.filename(doc, "csv"), header, lines())
+    header = [c.header for c in lines_layout.DETAILS]
+    name = layout.filename(doc, "csv")
+    return await http.stream_csv(request, name, header, lines(), dialect=tabular.EXCEL_FR)
 
 
 @routes.route(
