@@ -158,7 +158,7 @@ def lines(doc: Mapping[str, Any]) -> list[list[object]]:
 
 def totals_rows(doc: Mapping[str, Any]) -> list[list[object]]:
     t = doc["totals"]
-    blank: list[object] = [None] * (len(LINES) - 1)
+    blank: list[object] = [None] * (len(LINES) - 2)  # between the label and the amount
     return [
         [f"Reversements ({len(doc['shares'])})", *blank[:6], t["revenue_cents"], None,
          t["shares_cents"]],

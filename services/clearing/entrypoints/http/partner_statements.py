@@ -96,7 +96,8 @@ async def partner_statement_xlsx(request: web.Request) -> web.StreamResponse:
     p = date.fromisoformat(doc["period_start"])
     start, end = p.strftime("%d/%m/%Y"), date.fromisoformat(doc["period_end"]).strftime("%d/%m/%Y")
     status = "" if doc["status"] == "closed" else " (provisoire)"
-    response = await start_download(request, XLSX, layout.filename(doc, "xlsx"))
+    # A partner's lines are few (a line per merchant, one per donation): written whole
+    # before the answer starts, so a fault is a problem, not a download cut short.
     w = XlsxWriter()
     w.sheet("Rapport", layout.SUMMARY, (f"Rapport du {start} au {end}{status}",))
     w.row(layout.summary_row(doc))
@@ -104,7 +105,9 @@ async def partner_statement_xlsx(request: web.Request) -> web.StreamResponse:
     w.rows(layout.lines(doc))
     for row in layout.totals_rows(doc):
         w.total_row(row)
-    await response.write(w.close())
+    data = w.take() + w.close()
+    response = await start_download(request, XLSX, layout.filename(doc, "xlsx"))
+    await response.write(data)
     await response.write_eof()
     return response
 
