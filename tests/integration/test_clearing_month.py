@@ -374,6 +374,7 @@ async def test_a_month_worked_by_hand(
         "min": 5000,
         "max": 13000,
         "average": 10000,
+        "average_hundredths": 1000000,
     }
     assert statements[fleuriste]["ranking"]["purchases_cents"]["rank"] == 3
 
@@ -403,7 +404,7 @@ async def test_a_month_worked_by_hand(
     ):
         assert Decimal(str(mine[column])) == _euros(cents), column
     sheet = [row for row in book["Détails"].iter_rows(values_only=True) if any(row)]
-    lines = [dict(zip(sheet[1], row, strict=False)) for row in sheet[2:-1]]
+    lines = [dict(zip(sheet[1], row, strict=False)) for row in sheet[2:] if row[0]]
     assert [(x["TYPE"], x["PRENOM"], x["NOM"]) for x in lines] == [
         ("Achat", "Alice", "Martin"),
         ("Achat", "Bob", "Durand"),
@@ -515,10 +516,11 @@ async def test_a_month_worked_by_hand(
         f"{CLEARING}/v1/merchants/{fleuriste}/statements/2026-11.csv",
         headers={"Authorization": f"Bearer {harness.ADMIN_TOKEN}"},
     ) as r:
-        rows = list(csv.DictReader(io.StringIO(await r.text())))
-    assert rows[0]["DATE"] == "30/10/2026 18:00" and rows[0]["VALEUR"] == "60.00"
-    assert rows[0]["CAGNOTTE"] == "1.20" and "après clôture" in rows[0]["REMARQUE"]
-    assert rows[-1]["NET"] == "1.50"
+        text = (await r.read()).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert rows[0]["DATE"] == "30/10/2026 18:00" and rows[0]["VALEUR"] == "60,00"
+    assert rows[0]["CAGNOTTE"] == "1,20" and "après clôture" in rows[0]["REMARQUE"]
+    assert rows[-1]["TYPE"] == "TOTAL (1 ligne)" and rows[-1]["NET"] == "1,50"
     assert late["account_id"] == accounts["alice"]
 
     # Balances at a date: on 20/10 the librairie owed its sale's 4.20 less Alice's 1.50.

@@ -32,11 +32,12 @@ CALC = "+cmd|' /C calc'!A0"
 RLO = "Zo\u202eé"
 
 
-async def _csv(http: aiohttp.ClientSession, url: str) -> list[dict[str, str]]:
+async def _csv(http: aiohttp.ClientSession, url: str, delimiter: str = ",") -> list[dict[str, str]]:
+    """The CSV's lines; a statement's is French Excel's (a byte-order mark, ";")."""
     async with http.get(url, headers={"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}) as r:
         assert r.status == 200, await r.text()
-        text = await r.text()
-    return list(csv.DictReader(io.StringIO(text)))
+        text = (await r.read()).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
 
 
 async def test_formula_names_and_families_are_neutralised_in_the_statement_csv(
@@ -55,10 +56,10 @@ async def test_formula_names_and_families_are_neutralised_in_the_statement_csv(
     url = f"{CLEARING}/v1/merchants/{mid}/statements/{period}.csv"
 
     async def both_lines() -> bool:
-        return len([r for r in await _csv(http, url) if r["NOM"]]) >= 2
+        return len([r for r in await _csv(http, url, ";") if r["NOM"]]) >= 2
 
     await eventually(both_lines, what="the sale and its cancellation in the statement CSV")
-    rows = [r for r in await _csv(http, url) if r["NOM"]]
+    rows = [r for r in await _csv(http, url, ";") if r["NOM"]]
     for r in rows:
         assert r["NOM"] == "'" + HYPERLINK, r
         assert r["PRENOM"] == "'" + CALC, r
@@ -66,7 +67,7 @@ async def test_formula_names_and_families_are_neutralised_in_the_statement_csv(
     assert "'-cmd" in {r["UNIVERS"] for r in rows}
     # amounts our code computed stay numbers, a cancellation's negative one included
     values = sorted(r["VALEUR"] for r in rows)
-    assert values == ["-25.00", "25.00"], values
+    assert values == ["-25,00", "25,00"], values
 
 
 async def test_formula_names_are_neutralised_in_the_card_printer_csv(

@@ -186,8 +186,7 @@ async def test_a_treasurers_month(
             "SELECT count(*) FROM clearing.merchants WHERE association_id = $1", aid
         )
         return bool(
-            [tuple(r) for r in named]
-            == [(None, "Alice", "Martin"), ("M.", "Bob", "Durand-Leroy")]
+            [tuple(r) for r in named] == [(None, "Alice", "Martin"), ("M.", "Bob", "Durand-Leroy")]
             and partner == 1
             and shops == 2
         )
@@ -201,7 +200,9 @@ async def test_a_treasurers_month(
         )
     )
     await _ok(
-        await admin.call("PUT", f"{CLEARING}/v1/partners/{club}/members/{b}", {"since": "2026-03-01"})
+        await admin.call(
+            "PUT", f"{CLEARING}/v1/partners/{club}/members/{b}", {"since": "2026-03-01"}
+        )
     )
 
     await _ok(await tl.sale(alice, 10000, "papeterie", occurred_at=_at(3)), 201)
@@ -242,7 +243,9 @@ async def test_a_treasurers_month(
         ),
         201,
     )
-    s = await _ok(await admin.call("GET", f"{CLEARING}/v1/merchants/{librairie}/statements/2026-03"))
+    s = await _ok(
+        await admin.call("GET", f"{CLEARING}/v1/merchants/{librairie}/statements/2026-03")
+    )
     f = s["figures"]
     assert (f["purchases_count"], f["purchases_cents"], f["cagnottages_cents"]) == (4, 25000, 920)
     assert (f["fees_cents"], f["returns_cents"], f["redemptions_cents"]) == (100, 5000, 300)
@@ -304,13 +307,13 @@ async def test_a_treasurers_month(
 
     # --- the CSV, as French Excel opens it (finding 8) ------------------------------------
     table = _french_csv(await _get(http, f"/v1/merchants/{librairie}/statements/2026-03.csv"))
-    head, body = table[0], [dict(zip(table[0], r, strict=True)) for r in table[1:]]
+    head, out = table[0], [dict(zip(table[0], r, strict=True)) for r in table[1:]]
     assert head[:6] == ["DATE", "TYPE", "CIVILITE", "NOM", "PRENOM", "N° CARTE"]
-    assert body[0]["VALEUR"] == "100,00" and body[0]["TAUX (%)"] == "4,00"
-    assert body[0]["UNIVERS"] == "Papeterie et cadeaux" and body[1]["CIVILITE"] == "M."
-    assert body[2]["N° CARTE"] == f'="{number}"'  # kept as text, all its digits
-    assert body[3]["TYPE"] == "Décagnottage" and body[3]["CAGNOTTE"] == "-3,00"
-    csv_totals = {r["TYPE"].split(" (")[0]: r for r in body if not r["DATE"]}
+    assert out[0]["VALEUR"] == "100,00" and out[0]["TAUX (%)"] == "4,00"
+    assert out[0]["UNIVERS"] == "Papeterie et cadeaux" and out[1]["CIVILITE"] == "M."
+    assert out[2]["N° CARTE"] == f'="{number}"'  # kept as text, all its digits
+    assert out[3]["TYPE"] == "Décagnottage" and out[3]["CAGNOTTE"] == "-3,00"
+    csv_totals = {r["TYPE"].split(" (")[0]: r for r in out if not r["DATE"]}
     assert csv_totals["TOTAL"]["VALEUR"] == "250,00"
     assert csv_totals["TOTAL"]["CAGNOTTE"] == "9,20"
     assert csv_totals["TOTAL"]["FRAIS UC"] == "1,00"

@@ -175,7 +175,7 @@ class Totals:
         # The cagnottages and fees of the report are those of the purchases less the returns'.
         sales = ("Achat", "Retour")
         total: list[object] = [None] * len(DETAILS)
-        total[_TYPE] = f"TOTAL ({self.count} lignes)"
+        total[_TYPE] = f"TOTAL ({self.count} ligne{'s' if self.count > 1 else ''})"
         total[VALUE] = self._sum(("Achat",), VALUE)
         total[CAGNOTTE] = self._sum(sales, CAGNOTTE)
         total[FEES] = self._sum(sales, FEES)
