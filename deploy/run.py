@@ -379,6 +379,11 @@ class Supervisor:
             + ("." if token else " (not set: the default dev-admin-token).")
         )
         out.append(f"Logs: {_rel(self.logs)}/<service>.log (JSON lines)")
+        out.append(
+            "Messages sent: e-mails to the SMTP sink on 127.0.0.1:2525 (kept in run/messaging/"
+            "mail/*.eml), SMS to Kannel's fake operator (run/messaging/kannel/fakesmsc.log); "
+            f"list them: {shlex.quote(_rel(Path(self.args.python)))} -m deploy.messaging list"
+        )
         if demo is not None:
             a = demo["association"]
             out.append("")
