@@ -83,3 +83,20 @@ async def notice(conn: asyncpg.Connection | asyncpg.Pool, statement_id: UUID) ->
         statement_id,
     )
     return as_model(StatementNotice, row)
+
+
+async def settle(
+    conn: asyncpg.Connection, outcomes: Sequence[tuple[UUID, str, str | None]]
+) -> None:
+    """(message id, status, reason) of messages that carry a statement: its notice follows."""
+    if not outcomes:
+        return
+    ids, statuses, reasons = map(list, zip(*outcomes, strict=True))
+    await conn.execute(
+        """UPDATE statement_notices n SET status = o.status, reason = o.reason
+           FROM unnest($1::uuid[], $2::text[], $3::text[]) AS o(message_id, status, reason)
+           WHERE n.message_id = o.message_id""",
+        ids,
+        statuses,
+        reasons,
+    )

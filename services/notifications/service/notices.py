@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from uuid import UUID
 
@@ -40,3 +40,13 @@ async def find_notices(
 
 async def notice(conn: asyncpg.Connection | asyncpg.Pool, statement_id: UUID) -> StatementNotice:
     return await notices.notice(conn, statement_id)
+
+
+async def settle_notices(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
+    """A statement's notice is sent when its e-mail is, failed when it failed for good."""
+    final = [
+        (r["message_id"], r["status"], r["reason"])
+        for r in rows
+        if r["status"] in ("sent", "failed")
+    ]
+    await notices.settle(conn, final)
