@@ -225,27 +225,46 @@ class Sms:
 
 
 def _decode_sms(kind: str, data: str) -> str:
-    """fakesmsc's encodings: ``text`` as is, the others URL-encoded with ``+`` for a space."""
-    if kind in ("ucs-2", "data"):
-        raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
-        return raw.decode("utf-16-be" if kind == "ucs-2" else "latin-1")
-    return data
+    """fakesmsc's encodings: ``text`` as is, the others URL-encoded with ``+`` for a space. A
+    part of a concatenated SMS says ``data`` whatever its coding: UCS-2 is recognised by its
+    high bytes (a listing's guess, good enough for the Latin scripts of a shop's messages)."""
+    if kind == "text":
+        return data
+    raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
+    if kind == "ucs-2" or (len(raw) % 2 == 0 and raw and 0 in raw[0::2]):
+        return raw.decode("utf-16-be", errors="replace")
+    return raw.decode("latin-1")
 
 
 def sms_received(log: Path) -> list[Sms]:
     """The SMS the fake operator received, oldest first (its lines ``Got message N: <from to
-    type text>``)."""
+    type text>``); the parts of a concatenated SMS (``udh`` with its 8-bit reference, total and
+    number) are joined into one once all have come."""
     found: list[Sms] = []
+    pending: dict[tuple[str, str, int], dict[int, str]] = {}
     if not log.exists():
         return found
     for line in log.read_text(errors="replace").splitlines():
         _, sep, rest = line.partition("Got message ")
         if not sep or ": <" not in rest:
             continue
-        body = rest.split(": <", 1)[1].removesuffix(">")
-        parts = body.split(" ", 3)
-        if len(parts) == 4:
-            found.append(Sms(parts[0], parts[1], _decode_sms(parts[2], parts[3])))
+        fields = rest.split(": <", 1)[1].removesuffix(">").split(" ")
+        if len(fields) >= 6 and fields[2] == "udh":
+            udh = urllib.parse.unquote_to_bytes(fields[3])
+            text = _decode_sms(fields[4], " ".join(fields[5:]))
+            if len(udh) >= 6 and udh[1] == 0:  # IEI 0: concatenation, 8-bit reference
+                key = (fields[0], fields[1], udh[3])
+                parts = pending.setdefault(key, {})
+                parts[udh[5]] = text
+                if len(parts) == udh[4]:
+                    found.append(
+                        Sms(fields[0], fields[1], "".join(parts[i] for i in sorted(parts)))
+                    )
+                    del pending[key]
+                continue
+            found.append(Sms(fields[0], fields[1], text))
+        elif len(fields) >= 4:
+            found.append(Sms(fields[0], fields[1], _decode_sms(fields[2], " ".join(fields[3:]))))
     return found
 
 

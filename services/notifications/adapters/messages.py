@@ -167,17 +167,26 @@ async def settle(
     if not outcomes:
         return []
     ids, statuses, dues, providers, reasons, segments = map(list, zip(*outcomes, strict=True))
+    # A delivery report may come before the sender wrote the provider's answer (the fake
+    # operator reports within milliseconds): the message is then delivered already, keeps
+    # that status and gets its sent_at, provider id and segments; ``outcome`` tells the caller
+    # which rows changed status.
     rows: list[asyncpg.Record] = await conn.fetch(
-        """UPDATE messages m SET status = o.status, due_at = o.due_at, lease_until = NULL,
-                  provider_id = COALESCE(o.provider_id, m.provider_id),
-                  reason = o.reason, segments = COALESCE(o.segments, m.segments),
-                  sent_at = CASE WHEN o.status = 'sent' THEN $7 ELSE m.sent_at END,
-                  updated_at = $7
+        """UPDATE messages m
+           SET status = CASE WHEN m.status = 'sending' THEN o.status ELSE m.status END,
+               due_at = CASE WHEN m.status = 'sending' THEN o.due_at ELSE m.due_at END,
+               lease_until = NULL,
+               provider_id = COALESCE(m.provider_id, o.provider_id),
+               reason = CASE WHEN m.status = 'sending' THEN o.reason ELSE m.reason END,
+               segments = COALESCE(o.segments, m.segments),
+               sent_at = CASE WHEN o.status = 'sent' THEN $7 ELSE m.sent_at END,
+               updated_at = $7
            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[],
                        $6::int[]) AS o(message_id, status, due_at, provider_id, reason, segments)
-           WHERE m.message_id = o.message_id AND m.status = 'sending'
+           WHERE m.message_id = o.message_id
+             AND (m.status = 'sending' OR (m.status = 'delivered' AND o.status = 'sent'))
            RETURNING m.message_id, m.account_id, m.campaign_id, m.channel, m.status,
-                     m.reason, m.provider_id""",
+                     m.reason, m.provider_id, o.status AS outcome""",
         ids,
         statuses,
         dues,
@@ -192,19 +201,23 @@ async def settle(
 async def delivery_report(
     conn: asyncpg.Connection, message_id: UUID, status: str, provider_id: str | None, now: datetime
 ) -> asyncpg.Record | None:
-    """A delivery report: a sent message becomes delivered or failed (once: a report repeated
-    finds it settled and changes nothing)."""
+    """A delivery report: a sent message (or one still being settled by its sender) becomes
+    delivered or failed, once: a report repeated finds it settled and changes nothing."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        """UPDATE messages SET status = $2, provider_id = COALESCE($3, provider_id),
-                  delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE NULL END,
-                  reason = CASE WHEN $2 = 'failed' THEN 'the operator reported it undelivered'
-                                ELSE reason END,
-                  updated_at = $4
-           WHERE message_id = $1 AND status = 'sent'
-           RETURNING message_id, account_id, campaign_id, channel, status, reason, provider_id""",
+        """WITH old AS (SELECT message_id, status FROM messages
+                        WHERE message_id = $1 AND status IN ('sending', 'sent') FOR UPDATE)
+           UPDATE messages m SET status = $2::text, provider_id = COALESCE($3::text, m.provider_id),
+                  delivered_at = CASE WHEN $2::text = 'delivered' THEN $4::timestamptz END,
+                  reason = CASE WHEN $2::text = 'failed'
+                                THEN 'the operator reported it undelivered' ELSE m.reason END,
+                  sent_at = COALESCE(m.sent_at, $4::timestamptz), lease_until = NULL,
+                  updated_at = $4::timestamptz
+           FROM old WHERE m.message_id = old.message_id
+           RETURNING m.message_id, m.account_id, m.campaign_id, m.channel, m.status,
+                     m.reason, m.provider_id, old.status AS was""",
         message_id,
         status,
-        provider_id,
+        provider_id or None,
         now,
     )
     return row

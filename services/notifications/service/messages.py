@@ -86,7 +86,10 @@ async def take_over(
 
 
 async def publish_settled(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
+    """The statuses the rows reached (a row whose outcome its delivery report overtook
+    publishes nothing: the report published it)."""
     now = clock.now()
+    rows = [r for r in rows if r["status"] == r["outcome"]]
     events = [status_event(r, now) for r in rows if r["status"] in PUBLISHED]
     for r in rows:
         settled.labels(r["channel"], r["status"]).inc()
@@ -101,10 +104,15 @@ async def delivery_report(
     status = dlr_status(kannel_type)
     if status is None:
         return None
-    row = await store.delivery_report(conn, message_id, status, smsc_id, clock.now())
+    now = clock.now()
+    row = await store.delivery_report(conn, message_id, status, smsc_id, now)
     if row is None:
         return None
-    await publish_settled(conn, [row])
+    events = [status_event(row, now)]
+    if row["was"] == "sending":  # the report overtook the sender's write: sent, then this
+        events.insert(0, status_event({**dict(row), "status": "sent", "reason": None}, now))
+    settled.labels(row["channel"], status).inc()
+    await outbox.write(conn, events)
     return status
 
 
