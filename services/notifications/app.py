@@ -19,7 +19,7 @@ from aiohttp import web
 
 from services.notifications.entrypoints import consumers, jobs
 from services.notifications.entrypoints.http import messages, notices, sms
-from shared.contracts import MessageRequested, MonthlyStatementReady
+from shared.contracts import MerchantRegistered, MessageRequested, MonthlyStatementReady
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
@@ -35,6 +35,7 @@ SUBSCRIPTIONS = Subscriptions(
     {
         MonthlyStatementReady: always(consumers.on_statement_ready),
         MessageRequested: always(consumers.on_message_requested),
+        MerchantRegistered: always(consumers.on_merchant),
     },
 )
 

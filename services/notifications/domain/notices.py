@@ -6,9 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, NamedTuple
-from uuid import UUID
+from uuid import UUID, uuid5
 
-from shared.contracts import MonthlyStatementReady
+from pydantic import Field
+
+from shared.contracts import Attachment, MessageRequested, MonthlyStatementReady
+
+# Statements' message ids are derived from the statement's: a statement handed over twice
+# asks for the same message, which is stored and sent once.
+STATEMENT_MESSAGES = UUID("6f1d0c0e-6d1a-4c55-9a55-2f3b1c7e0a13")
 
 NoticeStatus = Literal["queued", "sent", "failed"]
 
@@ -18,6 +24,8 @@ class StatementNotice(MonthlyStatementReady):
 
     status: NoticeStatus
     received_at: datetime
+    message_id: UUID | None = Field(default=None, description="the e-mail that carries it")
+    reason: str | None = Field(default=None, description="why it failed")
 
 
 class HandedOver(NamedTuple):
@@ -25,6 +33,36 @@ class HandedOver(NamedTuple):
 
     event_id: str
     statement: MonthlyStatementReady
+
+
+def statement_message(s: MonthlyStatementReady, email: str, language: str) -> MessageRequested:
+    """The e-mail that carries a merchant's statement, its XLSX attached (fetched from
+    clearing's API when it is sent)."""
+    period = f"{s.period_start:%Y-%m}"
+    return MessageRequested(
+        message_id=uuid5(STATEMENT_MESSAGES, str(s.statement_id)),
+        channel="email",
+        category="transactional",
+        to=email,
+        language="en" if language == "en" else "fr",
+        template="statement",
+        variables={
+            "merchant_name": s.merchant_name,
+            "period_start": s.period_start.isoformat(),
+            "period_end": s.period_end.isoformat(),
+            "net_cents": s.net_cents,
+        },
+        association_id=s.association_id,
+        merchant_id=s.merchant_id,
+        attachments=[
+            Attachment(
+                service="clearing",
+                path=s.xlsx_path,
+                filename=f"releve-{period}.xlsx",
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        ],
+    )
 
 
 def one_per_statement(handed: Iterable[HandedOver]) -> list[HandedOver]:

@@ -10,8 +10,8 @@ import asyncpg
 
 from services.notifications import service
 from services.notifications.domain import HandedOver
-from services.notifications.service import messages
-from shared.contracts import MessageRequested, MonthlyStatementReady
+from services.notifications.service import messages, notices
+from shared.contracts import MerchantRegistered, MessageRequested, MonthlyStatementReady
 from shared.events import Event
 
 
@@ -20,7 +20,14 @@ async def on_statement_ready(
 ) -> Sequence[Event[Any]]:
     """One notice per statement: the consumer's inbox drops a redelivered event, and the
     primary key a statement re-sent under a new event id (the first copy stays)."""
-    await service.take_over_statements(conn, (HandedOver(e.id, e.data) for e in events))
+    return await service.take_over_statements(conn, (HandedOver(e.id, e.data) for e in events))
+
+
+async def on_merchant(
+    conn: asyncpg.Connection, events: list[Event[MerchantRegistered]]
+) -> Sequence[Event[Any]]:
+    """The merchants' contacts (the statement's recipient); the latest registration wins."""
+    await notices.keep_merchant_contacts(conn, (e.data for e in events))
     return []
 
 

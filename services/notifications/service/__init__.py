@@ -8,4 +8,6 @@ from services.notifications.service.notices import (
     take_over_statements,
 )
 
+# (the notices' use cases; messages, rendering and sending are modules of this package)
+
 __all__ = ["MAX_NOTICES", "find_notices", "notice", "take_over_statements"]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
 
+from services.notifications.adapters import messages as store
 from services.notifications.adapters import notices
 from services.notifications.domain import HandedOver, StatementNotice, one_per_statement
+from services.notifications.domain.notices import statement_message
+from services.notifications.service import messages
+from shared import clock
+from shared.contracts import MerchantRegistered, MessageRequested
+from shared.events import Event
+
+NO_EMAIL = "the merchant has no e-mail address (cards: PUT the merchant with its email)"
 
 MAX_NOTICES = 500
 
@@ -20,12 +29,41 @@ statement_notices = Counter(
 )
 
 
-async def take_over_statements(conn: asyncpg.Connection, handed: Iterable[HandedOver]) -> int:
-    """One notice per statement, queued to send; the number of new notices."""
-    new = await notices.insert_notices(conn, one_per_statement(handed))
-    if new:
-        statement_notices.inc(new)
-    return new
+async def take_over_statements(
+    conn: asyncpg.Connection, handed: Iterable[HandedOver]
+) -> list[Event[Any]]:
+    """One notice per statement, and the e-mail that carries it to the merchant (a notice
+    without a known address fails at once, with the reason: never queued for ever). The
+    events to publish."""
+    statements = one_per_statement(handed)
+    new = await notices.insert_notices(conn, statements)
+    statement_notices.inc(len(new))
+    requests: list[tuple[str, MessageRequested]] = []
+    carried: list[tuple[UUID, UUID | None, str, str | None]] = []
+    for h in statements:
+        s = h.statement
+        if s.statement_id not in new:
+            continue
+        email, language = await store.merchant_email(conn, s.merchant_id)
+        if email is None:
+            carried.append((s.statement_id, None, "failed", NO_EMAIL))
+            continue
+        request = statement_message(s, email, language)
+        requests.append((h.event_id, request))
+        carried.append((s.statement_id, request.message_id, "queued", None))
+    await notices.carried_by(conn, carried)
+    return await messages.take_over(conn, requests)
+
+
+async def keep_merchant_contacts(
+    conn: asyncpg.Connection, registered: Iterable[MerchantRegistered]
+) -> None:
+    """The merchants' names and e-mail addresses, as cards last told them."""
+    at = clock.now()
+    rows = [
+        (m.merchant_id, m.association_id, m.merchant_name, m.email, "fr", at) for m in registered
+    ]
+    await store.save_merchant_contacts(conn, rows)
 
 
 async def find_notices(

@@ -34,7 +34,9 @@ class Inbound(BaseModel):
     token: str = Field(max_length=200)
     sender: str = Field(alias="from", min_length=3, max_length=32)
     to: str = Field(default="", max_length=32)
-    text: str = Field(default="", max_length=2000)
+    # A customer's SMS (a few concatenated parts at most); bounded so that the whole query,
+    # URL-encoded, stays within what an HTTP server reads of a request line (8 KiB).
+    text: str = Field(default="", max_length=480)
     at: str | None = Field(default=None, max_length=40)
 
 
