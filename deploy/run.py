@@ -367,7 +367,7 @@ class Supervisor:
             "cards": "admin API: /openapi.json, docs/admin-api.md",
             "clearing": "statements, exports, period close, settlement files: docs/clearing.md",
             "crm": "GET /v1/customers/{account_id}",
-            "notifications": "GET /v1/statement-notices (the monthly statements to send)",
+            "notifications": "GET /v1/messages?account_id=…, /v1/statement-notices: docs/messages.md",
         }
         out = ["", "Comptoir is running. Services (each has /health, /ready and /metrics):"]
         for s in self.services:

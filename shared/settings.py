@@ -32,6 +32,9 @@ DEFAULT_PORTS = {
 # "development" (shared/production.py).
 DEV_ADMIN_TOKEN = "dev-admin-token"
 DEV_TERMINAL_KEK = "7e4a" * 16
+# Kannel's of `make run` (deploy/messaging.py) and the suite's.
+DEV_SMS_PASSWORD = "comptoir-dev-sendsms"
+DEV_SMS_CALLBACK_TOKEN = "dev-sms"
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -169,10 +172,10 @@ class Settings(BaseSettings):
     # notifications_url with sms_callback_token (Kannel calls it, not a person).
     sms_sendsms_url: str = "http://127.0.0.1:13103/cgi-bin/sendsms"
     sms_username: str = "comptoir"
-    sms_password: str = "comptoir-dev-sendsms"
+    sms_password: str = DEV_SMS_PASSWORD
     sms_sender: str = "Comptoir"
     sms_rate_per_s: float = Field(default=50.0, gt=0)
-    sms_callback_token: str = Field(default="dev-sms", min_length=4)
+    sms_callback_token: str = Field(default=DEV_SMS_CALLBACK_TOKEN, min_length=4)
     notifications_url: str = "http://127.0.0.1:8084"
     # Where notifications fetches attachments (a statement's XLSX).
     clearing_url: str = "http://127.0.0.1:8082"

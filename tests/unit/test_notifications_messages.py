@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.notifications.adapters.smtp import build, sign
+from services.notifications.adapters.smtp import Attached, BadHeader, build, sign
 from services.notifications.domain.messages import after, backoff, dlr_status, smtp_answer
 from services.notifications.service import rendering
 from shared.settings import Settings
@@ -123,3 +123,42 @@ def test_dkim_signature_verifies_against_the_published_key() -> None:
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["List-Unsubscribe"] == f"<{unsubscribe}>"
     assert not dkim.verify(raw.replace(b"Complete your", b"Complete our"), dnsfunc=dns)
+
+
+def test_the_message_written_by_hand_reads_back_as_a_mail_client_reads_it() -> None:
+    settings = Settings()
+    mid = uuid4()
+    text = "Relevé d'été = 12,50 €  \nUne ligne " + "très longue " * 20 + "\n.\nfin"
+    html = "<p>Été &amp; <strong>12,50 €</strong></p>"
+    xlsx = bytes(range(256)) * 40
+    raw = build(
+        settings,
+        mid,
+        "marie@example.org",
+        "Relevé d'octobre — Boulangerie",
+        text,
+        html,
+        "https://crm.example/u/1",
+        [Attached("releve-2026-10.xlsx", "application/vnd.ms-excel", xlsx)],
+    )
+    assert b"\r\n\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == "Relevé d'octobre — Boulangerie"
+    assert msg["Message-ID"] == f"<{mid}@comptoir.localhost>"
+    assert msg["List-Unsubscribe"] == "<https://crm.example/u/1>"
+    plain = msg.get_body(("plain",))
+    rich = msg.get_body(("html",))
+    assert plain is not None and rich is not None
+    assert plain.get_content().replace("\r\n", "\n") == text
+    assert rich.get_content().replace("\r\n", "\n") == html
+    [attached] = list(msg.iter_attachments())
+    assert attached.get_filename() == "releve-2026-10.xlsx"
+    assert attached.get_content() == xlsx
+
+
+def test_a_line_break_in_an_address_or_subject_is_refused() -> None:
+    with pytest.raises(BadHeader):
+        build(Settings(), uuid4(), "a@b.org\r\nBcc: x@y.org", "s", "t", "h", None, [])
+    with pytest.raises(BadHeader):
+        build(Settings(), uuid4(), "a@b.org", "s\nBcc: x@y.org", "t", "h", None, [])

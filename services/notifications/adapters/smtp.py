@@ -8,9 +8,10 @@ reply as the provider's id, 4xx and lost connections temporary, 5xx permanent.""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from contextlib import suppress
-from email import policy
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime
 from typing import NamedTuple
 from uuid import UUID
@@ -33,20 +34,38 @@ SIGNED_HEADERS = [
 ]
 
 
-# CRLF line ends, and headers not folded before 998 characters: a long unsubscribe URL stays
-# on its line, as mail clients look for it.
-WIRE = policy.SMTP.clone(max_line_length=998)
-
-
 class Attached(NamedTuple):
     filename: str
     content_type: str
     data: bytes
 
 
+class BadHeader(ValueError):
+    """An address or subject that would break the message's headers (a line break)."""
+
+
 def message_id(message_id: UUID, domain: str) -> str:
     """Known before sending and the same at every attempt: a resent message is recognisable."""
     return f"<{message_id}@{domain}>"
+
+
+def _header(value: str) -> str:
+    """A header's value: as is when ASCII, else an RFC 2047 encoded word (UTF-8)."""
+    if "\r" in value or "\n" in value:
+        raise BadHeader(f"a line break in a header: {value[:80]!r}")
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=998).encode()
+
+
+def _qp(text: str) -> bytes:
+    body = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+    return binascii.b2a_qp(body, istext=False).replace(b"=0D=0A", b"\r\n")
+
+
+def _b64(data: bytes) -> bytes:
+    encoded = base64.b64encode(data)
+    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
 
 
 def build(
@@ -58,32 +77,66 @@ def build(
     html: str,
     unsubscribe_url: str | None,
     attachments: list[Attached],
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = settings.mail_from
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(clock.now())
+) -> bytes:
+    """The message as it goes on the wire (CRLF), written directly: the standard library's
+    EmailMessage took 1.6 ms a message, most of a campaign's time (docs/benchmarks.md). The
+    text and HTML parts are quoted-printable UTF-8, attachments base64; the boundaries carry
+    ``=_``, which neither encoding produces."""
     domain = settings.dkim_domain or settings.mail_from.rsplit("@", 1)[-1].strip(">").strip()
-    msg["Message-ID"] = message_id(mid, domain)
+    headers = [
+        ("From", _header(settings.mail_from)),
+        ("To", _header(to)),
+        ("Subject", _header(subject)),
+        ("Date", format_datetime(clock.now())),
+        ("Message-ID", message_id(mid, domain)),
+        ("MIME-Version", "1.0"),
+    ]
     if unsubscribe_url:
         # RFC 8058: a one-click POST to this URL unsubscribes, without a page to fill in.
-        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    for a in attachments:
-        maintype, _, subtype = a.content_type.partition("/")
-        msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
-    return msg
+        headers.append(("List-Unsubscribe", f"<{_header(unsubscribe_url)}>"))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    alt = f"=_alt_{mid.hex}"
+    alternative = b"".join(
+        [
+            f"--{alt}\r\nContent-Type: text/plain; charset=utf-8\r\n".encode(),
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            _qp(text),
+            f"\r\n--{alt}\r\nContent-Type: text/html; charset=utf-8\r\n".encode(),
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            _qp(html),
+            f"\r\n--{alt}--\r\n".encode(),
+        ]
+    )
+    if not attachments:
+        headers.append(("Content-Type", f'multipart/alternative; boundary="{alt}"'))
+        body = alternative
+    else:
+        mixed = f"=_mixed_{mid.hex}"
+        headers.append(("Content-Type", f'multipart/mixed; boundary="{mixed}"'))
+        parts = [
+            f'--{mixed}\r\nContent-Type: multipart/alternative; boundary="{alt}"\r\n\r\n'.encode(),
+            alternative,
+        ]
+        for a in attachments:
+            name = _header(a.filename).replace('"', "")
+            parts += [
+                f"\r\n--{mixed}\r\nContent-Type: {_header(a.content_type)}\r\n".encode(),
+                b"Content-Transfer-Encoding: base64\r\n",
+                f'Content-Disposition: attachment; filename="{name}"\r\n\r\n'.encode(),
+                _b64(a.data),
+            ]
+        parts.append(f"\r\n--{mixed}--\r\n".encode())
+        body = b"".join(parts)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers).encode()
+    return head + b"\r\n" + body
 
 
-def sign(settings: Settings, msg: EmailMessage) -> bytes:
-    """The message's bytes, with a DKIM-Signature header first when a key is configured."""
-    raw = msg.as_bytes(policy=WIRE)
+def sign(settings: Settings, raw: bytes) -> bytes:
+    """The message, with a DKIM-Signature header first when a key is configured."""
     if not (settings.dkim_private_key and settings.dkim_domain and settings.dkim_selector):
         return raw
-    present = [h for h in SIGNED_HEADERS if h.decode() in msg]
+    head = raw.split(b"\r\n\r\n", 1)[0].lower()
+    present = [h for h in SIGNED_HEADERS if b"\r\n" + h.lower() + b":" in b"\r\n" + head]
     signature = dkim.sign(
         raw,
         settings.dkim_selector.encode(),

@@ -24,7 +24,7 @@ import asyncpg
 from services.notifications.adapters import attachments
 from services.notifications.adapters import messages as store
 from services.notifications.adapters.kannel import Kannel
-from services.notifications.adapters.smtp import SmtpPool, build, sign
+from services.notifications.adapters.smtp import BadHeader, SmtpPool, build, sign
 from services.notifications.domain import hours, sms
 from services.notifications.domain.messages import Answer, after, refused
 from services.notifications.service import rendering
@@ -127,7 +127,7 @@ class Sender:
                     )
                     return
                 answer, segments = await self._sms(m)
-        except rendering.Unrenderable as exc:
+        except (rendering.Unrenderable, BadHeader) as exc:
             answer, segments = refused(str(exc), temporary=False), None
         except attachments.Unavailable as exc:
             answer, segments = refused(f"attachment: {exc}", exc.temporary), None
