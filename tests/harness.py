@@ -98,6 +98,8 @@ class Services:
             "COMPTOIR_CLEARING_URL": url("clearing"),
             "COMPTOIR_SEND_POLL_S": "0.2",
             "COMPTOIR_SEND_RETRY_S": "0.5",
+            # A sender killed holding claims: another takes them after this (tests wait it).
+            "COMPTOIR_SEND_LEASE_S": "8",
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})

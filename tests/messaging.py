@@ -43,8 +43,11 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay_s: float = 0.0  # a slow server: each DATA answered after this
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         with self.lock:
             if self.refusals:
                 return self.refusals.pop(0)

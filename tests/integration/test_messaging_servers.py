@@ -30,7 +30,7 @@ async def test_the_sink_of_make_run_keeps_each_message_it_accepts(tmp_path: Path
 
     from deploy.messaging import MaildirSink
 
-    port = harness.BASE_PORT + 30
+    port = harness.BASE_PORT + 40
     controller = Controller(MaildirSink(tmp_path), hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -57,9 +57,9 @@ async def test_kannel_sends_to_its_fake_operator_and_calls_back(tmp_path: Path) 
     app.router.add_get("/{tail:.*}", record)
     runner = web.AppRunner(app)
     await runner.setup()
-    callback_port = harness.BASE_PORT + 31
+    callback_port = harness.BASE_PORT + 41
     await web.TCPSite(runner, "127.0.0.1", callback_port).start()
-    ports = Ports.from_base(harness.BASE_PORT + 32)
+    ports = Ports.from_base(harness.BASE_PORT + 42)
     kannel = Kannel(tmp_path, ports, f"http://127.0.0.1:{callback_port}/mo?token=t")
     await asyncio.to_thread(kannel.start)
     try:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from services.notifications.service import sending
 from shared.service import Runtime
 
@@ -14,9 +11,5 @@ async def start(rt: Runtime) -> None:
 
 
 async def stop(rt: Runtime) -> None:
-    """The sender settles what the provider already accepted before it stops."""
-    task: asyncio.Task[None] | None = rt.state.get("sender")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """The sender finishes the messages in hand and writes their answers before it stops."""
+    await sending.stop(rt.state, rt.settings.shutdown_grace_s)

@@ -80,13 +80,16 @@ class Sender:
         self.sms_slots = asyncio.Semaphore(8)
         self.done: list[Outcome] = []
         self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
         self.log = log.get("sending")
 
     async def run(self) -> None:
-        """Until cancelled: a pass per channel, a short sleep when nothing was due."""
+        """Until stopped: a pass per channel, a short sleep when nothing was due. A stop
+        lets the pass in hand finish (its messages' answers written), so a graceful restart
+        sends nothing twice; a cancel (past the grace) leaves the SMTP window."""
         flusher = asyncio.create_task(self._flush_forever(), name="settle-messages")
         try:
-            while True:
+            while not self.stopping.is_set():
                 busy = False
                 for channel in ("email", "sms"):
                     try:
@@ -94,7 +97,8 @@ class Sender:
                     except (asyncpg.PostgresError, OSError) as exc:
                         self.log.warning("sending_pass_failed", channel=channel, error=repr(exc))
                 if not busy:
-                    await asyncio.sleep(self.s.send_poll_s)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), self.s.send_poll_s)
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -200,4 +204,20 @@ def _address(mail_from: str) -> str:
 
 async def start(pool: asyncpg.Pool, settings: Settings, state: dict[str, Any]) -> None:
     sender = Sender(pool, settings)
-    state["sender"] = asyncio.create_task(sender.run(), name="sender")
+    state["sender"] = sender
+    state["sender_task"] = asyncio.create_task(sender.run(), name="sender")
+
+
+async def stop(state: dict[str, Any], grace_s: float) -> None:
+    """Let the pass in hand finish within ``grace_s``; past it, cancel."""
+    sender: Sender | None = state.get("sender")
+    task: asyncio.Task[None] | None = state.get("sender_task")
+    if sender is None or task is None:
+        return
+    sender.stopping.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace_s)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
