@@ -44,6 +44,17 @@ class Mailbox:
     refusals: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay_s: float = 0.0  # a slow server: each DATA answered after this
+    refused_recipients: dict[str, str] = field(default_factory=dict)  # address → RCPT answer
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        with self.lock:
+            answer = self.refused_recipients.get(address)
+        if answer is not None:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay_s:

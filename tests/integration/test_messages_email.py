@@ -168,3 +168,18 @@ async def test_bad_filters_get_a_problem_with_a_stable_reason(
         assert (await r.json())["reason"] == "missing_filter"
     async with http.get(f"{NOTIFICATIONS}/v1/messages/{uuid.uuid4()}", headers=ADMIN) as r:
         assert r.status == 404 and (await r.json())["reason"] == "unknown_message"
+
+
+async def test_a_recipient_refused_at_rcpt_fails_and_the_connection_serves_the_next(
+    exchange: aio_pika.abc.AbstractExchange, mailbox: Mailbox, http: aiohttp.ClientSession
+) -> None:
+    gone = request(f"gone-{uuid.uuid4().hex[:8]}@example.org")
+    mailbox.refused_recipients[gone.to] = "550 5.1.1 <gone> User unknown"
+    await publish(exchange, [new_event("crm", gone)])
+    state = await until_status(http, gone.message_id, "failed")
+    assert state["reason"] == "smtp 550 5.1.1 <gone> User unknown"
+    after = request(f"after-{uuid.uuid4().hex[:8]}@example.org")
+    await publish(exchange, [new_event("crm", after)])
+    await until_status(http, after.message_id, "sent")
+    [mail] = await mailbox.wait_for(after.to)
+    assert mail["To"] == after.to

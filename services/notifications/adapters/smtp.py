@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 from contextlib import suppress
 from email.header import Header
 from email.utils import format_datetime
@@ -147,6 +148,30 @@ def sign(settings: Settings, raw: bytes) -> bytes:
     return bytes(signature) + raw
 
 
+# An envelope address as we write it between < and >: the request's was checked by crm; this
+# only keeps a space, a bracket or a line break out of the SMTP commands.
+ENVELOPE = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
+
+
+async def _transaction(smtp: aiosmtplib.SMTP, sender: bytes, to: bytes, raw: bytes) -> Answer:
+    """MAIL, RCPT, DATA on an open connection. Written with the protocol's commands rather
+    than aiosmtplib's sendmail, which parses both addresses with email.utils at every message
+    (a quarter of the sender's time in a campaign, docs/benchmarks.md)."""
+    if smtp.is_ehlo_or_helo_needed:
+        await smtp.ehlo()
+    for command, argument, accepted in (
+        (b"MAIL", b"FROM:<" + sender + b">", (250,)),
+        (b"RCPT", b"TO:<" + to + b">", (250, 251)),
+    ):
+        reply = await smtp.execute_command(command, argument)
+        if reply.code not in accepted:
+            with suppress(aiosmtplib.SMTPException):
+                await smtp.execute_command(b"RSET")
+            return smtp_answer(reply.code, reply.message)
+    reply = await smtp.data(raw)  # SMTPDataError on a refusal
+    return smtp_answer(reply.code, reply.message)
+
+
 class SmtpPool:
     """At most ``size`` open connections, each used for one message at a time and kept open
     between messages; a connection that failed is dropped and a new one opened next time."""
@@ -169,6 +194,8 @@ class SmtpPool:
         return smtp
 
     async def send(self, sender: str, to: str, raw: bytes) -> Answer:
+        if not ENVELOPE.match(to) or not ENVELOPE.match(sender):
+            return refused(f"not an address for the envelope: {to[:80]!r}", temporary=False)
         async with self.slots:
             smtp = None
             while not self.idle.empty():
@@ -179,11 +206,7 @@ class SmtpPool:
             try:
                 if smtp is None:
                     smtp = await self._connect()
-                errors, reply = await smtp.sendmail(sender, [to], raw)
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                self._keep(smtp)
-                first = exc.recipients[0]
-                return smtp_answer(first.code, first.message)
+                answer = await _transaction(smtp, sender.encode(), to.encode(), raw)
             except aiosmtplib.SMTPResponseException as exc:
                 self._keep(smtp)
                 return smtp_answer(exc.code, exc.message)
@@ -191,10 +214,7 @@ class SmtpPool:
                 await self._drop(smtp)
                 return refused(f"smtp {type(exc).__name__}: {exc}", temporary=True)
             self._keep(smtp)
-            if errors:
-                code, text = next(iter(errors.values()))
-                return smtp_answer(code, text)
-            return smtp_answer(250, reply)
+            return answer
 
     def _keep(self, smtp: aiosmtplib.SMTP | None) -> None:
         if smtp is not None and smtp.is_connected:
