@@ -27,8 +27,9 @@ import sys
 import time
 import urllib.parse
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from pathlib import Path
+
+from deploy.smtp_sink import mail_received, run_smtp_sink
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = ROOT / "run" / "messaging"
@@ -266,48 +267,6 @@ def sms_received(log: Path) -> list[Sms]:
         elif len(fields) >= 4:
             found.append(Sms(fields[0], fields[1], _decode_sms(fields[2], " ".join(fields[3:]))))
     return found
-
-
-# --- the SMTP sink ----------------------------------------------------------------------------
-
-
-class MaildirSink:
-    """An aiosmtpd handler that keeps each message as ``<n>.eml`` in a directory."""
-
-    def __init__(self, directory: Path) -> None:
-        self.dir = directory
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.count = len(list(self.dir.glob("*.eml")))
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.count += 1
-        data: bytes = envelope.original_content or b""  # type: ignore[attr-defined]
-        path = self.dir / f"{self.count:08d}.eml"
-        path.with_suffix(".tmp").write_bytes(data)
-        path.with_suffix(".tmp").replace(path)
-        return f"250 2.0.0 Ok: queued as {path.stem}"
-
-
-def run_smtp_sink(directory: Path, port: int, host: str = "127.0.0.1") -> None:
-    from aiosmtpd.controller import Controller
-
-    # Blocked before the server's thread starts, so that only sigwait sees them.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    controller = Controller(MaildirSink(directory), hostname=host, port=port)
-    controller.start()
-    try:
-        signal.sigwait({signal.SIGTERM, signal.SIGINT})
-    finally:
-        controller.stop()
-
-
-def mail_received(directory: Path) -> list[tuple[Path, str, str, str]]:
-    """(file, from, to, subject) of each message the sink kept, oldest first."""
-    out = []
-    for path in sorted(directory.glob("*.eml")):
-        msg = message_from_bytes(path.read_bytes(), policy=policy.default)
-        out.append((path, str(msg["From"]), str(msg["To"]), str(msg["Subject"])))
-    return out
 
 
 # --- the daemons of `make run` ----------------------------------------------------------------

@@ -18,17 +18,17 @@ from deploy.messaging import (
     SENDSMS_USER,
     Kannel,
     Ports,
-    mail_received,
     send_mo,
     sms_received,
 )
+from deploy.smtp_sink import mail_received
 from tests import harness
 
 
 async def test_the_sink_of_make_run_keeps_each_message_it_accepts(tmp_path: Path) -> None:
     from aiosmtpd.controller import Controller
 
-    from deploy.messaging import MaildirSink
+    from deploy.smtp_sink import MaildirSink
 
     port = harness.BASE_PORT + 40
     controller = Controller(MaildirSink(tmp_path), hostname="127.0.0.1", port=port)
