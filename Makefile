@@ -38,9 +38,11 @@ infra:
 venv:
 	@bash deploy/ensure-infra.sh --venv-only
 
+# The messaging servers (an SMTP sink, Kannel) are the run's own: stopped when it ends.
 run: infra
 	@bash deploy/pcscd.sh start
-	@$(DEV_ENV) $(PYTHON) -m deploy.run $(RUN_ARGS)
+	@bash deploy/messaging.sh start
+	@$(DEV_ENV) $(PYTHON) -m deploy.run $(RUN_ARGS); code=$$?; bash deploy/messaging.sh stop; exit $$code
 
 seed: venv
 	@$(DEV_ENV) $(PYTHON) -m deploy.seed

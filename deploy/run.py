@@ -367,7 +367,7 @@ class Supervisor:
             "cards": "admin API: /openapi.json, docs/admin-api.md",
             "clearing": "statements, exports, period close, settlement files: docs/clearing.md",
             "crm": "GET /v1/customers/{account_id}",
-            "notifications": "GET /v1/statement-notices (the monthly statements to send)",
+            "notifications": "GET /v1/messages?account_id=…, /v1/statement-notices: docs/messages.md",
         }
         out = ["", "Comptoir is running. Services (each has /health, /ready and /metrics):"]
         for s in self.services:
@@ -379,6 +379,11 @@ class Supervisor:
             + ("." if token else " (not set: the default dev-admin-token).")
         )
         out.append(f"Logs: {_rel(self.logs)}/<service>.log (JSON lines)")
+        out.append(
+            "Messages sent: e-mails to the SMTP sink on 127.0.0.1:2525 (kept in run/messaging/"
+            "mail/*.eml), SMS to Kannel's fake operator (run/messaging/kannel/fakesmsc.log); "
+            f"list them: {shlex.quote(_rel(Path(self.args.python)))} -m deploy.messaging list"
+        )
         if demo is not None:
             a = demo["association"]
             out.append("")

@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.card.crypto import DEV_MASTERS
-from shared.settings import DEV_ADMIN_TOKEN, DEV_TERMINAL_KEK, Settings
+from shared.settings import (
+    DEV_ADMIN_TOKEN,
+    DEV_SMS_CALLBACK_TOKEN,
+    DEV_SMS_PASSWORD,
+    DEV_TERMINAL_KEK,
+    Settings,
+)
 
 DEVELOPMENT = "development"
 ALL = frozenset({"terminals", "cards", "clearing", "crm", "notifications"})
@@ -65,6 +71,18 @@ DEV_SECRETS = (
         "the development key-encryption key of the terminals' secrets",
         frozenset({"terminals"}),
         DEV_TERMINAL_KEK,
+    ),
+    DevSecret(
+        "sms_password",
+        "the development password of Kannel's sendsms",
+        frozenset({"notifications"}),
+        DEV_SMS_PASSWORD,
+    ),
+    DevSecret(
+        "sms_callback_token",
+        "the development token of Kannel's callbacks",
+        frozenset({"notifications"}),
+        DEV_SMS_CALLBACK_TOKEN,
     ),
 )
 

@@ -81,6 +81,8 @@ class ServiceSpec:
     subscriptions: Subscriptions | None = None
     after_commit: Callable[[Runtime], AfterCommit] | None = None
     on_ready: Callable[[Runtime], Awaitable[None]] | None = None
+    # Stops what on_ready started (a job), before the consumer and the pool close.
+    on_stop: Callable[[Runtime], Awaitable[None]] | None = None
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -198,7 +200,7 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
     logger.info("service_ready", port=s.listen_port())
 
 
-async def _shutdown(rt: Runtime, runner: web.AppRunner) -> None:
+async def _shutdown(spec: ServiceSpec, rt: Runtime, runner: web.AppRunner) -> None:
     """Stop in the order that loses nothing: no new requests, then the work in hand (whose
     answers may still need the consumer), then the consumer, then flush the outbox."""
     logger = log.get("shutdown")
@@ -206,6 +208,8 @@ async def _shutdown(rt: Runtime, runner: web.AppRunner) -> None:
     logger.info("service_stopping")
     await runner.cleanup()  # closes the listener and waits for requests in flight
     if rt.ready:
+        if spec.on_stop is not None:
+            await spec.on_stop(rt)
         if rt.consumer is not None:
             await rt.consumer.stop()
         await rt.relay.stop()
@@ -268,7 +272,7 @@ async def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
         starting.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await starting
-    await _shutdown(rt, runner)
+    await _shutdown(spec, rt, runner)
 
 
 def settings_or_exit(service: str) -> Settings:

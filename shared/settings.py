@@ -32,6 +32,9 @@ DEFAULT_PORTS = {
 # "development" (shared/production.py).
 DEV_ADMIN_TOKEN = "dev-admin-token"
 DEV_TERMINAL_KEK = "7e4a" * 16
+# Kannel's of `make run` (deploy/messaging.py) and the suite's.
+DEV_SMS_PASSWORD = "comptoir-dev-sendsms"
+DEV_SMS_CALLBACK_TOKEN = "dev-sms"
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -147,6 +150,42 @@ class Settings(BaseSettings):
     # Where cards asks the gateway what it acknowledged of the terminals' journals
     # (reconciliation: every line acknowledged is booked or held in quarantine).
     terminals_url: str = "http://127.0.0.1:8080"
+
+    # notifications (issue 13; docs/messages.md). E-mail through an SMTP server, pooled
+    # connections; the development default is the sink of `make run` (deploy/messaging.py).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    smtp_pool_size: int = Field(default=4, ge=1, le=64)
+    # The provider's rate limit, per replica (messages per second): a provider refuses or
+    # throttles what goes past its contract.
+    smtp_rate_per_s: float = Field(default=2000.0, gt=0)
+    mail_from: str = "Comptoir <noreply@comptoir.localhost>"
+    # DKIM (RFC 6376): signed when a private key (PEM) is set, with this domain and selector.
+    dkim_domain: str = ""
+    dkim_selector: str = ""
+    dkim_private_key: str = ""
+    # SMS through Kannel's smsbox (sendsms); delivery reports and customers' SMS come back to
+    # notifications_url with sms_callback_token (Kannel calls it, not a person).
+    sms_sendsms_url: str = "http://127.0.0.1:13103/cgi-bin/sendsms"
+    sms_username: str = "comptoir"
+    sms_password: str = DEV_SMS_PASSWORD
+    sms_sender: str = "Comptoir"
+    sms_rate_per_s: float = Field(default=50.0, gt=0)
+    sms_callback_token: str = Field(default=DEV_SMS_CALLBACK_TOKEN, min_length=4)
+    notifications_url: str = "http://127.0.0.1:8084"
+    # Where notifications fetches attachments (a statement's XLSX).
+    clearing_url: str = "http://127.0.0.1:8082"
+    # The sending job: messages claimed per pass, how often it looks when idle, how long a
+    # claim lasts, the first retry's delay (doubled each time) and the attempts before failed.
+    send_batch: int = Field(default=500, ge=1)
+    send_poll_s: float = Field(default=0.5, gt=0)
+    send_lease_s: float = Field(default=60.0, gt=0)
+    send_retry_s: float = Field(default=30.0, gt=0)
+    send_max_attempts: int = Field(default=8, ge=1)
 
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aio_pika
 import aiohttp
@@ -18,7 +19,10 @@ from shared.broker import QUEUES
 from shared.client import AdminClient, TerminalClient
 from tests import harness
 
-pytest_plugins = ["tests.chipcards"]
+if TYPE_CHECKING:
+    from tests.messaging import KannelHandle, Mailbox
+
+pytest_plugins = ["tests.chipcards", "tests.messaging"]
 
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "itest")
 
@@ -48,8 +52,12 @@ async def clean_infrastructure() -> None:
 
 @pytest_asyncio.fixture(scope="session")
 async def services(
-    clean_infrastructure: None, tmp_path_factory: pytest.TempPathFactory
+    clean_infrastructure: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    mailbox: Mailbox,
+    kannel: KannelHandle,
 ) -> AsyncIterator[harness.Services]:
+    """The five services, with the messaging servers started before them."""
     logs = tmp_path_factory.mktemp("service-logs")
     procs = harness.Services(logs)
     for name in harness.SERVICES:

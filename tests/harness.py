@@ -45,6 +45,19 @@ def line_port() -> int:
     return BASE_PORT + 10
 
 
+def smtp_port() -> int:
+    """The in-process SMTP server of the tests (tests/messaging.py)."""
+    return BASE_PORT + 20
+
+
+def kannel_base() -> int:
+    """Kannel's five ports from here (deploy/messaging.py's Ports.from_base)."""
+    return BASE_PORT + 21
+
+
+SMS_CALLBACK_TOKEN = "test-sms-token"
+
+
 def url(service: str) -> str:
     return f"http://127.0.0.1:{port(service)}"
 
@@ -76,6 +89,17 @@ class Services:
             # its window is wider than the 45 days of production (DATE_WINDOW_DAYS);
             # tests/integration/test_dates_within_reason.py goes beyond it.
             "COMPTOIR_DATE_MAX_AGE_DAYS": str(DATE_WINDOW_DAYS),
+            # The messaging servers of the suite (tests/messaging.py): aiosmtpd in the tests'
+            # process, Kannel with its fake operator.
+            "COMPTOIR_SMTP_PORT": str(smtp_port()),
+            "COMPTOIR_SMS_SENDSMS_URL": f"http://127.0.0.1:{kannel_base() + 4}/cgi-bin/sendsms",
+            "COMPTOIR_SMS_CALLBACK_TOKEN": SMS_CALLBACK_TOKEN,
+            "COMPTOIR_NOTIFICATIONS_URL": url("notifications"),
+            "COMPTOIR_CLEARING_URL": url("clearing"),
+            "COMPTOIR_SEND_POLL_S": "0.2",
+            "COMPTOIR_SEND_RETRY_S": "0.5",
+            # A sender killed holding claims: another takes them after this (tests wait it).
+            "COMPTOIR_SEND_LEASE_S": "8",
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})

@@ -135,6 +135,8 @@ class MerchantRegistered(EventData):
     taux_uc_bps: int = Field(ge=0, le=10_000)
     created_at: datetime
     closed_on: date | None = None
+    # Where the merchant's statements are e-mailed (notifications); None: not given yet.
+    email: str | None = Field(default=None, max_length=320)
 
 
 @register

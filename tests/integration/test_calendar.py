@@ -62,9 +62,7 @@ async def test_the_services_date_judge_and_close_on_the_calendar_they_are_given(
         signing.TERMINAL: till.terminal_id,
         signing.TIMESTAMP: machine_ts,
         signing.NONCE: nonce,
-        signing.SIGNATURE: signing.sign(
-            till.secret, "POST", "/v1/sales", machine_ts, nonce, body
-        ),
+        signing.SIGNATURE: signing.sign(till.secret, "POST", "/v1/sales", machine_ts, nonce, body),
         "Content-Type": "application/json",
     }
     async with http.post(harness.url("terminals") + "/v1/sales", data=body, headers=headers) as r:

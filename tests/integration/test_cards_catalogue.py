@@ -211,6 +211,7 @@ async def test_merchants_are_admitted_updated_and_listed(
         "taux_client_bps": 500,
         "taux_uc_bps": None,
         "closed_on": None,
+        "email": None,
     }
     r = await admin.call(
         "PUT",

@@ -245,6 +245,7 @@ async def test_merchant_mode_registers_each_merchant_with_its_own_rates_else_the
         "taux_uc_bps": 50,
         "created_at": first["data"]["created_at"],
         "closed_on": None,
+        "email": None,
     }
     assert datetime.fromisoformat(first["data"]["created_at"]) == await db.fetchval(
         "SELECT created_at FROM cards.merchants WHERE id = $1", restaurant

@@ -86,6 +86,12 @@ def write_secret(path: Path, value: str) -> str:
         ("notifications", "COMPTOIR_ADMIN_TOKEN", {}),
         ("cards", "COMPTOIR_CARD_CERT_KEY", {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"}),
         ("terminals", "COMPTOIR_TERMINAL_KEK", {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"}),
+        # The suite's callback token is its own; Kannel's password is the development one.
+        (
+            "notifications",
+            "COMPTOIR_SMS_PASSWORD",
+            {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"},
+        ),
     ],
 )
 def test_a_service_refuses_a_development_secret_outside_development(

@@ -307,9 +307,7 @@ async def test_every_http_answer_of_a_sync_session_matches_the_published_schemas
     forged = signing.headers(other.terminal_id, t.secret, "POST", "/v1/sync/hello", raw)
     status, p = await gw.post("hello", raw, other.terminal_id, t.secret, headers=forged)
     assert (status, p["code"]) == (401, "bad_signature")
-    status, p = await gw.post(
-        "hello", hello_body(other.terminal_id), t.terminal_id, t.secret
-    )
+    status, p = await gw.post("hello", hello_body(other.terminal_id), t.terminal_id, t.secret)
     assert (status, p["code"]) == (422, "malformed")
     # A session left idle past its time.
     await db.execute(

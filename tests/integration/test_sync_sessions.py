@@ -667,7 +667,9 @@ async def test_chunks_refused_by_the_rules_commit_nothing(
     await refused(dump[89:110], "protocol")
     await tr.reset()
     renewed = await tr.call("hello", _hello(tid, 520))
-    again = await tr.call("chunk", {"session_id": renewed["session_id"], "transactions": dump[89:110]})
+    again = await tr.call(
+        "chunk", {"session_id": renewed["session_id"], "transactions": dump[89:110]}
+    )
     assert again == {"committed_through": 110, "inserted": 10, "skipped": 11}
     await tr.reset()
     row = await db.fetchrow(

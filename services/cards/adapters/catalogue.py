@@ -152,15 +152,19 @@ async def upsert_merchant(
     closed_on: date | None,
     set_closed_on: bool,
     created_at: datetime,
+    email: str | None = None,
+    set_email: bool = False,
 ) -> asyncpg.Record:
-    """Insert or update (``created``: inserted); ``set_closed_on`` False keeps the closing day."""
+    """Insert or update (``created``: inserted); ``set_closed_on`` False keeps the closing day,
+    ``set_email`` False the e-mail address."""
     row: asyncpg.Record = await conn.fetchrow(
         """INSERT INTO merchants (id, association_id, name, taux_client_bps, taux_uc_bps,
-                                  closed_on, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $8)
+                                  closed_on, created_at, email)
+           VALUES ($1, $2, $3, $4, $5, $6, $8, $9)
            ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps,
-               closed_on = CASE WHEN $7 THEN excluded.closed_on ELSE merchants.closed_on END
+               closed_on = CASE WHEN $7 THEN excluded.closed_on ELSE merchants.closed_on END,
+               email = CASE WHEN $10 THEN excluded.email ELSE merchants.email END
            RETURNING *, xmax = 0 AS created""",
         mid,
         aid,
@@ -170,6 +174,8 @@ async def upsert_merchant(
         closed_on,
         set_closed_on,
         created_at,
+        email,
+        set_email,
     )
     return row
 

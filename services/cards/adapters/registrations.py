@@ -21,12 +21,13 @@ FIELDS = (
     "taux_uc_bps",
     "created_at",
     "closed_on",
+    "email",
 )
 
 # FOR SHARE: a change to the merchant or its association committing meanwhile is waited for
 # and then read, never overwritten by an older reading.
 _MERCHANTS = """SELECT m.id, m.association_id, m.name, m.taux_client_bps, m.taux_uc_bps,
-                       m.created_at, m.closed_on, a.rate_mode,
+                       m.created_at, m.closed_on, m.email, a.rate_mode,
                        a.taux_client_bps AS association_taux_client_bps,
                        a.taux_uc_bps AS association_taux_uc_bps
                 FROM merchants m JOIN associations a ON a.id = m.association_id
@@ -42,11 +43,13 @@ _PUBLISHED = Batch(
         ("taux_uc_bps", "int"),
         ("created_at", "timestamptz"),
         ("closed_on", "date"),
+        ("email", "text"),
     ],
     """ON CONFLICT (merchant_id) DO UPDATE SET association_id = excluded.association_id,
            merchant_name = excluded.merchant_name,
            taux_client_bps = excluded.taux_client_bps, taux_uc_bps = excluded.taux_uc_bps,
            created_at = excluded.created_at, closed_on = excluded.closed_on,
+           email = excluded.email,
            published_at = clock_timestamp()""",
 )
 

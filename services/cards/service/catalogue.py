@@ -105,6 +105,8 @@ async def put_merchant(
             taux_uc_bps=body.taux_uc_bps,
             closed_on=body.closed_on,
             set_closed_on="closed_on" in body.model_fields_set,
+            email=body.email,
+            set_email="email" in body.model_fields_set,
             # Clearing's books start with it: the services' calendar, not the database's.
             created_at=clock.now(),
         )

@@ -81,6 +81,12 @@ class MerchantIn(In):
         description="the day the merchant left the network (it stays in the books); "
         "null: open; omitted: kept as it is",
     )
+    email: str | None = Field(
+        default=None,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="where its monthly statements are e-mailed; null: none; omitted: kept",
+    )
 
 
 class FamilyIn(In):
@@ -193,6 +199,7 @@ class MerchantOut(BaseModel):
     taux_client_bps: int | None
     taux_uc_bps: int | None
     closed_on: date | None
+    email: str | None
 
 
 class Merchants(RootModel[list[MerchantOut]]):

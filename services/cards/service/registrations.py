@@ -41,6 +41,7 @@ def registration(row: asyncpg.Record | dict[str, Any]) -> MerchantRegistered:
         taux_uc_bps=uc,
         created_at=row["created_at"],
         closed_on=row["closed_on"],
+        email=row["email"],
     )
 
 

@@ -43,12 +43,33 @@ NOTICES = Batch(
 _COLUMNS = ", ".join(StatementNotice.model_fields)
 
 
-async def insert_notices(conn: asyncpg.Connection, handed: Sequence[HandedOver]) -> int:
-    """The number of notices inserted (those already there are left as they are)."""
+async def insert_notices(conn: asyncpg.Connection, handed: Sequence[HandedOver]) -> set[UUID]:
+    """The statements whose notices were inserted (those already there are left as they are)."""
     rows = await NOTICES.fetch(
         conn, ((h.event_id, *(getattr(h.statement, f) for f in FIELDS)) for h in handed)
     )
-    return len(rows)
+    return {r["statement_id"] for r in rows}
+
+
+async def carried_by(
+    conn: asyncpg.Connection, rows: Sequence[tuple[UUID, UUID | None, str, str | None]]
+) -> None:
+    """(statement id, message id, status, reason): the message that carries each notice, or
+    why there is none."""
+    if not rows:
+        return
+    ids, messages, statuses, reasons = map(list, zip(*rows, strict=True))
+    await conn.execute(
+        """UPDATE statement_notices n SET message_id = o.message_id, status = o.status,
+                  reason = o.reason
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])
+                AS o(statement_id, message_id, status, reason)
+           WHERE n.statement_id = o.statement_id""",
+        ids,
+        messages,
+        statuses,
+        reasons,
+    )
 
 
 async def list_notices(
@@ -83,3 +104,20 @@ async def notice(conn: asyncpg.Connection | asyncpg.Pool, statement_id: UUID) ->
         statement_id,
     )
     return as_model(StatementNotice, row)
+
+
+async def settle(
+    conn: asyncpg.Connection, outcomes: Sequence[tuple[UUID, str, str | None]]
+) -> None:
+    """(message id, status, reason) of messages that carry a statement: its notice follows."""
+    if not outcomes:
+        return
+    ids, statuses, reasons = map(list, zip(*outcomes, strict=True))
+    await conn.execute(
+        """UPDATE statement_notices n SET status = o.status, reason = o.reason
+           FROM unnest($1::uuid[], $2::text[], $3::text[]) AS o(message_id, status, reason)
+           WHERE n.message_id = o.message_id""",
+        ids,
+        statuses,
+        reasons,
+    )
