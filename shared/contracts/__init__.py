@@ -3,8 +3,8 @@
 One module per conversation: ``till`` (a till's requests and cards' answers to it),
 ``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
-origin), ``books`` (statements; dead letters). Importing the package registers every event
-(``shared.events.register``)."""
+origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
+hears back). Importing the package registers every event (``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -26,6 +26,12 @@ from shared.contracts.base import (
 )
 from shared.contracts.booked import BookedTransaction, TransactionsBooked
 from shared.contracts.books import EventDeadLettered, MonthlyStatementReady
+from shared.contracts.messages import (
+    Attachment,
+    MessageRequested,
+    MessageStatusChanged,
+    OptOutReceived,
+)
 from shared.contracts.offline import (
     CARD_SALE_NAMESPACE,
     CardTransaction,
@@ -55,6 +61,7 @@ __all__ = [
     "AccountAdjusted",
     "AccountOpened",
     "AtTerminal",
+    "Attachment",
     "BlacklistChanged",
     "BookedTransaction",
     "CagnotteCredited",
@@ -69,7 +76,10 @@ __all__ = [
     "Holder",
     "Instant",
     "MerchantRegistered",
+    "MessageRequested",
+    "MessageStatusChanged",
     "MonthlyStatementReady",
+    "OptOutReceived",
     "PartnerRegistered",
     "Purse",
     "RedemptionRefused",
