@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.card.crypto import DEV_MASTERS
-from shared.settings import DEV_ADMIN_TOKEN, DEV_TERMINAL_KEK, Settings
+from shared.settings import DEV_ADMIN_TOKEN, DEV_LINK_KEY, DEV_TERMINAL_KEK, Settings
 
 DEVELOPMENT = "development"
 ALL = frozenset({"terminals", "cards", "clearing", "crm", "notifications"})
@@ -65,6 +65,12 @@ DEV_SECRETS = (
         "the development key-encryption key of the terminals' secrets",
         frozenset({"terminals"}),
         DEV_TERMINAL_KEK,
+    ),
+    DevSecret(
+        "link_key",
+        "the development key of the customers' signed links",
+        frozenset({"crm"}),
+        DEV_LINK_KEY,
     ),
 )
 

@@ -32,6 +32,7 @@ DEFAULT_PORTS = {
 # "development" (shared/production.py).
 DEV_ADMIN_TOKEN = "dev-admin-token"
 DEV_TERMINAL_KEK = "7e4a" * 16
+DEV_LINK_KEY = "11c0" * 16
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -147,6 +148,18 @@ class Settings(BaseSettings):
     # Where cards asks the gateway what it acknowledged of the terminals' journals
     # (reconciliation: every line acknowledged is booked or held in quarantine).
     terminals_url: str = "http://127.0.0.1:8080"
+    # Where crm gathers what the other services hold of a person (GDPR access).
+    clearing_url: str = "http://127.0.0.1:8082"
+    notifications_url: str = "http://127.0.0.1:8084"
+
+    # crm: the key that signs the links of its public routes (completing one's details,
+    # confirming an e-mail consent, unsubscribing in one click), and the base URL of those
+    # routes as people reach them.
+    link_key: str = Field(default=DEV_LINK_KEY, pattern=r"^[0-9a-fA-F]{64}$")
+    public_url: str = "http://127.0.0.1:8083"
+    # crm: the personal data of a customer not seen for this many days are erased by the daily
+    # retention job (0: never); three years, the CNIL's usual term for a loyalty programme.
+    retention_days: int = Field(default=1095, ge=0, le=36_500)
 
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a

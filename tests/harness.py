@@ -69,6 +69,10 @@ class Services:
             "COMPTOIR_SYNC_LINE_PORT": str(line_port()),
             "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{port('cards')}",
             "COMPTOIR_TERMINALS_URL": f"http://127.0.0.1:{port('terminals')}",
+            "COMPTOIR_CLEARING_URL": f"http://127.0.0.1:{port('clearing')}",
+            "COMPTOIR_NOTIFICATIONS_URL": f"http://127.0.0.1:{port('notifications')}",
+            # crm's signed links point at crm itself (its public routes).
+            "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
             # The tests close periods and reconcile through the API, when they choose.
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",

@@ -24,6 +24,8 @@ from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
     CardIssued,
+    CustomerDetailsChanged,
+    CustomerErased,
     MerchantRegistered,
     RewardReversed,
     TransactionsBooked,
@@ -53,6 +55,8 @@ SUBSCRIPTIONS = Subscriptions(
         MerchantRegistered: always(consumers.on_merchant),
         AccountOpened: always(consumers.on_holder),
         CardIssued: always(consumers.on_holder),
+        CustomerDetailsChanged: always(consumers.on_details_changed),
+        CustomerErased: always(consumers.on_erased),
     },
 )
 

@@ -51,10 +51,57 @@ async def save_holder(
            ON CONFLICT (account_id) DO UPDATE SET
                title = coalesce(holders.title, excluded.title),
                first_name = coalesce(holders.first_name, excluded.first_name),
-               last_name = coalesce(holders.last_name, excluded.last_name)""",
+               last_name = coalesce(holders.last_name, excluded.last_name)
+           WHERE holders.erased_at IS NULL""",
         account_id,
         association_id,
         title,
         first_name,
         last_name,
+    )
+
+
+async def change_holder(
+    conn: asyncpg.Connection,
+    account_id: UUID,
+    association_id: UUID,
+    title: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    at: datetime,
+) -> None:
+    """The names crm changed (the latest change wins, an erased holder stays erased)."""
+    await conn.execute(
+        """INSERT INTO holders (account_id, association_id, title, first_name, last_name,
+                                details_changed_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (account_id) DO UPDATE SET
+               title = excluded.title, first_name = excluded.first_name,
+               last_name = excluded.last_name, details_changed_at = excluded.details_changed_at
+           WHERE holders.erased_at IS NULL
+             AND (holders.details_changed_at IS NULL
+                  OR holders.details_changed_at <= excluded.details_changed_at)""",
+        account_id,
+        association_id,
+        title,
+        first_name,
+        last_name,
+        at,
+    )
+
+
+async def erase_holder(
+    conn: asyncpg.Connection, account_id: UUID, association_id: UUID, pseudonym: str, at: datetime
+) -> None:
+    """The holder's lines keep their amounts under ``pseudonym``."""
+    await conn.execute(
+        """INSERT INTO holders (account_id, association_id, last_name, erased_at)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (account_id) DO UPDATE SET
+               title = NULL, first_name = NULL, last_name = excluded.last_name,
+               erased_at = excluded.erased_at""",
+        account_id,
+        association_id,
+        pseudonym,
+        at,
     )

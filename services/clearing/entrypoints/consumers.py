@@ -12,6 +12,8 @@ from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
     CardIssued,
+    CustomerDetailsChanged,
+    CustomerErased,
     MerchantRegistered,
     RewardReversed,
     TransactionsBooked,
@@ -53,4 +55,18 @@ async def on_holder(
     conn: asyncpg.Connection, events: list[Event[AccountOpened]] | list[Event[CardIssued]]
 ) -> Sequence[Event[Any]]:
     await booking.holders(conn, events)
+    return Nothing
+
+
+async def on_details_changed(
+    conn: asyncpg.Connection, events: list[Event[CustomerDetailsChanged]]
+) -> Sequence[Event[Any]]:
+    await booking.holders_changed(conn, events)
+    return Nothing
+
+
+async def on_erased(
+    conn: asyncpg.Connection, events: list[Event[CustomerErased]]
+) -> Sequence[Event[Any]]:
+    await booking.holders_erased(conn, events)
     return Nothing

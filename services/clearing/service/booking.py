@@ -12,6 +12,8 @@ from shared.contracts import (
     AccountAdjusted,
     AccountOpened,
     CardIssued,
+    CustomerDetailsChanged,
+    CustomerErased,
     MerchantRegistered,
     RewardReversed,
     TransactionsBooked,
@@ -60,3 +62,19 @@ async def holders(
             d.first_name,
             d.last_name,
         )
+
+
+async def holders_changed(
+    conn: asyncpg.Connection, events: list[Event[CustomerDetailsChanged]]
+) -> None:
+    """crm changed a customer's names (F16): the statements' detail lines show the new ones."""
+    for d in sorted((e.data for e in events), key=lambda d: (d.account_id, d.changed_at)):
+        await directory.change_holder(
+            conn, d.account_id, d.association_id, d.title, d.first_name, d.last_name, d.changed_at
+        )
+
+
+async def holders_erased(conn: asyncpg.Connection, events: list[Event[CustomerErased]]) -> None:
+    """An erased customer's lines keep their amounts, under a pseudonym."""
+    for d in sorted((e.data for e in events), key=lambda d: d.account_id):
+        await directory.erase_holder(conn, d.account_id, d.association_id, d.pseudonym, d.erased_at)
