@@ -10,7 +10,7 @@ from typing import Any
 
 import aio_pika
 
-from shared.events import unpack
+from shared.events import BATCH_CONTENT_TYPE, Event, pack, unpack
 from shared.settings import Settings
 from tests import harness
 
@@ -54,3 +54,24 @@ async def watching(*routing_keys: str) -> AsyncIterator[Watch]:
 
         await queue.consume(take)
         yield watch
+
+
+async def publish(*events: Event[Any]) -> None:
+    """Events as another service would publish them (notifications' answers, in crm's tests)."""
+    settings = Settings(service="itest", amqp_url=harness.AMQP_URL)
+    connection = await aio_pika.connect(harness.AMQP_URL)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange(
+            settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        for e in events:
+            await exchange.publish(
+                aio_pika.Message(
+                    pack([e.to_json()]),
+                    content_type=BATCH_CONTENT_TYPE,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=e.routing_key,
+                mandatory=True,
+            )

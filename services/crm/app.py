@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from services.crm.entrypoints import consumers
-from services.crm.entrypoints.http import consents, customers, public
+from services.crm.entrypoints.http import consents, customers, messages, public
 from services.crm.service.common import Links
 from shared.contracts import (
     AccountOpened,
@@ -31,7 +31,7 @@ from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
 API = Api("crm", "The customer files: per network, and per merchant of the network.").include(
-    customers.routes, consents.routes, public.routes
+    customers.routes, consents.routes, messages.routes, public.routes
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).

@@ -105,3 +105,31 @@ def test_the_sms_code_is_refused_wrong_late_or_after_too_many_attempts() -> None
         with pytest.raises(consent.CodeRefused) as exc:
             consent.check_code(cid, status, digest, later, attempts, code, at)  # type: ignore[arg-type]
         assert exc.value.reason == reason
+
+
+def test_every_marketing_message_of_crm_goes_through_the_consent_gate() -> None:
+    """One module of crm makes MessageRequested, and in it only ``marketing`` (which asks
+    ``may_send``) makes a marketing one: a new trigger cannot go round the consent."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "services" / "crm"
+    makers = [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.py")
+        if "MessageRequested(" in p.read_text()
+    ]
+    assert makers == ["service/messages.py"]
+    tree = ast.parse((root / "service" / "messages.py").read_text())
+    marketing_callers = {
+        f.name
+        for f in ast.walk(tree)
+        if isinstance(f, ast.AsyncFunctionDef | ast.FunctionDef)
+        for node in ast.walk(f)
+        if isinstance(node, ast.Constant) and node.value == "marketing"
+    }
+    assert marketing_callers == {"marketing"}
+    gate = next(
+        f for f in ast.walk(tree) if isinstance(f, ast.AsyncFunctionDef) and f.name == "marketing"
+    )
+    assert "may_send" in ast.unparse(gate)

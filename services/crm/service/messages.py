@@ -145,3 +145,10 @@ async def marketing_to(
     return await marketing(
         conn, links, await rows.file(conn, account_id), channel, merchant_id, template, variables
     )
+
+
+async def of_customer(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    await rows.file(conn, account_id)
+    return await rows.messages_of(conn, account_id)

@@ -1,6 +1,5 @@
 """Consent through the back office (F21): ask (and ask again: "renvoyer la validation"),
-confirm by the SMS code, withdraw, read with its proof; and a marketing message to one
-person, which goes only where the consent allows."""
+confirm by the SMS code, withdraw, read with its proof."""
 
 from __future__ import annotations
 
@@ -12,9 +11,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.crm.entrypoints.http.models import Requested, Strict
-from services.crm.service import consents, messages
-from services.crm.service.common import PROBLEMS, Links
+from services.crm.entrypoints.http.models import Strict
+from services.crm.service import consents
+from services.crm.service.common import Links
 from shared import outbox
 from shared.db import transaction
 from shared.db.query import as_model, as_models
@@ -61,15 +60,6 @@ class Proof(BaseModel):
 class Consents(BaseModel):
     consents: list[Consent]
     proofs: list[Proof]
-
-
-class MarketingIn(Strict):
-    """A marketing message to one person (quick news): sent only with their consent."""
-
-    channel: Literal["email", "sms"]
-    merchant_id: UUID | None = None
-    template: str = Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")
-    variables: dict[str, str | int] = Field(default_factory=dict, max_length=20)
 
 
 @routes.route(
@@ -155,46 +145,3 @@ async def withdraw(request: web.Request) -> web.Response:
         return await consents.one(conn, consent_id)
 
     return json_response(as_model(Consent, await transaction(rt.pool, work)))
-
-
-@routes.route(
-    "POST",
-    "/v1/customers/{account_id}/messages",
-    summary="A marketing message to one customer, sent only with the consent it needs",
-    body=MarketingIn,
-    returns=Requested,
-    status=202,
-    tag=TAG,
-)
-async def marketing_message(request: web.Request) -> web.Response:
-    rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
-    body = parse_model(await request.read(), MarketingIn, strict=True)
-    links = Links.of(rt.settings)
-
-    async def work(conn: asyncpg.Connection) -> Any:
-        e = await messages.marketing_to(
-            conn,
-            links,
-            account_id,
-            body.channel,
-            body.merchant_id,
-            body.template,
-            dict(body.variables),
-        )
-        if e is not None:
-            await outbox.write(conn, [e])
-        return e
-
-    e = await transaction(rt.pool, work)
-    if e is None:
-        raise Problem(
-            409,
-            "No consent",
-            "this person did not consent to this message",
-            PROBLEMS + "no-consent",
-        )
-    return json_response(
-        Requested(message_id=e.data.message_id, channel=e.data.channel, template=e.data.template),
-        202,
-    )
