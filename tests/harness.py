@@ -73,6 +73,9 @@ class Services:
             "COMPTOIR_NOTIFICATIONS_URL": f"http://127.0.0.1:{port('notifications')}",
             # crm's signed links point at crm itself (its public routes).
             "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
+            # crm's retention purge is run by its own test, on a day and a term it chooses: a
+            # suite that moves the services' clock would otherwise erase other tests' customers.
+            "COMPTOIR_RETENTION_DAYS": "0",
             # The tests close periods and reconcile through the API, when they choose.
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",

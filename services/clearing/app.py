@@ -15,6 +15,7 @@ from services.clearing.entrypoints.http import (
     balances,
     bank_details,
     partners,
+    people,
     periods,
     reconciliation,
     settlements,
@@ -43,6 +44,7 @@ API = Api(
     bank_details.routes,
     partners.routes,
     reconciliation.routes,
+    people.routes,
 )
 
 # The events clearing books, each with its handler (shared/topology.json is generated from them).

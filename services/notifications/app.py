@@ -17,21 +17,22 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.notifications.entrypoints import consumers
+from services.notifications.entrypoints import consumers, people
 from services.notifications.entrypoints.http import notices
-from shared.contracts import MonthlyStatementReady
+from shared.contracts import CustomerErased, MonthlyStatementReady
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
 API = Api(
     "notifications", "Messages to customers and merchants: the monthly statements to send."
-).include(notices.routes)
+).include(notices.routes, people.routes)
 
 # One handler per event the notifications' queue is bound to (shared.broker.QUEUES).
 SUBSCRIPTIONS = Subscriptions(
     "notifications.events",
     {
         MonthlyStatementReady: always(consumers.on_statement_ready),
+        CustomerErased: always(people.on_erased),
     },
 )
 

@@ -22,7 +22,7 @@ from services.terminals.entrypoints.http import requests, sync, terminals
 from services.terminals.entrypoints.line import LineServer
 from services.terminals.service.requests import Gateway
 from services.terminals.service.sync import SyncService
-from shared.contracts import BlacklistChanged, TerminalParametersPublished
+from shared.contracts import BlacklistChanged, CustomerErased, TerminalParametersPublished
 from shared.logging import get as get_logger
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
@@ -80,6 +80,7 @@ SUBSCRIPTIONS = Subscriptions(
     | {
         BlacklistChanged: always(consumers.on_blacklist),
         TerminalParametersPublished: always(consumers.on_parameters),
+        CustomerErased: always(consumers.on_erased),
     },
 )
 

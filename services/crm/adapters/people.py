@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -175,3 +175,88 @@ async def messages_of(
         account_id,
     )
     return rows
+
+
+# --- erasure and retention ----------------------------------------------------------------
+
+
+async def erase(conn: asyncpg.Connection, account_id: UUID, pseudonym: str, at: datetime) -> None:
+    """Every detail of the file goes; the counters and the visits (amounts, no person) stay,
+    under the account id, and the file is named by ``pseudonym``. The consents lose their
+    address (their proof keeps when, how and which wording)."""
+    cleared = ", ".join(
+        f"{name} = DEFAULT" if name in ("children_birthdays", "language") else f"{name} = NULL"
+        for name in FIELDS
+    )
+    await conn.execute(
+        f"""UPDATE customers SET {cleared}, pseudonym = $2, erased_at = $3,
+                   details_updated_at = $3
+            WHERE account_id = $1""",
+        account_id,
+        pseudonym,
+        at,
+    )
+    await conn.execute("UPDATE consents SET address = NULL WHERE account_id = $1", account_id)
+
+
+async def inactive(conn: asyncpg.Connection, before: datetime, limit: int) -> list[UUID]:
+    """Files not erased whose last sign of life (a visit, the enrolment, a change of details)
+    is before ``before``, in account order (the lock order)."""
+    rows = await conn.fetch(
+        """SELECT account_id FROM customers
+           WHERE erased_at IS NULL
+             AND greatest(last_visit_at, enrolled_at, details_updated_at) < $1
+           ORDER BY account_id LIMIT $2""",
+        before,
+        limit,
+    )
+    return [r["account_id"] for r in rows]
+
+
+async def visits_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT sale_id, merchant_id, shop_id, amount_cents, product_family, occurred_at,
+                  cancelled_at
+           FROM visits WHERE account_id = $1 ORDER BY occurred_at, sale_id""",
+        account_id,
+    )
+    return rows
+
+
+async def cards_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT card_number, issued_at, replaces FROM customer_cards
+           WHERE account_id = $1 ORDER BY issued_at, card_number""",
+        account_id,
+    )
+    return rows
+
+
+# --- the daily jobs -----------------------------------------------------------------------
+
+
+async def last_run(conn: asyncpg.Connection, job: str) -> date | None:
+    day: date | None = await conn.fetchval("SELECT max(day) FROM daily_runs WHERE job = $1", job)
+    return day
+
+
+async def take_day(conn: asyncpg.Connection, job: str, day: date, at: datetime) -> bool:
+    """The day's run, taken by this transaction; False: another replica or an earlier start
+    has it (the primary key waits for that transaction, then says so)."""
+    status: str = await conn.execute(
+        "INSERT INTO daily_runs (job, day, done_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        job,
+        day,
+        at,
+    )
+    return status.endswith(" 1")
+
+
+async def note_run(conn: asyncpg.Connection, job: str, day: date, detail: str) -> None:
+    await conn.execute(
+        "UPDATE daily_runs SET detail = $3 WHERE job = $1 AND day = $2", job, day, detail
+    )
