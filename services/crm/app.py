@@ -17,7 +17,14 @@ from pathlib import Path
 from aiohttp import web
 
 from services.crm.entrypoints import consumers, jobs
-from services.crm.entrypoints.http import consents, customers, messages, public, rights
+from services.crm.entrypoints.http import (
+    consents,
+    customers,
+    merchants,
+    messages,
+    public,
+    rights,
+)
 from services.crm.service.common import Links
 from shared.contracts import (
     AccountOpened,
@@ -31,7 +38,12 @@ from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
 API = Api("crm", "The customer files: per network, and per merchant of the network.").include(
-    customers.routes, consents.routes, messages.routes, public.routes, rights.routes
+    customers.routes,
+    merchants.routes,
+    consents.routes,
+    messages.routes,
+    public.routes,
+    rights.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).

@@ -205,8 +205,8 @@ async def test_a_member_joins_another_merchants_file_only_with_their_consent(
     make_network: NetworkFactory, http: aiohttp.ClientSession
 ) -> None:
     net = await make_network(merchants=2)
-    phone = _phone()
-    enrolled = await net.terminals[0].enrol(phone)
+    phone, email = _phone(), f"{uuid.uuid4().hex[:8]}@example.fr"
+    enrolled = await net.terminals[0].enrol(phone, email=email)
     account = enrolled.body["account_id"]
     await _file(http, account)
     other = net.merchants[1]
@@ -234,3 +234,21 @@ async def test_a_member_joins_another_merchants_file_only_with_their_consent(
         ("sms", str(other), "pending")
     ]
     assert [(p["action"], p["how"]) for p in found["proofs"]] == [("requested", "till")]
+
+    # the other merchant sees the mobile (SMS consented), not the e-mail; the first sees both
+    seen = f"{CRM}/v1/merchants/{{}}/customers/{account}"
+    status, view = await _call(http, "GET", seen.format(other))
+    assert status == 200, view
+    assert (view["joined_how"], view["details"]["phone"], view["details"]["email"]) == (
+        "import",
+        phone,
+        None,
+    )
+    status, view = await _call(http, "GET", seen.format(net.merchants[0]))
+    assert (view["joined_how"], view["details"]["phone"], view["details"]["email"]) == (
+        "enrolment",
+        phone,
+        email,
+    )
+    status, page = await _call(http, "GET", f"{CRM}/v1/merchants/{other}/customers")
+    assert (status, page["accounts"], page["next_after"]) == (200, [account], None)

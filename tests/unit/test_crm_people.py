@@ -133,3 +133,25 @@ def test_every_marketing_message_of_crm_goes_through_the_consent_gate() -> None:
         f for f in ast.walk(tree) if isinstance(f, ast.AsyncFunctionDef) and f.name == "marketing"
     )
     assert "may_send" in ast.unparse(gate)
+
+
+def test_a_merchant_sees_of_an_imported_member_only_the_channels_consented() -> None:
+    d = people.Details(
+        last_name="Buis",
+        phone="+33608091011",
+        email="g@b.fr",
+        address="1 rue",
+        town="Moulins",
+        postal_code="03000",
+        notes="fidèle",
+    )
+    seen = people.merchant_view(d, "import", {"sms"})
+    assert (seen.last_name, seen.phone, seen.email, seen.address, seen.notes) == (
+        "Buis",
+        "+33608091011",
+        None,
+        None,
+        None,
+    )
+    assert people.merchant_view(d, "import", {"post"}).postal_code == "03000"
+    assert people.merchant_view(d, "enrolment", set()) == d

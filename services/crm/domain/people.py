@@ -109,3 +109,28 @@ def pseudonym(account_id: UUID) -> str:
     """The name an erased file keeps: stable per account (the ledgers' lines of one account
     still read as one person's), and telling nothing of the person."""
     return "anonyme-" + hashlib.sha256(b"comptoir-erased:" + account_id.bytes).hexdigest()[:12]
+
+
+# What a merchant sees of a member per channel consented (seed 003: "acceptez-vous d'importer
+# les données suivantes": e-mail, mobile, adresse, each with its authorisation).
+CHANNEL_FIELDS = {
+    "email": ("email",),
+    "sms": ("phone",),
+    "post": ("address", "postal_code", "town"),
+}
+
+
+def merchant_view(d: Details, joined_how: str, channels: set[str]) -> Details:
+    """The file as one merchant sees it. A customer enrolled or seen at the merchant is the
+    merchant's own; a member added from another shop's file shows only the contact details of
+    the channels they consented to for this merchant (not withdrawn), and no notes."""
+    if joined_how != "import":
+        return d
+    hidden = {
+        name
+        for channel, names in CHANNEL_FIELDS.items()
+        if channel not in channels
+        for name in names
+    }
+    cleared: dict[str, Any] = dict.fromkeys(hidden)
+    return replace(d, notes=None, **cleared)

@@ -10,10 +10,18 @@ from uuid import UUID
 
 import asyncpg
 
+from services.crm.adapters import consents as consent_rows
 from services.crm.adapters import customers as visit_rows
 from services.crm.adapters import people as rows
 from services.crm.domain.consent import ConsentChannel
-from services.crm.domain.people import changed, details_shared, shared_change, to_fill
+from services.crm.domain.people import (
+    Details,
+    changed,
+    details_shared,
+    merchant_view,
+    shared_change,
+    to_fill,
+)
 from services.crm.domain.visits import Enrolment
 from services.crm.service import consents, messages
 from services.crm.service.common import PROBLEMS, Links, event
@@ -179,3 +187,26 @@ async def complete(
     """The customer completes their details through the link."""
     account_id = links.verify(token, "details", clock.now())
     return await correct(conn, account_id, changes)
+
+
+async def as_merchant_sees(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: UUID, account_id: UUID
+) -> tuple[asyncpg.Record, Details, list[str]]:
+    """The member's file at the merchant, their details as the merchant may see them, and
+    the fields "à remplir"."""
+    row = await member(conn, merchant_id, account_id)
+    file = await rows.file(conn, account_id)
+    channels = {
+        c["channel"]
+        for c in await consent_rows.of_account(conn, account_id)
+        if c["merchant_id"] == merchant_id and c["status"] != "withdrawn"
+    }
+    details = rows.details_of(file)
+    missing = [] if file["erased_at"] else to_fill(details)
+    return row, merchant_view(details, row["joined_how"], channels), missing
+
+
+async def members(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: UUID, limit: int, after: UUID | None
+) -> list[UUID]:
+    return [r["account_id"] for r in await rows.merchant_members(conn, merchant_id, limit, after)]

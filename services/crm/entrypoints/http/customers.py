@@ -11,8 +11,6 @@ from services.crm.entrypoints.http.models import (
     CustomerFile,
     DetailsLinkIn,
     DetailsPatch,
-    Member,
-    MemberIn,
     Requested,
     changes,
 )
@@ -86,29 +84,3 @@ async def send_details_link(request: web.Request) -> web.Response:
         )
 
     return json_response(await transaction(rt.pool, work), 202)
-
-
-@routes.route(
-    "POST",
-    "/v1/merchants/{merchant_id}/customers",
-    summary="Add a member of another shop's file to this merchant's, with their consent",
-    body=MemberIn,
-    returns=Member,
-    status=201,
-    tag=TAG,
-)
-async def add_member(request: web.Request) -> web.Response:
-    rt = back_office(request)
-    merchant_id = uuid_param(request, "merchant_id")
-    body = parse_model(await request.read(), MemberIn, strict=True)
-    links = Links.of(rt.settings)
-
-    async def work(conn: asyncpg.Connection) -> int:
-        events = await customers.add_member(
-            conn, links, merchant_id, body.account_id, list(body.channels)
-        )
-        await outbox.write(conn, events)
-        return len(events)
-
-    sent = await transaction(rt.pool, work)
-    return json_response(await views.member(rt.pool, merchant_id, body.account_id, sent), 201)

@@ -136,3 +136,20 @@ class Member(BaseModel):
     joined_how: str
     visit_count: int
     messages_requested: int
+
+
+class MemberFile(Member):
+    """A member as the merchant sees them: the contact details of the channels consented to
+    only, for a member added from another shop's file."""
+
+    details: FormDetails
+
+
+class MembersQuery(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000)
+    after: UUID | None = Field(default=None, description="the last account of the page before")
+
+
+class Members(BaseModel):
+    accounts: list[UUID]
+    next_after: UUID | None
