@@ -30,10 +30,10 @@ def test_the_guides_mandatory_fields_are_to_fill_until_given() -> None:
     assert people.to_fill(full.updated({"phone": None, "email": "a@b.fr"})) == []
 
 
-def test_a_change_names_its_fields_and_only_shared_ones_are_published() -> None:
+def test_a_change_names_its_fields() -> None:
     before = people.Details(last_name="Roux", notes="x")
     assert people.changed(before, before.updated({"last_name": "Martin"})) == ["last_name"]
-    assert people.shared_change(["last_name"]) and not people.shared_change(["notes", "town"])
+    assert people.details_shared(before) == dict.fromkeys(people.SHARED) | {"last_name": "Roux"}
     after = before.updated({"children_birthdays": [date(2010, 1, 1)]})
     assert after.children_birthdays == (date(2010, 1, 1),)
 

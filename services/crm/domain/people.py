@@ -18,8 +18,7 @@ Language = Literal["fr", "en"]
 TO_FILL = ("title", "last_name", "first_name", "mobile_or_email", "postal_code")
 
 # The details the other services keep a copy of (cards: names on the card records; clearing:
-# names on the statements' detail lines; both: the identifiers): a change of one of them is
-# published.
+# names on the statements' detail lines; both: the identifiers): the change events carry them.
 SHARED = ("title", "first_name", "last_name", "phone", "email")
 
 # A syntax check, not a deliverability one: one @, a local part, a domain of dotted labels.
@@ -72,11 +71,6 @@ def to_fill(d: Details) -> list[str]:
 
 def changed(before: Details, after: Details) -> list[str]:
     return [name for name in FIELDS if getattr(before, name) != getattr(after, name)]
-
-
-def shared_change(names: list[str]) -> bool:
-    """Whether the other services must hear of the change."""
-    return any(name in SHARED for name in names)
 
 
 def details_shared(d: Details) -> dict[str, Any]:

@@ -19,8 +19,8 @@ ALTER TABLE customers
     ADD COLUMN pseudonym          text;
 CREATE INDEX customers_phone ON customers (association_id, phone) WHERE phone IS NOT NULL;
 CREATE INDEX customers_email ON customers (association_id, email) WHERE email IS NOT NULL;
--- The retention job looks for customers not seen since a date.
-CREATE INDEX customers_inactive ON customers (coalesce(last_visit_at, enrolled_at))
+-- The retention job looks for customers without a sign of life since a date.
+CREATE INDEX customers_inactive ON customers (greatest(last_visit_at, enrolled_at, details_updated_at))
     WHERE erased_at IS NULL;
 
 -- A customer in a merchant's file without a visit yet: enrolled there, or added from another

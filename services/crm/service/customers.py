@@ -19,7 +19,6 @@ from services.crm.domain.people import (
     changed,
     details_shared,
     merchant_view,
-    shared_change,
     to_fill,
 )
 from services.crm.domain.visits import Enrolment
@@ -48,8 +47,8 @@ def _erased(file: asyncpg.Record) -> None:
 async def correct(
     conn: asyncpg.Connection, account_id: UUID, changes: dict[str, Any]
 ) -> tuple[asyncpg.Record, list[Event[Any]]]:
-    """Apply ``changes`` to the file; the other services hear of a change of what they keep
-    (a name changed by marriage reaches the card records and the statements' lines)."""
+    """Apply ``changes`` to the file; every change is published (a name changed by marriage
+    reaches the card records and the statements' lines)."""
     file = await rows.file_for_update(conn, account_id)
     _erased(file)
     before = rows.details_of(file)
@@ -59,20 +58,20 @@ async def correct(
         return file, []
     now = clock.now()
     await rows.save_details(conn, account_id, after, now)
-    out: list[Event[Any]] = []
-    if shared_change(names):
-        out.append(
-            event(
-                CustomerDetailsChanged(
-                    account_id=account_id,
-                    association_id=file["association_id"],
-                    **details_shared(after),
-                    changed=names,
-                    changed_at=now,
-                ),
-                str(account_id),
-            )
+    # Every change is an event, with what the other services keep of the details (they keep
+    # nothing else): one that missed an earlier change is right after this one.
+    out = [
+        event(
+            CustomerDetailsChanged(
+                account_id=account_id,
+                association_id=file["association_id"],
+                **details_shared(after),
+                changed=names,
+                changed_at=now,
+            ),
+            str(account_id),
         )
+    ]
     return await rows.file(conn, account_id), out
 
 
