@@ -78,7 +78,8 @@ async def test_access_gathers_what_every_service_holds_as_json_and_csv(
 
     await eventually(complete, what="clearing's lines in the access answer")
     _, got = await _call(http, "GET", url)
-    assert set(got) == {"account_id", "crm", "cards", "clearing", "notifications"}
+    assert set(got) == {"account_id", "crm", "terminals", "cards", "clearing", "notifications"}
+    assert [e["outcome"]["phone"] for e in got["terminals"]["enrolments"]] == [who["phone"]]
     assert got["crm"]["file"]["last_name"] == who["last_name"]
     assert got["crm"]["file"]["postal_code"] == "03000"
     assert [c["channel"] for c in got["crm"]["consents"]] == ["sms"]
@@ -93,7 +94,7 @@ async def test_access_gathers_what_every_service_holds_as_json_and_csv(
         text = await r.text()
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert {r["service"] for r in rows} >= {"crm", "cards", "clearing"}
+    assert {r["service"] for r in rows} >= {"crm", "terminals", "cards", "clearing"}
     assert {"crm", "file", "0", "last_name", who["last_name"]} <= set(
         next(r for r in rows if r["field"] == "last_name" and r["service"] == "crm").values()
     )

@@ -19,6 +19,7 @@ class Others:
 
     def __init__(self, settings: Settings) -> None:
         self.urls = {
+            "terminals": settings.terminals_url,
             "cards": settings.cards_url,
             "clearing": settings.clearing_url,
             "notifications": settings.notifications_url,
@@ -66,6 +67,7 @@ class Others:
 
     async def of_person(self, account_id: UUID, addresses: list[str]) -> dict[str, Any]:
         return {
+            "terminals": await self.get("terminals", f"/v1/people/{account_id}/enrolments"),
             "cards": await self.get("cards", f"/v1/accounts/{account_id}"),
             "clearing": await self.get("clearing", f"/v1/accounts/{account_id}/personal-data"),
             "notifications": await self.get(

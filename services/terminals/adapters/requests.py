@@ -132,3 +132,17 @@ async def pseudonymise_enrolments(
         str(account_id),
         pseudonym,
     )
+
+
+async def enrolments_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    """The enrolment answers kept for an account (GDPR access, asked by crm)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, terminal_id, status, outcome::text AS outcome, received_at, decided_at
+           FROM requests
+           WHERE kind = 'enrolment' AND outcome ->> 'account_id' = $1::text
+           ORDER BY received_at, id""",
+        str(account_id),
+    )
+    return rows
