@@ -2,8 +2,9 @@
 
 Transactional ones (the details link, the double opt-in) go whatever the marketing consents.
 A marketing one goes only through ``marketing``, which asks ``domain.consent.may_send`` for
-the consent it relies on, names it in ``consent_id`` and, for an e-mail, puts in the RFC 8058
-one-click unsubscribe URL of that consent: no other path in crm requests a marketing message.
+the consent it relies on, names it in ``consent_id`` and puts in the RFC 8058 one-click
+unsubscribe URL of that consent (notifications writes it in the e-mail's List-Unsubscribe
+header; an SMS says STOP): no other path in crm requests a marketing message.
 """
 
 from __future__ import annotations
@@ -33,11 +34,9 @@ async def transactional(
     template: str,
     variables: dict[str, Any],
     merchant_id: UUID | None = None,
-    to: str | None = None,
 ) -> Event[Any]:
-    """A message the person needs whatever their marketing consents (``to``: an address other
-    than the file's, e.g. the e-mail being confirmed)."""
-    address = to or (file["email"] if channel == "email" else file["phone"])
+    """A message the person needs whatever their marketing consents, to the file's address."""
+    address = file["email"] if channel == "email" else file["phone"]
     return await _request(
         conn, file, channel, "transactional", template, variables, address, merchant_id, None, None
     )
