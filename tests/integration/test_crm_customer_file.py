@@ -179,8 +179,12 @@ async def test_a_name_changed_by_marriage_reaches_the_card_records_and_the_state
     assert (await till.sale(phone, 2500)).status == 201
     await _file(http, account)
 
+    new_phone = _phone()
     status, file = await _call(
-        http, "PATCH", f"{CRM}/v1/customers/{account}", {"last_name": "Martin", "title": "MME"}
+        http,
+        "PATCH",
+        f"{CRM}/v1/customers/{account}",
+        {"last_name": "Martin", "title": "MME", "phone": new_phone},
     )
     assert status == 200 and file["last_name"] == "Martin", file
 
@@ -190,6 +194,9 @@ async def test_a_name_changed_by_marriage_reaches_the_card_records_and_the_state
         return bool(a["last_name"] == "Martin" and c["last_name"] == "Martin")
 
     await eventually(cards_know, what="the new name on the account and card record")
+    # the new mobile is the one the till finds the customer by
+    sale = await till.sale(new_phone, 1000)
+    assert (sale.status, sale.body["account_id"]) == (201, account), sale
     period = clock.today_paris().strftime("%Y-%m")
     url = f"{CLEARING}/v1/merchants/{mid}/statements/{period}.csv"
 

@@ -1,5 +1,6 @@
 """crm's changes and erasures of personal data, applied to what cards keeps: the names on the
-accounts and card records (F16), and at an erasure everything that names the person."""
+accounts and card records (F16), the mobile and e-mail that identify the account, and at an
+erasure everything that names the person."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ async def on_details_changed(
     conn: asyncpg.Connection, events: list[Event[CustomerDetailsChanged]]
 ) -> Sequence[Event[Any]]:
     for d in sorted((e.data for e in events), key=lambda d: (d.account_id, d.changed_at)):
-        await people.change_names(
-            conn, d.account_id, d.title, d.first_name, d.last_name, d.changed_at
+        await people.change_details(
+            conn, d.account_id, d.title, d.first_name, d.last_name, d.phone, d.email, d.changed_at
         )
     return []
 
