@@ -169,6 +169,11 @@ async def test_sms_double_opt_in_by_code_then_stop(
     assert status == 409
     _, found = await _call(http, "GET", consents)
     assert found["proofs"][-1]["how"] == "sms_stop" and found["proofs"][-1]["detail"] == "STOP"
+    # asked again ("renvoyer la validation"): the same consent, pending again, a new code
+    status, again = await _call(http, "POST", consents, {"channel": "sms"})
+    assert (status, again["id"], again["status"]) == (201, asked["id"], "pending")
+    status, problem = await _call(http, "POST", url, {"code": code})
+    assert (status, problem["reason"]) == (422, "wrong_code")  # the old code is spent
 
     async def delivered() -> bool:
         _, log = await _call(http, "GET", news)
