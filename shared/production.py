@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from shared.card.crypto import DEV_MASTERS
 from shared.settings import (
     DEV_ADMIN_TOKEN,
+    DEV_LINK_KEY,
     DEV_SMS_CALLBACK_TOKEN,
     DEV_SMS_PASSWORD,
     DEV_TERMINAL_KEK,
@@ -83,6 +84,12 @@ DEV_SECRETS = (
         "the development token of Kannel's callbacks",
         frozenset({"notifications"}),
         DEV_SMS_CALLBACK_TOKEN,
+    ),
+    DevSecret(
+        "link_key",
+        "the development key of the customers' signed links",
+        frozenset({"crm"}),
+        DEV_LINK_KEY,
     ),
 )
 

@@ -35,6 +35,7 @@ DEV_TERMINAL_KEK = "7e4a" * 16
 # Kannel's of `make run` (deploy/messaging.py) and the suite's.
 DEV_SMS_PASSWORD = "comptoir-dev-sendsms"
 DEV_SMS_CALLBACK_TOKEN = "dev-sms"
+DEV_LINK_KEY = "11c0" * 16
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -150,6 +151,19 @@ class Settings(BaseSettings):
     # Where cards asks the gateway what it acknowledged of the terminals' journals
     # (reconciliation: every line acknowledged is booked or held in quarantine).
     terminals_url: str = "http://127.0.0.1:8080"
+    # Where crm gathers what the other services hold of a person (GDPR access), where
+    # notifications fetches attachments (a statement's XLSX) and where Kannel's callbacks go.
+    clearing_url: str = "http://127.0.0.1:8082"
+    notifications_url: str = "http://127.0.0.1:8084"
+
+    # crm: the key that signs the links of its public routes (completing one's details,
+    # confirming an e-mail consent, unsubscribing in one click), and the base URL of those
+    # routes as people reach them.
+    link_key: str = Field(default=DEV_LINK_KEY, pattern=r"^[0-9a-fA-F]{64}$")
+    public_url: str = "http://127.0.0.1:8083"
+    # crm: the personal data of a customer not seen for this many days are erased by the daily
+    # retention job (0: never); three years, the CNIL's usual term for a loyalty programme.
+    retention_days: int = Field(default=1095, ge=0, le=36_500)
 
     # notifications (issue 13; docs/messages.md). E-mail through an SMTP server, pooled
     # connections; the development default is the sink of `make run` (deploy/messaging.py).
@@ -176,9 +190,6 @@ class Settings(BaseSettings):
     sms_sender: str = "Comptoir"
     sms_rate_per_s: float = Field(default=50.0, gt=0)
     sms_callback_token: str = Field(default=DEV_SMS_CALLBACK_TOKEN, min_length=4)
-    notifications_url: str = "http://127.0.0.1:8084"
-    # Where notifications fetches attachments (a statement's XLSX).
-    clearing_url: str = "http://127.0.0.1:8082"
     # The sending job: messages claimed per pass, how often it looks when idle, how long a
     # claim lasts, the first retry's delay (doubled each time) and the attempts before failed.
     send_batch: int = Field(default=500, ge=1)

@@ -41,7 +41,8 @@ async def reset_infrastructure() -> None:
         for spec in QUEUES.values():
             for name in (spec.name, f"{spec.name}.dead"):
                 await channel.queue_delete(name)
-        for name in ("itest.events", "itest.events.dead"):
+        # itest.messages: an earlier suite's stand-in for notifications' queue.
+        for name in ("itest.events", "itest.events.dead", "itest.messages"):
             await channel.queue_delete(name)
 
 

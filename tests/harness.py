@@ -82,6 +82,13 @@ class Services:
             "COMPTOIR_SYNC_LINE_PORT": str(line_port()),
             "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{port('cards')}",
             "COMPTOIR_TERMINALS_URL": f"http://127.0.0.1:{port('terminals')}",
+            "COMPTOIR_CLEARING_URL": f"http://127.0.0.1:{port('clearing')}",
+            "COMPTOIR_NOTIFICATIONS_URL": f"http://127.0.0.1:{port('notifications')}",
+            # crm's signed links point at crm itself (its public routes).
+            "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
+            # crm's retention purge is run by its own test, on a day and a term it chooses: a
+            # suite that moves the services' clock would otherwise erase other tests' customers.
+            "COMPTOIR_RETENTION_DAYS": "0",
             # The tests close periods and reconcile through the API, when they choose.
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",
@@ -94,8 +101,6 @@ class Services:
             "COMPTOIR_SMTP_PORT": str(smtp_port()),
             "COMPTOIR_SMS_SENDSMS_URL": f"http://127.0.0.1:{kannel_base() + 4}/cgi-bin/sendsms",
             "COMPTOIR_SMS_CALLBACK_TOKEN": SMS_CALLBACK_TOKEN,
-            "COMPTOIR_NOTIFICATIONS_URL": url("notifications"),
-            "COMPTOIR_CLEARING_URL": url("clearing"),
             "COMPTOIR_SEND_POLL_S": "0.2",
             "COMPTOIR_SEND_RETRY_S": "0.5",
             # A sender killed holding claims: another takes them after this (tests wait it).

@@ -16,6 +16,7 @@ from services.clearing.entrypoints.http import (
     bank_details,
     partner_statements,
     partners,
+    people,
     periods,
     reconciliation,
     settlements,
@@ -26,6 +27,8 @@ from shared.contracts import (
     AccountHolderRenamed,
     AccountOpened,
     CardIssued,
+    CustomerDetailsChanged,
+    CustomerErased,
     MerchantRegistered,
     RewardReversed,
     TransactionsBooked,
@@ -44,6 +47,7 @@ API = Api(
     partners.routes,
     partner_statements.routes,
     reconciliation.routes,
+    people.routes,
 )
 
 # The events clearing books, each with its handler (shared/topology.json is generated from them).
@@ -57,6 +61,8 @@ SUBSCRIPTIONS = Subscriptions(
         AccountOpened: always(consumers.on_holder),
         CardIssued: always(consumers.on_holder),
         AccountHolderRenamed: always(consumers.on_renamed),
+        CustomerDetailsChanged: always(consumers.on_details_changed),
+        CustomerErased: always(consumers.on_erased),
     },
 )
 

@@ -3,23 +3,34 @@
 The app factory: the HTTP routes of each entrypoints module, the handler of each event the
 crm's queue carries, the migrations. ``__main__`` only runs it.
 
-    domain.py       pure: visits, cancellations, the counters' tallies
-    service.py      use cases: record visits, cancel sales, enrol, record cards, read a file
-    adapters/       all the SQL (customers.py)
-    entrypoints/    http/customers.py (the read API), consumers.py (the events)
+    domain/         pure: visits and counters, the customer file, consent, signed links
+    service/        use cases: visits, customers, consents, messages, rights (GDPR)
+    adapters/       all the SQL; the HTTP clients of the other services
+    entrypoints/    http/ (back office and public routes), consumers.py (the events), jobs.py
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
-from services.crm.entrypoints import consumers
-from services.crm.entrypoints.http import customers
+from services.crm.entrypoints import consumers, jobs
+from services.crm.entrypoints.http import (
+    consents,
+    customers,
+    merchants,
+    messages,
+    public,
+    rights,
+)
+from services.crm.service.common import Links
 from shared.contracts import (
     AccountOpened,
     CardIssued,
+    MessageStatusChanged,
+    OptOutReceived,
     RewardReversed,
     TransactionsBooked,
 )
@@ -27,7 +38,12 @@ from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
 API = Api("crm", "The customer files: per network, and per merchant of the network.").include(
-    customers.routes
+    customers.routes,
+    merchants.routes,
+    consents.routes,
+    messages.routes,
+    public.routes,
+    rights.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).
@@ -35,9 +51,11 @@ SUBSCRIPTIONS = Subscriptions(
     "crm.events",
     {
         TransactionsBooked: always(consumers.on_booked),
-        AccountOpened: always(consumers.on_opened),
+        AccountOpened: lambda rt: partial(consumers.on_opened, links=Links.of(rt.settings)),
         RewardReversed: always(consumers.on_reversed),
         CardIssued: always(consumers.on_card_issued),
+        MessageStatusChanged: always(consumers.on_status_changed),
+        OptOutReceived: always(consumers.on_opt_out),
     },
 )
 
@@ -51,4 +69,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routes=routes,
     subscriptions=SUBSCRIPTIONS,
+    on_ready=jobs.start,
 )

@@ -17,9 +17,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.notifications.entrypoints import consumers, jobs
+from services.notifications.entrypoints import consumers, jobs, people
 from services.notifications.entrypoints.http import messages, notices, sms
-from shared.contracts import MerchantRegistered, MessageRequested, MonthlyStatementReady
+from shared.contracts import (
+    CustomerErased,
+    MerchantRegistered,
+    MessageRequested,
+    MonthlyStatementReady,
+)
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
 
@@ -27,7 +32,7 @@ API = Api(
     "notifications",
     "Messages to customers and merchants by e-mail and SMS (docs/messages.md), and the monthly "
     "statements to send.",
-).include(notices.routes, messages.routes, sms.routes)
+).include(notices.routes, messages.routes, sms.routes, people.routes)
 
 # One handler per event the notifications' queue is bound to (shared.broker.QUEUES).
 SUBSCRIPTIONS = Subscriptions(
@@ -36,6 +41,7 @@ SUBSCRIPTIONS = Subscriptions(
         MonthlyStatementReady: always(consumers.on_statement_ready),
         MessageRequested: always(consumers.on_message_requested),
         MerchantRegistered: always(consumers.on_merchant),
+        CustomerErased: always(people.on_erased),
     },
 )
 

@@ -18,11 +18,11 @@ from aiohttp import web
 from services.terminals.adapters import terminals as terminal_store
 from services.terminals.domain.outcomes import OUTCOMES
 from services.terminals.entrypoints import consumers, jobs
-from services.terminals.entrypoints.http import requests, sync, terminals
+from services.terminals.entrypoints.http import people, requests, sync, terminals
 from services.terminals.entrypoints.line import LineServer
 from services.terminals.service.requests import Gateway
 from services.terminals.service.sync import SyncService
-from shared.contracts import BlacklistChanged, TerminalParametersPublished
+from shared.contracts import BlacklistChanged, CustomerErased, TerminalParametersPublished
 from shared.logging import get as get_logger
 from shared.openapi import Api
 from shared.service import Runtime, ServiceSpec, Subscriptions, always
@@ -31,7 +31,7 @@ API = Api(
     "terminals",
     "The gateway: sales, redemptions and enrolments signed by the shops' terminals (HMAC-SHA256, "
     "see README, Terminal API), and the back-office registry of terminals.",
-).include(terminals.routes, requests.routes, sync.routes)
+).include(terminals.routes, requests.routes, sync.routes, people.routes)
 
 
 async def on_ready(rt: Runtime) -> None:
@@ -80,6 +80,7 @@ SUBSCRIPTIONS = Subscriptions(
     | {
         BlacklistChanged: always(consumers.on_blacklist),
         TerminalParametersPublished: always(consumers.on_parameters),
+        CustomerErased: always(consumers.on_erased),
     },
 )
 

@@ -4,7 +4,8 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 ``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
-hears back). Importing the package registers every event (``shared.events.register``)."""
+hears back), ``people`` (crm's changes and erasures of personal data). Importing the package
+registers every event (``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -39,6 +40,7 @@ from shared.contracts.offline import (
     CardTransactionsSynced,
     card_transaction_id,
 )
+from shared.contracts.people import CustomerDetailsChanged, CustomerErased
 from shared.contracts.till import (
     CagnotteCredited,
     CagnotteRedeemed,
@@ -72,6 +74,8 @@ __all__ = [
     "CardTransaction",
     "CardTransactionsSynced",
     "Cents",
+    "CustomerDetailsChanged",
+    "CustomerErased",
     "EnrolmentRefused",
     "EnrolmentRequested",
     "EventDeadLettered",

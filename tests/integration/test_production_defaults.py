@@ -92,6 +92,7 @@ def write_secret(path: Path, value: str) -> str:
             "COMPTOIR_SMS_PASSWORD",
             {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"},
         ),
+        ("crm", "COMPTOIR_LINK_KEY", {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"}),
     ],
 )
 def test_a_service_refuses_a_development_secret_outside_development(
@@ -163,7 +164,10 @@ async def test_a_service_in_production_starts_with_its_admin_token_from_a_file(
 ) -> None:
     token = "a-real-admin-token-" + uuid.uuid4().hex
     env = production_env(
-        "crm", SPARE_PORT, COMPTOIR_ADMIN_TOKEN_FILE=write_secret(secret_file, token)
+        "crm",
+        SPARE_PORT,
+        COMPTOIR_ADMIN_TOKEN_FILE=write_secret(secret_file, token),
+        COMPTOIR_LINK_KEY="3c" * 32,
     )
     proc = spawn("crm", env, secret_file.with_name("crm.log"))
     spare.append(proc)
@@ -324,6 +328,7 @@ def test_in_development_the_services_warn_of_their_development_secrets(
     for service, variable in (
         ("cards", "COMPTOIR_CARD_CERT_KEY"),
         ("terminals", "COMPTOIR_TERMINAL_KEK"),
+        ("crm", "COMPTOIR_LINK_KEY"),
     ):
         log = (services.logs / f"{service}.log").read_text()
         warnings = [line for line in log.splitlines() if '"event":"development_secret"' in line]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.cards.service import enrolments, offline, partners, returns, sales
+from services.cards.service import enrolments, offline, partners, people, returns, sales
 from shared.contracts import (
     CardTransactionsSynced,
+    CustomerDetailsChanged,
+    CustomerErased,
     EnrolmentRequested,
     PartnerRegistered,
     RedemptionRequested,
@@ -33,5 +35,7 @@ SUBSCRIPTIONS = Subscriptions(
         ReturnRecorded: lambda rt: partial(returns.on_returns, window=_window(rt)),
         CardTransactionsSynced: lambda rt: offline.handler(rt.settings),
         PartnerRegistered: always(partners.on_partners),
+        CustomerDetailsChanged: always(people.on_details_changed),
+        CustomerErased: always(people.on_erased),
     },
 )

@@ -51,7 +51,8 @@ async def save_holder(
            ON CONFLICT (account_id) DO UPDATE SET
                title = coalesce(holders.title, excluded.title),
                first_name = coalesce(holders.first_name, excluded.first_name),
-               last_name = coalesce(holders.last_name, excluded.last_name)""",
+               last_name = coalesce(holders.last_name, excluded.last_name)
+           WHERE holders.erased_at IS NULL""",
         account_id,
         association_id,
         title,
@@ -80,7 +81,8 @@ async def rename_holder(
                title = CASE WHEN $7 THEN excluded.title ELSE holders.title END,
                first_name = excluded.first_name, last_name = excluded.last_name,
                names_at = excluded.names_at
-           WHERE holders.names_at IS NULL OR holders.names_at <= excluded.names_at""",
+           WHERE holders.erased_at IS NULL
+             AND (holders.names_at IS NULL OR holders.names_at <= excluded.names_at)""",
         account_id,
         association_id,
         title,
@@ -88,4 +90,21 @@ async def rename_holder(
         last_name,
         at,
         with_title,
+    )
+
+
+async def erase_holder(
+    conn: asyncpg.Connection, account_id: UUID, association_id: UUID, pseudonym: str, at: datetime
+) -> None:
+    """The holder's lines keep their amounts under ``pseudonym``."""
+    await conn.execute(
+        """INSERT INTO holders (account_id, association_id, last_name, erased_at)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (account_id) DO UPDATE SET
+               title = NULL, first_name = NULL, last_name = excluded.last_name,
+               erased_at = excluded.erased_at""",
+        account_id,
+        association_id,
+        pseudonym,
+        at,
     )

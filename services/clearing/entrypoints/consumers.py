@@ -13,6 +13,8 @@ from shared.contracts import (
     AccountHolderRenamed,
     AccountOpened,
     CardIssued,
+    CustomerDetailsChanged,
+    CustomerErased,
     MerchantRegistered,
     RewardReversed,
     TransactionsBooked,
@@ -61,4 +63,18 @@ async def on_renamed(
     conn: asyncpg.Connection, events: list[Event[AccountHolderRenamed]]
 ) -> Sequence[Event[Any]]:
     await booking.renamed(conn, events)
+    return Nothing
+
+
+async def on_details_changed(
+    conn: asyncpg.Connection, events: list[Event[CustomerDetailsChanged]]
+) -> Sequence[Event[Any]]:
+    await booking.holders_changed(conn, events)
+    return Nothing
+
+
+async def on_erased(
+    conn: asyncpg.Connection, events: list[Event[CustomerErased]]
+) -> Sequence[Event[Any]]:
+    await booking.holders_erased(conn, events)
     return Nothing

@@ -13,6 +13,8 @@ from shared.contracts import (
     AccountHolderRenamed,
     AccountOpened,
     CardIssued,
+    CustomerDetailsChanged,
+    CustomerErased,
     MerchantRegistered,
     RewardReversed,
     TransactionsBooked,
@@ -82,3 +84,26 @@ async def renamed(conn: asyncpg.Connection, events: list[Event[AccountHolderRena
             title=d.title,
             with_title=True,
         )
+
+
+async def holders_changed(
+    conn: asyncpg.Connection, events: list[Event[CustomerDetailsChanged]]
+) -> None:
+    """crm changed a customer's names (F16): the statements' detail lines show the new ones."""
+    for d in sorted((e.data for e in events), key=lambda d: (d.account_id, d.changed_at)):
+        await directory.rename_holder(
+            conn,
+            d.account_id,
+            d.association_id,
+            d.first_name,
+            d.last_name,
+            d.changed_at,
+            title=d.title,
+            with_title=True,
+        )
+
+
+async def holders_erased(conn: asyncpg.Connection, events: list[Event[CustomerErased]]) -> None:
+    """An erased customer's lines keep their amounts, under a pseudonym."""
+    for d in sorted((e.data for e in events), key=lambda d: d.account_id):
+        await directory.erase_holder(conn, d.account_id, d.association_id, d.pseudonym, d.erased_at)

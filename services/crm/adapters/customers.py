@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain import Cancellation, Counted, CustomerCard, Enrolment, Tally, Visit
+from services.crm.domain.visits import Cancellation, Counted, CustomerCard, Enrolment, Tally, Visit
 from shared.db.query import Batch, one_or_404
 
 # A visit already there counts no more. A cancelled one (a placeholder left by a cancellation
@@ -121,6 +121,9 @@ SUBTRACT_FROM_MERCHANT_FILES = Batch(
                                     merchant_customers.last_visit_at)""",
 )
 
+# crm owns the details since issue 13: an account opened again (or the event of an opening
+# arriving after the customer corrected their file) fills in what is missing, never
+# overwrites, and an erased file stays erased.
 ENROLMENTS = Batch(
     "customers",
     [
@@ -132,10 +135,17 @@ ENROLMENTS = Batch(
         ("last_name", "text"),
         ("enrolled_at", "timestamptz"),
         ("enrolled_by_merchant", "uuid"),
+        ("title", "text"),
     ],
-    """ON CONFLICT (account_id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
-           first_name = excluded.first_name, last_name = excluded.last_name,
-           enrolled_at = excluded.enrolled_at, enrolled_by_merchant = excluded.enrolled_by_merchant""",
+    """ON CONFLICT (account_id) DO UPDATE SET phone = coalesce(customers.phone, excluded.phone),
+           email = coalesce(customers.email, excluded.email),
+           first_name = coalesce(customers.first_name, excluded.first_name),
+           last_name = coalesce(customers.last_name, excluded.last_name),
+           title = coalesce(customers.title, excluded.title),
+           enrolled_at = coalesce(customers.enrolled_at, excluded.enrolled_at),
+           enrolled_by_merchant = coalesce(customers.enrolled_by_merchant,
+                                           excluded.enrolled_by_merchant)
+       WHERE customers.erased_at IS NULL""",
 )
 
 CARDS = Batch(

@@ -8,11 +8,15 @@ from typing import Any
 
 import asyncpg
 
-from services.crm import service
-from services.crm.domain import Cancellation, CustomerCard, Enrolment, Visit
+from services.crm.domain.visits import Cancellation, CustomerCard, Enrolment, Visit
+from services.crm.service import consents, customers, messages
+from services.crm.service import visits as service
+from services.crm.service.common import Links
 from shared.contracts import (
     AccountOpened,
     CardIssued,
+    MessageStatusChanged,
+    OptOutReceived,
     RewardReversed,
     TransactionsBooked,
 )
@@ -70,11 +74,11 @@ async def on_reversed(
 
 
 async def on_opened(
-    conn: asyncpg.Connection, events: list[Event[AccountOpened]]
+    conn: asyncpg.Connection, events: list[Event[AccountOpened]], links: Links
 ) -> Sequence[Event[Any]]:
-    """An account opened: its customer file, with the details given at the opening."""
-    await service.enrol(
-        conn,
+    """An account opened: its customer file, with the details given at the opening; after a
+    quick enrolment at the till, the link to complete them."""
+    enrolments = [
         (
             Enrolment(
                 d.account_id,
@@ -85,9 +89,32 @@ async def on_opened(
                 d.last_name,
                 d.opened_at,
                 d.merchant_id,
-            )
-            for d in (e.data for e in events)
-        ),
+                d.title,
+            ),
+            d.request_kind,
+        )
+        for d in (e.data for e in events)
+    ]
+    await service.enrol(conn, (e for e, _ in enrolments))
+    return await customers.on_enrolled(conn, links, enrolments)
+
+
+async def on_status_changed(
+    conn: asyncpg.Connection, events: list[Event[MessageStatusChanged]]
+) -> Sequence[Event[Any]]:
+    """What became of the messages crm asked for, kept per person."""
+    await messages.on_statuses(
+        conn, ((d.message_id, d.status, d.reason, d.at) for d in (e.data for e in events))
+    )
+    return []
+
+
+async def on_opt_out(
+    conn: asyncpg.Connection, events: list[Event[OptOutReceived]]
+) -> Sequence[Event[Any]]:
+    """An SMS STOP or a bounce: the consents of that address on that channel are withdrawn."""
+    await consents.on_opt_outs(
+        conn, ((d.channel, d.address, d.keyword, d.received_at) for d in (e.data for e in events))
     )
     return []
 

@@ -119,3 +119,30 @@ async def prune_nonces(pool: asyncpg.Pool, older_than_s: int) -> None:
     await pool.execute(
         "DELETE FROM nonces WHERE seen_at < now() - make_interval(secs => $1)", older_than_s
     )
+
+
+async def pseudonymise_enrolments(
+    conn: asyncpg.Connection, account_id: UUID, pseudonym: str
+) -> None:
+    """The enrolment answers of an erased account keep everything but the phone."""
+    await conn.execute(
+        """UPDATE requests SET outcome = jsonb_set(outcome, '{phone}', to_jsonb($2::text))
+           WHERE kind = 'enrolment' AND outcome ->> 'account_id' = $1::text
+             AND outcome ? 'phone'""",
+        str(account_id),
+        pseudonym,
+    )
+
+
+async def enrolments_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    """The enrolment answers kept for an account (GDPR access, asked by crm)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, terminal_id, status, outcome::text AS outcome, received_at, decided_at
+           FROM requests
+           WHERE kind = 'enrolment' AND outcome ->> 'account_id' = $1::text
+           ORDER BY received_at, id""",
+        str(account_id),
+    )
+    return rows

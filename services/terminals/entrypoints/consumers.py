@@ -12,7 +12,7 @@ from services.terminals.adapters import requests as request_store
 from services.terminals.adapters import terminals as terminal_store
 from services.terminals.domain.outcomes import OUTCOMES, Decision, decide
 from services.terminals.service.requests import Gateway
-from shared.contracts import BlacklistChanged, TerminalParametersPublished
+from shared.contracts import BlacklistChanged, CustomerErased, TerminalParametersPublished
 from shared.events import Event
 
 
@@ -62,3 +62,13 @@ def wake(gateway: Callable[[], Gateway | None]) -> Callable[[list[Event[Any]]], 
             gw.waiters.resolve((d.request_id, d.http_status, d.body) for d in decisions if d)
 
     return after_commit
+
+
+async def on_erased(
+    conn: asyncpg.Connection, events: list[Event[CustomerErased]]
+) -> Sequence[Event[Any]]:
+    """crm erased a customer (GDPR): the answers kept for the terminals' retries forget the
+    phone."""
+    for d in sorted((e.data for e in events), key=lambda d: d.account_id):
+        await request_store.pseudonymise_enrolments(conn, d.account_id, d.pseudonym)
+    return []

@@ -1,56 +1,86 @@
-"""Read API of the customer files."""
+"""The customer file through the back office (F20): read, correct, send the details link,
+and the merchants' files."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from uuid import UUID
-
+import asyncpg
 from aiohttp import web
-from pydantic import BaseModel
 
-from services.crm import service
-from shared.db.query import as_model, as_models
-from shared.http import json_response, uuid_param
+from services.crm.entrypoints.http import views
+from services.crm.entrypoints.http.models import (
+    CustomerFile,
+    DetailsLinkIn,
+    DetailsPatch,
+    Requested,
+    changes,
+)
+from services.crm.service import customers
+from services.crm.service.common import Links
+from shared import outbox
+from shared.db import transaction
+from shared.http import json_response, parse_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
 
 routes = Routes()
-
-
-class MerchantFile(BaseModel):
-    account_id: UUID
-    merchant_id: UUID
-    visit_count: int
-    total_spent_cents: int
-    first_visit_at: datetime
-    last_visit_at: datetime
-
-
-class CustomerFile(BaseModel):
-    account_id: UUID
-    association_id: UUID
-    phone: str | None
-    email: str | None
-    first_name: str | None
-    last_name: str | None
-    enrolled_at: datetime | None
-    enrolled_by_merchant: str | None
-    visit_count: int
-    total_spent_cents: int
-    last_visit_at: datetime | None
-    merchants: list[MerchantFile]
+TAG = "customers"
 
 
 @routes.route(
     "GET",
     "/v1/customers/{account_id}",
-    summary="A customer's file, with one file per merchant visited",
+    summary='A customer\'s file, its fields "à remplir", one file per merchant',
     returns=CustomerFile,
+    tag=TAG,
 )
 async def get_customer(request: web.Request) -> web.Response:
     rt = back_office(request)
+    return json_response(await views.customer_file(rt.pool, uuid_param(request, "account_id")))
+
+
+@routes.route(
+    "PATCH",
+    "/v1/customers/{account_id}",
+    summary="Correct or complete a customer's file (null clears a field)",
+    body=DetailsPatch,
+    returns=CustomerFile,
+    tag=TAG,
+)
+async def patch_customer(request: web.Request) -> web.Response:
+    rt = back_office(request)
     account_id = uuid_param(request, "account_id")
-    file, merchants = await service.customer_file(rt.pool, account_id)
-    return json_response(
-        as_model(CustomerFile, {**dict(file), "merchants": as_models(MerchantFile, merchants)})
-    )
+    body = parse_model(await request.read(), DetailsPatch, strict=True)
+
+    async def work(conn: asyncpg.Connection) -> None:
+        _, events = await customers.correct(conn, account_id, changes(body))
+        await outbox.write(conn, events)
+
+    await transaction(rt.pool, work)
+    return json_response(await views.customer_file(rt.pool, account_id))
+
+
+@routes.route(
+    "POST",
+    "/v1/customers/{account_id}/details-link",
+    summary="Send the customer the link to complete their details (SMS or e-mail)",
+    body=DetailsLinkIn,
+    returns=Requested,
+    status=202,
+    tag=TAG,
+)
+async def send_details_link(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    account_id = uuid_param(request, "account_id")
+    body = parse_model(await request.read() or b"{}", DetailsLinkIn, strict=True)
+    links = Links.of(rt.settings)
+
+    async def work(conn: asyncpg.Connection) -> Requested:
+        e = await customers.send_details_link(
+            conn, links, account_id, body.channel, body.merchant_id
+        )
+        await outbox.write(conn, [e])
+        return Requested(
+            message_id=e.data.message_id, channel=e.data.channel, template=e.data.template
+        )
+
+    return json_response(await transaction(rt.pool, work), 202)

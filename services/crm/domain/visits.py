@@ -60,6 +60,7 @@ class Enrolment(NamedTuple):
     last_name: str | None
     enrolled_at: datetime
     enrolled_by_merchant: UUID | None
+    title: str | None = None
 
 
 class CustomerCard(NamedTuple):

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from services.crm.adapters import customers
-from services.crm.domain import (
+from services.crm.domain.visits import (
     Cancellation,
     CustomerCard,
     Enrolment,

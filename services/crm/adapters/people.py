@@ -1,0 +1,262 @@
+"""The customer file's details, the merchants' files and the message log in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.crm.domain.people import FIELDS, Details
+from shared.db.query import one_or_404
+
+_DETAILS = ", ".join(FIELDS)
+_FILE = f"""SELECT account_id, association_id, {_DETAILS}, enrolled_at,
+                  enrolled_by_merchant::text AS enrolled_by_merchant, visit_count,
+                  total_spent_cents, last_visit_at, details_updated_at, erased_at, pseudonym
+           FROM customers WHERE account_id = $1"""
+
+
+def details_of(row: asyncpg.Record) -> Details:
+    values: dict[str, Any] = {name: row[name] for name in FIELDS}
+    values["children_birthdays"] = tuple(values["children_birthdays"] or ())
+    return Details(**values)
+
+
+async def file(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> asyncpg.Record:
+    """The customer's file, or a 404 ``unknown_customer``."""
+    return await one_or_404(conn, "customer", account_id, _FILE, account_id)
+
+
+async def file_for_update(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record:
+    """The file, locked until the transaction ends (two corrections do not interleave)."""
+    return await one_or_404(conn, "customer", account_id, _FILE + " FOR UPDATE", account_id)
+
+
+_SET = ", ".join(f"{name} = ${i}" for i, name in enumerate(FIELDS, start=2))
+
+
+async def save_details(
+    conn: asyncpg.Connection, account_id: UUID, d: Details, at: datetime
+) -> None:
+    values = [getattr(d, name) for name in FIELDS]
+    values[FIELDS.index("children_birthdays")] = list(d.children_birthdays)
+    await conn.execute(
+        f"UPDATE customers SET {_SET}, details_updated_at = ${len(FIELDS) + 2} "
+        "WHERE account_id = $1",
+        account_id,
+        *values,
+        at,
+    )
+
+
+async def find(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    association_id: UUID,
+    phone: str | None,
+    email: str | None,
+) -> list[asyncpg.Record]:
+    """The files of an association with this mobile or e-mail (not erased)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT account_id FROM customers
+           WHERE association_id = $1 AND erased_at IS NULL
+             AND ((phone = $2 AND $2 IS NOT NULL) OR (email = $3 AND $3 IS NOT NULL))
+           ORDER BY enrolled_at""",
+        association_id,
+        phone,
+        email,
+    )
+    return rows
+
+
+# --- the merchants' files -------------------------------------------------------------------
+
+
+async def join_merchant_file(
+    conn: asyncpg.Connection, account_id: UUID, merchant_id: UUID, at: datetime, how: str
+) -> bool:
+    """The customer enters the merchant's file (without a visit yet); False: already in it."""
+    status: str = await conn.execute(
+        """INSERT INTO merchant_customers (account_id, merchant_id, joined_at, joined_how)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, merchant_id) DO NOTHING""",
+        account_id,
+        merchant_id,
+        at,
+        how,
+    )
+    return status.endswith(" 1")
+
+
+async def merchant_file(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID, merchant_id: UUID
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """SELECT account_id, merchant_id, visit_count, total_spent_cents, first_visit_at,
+                  last_visit_at, coalesce(joined_at, first_visit_at) AS joined_at,
+                  coalesce(joined_how, 'visit') AS joined_how
+           FROM merchant_customers WHERE account_id = $1 AND merchant_id = $2""",
+        account_id,
+        merchant_id,
+    )
+    return row
+
+
+async def merchant_members(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: UUID, limit: int, after: UUID | None
+) -> list[asyncpg.Record]:
+    """A page of a merchant's file, by account."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT account_id FROM merchant_customers
+           WHERE merchant_id = $1 AND ($2::uuid IS NULL OR account_id > $2)
+           ORDER BY account_id LIMIT $3""",
+        merchant_id,
+        after,
+        limit,
+    )
+    return rows
+
+
+# --- the messages crm asked for ---------------------------------------------------------------
+
+
+async def log_message(
+    conn: asyncpg.Connection,
+    message_id: UUID,
+    account_id: UUID,
+    channel: str,
+    category: str,
+    template: str,
+    consent_id: UUID | None,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO customer_messages (message_id, account_id, channel, category, template,
+                                         consent_id, requested_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING""",
+        message_id,
+        account_id,
+        channel,
+        category,
+        template,
+        consent_id,
+        at,
+    )
+
+
+# A later status never goes back to an earlier one (a late "sent" after "delivered").
+_RANK = "array_position(ARRAY['requested','queued','deferred','sent','delivered','failed'], {})"
+
+
+async def message_statuses(
+    conn: asyncpg.Connection, statuses: list[tuple[UUID, str, str | None, datetime]]
+) -> None:
+    await conn.execute(
+        f"""UPDATE customer_messages m SET status = s.status, reason = s.reason,
+                   updated_at = s.at
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+                 AS s (message_id, status, reason, at)
+            WHERE m.message_id = s.message_id
+              AND {_RANK.format("s.status")} >= {_RANK.format("m.status")}""",
+        [s[0] for s in statuses],
+        [s[1] for s in statuses],
+        [s[2] for s in statuses],
+        [s[3] for s in statuses],
+    )
+
+
+async def messages_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT message_id, channel, category, template, consent_id, status, reason,
+                  requested_at, updated_at
+           FROM customer_messages WHERE account_id = $1 ORDER BY requested_at, message_id""",
+        account_id,
+    )
+    return rows
+
+
+# --- erasure and retention ----------------------------------------------------------------
+
+
+async def erase(conn: asyncpg.Connection, account_id: UUID, pseudonym: str, at: datetime) -> None:
+    """Every detail of the file goes; the counters and the visits (amounts, no person) stay,
+    under the account id, and the file is named by ``pseudonym``. The consents lose their
+    address (their proof keeps when, how and which wording)."""
+    cleared = ", ".join(
+        f"{name} = DEFAULT" if name in ("children_birthdays", "language") else f"{name} = NULL"
+        for name in FIELDS
+    )
+    await conn.execute(
+        f"""UPDATE customers SET {cleared}, pseudonym = $2, erased_at = $3,
+                   details_updated_at = $3
+            WHERE account_id = $1""",
+        account_id,
+        pseudonym,
+        at,
+    )
+    await conn.execute("UPDATE consents SET address = NULL WHERE account_id = $1", account_id)
+
+
+async def inactive(conn: asyncpg.Connection, before: datetime, limit: int) -> list[UUID]:
+    """Files not erased whose last sign of life (a visit, the enrolment, a change of details)
+    is before ``before``, in account order (the lock order)."""
+    rows = await conn.fetch(
+        """SELECT account_id FROM customers
+           WHERE erased_at IS NULL
+             AND greatest(last_visit_at, enrolled_at, details_updated_at) < $1
+           ORDER BY account_id LIMIT $2""",
+        before,
+        limit,
+    )
+    return [r["account_id"] for r in rows]
+
+
+async def visits_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT sale_id, merchant_id, shop_id, amount_cents, product_family, occurred_at,
+                  cancelled_at
+           FROM visits WHERE account_id = $1 ORDER BY occurred_at, sale_id""",
+        account_id,
+    )
+    return rows
+
+
+async def cards_of(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT card_number, issued_at, replaces FROM customer_cards
+           WHERE account_id = $1 ORDER BY issued_at, card_number""",
+        account_id,
+    )
+    return rows
+
+
+# --- the daily jobs -----------------------------------------------------------------------
+
+
+async def last_run(conn: asyncpg.Connection, job: str) -> date | None:
+    day: date | None = await conn.fetchval("SELECT max(day) FROM daily_runs WHERE job = $1", job)
+    return day
+
+
+async def take_day(conn: asyncpg.Connection, job: str, day: date, at: datetime) -> bool:
+    """The day's run, taken by this transaction; False: another replica or an earlier start
+    has it (the primary key waits for that transaction, then says so)."""
+    status: str = await conn.execute(
+        "INSERT INTO daily_runs (job, day, done_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        job,
+        day,
+        at,
+    )
+    return status.endswith(" 1")
+
+
+async def note_run(conn: asyncpg.Connection, job: str, day: date, detail: str) -> None:
+    await conn.execute(
+        "UPDATE daily_runs SET detail = $3 WHERE job = $1 AND day = $2", job, day, detail
+    )

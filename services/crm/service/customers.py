@@ -1,0 +1,211 @@
+"""The customer file's use cases (F20): read it, correct it (every change an event), send the
+link with which a customer completes their own details, add a member of another shop's file
+to a merchant's with their consent per channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.crm.adapters import consents as consent_rows
+from services.crm.adapters import customers as visit_rows
+from services.crm.adapters import people as rows
+from services.crm.domain.consent import ConsentChannel
+from services.crm.domain.people import (
+    Details,
+    changed,
+    details_shared,
+    merchant_view,
+    to_fill,
+)
+from services.crm.domain.visits import Enrolment
+from services.crm.service import consents, messages
+from services.crm.service.common import PROBLEMS, Links, event
+from shared import clock
+from shared.contracts import CustomerDetailsChanged
+from shared.contracts.messages import Channel
+from shared.events import Event
+from shared.http import Problem
+
+# Quick enrolment at the till: a phone (or an e-mail), the rest completed by the customer.
+AT_THE_TILL = ("enrolment", "sale")
+
+
+def _erased(file: asyncpg.Record) -> None:
+    if file["erased_at"] is not None:
+        raise Problem(
+            409,
+            "Customer erased",
+            "this customer's personal data were erased",
+            PROBLEMS + "erased-customer",
+        )
+
+
+async def correct(
+    conn: asyncpg.Connection, account_id: UUID, changes: dict[str, Any]
+) -> tuple[asyncpg.Record, list[Event[Any]]]:
+    """Apply ``changes`` to the file; every change is published (a name changed by marriage
+    reaches the card records and the statements' lines)."""
+    file = await rows.file_for_update(conn, account_id)
+    _erased(file)
+    before = rows.details_of(file)
+    after = before.updated(changes)
+    names = changed(before, after)
+    if not names:
+        return file, []
+    now = clock.now()
+    await rows.save_details(conn, account_id, after, now)
+    # Every change is an event, with what the other services keep of the details (they keep
+    # nothing else): one that missed an earlier change is right after this one.
+    out = [
+        event(
+            CustomerDetailsChanged(
+                account_id=account_id,
+                association_id=file["association_id"],
+                **details_shared(after),
+                changed=names,
+                changed_at=now,
+            ),
+            str(account_id),
+        )
+    ]
+    return await rows.file(conn, account_id), out
+
+
+async def send_details_link(
+    conn: asyncpg.Connection,
+    links: Links,
+    account_id: UUID,
+    channel: Channel | None,
+    merchant_id: UUID | None,
+) -> Event[Any]:
+    """The link to complete one's details, by SMS or e-mail (by default: the e-mail if the
+    file has one, else the mobile)."""
+    file = await rows.file(conn, account_id)
+    _erased(file)
+    channel = channel or ("email" if file["email"] else "sms")
+    if file["email" if channel == "email" else "phone"] is None:
+        raise Problem(
+            422,
+            "No address",
+            f"the file has no {'e-mail' if channel == 'email' else 'mobile'}",
+            PROBLEMS + "no-address",
+        )
+    variables = {"url": links.details(account_id, clock.now())}
+    if file["first_name"]:
+        variables["first_name"] = file["first_name"]
+    return await messages.transactional(conn, file, channel, "details_link", variables, merchant_id)
+
+
+async def on_enrolled(
+    conn: asyncpg.Connection, links: Links, enrolments: Iterable[tuple[Enrolment, str]]
+) -> list[Event[Any]]:
+    """After a quick enrolment at the till: the customer enters the merchant's file and gets
+    the link to complete their details (an e-mail if one was given, else an SMS)."""
+    out = []
+    for e, kind in enrolments:
+        if e.enrolled_by_merchant is not None:
+            await rows.join_merchant_file(
+                conn, e.account_id, e.enrolled_by_merchant, e.enrolled_at, "enrolment"
+            )
+        if kind in AT_THE_TILL and (e.phone or e.email):
+            file = await rows.file(conn, e.account_id)
+            if file["erased_at"] is None and (file["email"] or file["phone"]):
+                out.append(
+                    await send_details_link(conn, links, e.account_id, None, e.enrolled_by_merchant)
+                )
+    return out
+
+
+async def add_member(
+    conn: asyncpg.Connection,
+    links: Links,
+    merchant_id: UUID,
+    account_id: UUID,
+    channels: list[ConsentChannel],
+) -> list[Event[Any]]:
+    """A member of another shop's file joins this merchant's, only with their consent on at
+    least one channel (seed 003: "acceptez-vous d'importer les données suivantes"): each
+    channel's consent for this merchant is asked (double opt-in for e-mail and SMS)."""
+    if not channels:
+        raise Problem(
+            422,
+            "Consent required",
+            "a member joins another merchant's file only with their consent on a channel",
+            PROBLEMS + "consent-required",
+        )
+    file = await rows.file_for_update(conn, account_id)
+    _erased(file)
+    await rows.join_merchant_file(conn, account_id, merchant_id, clock.now(), "import")
+    out: list[Event[Any]] = []
+    for channel in dict.fromkeys(channels):
+        _, events = await consents.ask(conn, links, file, channel, merchant_id, "till")
+        out.extend(events)
+    return out
+
+
+async def read(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> tuple[asyncpg.Record, list[str], list[asyncpg.Record]]:
+    """The file, its fields "à remplir" and its merchants' files (404 when unknown)."""
+    file = await rows.file(conn, account_id)
+    missing = [] if file["erased_at"] else to_fill(rows.details_of(file))
+    return file, missing, await visit_rows.merchant_files(conn, account_id)
+
+
+async def member(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: UUID, account_id: UUID
+) -> asyncpg.Record:
+    row = await rows.merchant_file(conn, account_id, merchant_id)
+    if row is None:
+        raise Problem(
+            404,
+            "Unknown member",
+            f"{account_id} is not in the file of {merchant_id}",
+            reason="unknown_member",
+        )
+    return row
+
+
+async def form(
+    conn: asyncpg.Connection | asyncpg.Pool, links: Links, token: str
+) -> tuple[asyncpg.Record, list[str]]:
+    """The public form's view of one's own file, by the link's token."""
+    account_id = links.verify(token, "details", clock.now())
+    file = await rows.file(conn, account_id)
+    _erased(file)
+    return file, to_fill(rows.details_of(file))
+
+
+async def complete(
+    conn: asyncpg.Connection, links: Links, token: str, changes: dict[str, Any]
+) -> tuple[asyncpg.Record, list[Event[Any]]]:
+    """The customer completes their details through the link."""
+    account_id = links.verify(token, "details", clock.now())
+    return await correct(conn, account_id, changes)
+
+
+async def as_merchant_sees(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: UUID, account_id: UUID
+) -> tuple[asyncpg.Record, Details, list[str]]:
+    """The member's file at the merchant, their details as the merchant may see them, and
+    the fields "à remplir"."""
+    row = await member(conn, merchant_id, account_id)
+    file = await rows.file(conn, account_id)
+    channels = {
+        c["channel"]
+        for c in await consent_rows.of_account(conn, account_id)
+        if c["merchant_id"] == merchant_id and c["status"] != "withdrawn"
+    }
+    details = rows.details_of(file)
+    missing = [] if file["erased_at"] else to_fill(details)
+    return row, merchant_view(details, row["joined_how"], channels), missing
+
+
+async def members(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: UUID, limit: int, after: UUID | None
+) -> list[UUID]:
+    return [r["account_id"] for r in await rows.merchant_members(conn, merchant_id, limit, after)]
