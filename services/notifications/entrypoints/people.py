@@ -1,5 +1,5 @@
 """Personal data in notifications (issue 13, GDPR): an erasure crm decided pseudonymises the
-message log of the person's addresses; crm's access answer reads it by address."""
+message store of the person's addresses; crm's access answer reads it by address."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ async def on_erased(
     conn: asyncpg.Connection, events: list[Event[CustomerErased]]
 ) -> Sequence[Event[Any]]:
     for d in sorted((e.data for e in events), key=lambda d: d.account_id):
-        if d.addresses:
-            await people.pseudonymise(conn, d.addresses, d.pseudonym)
+        await people.pseudonymise(conn, d.account_id, d.addresses, d.pseudonym)
     return []
 
 
