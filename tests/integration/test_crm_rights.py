@@ -74,9 +74,13 @@ async def test_access_gathers_what_every_service_holds_as_json_and_csv(
 
     async def complete() -> bool:
         status, got = await _call(http, "GET", url)
-        return status == 200 and bool(got["clearing"] and got["clearing"]["lines"])
+        return (
+            status == 200
+            and bool(got["clearing"] and got["clearing"]["lines"])
+            and bool(got["notifications"]["messages"])
+        )
 
-    await eventually(complete, what="clearing's lines in the access answer")
+    await eventually(complete, what="clearing's lines and the messages in the access answer")
     _, got = await _call(http, "GET", url)
     assert set(got) == {"account_id", "crm", "terminals", "cards", "clearing", "notifications"}
     assert [e["outcome"]["phone"] for e in got["terminals"]["enrolments"]] == [who["phone"]]
@@ -87,7 +91,10 @@ async def test_access_gathers_what_every_service_holds_as_json_and_csv(
     assert got["cards"]["phone"] == who["phone"]
     assert got["clearing"]["holder"]["last_name"] == who["last_name"]
     assert [line["purchase_cents"] for line in got["clearing"]["lines"]] == [4200]
-    assert got["notifications"] == {"messages": []}
+    # What notifications sent the person: the SMS consent's code, to their own number.
+    messages = got["notifications"]["messages"]
+    assert "consent_sms_code" in {m["template"] for m in messages}
+    assert {m["recipient"] for m in messages} <= {who["phone"], who["email"]}
 
     async with http.get(url + ".csv", headers=ADMIN) as r:
         assert r.status == 200 and r.content_type == "text/csv"
@@ -143,16 +150,17 @@ async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
         http, "PATCH", f"{CRM}/v1/customers/{account}", {"last_name": who["married"]}
     )
     assert status == 200
-    # notifications' message log, as its sending would leave it (h3 builds the sending)
-    await db.execute(
-        """INSERT INTO notifications.messages (id, channel, recipient, subject, body)
-           VALUES ($1, 'sms', $2, NULL, $3), ($4, 'email', $5, $6, $6)""",
-        uuid.uuid4(),
-        who["phone"],
-        f"Bonjour {who['first_name']}",
-        uuid.uuid4(),
-        who["email"],
-        f"Bonjour {who['first_name']} {who['last_name']}",
+    # What notifications sent the person (the link to complete their details, at least).
+    async def messaged() -> bool:
+        found = await db.fetchval(
+            "SELECT count(*) FROM notifications.messages WHERE account_id = $1",
+            uuid.UUID(account),
+        )
+        return bool(found)
+
+    await eventually(messaged, what="a message to the person in notifications' store")
+    sent = await db.fetchval(
+        "SELECT count(*) FROM notifications.messages WHERE account_id = $1", uuid.UUID(account)
     )
     needles = [who[k] for k in ("phone", "email", "first_name", "last_name", "married")]
     needles.append(who["phone"].replace("+33", "0"))
@@ -193,7 +201,7 @@ async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
         await db.fetchval(
             "SELECT count(*) FROM notifications.messages WHERE recipient = $1", erased["pseudonym"]
         )
-        == 2
+        == sent
     )
     file = await _file(http, account)
     assert (file["last_name"], file["phone"], file["to_fill"]) == (None, None, [])
