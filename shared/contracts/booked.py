@@ -38,6 +38,12 @@ class BookedTransaction(BaseModel):
     )  # added to the customer's claim, pending or available
     expired_cents: Cents = Field(default=0, ge=0)  # pending forfeited at this purchase
     fee_cents: Cents = Field(default=0, ge=0)  # the operator's fee (taux UC) on the sale
+    # A sale booked online: the cagnotte after it (available, pending) and the pending rewards
+    # it made available (the visit threshold reached, F8), for crm's receipt and trigger.
+    # None for a chip card's transactions, whose card showed its balance at the till.
+    balance_cents: Cents | None = None
+    pending_cents: Cents | None = None
+    transferred_cents: Cents = Field(default=0, ge=0)
 
 
 @register

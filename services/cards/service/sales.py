@@ -180,6 +180,9 @@ def _credit(books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool) ->
         reward_cents=credit.reward_cents,
         expired_cents=credit.expired_cents,
         fee_cents=evaluation.fee_cents,
+        balance_cents=s.available,
+        pending_cents=s.pending,
+        transferred_cents=credit.transferred_cents,
     )
 
 
