@@ -228,3 +228,67 @@ async def test_a_trigger_id_keeps_its_scope_and_kind(
     assert (status, problem["reason"]) == (422, "malformed")
     _, listed = await _call(http, "GET", f"{CRM}/v1/associations/{net.association_id}/triggers")
     assert [t["id"] for t in listed["triggers"]] == [trigger]
+
+
+async def test_the_visit_threshold_reached_told_only_with_consent(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    net = await make_network(merchants=1)
+    mid = str(net.merchants[0])
+    cards = harness.url("cards")
+    aid = net.association_id
+    assoc = await net.admin.call("GET", f"{cards}/v1/associations/{aid}")
+    program = await net.admin.call(
+        "PUT",
+        f"{cards}/v1/associations/{aid}/programs/{assoc.body['default_program_id']}",
+        {"name": "Cagnotte", "kind": "cagnotte", "visit_threshold": 2},
+    )
+    assert program.status in (200, 201), program
+    told, silent = await _customer(net, http), await _customer(net, http)
+    await _consent(http, told, mid)
+    await _trigger(http, net, merchant_id=mid, kind="threshold_reached", params={"body": "Bravo"})
+    # pending at the first two purchases, available at the third (F8)
+    for a in (told, silent):
+        phone = (await _file(http, a))["phone"]
+        for _ in range(3):
+            sold = await net.terminals[0].sale(phone, 2_000)
+            assert sold.status == 201, sold
+        assert sold.body["balance_cents"] > 0, sold.body  # the first two rewards moved
+
+    async def told_once() -> bool:
+        return len(await _messages(http, told, "threshold_reached")) == 1
+
+    await eventually(told_once, what="the threshold message")
+    _, found = await _call(http, "GET", f"{CRM}/v1/customers/{told}/messages")
+    m = next(m for m in found["messages"] if m["template"] == "threshold_reached")
+    assert m["category"] == "marketing" and m["consent_id"]
+    assert await _messages(http, silent, "threshold_reached") == []
+
+
+async def test_visits_spacing_out_told_only_with_consent(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
+) -> None:
+    net = await make_network(merchants=1)
+    mid = str(net.merchants[0])
+    day = clock.today_paris() - timedelta(days=60)
+    noon = rules.start_of(day) + timedelta(hours=12)
+    told, silent, steady = [await _customer(net, http) for _ in range(3)]
+    for a in (told, steady):
+        await _consent(http, a, mid)
+    # every ten days three times, then twenty days without a visit on ``day``
+    for a, last in ((told, 20), (silent, 20), (steady, 10)):
+        await db.execute(
+            """UPDATE crm.merchant_customers SET visit_count = 3, first_visit_at = $2,
+                      last_visit_at = $3 WHERE account_id = $1""",
+            uuid.UUID(a),
+            noon - timedelta(days=last + 20),
+            noon - timedelta(days=last),
+        )
+    trigger = await _trigger(
+        http, net, merchant_id=mid, kind="spacing_out", params={"factor": 2, "body": "Revenez"}
+    )
+    status, ran = await _call(http, "POST", f"{CRM}/v1/triggers/{trigger}/days/{day}")
+    assert (status, ran["sent"]) == (200, 1), ran
+    assert len(await _messages(http, told, "we_miss_you")) == 1
+    assert await _messages(http, silent, "we_miss_you") == []
+    assert await _messages(http, steady, "we_miss_you") == []
