@@ -18,6 +18,7 @@ from aiohttp import web
 
 from services.crm.entrypoints import consumers, jobs
 from services.crm.entrypoints.http import (
+    campaigns,
     consents,
     customers,
     merchants,
@@ -46,6 +47,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     public.routes,
     rights.routes,
     triggers.routes,
+    campaigns.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).

@@ -130,11 +130,12 @@ async def log_message(
     template: str,
     consent_id: UUID | None,
     at: datetime,
+    campaign_id: UUID | None = None,
 ) -> None:
     await conn.execute(
         """INSERT INTO customer_messages (message_id, account_id, channel, category, template,
-                                         consent_id, requested_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING""",
+                                         consent_id, requested_at, updated_at, campaign_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT DO NOTHING""",
         message_id,
         account_id,
         channel,
@@ -142,6 +143,7 @@ async def log_message(
         template,
         consent_id,
         at,
+        campaign_id,
     )
 
 

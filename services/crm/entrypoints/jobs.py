@@ -1,14 +1,14 @@
-"""crm's scheduled work, on one mechanism (``service.daily``): the daily retention purge (GDPR)
-and the daily triggers (birthdays, not seen for X months, visits spacing out), checked at
-start and every ``daily_check_s``; each day of each job runs once whatever the restarts or
-replicas, and a missed day is caught up."""
+"""crm's scheduled work, on one mechanism (``service.daily``): the retention purge (GDPR), the
+daily triggers (birthdays, not seen for X months, visits spacing out) and the monthly
+newsletters, checked at start and every ``daily_check_s``; each day of each job runs once
+whatever the restarts or replicas, and a missed day is caught up."""
 
 from __future__ import annotations
 
 import asyncio
 
 from services.crm.adapters.vouchers import Vouchers
-from services.crm.service import rights, triggers
+from services.crm.service import campaigns, rights, triggers
 from services.crm.service.common import Links
 from shared import clock
 from shared import logging as log
@@ -33,6 +33,15 @@ async def _daily(rt: Runtime) -> None:
                     if sent is not None:
                         logger.info(
                             "trigger_done", trigger=str(trigger_id), day=day.isoformat(), sent=sent
+                        )
+            for campaign_id, days in (await campaigns.run_due(rt.pool, links, today)).items():
+                for day, sent in days.items():
+                    if sent:
+                        logger.info(
+                            "newsletter_sent",
+                            campaign=str(campaign_id),
+                            day=day.isoformat(),
+                            sent=sent,
                         )
         except asyncio.CancelledError:
             raise

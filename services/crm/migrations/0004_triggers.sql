@@ -41,3 +41,24 @@ CREATE INDEX customer_messages_marketing
 -- A customer who wants no digital receipt (seed 003's ticket numérique).
 ALTER TABLE customers ADD COLUMN no_receipts boolean NOT NULL DEFAULT false;
 
+
+-- A campaign: one-off, or a monthly newsletter (sent on ``monthly_day`` of each month by the
+-- daily jobs), to a segment of an association's or a merchant's customers (``segment``: the
+-- filters, validated at the API). Its messages are marketing: consent and the cap apply.
+CREATE TABLE campaigns (
+    id             uuid PRIMARY KEY,
+    association_id uuid NOT NULL,
+    merchant_id    uuid,
+    channel        text NOT NULL CHECK (channel IN ('email', 'sms')),
+    template       text NOT NULL,
+    variables      jsonb NOT NULL DEFAULT '{}',
+    segment        jsonb NOT NULL DEFAULT '{}',
+    monthly_day    integer CHECK (monthly_day BETWEEN 1 AND 28),
+    created_at     timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL
+);
+CREATE INDEX visits_family ON visits (account_id, product_family) WHERE cancelled_at IS NULL;
+-- The campaign a message belongs to, so its statuses are read per campaign.
+ALTER TABLE customer_messages ADD COLUMN campaign_id uuid;
+CREATE INDEX customer_messages_campaign ON customer_messages (campaign_id, status)
+    WHERE campaign_id IS NOT NULL;

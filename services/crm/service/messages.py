@@ -144,7 +144,15 @@ async def _request(
         unsubscribe_url=unsubscribe_url,
     )
     await rows.log_message(
-        conn, message_id, file["account_id"], channel, category, template, consent_id, clock.now()
+        conn,
+        message_id,
+        file["account_id"],
+        channel,
+        category,
+        template,
+        consent_id,
+        clock.now(),
+        campaign_id,
     )
     return event(data, str(file["account_id"]))
 

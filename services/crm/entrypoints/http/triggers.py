@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.crm.adapters import triggers as trigger_rows
 from services.crm.adapters.vouchers import Vouchers
-from services.crm.entrypoints.http.models import Strict
+from services.crm.entrypoints.http.models import Strict, day_param
 from services.crm.service import triggers
 from services.crm.service.common import Links
 from shared.db import transaction
@@ -135,10 +135,7 @@ async def list_triggers(request: web.Request) -> web.Response:
 async def run_trigger_day(request: web.Request) -> web.Response:
     rt = back_office(request)
     trigger = await trigger_rows.one(rt.pool, uuid_param(request, "trigger_id"))
-    try:
-        day = date.fromisoformat(request.match_info["day"])
-    except ValueError as exc:
-        raise Problem(422, "Bad day", "an ISO date, YYYY-MM-DD", reason="malformed") from exc
+    day = day_param(request)
     if trigger["kind"] not in ("birthday", "we_miss_you", "spacing_out"):
         raise Problem(409, "Not a daily trigger", trigger["kind"], reason="not_daily")
     sent = await triggers.run_day(
