@@ -17,7 +17,7 @@ import pytest
 from services.crm.domain import triggers as rules
 from shared import clock
 from tests import harness
-from tests.conftest import Network, NetworkFactory, eventually
+from tests.conftest import Calendar, Network, NetworkFactory, eventually
 from tests.integration.test_crm_customer_file import _call, _file, _phone
 from tests.watch import watching
 
@@ -292,3 +292,42 @@ async def test_visits_spacing_out_told_only_with_consent(
     assert len(await _messages(http, told, "we_miss_you")) == 1
     assert await _messages(http, silent, "we_miss_you") == []
     assert await _messages(http, steady, "we_miss_you") == []
+
+
+async def test_the_running_service_runs_each_day_once_and_catches_up_missed_days(
+    make_network: NetworkFactory,
+    http: aiohttp.ClientSession,
+    db: asyncpg.Connection,
+    calendar: Calendar,
+) -> None:
+    net = await make_network(merchants=1)
+    # a day ahead of today: no other test's customer has a birthday on it at this hour
+    day = clock.today_paris() + timedelta(days=3)
+    born = date(1990, day.month, min(day.day, 28))
+    day = day.replace(day=born.day)
+    account = await _customer(net, http, birth_date=born.isoformat())
+    await _consent(http, account, None)
+    trigger = await _trigger(http, net, kind="birthday", params={"shop_name": "La rue"})
+    job = rules.job(uuid.UUID(trigger))
+    jobs_on = {"COMPTOIR_DAILY_CHECK_S": "1"}
+    async with watching("message.requested.v1") as watch:
+        await calendar.move_to(rules.start_of(day) + timedelta(hours=10), jobs_on)
+        m = await watch.wait_for(
+            lambda d: d["account_id"] == account and d["template"] == "birthday_offer",
+            what="the birthday sent by crm's own job",
+        )
+    assert m["message_id"] == str(rules.message_id(uuid.UUID(trigger), uuid.UUID(account), day))
+    # stopped two days: the next start runs the two days missed, and the birthday is not sent
+    # again (the services restarted on the same day run nothing more)
+    await calendar.move_to(rules.start_of(day) + timedelta(days=2, hours=9), jobs_on)
+
+    async def caught_up() -> bool:
+        found = await db.fetch(
+            "SELECT day FROM crm.daily_runs WHERE job = $1 AND finished_at IS NOT NULL", job
+        )
+        return sorted(r["day"] for r in found) == [day + timedelta(days=d) for d in range(3)]
+
+    await eventually(caught_up, what="the missed days run")
+    await calendar.move_to(rules.start_of(day) + timedelta(days=2, hours=10), jobs_on)
+    await asyncio.sleep(1.5)
+    assert len(await _messages(http, account, "birthday_offer")) == 1
