@@ -5,6 +5,7 @@ day; no message to a person without the consent it needs."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -133,3 +134,24 @@ async def test_sms_quick_news_and_the_monthly_newsletter_only_with_consent(
     assert await _messages(http, silent, "newsletter") == []
     status, problem = await _call(http, "POST", f"{CRM}/v1/campaigns/{monthly}/send")
     assert (status, problem["reason"]) == (409, "monthly")
+
+
+async def test_the_cap_holds_when_two_messages_race_for_one_person(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    net = await make_network(merchants=1)
+    mid = str(net.merchants[0])
+    account = await _customer(net, http)
+    await _consent(http, account, mid)
+    status, _ = await _call(
+        http,
+        "PUT",
+        f"{CRM}/v1/associations/{net.association_id}/marketing-cap",
+        {"max_messages": 1, "per_days": 1},
+    )
+    assert status == 200
+    news = {"channel": "email", "merchant_id": mid, "template": "quick_news", "variables": {}}
+    url = f"{CRM}/v1/customers/{account}/messages"
+    answers = await asyncio.gather(*(_call(http, "POST", url, news) for _ in range(6)))
+    assert sorted(s for s, _ in answers) == [202] + [409] * 5, answers
+    assert len(await _messages(http, account, "quick_news")) == 1

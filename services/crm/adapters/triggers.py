@@ -129,6 +129,10 @@ async def cap(
     return row
 
 
+async def lock_person(conn: asyncpg.Connection, account_id: UUID) -> None:
+    await conn.execute("SELECT 1 FROM customers WHERE account_id = $1 FOR UPDATE", account_id)
+
+
 async def marketing_since(
     conn: asyncpg.Connection, account_id: UUID, since: datetime, other_than: UUID | None
 ) -> int:

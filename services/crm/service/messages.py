@@ -88,6 +88,9 @@ async def marketing(
         return "no_consent"
     limit = await trigger_rows.cap(conn, file["association_id"])
     if limit is not None:
+        # The person's file locked until the commit: two replicas (a campaign and a trigger)
+        # count and add one at a time, so the cap holds (files are locked in account order).
+        await trigger_rows.lock_person(conn, file["account_id"])
         since = clock.now() - timedelta(days=limit["per_days"])
         sent = await trigger_rows.marketing_since(conn, file["account_id"], since, message_id)
         if capped(sent, limit["max_messages"]):
