@@ -131,7 +131,12 @@ async def test_birthday_offer_once_a_day_with_a_voucher_and_only_with_consent(
         http,
         net,
         kind="birthday",
-        params={"shop_name": "Les Halles", "voucher_cents": 1_000, "voucher_days": 90},
+        params={
+            "shop_name": "Les Halles",
+            "voucher_cents": 1_000,
+            "voucher_days": 90,
+            "offer_text": "Votre bon :",
+        },
     )
     run = f"{CRM}/v1/triggers/{trigger}/days/{day.isoformat()}"
     async with watching("message.requested.v1") as watch:
@@ -145,7 +150,7 @@ async def test_birthday_offer_once_a_day_with_a_voucher_and_only_with_consent(
     assert m["consent_id"] and m["unsubscribe_url"]
     v = m["variables"]
     assert (v["who"], v["offer_cents"], v["first_name"]) == (["spouse"], 1_000, "Ana")
-    assert v["voucher_code"]
+    assert v["voucher_code"] and v["offer"] == f"Votre bon : {v['voucher_code']}"
     # the voucher is cards': the customer validates it at a merchant, it loads their cagnotte
     validated = await net.admin.call(
         "POST",

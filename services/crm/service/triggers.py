@@ -92,7 +92,14 @@ def _birthday(
 
     async def voucher() -> dict[str, Any]:
         code = await vouchers.issue(batch, trigger["association_id"], value, expires)
-        return {"voucher_code": code, "offer_cents": value, "offer_expires_at": expires.isoformat()}
+        # ``offer`` is what the templates show: the merchant's words, then the code
+        said = trigger["params"].get("offer_text")
+        return {
+            "offer": f"{said} {code}" if said else code,
+            "voucher_code": code,
+            "offer_cents": value,
+            "offer_expires_at": expires.isoformat(),
+        }
 
     return {"who": who}, voucher
 

@@ -53,8 +53,8 @@ class TriggerIn(Strict):
 
     @model_validator(mode="after")
     def _fits_kind(self) -> TriggerIn:
-        if self.kind == "receipt" and self.channel != "email":
-            raise ValueError("a receipt goes by e-mail")
+        if self.kind == "receipt" and (self.channel != "email" or not self.params.shop_name):
+            raise ValueError("a receipt goes by e-mail and names the shop (params.shop_name)")
         if self.kind == "we_miss_you" and self.params.months is None:
             raise ValueError("we_miss_you needs months")
         return self
