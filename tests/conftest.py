@@ -118,11 +118,12 @@ class Calendar:
     services: harness.Services
     moved: bool = False
 
-    async def move_to(self, at: datetime) -> None:
-        """Restart the services with their clock at ``at`` and set this process's clock
-        (which signs the terminals' requests) to the same instant."""
+    async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
+        """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
+        on) and set this process's clock (which signs the terminals' requests) to the same
+        instant."""
         self.moved = True  # before: a restart that fails half-way is undone all the same
-        await self.services.restart({clock.ENV: at.isoformat()})
+        await self.services.restart({clock.ENV: at.isoformat(), **(env or {})})
         clock.install(clock.StartedClock(at))
 
 

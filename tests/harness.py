@@ -89,6 +89,9 @@ class Services:
             # crm's retention purge is run by its own test, on a day and a term it chooses: a
             # suite that moves the services' clock would otherwise erase other tests' customers.
             "COMPTOIR_RETENTION_DAYS": "0",
+            # Likewise crm's daily triggers: their tests run the days they choose (the API's
+            # POST /v1/triggers/{id}/days/{day}), not the days the services' clocks show.
+            "COMPTOIR_DAILY_CHECK_S": "0",
             # The tests close periods and reconcile through the API, when they choose.
             "COMPTOIR_CLOSE_AFTER_HOURS": "0",
             "COMPTOIR_RECONCILE_EVERY_S": "0",

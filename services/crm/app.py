@@ -18,12 +18,14 @@ from aiohttp import web
 
 from services.crm.entrypoints import consumers, jobs
 from services.crm.entrypoints.http import (
+    campaigns,
     consents,
     customers,
     merchants,
     messages,
     public,
     rights,
+    triggers,
 )
 from services.crm.service.common import Links
 from shared.contracts import (
@@ -44,13 +46,15 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     messages.routes,
     public.routes,
     rights.routes,
+    triggers.routes,
+    campaigns.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).
 SUBSCRIPTIONS = Subscriptions(
     "crm.events",
     {
-        TransactionsBooked: always(consumers.on_booked),
+        TransactionsBooked: lambda rt: partial(consumers.on_booked, links=Links.of(rt.settings)),
         AccountOpened: lambda rt: partial(consumers.on_opened, links=Links.of(rt.settings)),
         RewardReversed: always(consumers.on_reversed),
         CardIssued: always(consumers.on_card_issued),

@@ -46,6 +46,12 @@ class BookedTransaction(BaseModel):
     # rate, a promotion, the 100 % or the books' cap); None for a redemption or no rate.
     taux_client_bps: int | None = Field(default=None, ge=0, le=10_000)
     rate_source: str | None = Field(default=None, max_length=40)
+    # A sale booked online: the cagnotte after it (available, pending) and the pending rewards
+    # it made available (the visit threshold reached, F8), for crm's receipt and trigger.
+    # None for a chip card's transactions, whose card showed its balance at the till.
+    balance_cents: Cents | None = None
+    pending_cents: Cents | None = None
+    transferred_cents: Cents = Field(default=0, ge=0)
 
 
 @register

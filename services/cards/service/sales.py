@@ -187,6 +187,9 @@ def _credit(
         fee_cents=evaluation.fee_cents,
         taux_client_bps=evaluation.taux_client_bps if evaluation.rate_source else None,
         rate_source=evaluation.rate_source,
+        balance_cents=s.available,
+        pending_cents=s.pending,
+        transferred_cents=credit.transferred_cents,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +14,8 @@ from shared.db.query import one_or_404
 _DETAILS = ", ".join(FIELDS)
 _FILE = f"""SELECT account_id, association_id, {_DETAILS}, enrolled_at,
                   enrolled_by_merchant::text AS enrolled_by_merchant, visit_count,
-                  total_spent_cents, last_visit_at, details_updated_at, erased_at, pseudonym
+                  total_spent_cents, last_visit_at, details_updated_at, erased_at, pseudonym,
+                  no_receipts
            FROM customers WHERE account_id = $1"""
 
 
@@ -129,11 +130,12 @@ async def log_message(
     template: str,
     consent_id: UUID | None,
     at: datetime,
+    campaign_id: UUID | None = None,
 ) -> None:
     await conn.execute(
         """INSERT INTO customer_messages (message_id, account_id, channel, category, template,
-                                         consent_id, requested_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING""",
+                                         consent_id, requested_at, updated_at, campaign_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT DO NOTHING""",
         message_id,
         account_id,
         channel,
@@ -141,6 +143,7 @@ async def log_message(
         template,
         consent_id,
         at,
+        campaign_id,
     )
 
 
@@ -199,16 +202,20 @@ async def erase(conn: asyncpg.Connection, account_id: UUID, pseudonym: str, at: 
     await conn.execute("UPDATE consents SET address = NULL WHERE account_id = $1", account_id)
 
 
-async def inactive(conn: asyncpg.Connection, before: datetime, limit: int) -> list[UUID]:
+async def inactive(
+    conn: asyncpg.Connection, before: datetime, limit: int, after: UUID | None = None
+) -> list[UUID]:
     """Files not erased whose last sign of life (a visit, the enrolment, a change of details)
-    is before ``before``, in account order (the lock order)."""
+    is before ``before``, in account order (the lock order), after ``after``."""
     rows = await conn.fetch(
         """SELECT account_id FROM customers
            WHERE erased_at IS NULL
              AND greatest(last_visit_at, enrolled_at, details_updated_at) < $1
+             AND ($3::uuid IS NULL OR account_id > $3)
            ORDER BY account_id LIMIT $2""",
         before,
         limit,
+        after,
     )
     return [r["account_id"] for r in rows]
 
@@ -234,29 +241,3 @@ async def cards_of(
         account_id,
     )
     return rows
-
-
-# --- the daily jobs -----------------------------------------------------------------------
-
-
-async def last_run(conn: asyncpg.Connection, job: str) -> date | None:
-    day: date | None = await conn.fetchval("SELECT max(day) FROM daily_runs WHERE job = $1", job)
-    return day
-
-
-async def take_day(conn: asyncpg.Connection, job: str, day: date, at: datetime) -> bool:
-    """The day's run, taken by this transaction; False: another replica or an earlier start
-    has it (the primary key waits for that transaction, then says so)."""
-    status: str = await conn.execute(
-        "INSERT INTO daily_runs (job, day, done_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        job,
-        day,
-        at,
-    )
-    return status.endswith(" 1")
-
-
-async def note_run(conn: asyncpg.Connection, job: str, day: date, detail: str) -> None:
-    await conn.execute(
-        "UPDATE daily_runs SET detail = $3 WHERE job = $1 AND day = $2", job, day, detail
-    )

@@ -32,4 +32,6 @@ def _fields(
     else:
         if isinstance(value, list):
             value = " ".join(str(v) for v in value)
+        elif isinstance(value, bool):  # a choice of the person's (no receipts): said in words
+            value = "yes" if value else "no"
         yield (service, section, i, prefix.rstrip(".") or section, "" if value is None else value)

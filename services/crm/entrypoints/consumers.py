@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.crm.domain.visits import Cancellation, CustomerCard, Enrolment, Visit
-from services.crm.service import consents, customers, messages
+from services.crm.service import consents, customers, messages, triggers
 from services.crm.service import visits as service
 from services.crm.service.common import Links
 from shared.contracts import (
@@ -24,29 +24,33 @@ from shared.events import Event
 
 
 async def on_booked(
-    conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
+    conn: asyncpg.Connection, events: list[Event[TransactionsBooked]], links: Links
 ) -> Sequence[Event[Any]]:
     """The sales cards booked, online or from a chip card: a visit each, keyed by the sale's
-    id. A redemption is no visit."""
-    await service.record_visits(
+    id (a redemption is no visit); then, for each sale new here, its receipt and the visit
+    threshold reached (the triggers of its merchant and association)."""
+    sales = [(e.data, t) for e in events for t in e.data.transactions if t.kind == "sale"]
+    fresh = await service.record_visits(
         conn,
         (
             Visit(
                 t.transaction_id,
                 t.account_id,
-                e.data.association_id,
-                e.data.merchant_id,
-                e.data.shop_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
                 t.amount_cents,
                 t.product_family,
                 t.occurred_at,
             )
-            for e in events
-            for t in e.data.transactions
-            if t.kind == "sale"
+            for d, t in sales
         ),
     )
-    return []
+    return await triggers.after_sales(
+        conn,
+        links,
+        [(d.association_id, d.merchant_id, t) for d, t in sales if t.transaction_id in fresh],
+    )
 
 
 async def on_reversed(

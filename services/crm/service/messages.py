@@ -10,16 +10,18 @@ header; an SMS says STOP): no other path in crm requests a marketing message.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 
 from services.crm.adapters import consents as consent_rows
 from services.crm.adapters import people as rows
+from services.crm.adapters import triggers as trigger_rows
 from services.crm.domain.consent import may_send
+from services.crm.domain.triggers import capped
 from services.crm.service.common import Links, event
 from shared import clock
 from shared.contracts import MessageRequested
@@ -34,12 +36,29 @@ async def transactional(
     template: str,
     variables: dict[str, Any],
     merchant_id: UUID | None = None,
+    message_id: UUID | None = None,
 ) -> Event[Any]:
     """A message the person needs whatever their marketing consents, to the file's address."""
     address = file["email"] if channel == "email" else file["phone"]
     return await _request(
-        conn, file, channel, "transactional", template, variables, address, merchant_id, None, None
+        conn,
+        file,
+        channel,
+        "transactional",
+        template,
+        variables,
+        address,
+        merchant_id,
+        None,
+        None,
+        message_id=message_id,
     )
+
+
+# Why a marketing message was not asked for: no consent (or an erased file), or the cap.
+NotSent = Literal["no_consent", "frequency_capped"]
+# What a trigger adds to a message once it may be sent (a birthday's voucher code).
+Offer = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def marketing(
@@ -51,18 +70,33 @@ async def marketing(
     template: str,
     variables: dict[str, Any],
     campaign_id: UUID | None = None,
-) -> Event[Any] | None:
-    """The marketing message, or None when the person did not consent to it (on this channel,
-    for this scope, at this address) or their file is erased."""
+    message_id: UUID | None = None,
+    offer: Offer | None = None,
+) -> Event[Any] | NotSent:
+    """The marketing message; ``no_consent`` when the person did not consent to it (on this
+    channel, for this scope, at this address) or their file is erased; ``frequency_capped``
+    when the association's cap is reached. ``message_id``: the id a trigger derived (asked
+    again, it is the same message, which the cap does not count twice)."""
     if file["erased_at"] is not None:
-        return None
+        return "no_consent"
     address = file["email"] if channel == "email" else file["phone"]
     consents = [
         consent_rows.consent_of(r) for r in await consent_rows.of_account(conn, file["account_id"])
     ]
     consent = may_send(consents, channel, merchant_id, address)
     if consent is None or address is None:
-        return None
+        return "no_consent"
+    limit = await trigger_rows.cap(conn, file["association_id"])
+    if limit is not None:
+        # The person's file locked until the commit: two replicas (a campaign and a trigger)
+        # count and add one at a time, so the cap holds (files are locked in account order).
+        await trigger_rows.lock_person(conn, file["account_id"])
+        since = clock.now() - timedelta(days=limit["per_days"])
+        sent = await trigger_rows.marketing_since(conn, file["account_id"], since, message_id)
+        if capped(sent, limit["max_messages"]):
+            return "frequency_capped"
+    if offer is not None:
+        variables = {**variables, **await offer()}
     unsubscribe = links.unsubscribe(consent.id, clock.now())
     return await _request(
         conn,
@@ -76,6 +110,7 @@ async def marketing(
         consent.id,
         unsubscribe,
         campaign_id,
+        message_id,
     )
 
 
@@ -91,10 +126,11 @@ async def _request(
     consent_id: UUID | None,
     unsubscribe_url: str | None,
     campaign_id: UUID | None = None,
+    message_id: UUID | None = None,
 ) -> Event[Any]:
     if address is None:
         raise ValueError(f"no {channel} address for {file['account_id']}")
-    message_id = uuid.uuid4()
+    message_id = message_id or uuid.uuid4()
     data = MessageRequested(
         message_id=message_id,
         channel=channel,
@@ -111,7 +147,15 @@ async def _request(
         unsubscribe_url=unsubscribe_url,
     )
     await rows.log_message(
-        conn, message_id, file["account_id"], channel, category, template, consent_id, clock.now()
+        conn,
+        message_id,
+        file["account_id"],
+        channel,
+        category,
+        template,
+        consent_id,
+        clock.now(),
+        campaign_id,
     )
     return event(data, str(file["account_id"]))
 
@@ -139,7 +183,7 @@ async def marketing_to(
     merchant_id: UUID | None,
     template: str,
     variables: dict[str, Any],
-) -> Event[Any] | None:
+) -> Event[Any] | NotSent:
     """``marketing``, for the customer's file."""
     return await marketing(
         conn, links, await rows.file(conn, account_id), channel, merchant_id, template, variables

@@ -17,7 +17,7 @@ from services.crm.adapters import customers as visit_rows
 from services.crm.adapters import people as rows
 from services.crm.adapters.services import Others
 from services.crm.domain.people import pseudonym
-from services.crm.service import consents
+from services.crm.service import consents, daily
 from services.crm.service.common import event
 from shared import clock, outbox
 from shared.contracts import CustomerErased
@@ -28,8 +28,6 @@ PARIS = ZoneInfo("Europe/Paris")
 RETENTION = "retention"
 # A day's purge erases at most this many files per transaction (the next batch follows).
 BATCH = 500
-# After a long stop, the days caught up go back no further than this.
-CATCH_UP_DAYS = 31
 
 
 def _plain(record: asyncpg.Record | None) -> dict[str, Any] | None:
@@ -95,45 +93,35 @@ def start_of(day: date) -> datetime:
 async def retention_day(
     pool: asyncpg.Pool, day: date, retention_days: int, job: str = RETENTION
 ) -> int | None:
-    """The purge of ``day``: the files inactive since ``retention_days`` before it are erased.
-    Run once per day whatever the restarts or replicas (the day's row is taken in the same
-    transaction as the first batch); None when the day was run already."""
+    """The purge of ``day``: the files inactive since ``retention_days`` before it are erased,
+    BATCH per transaction. Run once per day whatever the restarts or replicas
+    (``service.daily``); None when the day was run already."""
     cutoff = start_of(day) - timedelta(days=retention_days)
-    erased = 0
-    first = True
-    while True:
-        async with pool.acquire() as conn, conn.transaction():
-            if first and not await rows.take_day(conn, job, day, clock.now()):
-                return None
-            first = False
-            batch = await rows.inactive(conn, cutoff, BATCH)
-            events: list[Event[Any]] = []
-            for account_id in batch:
-                events.extend(await erase(conn, account_id, "retention"))
-            await outbox.write(conn, events)
-            erased += len(batch)
-            await rows.note_run(conn, job, day, f"{erased} erased, inactive before {cutoff}")
-        if len(batch) < BATCH:
-            return erased
+
+    async def step(conn: asyncpg.Connection, _: date, after: UUID | None) -> daily.Batch:
+        batch = await rows.inactive(conn, cutoff, BATCH, after)
+        events: list[Event[Any]] = []
+        for account_id in batch:
+            events.extend(await erase(conn, account_id, "retention"))
+        await outbox.write(conn, events)
+        return daily.Batch(
+            len(batch),
+            batch[-1] if batch else None,
+            len(batch) < BATCH,
+            f"inactive before {cutoff}",
+        )
+
+    return await daily.run_day(pool, job, day, step)
 
 
 async def retention_due(
     pool: asyncpg.Pool, today: date, retention_days: int, job: str = RETENTION
 ) -> dict[date, int | None]:
     """Every day not run yet up to ``today`` (a missed day is caught up), each once."""
-    async with pool.acquire() as conn:
-        last = await rows.last_run(conn, job)
-    first = (
-        today
-        if last is None
-        else max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
-    )
-    done: dict[date, int | None] = {}
-    day = first
-    while day <= today:
-        done[day] = await retention_day(pool, day, retention_days, job)
-        day += timedelta(days=1)
-    return done
+    return {
+        day: await retention_day(pool, day, retention_days, job)
+        for day in await daily.days_due(pool, job, today)
+    }
 
 
 async def erased(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record:

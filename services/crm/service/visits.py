@@ -23,17 +23,18 @@ from services.crm.domain.visits import (
 )
 
 
-async def record_visits(conn: asyncpg.Connection, visits: Iterable[Visit]) -> None:
-    """The visits and the counters of their customers, each sale once."""
+async def record_visits(conn: asyncpg.Connection, visits: Iterable[Visit]) -> set[UUID]:
+    """The visits and the counters of their customers, each sale once; the sales new here."""
     data = one_per_sale(visits)
     if not data:
-        return
+        return set()
     new = await customers.insert_visits(conn, data)
     fresh = counted(v for v in data if v.sale_id in new)  # a sale re-sent counts once
     if not fresh:
-        return
+        return set()
     await customers.add_to_customers(conn, by_customer(fresh))
     await customers.add_to_merchant_files(conn, by_merchant(fresh))
+    return {v.sale_id for v in data if v.sale_id in new}
 
 
 async def cancel_sales(conn: asyncpg.Connection, cancellations: Iterable[Cancellation]) -> None:

@@ -75,12 +75,14 @@ async def marketing_message(request: web.Request) -> web.Response:
             body.template,
             dict(body.variables),
         )
-        if e is not None:
+        if not isinstance(e, str):
             await outbox.write(conn, [e])
         return e
 
     e = await transaction(rt.pool, work)
-    if e is None:
+    if e == "frequency_capped":
+        raise Problem(409, "Frequency cap", "this person had enough messages", reason=e)
+    if isinstance(e, str):
         raise Problem(
             409,
             "No consent",

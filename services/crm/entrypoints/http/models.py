@@ -7,11 +7,13 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.crm.domain import people
 from services.crm.domain.people import Language, Title
 from shared.fields import Name, PhoneNumber, Text
+from shared.http import Problem
 
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(people.email)]
 PostalCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z -]{1,9}$")]
@@ -153,3 +155,10 @@ class MembersQuery(BaseModel):
 class Members(BaseModel):
     accounts: list[UUID]
     next_after: UUID | None
+
+
+def day_param(request: web.Request) -> date:
+    try:
+        return date.fromisoformat(request.match_info["day"])
+    except ValueError as exc:
+        raise Problem(422, "Bad day", "an ISO date, YYYY-MM-DD", reason="malformed") from exc

@@ -1,0 +1,138 @@
+"""Campaigns (F24): one-off e-mails and SMS (quick news from the back office) and the monthly
+newsletter, to a segment of an association's or a merchant's customers; the segment's size
+before sending. Each send is a job of ``service.daily`` (a one-off campaign's on the day it was
+made, so it goes once; a newsletter's on its day of each month), each message's id derived,
+each message through ``messages.marketing`` (consent, frequency cap)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.crm.adapters import campaigns as rows
+from services.crm.adapters import people as people_rows
+from services.crm.domain import segments as rules
+from services.crm.domain.segments import Segment
+from services.crm.domain.triggers import PARIS
+from services.crm.service import daily, messages
+from services.crm.service.common import Links
+from shared import clock, outbox
+from shared.events import Event
+from shared.http import Problem
+
+BATCH = 500
+
+
+def segment_of(campaign: dict[str, Any]) -> Segment:
+    s = campaign["segment"]
+
+    def instant(key: str) -> datetime | None:
+        return datetime.fromisoformat(s[key]) if s.get(key) else None
+
+    return Segment(
+        campaign["association_id"],
+        campaign["merchant_id"],
+        campaign["channel"],
+        instant("seen_since"),
+        instant("not_seen_since"),
+        s.get("min_spent_cents"),
+        tuple(s.get("product_families") or ()),
+    )
+
+
+async def size(pool: asyncpg.Pool, segment: Segment) -> tuple[int, int]:
+    async with pool.acquire() as conn:
+        return await rows.size(conn, segment)
+
+
+async def save(conn: asyncpg.Connection, campaign_id: UUID, **fields: Any) -> dict[str, Any]:
+    saved = await rows.save(conn, campaign_id, **fields, at=clock.now())
+    if saved is None:
+        raise Problem(
+            409,
+            "Another campaign",
+            "this id is a campaign of another scope",
+            reason="campaign_mismatch",
+        )
+    return saved
+
+
+def sending_day(campaign: dict[str, Any]) -> date:
+    """A one-off campaign's one day: the day it was made (sent again, it sends nothing more)."""
+    created: datetime = campaign["created_at"]
+    return created.astimezone(PARIS).date()
+
+
+async def send_day(
+    pool: asyncpg.Pool, links: Links, campaign: dict[str, Any], day: date
+) -> int | None:
+    """The campaign's messages of ``day``, once (None: that day was sent already)."""
+    segment = segment_of(campaign)
+    goes = rules.sends_on(campaign["monthly_day"], day)
+
+    async def step(conn: asyncpg.Connection, day: date, after: UUID | None) -> daily.Batch:
+        found = await rows.consenting(conn, segment, after, BATCH) if goes else []
+        events: list[Event[Any]] = []
+        for account_id in found:
+            file = await people_rows.file(conn, account_id)
+            variables = {**campaign["variables"]}
+            if file["first_name"]:
+                variables["first_name"] = file["first_name"]
+            e = await messages.marketing(
+                conn,
+                links,
+                file,
+                campaign["channel"],
+                campaign["merchant_id"],
+                campaign["template"],
+                variables,
+                campaign_id=campaign["id"],
+                message_id=rules.campaign_message_id(campaign["id"], account_id, day),
+            )
+            if not isinstance(e, str):
+                events.append(e)
+        await outbox.write(conn, events)
+        return daily.Batch(len(events), found[-1] if found else None, len(found) < BATCH)
+
+    return await daily.run_day(pool, rules.campaign_job(campaign["id"]), day, step)
+
+
+async def send(pool: asyncpg.Pool, links: Links, campaign_id: UUID) -> int | None:
+    """A one-off campaign, now (once)."""
+    campaign = await rows.one(pool, campaign_id)
+    if campaign["monthly_day"] is not None:
+        raise Problem(409, "A newsletter", "it goes on its day of the month", reason="monthly")
+    return await send_day(pool, links, campaign, sending_day(campaign))
+
+
+async def send_newsletter(
+    pool: asyncpg.Pool, links: Links, campaign_id: UUID, day: date
+) -> int | None:
+    """A monthly newsletter's ``day`` (nothing unless it is its day of the month), once."""
+    campaign = await rows.one(pool, campaign_id)
+    if campaign["monthly_day"] is None:
+        raise Problem(409, "A one-off campaign", "send it with /send", reason="one_off")
+    return await send_day(pool, links, campaign, day)
+
+
+async def run_due(
+    pool: asyncpg.Pool, links: Links, today: date
+) -> dict[UUID, dict[date, int | None]]:
+    """The monthly newsletters: each day due (a missed day caught up), sent on their day."""
+    done: dict[UUID, dict[date, int | None]] = {}
+    for c in await rows.monthly(pool):
+        days = await daily.days_due(pool, rules.campaign_job(c["id"]), today)
+        done[c["id"]] = {d: await send_day(pool, links, c, d) for d in days}
+    return done
+
+
+async def report(
+    pool: asyncpg.Pool, campaign_id: UUID
+) -> tuple[dict[str, Any], int, int, dict[str, int]]:
+    """The campaign, its segment's size now (all, consenting), its messages by status."""
+    campaign = await rows.one(pool, campaign_id)
+    total, consenting = await size(pool, segment_of(campaign))
+    return campaign, total, consenting, await rows.statuses(pool, campaign_id)

@@ -1,0 +1,266 @@
+"""The triggers (F23, F24): their configuration, the daily run of each (birthday, not seen
+for X months, visits spacing out), and what follows a booked sale (the digital receipt,
+the visit threshold reached).
+
+Each daily trigger is a job of ``service.daily`` (once a day whatever restarts or replicas,
+a missed day caught up); each message's id is derived (``domain.triggers``), and every
+marketing message goes through ``messages.marketing`` (consent, frequency cap)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.crm.adapters import people as people_rows
+from services.crm.adapters import triggers as rows
+from services.crm.adapters.vouchers import Vouchers
+from services.crm.domain import triggers as rules
+from services.crm.service import daily, messages
+from services.crm.service.common import Links
+from shared import clock, outbox
+from shared.contracts import BookedTransaction
+from shared.events import Event
+from shared.http import Problem
+
+# A daily trigger's day is done this many customers per transaction.
+BATCH = 200
+
+
+async def configure(
+    conn: asyncpg.Connection,
+    trigger_id: UUID,
+    association_id: UUID,
+    merchant_id: UUID | None,
+    kind: str,
+    channel: str,
+    enabled: bool,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Make or change a trigger; its association, merchant and kind are fixed once made."""
+    saved = await rows.save(
+        conn, trigger_id, association_id, merchant_id, kind, channel, enabled, params, clock.now()
+    )
+    if not saved:
+        raise Problem(
+            409,
+            "Another trigger",
+            "this id is a trigger of another scope or kind",
+            reason="trigger_mismatch",
+        )
+    return saved
+
+
+def _variables(trigger: dict[str, Any], file: asyncpg.Record) -> dict[str, Any]:
+    p = trigger["params"]
+    out: dict[str, Any] = {"first_name": file["first_name"], "shop_name": p.get("shop_name")}
+    if p.get("body"):
+        out["body"] = p["body"]
+    if p.get("offer_text"):
+        out["offer"] = p["offer_text"]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+async def _candidates(
+    conn: asyncpg.Connection, trigger: dict[str, Any], day: date, after: UUID | None
+) -> list[UUID]:
+    scope = (trigger["association_id"], trigger["merchant_id"], after, BATCH)
+    kind, p = trigger["kind"], trigger["params"]
+    if kind == "birthday":
+        month_days = [f"{m:02d}-{d:02d}" for m, d in rules.celebrated_on(day)]
+        return await rows.birthdays(conn, *scope, month_days)
+    start, end = rules.start_of(day), rules.start_of(day + timedelta(days=1))
+    if kind == "we_miss_you":
+        return await rows.last_seen_between(conn, *scope, *rules.absent_window(day, p["months"]))
+    return await rows.spacing_out(conn, *scope, start, end, p.get("factor", 2))
+
+
+def _birthday(
+    trigger: dict[str, Any], file: asyncpg.Record, day: date, vouchers: Vouchers
+) -> tuple[dict[str, Any], messages.Offer | None]:
+    """The birthday's variables (who), and its voucher, issued only once the message may go."""
+    who = rules.whose_birthday(
+        day, file["birth_date"], file["spouse_birthday"], list(file["children_birthdays"] or [])
+    )
+    value = trigger["params"].get("voucher_cents")
+    if not value:
+        return {"who": who}, None
+    expires = rules.start_of(day + timedelta(days=trigger["params"].get("voucher_days", 30)))
+    batch = rules.voucher_batch_id(trigger["id"], file["account_id"], day)
+
+    async def voucher() -> dict[str, Any]:
+        code = await vouchers.issue(batch, trigger["association_id"], value, expires)
+        # ``offer`` is what the templates show: the merchant's words, then the code
+        said = trigger["params"].get("offer_text")
+        return {
+            "offer": f"{said} {code}" if said else code,
+            "voucher_code": code,
+            "offer_cents": value,
+            "offer_expires_at": expires.isoformat(),
+        }
+
+    return {"who": who}, voucher
+
+
+async def run_day(
+    pool: asyncpg.Pool, links: Links, vouchers: Vouchers, trigger: dict[str, Any], day: date
+) -> int | None:
+    """The trigger's messages of ``day``, once (None: the day was run already)."""
+    template = rules.TEMPLATES[trigger["kind"]]
+    voucher_days = trigger["params"].get("voucher_days", 30)
+    late = (
+        trigger["kind"] == "birthday" and day + timedelta(days=voucher_days) <= clock.today_paris()
+    )
+
+    async def step(conn: asyncpg.Connection, day: date, after: UUID | None) -> daily.Batch:
+        found = await _candidates(conn, trigger, day, after)
+        events: list[Event[Any]] = []
+        for account_id in found if not late else []:
+            file = await people_rows.file(conn, account_id)
+            extra, offer = (
+                _birthday(trigger, file, day, vouchers)
+                if trigger["kind"] == "birthday"
+                else ({}, None)
+            )
+            e = await messages.marketing(
+                conn,
+                links,
+                file,
+                trigger["channel"],
+                trigger["merchant_id"],
+                template,
+                {**_variables(trigger, file), **extra},
+                message_id=rules.message_id(trigger["id"], account_id, day),
+                offer=offer,
+            )
+            if not isinstance(e, str):
+                events.append(e)
+        await outbox.write(conn, events)
+        return daily.Batch(len(events), found[-1] if found else None, len(found) < BATCH)
+
+    return await daily.run_day(pool, rules.job(trigger["id"]), day, step)
+
+
+async def run_due(
+    pool: asyncpg.Pool, links: Links, vouchers: Vouchers, today: date
+) -> dict[UUID, dict[date, int | None]]:
+    """Every enabled daily trigger, each day due (a missed day caught up), each once."""
+    done: dict[UUID, dict[date, int | None]] = {}
+    async with pool.acquire() as conn:
+        enabled = await rows.enabled_daily(conn)
+    for t in enabled:
+        days = await daily.days_due(pool, rules.job(t["id"]), today)
+        done[t["id"]] = {d: await run_day(pool, links, vouchers, t, d) for d in days}
+    return done
+
+
+# --- after a booked sale ------------------------------------------------------------------------
+
+Sale = tuple[UUID, UUID, BookedTransaction]  # association, merchant, the sale
+
+
+def _of_scope(
+    triggers: list[dict[str, Any]], kind: str, association_id: UUID, merchant_id: UUID
+) -> list[dict[str, Any]]:
+    return [
+        t
+        for t in triggers
+        if t["kind"] == kind
+        and t["association_id"] == association_id
+        and t["merchant_id"] in (None, merchant_id)
+    ]
+
+
+async def _file(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record | None:
+    try:
+        return await people_rows.file(conn, account_id)
+    except Problem:  # no file yet (the account's opening not heard of): no message
+        return None
+
+
+def receipt_variables(file: asyncpg.Record, shop_name: str, t: BookedTransaction) -> dict[str, Any]:
+    out = {
+        "first_name": file["first_name"],
+        "shop_name": shop_name,
+        "amount_cents": t.amount_cents,
+        "reward_cents": t.reward_cents,
+        "balance_cents": t.balance_cents,
+        "pending_cents": t.pending_cents,
+        "occurred_at": t.occurred_at.isoformat(),
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+async def after_sales(
+    conn: asyncpg.Connection, links: Links, sales: list[Sale]
+) -> list[Event[Any]]:
+    """The receipt of each sale (transactional, by e-mail: the merchant's receipt trigger, else
+    the association's; none without an address or for a customer who wants none), and the
+    visit threshold reached (marketing, each enabled trigger of the sale's scope)."""
+    if not sales:
+        return []
+    triggers = await rows.after_sale(conn, sorted({(a, m) for a, m, _ in sales}))
+    out: list[Event[Any]] = []
+    for association_id, merchant_id, t in sales:
+        receipts = sorted(
+            _of_scope(triggers, "receipt", association_id, merchant_id),
+            key=lambda r: r["merchant_id"] is None,  # the merchant's own first
+        )
+        reached = (
+            [
+                r
+                for r in _of_scope(triggers, "threshold_reached", association_id, merchant_id)
+                if r["enabled"]
+            ]
+            if t.transferred_cents
+            else []
+        )
+        if (
+            not (receipts and receipts[0]["enabled"] and t.balance_cents is not None)
+            and not reached
+        ):
+            continue
+        file = await _file(conn, t.account_id)
+        if file is None or file["erased_at"] is not None:
+            continue
+        if receipts and receipts[0]["enabled"] and t.balance_cents is not None:
+            r = receipts[0]
+            if file["email"] and not file["no_receipts"]:
+                out.append(
+                    await messages.transactional(
+                        conn,
+                        file,
+                        "email",
+                        "receipt",
+                        receipt_variables(file, r["params"].get("shop_name", ""), t),
+                        merchant_id,
+                        rules.sale_message_id(r["id"], t.transaction_id),
+                    )
+                )
+        for r in reached:
+            e = await messages.marketing(
+                conn,
+                links,
+                file,
+                r["channel"],
+                r["merchant_id"],
+                "threshold_reached",
+                {**_variables(r, file), "transferred_cents": t.transferred_cents},
+                message_id=rules.sale_message_id(r["id"], t.transaction_id),
+            )
+            if not isinstance(e, str):
+                out.append(e)
+    return out
+
+
+async def set_receipts(conn: asyncpg.Connection, account_id: UUID, wanted: bool) -> None:
+    await people_rows.file(conn, account_id)
+    await rows.set_no_receipts(conn, account_id, not wanted)
+
+
+async def set_cap(
+    conn: asyncpg.Connection, association_id: UUID, max_messages: int, per_days: int
+) -> None:
+    await rows.save_cap(conn, association_id, max_messages, per_days, clock.now())
