@@ -4,6 +4,8 @@
     python -m deploy.cli redeem --terminal boulangerie --phone 0612345678 --amount 1.00
     python -m deploy.cli sale --terminal librairie --card "2500 0100 0000 0018" --amount 20 --family livres
     python -m deploy.cli enrol --terminal fleuriste --phone 0698765432 --email a@example.org
+    python -m deploy.cli enrol --terminal fleuriste --email b@example.org    # no phone
+    python -m deploy.cli sale --terminal fleuriste --email b@example.org --amount 12
     python -m deploy.cli account --phone 0612345678     # cards: balance and entries
     python -m deploy.cli pivot                          # clearing: the compte pivot
     python -m deploy.cli customer --phone 0612345678    # crm: the customer file
@@ -194,7 +196,12 @@ async def cmd_sale(args: argparse.Namespace, demo: Demo, session: aiohttp.Client
         session,
         "sale",
         lambda c: c.sale(
-            args.phone, args.amount, args.family, sale_id=sale_id, card_number=args.card
+            args.phone,
+            args.amount,
+            args.family,
+            sale_id=sale_id,
+            card_number=args.card,
+            email=args.email,
         ),
         sale_id,
     )
@@ -224,7 +231,9 @@ async def cmd_redeem(args: argparse.Namespace, demo: Demo, session: aiohttp.Clie
         demo,
         session,
         "redemption",
-        lambda c: c.redeem(args.phone, args.amount, redemption_id=rid, card_number=args.card),
+        lambda c: c.redeem(
+            args.phone, args.amount, redemption_id=rid, card_number=args.card, email=args.email
+        ),
         rid,
     )
     if reply.status not in (200, 201):
@@ -247,18 +256,19 @@ async def cmd_enrol(args: argparse.Namespace, demo: Demo, session: aiohttp.Clien
     details = {
         k: v
         for k, v in (
+            ("phone", args.phone),
             ("email", args.email),
             ("first_name", args.first_name),
             ("last_name", args.last_name),
         )
         if v
     }
+    if not args.phone and not args.email:
+        raise CliError("enrol: give --phone, --email or both", 2)
     t = demo.terminal(args.terminal)
     client = TerminalClient(session, demo.url("terminals"), t["id"], t["secret"])
     eid = str(uuid.uuid4())
-    reply = await client.request(
-        "POST", "/v1/enrolments", {"enrolment_id": eid, "phone": args.phone, **details}
-    )
+    reply = await client.request("POST", "/v1/enrolments", {"enrolment_id": eid, **details})
     for _ in range(40):
         if reply.status != 202:
             break
@@ -267,7 +277,8 @@ async def cmd_enrol(args: argparse.Namespace, demo: Demo, session: aiohttp.Clien
     if reply.status not in (200, 201):
         raise CliError(f"enrolment not accepted: {problem_text(reply)}", 3)
     b = reply.body
-    show(args, b, f"enrolled {b['phone']} at {t['merchant']}: account {b['account_id']}")
+    who = " and ".join(x for x in (b.get("phone"), b.get("email")) if x)
+    show(args, b, f"enrolled {who} at {t['merchant']}: account {b['account_id']}")
     return 0
 
 
@@ -434,8 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument(
             "--terminal", required=True, help="demo terminal name (bistrot, boulangerie, ...)"
         )
-        who = c.add_mutually_exclusive_group(required=True)
+        # A sale names one customer; an enrolment gives a phone, an e-mail or both.
+        who = c.add_mutually_exclusive_group(required=True) if card else c
         who.add_argument("--phone", help="the customer's phone number, e.g. 0612345678")
+        who.add_argument("--email", help="the e-mail address of a customer enrolled with it")
         if card:
             who.add_argument(
                 "--card", help="the customer's card number (the demo's: see .comptoir/demo.json)"
@@ -453,8 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = terminal_cmd("redeem", "pay part of a purchase with the cagnotte (décagnottage)", True)
     c.add_argument("--amount", required=True, type=parse_amount, help="amount in euros, e.g. 1.00")
     c.add_argument("--id", type=parse_uuid, help="redemption id (default: a new one)")
-    c = terminal_cmd("enrol", "enrol a customer at the till (phone, optionally e-mail and name)")
-    c.add_argument("--email")
+    c = terminal_cmd("enrol", "enrol a customer at the till (phone, e-mail or both; a name)")
     c.add_argument("--first-name")
     c.add_argument("--last-name")
     c = sub.add_parser("account", help="cards: the account's balance and entries")

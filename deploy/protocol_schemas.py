@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
+from services.terminals.domain.answers import EnrolmentAccepted
+from services.terminals.domain.requests import EnrolmentIn, RedemptionIn, SaleIn
 from shared.contracts import CardTransaction
 from shared.rules.params import TerminalParameters
 from shared.sync import messages
@@ -174,6 +176,13 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "close": Close,
     "updates": Updates,
 }
+# The online requests a till sends (POST /v1/<kind>s, signed like the sync's), as the gateway
+# validates them; the enrolment's answer as it sends it.
+ONLINE: dict[str, type[BaseModel]] = {
+    "sale": SaleIn,
+    "redemption": RedemptionIn,
+    "enrolment": EnrolmentIn,
+}
 ANSWERS: dict[str, type[BaseModel]] = {
     "hello": HelloReply,
     "chunk": ChunkReply,
@@ -236,6 +245,19 @@ def schemas() -> dict[str, dict[str, Any]]:
             f"The gateway's answer to {kind.upper()}: the HTTP 200 body, and the `body` of "
             f"the line's answer frame of type `{kind}`.",
         )
+    for kind, model in ONLINE.items():
+        out[f"online-{kind}.schema.json"] = _doc(
+            f"online-{kind}.schema.json",
+            _model(model, "validation"),
+            f"An online {kind} from a till: the HTTP body of POST /v1/{kind}s (the document's "
+            'section "Online requests").',
+        )
+    out["online-enrolment-reply.schema.json"] = _doc(
+        "online-enrolment-reply.schema.json",
+        _model(EnrolmentAccepted, "serialization"),
+        "The gateway's 201 answer to POST /v1/enrolments, and to GET /v1/enrolments/{id} once "
+        "decided.",
+    )
     out["card-transaction.schema.json"] = _doc(
         "card-transaction.schema.json",
         _model(CardTransaction, "validation"),

@@ -49,12 +49,14 @@ class TerminalClient:
         sale_id: str | None = None,
         *,
         card_number: str | None = None,
+        email: str | None = None,
         **extra: Any,
     ) -> Reply:
-        """A sale for a phone (cardless account) or, with ``card_number``, a card."""
+        """A sale for a phone or, with ``email``, an e-mail address (a cardless account) or,
+        with ``card_number``, a card."""
         payload: dict[str, Any] = {
             "sale_id": sale_id or str(uuid.uuid4()),
-            "customer": _customer(phone, card_number),
+            "customer": _customer(phone, card_number, email),
             "amount_cents": amount_cents,
             **extra,
         }
@@ -70,6 +72,7 @@ class TerminalClient:
         *,
         card_number: str | None = None,
         purse: str = "cagnotte",
+        email: str | None = None,
         **extra: Any,
     ) -> Reply:
         """Pay with the cagnotte, or with ``purse="stored_value"`` the money on a gift card."""
@@ -78,7 +81,7 @@ class TerminalClient:
             "/v1/redemptions",
             {
                 "redemption_id": redemption_id or str(uuid.uuid4()),
-                "customer": _customer(phone, card_number),
+                "customer": _customer(phone, card_number, email),
                 "amount_cents": amount_cents,
                 "purse": purse,
                 **extra,
@@ -104,20 +107,20 @@ class TerminalClient:
             },
         )
 
-    async def enrol(self, phone: str, **details: Any) -> Reply:
-        return await self.request(
-            "POST",
-            "/v1/enrolments",
-            {
-                "enrolment_id": str(uuid.uuid4()),
-                "phone": phone,
-                **details,
-            },
-        )
+    async def enrol(self, phone: str | None = None, **details: Any) -> Reply:
+        """A quick enrolment by ``phone``, ``email=`` or both (``enrolment_id=`` to choose it)."""
+        body: dict[str, Any] = {"enrolment_id": str(uuid.uuid4())}
+        if phone is not None:
+            body["phone"] = phone
+        return await self.request("POST", "/v1/enrolments", {**body, **details})
 
 
-def _customer(phone: str | None, card_number: str | None) -> dict[str, str]:
-    return {"card_number": card_number} if card_number else {"phone": phone or ""}
+def _customer(
+    phone: str | None, card_number: str | None, email: str | None = None
+) -> dict[str, str]:
+    if card_number:
+        return {"card_number": card_number}
+    return {"email": email} if email else {"phone": phone or ""}
 
 
 class AdminClient:

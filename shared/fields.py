@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic_core import PydanticCustomError
 
 from shared.rules.codes import InvalidCode, parse_card_number
+from shared.rules.email import InvalidEmail
+from shared.rules.email import normalise as normalise_email
 from shared.rules.phone import InvalidPhone, normalise
 
 
@@ -17,6 +20,13 @@ def _phone(value: str) -> str:
     try:
         return normalise(value)
     except InvalidPhone as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _email(value: str) -> str:
+    try:
+        return normalise_email(value)
+    except InvalidEmail as exc:
         raise ValueError(str(exc)) from exc
 
 
@@ -68,6 +78,12 @@ def as_utc(value: datetime) -> datetime:
 # E.164 once parsed by libphonenumber (shared.rules.phone), a national form read as French:
 # "06 12 34 56 78" → "+33612345678"; "+32 470 12 34 56" stays Belgian.
 PhoneNumber = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_phone)]
+# An e-mail address by its syntax (shared.rules.email), lower-cased: "G.Buis@Example.FR" →
+# "g.buis@example.fr", the one spelling the till, cards and crm look up and write to.
+EmailAddress = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+# A person's title, as the merchant guide (seed 003) has it: Monsieur, Madame, neither. crm's
+# file and cards' correction of an account take the same three.
+Title = Literal["M", "MME", "MX"]
 # 16 digits with a Luhn check digit; spaces and dashes allowed as typed.
 CardNumber = Annotated[str, Field(max_length=32), AfterValidator(_card)]
 # Narrower: ``Annotated[Text, Field(max_length=70)]``. A default ``= Field(max_length=70)``
@@ -83,3 +99,17 @@ UtcInstant = Annotated[AwareDatetime, AfterValidator(as_utc)]
 # step ``family.unknown``).
 PRODUCT_FAMILY_CODE = "[A-Za-z0-9_.-]{1,64}"
 ProductFamilyCode = Annotated[str, Field(pattern=f"^{PRODUCT_FAMILY_CODE}$")]
+
+
+# The codes of the rules a model checks across its fields (``coded_error``): a body that breaks
+# only such a rule is answered with that rule's code rather than ``malformed`` (shared/http.py).
+CODED_ERRORS: set[str] = set()
+
+
+def coded_error(code: str, message: str) -> PydanticCustomError:
+    """A validation error of a model's own rule, with a stable code: when a body breaks that
+    rule and nothing else, the problem's ``code`` and ``reason`` are ``code`` (an enrolment
+    with neither phone nor e-mail is ``contact_required``, which a till can show as "ask for a
+    mobile or an e-mail"); with other errors it is ``malformed``, as any."""
+    CODED_ERRORS.add(code)
+    return PydanticCustomError(code, message)

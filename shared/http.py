@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared import db, metrics, tabular
 from shared import logging as log
+from shared.fields import CODED_ERRORS
 
 CORRELATION_HEADER = "X-Correlation-Id"
 PROBLEM = "application/problem+json"
@@ -206,9 +207,16 @@ def parse_model(raw: bytes, model: type[M], *, strict: bool = False) -> M:
             422,
             "Invalid request body",
             "the body does not match the schema",
-            code="malformed",
+            code=_code(exc),
             errors=_errors(exc),
         ) from exc
+
+
+def _code(exc: ValidationError) -> str:
+    types = {e["type"] for e in exc.errors()}
+    if len(types) == 1 and (only := next(iter(types))) in CODED_ERRORS:
+        return only
+    return "malformed"
 
 
 def _errors(exc: ValidationError) -> list[dict[str, str]]:

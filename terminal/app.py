@@ -1,5 +1,6 @@
 """The front desk: a line-oriented program in French or English over ``Terminal``, the
-nightly and manual syncs, and the online identification of a cardless customer by phone.
+nightly and manual syncs, and the online identification of a cardless customer by phone or
+e-mail.
 
     python -m terminal setup --dir DIR --terminal-id ID --secret S \\
         --gateway http://127.0.0.1:8080 [--line 127.0.0.1:8070] [--lang fr]
@@ -152,9 +153,11 @@ class Desk:
         ]
 
     async def phone(self, args: list[str]) -> list[str]:
-        """A cardless customer: the sale goes online to the gateway, which knows the account."""
+        """A cardless customer, named by their phone or the e-mail address they enrolled with:
+        the sale goes online to the gateway, which knows the account."""
         if len(args) < 2:
-            raise ValueError("phone and amount?")
+            raise ValueError("phone (or e-mail) and amount?")
+        email = args[0] if "@" in args[0] else None
         self.terminal.configuration()
         amount = parse_euros(args[1])
         family = args[2] if len(args) > 2 else None
@@ -166,7 +169,7 @@ class Desk:
                     str(self.journal.get("terminal_id")),
                     str(self.journal.get("secret")),
                 )
-                r = await client.sale(args[0], amount, family)
+                r = await client.sale(None if email else args[0], amount, family, email=email)
         except (aiohttp.ClientError, TimeoutError):
             return [say(self.lang, "offline")]
         if r.status == 201:

@@ -30,7 +30,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Paid {amount} from the cagnotte. Left {available}",
     },
     "phone_sale_done": {
-        "fr": "Vente {amount} au {phone} : +{reward}, cagnotte {available}",
+        "fr": "Vente {amount} pour {phone} : +{reward}, cagnotte {available}",
         "en": "Sale {amount} for {phone}: +{reward}, cagnotte {available}",
     },
     "phone_sale_pending": {
@@ -113,16 +113,16 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Card refused: the security module lacks the keys of its version",
     },
     "offline": {
-        "fr": "Hors ligne : l'identification par téléphone demande une connexion",
-        "en": "Offline: identifying by phone needs a connection",
+        "fr": "Hors ligne : l'identification par téléphone ou e-mail demande une connexion",
+        "en": "Offline: identifying by phone or e-mail needs a connection",
     },
     "refused_online": {"fr": "Refusé : {detail}", "en": "Refused: {detail}"},
     "bad_input": {"fr": "Saisie invalide : {detail}", "en": "Invalid input: {detail}"},
     "help": {
         "fr": "Commandes : carte | vente MONTANT [FAMILLE] [xQTE] | payer MONTANT|tout | "
-        "tel NUMERO MONTANT [FAMILLE] | synchro [ip|ligne] | etat | journal | langue en | quitter",
+        "tel NUMERO|E-MAIL MONTANT [FAMILLE] | synchro [ip|ligne] | etat | journal | langue en | quitter",
         "en": "Commands: card | sale AMOUNT [FAMILY] [xQTY] | pay AMOUNT|all | "
-        "phone NUMBER AMOUNT [FAMILY] | sync [ip|line] | status | journal | language fr | quit",
+        "phone NUMBER|E-MAIL AMOUNT [FAMILY] | sync [ip|line] | status | journal | language fr | quit",
     },
     "unknown_command": {
         "fr": "Commande inconnue : {command}. Tapez aide.",

@@ -29,6 +29,7 @@ from services.crm.entrypoints.http import (
 )
 from services.crm.service.common import Links
 from shared.contracts import (
+    AccountDetailsCorrected,
     AccountOpened,
     CardIssued,
     MessageStatusChanged,
@@ -56,6 +57,7 @@ SUBSCRIPTIONS = Subscriptions(
     {
         TransactionsBooked: lambda rt: partial(consumers.on_booked, links=Links.of(rt.settings)),
         AccountOpened: lambda rt: partial(consumers.on_opened, links=Links.of(rt.settings)),
+        AccountDetailsCorrected: always(consumers.on_corrected),
         RewardReversed: always(consumers.on_reversed),
         CardIssued: always(consumers.on_card_issued),
         MessageStatusChanged: always(consumers.on_status_changed),

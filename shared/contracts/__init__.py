@@ -9,6 +9,7 @@ registers every event (``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
+    AccountDetailsCorrected,
     AccountHolderRenamed,
     AccountOpened,
     BlacklistChanged,
@@ -62,6 +63,7 @@ __all__ = [
     "MAX_QUANTITY",
     "MAX_SALE_CENTS",
     "AccountAdjusted",
+    "AccountDetailsCorrected",
     "AccountHolderRenamed",
     "AccountOpened",
     "AtTerminal",

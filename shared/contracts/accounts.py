@@ -98,7 +98,11 @@ class AccountHolderRenamed(EventData):
     """The names on an account were changed in the back office (F16: a name changed by
     marriage, a title given later): all three as they are now, not a diff, so a consumer
     that missed an earlier change is right after this one. Clearing shows them on the
-    statements' detail lines."""
+    statements' detail lines.
+
+    No longer published: a correction at cards is ``AccountDetailsCorrected``, applied by crm,
+    which owns personal data and tells every service (``customer.details_changed``). Clearing
+    still applies the ones published before, so none in flight at an upgrade is lost."""
 
     name = "account.holder_renamed"
     account_id: UUID
@@ -107,6 +111,38 @@ class AccountHolderRenamed(EventData):
     first_name: str | None = None
     last_name: str | None = None
     changed_at: datetime
+
+
+# The holder's details a back-office correction at cards may give (PATCH /v1/accounts/{id}).
+CorrectedDetail = Literal[
+    "title", "first_name", "last_name", "email", "birth_date", "postal_code", "phone"
+]
+
+
+@register
+class AccountDetailsCorrected(EventData):
+    """The back office corrected or completed an account holder's details at cards
+    (``PATCH /v1/accounts/{id}``: a name mistyped at the till, a mobile changed). crm owns
+    personal data: it applies the fields named in ``changed`` to the customer file and, as for
+    any change of the file, publishes ``customer.details_changed``, which is how clearing's
+    statement lines and cards' card records hear of it. cards publishes nothing when it
+    applies that event, so a correction goes round once.
+
+    The values are the account's after the correction; ``changed`` names the fields the back
+    office gave (a None among them: cleared)."""
+
+    name = "account.details_corrected"
+    account_id: UUID
+    association_id: UUID
+    changed: list[CorrectedDetail] = Field(min_length=1)
+    title: str | None = Field(default=None, max_length=20)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=20, description="the mobile, E.164")
+    birth_date: date | None = None
+    postal_code: str | None = Field(default=None, max_length=10)
+    corrected_at: datetime
 
 
 @register

@@ -12,6 +12,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BeforeValidator,
+    Field,
     model_validator,
 )
 
@@ -62,13 +63,17 @@ ORIGIN = ("association_id", "merchant_id", "shop_id", "terminal_id", "occurred_a
 
 
 class Holder(AtTerminal):
-    """The customer is named by a phone number (cardless account) or a card number, not both."""
+    """The customer is named by a phone number or an e-mail address (a cardless account) or
+    by a card number: exactly one of the three."""
 
     phone: str | None = None
     card_number: str | None = None
+    # A cardless account enrolled by e-mail (lower-cased, shared.rules.email).
+    email: str | None = Field(default=None, max_length=254)
 
     @model_validator(mode="after")
     def _one_identifier(self) -> Holder:
-        if (self.phone is None) == (self.card_number is None):
-            raise ValueError("give the customer's phone or card number, exactly one")
+        given = [v for v in (self.phone, self.email, self.card_number) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give the customer's phone, e-mail or card number, exactly one")
         return self

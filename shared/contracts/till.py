@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.base import MAX_QUANTITY, MAX_SALE_CENTS, AtTerminal, Cents, Holder, Purse
 from shared.events import EventData, register
@@ -49,14 +49,22 @@ class ReturnRecorded(AtTerminal):
 
 @register
 class EnrolmentRequested(AtTerminal):
-    """Quick enrolment at the till: a phone number, the rest completed later."""
+    """Quick enrolment at the till (F3): a mobile, an e-mail address or both, the rest completed
+    later by the customer through the link crm sends. Each names the account it opens: a
+    mobile or an e-mail already used in the association is refused ``already_enrolled``."""
 
     name = "enrolment.requested"
     enrolment_id: UUID
-    phone: str
-    email: str | None = None
+    phone: str | None = None
+    email: str | None = Field(default=None, max_length=254)
     first_name: str | None = None
     last_name: str | None = None
+
+    @model_validator(mode="after")
+    def _a_contact(self) -> EnrolmentRequested:
+        if self.phone is None and self.email is None:
+            raise ValueError("an enrolment gives a phone or an e-mail address (or both)")
+        return self
 
 
 class RuleRefusal(BaseModel):

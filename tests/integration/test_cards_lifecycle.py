@@ -419,7 +419,7 @@ async def test_identifiers_phone_card_email_and_token_lead_to_one_account(
         "PATCH",
         f"/v1/accounts/{account_id}",
         {
-            "title": "Mme",
+            "title": "MME",
             "first_name": "Léa",
             "last_name": "Martin",
             "birth_date": "1990-04-12",
@@ -429,7 +429,7 @@ async def test_identifiers_phone_card_email_and_token_lead_to_one_account(
     )
     assert r.status == 200, r
     assert (r.body["title"], r.body["last_name"], r.body["birth_date"], r.body["phone"]) == (
-        "Mme",
+        "MME",
         "Martin",
         "1990-04-12",
         "+33611223344",

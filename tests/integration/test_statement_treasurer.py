@@ -161,7 +161,7 @@ async def test_a_treasurers_month(
     number = card["number"]
     await _ok(
         await admin.call(
-            "PATCH", f"{CARDS}/v1/accounts/{b}", {"title": "M.", "last_name": "Durand-Leroy"}
+            "PATCH", f"{CARDS}/v1/accounts/{b}", {"title": "M", "last_name": "Durand-Leroy"}
         )
     )
 
@@ -186,7 +186,7 @@ async def test_a_treasurers_month(
             "SELECT count(*) FROM clearing.merchants WHERE association_id = $1", aid
         )
         return bool(
-            [tuple(r) for r in named] == [(None, "Alice", "Martin"), ("M.", "Bob", "Durand-Leroy")]
+            [tuple(r) for r in named] == [(None, "Alice", "Martin"), ("M", "Bob", "Durand-Leroy")]
             and partner == 1
             and shops == 2
         )

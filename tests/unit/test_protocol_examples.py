@@ -16,9 +16,12 @@ from cryptography.hazmat.primitives.ciphers.algorithms import AES128
 from cryptography.hazmat.primitives.cmac import CMAC
 from jsonschema import Draft202012Validator
 
+from services.terminals.domain.outcomes import decide
+from services.terminals.domain.requests import EnrolmentIn, SaleIn
 from shared import signing
 from shared.card import apdu, crypto, layouts
-from shared.contracts import CARD_SALE_NAMESPACE, card_transaction_id
+from shared.contracts import CARD_SALE_NAMESPACE, AccountOpened, card_transaction_id
+from shared.events import new_event
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
 from shared.rules.params import TerminalParameters, compile
@@ -214,3 +217,40 @@ def test_the_parameters_example_validates_and_gives_the_documented_rewards() -> 
         ], row
     tobacco = rules.book.evaluate(Sale(str(params.merchant_id), "tabac", 1000, rows[2][2]))
     assert [r.code for r in tobacco.refusals] == ["legal_tobacco"]
+
+
+def _blocks_after(marker: str, count: int) -> list[str]:
+    """The first ``count`` fenced blocks after ``marker``."""
+    found = re.compile(r"```\n(.*?)```", re.S).findall(DOC, DOC.index(marker))
+    assert len(found) >= count, f"{count} code blocks after {marker!r}"
+    return [b.strip() for b in found[:count]]
+
+
+def test_the_online_enrolment_by_email_example_is_what_the_gateway_takes_and_answers() -> None:
+    body, answer, sale = _blocks_after("**An enrolment by e-mail, and the sale that follows.**", 3)
+    for schema, example in (
+        ("online-enrolment", body),
+        ("online-enrolment-reply", answer),
+        ("online-sale", sale),
+    ):
+        document = json.loads((ROOT / "docs" / "schemas" / f"{schema}.schema.json").read_text())
+        Draft202012Validator(document).validate(json.loads(example))
+    enrolment = EnrolmentIn.model_validate_json(body, strict=True)
+    assert (enrolment.phone, enrolment.email) == (None, "lea.roux@example.fr")
+    said = json.loads(answer)
+    opened = AccountOpened(
+        account_id=uuid.UUID(said["account_id"]),
+        association_id=uuid.uuid4(),
+        email=enrolment.email,
+        first_name=enrolment.first_name,
+        opened_at=datetime(2026, 11, 22, 11, 30, tzinfo=UTC),
+        request_id=enrolment.enrolment_id,
+        request_kind="enrolment",
+    )
+    decision = decide(new_event("cards", opened))
+    assert decision is not None and (decision.http_status, decision.body) == (201, said)
+    assert SaleIn.model_validate_json(sale, strict=True).customer.email == enrolment.email
+    # a phone-only enrolment is answered as before the e-mail: no `email` member
+    old_shape = opened.model_copy(update={"email": None, "phone": "+33612345678"})
+    by_phone = decide(new_event("cards", old_shape))
+    assert by_phone is not None and "email" not in by_phone.body

@@ -170,12 +170,19 @@ FIGURES = Figures(
 
 def test_a_detail_line_says_who_which_family_and_which_rate() -> None:
     row = dict(zip([c.header for c in DETAILS], detail_row(LINES[0], STARTS, ENDS), strict=True))
-    assert (row["CIVILITE"], row["NOM"], row["PRENOM"]) == ("MME", "Martin", "Alice")
+    assert (row["CIVILITE"], row["NOM"], row["PRENOM"]) == ("Mme", "Martin", "Alice")
     assert (row["UNIVERS"], row["TAUX (%)"]) == ("Papeterie et cadeaux", 400)
     assert row["ORIGINE DU TAUX"] == "taux de la famille"
     # a line booked before labels were carried shows its code
     older = detail_row(_entry("accrual", product_family="papeterie"), STARTS, ENDS)
     assert older[DETAILS.index(next(c for c in DETAILS if c.header == "UNIVERS"))] == "papeterie"
+
+
+def test_crms_titles_are_written_as_a_statement_writes_them_others_as_given() -> None:
+    shown = [
+        statement_lines.civility(t) for t in ("M", "MME", "MX", "Monsieur", "Mme", None)
+    ]
+    assert shown == ["M.", "Mme", "Mx", "Monsieur", "Mme", None]
 
 
 def test_a_partner_line_shows_its_base_and_its_rate() -> None:

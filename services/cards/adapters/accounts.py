@@ -35,9 +35,11 @@ _OPEN_ANONYMOUS = Batch(
 
 async def open_accounts(
     conn: asyncpg.Connection,
-    new: list[tuple[UUID, UUID, str, UUID, str | None, str | None, str | None]],
+    new: list[tuple[UUID, UUID, str | None, UUID, str | None, str | None, str | None]],
 ) -> set[UUID]:
-    """Insert (id, association, phone, merchant, email, first, last); return the ids created."""
+    """Insert (id, association, phone, merchant, email, first, last); return the ids created
+    (an account without a phone, enrolled by e-mail, is always created: the caller checked its
+    e-mail address under ``identifiers.email_lock``)."""
     now = clock.now()  # the liability counts accounts opened by then, on the services' clock
     rows = await _OPEN.fetch(conn, [(*n, now) for n in new])
     return {r["id"] for r in rows}
@@ -86,6 +88,34 @@ async def account_ids(
         [p[1] for p in pairs],
     )
     return {(r["association_id"], r["phone"]): r["id"] for r in rows}
+
+
+async def email_accounts(
+    conn: asyncpg.Connection, keys: Iterable[tuple[UUID, str]]
+) -> dict[tuple[UUID, str], list[UUID]]:
+    """The accounts each (association, e-mail address) names: an e-mail identifier linked to
+    it, or the holder's e-mail on the account (erased accounts have none). The address is
+    compared lower-cased, as every service spells it (shared/rules/email.py)."""
+    pairs = list(set(keys))
+    if not pairs:
+        return {}
+    rows = await conn.fetch(
+        """WITH k(association_id, email) AS (SELECT * FROM unnest($1::uuid[], $2::text[]))
+           SELECT k.association_id, k.email, i.account_id AS id
+           FROM k JOIN account_identifiers i
+             ON i.association_id = k.association_id AND i.kind = 'email' AND i.value = k.email
+           UNION
+           SELECT k.association_id, k.email, a.id
+           FROM k JOIN accounts a
+             ON a.association_id = k.association_id AND lower(a.email) = k.email
+           ORDER BY 1, 2, 3""",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
+    out: dict[tuple[UUID, str], list[UUID]] = {}
+    for r in rows:
+        out.setdefault((r["association_id"], r["email"]), []).append(r["id"])
+    return out
 
 
 async def lock_accounts(

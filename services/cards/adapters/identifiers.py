@@ -8,6 +8,20 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.db.query import Batch
+
+_LINK_EMAILS = Batch(
+    "account_identifiers",
+    [
+        ("association_id", "uuid"),
+        ("kind", "text"),
+        ("value", "text"),
+        ("account_id", "uuid"),
+        ("linked_at", "timestamptz"),
+    ],
+    "ON CONFLICT (association_id, kind, value) DO NOTHING",
+)
+
 
 async def of_account(conn: asyncpg.Connection, account_id: UUID) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
@@ -23,6 +37,21 @@ async def email_lock(conn: asyncpg.Connection, association_id: UUID, email: str)
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"email/{association_id}/{email}"
     )
+
+
+async def email_locks(conn: asyncpg.Connection, keys: list[tuple[UUID, str]]) -> None:
+    """``email_lock`` for each (association, e-mail), in one order whatever the caller's, so
+    two batches that lock the same addresses cannot deadlock."""
+    for association_id, email in sorted(set(keys)):
+        await email_lock(conn, association_id, email)
+
+
+async def link_emails(
+    conn: asyncpg.Connection, links: list[tuple[UUID, str, UUID]], at: datetime
+) -> None:
+    """Link each (association, e-mail, account), the e-mail given at an enrolment, checked
+    free under ``email_lock`` by the caller."""
+    await _LINK_EMAILS.execute(conn, [(a, "email", e, acc, at) for a, e, acc in links])
 
 
 async def email_owner(

@@ -21,7 +21,7 @@ from services.cards.service.views import (
     card,
 )
 from shared import clock, db, outbox
-from shared.contracts import AccountHolderRenamed
+from shared.contracts import AccountDetailsCorrected
 from shared.db.query import as_model, as_models
 from shared.http import Problem
 
@@ -78,7 +78,9 @@ def _in_use(title: str, detail: str, other: UUID) -> Problem:
 
 async def patch(pool: asyncpg.Pool, account_id: UUID, changes: dict[str, Any]) -> Account:
     """Only the fields in ``changes`` change; None clears one (the phone can only be changed).
-    A phone or e-mail address already used by another account of the association: 409."""
+    A phone or e-mail address already used by another account of the association: 409; an
+    erased customer: 409. The correction goes to crm, which owns the customer file
+    (``AccountDetailsCorrected``, in the same transaction)."""
     if "phone" in changes and changes["phone"] is None:
         raise Problem(422, "Phone required", "a phone number can be changed, not removed")
 
@@ -86,6 +88,13 @@ async def patch(pool: asyncpg.Pool, account_id: UUID, changes: dict[str, Any]) -
         row = await cagnotte.lock(conn, account_id)
         if row is None:
             raise accounts.unknown(account_id)
+        if row["erased_at"] is not None:  # GDPR: what was erased is not written again
+            raise Problem(
+                409,
+                "Customer erased",
+                "this customer's personal data were erased",
+                reason="erased_customer",
+            )
         aid = row["association_id"]
         if changes.get("email") is not None:
             await identifiers.email_lock(conn, aid, changes["email"])
@@ -112,27 +121,27 @@ async def patch(pool: asyncpg.Pool, account_id: UUID, changes: dict[str, Any]) -
             raise Problem(
                 409, "Phone in use", "another account of the association has this phone number"
             ) from exc
-        if any(after[n] != row[n] for n in _NAMES):
-            await outbox.write(conn, [_renamed(after)])
+        # Every field the back office gave, changed here or not: crm may hold another value
+        # (the correction is what the holder's details are now, wherever they were wrong).
+        await outbox.write(conn, [_corrected(after, sorted(changes))])
         return after
 
     return as_model(Account, await db.transaction(pool, work))
 
 
-_NAMES = ("title", "first_name", "last_name")
-
-
-def _renamed(row: asyncpg.Record) -> Any:
-    """The names now on the account, for the statements' detail lines (clearing)."""
-    renamed = AccountHolderRenamed(
-        account_id=row["id"],
-        association_id=row["association_id"],
-        title=row["title"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        changed_at=clock.now(),
+def _corrected(row: asyncpg.Record, changed: list[str]) -> Any:
+    """The correction, for crm (which owns the customer file and tells the other services)."""
+    # Validated as any event: ``changed`` holds AccountPatch's fields, the contract's names.
+    corrected = AccountDetailsCorrected.model_validate(
+        {
+            "account_id": row["id"],
+            "association_id": row["association_id"],
+            "changed": changed,
+            **{name: row[name] for name in accounts.DETAILS},
+            "corrected_at": clock.now(),
+        }
     )
-    return event(renamed, f"account/{row['id']}")
+    return event(corrected, f"account/{row['id']}")
 
 
 async def link(

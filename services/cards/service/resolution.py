@@ -1,9 +1,12 @@
 """What a sale, a redemption or an enrolment names, resolved in bulk for a batch of events.
 
-A customer is named by a phone (a cardless account of the terminal's association, earning
-under the association's default card type) or a card number (the card's account and type,
-after the card's checks: blacklist, expiry, dormancy, acceptance at this merchant). The first
-purchase or the enrolment of a new phone opens its account.
+A customer is named by a phone or an e-mail address (a cardless account of the terminal's
+association, earning under the association's default card type) or a card number (the card's
+account and type, after the card's checks: blacklist, expiry, dormancy, acceptance at this
+merchant). The first purchase or the enrolment of a new phone opens its account; an e-mail
+address names an account enrolled with it (a purchase by an unknown address opens none: an
+address is typed letter by letter at the till, and a typo must not open an account and mail
+a stranger the link to its details).
 """
 
 from __future__ import annotations
@@ -83,7 +86,10 @@ async def resolve(
 ) -> list[Resolved | Refusal]:
     """Per event, in order: the account and rules that apply, or (reason, detail) of a refusal."""
     found = await cards.for_checks(conn, (e.data.card_number for e in events if e.data.card_number))
-    return [resolve_one(snap, e.data, found, phone_accounts) for e in events]
+    by_email = await accounts.email_accounts(
+        conn, ((e.data.association_id, e.data.email) for e in events if e.data.email)
+    )
+    return [resolve_one(snap, e.data, found, phone_accounts, by_email) for e in events]
 
 
 def resolve_one(
@@ -91,17 +97,17 @@ def resolve_one(
     d: SaleRecorded | RedemptionRequested,
     cards: dict[str, asyncpg.Record],
     phone_accounts: dict[tuple[UUID, str], UUID],
+    email_accounts: dict[tuple[UUID, str], list[UUID]],
 ) -> Resolved | Refusal:
     err = merchant_error(snap, d.merchant_id, d.association_id)
     if err:
         return err
     if d.card_number is None:
-        assert d.phone is not None
-        account = phone_accounts.get((d.association_id, d.phone))
+        account = _cardless(d, phone_accounts, email_accounts)
+        if isinstance(account, tuple):
+            return account
         card_type = snap.default_card_type(d.association_id)
         rules = snap.rules(card_type) if card_type else None
-        if account is None:
-            return "unknown_account", "no account with this phone number in the association"
         if rules is None:
             return "unknown_merchant", "the association has no default card type"
         return Resolved(account, rules, None)
@@ -118,6 +124,30 @@ def resolve_one(
     if rules is None or d.merchant_id not in rules.accepted_at:
         return "card_not_accepted", f"card {d.card_number}'s type is not accepted by this merchant"
     return Resolved(card["account_id"], rules, d.card_number)
+
+
+def _cardless(
+    d: SaleRecorded | RedemptionRequested,
+    phone_accounts: dict[tuple[UUID, str], UUID],
+    email_accounts: dict[tuple[UUID, str], list[UUID]],
+) -> UUID | Refusal:
+    """The cardless account a phone or an e-mail address names in the association."""
+    if d.phone is not None:
+        account = phone_accounts.get((d.association_id, d.phone))
+        if account is None:
+            return "unknown_account", "no account with this phone number in the association"
+        return account
+    assert d.email is not None
+    found = email_accounts.get((d.association_id, d.email), [])
+    if not found:
+        return "unknown_account", "no account with this e-mail address in the association"
+    if len(found) > 1:  # addresses given in the back office before they were checked unique
+        return (
+            "unknown_account",
+            f"{len(found)} accounts of the association have this e-mail address: name the "
+            "customer by their phone or card",
+        )
+    return found[0]
 
 
 Wanted = tuple[UUID, str, UUID, UUID, str | None, str | None, str | None]

@@ -14,6 +14,7 @@ from typing import Any
 
 from services.clearing.domain.journal import share_of
 from services.clearing.domain.periods import period_end, period_label
+from services.clearing.domain.statement_lines import civility
 from shared.xlsx import Column
 
 Row = Mapping[str, Any]
@@ -144,7 +145,7 @@ def lines(doc: Mapping[str, Any]) -> list[list[object]]:
                 "Don",
                 datetime.fromisoformat(d["occurred_at"]),
                 None,
-                d["title"],
+                civility(d["title"]),
                 d["last_name"],
                 d["first_name"],
                 d["card_number"],

@@ -52,6 +52,14 @@ TYPE_NAMES = {
     "merchant_adjustment": "Régularisation",
 }
 DETAIL_KINDS = list(TYPE_NAMES)
+# The titles of crm's file (M, MME, MX), written as a French statement writes them; a title
+# brought otherwise (a customer file import) is shown as it was given.
+CIVILITIES = {"M": "M.", "MME": "Mme", "MX": "Mx"}
+
+
+def civility(title: str | None) -> str | None:
+    return CIVILITIES.get(title, title) if title is not None else None
+
 # The rule that set a line's rate (shared.rules.engine.RATE_SOURCES, and a partnership's), as
 # a treasurer reads it.
 RATE_SOURCES = {
@@ -122,7 +130,7 @@ def detail_row(r: Mapping[str, Any], starts: datetime, ends: datetime) -> list[o
     return [
         r["occurred_at"],
         TYPE_NAMES[kind],
-        r["title"],
+        civility(r["title"]),
         r["last_name"],
         r["first_name"],
         r["card_number"],

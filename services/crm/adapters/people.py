@@ -35,6 +35,17 @@ async def file_for_update(conn: asyncpg.Connection, account_id: UUID) -> asyncpg
     return await one_or_404(conn, "customer", account_id, _FILE + " FOR UPDATE", account_id)
 
 
+async def open_file(conn: asyncpg.Connection, account_id: UUID, association_id: UUID) -> None:
+    """A file with no detail yet, for a correction that arrived before the account's opening
+    (whose details then fill only what is still empty)."""
+    await conn.execute(
+        """INSERT INTO customers (account_id, association_id) VALUES ($1, $2)
+           ON CONFLICT (account_id) DO NOTHING""",
+        account_id,
+        association_id,
+    )
+
+
 _SET = ", ".join(f"{name} = ${i}" for i, name in enumerate(FIELDS, start=2))
 
 

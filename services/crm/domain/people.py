@@ -4,13 +4,13 @@ changed, how an erased file is named. No I/O: the use cases read and write, thes
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-Title = Literal["M", "MME", "MX"]
+from shared.rules.email import normalise as normalise_email
+
 Language = Literal["fr", "en"]
 
 # The merchant guide (seed 003): "Civilité / Nom / Prénom / adresse mail, téléphone mobile
@@ -20,10 +20,6 @@ TO_FILL = ("title", "last_name", "first_name", "mobile_or_email", "postal_code")
 # The details the other services keep a copy of (cards: names on the card records; clearing:
 # names on the statements' detail lines; both: the identifiers): the change events carry them.
 SHARED = ("title", "first_name", "last_name", "phone", "email")
-
-# A syntax check, not a deliverability one: one @, a local part, a domain of dotted labels.
-_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +75,9 @@ def details_shared(d: Details) -> dict[str, Any]:
 
 
 def email(value: str) -> str:
-    """An e-mail address by its syntax (RFC 5321's lengths, a dotted domain), lower-cased;
-    ValueError when it is not one."""
-    value = value.strip()
-    if len(value) > 254 or value.count("@") != 1:
-        raise ValueError("not an e-mail address")
-    local, domain = value.split("@")
-    labels = domain.split(".")
-    if (
-        not _LOCAL.fullmatch(local)
-        or local.startswith(".")
-        or local.endswith(".")
-        or ".." in local
-        or len(labels) < 2
-        or not all(_LABEL.fullmatch(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
-        raise ValueError("not an e-mail address")
-    return value.lower()
+    """An e-mail address by its syntax, lower-cased (``shared.rules.email``: the same rule as
+    the till's and cards'); ValueError when it is not one."""
+    return normalise_email(value)
 
 
 def pseudonym(account_id: UUID) -> str:

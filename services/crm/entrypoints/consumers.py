@@ -13,6 +13,7 @@ from services.crm.service import consents, customers, messages, triggers
 from services.crm.service import visits as service
 from services.crm.service.common import Links
 from shared.contracts import (
+    AccountDetailsCorrected,
     AccountOpened,
     CardIssued,
     MessageStatusChanged,
@@ -101,6 +102,21 @@ async def on_opened(
     ]
     await service.enrol(conn, (e for e, _ in enrolments))
     return await customers.on_enrolled(conn, links, enrolments)
+
+
+async def on_corrected(
+    conn: asyncpg.Connection, events: list[Event[AccountDetailsCorrected]]
+) -> Sequence[Event[Any]]:
+    """A holder's details corrected in cards' back office: crm owns them, so the file takes
+    the correction and publishes it as any change of the file (cards, which takes that event
+    back, publishes nothing then: the correction goes round once)."""
+    return await customers.apply_corrections(
+        conn,
+        (
+            (d.account_id, d.association_id, {name: getattr(d, name) for name in d.changed})
+            for d in sorted((e.data for e in events), key=lambda d: d.corrected_at)
+        ),
+    )
 
 
 async def on_status_changed(

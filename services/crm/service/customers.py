@@ -75,6 +75,23 @@ async def correct(
     return await rows.file(conn, account_id), out
 
 
+async def apply_corrections(
+    conn: asyncpg.Connection, corrections: Iterable[tuple[UUID, UUID, dict[str, Any]]]
+) -> list[Event[Any]]:
+    """Corrections made in cards' back office (account, association, the fields given), applied
+    to the files as crm's own are: each change published (``customer.details_changed``), which
+    is how clearing and cards' card records hear of it; a correction that changes nothing here
+    publishes nothing. An erased file takes none: what was erased is not written again."""
+    out: list[Event[Any]] = []
+    for account_id, association_id, changes in sorted(corrections, key=lambda c: c[0]):
+        await rows.open_file(conn, account_id, association_id)
+        if (await rows.file_for_update(conn, account_id))["erased_at"] is not None:
+            continue
+        _, events = await correct(conn, account_id, changes)
+        out.extend(events)
+    return out
+
+
 async def send_details_link(
     conn: asyncpg.Connection,
     links: Links,

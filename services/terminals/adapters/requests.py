@@ -124,14 +124,16 @@ async def prune_nonces(pool: asyncpg.Pool, older_than_s: int) -> None:
 async def pseudonymise_enrolments(
     conn: asyncpg.Connection, account_id: UUID, pseudonym: str
 ) -> None:
-    """The enrolment answers of an erased account keep everything but the phone."""
-    await conn.execute(
-        """UPDATE requests SET outcome = jsonb_set(outcome, '{phone}', to_jsonb($2::text))
-           WHERE kind = 'enrolment' AND outcome ->> 'account_id' = $1::text
-             AND outcome ? 'phone'""",
-        str(account_id),
-        pseudonym,
-    )
+    """The enrolment answers of an erased account keep everything but the phone and the
+    e-mail address, which become the pseudonym."""
+    for field in ("phone", "email"):  # constants: the answer's two contact fields
+        await conn.execute(
+            f"""UPDATE requests SET outcome = jsonb_set(outcome, '{{{field}}}', to_jsonb($2::text))
+                WHERE kind = 'enrolment' AND outcome ->> 'account_id' = $1::text
+                  AND outcome ->> '{field}' IS NOT NULL""",
+            str(account_id),
+            pseudonym,
+        )
 
 
 async def enrolments_of(

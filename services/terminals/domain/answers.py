@@ -62,11 +62,26 @@ class ReturnAccepted(BaseModel):
     pending_cents: int
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class EnrolmentAccepted(BaseModel):
     enrolment_id: UUID
     status: Literal["accepted"]
     account_id: UUID
-    phone: str
+    phone: str | None = Field(
+        description="the mobile the till finds the customer by (E.164); null when the "
+        "enrolment gave an e-mail address only"
+    )
+    # Left out when the enrolment gave none: a phone-only enrolment is answered as it always
+    # was, so a terminal built before the e-mail gets exactly the answer it knows.
+    email: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the e-mail address the till finds the customer by (lower-cased); "
+        "present only when the enrolment gave one",
+    )
 
 
 class SaleAnswer(RootModel[SaleAccepted | Pending]):

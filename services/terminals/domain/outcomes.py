@@ -182,11 +182,11 @@ def _enrolment(d: AccountOpened) -> Decision | None:
     if d.request_kind != "enrolment":
         return None  # an account a sale opened: the sale's verdict answers
     answer = EnrolmentAccepted(
-        # An enrolment always gives a phone (EnrolmentIn): "" only if cards forgot it.
         enrolment_id=d.request_id,
         status="accepted",
         account_id=d.account_id,
-        phone=d.phone or "",
+        phone=d.phone,
+        email=d.email,
     )
     return Decision(d.request_id, "enrolment", "accepted", 201, answer.model_dump(mode="json"))
 

@@ -22,24 +22,37 @@ from shared.contracts import (
     SaleRecorded,
 )
 from shared.events import EventData
-from shared.fields import CardNumber, Name, PhoneNumber, ProductFamilyCode
+from shared.fields import (
+    CardNumber,
+    EmailAddress,
+    Name,
+    PhoneNumber,
+    ProductFamilyCode,
+    coded_error,
+)
 
 RequestKind = Literal["sale", "redemption", "return", "enrolment"]
 
 
 class Customer(BaseModel):
-    """The customer's phone (a cardless account) or card number: exactly one."""
+    """The customer: the phone or the e-mail address of a cardless account, or a card number;
+    exactly one."""
 
     model_config = ConfigDict(extra="forbid")
     phone: PhoneNumber | None = None
+    email: EmailAddress | None = Field(
+        default=None,
+        description="the e-mail address of an account enrolled with it (lower-cased); a sale "
+        "by e-mail opens no account",
+    )
     card_number: CardNumber | None = Field(
         default=None, description="16 digits with a Luhn check digit; spaces allowed"
     )
 
     @model_validator(mode="after")
     def _one(self) -> Customer:
-        if (self.phone is None) == (self.card_number is None):
-            raise ValueError("give the customer's phone or card_number, exactly one")
+        if sum(v is not None for v in (self.phone, self.email, self.card_number)) != 1:
+            raise ValueError("give the customer's phone, email or card_number, exactly one")
         return self
 
 
@@ -87,12 +100,37 @@ class ReturnIn(_Strict):
 
 
 class EnrolmentIn(_Strict):
+    """Quick enrolment (F3): a mobile, an e-mail address or both; neither is
+    ``contact_required``."""
+
+    # The schema says it too: a phone or an e-mail, given as a string (null is not one).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("phone", "email")
+            ]
+        },
+    )
     enrolment_id: UUID
-    phone: PhoneNumber
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    phone: PhoneNumber | None = Field(
+        default=None, description="the mobile, read as shared/rules/phone.py does (E.164)"
+    )
+    email: EmailAddress | None = Field(
+        default=None, description="checked by its syntax and lower-cased (shared/rules/email.py)"
+    )
     # Names refuse control and format characters (RLO, ESC, CR/LF...): shared/fields.py.
     first_name: Name | None = None
     last_name: Name | None = None
+
+    @model_validator(mode="after")
+    def _a_contact(self) -> EnrolmentIn:
+        if self.phone is None and self.email is None:
+            raise coded_error(
+                "contact_required", "give the customer's phone or e-mail address (or both)"
+            )
+        return self
 
 
 def where(t: Terminal, occurred_at: datetime) -> dict[str, Any]:
@@ -111,6 +149,7 @@ def sale(s: SaleIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
         **at,
         sale_id=s.sale_id,
         phone=s.customer.phone,
+        email=s.customer.email,
         card_number=s.customer.card_number,
         amount_cents=s.amount_cents,
         product_family=s.product_family,
@@ -123,6 +162,7 @@ def redemption(r: RedemptionIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
         **at,
         redemption_id=r.redemption_id,
         phone=r.customer.phone,
+        email=r.customer.email,
         card_number=r.customer.card_number,
         amount_cents=r.amount_cents,
         purse=r.purse,

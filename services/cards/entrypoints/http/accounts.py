@@ -15,7 +15,7 @@ from services.cards.entrypoints.http.common import optional_body
 from services.cards.service import accounts
 from services.cards.service.views import Account, AccountDetail, LinkedIdentifier
 from shared import clock
-from shared.fields import Name, PhoneNumber, Text
+from shared.fields import EmailAddress, Name, PhoneNumber, Title
 from shared.http import In, Problem, json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
 from shared.rules.codes import parse_card_number
@@ -32,8 +32,6 @@ def _birth_date(value: date) -> date:
     return value
 
 
-Title = Annotated[Text, Field(max_length=20)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(identifiers.email)]
 PostalCode = Annotated[str, Field(pattern=r"^[0-9]{5}$"), AfterValidator(identifiers.postal_code)]
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
 
@@ -48,12 +46,16 @@ class AccountLookup(BaseModel):
 
 
 class AccountPatch(In):
-    """The fields to change; null clears one (except the phone, which can only be changed)."""
+    """The fields to change; null clears one (except the phone, which can only be changed).
+    crm owns personal data: the correction reaches the customer file (its title, names, mobile,
+    e-mail, birth date and postal code), so both are validated alike."""
 
-    title: Title | None = None
+    title: Title | None = Field(default=None, description="M, MME or MX, as in crm's file")
     first_name: Name | None = None
     last_name: Name | None = None
-    email: Email | None = None
+    email: EmailAddress | None = Field(
+        default=None, description="checked by its syntax and lower-cased, as crm does"
+    )
     birth_date: BirthDate | None = None
     postal_code: PostalCode | None = None
     phone: PhoneNumber | None = None
@@ -126,7 +128,9 @@ async def get_account(request: web.Request) -> web.Response:
 )
 async def patch_account(request: web.Request) -> web.Response:
     """Only the fields present change; null clears one. A phone or e-mail address already used
-    by another account of the association is refused (409)."""
+    by another account of the association is refused (409), as is an erased customer (409
+    `erased_customer`). crm, which owns personal data, applies the correction to the customer
+    file (`account.details_corrected.v1`) and tells the other services, as for its own."""
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
     body = await optional_body(request, AccountPatch)

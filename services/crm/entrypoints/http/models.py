@@ -11,8 +11,8 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.crm.domain import people
-from services.crm.domain.people import Language, Title
-from shared.fields import Name, PhoneNumber, Text
+from services.crm.domain.people import Language
+from shared.fields import Name, PhoneNumber, Text, Title
 from shared.http import Problem
 
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(people.email)]

@@ -1,0 +1,208 @@
+"""A correction of an account holder's details in cards' back office (PATCH /v1/accounts/{id})
+against the running services: crm, which owns personal data, takes it into the customer file
+(``account.details_corrected.v1``) and tells every service as for its own changes
+(``customer.details_changed.v1``), so crm's file, cards' account and card records and
+clearing's statement lines agree; the correction goes round once (cards publishes nothing when
+it applies crm's event); an erased customer is not written again; cards validates the details
+as crm does."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import secrets
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+
+from shared import clock
+from tests import harness
+from tests.conftest import BOOKS_START, NetworkFactory, eventually
+from tests.watch import watching
+
+pytestmark = pytest.mark.asyncio
+
+CRM = harness.url("crm")
+CARDS = harness.url("cards")
+CLEARING = harness.url("clearing")
+ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
+
+
+def _phone() -> str:
+    return "+3361" + f"{uuid.uuid4().int % 10**7:07d}"
+
+
+async def _call(
+    http: aiohttp.ClientSession, method: str, url: str, body: Any = None
+) -> tuple[int, Any]:
+    async with http.request(method, url, json=body, headers=ADMIN) as r:
+        return r.status, await r.json(content_type=None)
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    text = text.removeprefix("\ufeff")
+    head = text.split("\n", 1)[0]
+    return list(csv.DictReader(io.StringIO(text), delimiter=";" if ";" in head else ","))
+
+
+async def test_a_correction_in_cards_reaches_crms_file_the_card_records_and_the_statement(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    net = await make_network(merchants=1)
+    till, mid = net.terminals[0], net.merchants[0]
+    phone = _phone()
+    enrolled = await till.enrol(phone, first_name="Anne", last_name="Rouz")  # mistyped
+    assert enrolled.status == 201, enrolled
+    account = enrolled.body["account_id"]
+    status, _ = await _call(
+        http,
+        "PUT",
+        f"{CARDS}/v1/associations/{net.association_id}",
+        {
+            "name": "corrections",
+            "rate_mode": "merchant",
+            "taux_client_bps": 300,
+            "taux_uc_bps": 50,
+            "books_start": BOOKS_START,
+            "issuer_prefix": f"{700000 + secrets.randbelow(100000)}",
+        },
+    )
+    assert status == 200
+    status, card = await _call(
+        http,
+        "POST",
+        f"{CARDS}/v1/associations/{net.association_id}/cards",
+        {"issue_id": str(uuid.uuid4()), "account_id": account, "last_name": "Rouz"},
+    )
+    assert status == 201, card
+    assert (await till.sale(phone, 2500)).status == 201
+
+    async def filed() -> bool:
+        status, file = await _call(http, "GET", f"{CRM}/v1/customers/{account}")
+        return status == 200 and file["last_name"] == "Rouz"
+
+    await eventually(filed, what="the crm file")
+
+    correction = {
+        "title": "MME",
+        "last_name": "Roux",
+        "birth_date": "1980-05-17",
+        "postal_code": "03000",
+        "email": "Anne.Roux@Example.fr",
+    }
+    async with watching("account.details_corrected.v1", "customer.details_changed.v1") as watch:
+        status, after = await _call(http, "PATCH", f"{CARDS}/v1/accounts/{account}", correction)
+        assert status == 200, after
+        assert (after["last_name"], after["email"]) == ("Roux", "anne.roux@example.fr")
+
+        async def crm_knows() -> bool:
+            _, file = await _call(http, "GET", f"{CRM}/v1/customers/{account}")
+            return bool(file["last_name"] == "Roux")
+
+        await eventually(crm_knows, what="the correction in crm's file")
+        _, file = await _call(http, "GET", f"{CRM}/v1/customers/{account}")
+        assert {k: file[k] for k in correction} == {
+            **correction,
+            "email": "anne.roux@example.fr",
+        }
+        assert (file["first_name"], file["phone"], file["to_fill"]) == ("Anne", phone, [])
+
+        async def card_knows() -> bool:
+            _, c = await _call(http, "GET", f"{CARDS}/v1/cards/{card['number']}")
+            return bool(c["last_name"] == "Roux")
+
+        await eventually(card_knows, what="crm's change on the card record")
+        period = clock.today_paris().strftime("%Y-%m")
+        url = f"{CLEARING}/v1/merchants/{mid}/statements/{period}.csv"
+
+        async def statement_knows() -> bool:
+            async with http.get(url, headers=ADMIN) as r:
+                lines = [x for x in _rows(await r.text()) if x.get("NOM")]
+            return bool(lines) and all(
+                (x["CIVILITE"], x["NOM"], x["PRENOM"]) == ("Mme", "Roux", "Anne") for x in lines
+            )
+
+        await eventually(statement_knows, what="the corrected name on the statement's lines")
+        # Once round: one correction, one change of the file, and nothing after (cards
+        # applies crm's event and publishes nothing back).
+        await asyncio.sleep(2)
+        mine = sorted(
+            ("corrected" if "corrected_at" in d else "changed", sorted(d["changed"]))
+            for d in watch.seen
+            if d["account_id"] == account
+        )
+        given = sorted(correction)
+        assert mine == [("changed", given), ("corrected", given)], watch.seen
+
+    # a correction that tells crm nothing new changes nothing there and publishes nothing more
+    async with watching("customer.details_changed.v1") as watch:
+        status, _ = await _call(
+            http, "PATCH", f"{CARDS}/v1/accounts/{account}", {"last_name": "Roux"}
+        )
+        assert status == 200
+        await asyncio.sleep(2)
+        assert [d for d in watch.seen if d["account_id"] == account] == []
+
+
+async def test_a_correction_crm_made_meanwhile_is_overtaken_by_cards_and_both_agree(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    """Two corrections of one name, one in each service, a moment apart: both services end on
+    the same name, the one given last (crm's file is the reference, and cards follows it)."""
+    net = await make_network(merchants=1)
+    enrolled = await net.terminals[0].enrol(_phone(), last_name="Durand")
+    account = enrolled.body["account_id"]
+
+    async def filed() -> bool:
+        return (await _call(http, "GET", f"{CRM}/v1/customers/{account}"))[0] == 200
+
+    await eventually(filed, what="the crm file")
+    status, _ = await _call(http, "PATCH", f"{CRM}/v1/customers/{account}", {"last_name": "Dupont"})
+    assert status == 200
+    status, _ = await _call(
+        http, "PATCH", f"{CARDS}/v1/accounts/{account}", {"last_name": "Dupond"}
+    )
+    assert status == 200
+
+    async def agree() -> bool:
+        _, file = await _call(http, "GET", f"{CRM}/v1/customers/{account}")
+        _, a = await _call(http, "GET", f"{CARDS}/v1/accounts/{account}")
+        return bool(file["last_name"] == a["last_name"] == "Dupond")
+
+    await eventually(agree, what="crm and cards on the name given last")
+
+
+async def test_cards_refuses_what_crm_would_refuse_and_an_erased_customer(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    net = await make_network(merchants=1)
+    enrolled = await net.terminals[0].enrol(_phone())
+    account = enrolled.body["account_id"]
+    url = f"{CARDS}/v1/accounts/{account}"
+    for body, field in (
+        ({"title": "Mme"}, "title"),  # crm's titles: M, MME, MX
+        ({"email": "anne@example.1"}, "email"),
+        ({"email": "anne roux@example.fr"}, "email"),
+    ):
+        status, problem = await _call(http, "PATCH", url, body)
+        assert (status, [e["field"] for e in problem["errors"]]) == (422, [field]), problem
+
+    async def filed() -> bool:
+        return (await _call(http, "GET", f"{CRM}/v1/customers/{account}"))[0] == 200
+
+    await eventually(filed, what="the crm file")
+    status, erased = await _call(http, "POST", f"{CRM}/v1/customers/{account}/erasure")
+    assert status == 200, erased
+
+    async def cards_erased() -> bool:
+        _, a = await _call(http, "GET", url)
+        return bool(a["last_name"] == erased["pseudonym"])
+
+    await eventually(cards_erased, what="the erasure at cards")
+    status, problem = await _call(http, "PATCH", url, {"last_name": "Roux"})
+    assert (status, problem["reason"]) == (409, "erased_customer"), problem
+    _, a = await _call(http, "GET", url)
+    assert a["last_name"] == erased["pseudonym"]
