@@ -10,6 +10,7 @@ from aiohttp import web
 
 from services.cards.entrypoints import consumers, jobs
 from services.cards.entrypoints.http import (
+    account_promotions,
     accounts,
     anomalies,
     blacklist,
@@ -39,6 +40,7 @@ API = Api(
     programs.routes,
     card_types.routes,
     accounts.routes,
+    account_promotions.routes,
     cards.routes,
     lifecycle.routes,
     blacklist.routes,

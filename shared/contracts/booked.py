@@ -46,9 +46,11 @@ class BookedTransaction(BaseModel):
     # rate, a promotion, the 100 % or the books' cap); None for a redemption or no rate.
     taux_client_bps: int | None = Field(default=None, ge=0, le=10_000)
     rate_source: str | None = Field(default=None, max_length=40)
-    # A sale booked online: the cagnotte after it (available, pending) and the pending rewards
-    # it made available (the visit threshold reached, F8), for crm's receipt and trigger.
-    # None for a chip card's transactions, whose card showed its balance at the till.
+    # A sale: the cagnotte after it (available, pending) and the pending rewards it made
+    # available (the visit threshold reached, F8), for crm's receipt and trigger. Online, the
+    # account's; for a chip card's sale, the card's balances after it as the card certified
+    # them (what the till showed), the account following the card once all its lines arrive.
+    # None for a redemption, and in a chip card's sales booked before they carried them.
     balance_cents: Cents | None = None
     pending_cents: Cents | None = None
     transferred_cents: Cents = Field(default=0, ge=0)

@@ -43,7 +43,7 @@ from shared.rules.catalogue import (
 from shared.rules.explain import Refusal, Step
 from shared.rules.money import MAX_RATE_BPS, apply_rate, format_eur
 from shared.rules.programs import Program, ProgramKind, ProgramStatus
-from shared.rules.promotions import Multiplier, Promotion, RateOverride, multiply_rate
+from shared.rules.promotions import PERSONAL_REASONS, Promotion, Scheduled, combine
 from shared.rules.rates import Reward
 
 
@@ -67,6 +67,7 @@ RATE_SOURCES = frozenset(
         "rate.max",
         "legal.book_cap",
     }
+    | {f"promotion.{r}" for r in PERSONAL_REASONS}  # a personal promotion (promotions.py)
 )
 
 
@@ -107,12 +108,6 @@ class Evaluation:
 
 
 @dataclass(frozen=True, slots=True)
-class _Promo:
-    promotion: Promotion
-    period: str  # formatted once: a dry run shows it, the hot path should not format dates
-
-
-@dataclass(frozen=True, slots=True)
 class _Slot:
     """Everything about a (merchant, family) that does not depend on the sale."""
 
@@ -123,7 +118,7 @@ class _Slot:
     refusal: Refusal | None  # scope or law: the sale earns nothing whatever its amount
     refusal_step: Step | None
     book: bool
-    promotions: tuple[_Promo, ...]
+    promotions: tuple[Scheduled, ...]
 
 
 class RuleBook:
@@ -144,10 +139,7 @@ class RuleBook:
         ids = [p.promotion_id for p in promos]
         if len(set(ids)) != len(ids):
             raise ValueError("promotion ids must be unique")
-        compiled = [
-            _Promo(p, f"{p.starts_at.isoformat()} to {p.ends_at.isoformat()} (excluded)")
-            for p in promos
-        ]
+        compiled = [Scheduled.of(p) for p in promos]
         self._program_refusal: Refusal | None = None
         if program.status is not ProgramStatus.ACTIVE:
             self._program_refusal = Refusal(
@@ -168,7 +160,7 @@ class RuleBook:
             self._slots[merchant.merchant_id] = per_family
 
     def _slot(
-        self, merchant: Merchant, family: ProductFamily | None, promos: list[_Promo]
+        self, merchant: Merchant, family: ProductFamily | None, promos: list[Scheduled]
     ) -> _Slot:
         program, code = self._program, family.code if family else None
         if program.kind is ProgramKind.CAGNOTTE:
@@ -221,7 +213,9 @@ class RuleBook:
     def program(self) -> Program:
         return self._program
 
-    def evaluate(self, sale: Sale) -> Evaluation:
+    def evaluate(self, sale: Sale, personal: Iterable[Promotion] = ()) -> Evaluation:
+        """What ``sale`` earns; ``personal``: the promotions of the sale's account (its
+        birthday offer), combined with the rule book's (``shared.rules.promotions``)."""
         amount, at = sale.amount_cents, sale.at
         if amount < 0 or sale.quantity < 0:
             raise ValueError("amounts and quantities are never negative")
@@ -265,8 +259,14 @@ class RuleBook:
 
         steps.append(slot.base_step)
         rate = slot.base_rate if kind is not ProgramKind.STAMPS else sale.quantity
-        if slot.promotions:
-            rate = self._promote(rate, slot.promotions, at, kind, steps)
+        promos = slot.promotions
+        if personal:
+            code = slot.family.code if slot.family else None
+            promos += tuple(
+                Scheduled.of(p) for p in personal if p.applies_to(sale.merchant_id, code)
+            )
+        if promos:
+            rate = combine(rate, promos, at, kind, steps)
         if kind is ProgramKind.CAGNOTTE:
             if rate > MAX_RATE_BPS:
                 rate = MAX_RATE_BPS
@@ -305,81 +305,6 @@ class RuleBook:
         if kind is ProgramKind.POINTS:
             return Evaluation(kind, 0, units, 0, fee, 0, uc, tuple(steps), refusals)
         return Evaluation(kind, 0, 0, units, fee, 0, uc, tuple(steps), refusals)
-
-    @staticmethod
-    def _promote(
-        rate: int, promos: tuple[_Promo, ...], at: datetime, kind: ProgramKind, steps: list[Step]
-    ) -> int:
-        live: list[Promotion] = []
-        for compiled in promos:
-            p = compiled.promotion
-            if p.starts_at <= at < p.ends_at:
-                live.append(p)
-            else:
-                steps.append(
-                    Step(
-                        "promotion.period",
-                        False,
-                        f"promotion {p.promotion_id} ({p.owner}) is not live: {compiled.period}",
-                        rate,
-                    )
-                )
-        if not live:
-            return rate
-        best: Promotion | None = None
-        best_bps = rate
-        for p in live:
-            # Sorted by id, so a strict > keeps the smaller id on a tie.
-            if (
-                kind is ProgramKind.CAGNOTTE
-                and isinstance(p.effect, RateOverride)
-                and p.effect.taux_client_bps > best_bps
-            ):
-                best, best_bps = p, p.effect.taux_client_bps
-        for p in live:
-            effect = p.effect
-            if not isinstance(effect, RateOverride):
-                continue
-            if p is best:
-                steps.append(
-                    Step(
-                        "promotion.override",
-                        True,
-                        f"promotion {p.promotion_id} ({p.owner}): taux client {rate} → {best_bps} bp",
-                        best_bps,
-                    )
-                )
-            elif kind is not ProgramKind.CAGNOTTE:
-                why = f"an override sets a taux client, not {kind}"
-                steps.append(
-                    Step("promotion.override", False, f"promotion {p.promotion_id}: {why}", rate)
-                )
-            else:
-                why = (
-                    f"{effect.taux_client_bps} bp is not above the base {rate} bp"
-                    if effect.taux_client_bps <= rate
-                    else f"{effect.taux_client_bps} bp is below the better override {best_bps} bp"
-                )
-                steps.append(
-                    Step("promotion.override", False, f"promotion {p.promotion_id}: {why}", rate)
-                )
-        rate = base = best_bps
-        num, den = 1, 1
-        for p in live:
-            effect = p.effect
-            if isinstance(effect, Multiplier):
-                num *= effect.numerator
-                den *= effect.denominator
-                rate = multiply_rate(base, num, den)
-                steps.append(
-                    Step(
-                        "promotion.multiplier",
-                        True,
-                        f"promotion {p.promotion_id} ({p.owner}): {effect}, {base} → {rate}",
-                        rate,
-                    )
-                )
-        return rate
 
 
 def evaluate(sale: Sale, rules: RuleBook) -> Evaluation:

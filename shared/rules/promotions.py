@@ -14,14 +14,26 @@ Combining several live promotions, always the same way whatever their order of c
 2. **Multipliers**: all of them, multiplied together (``x2`` and ``x3/2`` make ``x3``), applied
    once to the rate in bp from step 1, rounded half up to the whole bp before the reward is
    rounded to the cent (``shared.rules.money.apply_rate``). Integers only.
+
+A **personal** promotion (``reason`` set: one account's, e.g. crm's birthday offer of a double
+rate for N days) is not compiled into a rule book: the caller gives it with the sale of that
+account (``RuleBook.evaluate(sale, personal)``). It combines with the others by the same rule,
+after them, and its steps are named by its reason (``promotion.birthday``), so a statement's
+rate column says why the rate was doubled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.rules.catalogue import check_rate
+from shared.rules.explain import Step
+from shared.rules.programs import ProgramKind
+
+# The reasons of a personal promotion; each names the steps it applies (``promotion.<reason>``).
+PERSONAL_REASONS = frozenset({"birthday"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +74,26 @@ class Promotion:
     effect: Effect
     merchant_id: str | None = None
     families: frozenset[str] | None = None
+    reason: str | None = None  # a personal promotion's (PERSONAL_REASONS); None: the catalogue's
 
     def __post_init__(self) -> None:
         if self.starts_at.utcoffset() is None or self.ends_at.utcoffset() is None:
             raise ValueError(f"promotion {self.promotion_id}: dates must be time-zone aware")
         if self.ends_at <= self.starts_at:
             raise ValueError(f"promotion {self.promotion_id}: ends_at must be after starts_at")
+        if self.reason is not None and self.reason not in PERSONAL_REASONS:
+            raise ValueError(f"promotion {self.promotion_id}: no personal reason {self.reason}")
 
     @property
     def owner(self) -> str:
+        if self.reason is not None:
+            return f"the customer's {self.reason} offer"
         return "network" if self.merchant_id is None else f"merchant {self.merchant_id}"
+
+    def rule(self, effect: str) -> str:
+        """The name of the step this promotion applies: ``promotion.override`` or
+        ``promotion.multiplier``, or for a personal one ``promotion.<reason>``."""
+        return f"promotion.{self.reason}" if self.reason is not None else f"promotion.{effect}"
 
     def is_live(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
@@ -87,3 +109,90 @@ class Promotion:
 def multiply_rate(rate_bps: int, numerator: int, denominator: int) -> int:
     """``rate × numerator / denominator`` rounded half up to the whole bp."""
     return (rate_bps * numerator * 2 + denominator) // (2 * denominator)
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    promotion: Promotion
+    period: str  # formatted once: a dry run shows it, the hot path should not format dates
+
+    @classmethod
+    def of(cls, p: Promotion) -> Scheduled:
+        return cls(p, f"{p.starts_at.isoformat()} to {p.ends_at.isoformat()} (excluded)")
+
+
+def combine(
+    rate: int, promos: Iterable[Scheduled], at: datetime, kind: ProgramKind, steps: list[Step]
+) -> int:
+    """The rate after the promotions live at ``at`` (the combining rule above), each looked at
+    appended to ``steps``. ``promos`` in order: the rule book's by id, then the personal ones."""
+    live: list[Promotion] = []
+    for compiled in promos:
+        p = compiled.promotion
+        if p.starts_at <= at < p.ends_at:
+            live.append(p)
+        else:
+            steps.append(
+                Step(
+                    "promotion.period",
+                    False,
+                    f"promotion {p.promotion_id} ({p.owner}) is not live: {compiled.period}",
+                    rate,
+                )
+            )
+    if not live:
+        return rate
+    best: Promotion | None = None
+    best_bps = rate
+    for p in live:
+        # In order, so a strict > keeps the first (the smaller id) on a tie.
+        if (
+            kind is ProgramKind.CAGNOTTE
+            and isinstance(p.effect, RateOverride)
+            and p.effect.taux_client_bps > best_bps
+        ):
+            best, best_bps = p, p.effect.taux_client_bps
+    for p in live:
+        effect = p.effect
+        if not isinstance(effect, RateOverride):
+            continue
+        if p is best:
+            steps.append(
+                Step(
+                    p.rule("override"),
+                    True,
+                    f"promotion {p.promotion_id} ({p.owner}): taux client {rate} → {best_bps} bp",
+                    best_bps,
+                )
+            )
+        elif kind is not ProgramKind.CAGNOTTE:
+            why = f"an override sets a taux client, not {kind}"
+            steps.append(
+                Step(p.rule("override"), False, f"promotion {p.promotion_id}: {why}", rate)
+            )
+        else:
+            why = (
+                f"{effect.taux_client_bps} bp is not above the base {rate} bp"
+                if effect.taux_client_bps <= rate
+                else f"{effect.taux_client_bps} bp is below the better override {best_bps} bp"
+            )
+            steps.append(
+                Step(p.rule("override"), False, f"promotion {p.promotion_id}: {why}", rate)
+            )
+    rate = base = best_bps
+    num, den = 1, 1
+    for p in live:
+        effect = p.effect
+        if isinstance(effect, Multiplier):
+            num *= effect.numerator
+            den *= effect.denominator
+            rate = multiply_rate(base, num, den)
+            steps.append(
+                Step(
+                    p.rule("multiplier"),
+                    True,
+                    f"promotion {p.promotion_id} ({p.owner}): {effect}, {base} → {rate}",
+                    rate,
+                )
+            )
+    return rate

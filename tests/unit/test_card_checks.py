@@ -225,3 +225,19 @@ def test_a_certificate_made_with_the_development_key_fails_under_a_production_ke
     cert = bytes.fromhex(tx.certificate)
     assert verify_certificate(MASTER, certified(tx, TERMINAL), cert)
     assert not verify_certificate(production, certified(tx, TERMINAL), cert)
+
+
+def test_a_card_sale_transfers_what_reached_available_only_with_a_threshold() -> None:
+    from services.cards.domain.card_checks import threshold_transfer
+
+    terminal = uuid.uuid4()
+    # no threshold: the reward straight to available, nothing transferred (as online)
+    plain = SimCard("9990420000000001").sale(terminal, 1, 2000, 60, T0)
+    assert threshold_transfer(plain, 1) == 0
+    # threshold of two: pending at the first visit, all of it moved at the second
+    card = SimCard("9990420000000002")
+    first = card.certify(terminal, 1, "sale", 2000, (0, 60, 0), T0, reward_cents=60)
+    second = card.certify(terminal, 2, "sale", 3000, (150, -60, 0), T0, reward_cents=90)
+    assert (threshold_transfer(first, 2), threshold_transfer(second, 2)) == (0, 150)
+    # the threshold lowered to one visit with rewards still pending: they move with this one
+    assert threshold_transfer(second, 1) == 150

@@ -61,3 +61,15 @@ def test_the_frequency_cap() -> None:
     assert not rules.capped(0, 1)
     assert rules.capped(1, 1)
     assert rules.capped(0, 0)
+
+
+def test_a_birthdays_offer_lasts_its_days_and_has_its_own_ids() -> None:
+    t, a, day = uuid.uuid4(), uuid.uuid4(), date(2026, 12, 6)
+    assert rules.offer_days({"rate_multiplier": 2, "rate_days": 3}) == 3
+    assert rules.offer_days({"rate_multiplier": 2}) == rules.RATE_DAYS
+    assert rules.offer_days({"voucher_cents": 500, "voucher_days": 60}) == 60
+    assert rules.offer_days({}) == 30
+    rate = rules.rate_promotion_id(t, a, day)
+    assert rate == rules.rate_promotion_id(t, a, day)
+    assert rate not in (rules.voucher_batch_id(t, a, day), rules.message_id(t, a, day))
+    assert rate != rules.rate_promotion_id(t, a, day + timedelta(days=365))

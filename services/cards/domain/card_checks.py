@@ -275,6 +275,17 @@ def check_reward(
     return RuleCheck(ev.fee_cents, taux, problem, ev.rate_source if taux is not None else None)
 
 
+def threshold_transfer(tx: CardTransaction, visits_needed: int) -> int:
+    """What a card's sale moved from pending to available at the visit threshold (F8), as an
+    online sale's ``transferred_cents`` (``shared.rules.accounts.credit_sale``): with no
+    threshold to wait for (one visit, nothing pending before) a reward goes straight to
+    available and nothing is transferred; otherwise what reached available is the transfer."""
+    pending_before = tx.pending_after - tx.pending_delta
+    if visits_needed <= 1 and pending_before == 0:
+        return 0
+    return max(tx.available_delta, 0)
+
+
 WINDOW = DateWindow()  # the defaults: 5 minutes ahead, 45 days back
 # The card's statuses that put it on the blacklist (domain/cards.py BLOCKED).
 BLOCKING_STATUSES = frozenset({"lost", "stolen", "replaced", "cancelled", "cloned"})

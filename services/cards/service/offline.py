@@ -194,7 +194,7 @@ async def book_synced(
         out += await blacklist.block_cloned(conn, sorted(clones), now)
     await quarantine.hold(conn, [_held(t) for t in hold.held], now)
     await record_anomalies(conn, hold.anomalies)
-    out += offline_booking.booked_events(events, booked)
+    out += offline_booking.booked_events(events, booked, snap)
     return out
 
 

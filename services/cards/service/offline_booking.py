@@ -16,7 +16,8 @@ import asyncpg
 
 from services.cards.adapters import accounts, cagnotte, card_transactions, cards
 from services.cards.domain import AccountState
-from services.cards.domain.card_checks import AnomalyKind
+from services.cards.domain.card_checks import AnomalyKind, threshold_transfer
+from services.cards.domain.rulebooks import Snapshot
 from services.cards.service.common import SOURCE
 from shared.contracts import CardTransaction, CardTransactionsSynced, TransactionsBooked
 from shared.events import Event, new_event
@@ -210,13 +211,19 @@ def _sale_entries(
 
 
 def booked_events(
-    events: list[Event[CardTransactionsSynced]], booked: list[Line]
+    events: list[Event[CardTransactionsSynced]], booked: list[Line], snap: Snapshot
 ) -> list[Event[Any]]:
+    """One ``TransactionsBooked`` per chunk with lines booked. A sale carries the card's
+    balances after it, as the card certified them (what the till showed; the account equals
+    the card once all its lines arrived), and what it moved from pending to available at the
+    visit threshold (the card type's, from ``snap``): crm's receipt and threshold message."""
     per_chunk: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in booked:
         tx = t.tx
         assert t.card is not None
         sale = tx.kind == "sale"
+        rules = snap.rules(t.card["card_type_id"]) if sale else None
+        needed = rules.visit_threshold.visits_needed if rules else 1
         # Plain dicts, validated once per chunk by pydantic-core: a model per transaction cost
         # more than the rest of the checks.
         per_chunk[t.event.id].append(
@@ -237,6 +244,9 @@ def booked_events(
                 "product_family_label": t.family_label,
                 "taux_client_bps": t.taux_client_bps if t.rate_source else None,
                 "rate_source": t.rate_source,
+                "balance_cents": tx.available_after if sale else None,
+                "pending_cents": tx.pending_after if sale else None,
+                "transferred_cents": threshold_transfer(tx, needed) if sale else 0,
             }
         )
     out: list[Event[Any]] = []

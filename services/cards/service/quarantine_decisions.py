@@ -83,7 +83,8 @@ async def approve(pool: asyncpg.Pool, line_id: int, actor: str, reason: str) -> 
         fields = certified(tx, row["terminal_id"])
         t = Line(event, tx, card_transaction_id(row["terminal_id"], tx.seq))
         t.digest, t.card, t.book = digest(fields, tx), card, True
-        rules = (await BOOKS.current(conn)).rules(card["card_type_id"])
+        snap = await BOOKS.current(conn)
+        rules = snap.rules(card["card_type_id"])
         check = check_reward(
             rules.book if rules else None, rules.program if rules else None,
             row["merchant_id"], True, tx,
@@ -92,7 +93,7 @@ async def approve(pool: asyncpg.Pool, line_id: int, actor: str, reason: str) -> 
         t.fee_cents, t.taux_client_bps = check.fee_cents, check.taux_client_bps
         await offline_booking.book(conn, [t])
         done = await quarantine_rows.approved(conn, line_id, now, actor, reason)
-        await outbox.write(conn, offline_booking.booked_events([event], [t]))
+        await outbox.write(conn, offline_booking.booked_events([event], [t], snap))
         return done
 
     return await db.transaction(pool, work)

@@ -12,9 +12,10 @@ from uuid import UUID
 
 import asyncpg
 
-from services.cards.adapters import accounts, cagnotte, cards
+from services.cards.adapters import account_promotions, accounts, cagnotte, cards
 from services.cards.adapters.rulebooks import BOOKS
 from services.cards.domain import AccountState, Bucket, Movement, Overdrawn, apply, credit_sale
+from services.cards.domain.account_promotions import by_account
 from services.cards.domain.rulebooks import Snapshot
 from services.cards.service.common import SOURCE
 from services.cards.service.resolution import (
@@ -42,6 +43,7 @@ from shared.contracts import (
 from shared.events import Event, new_event
 from shared.rules.dates import DateWindow
 from shared.rules.engine import Evaluation, Sale
+from shared.rules.promotions import Promotion
 
 
 @dataclass
@@ -89,6 +91,7 @@ async def on_sales(
     phone_accounts, opened = await _open_first_purchases(conn, snap, events, undated, out)
     resolved = await resolve(conn, snap, events, phone_accounts)
     books = await _Books.lock(conn, resolved, "cagnottage", [e.data.sale_id for e in events])
+    personal = await _personal(conn, books, events)
     for i, e in enumerate(events):
         d = e.data
         if d.sale_id in books.booked:
@@ -97,7 +100,8 @@ async def on_sales(
         if isinstance(r, Resolved):
             books.booked.add(d.sale_id)
             label = snap.family_label(d.merchant_id, d.product_family)
-            out.extend(_credit(books, e, r, r.account_id in opened, label))
+            offers = personal.get(r.account_id, ())
+            out.extend(_credit(books, e, r, r.account_id in opened, label, offers))
         else:
             refused = SaleRefused(sale_id=d.sale_id, reason=r[0], detail=r[1])
             out.append(new_event(SOURCE, refused, cause=e))
@@ -125,6 +129,17 @@ async def _open_first_purchases(
     return await open_for(conn, wanted, {e.data.sale_id: e for e in events}, out)
 
 
+async def _personal(
+    conn: asyncpg.Connection, books: _Books, events: list[Event[SaleRecorded]]
+) -> dict[UUID, tuple[Promotion, ...]]:
+    """The accounts' own promotions (a birthday offer) live during the batch's sales: one
+    query per batch; the engine tells which is live at each sale's time."""
+    if not books.states:
+        return {}
+    at = [e.data.occurred_at for e in events]
+    return by_account(await account_promotions.live_between(conn, books.states, min(at), max(at)))
+
+
 def _earning(r: Resolved | Refusal) -> Resolved | Refusal:
     """A card holding only money the customer loaded earns nothing: the sale is refused."""
     if isinstance(r, Resolved) and r.rules.book is None:
@@ -136,15 +151,22 @@ def _earning(r: Resolved | Refusal) -> Resolved | Refusal:
 
 
 def _credit(
-    books: _Books, e: Event[SaleRecorded], r: Resolved, opened: bool, label: str | None
+    books: _Books,
+    e: Event[SaleRecorded],
+    r: Resolved,
+    opened: bool,
+    label: str | None,
+    personal: tuple[Promotion, ...] = (),
 ) -> list[Event[Any]]:
     """One sale credited: its movements in the cagnotte, the till's answer, the booked fact
-    (with its family's ``label`` and the rate applied, for the statement's detail line)."""
+    (with its family's ``label`` and the rate applied, for the statement's detail line).
+    ``personal``: the account's own promotions (its birthday offer)."""
     d = e.data
     book = r.rules.book
     assert book is not None
     evaluation = book.evaluate(
-        Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity)
+        Sale(str(d.merchant_id), d.product_family, d.amount_cents, d.occurred_at, d.quantity),
+        personal,
     )
     state = books.states[r.account_id]
     credit = credit_sale(state, evaluation, book.program, r.rules.visit_threshold, d.occurred_at)

@@ -68,6 +68,7 @@ RATE_SOURCES = {
     "rate.network": "taux du réseau",
     "promotion.override": "promotion",
     "promotion.multiplier": "promotion (multiplicateur)",
+    "promotion.birthday": "offre anniversaire du client",
     "rate.max": "plafond de 100 %",
     "legal.book_cap": "plafond légal livres (5 %)",
     "partnership": "partenariat",

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import aiohttp
 
+from services.crm.adapters.promotions import Promotions
 from shared.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=20)
@@ -23,6 +24,8 @@ class Vouchers:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.cards_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {settings.admin_token}"}
+        # The birthday's other offer, on the same service: a rate multiplied for N days.
+        self.promotions = Promotions(settings)
 
     async def issue(
         self, batch_id: UUID, association_id: UUID, value_cents: int, expires_at: datetime

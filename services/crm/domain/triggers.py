@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import calendar
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,23 @@ def sale_message_id(trigger_id: UUID, sale_id: UUID) -> UUID:
 def voucher_batch_id(trigger_id: UUID, account_id: UUID, day: date) -> UUID:
     """The birthday voucher's batch in cards (cards answers the same batch for the same id)."""
     return uuid.uuid5(NAMESPACE, f"{trigger_id}/{account_id}/{day.isoformat()}/voucher")
+
+
+def rate_promotion_id(trigger_id: UUID, account_id: UUID, day: date) -> UUID:
+    """The birthday's double rate, a personal promotion in cards (the same for the same id)."""
+    return uuid.uuid5(NAMESPACE, f"{trigger_id}/{account_id}/{day.isoformat()}/rate")
+
+
+# The days a birthday's rate multiplied lasts, unless the trigger says (the birthday first).
+RATE_DAYS = 7
+
+
+def offer_days(params: Mapping[str, Any]) -> int:
+    """How long a birthday's offer lasts: the voucher's validity, or the days of the rate
+    multiplied (a birthday caught up after its offer would have ended is not sent)."""
+    if params.get("rate_multiplier"):
+        return int(params.get("rate_days", RATE_DAYS))
+    return int(params.get("voucher_days", 30))
 
 
 def start_of(day: date) -> datetime:

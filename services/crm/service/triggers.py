@@ -16,6 +16,7 @@ import asyncpg
 
 from services.crm.adapters import people as people_rows
 from services.crm.adapters import triggers as rows
+from services.crm.adapters.promotions import Promotions
 from services.crm.adapters.vouchers import Vouchers
 from services.crm.domain import triggers as rules
 from services.crm.service import daily, messages
@@ -80,10 +81,13 @@ async def _candidates(
 def _birthday(
     trigger: dict[str, Any], file: asyncpg.Record, day: date, vouchers: Vouchers
 ) -> tuple[dict[str, Any], messages.Offer | None]:
-    """The birthday's variables (who), and its voucher, issued only once the message may go."""
+    """The birthday's variables (who), and its offer, made only once the message may go: a
+    gift voucher, or the customer's rate multiplied for some days (a promotion in cards)."""
     who = rules.whose_birthday(
         day, file["birth_date"], file["spouse_birthday"], list(file["children_birthdays"] or [])
     )
+    if trigger["params"].get("rate_multiplier"):
+        return {"who": who}, _rate(trigger, file, day, vouchers.promotions)
     value = trigger["params"].get("voucher_cents")
     if not value:
         return {"who": who}, None
@@ -104,15 +108,40 @@ def _birthday(
     return {"who": who}, voucher
 
 
+def _rate(
+    trigger: dict[str, Any], file: asyncpg.Record, day: date, promotions: Promotions
+) -> messages.Offer:
+    """The birthday's rate multiplied from the birthday (midnight, Paris) for ``rate_days``
+    days, at the trigger's merchant or, for the association's trigger, at every merchant; the
+    promotion's id derived, so a day run again (a replica, a restart) grants it once."""
+    p = trigger["params"]
+    multiplier, days = p["rate_multiplier"], rules.offer_days(p)
+    starts, ends = rules.start_of(day), rules.start_of(day + timedelta(days=days))
+    promotion = rules.rate_promotion_id(trigger["id"], file["account_id"], day)
+
+    async def rate() -> dict[str, Any]:
+        await promotions.grant(
+            promotion, file["account_id"], trigger["merchant_id"], multiplier, starts, ends
+        )
+        out = {
+            "rate_multiplier": multiplier,
+            "offer_starts_at": starts.isoformat(),
+            "offer_expires_at": ends.isoformat(),
+            # the last day it applies, as the templates say it ("until … included")
+            "rate_until": (day + timedelta(days=days - 1)).isoformat(),
+        }
+        return out | ({"offer": p["offer_text"]} if p.get("offer_text") else {})
+
+    return rate
+
+
 async def run_day(
     pool: asyncpg.Pool, links: Links, vouchers: Vouchers, trigger: dict[str, Any], day: date
 ) -> int | None:
     """The trigger's messages of ``day``, once (None: the day was run already)."""
     template = rules.TEMPLATES[trigger["kind"]]
-    voucher_days = trigger["params"].get("voucher_days", 30)
-    late = (
-        trigger["kind"] == "birthday" and day + timedelta(days=voucher_days) <= clock.today_paris()
-    )
+    offer_days = rules.offer_days(trigger["params"])
+    late = trigger["kind"] == "birthday" and day + timedelta(days=offer_days) <= clock.today_paris()
 
     async def step(conn: asyncpg.Connection, day: date, after: UUID | None) -> daily.Batch:
         found = await _candidates(conn, trigger, day, after)

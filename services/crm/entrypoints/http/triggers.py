@@ -41,6 +41,15 @@ class TriggerParams(Strict):
         default=None, ge=1, le=100_000, description="birthday: a gift voucher of this value"
     )
     voucher_days: int | None = Field(default=None, ge=1, le=366, description="its validity")
+    rate_multiplier: int | None = Field(
+        default=None,
+        ge=2,
+        le=5,
+        description="birthday, instead of a voucher: the customer's rate multiplied (2: double)",
+    )
+    rate_days: int | None = Field(
+        default=None, ge=1, le=31, description="for this many days from the birthday (7)"
+    )
 
 
 class TriggerIn(Strict):
@@ -57,6 +66,8 @@ class TriggerIn(Strict):
             raise ValueError("a receipt goes by e-mail and names the shop (params.shop_name)")
         if self.kind == "we_miss_you" and self.params.months is None:
             raise ValueError("we_miss_you needs months")
+        if self.params.voucher_cents and self.params.rate_multiplier:
+            raise ValueError("a birthday offers a voucher or a rate multiplied, not both")
         return self
 
 
