@@ -225,16 +225,27 @@ class Sms:
     text: str
 
 
-def _decode_sms(kind: str, data: str) -> str:
-    """fakesmsc's encodings: ``text`` as is, the others URL-encoded with ``+`` for a space. A
-    part of a concatenated SMS says ``data`` whatever its coding: UCS-2 is recognised by its
-    high bytes (a listing's guess, good enough for the Latin scripts of a shop's messages)."""
-    if kind == "text":
-        return data
-    raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
+def _octets(data: str) -> bytes:
+    """fakesmsc's URL-encoded data (``+`` for a space)."""
+    return urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
+
+
+def _decode_octets(kind: str, raw: bytes) -> str:
+    """A message's octets as text: UCS-2 told by its kind or, in the parts of a concatenated
+    SMS (which say ``data`` whatever their coding), by its high bytes (a listing's guess, good
+    enough for the Latin scripts of a shop's messages); else UTF-8, in which Kannel keeps a
+    7-bit text until it converts it for a real operator; else Latin-1 (8-bit data)."""
     if kind == "ucs-2" or (len(raw) % 2 == 0 and raw and 0 in raw[0::2]):
         return raw.decode("utf-16-be", errors="replace")
-    return raw.decode("latin-1")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _decode_sms(kind: str, data: str) -> str:
+    """fakesmsc's encodings: ``text`` as is, the others URL-encoded."""
+    return data if kind == "text" else _decode_octets(kind, _octets(data))
 
 
 def sms_received(log: Path) -> list[Sms]:
@@ -242,7 +253,8 @@ def sms_received(log: Path) -> list[Sms]:
     type text>``); the parts of a concatenated SMS (``udh`` with its 8-bit reference, total and
     number) are joined into one once all have come."""
     found: list[Sms] = []
-    pending: dict[tuple[str, str, int], dict[int, str]] = {}
+    # A concatenated SMS's parts, as octets: a character may be cut between two parts.
+    pending: dict[tuple[str, str, int], dict[int, bytes]] = {}
     if not log.exists():
         return found
     for line in log.read_text(errors="replace").splitlines():
@@ -252,18 +264,17 @@ def sms_received(log: Path) -> list[Sms]:
         fields = rest.split(": <", 1)[1].removesuffix(">").split(" ")
         if len(fields) >= 6 and fields[2] == "udh":
             udh = urllib.parse.unquote_to_bytes(fields[3])
-            text = _decode_sms(fields[4], " ".join(fields[5:]))
+            kind, data = fields[4], " ".join(fields[5:])
             if len(udh) >= 6 and udh[1] == 0:  # IEI 0: concatenation, 8-bit reference
                 key = (fields[0], fields[1], udh[3])
                 parts = pending.setdefault(key, {})
-                parts[udh[5]] = text
+                parts[udh[5]] = data.encode() if kind == "text" else _octets(data)
                 if len(parts) == udh[4]:
-                    found.append(
-                        Sms(fields[0], fields[1], "".join(parts[i] for i in sorted(parts)))
-                    )
+                    whole = b"".join(parts[i] for i in sorted(parts))
+                    found.append(Sms(fields[0], fields[1], _decode_octets(kind, whole)))
                     del pending[key]
                 continue
-            found.append(Sms(fields[0], fields[1], text))
+            found.append(Sms(fields[0], fields[1], _decode_sms(kind, data)))
         elif len(fields) >= 4:
             found.append(Sms(fields[0], fields[1], _decode_sms(fields[2], " ".join(fields[3:]))))
     return found

@@ -121,10 +121,14 @@ class Calendar:
     async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
         on) and set this process's clock (which signs the terminals' requests) to the same
-        instant."""
+        instant as they start: each service's clock starts when its process has loaded, a
+        moment later, so this one is never behind theirs (what the test sees happen after an
+        instant on its clock happened after it on theirs)."""
         self.moved = True  # before: a restart that fails half-way is undone all the same
-        await self.services.restart({clock.ENV: at.isoformat(), **(env or {})})
-        clock.install(clock.StartedClock(at))
+        await self.services.restart(
+            {clock.ENV: at.isoformat(), **(env or {})},
+            on_start=lambda: clock.install(clock.StartedClock(at)),
+        )
 
 
 @pytest_asyncio.fixture

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,14 +144,22 @@ class Services:
                         raise TimeoutError(f"{name} not ready: {self.tail(name)}")
                     await asyncio.sleep(0.1)
 
-    async def restart(self, extra_env: dict[str, str] | None = None) -> None:
+    async def restart(
+        self,
+        extra_env: dict[str, str] | None = None,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
         """Stop the five services gracefully and start them again with ``extra_env`` (a test's
-        calendar, ``COMPTOIR_CLOCK``); what they hold is in the database and the broker."""
+        calendar, ``COMPTOIR_CLOCK``); what they hold is in the database and the broker.
+        ``on_start`` is called once the old processes are gone, just before the new ones
+        start."""
         running = [p for p in self.procs.values() if p.poll() is None]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         # Waited in threads: the event loop goes on (the test's own connections stay served).
         await asyncio.gather(*(asyncio.to_thread(p.wait, 30) for p in running))
+        if on_start is not None:
+            on_start()
         for name in SERVICES:
             self.start(name, extra_env)
         await self.wait_ready()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -18,11 +19,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
 from deploy.messaging import Kannel, Ports, Sms, send_mo, sms_received
 from tests import harness
+
+ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
 
 
 @dataclass
@@ -76,6 +80,20 @@ class Mailbox:
         with self.lock:
             return [r.message for r in self.received if address in r.recipients]
 
+    async def wait_for_subject(
+        self, address: str, subject: str, timeout: float = 30
+    ) -> EmailMessage:
+        """The first e-mail to ``address`` whose subject starts with ``subject``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [m for m in self.to(address) if str(m["Subject"]).startswith(subject)]
+            if found:
+                return found[0]
+            if asyncio.get_running_loop().time() > deadline:
+                seen = [m["Subject"] for m in self.to(address)]
+                raise AssertionError(f"no e-mail {subject!r} to {address}; seen {seen}")
+            await asyncio.sleep(0.1)
+
     async def wait_for(
         self, address: str, count: int = 1, timeout: float = 30
     ) -> list[EmailMessage]:
@@ -85,6 +103,31 @@ class Mailbox:
                 raise AssertionError(f"{len(found)} e-mail(s) to {address}, {count} awaited")
             await asyncio.sleep(0.1)
         return found
+
+
+async def status_of(http: aiohttp.ClientSession, message_id: uuid.UUID) -> dict[str, Any]:
+    """Where the message stands in notifications ({"status": None} while its request is on
+    its way)."""
+    async with http.get(
+        f"{harness.url('notifications')}/v1/messages/{message_id}", headers=ADMIN
+    ) as r:
+        if r.status == 404:
+            return {"status": None}
+        assert r.status == 200, await r.text()
+        body: dict[str, Any] = await r.json()
+        return body
+
+
+async def until_status(
+    http: aiohttp.ClientSession, message_id: uuid.UUID, status: str, timeout: float = 30
+) -> dict[str, Any]:
+    """The message's state in notifications, once it has reached ``status``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (found := await status_of(http, message_id))["status"] != status:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"message {message_id} {status} awaited, found {found}")
+        await asyncio.sleep(0.1)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,9 @@ import pytest
 from shared import clock
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
-from tests.integration.test_crm_customer_file import _call, _file
 from tests.integration.test_crm_triggers import _consent, _customer, _messages
+from tests.people import call as _call
+from tests.people import file_of as _file
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,7 +15,9 @@ from shared.contracts import MessageStatusChanged, OptOutReceived
 from shared.events import new_event
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
-from tests.integration.test_crm_customer_file import _call, _file, _phone
+from tests.people import call as _call
+from tests.people import file_of as _file
+from tests.people import new_phone as _phone
 from tests.watch import publish, watching
 
 pytestmark = pytest.mark.asyncio

@@ -20,6 +20,9 @@ from shared import clock
 from shared.settings import DEV_LINK_KEY
 from tests import harness
 from tests.conftest import BOOKS_START, NetworkFactory, eventually
+from tests.people import call as _call
+from tests.people import file_of as _file
+from tests.people import new_phone as _phone
 from tests.watch import watching
 
 pytestmark = pytest.mark.asyncio
@@ -28,25 +31,6 @@ CRM = harness.url("crm")
 CARDS = harness.url("cards")
 CLEARING = harness.url("clearing")
 ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
-
-
-def _phone() -> str:
-    return "+3361" + f"{uuid.uuid4().int % 10**7:07d}"
-
-
-async def _call(
-    http: aiohttp.ClientSession, method: str, url: str, body: Any = None, admin: bool = True
-) -> tuple[int, Any]:
-    async with http.request(method, url, json=body, headers=ADMIN if admin else {}) as r:
-        return r.status, await r.json(content_type=None)
-
-
-async def _file(http: aiohttp.ClientSession, account: str) -> dict[str, Any]:
-    async def there() -> bool:
-        return (await _call(http, "GET", f"{CRM}/v1/customers/{account}"))[0] == 200
-
-    await eventually(there, what="the crm file")
-    return (await _call(http, "GET", f"{CRM}/v1/customers/{account}"))[1]  # type: ignore[no-any-return]
 
 
 async def test_quick_enrolment_sends_the_link_and_the_customer_completes_their_file(

@@ -20,8 +20,11 @@ from services.crm.domain.people import pseudonym
 from services.crm.service import rights
 from shared import clock, db
 from tests import harness
-from tests.conftest import SCHEMAS, NetworkFactory, eventually
-from tests.integration.test_crm_customer_file import _call, _file, _phone
+from tests.conftest import NetworkFactory, eventually
+from tests.people import call as _call
+from tests.people import file_of as _file
+from tests.people import found_anywhere, outboxes_empty
+from tests.people import new_phone as _phone
 
 pytestmark = pytest.mark.asyncio
 
@@ -107,40 +110,6 @@ async def test_access_gathers_what_every_service_holds_as_json_and_csv(
     )
 
 
-async def _outboxes_empty(conn: asyncpg.Connection) -> bool:
-    for s in SCHEMAS[:-1]:
-        if await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox'):
-            return False
-    return True
-
-
-async def _found(conn: asyncpg.Connection, needles: list[str]) -> list[str]:
-    """Every text column (text, varchar, json, jsonb, arrays) of every table of every schema
-    of the services holding one of ``needles``."""
-    columns = await conn.fetch(
-        """SELECT c.table_schema, c.table_name, c.column_name
-           FROM information_schema.columns c
-           JOIN information_schema.tables t
-             ON (t.table_schema, t.table_name) = (c.table_schema, c.table_name)
-           WHERE c.table_schema = ANY($1::text[]) AND t.table_type = 'BASE TABLE'
-             AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb',
-                                 'ARRAY', 'USER-DEFINED')""",
-        list(SCHEMAS),
-    )
-    assert len(columns) > 50, columns
-    patterns = [f"%{n}%" for n in needles]
-    hits = []
-    for c in columns:
-        where = f'"{c["table_schema"]}"."{c["table_name"]}"'
-        n = await conn.fetchval(
-            f'SELECT count(*) FROM {where} WHERE "{c["column_name"]}"::text ILIKE ANY($1)',
-            patterns,
-        )
-        if n:
-            hits.append(f"{where}.{c['column_name']}: {n}")
-    return hits
-
-
 async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
     make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
 ) -> None:
@@ -166,7 +135,7 @@ async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
     needles.append(who["phone"].replace("+33", "0"))
 
     async def everywhere() -> bool:
-        return len(await _found(db, needles)) >= 5
+        return len(await found_anywhere(db, needles)) >= 5
 
     await eventually(everywhere, what="the person's data in cards, clearing and crm")
     _, before = await _call(http, "GET", f"{CARDS}/v1/accounts/{account}")
@@ -180,14 +149,14 @@ async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
         _, a = await _call(http, "GET", f"{CARDS}/v1/accounts/{account}")
         return (
             a["last_name"] == erased["pseudonym"]
-            and await _outboxes_empty(db)
-            and not (await _found(db, needles))
+            and await outboxes_empty(db)
+            and not (await found_anywhere(db, needles))
         )
 
     try:
         await eventually(gone, what="the erasure in every service")
     finally:
-        print("still found:", await _found(db, needles))
+        print("still found:", await found_anywhere(db, needles))
     # the amounts stay, under the pseudonym
     _, after = await _call(http, "GET", f"{CARDS}/v1/accounts/{account}")
     assert after["balance_cents"] == before["balance_cents"] > 0

@@ -18,7 +18,9 @@ from services.crm.domain import triggers as rules
 from shared import clock
 from tests import harness
 from tests.conftest import Calendar, Network, NetworkFactory, eventually
-from tests.integration.test_crm_customer_file import _call, _file, _phone
+from tests.people import call as _call
+from tests.people import file_of as _file
+from tests.people import new_phone as _phone
 from tests.watch import watching
 
 pytestmark = pytest.mark.asyncio

@@ -19,8 +19,7 @@ from shared.events import Event, new_event, pack
 from shared.http import PROBLEM
 from shared.settings import Settings
 from tests import harness
-from tests.conftest import eventually
-from tests.messaging import Mailbox
+from tests.messaging import Mailbox, until_status
 
 NOTIFICATIONS = harness.url("notifications")
 ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
@@ -66,29 +65,6 @@ def request(to: str, **over: Any) -> MessageRequested:
     }
     fields.update(over)
     return MessageRequested(**fields)
-
-
-async def status_of(http: aiohttp.ClientSession, message_id: uuid.UUID) -> dict[str, Any]:
-    """Where the message stands ({"status": None} while its request is on its way)."""
-    async with http.get(f"{NOTIFICATIONS}/v1/messages/{message_id}", headers=ADMIN) as r:
-        if r.status == 404:
-            return {"status": None}
-        assert r.status == 200, await r.text()
-        body: dict[str, Any] = await r.json()
-        return body
-
-
-async def until_status(
-    http: aiohttp.ClientSession, message_id: uuid.UUID, status: str
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    async def reached() -> bool:
-        found.update(await status_of(http, message_id))
-        return bool(found["status"] == status)
-
-    await eventually(reached, what=f"message {message_id} {status}")
-    return found
 
 
 async def test_a_receipt_is_sent_once_in_french_with_text_and_html(

@@ -21,8 +21,8 @@ from shared.events import Event, new_event, parse, unpack
 from shared.settings import Settings
 from tests import harness
 from tests.conftest import Calendar, eventually
-from tests.integration.test_messages_email import exchange, publish, request, until_status
-from tests.messaging import KannelHandle
+from tests.integration.test_messages_email import exchange, publish, request
+from tests.messaging import KannelHandle, until_status
 
 __all__ = ["exchange"]  # the fixture, shared with the e-mail tests
 

@@ -29,7 +29,6 @@ as Bob Durand and renamed Durand-Leroy, with his title, in the back office (F16)
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from shared.client import Reply
 from shared.clock import PARIS
 from tests import harness
 from tests.conftest import Calendar, NetworkFactory, eventually
+from tests.statements import french_csv, sheet, totals_are_the_report, workbook
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 SELLING = datetime(2026, 3, 31, 12, 0, tzinfo=PARIS)
@@ -70,20 +70,6 @@ async def _get(http: aiohttp.ClientSession, path: str) -> bytes:
     async with http.get(CLEARING + path, headers=AUTH) as r:
         assert r.status == 200, await r.text()
         return await r.read()
-
-
-def _sheet(book: Any, name: str) -> list[tuple[Any, ...]]:
-    """The sheet's rows with something in them, each as wide as the widest (a read-only
-    workbook leaves out a row's empty cells at its end)."""
-    rows = [r for r in book[name].iter_rows(values_only=True) if any(c is not None for c in r)]
-    width = max(len(r) for r in rows)
-    return [tuple(r) + (None,) * (width - len(r)) for r in rows]
-
-
-def _french_csv(data: bytes) -> list[list[str]]:
-    """The CSV as French Excel reads it: a byte-order mark then UTF-8, ";" between cells."""
-    assert data.startswith(b"\xef\xbb\xbf"), data[:10]
-    return list(csv.reader(io.StringIO(data[3:].decode("utf-8")), delimiter=";"))
 
 
 async def test_a_treasurers_month(
@@ -252,20 +238,10 @@ async def test_a_treasurers_month(
     assert (f["partner_share_cents"], f["net_cents"]) == (800, 1520)
 
     # --- the XLSX ---------------------------------------------------------------------------
-    book = openpyxl.load_workbook(
-        io.BytesIO(await _get(http, f"/v1/merchants/{librairie}/statements/2026-03.xlsx")),
-        read_only=True,
-    )
-    report = _sheet(book, "Rapport")
-    mine = dict(zip(report[1], report[2], strict=True))
-    ranking = {r[0]: r for r in _sheet(book, "Classement")[2:]}
+    w = workbook(await _get(http, f"/v1/merchants/{librairie}/statements/2026-03.xlsx"))
+    lines, totals = w.lines, w.totals
     # Finding 4: the number of purchases ranks with its min, max and average.
-    assert ranking["Nb d'achats"][1:] == (1, 2, 1, 4, 2.5)
-    sheet = _sheet(book, "Détails")
-    header = sheet[1]
-    rows = [dict(zip(header, r, strict=True)) for r in sheet[2:]]
-    lines = [r for r in rows if r["DATE"] is not None]
-    totals = {str(r["TYPE"]).split(" (")[0]: r for r in rows if r["DATE"] is None}
+    assert w.ranking["Nb d'achats"][1:] == (1, 2, 1, 4, 2.5)
     by_type = [(x["TYPE"], x["CIVILITE"], x["NOM"], x["PRENOM"]) for x in lines]
     # Finding 1: the names given after the account opened, and the title.
     assert by_type == [
@@ -290,23 +266,12 @@ async def test_a_treasurers_month(
     assert (partner["VALEUR"], partner["TAUX (%)"], partner["NET"]) == (80, 10, 8)
     assert partner["ORIGINE DU TAUX"] == "partenariat" and "Club de foot" in partner["REMARQUE"]
     # Findings 2 and 3: each total is the report's column of that name.
-    total = totals["TOTAL"]
-    for column, report_column in (
-        ("VALEUR", "SOMME DES ACHATS"),
-        ("CAGNOTTE", "SOMME DES CAGNOTTAGES"),
-        ("FRAIS UC", "FRAIS À REVERSER À L'UC"),
-        ("NET", "NET À PAYER (+) / À RECEVOIR (-)"),
-    ):
-        assert Decimal(str(total[column])) == Decimal(str(mine[report_column])), column
-    assert Decimal(str(total["FRAIS UC"])) == _euros(100)
-    assert Decimal(str(totals["Retours"]["VALEUR"])) == Decimal(str(mine["SOMME DES RETOURS"]))
-    assert Decimal(str(totals["Décagnottages"]["CAGNOTTE"])) == Decimal(
-        str(mine["SOMME DES DÉCAGNOTTAGES"])
-    )
-    assert Decimal(str(totals["Partenariats"]["NET"])) == Decimal(str(mine["PARTENARIATS"]))
+    totals_are_the_report(w)
+    assert Decimal(str(totals["TOTAL"]["FRAIS UC"])) == _euros(100)
+    assert set(totals) == {"TOTAL", "Retours", "Décagnottages", "Partenariats"}
 
     # --- the CSV, as French Excel opens it (finding 8) ------------------------------------
-    table = _french_csv(await _get(http, f"/v1/merchants/{librairie}/statements/2026-03.csv"))
+    table = french_csv(await _get(http, f"/v1/merchants/{librairie}/statements/2026-03.csv"))
     head, out = table[0], [dict(zip(table[0], r, strict=True)) for r in table[1:]]
     assert head[:6] == ["DATE", "TYPE", "CIVILITE", "NOM", "PRENOM", "N° CARTE"]
     assert out[0]["VALEUR"] == "100,00" and out[0]["TAUX (%)"] == "4,00"
@@ -340,10 +305,10 @@ async def test_a_treasurers_month(
         io.BytesIO(await _get(http, f"/v1/partners/{club}/statements/2026-03.xlsx")),
         read_only=True,
     )
-    summary = _sheet(pbook, "Rapport")
+    summary = sheet(pbook, "Rapport")
     assert dict(zip(summary[1], summary[2], strict=True))["TOTAL À RECEVOIR"] == 9
-    plines = _sheet(pbook, "Détails")
+    plines = sheet(pbook, "Détails")
     assert plines[2][:3] == ("Partenariat", None, "Librairie") and plines[2][7:] == (80, 10, 8)
-    ptable = _french_csv(await _get(http, f"/v1/partners/{club}/statements/2026-03.csv"))
+    ptable = french_csv(await _get(http, f"/v1/partners/{club}/statements/2026-03.csv"))
     assert ptable[-1][0] == "TOTAL À RECEVOIR" and ptable[-1][-1] == "9,00"
     assert ptable[2][0] == "Don" and ptable[2][4] == "Martin" and ptable[2][-1] == "1,00"

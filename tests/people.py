@@ -1,0 +1,76 @@
+"""Helpers of the tests about people's data (crm's customer file, consent, the GDPR rights):
+crm's API called as the back office or as the person following a link, a fresh mobile, and
+the search of every table of every schema for what an erasure must have removed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from tests import harness
+from tests.conftest import SCHEMAS, eventually
+
+CRM = harness.url("crm")
+ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
+
+
+def new_phone() -> str:
+    """A French mobile no other test uses."""
+    return "+3361" + f"{uuid.uuid4().int % 10**7:07d}"
+
+
+async def call(
+    http: aiohttp.ClientSession, method: str, url: str, body: Any = None, admin: bool = True
+) -> tuple[int, Any]:
+    """The status and JSON body of a call, as the back office (``admin``) or as anyone."""
+    async with http.request(method, url, json=body, headers=ADMIN if admin else {}) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def file_of(http: aiohttp.ClientSession, account: str) -> dict[str, Any]:
+    """The customer's file in crm, once crm has heard of the account."""
+
+    async def there() -> bool:
+        return (await call(http, "GET", f"{CRM}/v1/customers/{account}"))[0] == 200
+
+    await eventually(there, what="the crm file")
+    return (await call(http, "GET", f"{CRM}/v1/customers/{account}"))[1]  # type: ignore[no-any-return]
+
+
+async def outboxes_empty(conn: asyncpg.Connection) -> bool:
+    """Every service has published what it wrote (an erasure's events are on their way
+    until then)."""
+    for s in SCHEMAS[:-1]:
+        if await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox'):
+            return False
+    return True
+
+
+async def found_anywhere(conn: asyncpg.Connection, needles: list[str]) -> list[str]:
+    """Every text column (text, varchar, json, jsonb, arrays) of every table of every schema
+    of the services holding one of ``needles``."""
+    columns = await conn.fetch(
+        """SELECT c.table_schema, c.table_name, c.column_name
+           FROM information_schema.columns c
+           JOIN information_schema.tables t
+             ON (t.table_schema, t.table_name) = (c.table_schema, c.table_name)
+           WHERE c.table_schema = ANY($1::text[]) AND t.table_type = 'BASE TABLE'
+             AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb',
+                                 'ARRAY', 'USER-DEFINED')""",
+        list(SCHEMAS),
+    )
+    assert len(columns) > 50, columns
+    patterns = [f"%{n}%" for n in needles]
+    hits = []
+    for c in columns:
+        where = f'"{c["table_schema"]}"."{c["table_name"]}"'
+        n = await conn.fetchval(
+            f'SELECT count(*) FROM {where} WHERE "{c["column_name"]}"::text ILIKE ANY($1)',
+            patterns,
+        )
+        if n:
+            hits.append(f"{where}.{c['column_name']}: {n}")
+    return hits
