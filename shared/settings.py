@@ -177,8 +177,8 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     smtp_pool_size: int = Field(default=4, ge=1, le=64)
-    # The provider's rate limit, per replica (messages per second): a provider refuses or
-    # throttles what goes past its contract.
+    # The provider's rate limit (messages per second), one bucket shared by the replicas: a
+    # provider refuses or throttles what goes past its contract.
     smtp_rate_per_s: float = Field(default=2000.0, gt=0)
     mail_from: str = "Comptoir <noreply@comptoir.localhost>"
     # DKIM (RFC 6376): signed when a private key (PEM) is set, with this domain and selector.
