@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     # crm: how often its daily jobs (retention, the triggers) look for a day to run; 0: the
     # triggers never run by themselves (the test suite runs them on days it chooses).
     daily_check_s: float = Field(default=3600.0, ge=0)
+    # crm: the campaign job sends the one-off campaigns asked for (POST …/send wakes the replica
+    # that answered at once; the others look this often) in batches of this many customers,
+    # each batch one transaction.
+    campaign_poll_s: float = Field(default=5.0, gt=0)
+    campaign_batch: int = Field(default=500, ge=1, le=10_000)
 
     # notifications (issue 13; docs/messages.md). E-mail through an SMTP server, pooled
     # connections; the development default is the sink of `make run` (deploy/messaging.py).

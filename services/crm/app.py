@@ -74,4 +74,5 @@ SPEC = ServiceSpec(
     routes=routes,
     subscriptions=SUBSCRIPTIONS,
     on_ready=jobs.start,
+    on_stop=jobs.stop,
 )
