@@ -192,7 +192,7 @@ async def test_a_campaign_cut_by_a_crash_is_finished_by_the_next_start_each_pers
 ) -> None:
     """The request only asks: crm's campaign job sends, two people a batch here, and dies
     (a failpoint, as kill -9 would) with the first batch written and the second in hand; the
-    next start goes on after the first batch."""
+    next start, and a second replica started with it, go on after the first batch."""
     small = {"COMPTOIR_CAMPAIGN_BATCH": "2"}
     services.kill("crm", signal.SIGTERM)
     services.start("crm", small | {"COMPTOIR_FAILPOINTS": "crm.campaign_next_batch"})
@@ -220,8 +220,14 @@ async def test_a_campaign_cut_by_a_crash_is_finished_by_the_next_start_each_pers
         assert run is not None and (run["items"], run["finished_at"]) == (2, None), run
 
         services.start("crm", small)
-        await services.wait_ready("crm")
-        report = await _sent(http, campaign)
+        second = services.start_replica("crm", harness.BASE_PORT + 6, small)
+        try:
+            await services.wait_ready("crm")
+            await services.wait_replica(second, harness.BASE_PORT + 6)
+            report = await _sent(http, campaign)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(second.wait, 30)
         assert report["sending"]["asked"] == 5, report
         for a in people:
             assert len(await _messages(http, a, "newsletter")) == 1, a

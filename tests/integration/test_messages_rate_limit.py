@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 
 import aio_pika
-import aiohttp
 import pytest_asyncio
 
 from shared.events import new_event
@@ -29,43 +26,16 @@ BATCH = 4
 LIMITED = {"COMPTOIR_SMTP_RATE_PER_S": str(RATE), "COMPTOIR_SEND_BATCH": str(BATCH)}
 
 
-async def _ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as s:
-        while True:
-            assert proc.poll() is None, f"the second replica exited with {proc.returncode}"
-            try:
-                async with s.get(f"{url}/ready") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, "the second replica is not ready"
-            await asyncio.sleep(0.1)
-
-
-def _second_replica(services: harness.Services, port: int) -> subprocess.Popen[bytes]:
-    env = services.env("notifications", {**LIMITED, "COMPTOIR_PORT": str(port)})
-    with open(services.logs / "notifications-2.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.notifications"],
-            cwd=harness.ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
 @pytest_asyncio.fixture
 async def two_replicas(services: harness.Services) -> AsyncIterator[None]:
     """notifications as two replicas, both limited to RATE; the usual one back afterwards."""
     services.kill("notifications", signal.SIGTERM)
     services.start("notifications", LIMITED)
     port = harness.BASE_PORT + 5  # free: the five services, then the line at +10
-    second = _second_replica(services, port)
+    second = services.start_replica("notifications", port, LIMITED)
     try:
         await services.wait_ready("notifications")
-        await _ready(f"http://127.0.0.1:{port}", second)
+        await services.wait_replica(second, port)
         yield
     finally:
         second.send_signal(signal.SIGTERM)
