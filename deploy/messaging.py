@@ -1,6 +1,7 @@
 """The messaging servers the project starts: an SMTP sink (aiosmtpd) and Kannel with its fake
-SMSC. ``make run`` starts them through ``deploy/messaging.sh``; the test suite starts the same
-Kannel (``Kannel``) and an in-process aiosmtpd (tests/messaging.py).
+SMSC. ``make run`` starts and stops them (``deploy/run.py``; ``deploy/messaging.sh`` by hand);
+the test suite starts the same Kannel (``Kannel``) and an in-process aiosmtpd
+(tests/messaging.py).
 
     python -m deploy.messaging start [--dir run/messaging]   the sink and Kannel, detached
     python -m deploy.messaging stop | status
@@ -317,6 +318,10 @@ def stop(directory: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         for _ in range(100):
+            # Started by this very process (make run's supervisor): reaped here, or it would
+            # linger as a zombie that signal 0 still finds.
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
