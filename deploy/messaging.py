@@ -226,26 +226,58 @@ class Sms:
     text: str
 
 
-def _decode_sms(kind: str, data: str) -> str:
-    """fakesmsc's encodings: ``text`` as is, the others URL-encoded with ``+`` for a space. A
-    part of a concatenated SMS says ``data`` whatever its coding: UCS-2 is recognised by its
-    high bytes (a listing's guess, good enough for the Latin scripts of a shop's messages)."""
+def _octets(kind: str, data: str) -> bytes:
+    """fakesmsc's encodings: ``text`` as is, the others URL-encoded with ``+`` for a space."""
     if kind == "text":
-        return data
-    raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
-    if kind == "ucs-2" or (len(raw) % 2 == 0 and raw and 0 in raw[0::2]):
+        return data.encode()
+    return urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
+
+
+def _decode_sms(kind: str, raw: bytes) -> str:
+    """A part of a concatenated SMS says ``data`` whatever its coding: UCS-2 is recognised by
+    its high bytes (a listing's guess, good enough for the Latin scripts of a shop's messages);
+    a GSM 7-bit text is Kannel's own, in the UTF-8 notifications gives it (``é`` is %C3%A9 in
+    the log), Latin-1 for one that is not UTF-8."""
+    if kind == "ucs-2" or (kind != "text" and len(raw) % 2 == 0 and raw and 0 in raw[0::2]):
         return raw.decode("utf-16-be", errors="replace")
-    return raw.decode("latin-1")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def sms_received(log: Path) -> list[Sms]:
     """The SMS the fake operator received, oldest first (its lines ``Got message N: <from to
     type text>``); the parts of a concatenated SMS (``udh`` with its 8-bit reference, total and
-    number) are joined into one once all have come."""
+    number) are joined into one once all have come, and decoded whole (a part may end in the
+    middle of a character)."""
     found: list[Sms] = []
-    pending: dict[tuple[str, str, int], dict[int, str]] = {}
+    pending: dict[tuple[str, str, int], dict[int, tuple[str, bytes]]] = {}
     if not log.exists():
         return found
+    for line in log.read_text(errors="replace").splitlines():
+        _, sep, rest = line.partition("Got message ")
+        if not sep or ": <" not in rest:
+            continue
+        fields = rest.split(": <", 1)[1].removesuffix(">").split(" ")
+        if len(fields) >= 6 and fields[2] == "udh":
+            udh = urllib.parse.unquote_to_bytes(fields[3])
+            part = (fields[4], _octets(fields[4], " ".join(fields[5:])))
+            if len(udh) >= 6 and udh[1] == 0:  # IEI 0: concatenation, 8-bit reference
+                key = (fields[0], fields[1], udh[3])
+                parts = pending.setdefault(key, {})
+                parts[udh[5]] = part
+                if len(parts) == udh[4]:
+                    raw = b"".join(parts[i][1] for i in sorted(parts))
+                    found.append(Sms(fields[0], fields[1], _decode_sms(parts[min(parts)][0], raw)))
+                    del pending[key]
+                continue
+            found.append(Sms(fields[0], fields[1], _decode_sms(*part)))
+        elif len(fields) >= 4:
+            kind = fields[2]
+            text = _decode_sms(kind, _octets(kind, " ".join(fields[3:])))
+            found.append(Sms(fields[0], fields[1], text))
+    return found
     for line in log.read_text(errors="replace").splitlines():
         _, sep, rest = line.partition("Got message ")
         if not sep or ": <" not in rest:

@@ -1,7 +1,8 @@
 """`make run`'s supervisor (deploy/run.py) owns the messaging servers: it starts the SMTP sink
 and Kannel before the services, and a SIGTERM to its whole process group (what `timeout make
-run` or a closed terminal sends, which kills the Makefile recipe's shell at once) stops the
-services and then them, leaving no sink, bearerbox, smsbox or fake operator behind.
+run` or a closed terminal sends, which kills the Makefile recipe's shell at once) or Ctrl-C's
+SIGINT stops the services and then them, leaving no sink, bearerbox, smsbox or fake operator
+behind.
 
 The services are given a database and a broker that do not answer: they never become ready, so
 they touch nothing of the suite's, and the signal comes while the supervisor waits for them."""
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from deploy.messaging import Ports
 from tests import harness
@@ -80,8 +83,9 @@ def _supervisor(tmp: Path, out: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def test_a_sigterm_to_make_runs_group_stops_the_services_and_the_messaging_servers(
-    tmp_path: Path,
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])  # timeout; Ctrl-C
+async def test_a_signal_to_make_runs_group_stops_the_services_and_the_messaging_servers(
+    sig: signal.Signals, tmp_path: Path
 ) -> None:
     ports = Ports.from_base(harness.BASE_PORT + 60)
     out = tmp_path / "run.out"
@@ -101,7 +105,7 @@ async def test_a_sigterm_to_make_runs_group_stops_the_services_and_the_messaging
             await asyncio.sleep(0.2)
         pids = {n: int((tmp_path / "messaging" / f"{n}.pid").read_text()) for n in names}
         assert all(_alive(p) for p in pids.values()), pids
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sig)
         assert await asyncio.to_thread(proc.wait, 60) == 0, out.read_text()
     finally:
         if proc.poll() is None:
