@@ -38,11 +38,11 @@ infra:
 venv:
 	@bash deploy/ensure-infra.sh --venv-only
 
-# The messaging servers (an SMTP sink, Kannel) are the run's own: stopped when it ends.
+# The messaging servers (an SMTP sink, Kannel) are the run's own: deploy/run.py starts them
+# before the services and stops them after, on Ctrl-C or a SIGTERM to the whole group alike.
 run: infra
 	@bash deploy/pcscd.sh start
-	@bash deploy/messaging.sh start
-	@$(DEV_ENV) $(PYTHON) -m deploy.run $(RUN_ARGS); code=$$?; bash deploy/messaging.sh stop; exit $$code
+	@$(DEV_ENV) $(PYTHON) -m deploy.run $(RUN_ARGS)
 
 seed: venv
 	@$(DEV_ENV) $(PYTHON) -m deploy.seed

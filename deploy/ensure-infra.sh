@@ -135,7 +135,7 @@ ensure_packages() {
         [[ -x /usr/sbin/pcscd ]] || command -v pcscd >/dev/null || missing+=(pcscd)
         [[ -e /etc/reader.conf.d/vpcd ]] && compgen -G "/usr/lib/pcsc/drivers/serial/libifdvpcd.so*" >/dev/null ||
             missing+=(vsmartcard-vpcd)
-        # The SMS gateway (deploy/messaging.sh starts it, not this script): bearerbox and
+        # The SMS gateway (`make run` starts it, not this script): bearerbox and
         # smsbox from kannel, the fake operator (fakesmsc) from kannel-extras.
         [[ -x /usr/sbin/bearerbox && -x /usr/sbin/smsbox ]] || missing+=(kannel)
         [[ -x /usr/lib/kannel/test/fakesmsc ]] || missing+=(kannel-extras)

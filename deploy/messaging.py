@@ -1,6 +1,7 @@
 """The messaging servers the project starts: an SMTP sink (aiosmtpd) and Kannel with its fake
-SMSC. ``make run`` starts them through ``deploy/messaging.sh``; the test suite starts the same
-Kannel (``Kannel``) and an in-process aiosmtpd (tests/messaging.py).
+SMSC. ``make run`` starts and stops them (``deploy/run.py``; ``deploy/messaging.sh`` by hand);
+the test suite starts the same Kannel (``Kannel``) and an in-process aiosmtpd
+(tests/messaging.py).
 
     python -m deploy.messaging start [--dir run/messaging]   the sink and Kannel, detached
     python -m deploy.messaging stop | status
@@ -225,17 +226,19 @@ class Sms:
     text: str
 
 
-def _octets(data: str) -> bytes:
-    """fakesmsc's URL-encoded data (``+`` for a space)."""
+def _octets(kind: str, data: str) -> bytes:
+    """fakesmsc's encodings: ``text`` as is, the others URL-encoded with ``+`` for a space."""
+    if kind == "text":
+        return data.encode()
     return urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
 
 
-def _decode_octets(kind: str, raw: bytes) -> str:
-    """A message's octets as text: UCS-2 told by its kind or, in the parts of a concatenated
-    SMS (which say ``data`` whatever their coding), by its high bytes (a listing's guess, good
-    enough for the Latin scripts of a shop's messages); else UTF-8, in which Kannel keeps a
-    7-bit text until it converts it for a real operator; else Latin-1 (8-bit data)."""
-    if kind == "ucs-2" or (len(raw) % 2 == 0 and raw and 0 in raw[0::2]):
+def _decode_sms(kind: str, raw: bytes) -> str:
+    """A part of a concatenated SMS says ``data`` whatever its coding: UCS-2 is recognised by
+    its high bytes (a listing's guess, good enough for the Latin scripts of a shop's messages);
+    a GSM 7-bit text is Kannel's own, in the UTF-8 notifications gives it (``é`` is %C3%A9 in
+    the log), Latin-1 for one that is not UTF-8."""
+    if kind == "ucs-2" or (kind != "text" and len(raw) % 2 == 0 and raw and 0 in raw[0::2]):
         return raw.decode("utf-16-be", errors="replace")
     try:
         return raw.decode("utf-8")
@@ -243,18 +246,13 @@ def _decode_octets(kind: str, raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def _decode_sms(kind: str, data: str) -> str:
-    """fakesmsc's encodings: ``text`` as is, the others URL-encoded."""
-    return data if kind == "text" else _decode_octets(kind, _octets(data))
-
-
 def sms_received(log: Path) -> list[Sms]:
     """The SMS the fake operator received, oldest first (its lines ``Got message N: <from to
     type text>``); the parts of a concatenated SMS (``udh`` with its 8-bit reference, total and
-    number) are joined into one once all have come."""
+    number) are joined into one once all have come, and decoded whole (a part may end in the
+    middle of a character)."""
     found: list[Sms] = []
-    # A concatenated SMS's parts, as octets: a character may be cut between two parts.
-    pending: dict[tuple[str, str, int], dict[int, bytes]] = {}
+    pending: dict[tuple[str, str, int], dict[int, tuple[str, bytes]]] = {}
     if not log.exists():
         return found
     for line in log.read_text(errors="replace").splitlines():
@@ -264,17 +262,41 @@ def sms_received(log: Path) -> list[Sms]:
         fields = rest.split(": <", 1)[1].removesuffix(">").split(" ")
         if len(fields) >= 6 and fields[2] == "udh":
             udh = urllib.parse.unquote_to_bytes(fields[3])
-            kind, data = fields[4], " ".join(fields[5:])
+            part = (fields[4], _octets(fields[4], " ".join(fields[5:])))
             if len(udh) >= 6 and udh[1] == 0:  # IEI 0: concatenation, 8-bit reference
                 key = (fields[0], fields[1], udh[3])
                 parts = pending.setdefault(key, {})
-                parts[udh[5]] = data.encode() if kind == "text" else _octets(data)
+                parts[udh[5]] = part
                 if len(parts) == udh[4]:
-                    whole = b"".join(parts[i] for i in sorted(parts))
-                    found.append(Sms(fields[0], fields[1], _decode_octets(kind, whole)))
+                    raw = b"".join(parts[i][1] for i in sorted(parts))
+                    found.append(Sms(fields[0], fields[1], _decode_sms(parts[min(parts)][0], raw)))
                     del pending[key]
                 continue
-            found.append(Sms(fields[0], fields[1], _decode_sms(kind, data)))
+            found.append(Sms(fields[0], fields[1], _decode_sms(*part)))
+        elif len(fields) >= 4:
+            kind = fields[2]
+            text = _decode_sms(kind, _octets(kind, " ".join(fields[3:])))
+            found.append(Sms(fields[0], fields[1], text))
+    return found
+    for line in log.read_text(errors="replace").splitlines():
+        _, sep, rest = line.partition("Got message ")
+        if not sep or ": <" not in rest:
+            continue
+        fields = rest.split(": <", 1)[1].removesuffix(">").split(" ")
+        if len(fields) >= 6 and fields[2] == "udh":
+            udh = urllib.parse.unquote_to_bytes(fields[3])
+            text = _decode_sms(fields[4], " ".join(fields[5:]))
+            if len(udh) >= 6 and udh[1] == 0:  # IEI 0: concatenation, 8-bit reference
+                key = (fields[0], fields[1], udh[3])
+                parts = pending.setdefault(key, {})
+                parts[udh[5]] = text
+                if len(parts) == udh[4]:
+                    found.append(
+                        Sms(fields[0], fields[1], "".join(parts[i] for i in sorted(parts)))
+                    )
+                    del pending[key]
+                continue
+            found.append(Sms(fields[0], fields[1], text))
         elif len(fields) >= 4:
             found.append(Sms(fields[0], fields[1], _decode_sms(fields[2], " ".join(fields[3:]))))
     return found
@@ -328,6 +350,10 @@ def stop(directory: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         for _ in range(100):
+            # Started by this very process (make run's supervisor): reaped here, or it would
+            # linger as a zombie that signal 0 still finds.
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:

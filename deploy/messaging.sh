@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Start, stop or check the messaging servers of `make run`: an SMTP sink that keeps every
-# e-mail in run/messaging/mail/, and Kannel (bearerbox, smsbox, and kannel-extras' fake SMSC,
-# which logs every SMS it receives in run/messaging/kannel/fakesmsc.log). Idempotent and quiet,
-# like pcscd.sh; deploy/ensure-infra.sh installs Kannel.
+# Start, stop or check by hand the messaging servers `make run` starts and stops itself
+# (deploy/run.py): an SMTP sink that keeps every e-mail in run/messaging/mail/, and Kannel
+# (bearerbox, smsbox, and kannel-extras' fake SMSC, which logs every SMS it receives in
+# run/messaging/kannel/fakesmsc.log). Idempotent and quiet, like pcscd.sh;
+# deploy/ensure-infra.sh installs Kannel.
 #
 #   deploy/messaging.sh start    start them (a previous run's are stopped first)
 #   deploy/messaging.sh stop     stop them (SIGTERM)

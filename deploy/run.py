@@ -1,13 +1,19 @@
-"""`make run`: start the five services, seed the demo network, print where everything is.
+"""`make run`: start the messaging servers and the five services, seed the demo network, print
+where everything is.
 
-Runs in the foreground. Each service is its own process (``python -m services.<name>``) that
-migrates its schema when it starts; this supervisor only starts them, waits until each one's
-``/ready`` answers 200, seeds the demo through the back-office APIs and prints the addresses,
-the demo terminals and example commands. Service logs (JSON lines) go to
-``run/logs/<service>.log``; warnings and errors are echoed here, everything with ``--follow``.
+Runs in the foreground. The messaging servers (an SMTP sink and Kannel with its fake operator,
+``deploy/messaging.py``) are started first, so that notifications finds them. Each service is
+its own process (``python -m services.<name>``) that migrates its schema when it starts; this
+supervisor only starts them, waits until each one's ``/ready`` answers 200, seeds the demo
+through the back-office APIs and prints the addresses, the demo terminals and example commands.
+Service logs (JSON lines) go to ``run/logs/<service>.log``; warnings and errors are echoed
+here, everything with ``--follow``.
 
-Ctrl-C or SIGTERM stops every service (SIGTERM, then SIGKILL after a grace period) and exits 0.
-If a service dies on its own, the supervisor says so, stops the others and exits 1.
+Ctrl-C or SIGTERM stops every service (SIGTERM, then SIGKILL after a grace period), then the
+messaging servers, and exits 0. The supervisor owns them rather than the Makefile's recipe: a
+SIGTERM to the whole process group (``timeout make run``, a closed terminal) kills the recipe's
+shell before it could stop them. If a service dies on its own, the supervisor says so, stops
+the others and exits 1.
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ from typing import Any
 
 import aiohttp
 
-from deploy import seed
+from deploy import messaging, seed
 from shared import clock, db
-from shared.settings import DEFAULT_PORTS, Settings
+from shared.settings import DEFAULT_PORTS, DEV_SMS_CALLBACK_TOKEN, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = tuple(DEFAULT_PORTS)  # terminals, cards, clearing, crm, notifications
@@ -99,13 +105,40 @@ class Supervisor:
     # --- start -----------------------------------------------------------------------------
 
     def _busy_ports(self) -> list[int]:
+        ports = [s.port for s in self.services]
+        if self.args.messaging:
+            m = self.messaging_ports
+            ports += [m.smtp, m.kannel_admin, m.kannel_box, m.kannel_smsc, m.sendsms]
         busy = []
-        for s in self.services:
+        for port in ports:
             with socket.socket() as sock:
                 sock.settimeout(0.5)
-                if sock.connect_ex(("127.0.0.1", s.port)) == 0:
-                    busy.append(s.port)
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(port)
         return busy
+
+    @property
+    def messaging_ports(self) -> messaging.Ports:
+        base = self.args.messaging_port_base
+        return messaging.Ports.from_base(base) if base else messaging.Ports()
+
+    def _service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def start_messaging(self) -> None:
+        """The SMTP sink and Kannel, whose customers' SMS go to this run's notifications."""
+        token = os.environ.get("COMPTOIR_SMS_CALLBACK_TOKEN", DEV_SMS_CALLBACK_TOKEN)
+        mo = f"{self._service('notifications').url}/v1/sms/inbound?token={token}"
+        ports = self.messaging_ports
+        messaging.start(Path(self.args.messaging_dir), ports, mo)
+        _say(
+            f"SMTP sink on 127.0.0.1:{ports.smtp}, Kannel's sendsms on 127.0.0.1:{ports.sendsms} "
+            f"(its fake operator); in {_rel(Path(self.args.messaging_dir))}/"
+        )
+
+    def stop_messaging(self) -> None:
+        _say("stopping the SMTP sink and Kannel")
+        messaging.stop(Path(self.args.messaging_dir))
 
     def _env(self, s: Service) -> dict[str, str]:
         env = dict(os.environ)
@@ -115,6 +148,15 @@ class Supervisor:
         if self.args.db_roles:
             # Each service on its own role, owner of its schema only (deploy/ensure-infra.sh).
             env["COMPTOIR_DATABASE_URL"] = db.service_role_url(Settings().database_url, s.name)
+        if self.args.base_port:
+            # Each service finds the others, and crm's links point at crm, on this run's ports
+            # (the defaults are 8080-8084); what the environment sets is kept.
+            for other in self.services:
+                env.setdefault(f"COMPTOIR_{other.name.upper()}_URL", other.url)
+            env.setdefault("COMPTOIR_PUBLIC_URL", self._service("crm").url)
+        if self.args.messaging_port_base:  # notifications sends to this run's servers
+            env.setdefault("COMPTOIR_SMTP_PORT", str(self.messaging_ports.smtp))
+            env.setdefault("COMPTOIR_SMS_SENDSMS_URL", self.messaging_ports.sendsms_url())
         env.update(
             {
                 "COMPTOIR_PORT": str(s.port),
@@ -256,11 +298,15 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self.on_signal, sig)
+        if self.args.messaging:
+            # A previous run killed before it could stop them (kill -9): its pid files say so.
+            messaging.stop(Path(self.args.messaging_dir))
         busy = self._busy_ports()
         if busy:
             _say(
                 f"ERROR: port(s) {', '.join(map(str, busy))} already in use: another `make run` "
-                "or a stray service? (`pgrep -af 'services\\.'`, `ss -ltnp`); or use --base-port"
+                "or a stray service? (`pgrep -af 'services\\.'`, `ss -ltnp`); or use --base-port "
+                "(and --no-messaging if 2525 or 13100-13103 are another run's)"
             )
             return 1
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -269,15 +315,26 @@ class Supervisor:
                 s.log_path.replace(s.log_path.with_suffix(".log.1"))
         echo = asyncio.create_task(self.echo_logs(), name="echo-logs")
         try:
-            code = await self._run()
+            code = await self._messaging_then_run()
         finally:
             await self.stop_all()
+            if self.args.messaging:
+                await asyncio.to_thread(self.stop_messaging)
             echo.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await echo
             self.drain_logs()
         _say(f"stopped (exit code {code})")
         return code
+
+    async def _messaging_then_run(self) -> int:
+        if self.args.messaging:
+            try:
+                await asyncio.to_thread(self.start_messaging)
+            except (RuntimeError, OSError) as exc:
+                _say(f"ERROR: the messaging servers did not start: {exc}")
+                return 1
+        return await self._run()
 
     async def _run(self) -> int:
         settings = Settings()
@@ -379,11 +436,16 @@ class Supervisor:
             + ("." if token else " (not set: the default dev-admin-token).")
         )
         out.append(f"Logs: {_rel(self.logs)}/<service>.log (JSON lines)")
-        out.append(
-            "Messages sent: e-mails to the SMTP sink on 127.0.0.1:2525 (kept in run/messaging/"
-            "mail/*.eml), SMS to Kannel's fake operator (run/messaging/kannel/fakesmsc.log); "
-            f"list them: {shlex.quote(_rel(Path(self.args.python)))} -m deploy.messaging list"
+        where = Path(self.args.messaging_dir)
+        listing = f"{shlex.quote(_rel(Path(self.args.python)))} -m deploy.messaging list" + (
+            "" if where == messaging.DEFAULT_DIR else f" --dir {shlex.quote(_rel(where))}"
         )
+        if self.args.messaging:
+            out.append(
+                f"Messages sent: e-mails to the SMTP sink on 127.0.0.1:{self.messaging_ports.smtp}"
+                f" (kept in {_rel(where / 'mail')}/*.eml), SMS to Kannel's fake operator "
+                f"({_rel(where / 'kannel' / 'fakesmsc.log')}); list them: {listing}"
+            )
         if demo is not None:
             a = demo["association"]
             out.append("")
@@ -408,6 +470,8 @@ class Supervisor:
                 f"  {cli} customer --phone 0612345678",
                 f"  {cli} enrol --terminal fleuriste --phone 0698765432 --email claire@example.org",
             ]
+            if self.args.messaging:
+                out.append(f"  {listing}   # the link Claire got to complete her details")
             for card in demo.get("cards", {}).values():
                 out.append(
                     f"  {cli} sale --terminal librairie --card {card['number']} --amount 20 "
@@ -507,6 +571,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--follow", action="store_true", help="echo every service log line, not only warnings"
+    )
+    p.add_argument(
+        "--no-messaging",
+        dest="messaging",
+        action="store_false",
+        help="do not start the SMTP sink and Kannel (COMPTOIR_SMTP_HOST and "
+        "COMPTOIR_SMS_SENDSMS_URL point at servers of yours)",
+    )
+    p.add_argument(
+        "--messaging-port-base",
+        type=int,
+        default=0,
+        help="the SMTP sink on this port and Kannel's four on the next ones, instead of 2525 "
+        "and 13100-13103",
+    )
+    p.add_argument(
+        "--messaging-dir",
+        default=str(messaging.DEFAULT_DIR),
+        help="where the sink keeps e-mails and Kannel its logs (default: %(default)s)",
     )
     args = p.parse_args(argv)
     if not Path(args.python).exists():

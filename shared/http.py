@@ -237,6 +237,26 @@ def _route_name(request: web.Request) -> str:
     return info.canonical if info is not None else "unmatched"
 
 
+# Route parameters that are secrets: a signed link's token (crm's public routes), a voucher's
+# code (whoever holds it spends it). A request's path is logged with their names instead.
+SECRET_PARAMS = frozenset({"token", "code"})
+
+
+def logged_path(request: web.Request) -> str:
+    """The request's path as the logs keep it: no secret parameter, no e-mail address, no phone
+    number (the query string is never logged: Kannel's callbacks carry a token and a number)."""
+    path = request.path
+    secret = {v: k for k, v in request.match_info.items() if k in SECRET_PARAMS}
+    if secret:
+        path = "/".join(f"{{{secret[p]}}}" if p in secret else p for p in path.split("/"))
+    return log.redact(path)
+
+
+def _redacted(text: str | None) -> str | None:
+    """A database's detail names the values it refused (``Key (email)=(…)``)."""
+    return None if text is None else log.redact(text)
+
+
 def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     logger = log.get("http")
     observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -265,21 +285,21 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
             except asyncpg.PostgresError as exc:
                 problem = database_problem(exc)
                 if problem is None:
-                    logger.exception("unhandled_error", path=request.path)
+                    logger.exception("unhandled_error", path=logged_path(request))
                     problem = Problem(500, "Internal error", "the error was logged")
                 else:
                     # The database's own words stay here: the answer has a reason code only.
                     logger.warning(
                         "database_refused",
-                        path=request.path,
+                        path=logged_path(request),
                         reason=problem.extra.get("reason"),
-                        error=str(exc),
-                        detail=getattr(exc, "detail", None),
+                        error=log.redact(str(exc)),
+                        detail=_redacted(getattr(exc, "detail", None)),
                         constraint=getattr(exc, "constraint_name", None),
                     )
                 response = problem.response(request.path)
             except Exception:
-                logger.exception("unhandled_error", path=request.path)
+                logger.exception("unhandled_error", path=logged_path(request))
                 response = Problem(500, "Internal error", "the error was logged").response(
                     request.path
                 )
@@ -300,7 +320,7 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
             getattr(logger, level)(
                 "http_request",
                 method=request.method,
-                path=request.path,
+                path=logged_path(request),
                 status=response.status,
                 duration_ms=round(elapsed * 1000, 2),
             )

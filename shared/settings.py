@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     # crm: how often its daily jobs (retention, the triggers) look for a day to run; 0: the
     # triggers never run by themselves (the test suite runs them on days it chooses).
     daily_check_s: float = Field(default=3600.0, ge=0)
+    # crm: the campaign job sends the one-off campaigns asked for (POST …/send wakes the replica
+    # that answered at once; the others look this often) in batches of this many customers,
+    # each batch one transaction.
+    campaign_poll_s: float = Field(default=5.0, gt=0)
+    campaign_batch: int = Field(default=500, ge=1, le=10_000)
 
     # notifications (issue 13; docs/messages.md). E-mail through an SMTP server, pooled
     # connections; the development default is the sink of `make run` (deploy/messaging.py).
@@ -177,8 +182,8 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     smtp_pool_size: int = Field(default=4, ge=1, le=64)
-    # The provider's rate limit, per replica (messages per second): a provider refuses or
-    # throttles what goes past its contract.
+    # The provider's rate limit (messages per second), one bucket shared by the replicas: a
+    # provider refuses or throttles what goes past its contract.
     smtp_rate_per_s: float = Field(default=2000.0, gt=0)
     mail_from: str = "Comptoir <noreply@comptoir.localhost>"
     # DKIM (RFC 6376): signed when a private key (PEM) is set, with this domain and selector.

@@ -124,6 +124,36 @@ class Services:
             stderr=subprocess.STDOUT,
         )
 
+    def start_replica(
+        self, service: str, port: int, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A second process of ``service`` on ``port`` (a replica-safety test stops it)."""
+        log = open(self.logs / f"{service}-{port}.log", "ab")  # noqa: SIM115 - as in start
+        return subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            cwd=ROOT,
+            env=self.env(service, {**(extra_env or {}), "COMPTOIR_PORT": str(port)}),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @staticmethod
+    async def wait_replica(proc: subprocess.Popen[bytes], port: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as s:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the replica on {port} exited with {proc.returncode}")
+                try:
+                    async with s.get(f"http://127.0.0.1:{port}/ready") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the replica on {port} is not ready")
+                await asyncio.sleep(0.1)
+
     async def wait_ready(self, *services: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as s:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    # When its DATA came (the monotonic clock): the rate a provider sees (a rate limit's test).
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def message(self) -> EmailMessage:

@@ -76,4 +76,5 @@ SPEC = ServiceSpec(
     routes=routes,
     subscriptions=SUBSCRIPTIONS,
     on_ready=jobs.start,
+    on_stop=jobs.stop,
 )

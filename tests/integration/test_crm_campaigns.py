@@ -6,11 +6,13 @@ day; no message to a person without the consent it needs."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from shared import clock
@@ -80,14 +82,38 @@ async def test_a_campaign_to_a_segment_sized_before_sending_sent_once_under_the_
     }
     status, made = await _call(http, "PUT", f"{CRM}/v1/campaigns/{campaign}", body)
     assert status == 200 and (made["size"], made["consenting"]) == (3, 2), made
-    status, sent = await _call(http, "POST", f"{CRM}/v1/campaigns/{campaign}/send")
-    assert (status, sent["sent"]) == (200, 1), sent
-    assert (await _call(http, "POST", f"{CRM}/v1/campaigns/{campaign}/send"))[1]["sent"] is None
+    assert made["sending"] == {
+        "status": "draft",
+        "asked_at": None,
+        "finished_at": None,
+        "asked": 0,
+    }
+    status, asked = await _call(http, "POST", f"{CRM}/v1/campaigns/{campaign}/send")
+    assert status == 202 and asked["campaign_id"] == campaign, asked
+    assert asked["status"] in ("sending", "sent") and asked["asked_at"] is not None, asked
+    report = await _sent(http, campaign)
+    assert report["sending"]["asked"] == 1, report
+    status, again = await _call(http, "POST", f"{CRM}/v1/campaigns/{campaign}/send")
+    assert (status, again["status"], again["asked"]) == (200, "sent", 1), again
     assert len(await _messages(http, buyer, "newsletter")) == 1
     for a in (other_family, silent, capped):
         assert await _messages(http, a, "newsletter") == []
     _, report = await _call(http, "GET", f"{CRM}/v1/campaigns/{campaign}")
     assert sum(report["messages"].values()) == 1
+
+
+async def _sent(http: aiohttp.ClientSession, campaign: str, timeout: float = 30) -> Any:
+    """The campaign once crm's campaign job has asked for all its messages."""
+
+    async def sent() -> bool:
+        try:
+            status, report = await _call(http, "GET", f"{CRM}/v1/campaigns/{campaign}")
+        except aiohttp.ClientError:
+            return False  # crm restarting
+        return status == 200 and report["sending"]["status"] == "sent"
+
+    await eventually(sent, timeout=timeout, what=f"campaign {campaign} sent")
+    return (await _call(http, "GET", f"{CRM}/v1/campaigns/{campaign}"))[1]
 
 
 async def test_sms_quick_news_and_the_monthly_newsletter_only_with_consent(
@@ -109,7 +135,8 @@ async def test_sms_quick_news_and_the_monthly_newsletter_only_with_consent(
         },
     )
     assert status == 200 and (made["size"], made["consenting"]) == (2, 0), made
-    assert (await _call(http, "POST", f"{CRM}/v1/campaigns/{quick}/send"))[1]["sent"] == 0
+    assert (await _call(http, "POST", f"{CRM}/v1/campaigns/{quick}/send"))[0] == 202
+    assert (await _sent(http, quick))["sending"]["asked"] == 0
 
     day = clock.today_paris() - timedelta(days=70)
     monthly = str(uuid.uuid4())
@@ -125,7 +152,7 @@ async def test_sms_quick_news_and_the_monthly_newsletter_only_with_consent(
             "monthly_day": min(day.day, 28),
         },
     )
-    assert status == 200 and made["consenting"] == 1, made
+    assert status == 200 and made["consenting"] == 1 and made["sending"] is None, made
     day = day.replace(day=min(day.day, 28))
     run = f"{CRM}/v1/campaigns/{monthly}/days"
     assert (await _call(http, "POST", f"{run}/{day + timedelta(days=1)}"))[1]["sent"] == 0
@@ -156,3 +183,57 @@ async def test_the_cap_holds_when_two_messages_race_for_one_person(
     answers = await asyncio.gather(*(_call(http, "POST", url, news) for _ in range(6)))
     assert sorted(s for s, _ in answers) == [202] + [409] * 5, answers
     assert len(await _messages(http, account, "quick_news")) == 1
+
+
+async def test_a_campaign_cut_by_a_crash_is_finished_by_the_next_start_each_person_once(
+    services: harness.Services,
+    make_network: NetworkFactory,
+    http: aiohttp.ClientSession,
+    db: asyncpg.Connection,
+) -> None:
+    """The request only asks: crm's campaign job sends, two people a batch here, and dies
+    (a failpoint, as kill -9 would) with the first batch written and the second in hand; the
+    next start, and a second replica started with it, go on after the first batch."""
+    small = {"COMPTOIR_CAMPAIGN_BATCH": "2"}
+    services.kill("crm", signal.SIGTERM)
+    services.start("crm", small | {"COMPTOIR_FAILPOINTS": "crm.campaign_next_batch"})
+    try:
+        await services.wait_ready("crm")
+        net = await make_network(merchants=1)
+        people = [await _customer(net, http) for _ in range(5)]
+        for a in people:
+            await _consent(http, a, None)
+        campaign = str(uuid.uuid4())
+        body = {
+            "association_id": str(net.association_id),
+            "template": "newsletter",
+            "variables": {"body": "Les soldes"},
+            "segment": {"channel": "email"},
+        }
+        assert (await _call(http, "PUT", f"{CRM}/v1/campaigns/{campaign}", body))[0] == 200
+        status, asked = await _call(http, "POST", f"{CRM}/v1/campaigns/{campaign}/send")
+        assert (status, asked["status"]) == (202, "sending"), asked
+        assert await asyncio.to_thread(services.procs["crm"].wait, 30) == 137
+        run = await db.fetchrow(
+            "SELECT items, finished_at FROM crm.daily_runs WHERE job = $1",
+            f"campaign:{campaign}",
+        )
+        assert run is not None and (run["items"], run["finished_at"]) == (2, None), run
+
+        services.start("crm", small)
+        second = services.start_replica("crm", harness.BASE_PORT + 6, small)
+        try:
+            await services.wait_ready("crm")
+            await services.wait_replica(second, harness.BASE_PORT + 6)
+            report = await _sent(http, campaign)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(second.wait, 30)
+        assert report["sending"]["asked"] == 5, report
+        for a in people:
+            assert len(await _messages(http, a, "newsletter")) == 1, a
+    finally:
+        if services.procs["crm"].poll() is None:
+            services.kill("crm", signal.SIGTERM)
+        services.start("crm")
+        await services.wait_ready("crm")

@@ -144,3 +144,30 @@ async def consenting(
         limit,
     )
     return [r["account_id"] for r in rows]
+
+
+# A one-off campaign's sending is its day's row of ``daily_runs`` (job ``campaign:<id>``,
+# domain/segments.py): made when the sending is asked for, finished with its last batch.
+_RUN = "daily_runs r WHERE r.job = 'campaign:' || c.id::text"
+
+
+async def sends_asked(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, Any]]:
+    """The one-off campaigns whose sending was asked for and is not finished (just asked, cut
+    by a crash, or in another replica's hands), oldest asked first."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM campaigns c
+            JOIN LATERAL (SELECT r.done_at FROM {_RUN} AND r.finished_at IS NULL) r ON true
+            WHERE c.monthly_day IS NULL ORDER BY r.done_at, c.id"""
+    )
+    return [_decoded(r) for r in rows]
+
+
+async def sending(
+    conn: asyncpg.Connection | asyncpg.Pool, campaign_id: UUID
+) -> asyncpg.Record | None:
+    """A one-off campaign's sending: (asked_at, finished_at, items), None if never asked."""
+    return await conn.fetchrow(
+        f"""SELECT r.done_at AS asked_at, r.finished_at, r.items
+            FROM campaigns c, {_RUN} AND c.id = $1 ORDER BY r.day DESC LIMIT 1""",
+        campaign_id,
+    )

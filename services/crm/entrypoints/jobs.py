@@ -1,11 +1,13 @@
 """crm's scheduled work, on one mechanism (``service.daily``): the retention purge (GDPR), the
 daily triggers (birthdays, not seen for X months, visits spacing out) and the monthly
 newsletters, checked at start and every ``daily_check_s``; each day of each job runs once
-whatever the restarts or replicas, and a missed day is caught up."""
+whatever the restarts or replicas, and a missed day is caught up. Beside them, the campaign
+job: the one-off campaigns asked for (``POST /v1/campaigns/{id}/send``), sent in batches."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from services.crm.adapters.vouchers import Vouchers
 from services.crm.service import campaigns, rights, triggers
@@ -50,8 +52,50 @@ async def _daily(rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.daily_check_s)
 
 
+WAKE = "campaigns_asked"
+
+
+async def _campaigns(rt: Runtime) -> None:
+    """At start (what a crash left unfinished), when this replica was asked to send, and every
+    ``campaign_poll_s`` (what another replica was asked, or left when it died)."""
+    logger = log.get("crm")
+    links, wake = Links.of(rt.settings), rt.state[WAKE]
+    while not rt.stopping:
+        wake.clear()
+        try:
+            done = await campaigns.send_asked(rt.pool, links, rt.settings.campaign_batch)
+            for campaign_id, asked in done.items():
+                if asked is not None:
+                    logger.info("campaign_sent", campaign=str(campaign_id), asked=asked)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database away: the next pass goes on where it stopped
+            logger.warning("campaigns_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), rt.settings.campaign_poll_s)
+
+
+def campaign_asked(rt: Runtime) -> None:
+    """The campaign job of this replica looks now."""
+    wake: asyncio.Event | None = rt.state.get(WAKE)
+    if wake is not None:
+        wake.set()
+
+
 async def start(rt: Runtime) -> None:
-    """The daily jobs, unless ``daily_check_s`` is 0 (the retention also off when
-    ``retention_days`` is 0)."""
+    """The campaign job, and the daily jobs unless ``daily_check_s`` is 0 (the retention also
+    off when ``retention_days`` is 0)."""
+    rt.state[WAKE] = asyncio.Event()
+    rt.state["crm_jobs"] = [asyncio.create_task(_campaigns(rt), name="campaigns")]
     if rt.settings.daily_check_s > 0:
-        rt.state["crm_jobs"] = [asyncio.create_task(_daily(rt))]
+        rt.state["crm_jobs"].append(asyncio.create_task(_daily(rt), name="daily"))
+
+
+async def stop(rt: Runtime) -> None:
+    """Before the pool closes: a batch cut here is rolled back, and done again by the next
+    pass (each batch is one transaction)."""
+    for task in rt.state.get("crm_jobs", []):
+        task.cancel()
+    for task in rt.state.get("crm_jobs", []):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

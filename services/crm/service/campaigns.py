@@ -2,24 +2,31 @@
 newsletter, to a segment of an association's or a merchant's customers; the segment's size
 before sending. Each send is a job of ``service.daily`` (a one-off campaign's on the day it was
 made, so it goes once; a newsletter's on its day of each month), each message's id derived,
-each message through ``messages.marketing`` (consent, frequency cap)."""
+each message through ``messages.marketing`` (consent, frequency cap).
+
+A one-off campaign is not sent in the request that asks for it: the request makes its day's
+row (``ask``), and crm's campaign job (entrypoints/jobs.py, on every replica) sends what was
+asked, batch after batch, each batch one transaction that moves the row on: a crash resumes
+after the last batch written, a second replica goes on from there, no person is asked twice."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 
 from services.crm.adapters import campaigns as rows
+from services.crm.adapters import daily as daily_rows
 from services.crm.adapters import people as people_rows
 from services.crm.domain import segments as rules
 from services.crm.domain.segments import Segment
 from services.crm.domain.triggers import PARIS
 from services.crm.service import daily, messages
 from services.crm.service.common import Links
-from shared import clock, outbox
+from shared import clock, failpoints, outbox
 from shared.events import Event
 from shared.http import Problem
 
@@ -67,14 +74,16 @@ def sending_day(campaign: dict[str, Any]) -> date:
 
 
 async def send_day(
-    pool: asyncpg.Pool, links: Links, campaign: dict[str, Any], day: date
+    pool: asyncpg.Pool, links: Links, campaign: dict[str, Any], day: date, batch: int = BATCH
 ) -> int | None:
     """The campaign's messages of ``day``, once (None: that day was sent already)."""
     segment = segment_of(campaign)
     goes = rules.sends_on(campaign["monthly_day"], day)
 
     async def step(conn: asyncpg.Connection, day: date, after: UUID | None) -> daily.Batch:
-        found = await rows.consenting(conn, segment, after, BATCH) if goes else []
+        if after is not None:  # a crash test: dies with a batch written and the next in hand
+            failpoints.hit("crm.campaign_next_batch")
+        found = await rows.consenting(conn, segment, after, batch) if goes else []
         events: list[Event[Any]] = []
         for account_id in found:
             file = await people_rows.file(conn, account_id)
@@ -95,17 +104,58 @@ async def send_day(
             if not isinstance(e, str):
                 events.append(e)
         await outbox.write(conn, events)
-        return daily.Batch(len(events), found[-1] if found else None, len(found) < BATCH)
+        return daily.Batch(len(events), found[-1] if found else None, len(found) < batch)
 
     return await daily.run_day(pool, rules.campaign_job(campaign["id"]), day, step)
 
 
-async def send(pool: asyncpg.Pool, links: Links, campaign_id: UUID) -> int | None:
-    """A one-off campaign, now (once)."""
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """Where a one-off campaign's sending stands: ``draft`` (not asked), ``sending`` (asked, in
+    the campaign job's hands), ``sent`` (every message asked of notifications); ``asked``: the
+    messages asked so far."""
+
+    status: Literal["draft", "sending", "sent"]
+    asked_at: datetime | None
+    finished_at: datetime | None
+    asked: int
+
+
+async def sending(pool: asyncpg.Pool, campaign: dict[str, Any]) -> Sending | None:
+    """None for a monthly newsletter (its days are the daily jobs')."""
+    if campaign["monthly_day"] is not None:
+        return None
+    row = await rows.sending(pool, campaign["id"])
+    if row is None:
+        return Sending("draft", None, None, 0)
+    status: Literal["sending", "sent"] = "sent" if row["finished_at"] else "sending"
+    return Sending(status, row["asked_at"], row["finished_at"], row["items"])
+
+
+async def ask(pool: asyncpg.Pool, campaign_id: UUID) -> tuple[Sending, bool]:
+    """A one-off campaign's sending asked for (once: asked again, nothing more is sent); the
+    campaign job does it. (Where it stands, whether it was finished already.)"""
     campaign = await rows.one(pool, campaign_id)
     if campaign["monthly_day"] is not None:
         raise Problem(409, "A newsletter", "it goes on its day of the month", reason="monthly")
-    return await send_day(pool, links, campaign, sending_day(campaign))
+    async with pool.acquire() as conn:
+        await daily_rows.take_day(
+            conn, rules.campaign_job(campaign_id), sending_day(campaign), clock.now()
+        )
+    state = await sending(pool, campaign)
+    assert state is not None
+    return state, state.status == "sent"
+
+
+async def send_asked(
+    pool: asyncpg.Pool, links: Links, batch: int = BATCH
+) -> dict[UUID, int | None]:
+    """The campaign job's pass: every one-off campaign asked for and not finished, sent to its
+    end (None: another replica finished it first)."""
+    return {
+        c["id"]: await send_day(pool, links, c, sending_day(c), batch)
+        for c in await rows.sends_asked(pool)
+    }
 
 
 async def send_newsletter(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -27,7 +26,7 @@ from services.notifications.adapters.kannel import Kannel
 from services.notifications.adapters.smtp import BadHeader, SmtpPool, build, sign
 from services.notifications.domain import hours, sms
 from services.notifications.domain.messages import Answer, after, refused
-from services.notifications.service import rendering
+from services.notifications.service import rate_limit, rendering
 from services.notifications.service.messages import publish_settled
 from services.notifications.service.notices import settle_notices
 from shared import clock
@@ -44,28 +43,6 @@ class Outcome(NamedTuple):
     segments: int | None
 
 
-class RateLimit:
-    """A token bucket: at most ``rate`` messages a second to one provider, bursts of a
-    second's worth. Per replica: two replicas share a provider's contract by halving it."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.at = time.monotonic()
-        self.lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
-                self.at = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
-
-
 class Sender:
     def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self.pool = pool
@@ -73,10 +50,7 @@ class Sender:
         self.smtp = SmtpPool(settings)
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.kannel = Kannel(settings, self.http)
-        self.limits = {
-            "email": RateLimit(settings.smtp_rate_per_s),
-            "sms": RateLimit(settings.sms_rate_per_s),
-        }
+        self.limits = rate_limit.limits(pool, settings)  # shared by the replicas
         self.sms_slots = asyncio.Semaphore(8)
         self.done: list[Outcome] = []
         self.wake = asyncio.Event()

@@ -3,6 +3,7 @@ the back office), the monthly newsletter; what became of a campaign's messages."
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -12,6 +13,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.crm.domain.segments import Segment
+from services.crm.entrypoints import jobs
 from services.crm.entrypoints.http.models import Strict, day_param
 from services.crm.service import campaigns
 from services.crm.service.common import Links
@@ -73,6 +75,21 @@ class CampaignIn(Strict):
     )
 
 
+class Sending(BaseModel):
+    """A one-off campaign's sending, done by crm's campaign job after the request."""
+
+    status: Literal["draft", "sending", "sent"] = Field(
+        description="draft: not asked; sending: asked, under way; sent: every message asked for"
+    )
+    asked_at: datetime | None = Field(description="when the sending was asked for")
+    finished_at: datetime | None
+    asked: int = Field(description="messages asked of notifications so far")
+
+
+class CampaignSending(Sending):
+    campaign_id: UUID
+
+
 class Campaign(BaseModel):
     id: UUID
     association_id: UUID
@@ -87,6 +104,7 @@ class Campaign(BaseModel):
     size: int
     consenting: int
     messages: dict[str, int] = Field(description="the campaign's messages by status")
+    sending: Sending | None = Field(description="a one-off campaign's sending (null: monthly)")
 
 
 class Sent(BaseModel):
@@ -108,9 +126,14 @@ async def segment_size(request: web.Request) -> web.Response:
     return json_response(SegmentSize(size=total, consenting=consenting))
 
 
+def _sending(state: campaigns.Sending | None) -> Sending | None:
+    return None if state is None else Sending(**asdict(state))
+
+
 async def _answer(pool: asyncpg.Pool, campaign_id: UUID) -> Campaign:
     campaign, total, consenting, statuses = await campaigns.report(pool, campaign_id)
-    return Campaign(**campaign, size=total, consenting=consenting, messages=statuses)
+    state = _sending(await campaigns.sending(pool, campaign))
+    return Campaign(**campaign, size=total, consenting=consenting, messages=statuses, sending=state)
 
 
 @routes.route(
@@ -159,14 +182,21 @@ async def get_campaign(request: web.Request) -> web.Response:
 @routes.route(
     "POST",
     "/v1/campaigns/{campaign_id}/send",
-    summary="Send a one-off campaign now (once: sent again, it sends nothing more)",
-    returns=Sent,
+    summary="Send a one-off campaign (once): 202 while crm's campaign job sends it, in batches; "
+    "200 when it was sent already (nothing more is sent). GET the campaign for its progress",
+    returns=CampaignSending,
+    status=202,
+    also=(200,),
     tag=TAG,
 )
 async def send_campaign(request: web.Request) -> web.Response:
     rt = back_office(request)
-    sent = await campaigns.send(rt.pool, Links.of(rt.settings), uuid_param(request, "campaign_id"))
-    return json_response(Sent(sent=sent))
+    campaign_id = uuid_param(request, "campaign_id")
+    state, finished = await campaigns.ask(rt.pool, campaign_id)
+    if not finished:
+        jobs.campaign_asked(rt)
+    answer = CampaignSending(campaign_id=campaign_id, **asdict(state))
+    return json_response(answer, 200 if finished else 202)
 
 
 @routes.route(
