@@ -497,7 +497,7 @@ async def test_a_customer_hears_from_their_shops_from_enrolment_to_erasure(
     # Gisèle under her pseudonym, her amounts kept; Paul's card number, all its digits.
     assert [(x["TYPE"], x["CIVILITE"], x["NOM"], x["PRENOM"], x["N° CARTE"]) for x in w.lines] == [
         ("Achat", None, erased["pseudonym"], None, None),
-        ("Achat", "M", f"Lebrun{tag}", "Paul", card["number"]),
+        ("Achat", "M.", f"Lebrun{tag}", "Paul", card["number"]),
         ("Partenariat", None, None, None, None),
     ]
     # What and why: the family's label, not its code; the rate applied and the rule that set it.
