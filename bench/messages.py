@@ -17,6 +17,9 @@ to the last one accepted by the local SMTP sink.
    has accepted (written) the last one; ``stored_s``: until the service had stored them all;
 4. ``peak_rss_mb``: the service's peak RSS (VmHWM) before it is stopped; the sink's apart.
 
+``--daily`` runs the other half of the benchmark instead: crm's daily triggers over a million
+customers (bench/_daily.py says how).
+
 A human summary goes to stderr; the last line of stdout is a JSON object.
 """
 
@@ -41,6 +44,7 @@ import asyncpg
 import orjson
 import psutil
 
+from bench import _daily
 from shared.broker import QUEUES
 from shared.contracts import MessageRequested, MessageStatusChanged
 from shared.events import new_event, pack
@@ -266,7 +270,14 @@ def main() -> None:
     p.add_argument(
         "--profile", action="store_true", help="run the service under cProfile (run/bench/...)"
     )
+    p.add_argument(
+        "--daily", action="store_true", help="crm's daily triggers over a million customers"
+    )
+    _daily.add_arguments(p)
     args = p.parse_args()
+    if args.daily:
+        print(orjson.dumps(_daily.main(args)).decode())
+        return
     result = asyncio.run(run(args))
     say(
         f"{result['messages']} e-mails accepted by the sink in {result['total_s']} s: "
