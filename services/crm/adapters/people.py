@@ -218,11 +218,11 @@ async def inactive(
         """SELECT account_id FROM customers
            WHERE erased_at IS NULL
              AND greatest(last_visit_at, enrolled_at, details_updated_at) < $1
-             AND ($3::uuid IS NULL OR account_id > $3)
+             AND account_id > $3
            ORDER BY account_id LIMIT $2""",
         before,
         limit,
-        after,
+        after or UUID(int=0),  # before every account: a bound a generic plan can use
     )
     return [r["account_id"] for r in rows]
 

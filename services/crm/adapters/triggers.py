@@ -202,6 +202,12 @@ async def _reach(
     else:
         sql = _MERCHANT.format(condition=conditions[1], merchant=len(args) + 1)
         args.append(merchant_id)
+    # Planned for these values each time (this transaction's statements): after five runs a
+    # prepared statement may get a generic plan, and the generic plan of a merchant's birthdays
+    # walks the merchant's whole file computing each customer's celebrated days (0.8 s a
+    # merchant over a million customers, docs/benchmarks.md) instead of taking the day's few
+    # thousand celebrants from the index.
+    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     rows = await conn.fetch(sql, *args)
     return [r["account_id"] for r in rows]
 

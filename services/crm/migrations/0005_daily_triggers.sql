@@ -30,3 +30,11 @@ CREATE INDEX customers_regulars ON customers (association_id, account_id)
     WHERE erased_at IS NULL AND visit_count >= 3 AND last_visit_at > enrolled_at;
 CREATE INDEX merchant_customers_regulars ON merchant_customers (merchant_id, account_id)
     INCLUDE (visit_count, first_visit_at, last_visit_at);
+
+-- The retention job asks for the files without a sign of life since a date, a batch at a time
+-- in account order: without statistics on that expression the planner took a third of the
+-- customers for inactive and walked the primary key through all of them (3 s over a million
+-- customers with none to purge); with them it takes customers_inactive (0.1 ms).
+CREATE STATISTICS customers_sign_of_life
+    ON (greatest(last_visit_at, enrolled_at, details_updated_at)) FROM customers;
+ANALYZE customers;
