@@ -69,7 +69,8 @@ DOWN = {
     "daily_triggers": """DROP INDEX IF EXISTS customers_celebrated, customers_last_visit,
                              customers_regulars, merchant_customers_last_visit,
                              merchant_customers_regulars;
-                         DROP FUNCTION IF EXISTS celebrated_days(date, date, date[]);""",
+                         DROP FUNCTION IF EXISTS celebrated_days(date, date, date[]);
+                         DROP STATISTICS IF EXISTS customers_sign_of_life;""",
 }
 
 
@@ -478,6 +479,10 @@ class _Explaining:
         self.plans.append("\n".join(r[0] for r in rows))
         return []
 
+    async def execute(self, sql: str, *args: Any) -> str:
+        status: str = await self.conn.execute(sql, *args)
+        return status
+
 
 async def explain(day: date) -> str:
     """The plan of the first batch of one trigger of each kind and scope, with the code on
@@ -497,7 +502,8 @@ async def explain(day: date) -> str:
             t = dict(r) | {"params": json.loads(r["params"])}
             proxy = _Explaining(conn)
             started = time.monotonic()
-            await triggers._candidates(proxy, t, day, None)  # type: ignore[arg-type]
+            async with conn.transaction():  # as the service reads them (SET LOCAL)
+                await triggers._candidates(proxy, t, day, None)  # type: ignore[arg-type]
             scope = "merchant" if t["merchant_id"] else "association"
             text.append(f"== {t['kind']} ({scope}), {time.monotonic() - started:.3f} s")
             text.extend(proxy.plans)
@@ -583,8 +589,11 @@ async def run(args: argparse.Namespace, out: Path, code: Path) -> dict[str, Any]
                WHERE r.day = $1 GROUP BY 1, 2 ORDER BY 1, 2""",
             args.day,
         )
-        logged = await conn.fetchval(
-            "SELECT count(*) FROM customer_messages WHERE requested_at >= $1",
+        # the ids are derived from (trigger, person, day): two runs that asked for the same
+        # messages have the same digest, whatever the code
+        logged, digest = await conn.fetchrow(
+            """SELECT count(*), md5(string_agg(message_id::text, ',' ORDER BY message_id))
+               FROM customer_messages WHERE requested_at >= $1""",
             datetime.combine(args.day, daytime(0), PARIS),
         )
         counts = {
@@ -609,6 +618,7 @@ async def run(args: argparse.Namespace, out: Path, code: Path) -> dict[str, Any]
         "target_s": TARGET_S,
         "messages": int(span["messages"] or 0),
         "messages_logged": logged,
+        "messages_digest": digest,
         "peak_rss_mb": round(peak, 1),
         "slowest": [
             [
@@ -636,7 +646,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--day", type=date.fromisoformat, default=date(2027, 3, 17))
     g.add_argument("--seed", type=int, default=13)
     g.add_argument("--regenerate", action="store_true", help="write the customers again")
-    g.add_argument("--code", default=str(ROOT), help="the checkout crm runs from")
+    g.add_argument(
+        "--code", default=str(ROOT), help="the checkout the services run from (both modes)"
+    )
     g.add_argument("--db-pool", dest="pool", type=int, default=4, help="crm's pool")
     g.add_argument("--explain", action="store_true", help="the candidates' plans")
 
