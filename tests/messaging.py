@@ -25,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from deploy.messaging import Kannel, Ports, Sms, send_mo, sms_received
+from deploy.smtp_sink import Pipelining
 from tests import harness
 
 ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
@@ -44,8 +45,10 @@ class Received:
 
 
 @dataclass
-class Mailbox:
-    """The aiosmtpd handler: what it accepted, and the refusals a test queued."""
+class Mailbox(Pipelining):
+    """The aiosmtpd handler: what it accepted, and the refusals a test queued. It announces
+    PIPELINING, as Postfix does (tests/integration/test_smtp_connections.py tries a server
+    that does not)."""
 
     received: list[Received] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)

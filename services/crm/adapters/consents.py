@@ -31,6 +31,16 @@ async def of_account(
     return rows
 
 
+async def of_accounts(conn: asyncpg.Connection, account_ids: list[UUID]) -> list[asyncpg.Record]:
+    """The consents of these people, each person's in the order ``of_account`` gives."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM consents WHERE account_id = ANY($1::uuid[])
+            ORDER BY account_id, requested_at, id""",
+        account_ids,
+    )
+    return rows
+
+
 async def one(conn: asyncpg.Connection | asyncpg.Pool, consent_id: UUID) -> asyncpg.Record:
     return await one_or_404(
         conn, "consent", consent_id, f"SELECT {_COLUMNS} FROM consents WHERE id = $1", consent_id

@@ -9,14 +9,14 @@ from uuid import UUID
 import asyncpg
 
 from services.crm.domain.people import FIELDS, Details
-from shared.db.query import one_or_404
+from shared.db.query import Batch, one_or_404
 
 _DETAILS = ", ".join(FIELDS)
-_FILE = f"""SELECT account_id, association_id, {_DETAILS}, enrolled_at,
-                  enrolled_by_merchant::text AS enrolled_by_merchant, visit_count,
-                  total_spent_cents, last_visit_at, details_updated_at, erased_at, pseudonym,
-                  no_receipts
-           FROM customers WHERE account_id = $1"""
+_COLUMNS = f"""account_id, association_id, {_DETAILS}, enrolled_at,
+               enrolled_by_merchant::text AS enrolled_by_merchant, visit_count,
+               total_spent_cents, last_visit_at, details_updated_at, erased_at, pseudonym,
+               no_receipts"""
+_FILE = f"SELECT {_COLUMNS} FROM customers WHERE account_id = $1"
 
 
 def details_of(row: asyncpg.Record) -> Details:
@@ -28,6 +28,14 @@ def details_of(row: asyncpg.Record) -> Details:
 async def file(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> asyncpg.Record:
     """The customer's file, or a 404 ``unknown_customer``."""
     return await one_or_404(conn, "customer", account_id, _FILE, account_id)
+
+
+async def files(conn: asyncpg.Connection, account_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
+    """The files of these customers, by account (those that exist)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM customers WHERE account_id = ANY($1::uuid[])", account_ids
+    )
+    return {r["account_id"]: r for r in rows}
 
 
 async def file_for_update(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record:
@@ -120,10 +128,10 @@ async def merchant_members(
     """A page of a merchant's file, by account."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT account_id FROM merchant_customers
-           WHERE merchant_id = $1 AND ($2::uuid IS NULL OR account_id > $2)
+           WHERE merchant_id = $1 AND account_id > $2
            ORDER BY account_id LIMIT $3""",
         merchant_id,
-        after,
+        after or UUID(int=0),  # before every account: a bound the index can use
         limit,
     )
     return rows
@@ -132,30 +140,29 @@ async def merchant_members(
 # --- the messages crm asked for ---------------------------------------------------------------
 
 
-async def log_message(
-    conn: asyncpg.Connection,
-    message_id: UUID,
-    account_id: UUID,
-    channel: str,
-    category: str,
-    template: str,
-    consent_id: UUID | None,
-    at: datetime,
-    campaign_id: UUID | None = None,
-) -> None:
-    await conn.execute(
-        """INSERT INTO customer_messages (message_id, account_id, channel, category, template,
-                                         consent_id, requested_at, updated_at, campaign_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT DO NOTHING""",
-        message_id,
-        account_id,
-        channel,
-        category,
-        template,
-        consent_id,
-        at,
-        campaign_id,
-    )
+_LOG = Batch(
+    "customer_messages",
+    [
+        ("message_id", "uuid"),
+        ("account_id", "uuid"),
+        ("channel", "text"),
+        ("category", "text"),
+        ("template", "text"),
+        ("consent_id", "uuid"),
+        ("requested_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+        ("campaign_id", "uuid"),
+    ],
+    "ON CONFLICT DO NOTHING",
+)
+# A message asked for: (message_id, account_id, channel, category, template, consent_id, at,
+# campaign_id).
+Logged = tuple[UUID, UUID, str, str, str, UUID | None, datetime, UUID | None]
+
+
+async def log_messages(conn: asyncpg.Connection, logged: list[Logged]) -> None:
+    """The messages asked for, in one statement (one asked again is there already)."""
+    await _LOG.execute(conn, [(*m[:7], m[6], m[7]) for m in logged])
 
 
 # A later status never goes back to an earlier one (a late "sent" after "delivered").
@@ -222,11 +229,11 @@ async def inactive(
         """SELECT account_id FROM customers
            WHERE erased_at IS NULL
              AND greatest(last_visit_at, enrolled_at, details_updated_at) < $1
-             AND ($3::uuid IS NULL OR account_id > $3)
+             AND account_id > $3
            ORDER BY account_id LIMIT $2""",
         before,
         limit,
-        after,
+        after or UUID(int=0),  # before every account: a bound a generic plan can use
     )
     return [r["account_id"] for r in rows]
 

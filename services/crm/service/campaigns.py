@@ -2,7 +2,7 @@
 newsletter, to a segment of an association's or a merchant's customers; the segment's size
 before sending. Each send is a job of ``service.daily`` (a one-off campaign's on the day it was
 made, so it goes once; a newsletter's on its day of each month), each message's id derived,
-each message through ``messages.marketing`` (consent, frequency cap).
+each message through ``messages.marketing_many`` (consent, frequency cap).
 
 A one-off campaign is not sent in the request that asks for it: the request makes its day's
 row (``ask``), and crm's campaign job (entrypoints/jobs.py, on every replica) sends what was
@@ -84,25 +84,25 @@ async def send_day(
         if after is not None:  # a crash test: dies with a batch written and the next in hand
             failpoints.hit("crm.campaign_next_batch")
         found = await rows.consenting(conn, segment, after, batch) if goes else []
-        events: list[Event[Any]] = []
+        files = await people_rows.files(conn, found) if found else {}
+        asks = []
         for account_id in found:
-            file = await people_rows.file(conn, account_id)
+            file = files[account_id]
             variables = {**campaign["variables"]}
             if file["first_name"]:
                 variables["first_name"] = file["first_name"]
-            e = await messages.marketing(
-                conn,
-                links,
-                file,
-                campaign["channel"],
-                campaign["merchant_id"],
-                campaign["template"],
-                variables,
-                campaign_id=campaign["id"],
-                message_id=rules.campaign_message_id(campaign["id"], account_id, day),
-            )
-            if not isinstance(e, str):
-                events.append(e)
+            message_id = rules.campaign_message_id(campaign["id"], account_id, day)
+            asks.append(messages.Ask(file, variables, message_id))
+        answers = await messages.marketing_many(
+            conn,
+            links,
+            campaign["channel"],
+            campaign["merchant_id"],
+            campaign["template"],
+            asks,
+            campaign["id"],
+        )
+        events: list[Event[Any]] = [e for e in answers if not isinstance(e, str)]
         await outbox.write(conn, events)
         return daily.Batch(len(events), found[-1] if found else None, len(found) < batch)
 

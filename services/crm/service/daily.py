@@ -9,8 +9,9 @@ then goes on from there, or finds the day finished: no person is done twice."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -36,6 +37,33 @@ class Batch:
 
 # One batch of a day's work, in the transaction that holds the day's row: (conn, day, after).
 Step = Callable[[asyncpg.Connection, date, UUID | None], Awaitable[Batch]]
+
+
+# The day's accounts after ``after``, at most ``limit``, in account order: (conn, after, limit).
+Read = Callable[[asyncpg.Connection, UUID | None, int], Awaitable[list[UUID]]]
+
+
+@dataclass
+class Ahead:
+    """The day's next accounts, read a page at a time and done a batch at a time: one query
+    finds the accounts of many batches (a daily trigger's query costs the same for 200 as for
+    5,000). Each batch starts after the day's row's ``after``, so what another replica did
+    since the page was read is skipped."""
+
+    read: Read
+    batch: int
+    page: int
+    ahead: list[UUID] = field(default_factory=list)
+    exhausted: bool = False  # the last page read was the end of the day's accounts
+
+    async def take(self, conn: asyncpg.Connection, after: UUID | None) -> tuple[list[UUID], bool]:
+        """The next batch after ``after``, and whether it is the day's last."""
+        if after is not None:
+            del self.ahead[: bisect.bisect_right(self.ahead, after)]
+        if not self.ahead and not self.exhausted:
+            self.ahead = await self.read(conn, after, self.page)
+            self.exhausted = len(self.ahead) < self.page
+        return self.ahead[: self.batch], self.exhausted and len(self.ahead) <= self.batch
 
 
 async def run_day(pool: asyncpg.Pool, job: str, day: date, step: Step) -> int | None:

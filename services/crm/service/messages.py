@@ -1,7 +1,7 @@
 """The messages crm asks notifications to send (MessageRequested), each logged per person.
 
 Transactional ones (the details link, the double opt-in) go whatever the marketing consents.
-A marketing one goes only through ``marketing``, which asks ``domain.consent.may_send`` for
+A marketing one goes only through ``marketing`` (``marketing_many`` for a batch), which asks ``domain.consent.may_send`` for
 the consent it relies on, names it in ``consent_id`` and puts in the RFC 8058 one-click
 unsubscribe URL of that consent (notifications writes it in the e-mail's List-Unsubscribe
 header; an SMS says STOP): no other path in crm requests a marketing message.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -20,7 +21,7 @@ import asyncpg
 from services.crm.adapters import consents as consent_rows
 from services.crm.adapters import people as rows
 from services.crm.adapters import triggers as trigger_rows
-from services.crm.domain.consent import may_send
+from services.crm.domain.consent import Consent, may_send
 from services.crm.domain.triggers import capped
 from services.crm.service.common import Links, event
 from shared import clock
@@ -40,8 +41,9 @@ async def transactional(
 ) -> Event[Any]:
     """A message the person needs whatever their marketing consents, to the file's address."""
     address = file["email"] if channel == "email" else file["phone"]
-    return await _request(
-        conn,
+    logged: list[rows.Logged] = []
+    e = _request(
+        logged,
         file,
         channel,
         "transactional",
@@ -53,12 +55,25 @@ async def transactional(
         None,
         message_id=message_id,
     )
+    await rows.log_messages(conn, logged)
+    return e
 
 
 # Why a marketing message was not asked for: no consent (or an erased file), or the cap.
 NotSent = Literal["no_consent", "frequency_capped"]
 # What a trigger adds to a message once it may be sent (a birthday's voucher code).
 Offer = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A marketing message asked for one person: their file, what the template shows, the id
+    the caller derived (None: a new one) and what is added once it may go (a voucher)."""
+
+    file: asyncpg.Record
+    variables: dict[str, Any]
+    message_id: UUID | None = None
+    offer: Offer | None = None
 
 
 async def marketing(
@@ -77,45 +92,104 @@ async def marketing(
     channel, for this scope, at this address) or their file is erased; ``frequency_capped``
     when the association's cap is reached. ``message_id``: the id a trigger derived (asked
     again, it is the same message, which the cap does not count twice)."""
-    if file["erased_at"] is not None:
-        return "no_consent"
-    address = file["email"] if channel == "email" else file["phone"]
-    consents = [
-        consent_rows.consent_of(r) for r in await consent_rows.of_account(conn, file["account_id"])
-    ]
-    consent = may_send(consents, channel, merchant_id, address)
-    if consent is None or address is None:
-        return "no_consent"
-    limit = await trigger_rows.cap(conn, file["association_id"])
-    if limit is not None:
-        # The person's file locked until the commit: two replicas (a campaign and a trigger)
-        # count and add one at a time, so the cap holds (files are locked in account order).
-        await trigger_rows.lock_person(conn, file["account_id"])
-        since = clock.now() - timedelta(days=limit["per_days"])
-        sent = await trigger_rows.marketing_since(conn, file["account_id"], since, message_id)
-        if capped(sent, limit["max_messages"]):
-            return "frequency_capped"
-    if offer is not None:
-        variables = {**variables, **await offer()}
-    unsubscribe = links.unsubscribe(consent.id, clock.now())
-    return await _request(
+    (answer,) = await marketing_many(
         conn,
-        file,
+        links,
         channel,
-        "marketing",
-        template,
-        variables,
-        address,
         merchant_id,
-        consent.id,
-        unsubscribe,
+        template,
+        [Ask(file, variables, message_id, offer)],
         campaign_id,
-        message_id,
     )
+    return answer
 
 
-async def _request(
+async def marketing_many(
     conn: asyncpg.Connection,
+    links: Links,
+    channel: Channel,
+    merchant_id: UUID | None,
+    template: str,
+    asks: list[Ask],
+    campaign_id: UUID | None = None,
+) -> list[Event[Any] | NotSent]:
+    """``marketing`` for several people at once (a daily trigger's or a campaign's batch),
+    each answer in the order asked: the same decisions as one at a time, in a few statements
+    whatever their number. One message per person in a call (the cap of a second one would
+    count the first)."""
+    if len({a.file["account_id"] for a in asks}) != len(asks):
+        raise ValueError("one marketing message per person in a batch")
+    answers: list[Event[Any] | NotSent] = ["no_consent"] * len(asks)
+    living = [a.file["account_id"] for a in asks if a.file["erased_at"] is None]
+    held: dict[UUID, list[Consent]] = {}
+    for r in await consent_rows.of_accounts(conn, living) if living else []:
+        held.setdefault(r["account_id"], []).append(consent_rows.consent_of(r))
+    going: list[tuple[int, Ask, Consent, str]] = []
+    for i, a in enumerate(asks):
+        address = a.file["email"] if channel == "email" else a.file["phone"]
+        consent = may_send(held.get(a.file["account_id"], []), channel, merchant_id, address)
+        if a.file["erased_at"] is None and consent is not None and address is not None:
+            going.append((i, a, consent, address))
+    ids = [a.message_id or uuid.uuid4() for _, a, _, _ in going]
+    under = await _under_cap(
+        conn, [(a.file, mid) for (_, a, _, _), mid in zip(going, ids, strict=True)]
+    )
+    logged: list[rows.Logged] = []
+    for (i, a, consent, address), mid, ok in zip(going, ids, under, strict=True):
+        if not ok:
+            answers[i] = "frequency_capped"
+            continue
+        variables = a.variables if a.offer is None else {**a.variables, **await a.offer()}
+        answers[i] = _request(
+            logged,
+            a.file,
+            channel,
+            "marketing",
+            template,
+            variables,
+            address,
+            merchant_id,
+            consent.id,
+            links.unsubscribe(consent.id, clock.now()),
+            campaign_id,
+            mid,
+        )
+    await rows.log_messages(conn, logged)
+    return answers
+
+
+async def _under_cap(
+    conn: asyncpg.Connection, asked: list[tuple[asyncpg.Record, UUID]]
+) -> list[bool]:
+    """Whether each (file, message id) stays under its association's frequency cap."""
+    limits: dict[UUID, asyncpg.Record] = {}
+    for association_id in {f["association_id"] for f, _ in asked}:
+        limit = await trigger_rows.cap(conn, association_id)
+        if limit is not None:
+            limits[association_id] = limit
+    counted = [(f, mid) for f, mid in asked if f["association_id"] in limits]
+    if not counted:
+        return [True] * len(asked)
+    # The people's files locked until the commit: two replicas (a campaign and a trigger)
+    # count and add one at a time, so the cap holds (files are locked in account order).
+    await trigger_rows.lock_people(conn, sorted(f["account_id"] for f, _ in counted))
+    now = clock.now()
+    sent = await trigger_rows.marketing_since(
+        conn,
+        [
+            (f["account_id"], mid, now - timedelta(days=limits[f["association_id"]]["per_days"]))
+            for f, mid in counted
+        ],
+    )
+    return [
+        f["association_id"] not in limits
+        or not capped(sent[(f["account_id"], mid)], limits[f["association_id"]]["max_messages"])
+        for f, mid in asked
+    ]
+
+
+def _request(
+    logged: list[rows.Logged],
     file: asyncpg.Record,
     channel: Channel,
     category: Any,
@@ -128,6 +202,7 @@ async def _request(
     campaign_id: UUID | None = None,
     message_id: UUID | None = None,
 ) -> Event[Any]:
+    """The request's event, its line for the person's message log added to ``logged``."""
     if address is None:
         raise ValueError(f"no {channel} address for {file['account_id']}")
     message_id = message_id or uuid.uuid4()
@@ -146,16 +221,17 @@ async def _request(
         consent_id=consent_id,
         unsubscribe_url=unsubscribe_url,
     )
-    await rows.log_message(
-        conn,
-        message_id,
-        file["account_id"],
-        channel,
-        category,
-        template,
-        consent_id,
-        clock.now(),
-        campaign_id,
+    logged.append(
+        (
+            message_id,
+            file["account_id"],
+            channel,
+            category,
+            template,
+            consent_id,
+            clock.now(),
+            campaign_id,
+        )
     )
     return event(data, str(file["account_id"]))
 

@@ -4,7 +4,7 @@ the visit threshold reached).
 
 Each daily trigger is a job of ``service.daily`` (once a day whatever restarts or replicas,
 a missed day caught up); each message's id is derived (``domain.triggers``), and every
-marketing message goes through ``messages.marketing`` (consent, frequency cap)."""
+marketing message goes through ``messages.marketing_many`` (consent, frequency cap)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from shared.contracts import BookedTransaction
 from shared.events import Event
 from shared.http import Problem
 
-# A daily trigger's day is done this many customers per transaction.
+# A daily trigger's day is done this many customers per transaction, found this many at once.
 BATCH = 200
+PAGE = 5000
 
 
 async def configure(
@@ -65,12 +66,16 @@ def _variables(trigger: dict[str, Any], file: asyncpg.Record) -> dict[str, Any]:
 
 
 async def _candidates(
-    conn: asyncpg.Connection, trigger: dict[str, Any], day: date, after: UUID | None
+    conn: asyncpg.Connection,
+    trigger: dict[str, Any],
+    day: date,
+    after: UUID | None,
+    limit: int = BATCH,
 ) -> list[UUID]:
-    scope = (trigger["association_id"], trigger["merchant_id"], after, BATCH)
+    scope = (trigger["association_id"], trigger["merchant_id"], after, limit)
     kind, p = trigger["kind"], trigger["params"]
     if kind == "birthday":
-        month_days = [f"{m:02d}-{d:02d}" for m, d in rules.celebrated_on(day)]
+        month_days = [m * 100 + d for m, d in rules.celebrated_on(day)]
         return await rows.birthdays(conn, *scope, month_days)
     start, end = rules.start_of(day), rules.start_of(day + timedelta(days=1))
     if kind == "we_miss_you":
@@ -143,31 +148,31 @@ async def run_day(
     offer_days = rules.offer_days(trigger["params"])
     late = trigger["kind"] == "birthday" and day + timedelta(days=offer_days) <= clock.today_paris()
 
+    async def read(conn: asyncpg.Connection, after: UUID | None, limit: int) -> list[UUID]:
+        return await _candidates(conn, trigger, day, after, limit)
+
+    ahead = daily.Ahead(read, BATCH, PAGE)
+
     async def step(conn: asyncpg.Connection, day: date, after: UUID | None) -> daily.Batch:
-        found = await _candidates(conn, trigger, day, after)
-        events: list[Event[Any]] = []
+        found, last = await ahead.take(conn, after)
+        files = await people_rows.files(conn, found) if found and not late else {}
+        asks = []
         for account_id in found if not late else []:
-            file = await people_rows.file(conn, account_id)
+            file = files[account_id]
             extra, offer = (
                 _birthday(trigger, file, day, vouchers)
                 if trigger["kind"] == "birthday"
                 else ({}, None)
             )
-            e = await messages.marketing(
-                conn,
-                links,
-                file,
-                trigger["channel"],
-                trigger["merchant_id"],
-                template,
-                {**_variables(trigger, file), **extra},
-                message_id=rules.message_id(trigger["id"], account_id, day),
-                offer=offer,
-            )
-            if not isinstance(e, str):
-                events.append(e)
+            variables = {**_variables(trigger, file), **extra}
+            message_id = rules.message_id(trigger["id"], account_id, day)
+            asks.append(messages.Ask(file, variables, message_id, offer))
+        answers = await messages.marketing_many(
+            conn, links, trigger["channel"], trigger["merchant_id"], template, asks
+        )
+        events: list[Event[Any]] = [e for e in answers if not isinstance(e, str)]
         await outbox.write(conn, events)
-        return daily.Batch(len(events), found[-1] if found else None, len(found) < BATCH)
+        return daily.Batch(len(events), found[-1] if found else None, last)
 
     return await daily.run_day(pool, rules.job(trigger["id"]), day, step)
 
