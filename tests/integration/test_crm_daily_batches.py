@@ -23,7 +23,7 @@ from services.crm.domain import triggers as rules
 from services.crm.domain.consent import Consent, may_send
 from shared import clock
 from tests import harness
-from tests.integration.test_crm_customer_file import _call
+from tests.people import call as _call
 
 pytestmark = pytest.mark.asyncio
 
