@@ -38,8 +38,15 @@ async def _link(
 
 
 def _requests_logged(services: harness.Services) -> list[dict[str, Any]]:
-    lines = (services.logs / "crm.log").read_text(errors="replace").splitlines()
-    records = [json.loads(line) for line in lines if line.startswith("{")]
+    # The lines written whole: crm may be writing the last one as it is read.
+    text = (services.logs / "crm.log").read_bytes().decode(errors="replace")
+    records = []
+    for line in text.split("\n")[:-1]:
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError as exc:
+                raise AssertionError(f"not a JSON line in crm's log: {line!r}") from exc
     return [r for r in records if r.get("event") == "http_request"]
 
 
