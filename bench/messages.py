@@ -203,6 +203,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "COMPTOIR_SMTP_POOL_SIZE": str(args.pool),
         "COMPTOIR_SMTP_RATE_PER_S": "100000",
         "COMPTOIR_SEND_BATCH": str(args.batch),
+        **({"COMPTOIR_SEND_SETTLE_S": str(args.settle)} if args.settle else {}),
         "COMPTOIR_PREFETCH": "16",
         "COMPTOIR_LOG_LEVEL": "WARNING",
     }
@@ -264,6 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "sink_cpu_s": cpu["sink"],
         "smtp_pool": args.pool,
         "send_batch": args.batch,
+        "send_settle_s": args.settle,
         "sample_bytes": len(sample),
         "code": str(code),
         "load_start": load_start,
@@ -281,6 +283,9 @@ def main() -> None:
     p.add_argument("--port-base", type=int, default=29080)
     p.add_argument("--pool", type=int, default=4, help="SMTP connections (default: %(default)s)")
     p.add_argument("--batch", type=int, default=500, help="messages claimed per pass")
+    p.add_argument(
+        "--settle", type=float, help="COMPTOIR_SEND_SETTLE_S (default: the service's)"
+    )
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--keep", action="store_true", help="keep the e-mails the sink wrote")
     p.add_argument(

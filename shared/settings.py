@@ -198,10 +198,13 @@ class Settings(BaseSettings):
     sms_sender: str = "Comptoir"
     sms_rate_per_s: float = Field(default=50.0, gt=0)
     sms_callback_token: str = Field(default=DEV_SMS_CALLBACK_TOKEN, min_length=4)
-    # The sending job: messages claimed per pass, how often it looks when idle, how long a
-    # claim lasts, the first retry's delay (doubled each time) and the attempts before failed.
+    # The sending job: messages claimed per pass, how often it looks when idle, how long the
+    # answers of a pass gather before they are written (one transaction for them all, the
+    # SMTP window's length: docs/messages.md), how long a claim lasts, the first retry's delay
+    # (doubled each time) and the attempts before failed.
     send_batch: int = Field(default=500, ge=1)
     send_poll_s: float = Field(default=0.5, gt=0)
+    send_settle_s: float = Field(default=0.02, gt=0, le=1)
     send_lease_s: float = Field(default=60.0, gt=0)
     send_retry_s: float = Field(default=30.0, gt=0)
     send_max_attempts: int = Field(default=8, ge=1)

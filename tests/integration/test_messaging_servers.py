@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import urllib.parse
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -26,24 +27,24 @@ from tests import harness
 
 
 async def test_the_sink_of_make_run_keeps_each_message_it_accepts(tmp_path: Path) -> None:
-    from aiosmtpd.controller import Controller
-
-    from deploy.smtp_sink import MaildirSink
+    from deploy.smtp_sink import MaildirSink, sink_controller
 
     port = harness.BASE_PORT + 40
-    controller = Controller(MaildirSink(tmp_path), hostname="127.0.0.1", port=port)
+    controller = sink_controller(MaildirSink(tmp_path), "127.0.0.1", port)
     controller.start()
     try:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = "a@example.org", "b@example.org", "Relevé"
-        msg.set_content("été")
+        msg.set_content("été\n.\nune phrase qui finit par un point.\n..deux points\n" * 40)
         with smtplib.SMTP("127.0.0.1", port) as smtp:
             smtp.send_message(msg)
     finally:
         controller.stop()
     [(path, sender, to, subject)] = mail_received(tmp_path)
     assert (sender, to, subject) == ("a@example.org", "b@example.org", "Relevé")
-    assert "été" in path.read_bytes().decode()
+    kept = message_from_bytes(path.read_bytes(), policy=policy.default)
+    # read whole, the dots as written (the lines end in CRLF on the wire and in the file)
+    assert kept.get_content().replace("\r\n", "\n") == msg.get_content()
 
 
 async def test_kannel_sends_to_its_fake_operator_and_calls_back(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """notifications' SMTP connections against a real server (aiosmtpd), with and without PIPELINING
-(RFC 2920): MAIL, RCPT and DATA go in one write when the server announces it, one at a time
-when it does not; either way the message arrives as written (a line starting with a dot too),
+(RFC 2920), and the server of the sink of make run (which reads DATA whole): MAIL, RCPT and
+DATA go in one write when the server announces it, one at a time when it does not; either way the message arrives as written (a line starting with a dot too),
 each refusal — at MAIL, at RCPT, at the end of DATA — is the provider's answer and the
 connection serves the next message, and a connection the server closed is a temporary failure
 followed by a new connection."""
@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
-from deploy.smtp_sink import Pipelining
+from deploy.smtp_sink import Pipelining, sink_controller
 from services.notifications.adapters.smtp import SmtpPool
 from services.notifications.domain.messages import accepted
 from shared.settings import Settings
@@ -72,11 +72,16 @@ class PipeliningServer(Pipelining, Server):
     pass
 
 
-@pytest_asyncio.fixture(params=[True, False], ids=["pipelining", "one-at-a-time"])
+@pytest_asyncio.fixture(params=["pipelining", "one-at-a-time", "the sink's server"])
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Server, SmtpPool]]:
-    handler = PipeliningServer() if request.param else Server()
-    port = harness.BASE_PORT + (42 if request.param else 43)
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    """aiosmtpd with and without PIPELINING, and the sink's (PIPELINING, DATA read whole)."""
+    handler = Server() if request.param == "one-at-a-time" else PipeliningServer()
+    port = harness.BASE_PORT + 42
+    controller = (
+        sink_controller(handler, "127.0.0.1", port)
+        if request.param == "the sink's server"
+        else Controller(handler, hostname="127.0.0.1", port=port)
+    )
     controller.start()
     pool = SmtpPool(Settings(smtp_port=port, smtp_pool_size=1, smtp_timeout_s=5))
     try:

@@ -33,6 +33,10 @@ from shared import clock
 from shared import logging as log
 from shared.settings import Settings
 
+# Passes at once: while one claims its batch (a transaction) and writes its answers, the
+# other's messages keep the connections busy (SKIP LOCKED: they never claim the same one).
+PASSES = 2
+
 
 class Outcome(NamedTuple):
     message_id: UUID
@@ -52,27 +56,20 @@ class Sender:
         self.kannel = Kannel(settings, self.http)
         self.limits = rate_limit.limits(pool, settings)  # shared by the replicas
         self.sms_slots = asyncio.Semaphore(8)
+        self.email_slots = asyncio.Semaphore(settings.smtp_pool_size)
         self.done: list[Outcome] = []
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.log = log.get("sending")
 
     async def run(self) -> None:
-        """Until stopped: a pass per channel, a short sleep when nothing was due. A stop
-        lets the pass in hand finish (its messages' answers written), so a graceful restart
-        sends nothing twice; a cancel (past the grace) leaves the SMTP window."""
+        """Until stopped: PASSES loops of a pass per channel, a short sleep when nothing was
+        due. A stop lets the passes in hand finish (their messages' answers written), so a
+        graceful restart sends nothing twice; a cancel (past the grace) leaves the SMTP
+        window."""
         flusher = asyncio.create_task(self._flush_forever(), name="settle-messages")
         try:
-            while not self.stopping.is_set():
-                busy = False
-                for channel in ("email", "sms"):
-                    try:
-                        busy |= await self.one_pass(channel) > 0
-                    except (asyncpg.PostgresError, OSError) as exc:
-                        self.log.warning("sending_pass_failed", channel=channel, error=repr(exc))
-                if not busy:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stopping.wait(), self.s.send_poll_s)
+            await asyncio.gather(*(self._passes() for _ in range(PASSES)))
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,6 +77,18 @@ class Sender:
             await self.flush()
             await self.smtp.close()
             await self.http.close()
+
+    async def _passes(self) -> None:
+        while not self.stopping.is_set():
+            busy = False
+            for channel in ("email", "sms"):
+                try:
+                    busy |= await self.one_pass(channel) > 0
+                except (asyncpg.PostgresError, OSError) as exc:
+                    self.log.warning("sending_pass_failed", channel=channel, error=repr(exc))
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), self.s.send_poll_s)
 
     async def one_pass(self, channel: str) -> int:
         now = clock.now()
@@ -94,7 +103,10 @@ class Sender:
     async def _one(self, m: store.StoredMessage) -> None:
         try:
             if m.channel == "email":
-                answer, segments = await self._email(m), None
+                # rendered when a connection is free: a whole batch rendered at once held the
+                # event loop (and every connection's replies) for tens of milliseconds
+                async with self.email_slots:
+                    answer, segments = await self._email(m), None
             else:
                 deferred = self._outside_hours(m)
                 if deferred is not None:
@@ -159,7 +171,8 @@ class Sender:
             await self.wake.wait()
             self.wake.clear()
             await self.flush()
-            await asyncio.sleep(0.005)  # the answers of the next few milliseconds in one write
+            # the answers of the next few milliseconds in one write
+            await asyncio.sleep(self.s.send_settle_s)
 
     async def flush(self) -> None:
         if not self.done:
