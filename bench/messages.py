@@ -2,7 +2,7 @@
 to the last one accepted by the local SMTP sink.
 
     PYTHONPATH=. .venv/bin/python -m bench.messages [--messages 100000] [--port-base 29080]
-        [--pool 4] [--batch 500]
+        [--pool 32] [--batch 500] [--settle S] [--code DIR]
 
 (or ``make bench BENCHES=messages``). What it does (docs/benchmarks.md has the results):
 
@@ -281,11 +281,14 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.messages", description=__doc__)
     p.add_argument("--messages", type=int, default=100_000)
     p.add_argument("--port-base", type=int, default=29080)
-    p.add_argument("--pool", type=int, default=4, help="SMTP connections (default: %(default)s)")
-    p.add_argument("--batch", type=int, default=500, help="messages claimed per pass")
     p.add_argument(
-        "--settle", type=float, help="COMPTOIR_SEND_SETTLE_S (default: the service's)"
+        "--pool",
+        type=int,
+        default=32,
+        help="SMTP connections to the local sink (default: %(default)s; the service's is 4)",
     )
+    p.add_argument("--batch", type=int, default=500, help="messages claimed per pass")
+    p.add_argument("--settle", type=float, help="COMPTOIR_SEND_SETTLE_S (default: the service's)")
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--keep", action="store_true", help="keep the e-mails the sink wrote")
     p.add_argument(
