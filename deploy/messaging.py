@@ -278,28 +278,6 @@ def sms_received(log: Path) -> list[Sms]:
             text = _decode_sms(kind, _octets(kind, " ".join(fields[3:])))
             found.append(Sms(fields[0], fields[1], text))
     return found
-    for line in log.read_text(errors="replace").splitlines():
-        _, sep, rest = line.partition("Got message ")
-        if not sep or ": <" not in rest:
-            continue
-        fields = rest.split(": <", 1)[1].removesuffix(">").split(" ")
-        if len(fields) >= 6 and fields[2] == "udh":
-            udh = urllib.parse.unquote_to_bytes(fields[3])
-            text = _decode_sms(fields[4], " ".join(fields[5:]))
-            if len(udh) >= 6 and udh[1] == 0:  # IEI 0: concatenation, 8-bit reference
-                key = (fields[0], fields[1], udh[3])
-                parts = pending.setdefault(key, {})
-                parts[udh[5]] = text
-                if len(parts) == udh[4]:
-                    found.append(
-                        Sms(fields[0], fields[1], "".join(parts[i] for i in sorted(parts)))
-                    )
-                    del pending[key]
-                continue
-            found.append(Sms(fields[0], fields[1], text))
-        elif len(fields) >= 4:
-            found.append(Sms(fields[0], fields[1], _decode_sms(fields[2], " ".join(fields[3:]))))
-    return found
 
 
 # --- the daemons of `make run` ----------------------------------------------------------------
