@@ -387,12 +387,15 @@ def spawn(
         )
 
 
-async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+async def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], timeout: float = 120, name: str = "crm"
+) -> None:
+    """Until the service at ``url`` answers /ready (bench/messages.py's notifications too)."""
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as http:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"crm exited with {proc.returncode}")
+                raise RuntimeError(f"{name} exited with {proc.returncode}")
             try:
                 async with http.get(f"{url}/ready") as r:
                     if r.status == 200:
@@ -400,7 +403,7 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 1
             except aiohttp.ClientError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError("crm not ready")
+                raise TimeoutError(f"{name} not ready")
             await asyncio.sleep(0.2)
 
 

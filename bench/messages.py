@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import aiohttp
 import asyncpg
 import orjson
 import psutil
@@ -86,23 +85,6 @@ async def reset() -> None:
         spec = QUEUES["notifications"]
         for name in (spec.name, f"{spec.name}.dead"):
             await channel.queue_delete(name)
-
-
-async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"notifications exited with {proc.returncode}")
-            try:
-                async with http.get(f"{url}/ready") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("notifications not ready")
-            await asyncio.sleep(0.2)
 
 
 def requests(n: int) -> list[MessageRequested]:
@@ -212,7 +194,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         [*profile, "services.notifications"], service_env, out / "notifications.log", code
     )
     try:
-        await wait_ready(f"http://127.0.0.1:{port}", service)
+        await _daily.wait_ready(f"http://127.0.0.1:{port}", service, 60, "notifications")
         reqs = requests(args.messages)
         load_start = loadavg()
         say(f"publishing {args.messages} requests")
