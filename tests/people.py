@@ -4,6 +4,7 @@ the search of every table of every schema for what an erasure must have removed.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -11,9 +12,10 @@ import aiohttp
 import asyncpg
 
 from tests import harness
-from tests.conftest import SCHEMAS, eventually
+from tests.conftest import BOOKS_START, SCHEMAS, eventually
 
 CRM = harness.url("crm")
+CARDS = harness.url("cards")
 ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
 
 
@@ -74,3 +76,32 @@ async def found_anywhere(conn: asyncpg.Connection, needles: list[str]) -> list[s
         if n:
             hits.append(f"{where}.{c['column_name']}: {n}")
     return hits
+
+
+async def card_issued(
+    http: aiohttp.ClientSession, association_id: Any, account: str, last_name: str, name: str
+) -> dict[str, Any]:
+    """The association's card program (merchant rates, an issuer prefix of its own) and a card
+    issued on ``account`` in ``last_name``: the card as cards answers it."""
+    status, _ = await call(
+        http,
+        "PUT",
+        f"{CARDS}/v1/associations/{association_id}",
+        {
+            "name": name,
+            "rate_mode": "merchant",
+            "taux_client_bps": 300,
+            "taux_uc_bps": 50,
+            "books_start": BOOKS_START,
+            "issuer_prefix": f"{700000 + secrets.randbelow(100000)}",
+        },
+    )
+    assert status == 200
+    status, card = await call(
+        http,
+        "POST",
+        f"{CARDS}/v1/associations/{association_id}/cards",
+        {"issue_id": str(uuid.uuid4()), "account_id": account, "last_name": last_name},
+    )
+    assert status == 201, card
+    return card  # type: ignore[no-any-return]

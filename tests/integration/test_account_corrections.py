@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import secrets
-import uuid
-from typing import Any
 
 import aiohttp
 import pytest
 
 from shared import clock
 from tests import harness
-from tests.conftest import BOOKS_START, NetworkFactory, eventually
+from tests.conftest import NetworkFactory, eventually
+from tests.people import ADMIN, card_issued
+from tests.people import call as _call
+from tests.people import new_phone as _phone
 from tests.watch import watching
 
 pytestmark = pytest.mark.asyncio
@@ -28,18 +28,6 @@ pytestmark = pytest.mark.asyncio
 CRM = harness.url("crm")
 CARDS = harness.url("cards")
 CLEARING = harness.url("clearing")
-ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
-
-
-def _phone() -> str:
-    return "+3361" + f"{uuid.uuid4().int % 10**7:07d}"
-
-
-async def _call(
-    http: aiohttp.ClientSession, method: str, url: str, body: Any = None
-) -> tuple[int, Any]:
-    async with http.request(method, url, json=body, headers=ADMIN) as r:
-        return r.status, await r.json(content_type=None)
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -57,27 +45,7 @@ async def test_a_correction_in_cards_reaches_crms_file_the_card_records_and_the_
     enrolled = await till.enrol(phone, first_name="Anne", last_name="Rouz")  # mistyped
     assert enrolled.status == 201, enrolled
     account = enrolled.body["account_id"]
-    status, _ = await _call(
-        http,
-        "PUT",
-        f"{CARDS}/v1/associations/{net.association_id}",
-        {
-            "name": "corrections",
-            "rate_mode": "merchant",
-            "taux_client_bps": 300,
-            "taux_uc_bps": 50,
-            "books_start": BOOKS_START,
-            "issuer_prefix": f"{700000 + secrets.randbelow(100000)}",
-        },
-    )
-    assert status == 200
-    status, card = await _call(
-        http,
-        "POST",
-        f"{CARDS}/v1/associations/{net.association_id}/cards",
-        {"issue_id": str(uuid.uuid4()), "account_id": account, "last_name": "Rouz"},
-    )
-    assert status == 201, card
+    card = await card_issued(http, net.association_id, account, "Rouz", "corrections")
     assert (await till.sale(phone, 2500)).status == 201
 
     async def filed() -> bool:

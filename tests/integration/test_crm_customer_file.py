@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,8 +18,9 @@ from services.crm.domain import tokens
 from shared import clock
 from shared.settings import DEV_LINK_KEY
 from tests import harness
-from tests.conftest import BOOKS_START, NetworkFactory, eventually
+from tests.conftest import NetworkFactory, eventually
 from tests.people import call as _call
+from tests.people import card_issued
 from tests.people import file_of as _file
 from tests.people import new_phone as _phone
 from tests.watch import watching
@@ -139,27 +139,7 @@ async def test_a_name_changed_by_marriage_reaches_the_card_records_and_the_state
     phone = _phone()
     enrolled = await till.enrol(phone, first_name="Anne", last_name="Roux")
     account = enrolled.body["account_id"]
-    status, _ = await _call(
-        http,
-        "PUT",
-        f"{CARDS}/v1/associations/{net.association_id}",
-        {
-            "name": "crm",
-            "rate_mode": "merchant",
-            "taux_client_bps": 300,
-            "taux_uc_bps": 50,
-            "books_start": BOOKS_START,
-            "issuer_prefix": f"{700000 + secrets.randbelow(100000)}",
-        },
-    )
-    assert status == 200
-    status, card = await _call(
-        http,
-        "POST",
-        f"{CARDS}/v1/associations/{net.association_id}/cards",
-        {"issue_id": str(uuid.uuid4()), "account_id": account, "last_name": "Roux"},
-    )
-    assert status == 201, card
+    card = await card_issued(http, net.association_id, account, "Roux", "crm")
     assert (await till.sale(phone, 2500)).status == 201
     await _file(http, account)
 
