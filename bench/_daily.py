@@ -79,6 +79,7 @@ def say(msg: str) -> None:
 
 
 def loadavg() -> list[str]:
+    """The machine's load averages, said with every run (bench/messages.py's too)."""
     return Path("/proc/loadavg").read_text().split()[:3]
 
 
@@ -207,7 +208,11 @@ def chunk(
     """``count`` customers from number ``start``: their rows in customers, merchant_customers,
     consents and customer_messages."""
     now = datetime.combine(day, daytime(6), PARIS)
-    customers, files, consents, messages = [], [], [], []
+    customers, consents, messages = [], [], []
+    # a merchant's file: account, merchant, visits, spend, first and last visit (none yet), since
+    files: list[
+        tuple[uuid.UUID, uuid.UUID, int, int, datetime | None, datetime | None, datetime, str]
+    ] = []
     for i in range(start, start + count):
         a = rng.choices(range(len(SHARES)), SHARES)[0]
         association = net.associations[a]
@@ -506,7 +511,7 @@ async def explain(day: date) -> str:
             proxy = _Explaining(conn)
             started = time.monotonic()
             async with conn.transaction():  # as the service reads them (SET LOCAL)
-                await triggers._candidates(proxy, t, day, None)  # type: ignore[arg-type]
+                await triggers._candidates(proxy, t, day, None)
             scope = "merchant" if t["merchant_id"] else "association"
             text.append(f"== {t['kind']} ({scope}), {time.monotonic() - started:.3f} s")
             text.extend(proxy.plans)

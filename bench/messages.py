@@ -62,17 +62,6 @@ def say(msg: str) -> None:
     print(f"[bench.messages] {msg}", file=sys.stderr, flush=True)
 
 
-def loadavg() -> list[str]:
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
-def vmhwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 async def reset() -> None:
     conn = await asyncpg.connect(DSN)
     try:
@@ -196,7 +185,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await _daily.wait_ready(f"http://127.0.0.1:{port}", service, 60, "notifications")
         reqs = requests(args.messages)
-        load_start = loadavg()
+        load_start = _daily.loadavg()
         say(f"publishing {args.messages} requests")
         t0 = time.monotonic()
         await publish(reqs, 500)
@@ -215,8 +204,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise TimeoutError(f"{accepted} accepted after {args.timeout} s")
             await asyncio.sleep(0.2)
         total_s = time.monotonic() - t0
-        peak = vmhwm_mb(service.pid)
-        sink_peak = vmhwm_mb(sink.pid)
+        peak = _daily.vmhwm_mb(service.pid)
+        sink_peak = _daily.vmhwm_mb(sink.pid)
         cpu = {
             name: round(sum(psutil.Process(proc.pid).cpu_times()[:2]), 1)
             for name, proc in (("service", service), ("sink", sink))
@@ -251,7 +240,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "sample_bytes": len(sample),
         "code": str(code),
         "load_start": load_start,
-        "load_end": loadavg(),
+        "load_end": _daily.loadavg(),
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cpus": os.cpu_count(),
     }
