@@ -12,7 +12,8 @@ import aiohttp
 import asyncpg
 
 from tests import harness
-from tests.conftest import BOOKS_START, SCHEMAS, eventually
+from tests.conftest import BOOKS_START, SCHEMAS, Network, eventually
+from tests.watch import watching
 
 CRM = harness.url("crm")
 CARDS = harness.url("cards")
@@ -105,3 +106,55 @@ async def card_issued(
     )
     assert status == 201, card
     return card  # type: ignore[no-any-return]
+
+
+# --- crm's triggers: a customer enrolled at the till, a confirmed consent, a trigger ----------
+
+
+def new_email() -> str:
+    return f"{uuid.uuid4().hex[:10]}@example.fr"
+
+
+async def customer(
+    net: Network, http: aiohttp.ClientSession, email: bool = True, **details: Any
+) -> str:
+    enrolled = await net.terminals[0].enrol(
+        new_phone(), **({"email": new_email()} if email else {})
+    )
+    assert enrolled.status == 201, enrolled
+    account: str = enrolled.body["account_id"]
+    await file_of(http, account)
+    if details:
+        status, body = await call(http, "PATCH", f"{CRM}/v1/customers/{account}", details)
+        assert status == 200, body
+    return account
+
+
+async def email_consent(http: aiohttp.ClientSession, account: str, merchant: str | None) -> None:
+    """A confirmed e-mail consent (double opt-in: the link clicked)."""
+    async with watching("message.requested.v1") as watch:
+        body = {"channel": "email", "how": "till"} | ({"merchant_id": merchant} if merchant else {})
+        status, asked = await call(http, "POST", f"{CRM}/v1/customers/{account}/consents", body)
+        assert status == 201, asked
+        m = await watch.wait_for(
+            lambda d: d["account_id"] == account and d["template"] == "consent_email_confirm"
+        )
+    status, done = await call(http, "POST", m["variables"]["url"], admin=False)
+    assert (status, done["status"]) == (200, "confirmed")
+
+
+async def trigger(http: aiohttp.ClientSession, net: Network, **body: Any) -> str:
+    trigger = str(uuid.uuid4())
+    status, saved = await call(
+        http,
+        "PUT",
+        f"{CRM}/v1/triggers/{trigger}",
+        {"association_id": str(net.association_id), "channel": "email"} | body,
+    )
+    assert status == 200, saved
+    return trigger
+
+
+async def messages_of(http: aiohttp.ClientSession, account: str, template: str) -> list[Any]:
+    _, found = await call(http, "GET", f"{CRM}/v1/customers/{account}/messages")
+    return [m for m in found["messages"] if m["template"] == template]

@@ -24,10 +24,13 @@ from tests import harness
 from tests.cardtx import MemoryJournal
 from tests.conftest import Calendar, NetworkFactory, eventually
 from tests.integration.test_chip_card_receipts import issue_card, sync
-from tests.integration.test_crm_triggers import _consent, _customer, _messages, _trigger
 from tests.messaging import Mailbox
 from tests.people import call as _call
+from tests.people import customer as _customer
+from tests.people import email_consent as _consent
 from tests.people import file_of as _file
+from tests.people import messages_of as _messages
+from tests.people import trigger as _trigger
 from tests.watch import watching
 
 pytestmark = pytest.mark.asyncio

@@ -23,10 +23,13 @@ from shared.sync.client import HttpTransport, SyncClient
 from tests import harness
 from tests.cardtx import MemoryJournal, SimCard
 from tests.conftest import BOOKS_START, Network, NetworkFactory, eventually
-from tests.integration.test_crm_triggers import _consent, _customer, _messages, _trigger
 from tests.messaging import Mailbox
 from tests.people import call as _call
+from tests.people import customer as _customer
+from tests.people import email_consent as _consent
 from tests.people import file_of as _file
+from tests.people import messages_of as _messages
+from tests.people import trigger as _trigger
 from tests.watch import publish, watching
 
 pytestmark = pytest.mark.asyncio

@@ -18,9 +18,11 @@ import pytest
 from shared import clock
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
-from tests.integration.test_crm_triggers import _consent, _customer, _messages
 from tests.people import call as _call
+from tests.people import customer as _customer
+from tests.people import email_consent as _consent
 from tests.people import file_of as _file
+from tests.people import messages_of as _messages
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, timedelta
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -17,62 +16,18 @@ import pytest
 from services.crm.domain import triggers as rules
 from shared import clock
 from tests import harness
-from tests.conftest import Calendar, Network, NetworkFactory, eventually
+from tests.conftest import Calendar, NetworkFactory, eventually
 from tests.people import call as _call
+from tests.people import customer as _customer
+from tests.people import email_consent as _consent
 from tests.people import file_of as _file
-from tests.people import new_phone as _phone
+from tests.people import messages_of as _messages
+from tests.people import trigger as _trigger
 from tests.watch import watching
 
 pytestmark = pytest.mark.asyncio
 
 CRM = harness.url("crm")
-
-
-def _email() -> str:
-    return f"{uuid.uuid4().hex[:10]}@example.fr"
-
-
-async def _customer(
-    net: Network, http: aiohttp.ClientSession, email: bool = True, **details: Any
-) -> str:
-    enrolled = await net.terminals[0].enrol(_phone(), **({"email": _email()} if email else {}))
-    assert enrolled.status == 201, enrolled
-    account: str = enrolled.body["account_id"]
-    await _file(http, account)
-    if details:
-        status, body = await _call(http, "PATCH", f"{CRM}/v1/customers/{account}", details)
-        assert status == 200, body
-    return account
-
-
-async def _consent(http: aiohttp.ClientSession, account: str, merchant: str | None) -> None:
-    """A confirmed e-mail consent (double opt-in: the link clicked)."""
-    async with watching("message.requested.v1") as watch:
-        body = {"channel": "email", "how": "till"} | ({"merchant_id": merchant} if merchant else {})
-        status, asked = await _call(http, "POST", f"{CRM}/v1/customers/{account}/consents", body)
-        assert status == 201, asked
-        m = await watch.wait_for(
-            lambda d: d["account_id"] == account and d["template"] == "consent_email_confirm"
-        )
-    status, done = await _call(http, "POST", m["variables"]["url"], admin=False)
-    assert (status, done["status"]) == (200, "confirmed")
-
-
-async def _trigger(http: aiohttp.ClientSession, net: Network, **body: Any) -> str:
-    trigger = str(uuid.uuid4())
-    status, saved = await _call(
-        http,
-        "PUT",
-        f"{CRM}/v1/triggers/{trigger}",
-        {"association_id": str(net.association_id), "channel": "email"} | body,
-    )
-    assert status == 200, saved
-    return trigger
-
-
-async def _messages(http: aiohttp.ClientSession, account: str, template: str) -> list[Any]:
-    _, found = await _call(http, "GET", f"{CRM}/v1/customers/{account}/messages")
-    return [m for m in found["messages"] if m["template"] == template]
 
 
 async def test_a_receipt_after_each_sale_unless_the_customer_wants_none(

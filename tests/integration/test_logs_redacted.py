@@ -14,8 +14,8 @@ import pytest
 
 from tests import harness
 from tests.conftest import NetworkFactory
-from tests.integration.test_crm_triggers import _customer
 from tests.people import call as _call
+from tests.people import customer as _customer
 from tests.people import file_of as _file
 from tests.watch import watching
 
