@@ -25,6 +25,7 @@ from services.crm.entrypoints.http import (
     messages,
     public,
     rights,
+    segments,
     triggers,
 )
 from services.crm.service.common import Links
@@ -48,6 +49,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     public.routes,
     rights.routes,
     triggers.routes,
+    segments.routes,
     campaigns.routes,
 )
 

@@ -9,11 +9,11 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain.segments import Segment
 from shared.db.query import one_or_404
 
 _COLUMNS = """id, association_id, merchant_id, channel, template, variables::text AS variables,
-              segment::text AS segment, monthly_day, created_at, updated_at"""
+              segment::text AS segment, segment_id, segment_frozen_at, monthly_day, created_at,
+              updated_at"""
 
 
 def _decoded(row: asyncpg.Record) -> dict[str, Any]:
@@ -32,18 +32,21 @@ async def save(
     template: str,
     variables: dict[str, Any],
     segment: dict[str, Any],
+    segment_id: UUID | None,
     monthly_day: int | None,
     at: datetime,
 ) -> dict[str, Any] | None:
-    """The campaign made or changed (its scope stays as first made); None: another scope."""
+    """The campaign made or changed (its scope stays as first made; a one-off campaign once
+    sent stays as it was sent); None: another scope, or sent."""
     row = await conn.fetchrow(
         f"""INSERT INTO campaigns (id, association_id, merchant_id, channel, template, variables,
-                                   segment, monthly_day, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8, $9, $9)
+                                   segment, segment_id, monthly_day, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $10, $8, $9, $9)
             ON CONFLICT (id) DO UPDATE SET channel = $4, template = $5,
-                   variables = $6::text::jsonb, segment = $7::text::jsonb, monthly_day = $8,
-                   updated_at = $9
+                   variables = $6::text::jsonb, segment = $7::text::jsonb, segment_id = $10,
+                   monthly_day = $8, updated_at = $9
             WHERE campaigns.association_id = $2 AND campaigns.merchant_id IS NOT DISTINCT FROM $3
+              AND campaigns.segment_frozen_at IS NULL
             RETURNING {_COLUMNS}""",
         campaign_id,
         association_id,
@@ -54,8 +57,24 @@ async def save(
         json.dumps(segment),
         monthly_day,
         at,
+        segment_id,
     )
     return None if row is None else _decoded(row)
+
+
+async def freeze(conn: asyncpg.Connection, campaign_id: UUID, at: datetime) -> None:
+    """A one-off campaign's segment recorded as it is when its sending is asked for (a saved
+    segment's filters copied; an inline segment is its own record): a later edit of the saved
+    segment does not change who the campaign goes to. Once only."""
+    await conn.execute(
+        """UPDATE campaigns c
+           SET segment = coalesce((SELECT s.filters FROM segments s WHERE s.id = c.segment_id),
+                                  c.segment),
+               segment_frozen_at = $2
+           WHERE c.id = $1 AND c.monthly_day IS NULL AND c.segment_frozen_at IS NULL""",
+        campaign_id,
+        at,
+    )
 
 
 async def one(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: UUID) -> dict[str, Any]:
@@ -84,66 +103,6 @@ async def statuses(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: UUID) -
         campaign_id,
     )
     return {r["status"]: r["n"] for r in rows}
-
-
-# The segment: the scope's customers (at a merchant: its file), the filters on the last visit,
-# the spend and the product families bought there, and whether the channel's consent of the
-# scope is confirmed for the file's address (counted apart: only they receive).
-_LAST = "CASE WHEN $2::uuid IS NULL THEN c.last_visit_at ELSE m.last_visit_at END"
-_SPENT = "CASE WHEN $2::uuid IS NULL THEN c.total_spent_cents ELSE m.total_spent_cents END"
-_SEGMENT = f"""FROM customers c
-    LEFT JOIN merchant_customers m ON m.account_id = c.account_id AND m.merchant_id = $2
-    WHERE c.association_id = $1 AND c.erased_at IS NULL
-      AND ($2::uuid IS NULL OR m.account_id IS NOT NULL)
-      AND ($3::timestamptz IS NULL OR {_LAST} >= $3)
-      AND ($4::timestamptz IS NULL OR {_LAST} IS NULL OR {_LAST} < $4)
-      AND ($5::bigint IS NULL OR {_SPENT} >= $5)
-      AND (cardinality($6::text[]) = 0 OR EXISTS (
-            SELECT 1 FROM visits v
-            WHERE v.account_id = c.account_id AND v.cancelled_at IS NULL
-              AND ($2::uuid IS NULL OR v.merchant_id = $2) AND v.product_family = ANY($6)))"""
-_CONSENTING = """EXISTS (
-    SELECT 1 FROM consents k
-    WHERE k.account_id = c.account_id AND k.channel = $7 AND k.status = 'confirmed'
-      AND k.merchant_id IS NOT DISTINCT FROM $2
-      AND k.address = CASE WHEN $7 = 'email' THEN c.email ELSE c.phone END)"""
-
-
-def _args(s: Segment) -> list[Any]:
-    return [
-        s.association_id,
-        s.merchant_id,
-        s.seen_since,
-        s.not_seen_since,
-        s.min_spent_cents,
-        list(s.product_families),
-        s.channel,
-    ]
-
-
-async def size(conn: asyncpg.Connection | asyncpg.Pool, s: Segment) -> tuple[int, int]:
-    """The segment's customers, and how many of them consented to the channel (will receive)."""
-    row = await conn.fetchrow(
-        f"SELECT count(*) AS size, count(*) FILTER (WHERE {_CONSENTING}) AS consenting " + _SEGMENT,
-        *_args(s),
-    )
-    assert row is not None
-    return row["size"], row["consenting"]
-
-
-async def consenting(
-    conn: asyncpg.Connection, s: Segment, after: UUID | None, limit: int
-) -> list[UUID]:
-    """A page of the segment's consenting customers, by account."""
-    rows = await conn.fetch(
-        f"""SELECT c.account_id {_SEGMENT} AND {_CONSENTING}
-              AND ($8::uuid IS NULL OR c.account_id > $8)
-            ORDER BY c.account_id LIMIT $9""",
-        *_args(s),
-        after,
-        limit,
-    )
-    return [r["account_id"] for r in rows]
 
 
 # A one-off campaign's sending is its day's row of ``daily_runs`` (job ``campaign:<id>``,

@@ -21,10 +21,11 @@ import asyncpg
 from services.crm.adapters import campaigns as rows
 from services.crm.adapters import daily as daily_rows
 from services.crm.adapters import people as people_rows
+from services.crm.adapters import segments as segment_rows
 from services.crm.domain import segments as rules
-from services.crm.domain.segments import Segment
+from services.crm.domain.segments import Filters, Segment
 from services.crm.domain.triggers import PARIS
-from services.crm.service import daily, messages
+from services.crm.service import daily, messages, segments
 from services.crm.service.common import Links
 from shared import clock, failpoints, outbox
 from shared.events import Event
@@ -33,38 +34,59 @@ from shared.http import Problem
 BATCH = 500
 
 
-def segment_of(campaign: dict[str, Any]) -> Segment:
-    s = campaign["segment"]
+async def segment_of(conn: asyncpg.Connection | asyncpg.Pool, campaign: dict[str, Any]) -> Segment:
+    """Who the campaign goes to: the filters it recorded when its sending was asked for (or
+    given inline); before that, and for a monthly newsletter, its saved segment as it is now."""
+    filters = campaign["segment"]
+    if campaign["segment_id"] is not None and campaign["segment_frozen_at"] is None:
+        saved = await segments.get(conn, campaign["association_id"], campaign["segment_id"])
+        filters = saved["filters"]
+    return Segment(campaign["association_id"], campaign["merchant_id"], Filters.from_json(filters))
 
-    def instant(key: str) -> datetime | None:
-        return datetime.fromisoformat(s[key]) if s.get(key) else None
 
-    return Segment(
-        campaign["association_id"],
-        campaign["merchant_id"],
-        campaign["channel"],
-        instant("seen_since"),
-        instant("not_seen_since"),
-        s.get("min_spent_cents"),
-        tuple(s.get("product_families") or ()),
+async def size(pool: asyncpg.Pool, segment: Segment, channel: str) -> tuple[int, int]:
+    total, consenting = await segments.size(pool, segment, channel)
+    assert consenting is not None
+    return total, consenting
+
+
+async def save(
+    conn: asyncpg.Connection,
+    campaign_id: UUID,
+    *,
+    segment: Segment | UUID,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The campaign made or changed, to filters given inline (``Segment``) or to a saved
+    segment of its association (its id: the campaign follows the segment until it is sent)."""
+    association_id: UUID = fields["association_id"]
+    if isinstance(segment, UUID):
+        saved = await segments.get(conn, association_id, segment)
+        scope, filters, segment_id = saved["merchant_id"], saved["filters"], segment
+    else:
+        segments.check(segment.filters)
+        scope, filters, segment_id = segment.merchant_id, segment.filters.as_json(), None
+    made = await rows.save(
+        conn,
+        campaign_id,
+        merchant_id=scope,
+        segment=filters,
+        segment_id=segment_id,
+        **fields,
+        at=clock.now(),
     )
-
-
-async def size(pool: asyncpg.Pool, segment: Segment) -> tuple[int, int]:
-    async with pool.acquire() as conn:
-        return await rows.size(conn, segment)
-
-
-async def save(conn: asyncpg.Connection, campaign_id: UUID, **fields: Any) -> dict[str, Any]:
-    saved = await rows.save(conn, campaign_id, **fields, at=clock.now())
-    if saved is None:
+    if made is not None:
+        return made
+    if (await rows.one(conn, campaign_id))["segment_frozen_at"] is not None:
         raise Problem(
-            409,
-            "Another campaign",
-            "this id is a campaign of another scope",
-            reason="campaign_mismatch",
+            409, "Campaign sent", "a campaign sent stays as it was sent", reason="campaign_sent"
         )
-    return saved
+    raise Problem(
+        409,
+        "Another campaign",
+        "this id is a campaign of another scope",
+        reason="campaign_mismatch",
+    )
 
 
 def sending_day(campaign: dict[str, Any]) -> date:
@@ -77,13 +99,14 @@ async def send_day(
     pool: asyncpg.Pool, links: Links, campaign: dict[str, Any], day: date, batch: int = BATCH
 ) -> int | None:
     """The campaign's messages of ``day``, once (None: that day was sent already)."""
-    segment = segment_of(campaign)
     goes = rules.sends_on(campaign["monthly_day"], day)
 
     async def step(conn: asyncpg.Connection, day: date, after: UUID | None) -> daily.Batch:
         if after is not None:  # a crash test: dies with a batch written and the next in hand
             failpoints.hit("crm.campaign_next_batch")
-        found = await rows.consenting(conn, segment, after, batch) if goes else []
+        segment = await segment_of(conn, campaign)
+        channel = campaign["channel"]
+        found = await segment_rows.consenting(conn, segment, channel, after, batch) if goes else []
         files = await people_rows.files(conn, found) if found else {}
         asks = []
         for account_id in found:
@@ -138,10 +161,10 @@ async def ask(pool: asyncpg.Pool, campaign_id: UUID) -> tuple[Sending, bool]:
     campaign = await rows.one(pool, campaign_id)
     if campaign["monthly_day"] is not None:
         raise Problem(409, "A newsletter", "it goes on its day of the month", reason="monthly")
-    async with pool.acquire() as conn:
-        await daily_rows.take_day(
-            conn, rules.campaign_job(campaign_id), sending_day(campaign), clock.now()
-        )
+    async with pool.acquire() as conn, conn.transaction():
+        now = clock.now()
+        await rows.freeze(conn, campaign_id, now)
+        await daily_rows.take_day(conn, rules.campaign_job(campaign_id), sending_day(campaign), now)
     state = await sending(pool, campaign)
     assert state is not None
     return state, state.status == "sent"
@@ -182,7 +205,10 @@ async def run_due(
 async def report(
     pool: asyncpg.Pool, campaign_id: UUID
 ) -> tuple[dict[str, Any], int, int, dict[str, int]]:
-    """The campaign, its segment's size now (all, consenting), its messages by status."""
+    """The campaign (its filters: those it goes to), its segment's size now (all,
+    consenting), its messages by status."""
     campaign = await rows.one(pool, campaign_id)
-    total, consenting = await size(pool, segment_of(campaign))
+    segment = await segment_of(pool, campaign)
+    total, consenting = await size(pool, segment, campaign["channel"])
+    campaign = {**campaign, "segment": segment.filters.as_json()}
     return campaign, total, consenting, await rows.statuses(pool, campaign_id)

@@ -1,5 +1,6 @@
-"""Campaigns (F24): a segment's size before sending, one-off e-mails and SMS (quick news from
-the back office), the monthly newsletter; what became of a campaign's messages."""
+"""Campaigns (F24): one-off e-mails and SMS (quick news from the back office) and the monthly
+newsletter, to filters given inline or to a saved segment (entrypoints/http/segments.py, where
+a segment's size before sending is asked for); what became of a campaign's messages."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from services.crm.domain.segments import Segment
 from services.crm.entrypoints import jobs
 from services.crm.entrypoints.http.models import Strict, day_param
+from services.crm.entrypoints.http.segments import FiltersIn
 from services.crm.service import campaigns
 from services.crm.service.common import Links
 from shared.db import transaction
-from shared.fields import ProductFamilyCode, Text
+from shared.fields import Text, coded_error
 from shared.http import json_response, parse_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -27,36 +29,15 @@ routes = Routes()
 TAG = "campaigns"
 
 
-class SegmentIn(Strict):
-    """A network's customers (no merchant) or a merchant's file, filtered; only those who
-    consented to the channel for that scope receive."""
+class InlineSegment(FiltersIn):
+    """Filters given in the campaign (not saved): a network's customers (no merchant) or a
+    merchant's file; only those who consented to the channel for that scope receive."""
 
     merchant_id: UUID | None = None
     channel: Literal["email", "sms"]
-    seen_since: AwareDatetime | None = Field(default=None, description="last visit on or after")
-    not_seen_since: AwareDatetime | None = Field(
-        default=None, description="no visit since (or never)"
-    )
-    min_spent_cents: int | None = Field(default=None, ge=0, description="spent at least")
-    product_families: list[ProductFamilyCode] = Field(
-        default_factory=list, max_length=50, description="bought one of these (any: empty)"
-    )
 
     def of(self, association_id: UUID) -> Segment:
-        return Segment(
-            association_id,
-            self.merchant_id,
-            self.channel,
-            self.seen_since,
-            self.not_seen_since,
-            self.min_spent_cents,
-            tuple(self.product_families),
-        )
-
-
-class SegmentSize(BaseModel):
-    size: int = Field(description="customers in the segment")
-    consenting: int = Field(description="of whom consented to the channel: who will receive")
+        return Segment(association_id, self.merchant_id, self.filters())
 
 
 class Variables(Strict):
@@ -69,10 +50,28 @@ class CampaignIn(Strict):
     association_id: UUID
     template: Literal["newsletter", "quick_news"]
     variables: Variables = Field(default_factory=Variables)
-    segment: SegmentIn
+    segment: InlineSegment | None = Field(default=None, description="filters given here")
+    segment_id: UUID | None = Field(
+        default=None,
+        description="or a saved segment of the association (followed until the campaign is "
+        "sent, then recorded as it was)",
+    )
+    channel: Literal["email", "sms"] | None = Field(
+        default=None, description="with segment_id: the channel (inline: the segment's)"
+    )
     monthly_day: int | None = Field(
         default=None, ge=1, le=28, description="a monthly newsletter's day; None: one-off"
     )
+
+    @model_validator(mode="after")
+    def one_segment(self) -> CampaignIn:
+        if (self.segment is None) == (self.segment_id is None):
+            raise coded_error("one_segment", "give either segment (inline) or segment_id")
+        if self.segment_id is not None and self.channel is None:
+            raise coded_error("one_segment", "a campaign to a saved segment needs its channel")
+        if self.segment is not None and self.channel not in (None, self.segment.channel):
+            raise coded_error("one_segment", "the channel is the inline segment's")
+        return self
 
 
 class Sending(BaseModel):
@@ -97,7 +96,11 @@ class Campaign(BaseModel):
     channel: str
     template: str
     variables: dict[str, Any]
-    segment: dict[str, Any]
+    segment: dict[str, Any] = Field(description="the filters it goes to (sent: as recorded)")
+    segment_id: UUID | None = Field(description="the saved segment it was made for")
+    segment_frozen_at: datetime | None = Field(
+        description="when its filters were recorded (its sending asked for)"
+    )
     monthly_day: int | None
     created_at: datetime
     updated_at: datetime
@@ -109,21 +112,6 @@ class Campaign(BaseModel):
 
 class Sent(BaseModel):
     sent: int | None = Field(description="messages asked for; null: sent already")
-
-
-@routes.route(
-    "POST",
-    "/v1/associations/{association_id}/segments/size",
-    summary="The size of a segment (and how many will receive), before sending",
-    body=SegmentIn,
-    returns=SegmentSize,
-    tag=TAG,
-)
-async def segment_size(request: web.Request) -> web.Response:
-    rt = back_office(request)
-    b = parse_model(await request.read(), SegmentIn, strict=True)
-    total, consenting = await campaigns.size(rt.pool, b.of(uuid_param(request, "association_id")))
-    return json_response(SegmentSize(size=total, consenting=consenting))
 
 
 def _sending(state: campaigns.Sending | None) -> Sending | None:
@@ -148,18 +136,18 @@ async def put_campaign(request: web.Request) -> web.Response:
     rt = back_office(request)
     campaign_id = uuid_param(request, "campaign_id")
     b = parse_model(await request.read(), CampaignIn, strict=True)
-    segment = b.segment.model_dump(mode="json", exclude={"merchant_id", "channel"})
+    segment = b.segment.of(b.association_id) if b.segment else b.segment_id
+    assert segment is not None
 
     async def work(conn: asyncpg.Connection) -> None:
         await campaigns.save(
             conn,
             campaign_id,
+            segment=segment,
             association_id=b.association_id,
-            merchant_id=b.segment.merchant_id,
-            channel=b.segment.channel,
+            channel=b.segment.channel if b.segment else b.channel,
             template=b.template,
             variables=b.variables.model_dump(exclude_none=True),
-            segment=segment,
             monthly_day=b.monthly_day,
         )
 
