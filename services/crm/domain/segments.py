@@ -41,6 +41,7 @@ class Filters:
     product_families: tuple[str, ...] = ()
     birth_months: tuple[int, ...] = ()
     consent_channel: str | None = None
+    # The status level filter plugs in here (docs/crm.md, "Segments"): level_codes.
 
     def as_json(self) -> dict[str, Any]:
         """The filters given, as JSON values (what a campaign records, what a segment stores)."""

@@ -73,6 +73,7 @@ class FiltersIn(Strict):
     consent_channel: Channel | None = Field(
         default=None, description="consented to this channel in the segment's scope"
     )
+    # The status level filter plugs in here (docs/crm.md, "Segments"): level_codes.
 
     def filters(self) -> Filters:
         return Filters(
