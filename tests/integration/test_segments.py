@@ -47,7 +47,7 @@ async def _people(net: Network, http: aiohttp.ClientSession) -> People:
     born = {"ann": "1980-03-10", "bob": "1975-03-22", "cat": "1990-07-01", "eve": "1985-12-05"}
     accounts = {}
     for name in ("ann", "bob", "cat", "dan", "eve"):
-        details = {"first_name": name.capitalize(), "last_name": "Segment"}
+        details: dict[str, Any] = {"first_name": name.capitalize(), "last_name": "Segment"}
         if name in born:
             details["birth_date"] = born[name]
         accounts[name] = await customer(net, http, **details)
