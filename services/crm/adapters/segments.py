@@ -31,36 +31,47 @@ class Selection:
     """``FROM … WHERE …`` of a segment's customers (``c`` the file, ``m`` the merchant's file
     at a merchant) and its parameters; ``param`` adds one more and names it."""
 
-    sql: str = ""
+    source: str = ""
+    where: list[str] = field(default_factory=list)
     args: list[Any] = field(default_factory=list)
 
     def param(self, value: Any, cast: str) -> str:
         self.args.append(value)
         return f"${len(self.args)}::{cast}"
 
+    @property
+    def sql(self) -> str:
+        return f"FROM {self.source} WHERE " + "\n  AND ".join(self.where)
 
-def consented(sel: Selection, s: Segment, channel: str) -> str:
-    """The SQL test: the customer consented to ``channel`` in the segment's scope (the network's
-    consent in the network, the merchant's at a merchant), confirmed, for the file's address."""
+
+def _consent_terms(sel: Selection, s: Segment, channel: str) -> str:
+    """The consent ``k`` of ``channel`` in the segment's scope (the network's in the network,
+    the merchant's at a merchant), confirmed, for the file's address (one at most: the
+    consents are unique per person, channel and scope)."""
     scope = (
         "k.merchant_id IS NULL"
         if s.merchant_id is None
         else f"k.merchant_id = {sel.param(s.merchant_id, 'uuid')}"
     )
-    return f"""EXISTS (SELECT 1 FROM consents k
-        WHERE k.account_id = c.account_id AND k.channel = {sel.param(channel, "text")}
-          AND k.status = 'confirmed' AND {scope} AND k.address = {ADDRESS[channel]})"""
+    return f"""k.account_id = c.account_id AND k.channel = {sel.param(channel, "text")}
+          AND k.status = 'confirmed' AND {scope} AND k.address = {ADDRESS[channel]}"""
+
+
+def consented(sel: Selection, s: Segment, channel: str) -> str:
+    """The SQL test: the customer consented to ``channel`` in the segment's scope."""
+    return f"EXISTS (SELECT 1 FROM consents k WHERE {_consent_terms(sel, s, channel)})"
 
 
 def selection(s: Segment) -> Selection:
     """The segment's customers: its scope's, not erased, every filter given holding."""
     sel = Selection()
     f = s.filters
-    where = [f"c.association_id = {sel.param(s.association_id, 'uuid')}", "c.erased_at IS NULL"]
+    where = sel.where
+    where += [f"c.association_id = {sel.param(s.association_id, 'uuid')}", "c.erased_at IS NULL"]
     if s.merchant_id is None:
-        source, col = "customers c", _NETWORK
+        sel.source, col = "customers c", _NETWORK
     else:
-        source = "merchant_customers m JOIN customers c ON c.account_id = m.account_id"
+        sel.source = "merchant_customers m JOIN customers c ON c.account_id = m.account_id"
         col = _MERCHANT
         where.insert(0, f"m.merchant_id = {sel.param(s.merchant_id, 'uuid')}")
     if f.seen_since is not None:
@@ -94,7 +105,6 @@ def selection(s: Segment) -> Selection:
     # customer_levels for the account, the segment's scope and level_code = ANY($n).
     if f.consent_channel is not None:
         where.append(consented(sel, s, f.consent_channel))
-    sel.sql = f"FROM {source} WHERE " + "\n  AND ".join(where)
     return sel
 
 
@@ -104,11 +114,12 @@ async def size(
     """The segment's customers, and how many of them consented to ``channel`` (None: no
     channel asked)."""
     sel = selection(s)
-    counted = (
-        "NULL::bigint"
-        if channel is None
-        else f"count(*) FILTER (WHERE {consented(sel, s, channel)})"
-    )
+    counted = "NULL::bigint"
+    if channel is not None:
+        # A join rather than a test a customer: over a whole association the planner then
+        # hashes the scope's consents once instead of probing them 400,000 times.
+        sel.source += f" LEFT JOIN consents k ON {_consent_terms(sel, s, channel)}"
+        counted = "count(k.account_id)"
     row = await conn.fetchrow(
         f"SELECT count(*) AS size, {counted} AS consenting {sel.sql}", *sel.args
     )
