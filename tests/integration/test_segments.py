@@ -184,6 +184,25 @@ async def test_exports_show_the_scope_s_counters_and_a_marketing_export_only_con
     assert (only["Compte"], only["E-mail"]) == (people.accounts["ann"], file["email"])
     assert only["Mobile"] == "" and only["Code postal"] == ""
 
+    # M1's file: eve (seen there: her whole file) and ann, added from M0's file consenting to
+    # SMS only: her mobile, not her e-mail
+    status, _ = await call(
+        http,
+        "POST",
+        f"{CRM}/v1/merchants/{net.merchants[1]}/customers",
+        {"account_id": people.accounts["ann"], "channels": ["sms"]},
+    )
+    assert status == 201
+    at_m1 = await _saved(http, net, "M1's file", net.merchants[1])
+    rows = {
+        r["Prénom"]: r for r in _csv(await _download(http, f"{_base(net)}/{at_m1}/customers.csv"))
+    }
+    assert set(rows) == {"Ann", "Eve"}
+    assert rows["Ann"]["E-mail"] == "" and rows["Ann"]["Mobile"].endswith(file["phone"][1:])
+    assert rows["Ann"]["Visites"] == "0"
+    eve_file = await file_of(http, people.accounts["eve"])
+    assert (rows["Eve"]["E-mail"], rows["Eve"]["Visites"]) == (eve_file["email"], "1")
+
     async with http.get(f"{_base(net)}/{march}/customers.xlsx", headers=ADMIN) as r:
         assert r.status == 200 and r.content_type.endswith("spreadsheetml.sheet")
         book = openpyxl.load_workbook(io.BytesIO(await r.read()), read_only=True)
