@@ -67,7 +67,8 @@ RATE_SOURCES = frozenset(
         "rate.max",
         "legal.book_cap",
     }
-    | {f"promotion.{r}" for r in PERSONAL_REASONS}  # a personal promotion (promotions.py)
+    # a personal promotion (promotions.py); a level's is named by its code (LEVEL_SOURCE)
+    | {f"promotion.{r}" for r in PERSONAL_REASONS if r != "level"}
 )
 # A customer's status level sets it too, named by its code (``level.privilege``).
 LEVEL_SOURCE = "level."
