@@ -64,11 +64,22 @@ async def of_association(
     return rows
 
 
-async def every(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def every(
+    conn: asyncpg.Connection, association_id: UUID | None = None
+) -> list[asyncpg.Record]:
+    """The levels of an association, or of all."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT * FROM levels ORDER BY association_id, merchant_id NULLS FIRST, rank"
+        """SELECT * FROM levels WHERE $1::uuid IS NULL OR association_id = $1
+           ORDER BY association_id, merchant_id NULLS FIRST, rank""",
+        association_id,
     )
     return rows
+
+
+async def associations(conn: asyncpg.Connection | asyncpg.Pool) -> list[UUID]:
+    """The associations that have levels."""
+    rows = await conn.fetch("SELECT DISTINCT association_id FROM levels ORDER BY 1")
+    return [r["association_id"] for r in rows]
 
 
 async def held_by(
@@ -151,24 +162,33 @@ async def drop(conn: asyncpg.Connection, rows: list[tuple[UUID, UUID | None]]) -
     )
 
 
-async def take_day(conn: asyncpg.Connection, day: date, at: datetime) -> bool:
+async def take_day(conn: asyncpg.Connection, association_id: UUID, day: date, at: datetime) -> bool:
     """The day's review row made by this transaction (False: reviewed already, or being
     reviewed by another replica, which this waits for)."""
     made: bool = await conn.fetchval(
-        """INSERT INTO level_reviews (day, reviewed_at, changes) VALUES ($1, $2, 0)
-           ON CONFLICT (day) DO NOTHING RETURNING true""",
+        """INSERT INTO level_reviews (association_id, day, reviewed_at, changes)
+           VALUES ($1, $2, $3, 0)
+           ON CONFLICT (association_id, day) DO NOTHING RETURNING true""",
+        association_id,
         day,
         at,
     )
     return bool(made)
 
 
-async def day_done(conn: asyncpg.Connection, day: date, changes: int) -> None:
-    await conn.execute("UPDATE level_reviews SET changes = $2 WHERE day = $1", day, changes)
+async def day_done(conn: asyncpg.Connection, association_id: UUID, day: date, changes: int) -> None:
+    await conn.execute(
+        "UPDATE level_reviews SET changes = $3 WHERE association_id = $1 AND day = $2",
+        association_id,
+        day,
+        changes,
+    )
 
 
-async def last_day(conn: asyncpg.Connection | asyncpg.Pool) -> date | None:
-    last: date | None = await conn.fetchval("SELECT max(day) FROM level_reviews")
+async def last_day(conn: asyncpg.Connection | asyncpg.Pool, association_id: UUID) -> date | None:
+    last: date | None = await conn.fetchval(
+        "SELECT max(day) FROM level_reviews WHERE association_id = $1", association_id
+    )
     return last
 
 

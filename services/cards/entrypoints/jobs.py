@@ -67,9 +67,15 @@ async def review_levels(rt: Runtime) -> None:
     logger = log.get("levels")
     while not rt.stopping:
         try:
-            for day, changes in (await levels.review_due(rt.pool, clock.today_paris())).items():
+            done = await levels.review_due(rt.pool, clock.today_paris())
+            for (association_id, day), changes in done.items():
                 if changes is not None:
-                    logger.info("levels_reviewed", day=day.isoformat(), changes=changes)
+                    logger.info(
+                        "levels_reviewed",
+                        association=str(association_id),
+                        day=day.isoformat(),
+                        changes=changes,
+                    )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database away: the next check tries again
@@ -79,7 +85,7 @@ async def review_levels(rt: Runtime) -> None:
 
 async def start_level_reviews(rt: Runtime) -> None:
     """Part of ``ServiceSpec.on_ready``, unless ``daily_check_s`` is 0 (the test suite reviews
-    the days it chooses, ``POST /v1/level-reviews/{day}``)."""
+    the days it chooses, ``POST /v1/associations/{id}/level-reviews/{day}``)."""
     if rt.settings.daily_check_s > 0:
         task = asyncio.create_task(review_levels(rt), name="level-reviews")
         rt.state["levels_task"] = task

@@ -41,9 +41,12 @@ CREATE TABLE account_levels (
 CREATE INDEX account_levels_by_level ON account_levels (level_id);
 CREATE INDEX account_levels_by_association ON account_levels (association_id);
 
--- One row per day reviewed: the day's review runs once, whatever the replicas or restarts.
+-- One row per association and day reviewed: a day's review runs once, whatever the replicas
+-- or restarts.
 CREATE TABLE level_reviews (
-    day         date PRIMARY KEY,
-    reviewed_at timestamptz NOT NULL,
-    changes     integer NOT NULL
+    association_id uuid NOT NULL REFERENCES associations (id),
+    day            date NOT NULL,
+    reviewed_at    timestamptz NOT NULL,
+    changes        integer NOT NULL,
+    PRIMARY KEY (association_id, day)
 );

@@ -105,27 +105,29 @@ def _day_end(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), PARIS)
 
 
-async def review_day(pool: asyncpg.Pool, day: date) -> int | None:
-    """The review of ``day``: the number of levels changed, or None when the day was reviewed
-    already (another replica, an earlier start)."""
+async def review_day(pool: asyncpg.Pool, association_id: UUID, day: date) -> int | None:
+    """The review of an association's accounts for ``day``: the number of levels changed, or
+    None when the day was reviewed already (another replica, an earlier start)."""
     async with pool.acquire() as conn, conn.transaction():
         now = clock.now()
-        if not await db.take_day(conn, day, now):
+        await associations.get(conn, association_id)
+        if not await db.take_day(conn, association_id, day, now):
             return None
-        at = min(now, _day_end(day))  # a day caught up changed things as at its end
-        definitions = [rules.definition_of(r) for r in await db.every(conn)]
+        # A day caught up changed things as at its last second.
+        at = min(now, _day_end(day) - timedelta(seconds=1))
+        definitions = [rules.definition_of(r) for r in await db.every(conn, association_id)]
         by_id = {d.level_id: d for d in definitions}
-        scopes: dict[tuple[UUID, UUID | None], list[rules.Definition]] = defaultdict(list)
+        scopes: dict[UUID | None, list[rules.Definition]] = defaultdict(list)
         for d in definitions:
-            scopes[(d.association_id, d.merchant_id)].append(d)
+            scopes[d.merchant_id].append(d)
         events: list[Event[LevelChanged]] = []
-        for (association_id, merchant_id), of_scope in sorted(scopes.items(), key=str):
+        for merchant_id, of_scope in sorted(scopes.items(), key=lambda s: str(s[0] or "")):
             events += await _review_scope(
                 conn, association_id, merchant_id, of_scope, by_id, day, at
             )
         if events:
             await bump(conn)
-        await db.day_done(conn, day, len(events))
+        await db.day_done(conn, association_id, day, len(events))
         await outbox.write(conn, events)
         return len(events)
 
@@ -177,15 +179,17 @@ async def _review_scope(
     return events
 
 
-async def review_due(pool: asyncpg.Pool, today: date) -> dict[date, int | None]:
-    """Every day not reviewed yet up to ``today`` (the first run: today's), each once."""
-    last = await db.last_day(pool)
-    since = today - timedelta(days=CATCH_UP_DAYS)
-    day = today if last is None else max(last + timedelta(days=1), since)
-    done: dict[date, int | None] = {}
-    while day <= today:
-        done[day] = await review_day(pool, day)
-        day += timedelta(days=1)
+async def review_due(pool: asyncpg.Pool, today: date) -> dict[tuple[UUID, date], int | None]:
+    """Every association's days not reviewed yet up to ``today`` (the first run: today's),
+    each once."""
+    done: dict[tuple[UUID, date], int | None] = {}
+    for association_id in await db.associations(pool):
+        last = await db.last_day(pool, association_id)
+        since = today - timedelta(days=CATCH_UP_DAYS)
+        day = today if last is None else max(last + timedelta(days=1), since)
+        while day <= today:
+            done[(association_id, day)] = await review_day(pool, association_id, day)
+            day += timedelta(days=1)
     return done
 
 

@@ -133,8 +133,9 @@ async def account_levels(request: web.Request) -> web.Response:
 
 @routes.route(
     "POST",
-    "/v1/level-reviews/{day}",
-    summary="Review the accounts' levels for a day now (once: a day reviewed changes nothing)",
+    "/v1/associations/{association_id}/level-reviews/{day}",
+    summary="Review an association's accounts' levels for a day now (once: a day reviewed "
+    "changes nothing)",
     returns=Review,
     tag=TAG,
 )
@@ -145,4 +146,6 @@ async def review_day(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise Problem(422, "Bad day", "an ISO date, YYYY-MM-DD", reason="malformed") from exc
     levels.check_day(day)
-    return json_response(Review(day=day, changes=await levels.review_day(rt.pool, day)))
+    association_id = uuid_param(request, "association_id")
+    changes = await levels.review_day(rt.pool, association_id, day)
+    return json_response(Review(day=day, changes=changes))
