@@ -195,6 +195,8 @@ async def review_due(pool: asyncpg.Pool, today: date) -> dict[tuple[UUID, date],
 
 def check_day(day: date) -> None:
     """A day asked for by hand is not in the future: its sales are not all booked."""
+    if day.year < 2000:
+        raise Problem(422, "Bad day", f"{day} is before any sale", reason="malformed")
     if day > clock.today_paris():
         raise Problem(422, "Future day", f"{day} has not come yet", reason="future_day")
 
