@@ -21,6 +21,7 @@ from services.crm.entrypoints.http import (
     campaigns,
     consents,
     customers,
+    levels,
     merchants,
     messages,
     public,
@@ -50,6 +51,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     rights.routes,
     triggers.routes,
     campaigns.routes,
+    levels.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).

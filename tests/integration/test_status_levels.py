@@ -39,6 +39,7 @@ from tests.people import messages_of as _messages
 pytestmark = pytest.mark.asyncio
 
 CARDS = harness.url("cards")
+CRM = harness.url("crm")
 GRACE_DAYS = 10
 
 
@@ -198,17 +199,15 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
         return len(await _messages(http, ana, "level_changed")) == 1
 
     await eventually(told, what="Ana told of her level")
-    mail = await mailbox.wait_for_subject(
-        (await file_of(http, ana))["email"], "Vous êtes désormais client Privilège"
-    )
+    address = (await file_of(http, ana))["email"]
+    mail = await mailbox.wait_for_subject(address, "Vous êtes désormais client Privilège")
     assert "Bonjour Ana" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    kept = await db.fetch(
-        "SELECT account_id, level_code FROM crm.customer_levels WHERE account_id = ANY($1::uuid[])",
-        [uuid.UUID(ana), uuid.UUID(bob)],
-    )
-    assert sorted((str(r["account_id"]), r["level_code"]) for r in kept) == sorted(
-        [(ana, "privilege"), (bob, "privilege")]
-    )
+    for account in (ana, bob):
+        status, kept = await call(http, "GET", f"{CRM}/v1/customers/{account}/levels")
+        assert status == 200, kept
+        assert [(lv["level_code"], lv["level_name"]) for lv in kept["levels"]] == [
+            ("privilege", "Privilège")
+        ]
     assert await _messages(http, bob, "level_changed") == []
 
     # A year and 15 days later, the services restarted with their daily review on: the days
@@ -252,6 +251,9 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
         return len(await _messages(http, ana, "level_changed")) == 2
 
     await eventually(told_again, what="Ana told her level ended")
+    ended = await mailbox.wait_for_subject(address, "Votre statut client a changé")
+    text = ended.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Votre statut Privilège a pris fin" in text, text
     assert await _messages(http, bob, "level_changed") == []
     back = await till.sale(phones[ana], 10_000)
     assert (back.status, back.body["reward_cents"]) == (201, 300), back

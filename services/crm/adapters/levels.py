@@ -28,6 +28,24 @@ async def apply(conn: asyncpg.Connection, changes: list[Change]) -> set[tuple[UU
     return {(r["account_id"], r["merchant_id"]) for r in rows}
 
 
+async def names(
+    conn: asyncpg.Connection, scopes: list[tuple[UUID, UUID | None]]
+) -> dict[tuple[UUID, UUID | None], tuple[str | None, str | None]]:
+    """The (code, name) each (account, merchant) scope holds now, before a change."""
+    if not scopes:
+        return {}
+    rows = await conn.fetch(
+        """SELECT c.account_id, c.merchant_id, c.level_code, c.level_name
+           FROM customer_levels c
+           JOIN unnest($1::uuid[], $2::uuid[]) AS s (account_id, merchant_id)
+             ON s.account_id = c.account_id
+            AND s.merchant_id IS NOT DISTINCT FROM c.merchant_id""",
+        [a for a, _ in scopes],
+        [m for _, m in scopes],
+    )
+    return {(r["account_id"], r["merchant_id"]): (r["level_code"], r["level_name"]) for r in rows}
+
+
 async def of_customer(
     conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
 ) -> list[asyncpg.Record]:

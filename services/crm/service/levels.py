@@ -42,6 +42,7 @@ async def on_changes(
             latest[key] = (event_id, d)
     if not latest:
         return []
+    before = await rows.names(conn, sorted(latest, key=str))
     taken = await rows.apply(
         conn,
         [
@@ -69,7 +70,7 @@ async def on_changes(
             "first_name": file["first_name"],
             "level_name": d.level_name or d.level_code,
             "level_code": d.level_code,
-            "previous_level": d.previous_level_code,
+            "previous_level": _previous(d, before.get(key)),
         }
         for channel in CHANNELS:
             answer = await messages.marketing(
@@ -87,6 +88,13 @@ async def on_changes(
                     out.append(answer)
                 break  # sent, or capped: not again on another channel
     return out
+
+
+def _previous(d: LevelChanged, held: tuple[str | None, str | None] | None) -> str | None:
+    """The name of the level the customer held, as crm knew it (else its code)."""
+    if held is not None and held[0] == d.previous_level_code and held[1]:
+        return held[1]
+    return d.previous_level_code
 
 
 async def of_customer(pool: asyncpg.Pool, account_id: UUID) -> list[asyncpg.Record]:
