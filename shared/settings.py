@@ -164,8 +164,9 @@ class Settings(BaseSettings):
     # crm: the personal data of a customer not seen for this many days are erased by the daily
     # retention job (0: never); three years, the CNIL's usual term for a loyalty programme.
     retention_days: int = Field(default=1095, ge=0, le=36_500)
-    # crm: how often its daily jobs (retention, the triggers) look for a day to run; 0: the
-    # triggers never run by themselves (the test suite runs them on days it chooses).
+    # crm: how often its daily jobs (retention, the triggers) look for a day to run, and cards:
+    # its daily review of the status levels; 0: they never run by themselves (the test suite
+    # runs them on days it chooses).
     daily_check_s: float = Field(default=3600.0, ge=0)
     # crm: the campaign job sends the one-off campaigns asked for (POST …/send wakes the replica
     # that answered at once; the others look this often) in batches of this many customers,

@@ -113,8 +113,10 @@ class Terminal:
         conf, at, view, rules = self._begin()
         if rules.book is None:
             raise Refused("card_does_not_earn")
+        # The card's status level, if its account held one at the last download (issue 14).
         evaluation = rules.book.evaluate(
-            Sale(str(conf["merchant_id"]), family, amount_cents, at, quantity)
+            Sale(str(conf["merchant_id"]), family, amount_cents, at, quantity),
+            rules.personal(view.number),
         )
         before = AccountState(
             available=view.available,

@@ -19,6 +19,7 @@ from services.cards.entrypoints.http import (
     catalogue,
     customer_files,
     donations,
+    levels,
     liability,
     lifecycle,
     programs,
@@ -33,14 +34,15 @@ from shared.service import Runtime, ServiceSpec
 API = Api(
     "cards",
     "Loyalty rules and the card life cycle: associations, merchants, product families, "
-    "programs, promotions, card types, cards, the blacklist, accounts, vouchers, stored value, "
-    "adjustments, customer file imports and the dry run of a sale.",
+    "programs, promotions, card types, cards, the blacklist, accounts and their status levels, "
+    "vouchers, stored value, adjustments, customer file imports and the dry run of a sale.",
 ).include(
     catalogue.routes,
     programs.routes,
     card_types.routes,
     accounts.routes,
     account_promotions.routes,
+    levels.routes,
     cards.routes,
     lifecycle.routes,
     blacklist.routes,

@@ -21,6 +21,7 @@ from services.crm.entrypoints.http import (
     campaigns,
     consents,
     customers,
+    levels,
     merchants,
     messages,
     public,
@@ -33,6 +34,7 @@ from shared.contracts import (
     AccountDetailsCorrected,
     AccountOpened,
     CardIssued,
+    LevelChanged,
     MessageStatusChanged,
     OptOutReceived,
     RewardReversed,
@@ -51,6 +53,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     triggers.routes,
     segments.routes,
     campaigns.routes,
+    levels.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).
@@ -62,6 +65,7 @@ SUBSCRIPTIONS = Subscriptions(
         AccountDetailsCorrected: always(consumers.on_corrected),
         RewardReversed: always(consumers.on_reversed),
         CardIssued: always(consumers.on_card_issued),
+        LevelChanged: lambda rt: partial(consumers.on_level_changed, links=Links.of(rt.settings)),
         MessageStatusChanged: always(consumers.on_status_changed),
         OptOutReceived: always(consumers.on_opt_out),
     },

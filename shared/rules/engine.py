@@ -67,8 +67,11 @@ RATE_SOURCES = frozenset(
         "rate.max",
         "legal.book_cap",
     }
-    | {f"promotion.{r}" for r in PERSONAL_REASONS}  # a personal promotion (promotions.py)
+    # a personal promotion (promotions.py); a level's is named by its code (LEVEL_SOURCE)
+    | {f"promotion.{r}" for r in PERSONAL_REASONS if r != "level"}
 )
+# A customer's status level sets it too, named by its code (``level.privilege``).
+LEVEL_SOURCE = "level."
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,7 @@ class Evaluation:
         if self.kind is not ProgramKind.CAGNOTTE or self.refused:
             return None
         for step in reversed(self.steps):
-            if step.applied and step.rule in RATE_SOURCES:
+            if step.applied and (step.rule in RATE_SOURCES or step.rule.startswith(LEVEL_SOURCE)):
                 return step.rule
         return None
 
@@ -215,7 +218,7 @@ class RuleBook:
 
     def evaluate(self, sale: Sale, personal: Iterable[Promotion] = ()) -> Evaluation:
         """What ``sale`` earns; ``personal``: the promotions of the sale's account (its
-        birthday offer), combined with the rule book's (``shared.rules.promotions``)."""
+        birthday offer, its status level), combined with the rule book's (``shared.rules.promotions``)."""
         amount, at = sale.amount_cents, sale.at
         if amount < 0 or sale.quantity < 0:
             raise ValueError("amounts and quantities are never negative")

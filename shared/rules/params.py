@@ -13,7 +13,8 @@ Pure: no I/O, nothing from ``services``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.rules.catalogue import CalculationMode, Merchant, NetworkRates, ProductFamily
 from shared.rules.engine import RuleBook
+from shared.rules.levels import CODE_PATTERN, Level
 from shared.rules.programs import Program, ProgramKind, ProgramStatus
 from shared.rules.promotions import Effect, Multiplier, Promotion, RateOverride
 from shared.rules.visit_threshold import VisitThreshold
@@ -96,6 +98,26 @@ class CardTypeParams(_Doc):
     validity_months: int | None = None
 
 
+class LevelParams(_Doc):
+    """A customer status level applicable at this merchant (``shared.rules.levels``)."""
+
+    level_id: str
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str
+    merchant_id: str | None = None  # None: the association's, every merchant
+    # Exactly one effect: a rate override, or a multiplier numerator / denominator.
+    taux_client_bps: Rate | None = Field(default=None, ge=0, le=10_000)
+    multiplier_numerator: int | None = Field(default=None, ge=0)
+    multiplier_denominator: int | None = Field(default=None, gt=0)
+
+
+class CardLevelParams(_Doc):
+    """A card whose account holds a level, at the document's version."""
+
+    card_number: str
+    level_id: str
+
+
 class TerminalParameters(_Doc):
     """What one merchant's offline terminals need, at one ``rules_version``."""
 
@@ -109,6 +131,10 @@ class TerminalParameters(_Doc):
     # A card unused for this many days is dormant (F4): treated as lost, refused online and
     # offline alike (``services.cards.domain.card_refusal``). None: no dormancy.
     dormant_after_days: int | None = Field(default=None, gt=0)
+    # The status levels applicable here and the cards whose account holds one (issue 14): the
+    # terminal gives those cards the level's rate, as the server does online.
+    levels: list[LevelParams] = Field(default_factory=list)
+    card_levels: list[CardLevelParams] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -128,6 +154,12 @@ class TerminalRules:
     visit_threshold: VisitThreshold
     program: Program | None
     validity_months: int | None
+    # card number → the promotions of the levels its account holds (the same for every type).
+    levels: Mapping[str, tuple[Promotion, ...]] = field(default_factory=dict)
+
+    def personal(self, card_number: str) -> tuple[Promotion, ...]:
+        """What ``RuleBook.evaluate`` takes as the card's personal promotions: its levels."""
+        return self.levels.get(card_number, ())
 
 
 def program_of(p: ProgramParams) -> Program:
@@ -162,6 +194,27 @@ def promotion_of(p: PromotionParams) -> Promotion:
     )
 
 
+def level_of(p: LevelParams) -> Level:
+    effect: Effect
+    if p.taux_client_bps is not None:
+        effect = RateOverride(p.taux_client_bps)
+    elif p.multiplier_numerator is not None and p.multiplier_denominator is not None:
+        effect = Multiplier(p.multiplier_numerator, p.multiplier_denominator)
+    else:
+        raise ValueError(f"level {p.level_id} has no effect")
+    return Level(p.level_id, p.code, p.name, effect, p.merchant_id)
+
+
+def card_levels(params: TerminalParameters) -> dict[str, tuple[Promotion, ...]]:
+    """Each listed card's level promotions; a card naming a level not in the document, none."""
+    levels = {p.level_id: level_of(p).promotion() for p in params.levels}
+    out: dict[str, list[Promotion]] = {}
+    for c in params.card_levels:
+        if c.level_id in levels:
+            out.setdefault(c.card_number, []).append(levels[c.level_id])
+    return {n: tuple(ps) for n, ps in out.items()}
+
+
 def visit_threshold_of(t: VisitThresholdParams) -> VisitThreshold:
     return VisitThreshold(t.visits_needed, timedelta(days=t.max_days) if t.max_days else None)
 
@@ -173,6 +226,7 @@ def family_of(f: FamilyParams) -> ProductFamily:
 def compile(params: TerminalParameters) -> dict[UUID, TerminalRules]:
     """The rules of every card type accepted at the merchant, by card type id."""
     families = [family_of(f) for f in params.families]
+    levels = card_levels(params)
     out: dict[UUID, TerminalRules] = {}
     for ct in params.card_types:
         book: RuleBook | None = None
@@ -198,6 +252,7 @@ def compile(params: TerminalParameters) -> dict[UUID, TerminalRules]:
             visit_threshold=visit_threshold_of(ct.visit_threshold),
             program=program,
             validity_months=ct.validity_months,
+            levels=levels,
         )
     return out
 

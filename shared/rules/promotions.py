@@ -19,7 +19,8 @@ A **personal** promotion (``reason`` set: one account's, e.g. crm's birthday off
 rate for N days) is not compiled into a rule book: the caller gives it with the sale of that
 account (``RuleBook.evaluate(sale, personal)``). It combines with the others by the same rule,
 after them, and its steps are named by its reason (``promotion.birthday``), so a statement's
-rate column says why the rate was doubled.
+rate column says why the rate was doubled. A customer's status level (``shared.rules.levels``)
+is one too, of reason ``level``, its steps named by the level's code (``level.privilege``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from shared.rules.explain import Step
 from shared.rules.programs import ProgramKind
 
 # The reasons of a personal promotion; each names the steps it applies (``promotion.<reason>``).
-PERSONAL_REASONS = frozenset({"birthday"})
+PERSONAL_REASONS = frozenset({"birthday", "level"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class Promotion:
     merchant_id: str | None = None
     families: frozenset[str] | None = None
     reason: str | None = None  # a personal promotion's (PERSONAL_REASONS); None: the catalogue's
+    label: str | None = None  # a status level's code (reason ``level``): its steps' name
 
     def __post_init__(self) -> None:
         if self.starts_at.utcoffset() is None or self.ends_at.utcoffset() is None:
@@ -83,16 +85,23 @@ class Promotion:
             raise ValueError(f"promotion {self.promotion_id}: ends_at must be after starts_at")
         if self.reason is not None and self.reason not in PERSONAL_REASONS:
             raise ValueError(f"promotion {self.promotion_id}: no personal reason {self.reason}")
+        if (self.reason == "level") != (self.label is not None):
+            raise ValueError(f"promotion {self.promotion_id}: a level, and only one, has a label")
 
     @property
     def owner(self) -> str:
+        if self.reason == "level":
+            return f"the customer's status {self.label}"
         if self.reason is not None:
             return f"the customer's {self.reason} offer"
         return "network" if self.merchant_id is None else f"merchant {self.merchant_id}"
 
     def rule(self, effect: str) -> str:
         """The name of the step this promotion applies: ``promotion.override`` or
-        ``promotion.multiplier``, or for a personal one ``promotion.<reason>``."""
+        ``promotion.multiplier``, or for a personal one ``promotion.<reason>`` (a status level:
+        ``level.<code>``)."""
+        if self.reason == "level":
+            return f"level.{self.label}"
         return f"promotion.{self.reason}" if self.reason is not None else f"promotion.{effect}"
 
     def is_live(self, at: datetime) -> bool:

@@ -198,9 +198,16 @@ def test_the_parameters_example_validates_and_gives_the_documented_rewards() -> 
         ("epicerie", 2460, datetime(2026, 11, 22, 12, 30, tzinfo=paris), "2026-11-22 12:30 +01:00"),
         ("epicerie", 2460, datetime(2026, 11, 28, 10, 0, tzinfo=paris), "2026-11-28 10:00 +01:00"),
         ("tabac", 1000, datetime(2026, 11, 22, 12, 31, tzinfo=paris), "2026-11-22 12:31 +01:00"),
+        # the card whose account holds the level "Privilège" (card_levels)
+        ("epicerie", 2460, datetime(2026, 11, 22, 12, 35, tzinfo=paris), "2026-11-22 12:35 +01:00"),
     ]
-    for family, amount, at, said in rows:
-        evaluation = rules.book.evaluate(Sale(str(params.merchant_id), family, amount, at))
+    for i, (family, amount, at, said) in enumerate(rows):
+        card = "2500010000000018" if i == 3 else "2500010000000026"
+        evaluation = rules.book.evaluate(
+            Sale(str(params.merchant_id), family, amount, at), rules.personal(card)
+        )
+        if i == 3:
+            assert evaluation.rate_source == "level.privilege"
         credit = credit_sale(
             AccountState(available=500), evaluation, rules.program, rules.visit_threshold, at
         )

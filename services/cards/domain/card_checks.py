@@ -32,6 +32,7 @@ from shared.contracts import CardTransaction
 from shared.rules.dates import DateWindow
 from shared.rules.engine import RuleBook, Sale
 from shared.rules.programs import Program, ProgramKind
+from shared.rules.promotions import Promotion
 
 # Every reason a transaction is held in quarantine (service/quarantine.py) is also an
 # anomaly kind: the anomaly list is where an alert names the card and the terminal.
@@ -227,9 +228,11 @@ def check_reward(
     merchant_id: UUID,
     accepted: bool,
     tx: CardTransaction,
+    personal: Iterable[Promotion] = (),
 ) -> RuleCheck:
     """The card's sale against the server's rules (its card type at this merchant, at its
-    time). A redemption takes its amount from available and nothing else."""
+    time; ``personal``: the card's status levels in the parameters checked against). A
+    redemption takes its amount from available and nothing else."""
     if tx.kind == "redemption":
         if (tx.available_delta, tx.pending_delta, tx.units_delta) != (-tx.amount_cents, 0, 0):
             return RuleCheck(
@@ -258,7 +261,8 @@ def check_reward(
             )
         return RuleCheck(0, None, None)
     ev = book.evaluate(
-        Sale(str(merchant_id), tx.product_family, tx.amount_cents, tx.occurred_at, tx.quantity)
+        Sale(str(merchant_id), tx.product_family, tx.amount_cents, tx.occurred_at, tx.quantity),
+        personal,
     )
     if program.kind is ProgramKind.CAGNOTTE:
         expected, units_after = ev.reward_cents, tx.units_after - tx.units_delta

@@ -1,12 +1,14 @@
 """The cards service's background jobs, started when the service is ready: the merchants'
-registrations caught up once at start, and the terminal parameters published whenever the
-rules' version moves."""
+registrations caught up once at start, the terminal parameters published whenever the
+rules' version moves, and the daily review of the customers' status levels (at start and every
+``daily_check_s``; each day once whatever the replicas, a missed day caught up)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from services.cards.service import publication, registrations
+from services.cards.service import levels, publication, registrations
+from shared import clock
 from shared import logging as log
 from shared.service import Runtime
 
@@ -61,7 +63,37 @@ async def start_publication(rt: Runtime) -> None:
     task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
 
 
+async def review_levels(rt: Runtime) -> None:
+    logger = log.get("levels")
+    while not rt.stopping:
+        try:
+            done = await levels.review_due(rt.pool, clock.today_paris())
+            for (association_id, day), changes in done.items():
+                if changes is not None:
+                    logger.info(
+                        "levels_reviewed",
+                        association=str(association_id),
+                        day=day.isoformat(),
+                        changes=changes,
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database away: the next check tries again
+            logger.warning("levels_review_failed", error=repr(exc))
+        await asyncio.sleep(rt.settings.daily_check_s)
+
+
+async def start_level_reviews(rt: Runtime) -> None:
+    """Part of ``ServiceSpec.on_ready``, unless ``daily_check_s`` is 0 (the test suite reviews
+    the days it chooses, ``POST /v1/associations/{id}/level-reviews/{day}``)."""
+    if rt.settings.daily_check_s > 0:
+        task = asyncio.create_task(review_levels(rt), name="level-reviews")
+        rt.state["levels_task"] = task
+        task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+
+
 async def on_ready(rt: Runtime) -> None:
     """``ServiceSpec.on_ready``."""
     await start_registrations(rt)
     await start_publication(rt)
+    await start_level_reviews(rt)

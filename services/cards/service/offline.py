@@ -323,11 +323,11 @@ def _reward_checked(
         check = server
         compiled = versions.get((d.merchant_id, d.params_version))
         if compiled is not None:
-            # The terminal's own version: one that synced before a rate change is not at fault.
+            # The terminal's version (and card levels): a later rate or level is not its fault.
             at_v = compiled.get(t.card["card_type_id"])
             check = check_reward(
                 at_v.book if at_v else None, at_v.program if at_v else None,
-                d.merchant_id, True, t.tx,
+                d.merchant_id, True, t.tx, at_v.personal(t.tx.card_number) if at_v else (),
             )  # fmt: skip
         # The operator's fee is the server's rules' whatever the terminal held; the customer's
         # rate is the one the reward was computed at.

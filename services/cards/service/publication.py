@@ -20,6 +20,7 @@ import orjson
 from services.cards.adapters import parameters
 from services.cards.adapters.rulebooks import BOOKS
 from services.cards.domain.rulebooks import from_snapshot
+from services.cards.service import levels
 from services.cards.service.common import SOURCE
 from shared import outbox
 from shared.contracts import TerminalParametersPublished
@@ -37,6 +38,7 @@ async def publish(conn: asyncpg.Connection, force: bool = False) -> int:
         snap = await BOOKS.current(conn)
         last = await parameters.digests(conn)
         dormancy = await parameters.dormancy(conn)
+        levels_of = await levels.for_parameters(conn)
         events: list[Event[TerminalParametersPublished]] = []
         rows: list[tuple[UUID, int, bytes]] = []
         history: list[tuple[UUID, int, dict[str, Any]]] = []
@@ -44,8 +46,15 @@ async def publish(conn: asyncpg.Connection, force: bool = False) -> int:
             params = from_snapshot(snap, mid)
             # The dormancy period travels with the rules, so that a terminal refuses a dormant
             # card offline as the server does online (finding 10).
+            # And the status levels, with the cards holding one (issue 14): the terminal gives
+            # them the rate the server gives online.
+            held, cards = levels_of(params.association_id, mid)
             params = params.model_copy(
-                update={"dormant_after_days": dormancy.get(params.association_id)}
+                update={
+                    "dormant_after_days": dormancy.get(params.association_id),
+                    "levels": held,
+                    "card_levels": cards,
+                }
             )
             document = params.to_json()
             content = {k: v for k, v in document.items() if k != "rules_version"}

@@ -17,6 +17,7 @@ from services.cards.adapters.rulebooks import BOOKS
 from services.cards.domain import AccountState, Bucket, Movement, Overdrawn, apply, credit_sale
 from services.cards.domain.account_promotions import by_account
 from services.cards.domain.rulebooks import Snapshot
+from services.cards.service import levels
 from services.cards.service.common import SOURCE
 from services.cards.service.resolution import (
     WINDOW,
@@ -132,12 +133,16 @@ async def _open_first_purchases(
 async def _personal(
     conn: asyncpg.Connection, books: _Books, events: list[Event[SaleRecorded]]
 ) -> dict[UUID, tuple[Promotion, ...]]:
-    """The accounts' own promotions (a birthday offer) live during the batch's sales: one
-    query per batch; the engine tells which is live at each sale's time."""
+    """The accounts' own promotions (a birthday offer) live during the batch's sales, and
+    the status levels they hold: a query each per batch; the engine tells which is live at
+    each sale's time."""
     if not books.states:
         return {}
     at = [e.data.occurred_at for e in events]
-    return by_account(await account_promotions.live_between(conn, books.states, min(at), max(at)))
+    found = by_account(await account_promotions.live_between(conn, books.states, min(at), max(at)))
+    for account, held in (await levels.personal(conn, books.states)).items():
+        found[account] = found.get(account, ()) + held
+    return found
 
 
 def _earning(r: Resolved | Refusal) -> Resolved | Refusal:

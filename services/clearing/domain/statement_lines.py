@@ -75,6 +75,14 @@ RATE_SOURCES = {
 }
 
 
+def source_words(source: str) -> str:
+    """The rule that set a line's rate as a treasurer reads it; a customer's status level
+    (``level.<code>``, issue 14) by its code."""
+    if source.startswith("level."):
+        return f"statut client {source.removeprefix('level.')}"
+    return RATE_SOURCES.get(source, source)
+
+
 def percent(bps: int) -> str:
     """Basis points as a French percentage: 250 → "2,5 %", 1000 → "10 %"."""
     whole, rest = divmod(bps, 100)
@@ -138,7 +146,7 @@ def detail_row(r: Mapping[str, Any], starts: datetime, ends: datetime) -> list[o
         value,
         r["product_family_label"] or r["product_family"],
         rate,
-        RATE_SOURCES.get(source, source) if source else None,
+        source_words(source) if source else None,
         cagnotte,
         fee,
         r["merchant_cents"],

@@ -9,13 +9,14 @@ from typing import Any
 import asyncpg
 
 from services.crm.domain.visits import Cancellation, CustomerCard, Enrolment, Visit
-from services.crm.service import consents, customers, messages, triggers
+from services.crm.service import consents, customers, levels, messages, triggers
 from services.crm.service import visits as service
 from services.crm.service.common import Links
 from shared.contracts import (
     AccountDetailsCorrected,
     AccountOpened,
     CardIssued,
+    LevelChanged,
     MessageStatusChanged,
     OptOutReceived,
     RewardReversed,
@@ -151,3 +152,11 @@ async def on_card_issued(
         ),
     )
     return []
+
+
+async def on_level_changed(
+    conn: asyncpg.Connection, events: list[Event[LevelChanged]], links: Links
+) -> Sequence[Event[Any]]:
+    """A customer's status level changed in cards' daily review: kept in the file, and told
+    to the customer by message if they consented to it."""
+    return await levels.on_changes(conn, links, ((e.id, e.data) for e in events))

@@ -1,0 +1,309 @@
+"""Customer status levels (issue 14, item 2), against the real services with the clock set by
+the test: an association's level "Privilège" (500 € spent or 12 visits over 12 months, 6 %
+instead of the network's 3 %, 10 days of grace); two customers cross it, the day's review
+raises both at once; each earns the higher rate at the till online and, with a chip card, in
+the offline terminal program once it has downloaded the card's level (a sale made before that
+download is booked at the rate the terminal had, not held as suspect); the customer who
+consented to e-mails is told, the other not; a year later the sales have left the window and
+the level goes after the grace, told again."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from services.cards.domain.cards import add_months
+from shared import clock
+from shared.card.application import CardApplication, SamApplication
+from shared.card.state import personalize
+from shared.clock import PARIS
+from shared.contracts import card_transaction_id
+from terminal.adapters.journal import Journal
+from terminal.app import Desk
+from terminal.reader import DirectReader
+from terminal.terminal import Terminal
+from tests import harness
+from tests.conftest import Calendar, Network, NetworkFactory, eventually
+from tests.messaging import Mailbox
+from tests.people import call, card_issued, file_of
+from tests.people import customer as _customer
+from tests.people import email_consent as _consent
+from tests.people import messages_of as _messages
+
+pytestmark = pytest.mark.asyncio
+
+CARDS = harness.url("cards")
+CRM = harness.url("crm")
+GRACE_DAYS = 10
+
+
+async def _booked_rate(db: asyncpg.Connection, reference: uuid.UUID) -> tuple[int, str] | None:
+    """The rate and its source of a sale, as clearing booked it for the statements."""
+    row = await db.fetchrow(
+        """SELECT rate_bps, rate_source FROM clearing.journal_entries
+           WHERE kind = 'accrual' AND reference_id = $1""",
+        reference,
+    )
+    return None if row is None else (row["rate_bps"], row["rate_source"])
+
+
+async def _rate_when_booked(db: asyncpg.Connection, reference: uuid.UUID) -> tuple[int, str]:
+    async def booked() -> bool:
+        return await _booked_rate(db, reference) is not None
+
+    await eventually(booked, what=f"the booking of {reference}")
+    found = await _booked_rate(db, reference)
+    assert found is not None
+    return found
+
+
+def _level(net: Network, **terms: Any) -> dict[str, Any]:
+    return {
+        "association_id": str(net.association_id),
+        "code": "privilege",
+        "name": "Privilège",
+        "rank": 1,
+        "min_spent_cents": 50_000,
+        "min_visits": 12,
+        "window_months": 12,
+        "taux_client_bps": 600,
+        "grace_days": GRACE_DAYS,
+    } | terms
+
+
+def _desk(directory: Path, net: Network, card: dict[str, Any]) -> Desk:
+    """The terminal program of the network's first till, the customer's chip card inserted
+    (the card and SAM applications in process: the APDUs pcscd would carry)."""
+    t = net.terminals[0]
+    journal = Journal(directory / "terminal.db")
+    journal.set(terminal_id=t.terminal_id, secret=t.secret, gateway=harness.url("terminals"))
+    expires = card["expires_on"]
+    state = personalize(
+        card["number"],
+        uuid.UUID(card["card_type_id"]),
+        date.fromisoformat(expires) if expires else date(2099, 12, 31),
+    )
+    reader = DirectReader(CardApplication(state), SamApplication())
+    return Desk(Terminal(journal, reader), "fr")
+
+
+async def _synced_until(desk: Desk, what: str, done: Any) -> None:
+    async def check() -> bool:
+        ok, _ = await desk.sync_once("ip")
+        return bool(ok and done(desk.journal.get("params") or {}))
+
+    await eventually(check, 30, what)
+
+
+async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_told_with_consent(
+    make_network: NetworkFactory,
+    http: aiohttp.ClientSession,
+    db: asyncpg.Connection,
+    mailbox: Mailbox,
+    calendar: Calendar,
+    tmp_path: Path,
+) -> None:
+    net = await make_network(merchants=1)
+    till = net.terminals[0]
+    ana = await _customer(net, http, first_name="Ana")
+    bob = await _customer(net, http, first_name="Bob")
+    await _consent(http, ana, None)  # Ana agreed to the association's e-mails; Bob did not
+    card = await card_issued(
+        http, net.association_id, ana, "Martin", f"levels {net.association_id}"
+    )
+    card = (await net.admin.call("GET", f"{CARDS}/v1/cards/{card['number']}")).body
+    phones = {a: (await file_of(http, a))["phone"] for a in (ana, bob)}
+
+    level_id = str(uuid.uuid4())
+    made = await net.admin.call("PUT", f"{CARDS}/v1/levels/{level_id}", _level(net))
+    again = await net.admin.call("PUT", f"{CARDS}/v1/levels/{level_id}", _level(net))
+    assert (made.status, again.status) == (201, 200), (made, again)
+    assert made.body["taux_client_bps"] == 600 and made.body["multiplier"] is None
+    for wrong, why in (
+        (_level(net, min_spent_cents=None, min_visits=None), "malformed"),
+        (_level(net, multiplier={"numerator": 2}), "malformed"),
+        (_level(net, code="Privilège"), "malformed"),
+    ):
+        r = await net.admin.call("PUT", f"{CARDS}/v1/levels/{uuid.uuid4()}", wrong)
+        assert (r.status, r.body["reason"]) == (422, why), r
+    taken = await net.admin.call("PUT", f"{CARDS}/v1/levels/{uuid.uuid4()}", _level(net))
+    assert (taken.status, taken.body["reason"]) == (409, "level_conflict"), taken
+    moved = await net.admin.call(
+        "PUT", f"{CARDS}/v1/levels/{level_id}", _level(net, code="gold", rank=2)
+    )
+    assert (moved.status, moved.body["reason"]) == (409, "level_mismatch"), moved
+    listed = await net.admin.call("GET", f"{CARDS}/v1/associations/{net.association_id}/levels")
+    assert [lv["code"] for lv in listed.body["levels"]] == ["privilege"]
+
+    # The terminal takes its parameters before anyone holds the level.
+    desk = _desk(tmp_path, net, card)
+    await _synced_until(desk, "the terminal's first parameters", lambda p: p.get("levels"))
+    assert desk.journal.get("params")["card_levels"] == []
+
+    # Ana and Bob spend 500 € each at 3 %.
+    for account in (ana, bob):
+        r = await till.sale(phones[account], 50_000)
+        assert (r.status, r.body["reward_cents"]) == (201, 1500), r
+    today = clock.today_paris()
+    reviews = f"{CARDS}/v1/associations/{net.association_id}/level-reviews"
+    review = f"{reviews}/{today.isoformat()}"
+    first = await net.admin.call("POST", review)
+    assert (first.status, first.body["changes"]) == (200, 2), first
+    second = await net.admin.call("POST", review)
+    assert (second.status, second.body["changes"]) == (200, None), second  # once a day
+    future = await net.admin.call("POST", f"{reviews}/{today + timedelta(days=1)}")
+    assert (future.status, future.body["reason"]) == (422, "future_day"), future
+    held = await net.admin.call("GET", f"{CARDS}/v1/accounts/{ana}/levels")
+    assert [(lv["code"], lv["below_since"]) for lv in held.body["levels"]] == [("privilege", None)]
+
+    # Online: 6 %, and the statement says it was the level.
+    higher = await till.sale(phones[ana], 10_000)
+    assert (higher.status, higher.body["reward_cents"]) == (201, 600), higher
+    assert await _rate_when_booked(db, uuid.UUID(higher.body["sale_id"])) == (
+        600,
+        "level.privilege",
+    )
+
+    # Offline, before the terminal's next download: the rate it knows, booked as such.
+    out = await desk.handle("vente 100")
+    assert out[0].startswith("Vente 100,00 € enregistrée : +3,00 €"), out
+    terminal = uuid.UUID(till.terminal_id)
+    await _synced_until(
+        desk,
+        "the card's level in the terminal's parameters",
+        lambda p: [c["card_number"] for c in p.get("card_levels", [])] == [card["number"]],
+    )
+    assert await _rate_when_booked(db, card_transaction_id(terminal, 1)) == (300, "rate.network")
+    # After it: the level's 6 %, as online, checked by the server and booked.
+    out = await desk.handle("vente 100")
+    assert out[0].startswith("Vente 100,00 € enregistrée : +6,00 €"), out
+    ok, _ = await desk.sync_once("ip")
+    assert ok
+    assert await _rate_when_booked(db, card_transaction_id(terminal, 2)) == (
+        600,
+        "level.privilege",
+    )
+    held_back = await db.fetchval(
+        "SELECT count(*) FROM cards.card_quarantine WHERE card_number = $1", card["number"]
+    )
+    assert held_back == 0
+
+    # crm keeps both levels and tells Ana, who consented, and not Bob.
+    async def told() -> bool:
+        return len(await _messages(http, ana, "level_changed")) == 1
+
+    await eventually(told, what="Ana told of her level")
+    address = (await file_of(http, ana))["email"]
+    mail = await mailbox.wait_for_subject(address, "Vous êtes désormais client Privilège")
+    assert "Bonjour Ana" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for account in (ana, bob):
+        status, kept = await call(http, "GET", f"{CRM}/v1/customers/{account}/levels")
+        assert status == 200, kept
+        assert [(lv["level_code"], lv["level_name"]) for lv in kept["levels"]] == [
+            ("privilege", "Privilège")
+        ]
+    assert await _messages(http, bob, "level_changed") == []
+
+    # A year and 15 days later, the services restarted with their daily review on: the days
+    # since are caught up; the sales left the window a year after them, and the level went
+    # GRACE_DAYS after that, told to Ana again.
+    later = today + timedelta(days=15)
+    later = add_months(later, 12)
+    await calendar.move_to(
+        datetime.combine(later, time(10), PARIS), {"COMPTOIR_DAILY_CHECK_S": "1"}
+    )
+
+    async def reviewed() -> bool:
+        return bool(
+            await db.fetchval(
+                "SELECT count(*) FROM cards.level_reviews WHERE association_id = $1 AND day = $2",
+                net.association_id,
+                later,
+            )
+        )
+
+    await eventually(reviewed, 60, "the days caught up by the cards service's review")
+    for account in (ana, bob):
+        r = await net.admin.call("GET", f"{CARDS}/v1/accounts/{account}/levels")
+        assert r.body["levels"] == [], r
+    below = add_months(today, 12)  # the first day whose window no longer holds the sales
+
+    async def crm_knows() -> bool:
+        rows = await db.fetch(
+            "SELECT level_code, changed_at FROM crm.customer_levels WHERE account_id = $1",
+            uuid.UUID(ana),
+        )
+        return [r["level_code"] for r in rows] == [None]
+
+    await eventually(crm_knows, what="crm told of the downgrade")
+    changed_at = await db.fetchval(
+        "SELECT changed_at FROM crm.customer_levels WHERE account_id = $1", uuid.UUID(ana)
+    )
+    assert changed_at.astimezone(PARIS).date() == below + timedelta(days=GRACE_DAYS)
+
+    async def told_again() -> bool:
+        return len(await _messages(http, ana, "level_changed")) == 2
+
+    await eventually(told_again, what="Ana told her level ended")
+    ended = await mailbox.wait_for_subject(address, "Votre statut client a changé")
+    text = ended.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Votre statut Privilège a pris fin" in text, text
+    assert await _messages(http, bob, "level_changed") == []
+    back = await till.sale(phones[ana], 10_000)
+    assert (back.status, back.body["reward_cents"]) == (201, 300), back
+
+
+async def test_a_merchants_level_with_a_multiplier_counts_that_merchants_visits_only(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    net = await make_network(merchants=2)
+    shop, _ = net.merchants
+    ana, bea = await _customer(net, http), await _customer(net, http)
+    phones = {a: (await file_of(http, a))["phone"] for a in (ana, bea)}
+    body = _level(
+        net,
+        merchant_id=str(shop),
+        code="habitue",
+        name="Habitué",
+        min_spent_cents=None,
+        min_visits=3,
+        taux_client_bps=None,
+        multiplier={"numerator": 3, "denominator": 2},
+    )
+    status, made = await call(http, "PUT", f"{CARDS}/v1/levels/{uuid.uuid4()}", body)
+    assert status == 201, made
+    elsewhere = await make_network(merchants=1)
+    status, wrong = await call(
+        http,
+        "PUT",
+        f"{CARDS}/v1/levels/{uuid.uuid4()}",
+        body | {"merchant_id": str(elsewhere.merchants[0])},
+    )
+    assert status == 409, wrong
+    shop_till, other_till = net.terminals
+    # Ana: two visits at the shop, two elsewhere; Bea: three at the shop.
+    for phone, till in (
+        [(phones[ana], shop_till)] * 2
+        + [(phones[ana], other_till)] * 2
+        + [(phones[bea], shop_till)] * 3
+    ):
+        assert (await till.sale(phone, 1000)).status == 201
+    day = clock.today_paris().isoformat()
+    url = f"{CARDS}/v1/associations/{net.association_id}/level-reviews/{day}"
+    status, reviewed = await call(http, "POST", url)
+    assert (status, reviewed["changes"]) == (200, 1), reviewed
+    status, held = await call(http, "GET", f"{CARDS}/v1/accounts/{ana}/levels")
+    assert held["levels"] == []
+    status, held = await call(http, "GET", f"{CARDS}/v1/accounts/{bea}/levels")
+    assert [(lv["code"], lv["merchant_id"], lv["multiplier"]) for lv in held["levels"]] == [
+        ("habitue", str(shop), {"numerator": 3, "denominator": 2})
+    ]
+    at_shop = await shop_till.sale(phones[bea], 10_000)
+    at_other = await other_till.sale(phones[bea], 10_000)
+    assert (at_shop.body["reward_cents"], at_other.body["reward_cents"]) == (450, 300)
