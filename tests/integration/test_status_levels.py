@@ -101,6 +101,14 @@ async def _synced_until(desk: Desk, what: str, done: Any) -> None:
     await eventually(check, 30, what)
 
 
+async def _level_segment(http: aiohttp.ClientSession, net: Network, code: str) -> int:
+    """The size of the association's customers holding level ``code`` (crm's segments)."""
+    url = f"{CRM}/v1/associations/{net.association_id}/segments/size"
+    status, size = await call(http, "POST", url, {"level_codes": [code]})
+    assert status == 200, size
+    return int(size["size"])
+
+
 async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_told_with_consent(
     make_network: NetworkFactory,
     http: aiohttp.ClientSession,
@@ -209,6 +217,8 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
             ("privilege", "Privilège")
         ]
     assert await _messages(http, bob, "level_changed") == []
+    assert await _level_segment(http, net, "privilege") == 2  # a segment of the level's holders
+    assert await _level_segment(http, net, "gold") == 0
 
     # A year and 15 days later, the services restarted with their daily review on: the days
     # since are caught up; the sales left the window a year after them, and the level went
@@ -255,6 +265,11 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
     text = ended.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Votre statut Privilège a pris fin" in text, text
     assert await _messages(http, bob, "level_changed") == []
+
+    async def nobody_holds_it() -> bool:  # Bob's downgrade may reach crm after Ana's
+        return await _level_segment(http, net, "privilege") == 0
+
+    await eventually(nobody_holds_it, what="the level's segment empty after the downgrades")
     back = await till.sale(phones[ana], 10_000)
     assert (back.status, back.body["reward_cents"]) == (201, 300), back
 

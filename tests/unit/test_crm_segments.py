@@ -37,6 +37,7 @@ def test_filters_that_can_hold_are_valid_even_when_they_select_no_one_today() ->
         (Filters(birth_months=(0,)), "1 to 12"),
         (Filters(birth_months=(3, 3)), "twice"),
         (Filters(product_families=("menu", "menu")), "twice"),
+        (Filters(level_codes=("gold", "gold")), "twice"),
         (Filters(min_visits=-1), "negative"),
         (Filters(consent_channel="fax"), "consent_channel"),
     ],
@@ -47,7 +48,7 @@ def test_filters_that_cannot_hold_are_refused_with_a_reason(filters: Filters, sa
 
 
 def test_the_recorded_filters_read_back_as_they_were() -> None:
-    f = Filters(MAY, JUNE, 100, 900, 2, 8, ("menu", "cafe"), (3,), "sms")
+    f = Filters(MAY, JUNE, 100, 900, 2, 8, ("menu", "cafe"), (3,), "sms", ("gold",))
     assert Filters.from_json(f.as_json()) == f
     assert Filters().as_json() == {}
     assert Filters(max_visits=0).as_json() == {"max_visits": 0}
@@ -113,6 +114,13 @@ def test_a_merchant_s_selection_reads_its_file_s_counters_and_visits_there() -> 
     assert sel.args == [A, M, MAY, M, ["menu"]]
 
 
+def test_a_level_is_the_scope_s_own() -> None:
+    network = selection(Segment(A, None, Filters(level_codes=("gold",))))
+    assert "l.merchant_id IS NULL" in network.sql and network.args == [A, ["gold"]]
+    shop = selection(Segment(A, M, Filters(level_codes=("gold",))))
+    assert "l.merchant_id = $" in shop.sql and shop.args[-2:] == [M, ["gold"]]
+
+
 # What a request may put in a filter's text (marked, to be found): never in the SQL text.
 MARK = "\u2603"
 hostile = st.text(max_size=20).map(lambda s: MARK + s + "'; DROP TABLE customers; --")
@@ -121,7 +129,7 @@ hostile = st.text(max_size=20).map(lambda s: MARK + s + "'; DROP TABLE customers
 @settings(deadline=None)  # a machine under load is slow, not wrong
 @given(families=st.lists(hostile, min_size=1, max_size=3), months=st.lists(st.integers(1, 12)))
 def test_no_value_of_a_filter_reaches_the_sql_text(families: list[str], months: list[int]) -> None:
-    f = Filters(MAY, JUNE, 1, 2, 3, 4, tuple(families), tuple(months), "post")
+    f = Filters(MAY, JUNE, 1, 2, 3, 4, tuple(families), tuple(months), "post", tuple(families))
     sel = selection(Segment(A, M, f))
     assert families in sel.args and "post" in sel.args
     assert MARK not in sel.sql and "DROP" not in sel.sql

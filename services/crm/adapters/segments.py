@@ -101,8 +101,18 @@ def selection(s: Segment) -> Selection:
         )
     if f.birth_months:
         where.append(f"{BIRTH_MONTH} = ANY({sel.param(list(f.birth_months), 'integer[]')})")
-    # The status level filter plugs in here (docs/crm.md, "Segments"): an EXISTS on
-    # customer_levels for the account, the segment's scope and level_code = ANY($n).
+    if f.level_codes:
+        # The scope's own levels: the association's (merchant_id NULL) in the network.
+        at = (
+            "l.merchant_id IS NULL"
+            if s.merchant_id is None
+            else f"l.merchant_id = {sel.param(s.merchant_id, 'uuid')}"
+        )
+        codes = sel.param(list(f.level_codes), "text[]")
+        where.append(
+            f"""EXISTS (SELECT 1 FROM customer_levels l
+                WHERE l.account_id = c.account_id AND {at} AND l.level_code = ANY({codes}))"""
+        )
     if f.consent_channel is not None:
         where.append(consented(sel, s, f.consent_channel))
     return sel

@@ -1,10 +1,7 @@
 """Segments and campaigns (F24), pure: the filters of a segment of a network's or a
 merchant's customers (saved under a name, or given inline), what makes a filter invalid, the
 filters as the JSON a campaign records them in; and the id of each campaign message
-(derived, so sending again asks for the same messages, which notifications sends once).
-
-A customer's status level (h3's ``crm.customer_levels``) is not a filter yet: see
-docs/crm.md, "Segments", for where it plugs in."""
+(derived, so sending again asks for the same messages, which notifications sends once)."""
 
 from __future__ import annotations
 
@@ -30,7 +27,9 @@ class Filters:
     spend and visits bounds inclusive; ``product_families``: bought one of them (a sale not
     cancelled); ``birth_months``: born in one of these months (1-12; the customer's own birth
     date, not a spouse's or a child's); ``consent_channel``: consented (confirmed) to that
-    channel in the segment's scope, for the file's current address."""
+    channel in the segment's scope, for the file's current address; ``level_codes``: holds one
+    of these status levels now, the scope's own (the association's levels in the network, the
+    merchant's at a merchant: ``customer_levels``, as cards reviews them)."""
 
     seen_since: datetime | None = None
     not_seen_since: datetime | None = None
@@ -41,7 +40,7 @@ class Filters:
     product_families: tuple[str, ...] = ()
     birth_months: tuple[int, ...] = ()
     consent_channel: str | None = None
-    # The status level filter plugs in here (docs/crm.md, "Segments"): level_codes.
+    level_codes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The filters given, as JSON values (what a campaign records, what a segment stores)."""
@@ -57,6 +56,8 @@ class Filters:
             out["product_families"] = list(self.product_families)
         if self.birth_months:
             out["birth_months"] = list(self.birth_months)
+        if self.level_codes:
+            out["level_codes"] = list(self.level_codes)
         return out
 
     @classmethod
@@ -71,6 +72,7 @@ class Filters:
             **given,
             product_families=tuple(data.get("product_families") or ()),
             birth_months=tuple(data.get("birth_months") or ()),
+            level_codes=tuple(data.get("level_codes") or ()),
         )
 
 
@@ -103,6 +105,8 @@ def problems(f: Filters) -> list[str]:
         out.append("a birth month is given twice")
     if len(set(f.product_families)) != len(f.product_families):
         out.append("a product family is given twice")
+    if len(set(f.level_codes)) != len(f.level_codes):
+        out.append("a status level is given twice")
     if f.consent_channel is not None and f.consent_channel not in CHANNELS:
         out.append(f"consent_channel is one of {', '.join(CHANNELS)}")
     return out

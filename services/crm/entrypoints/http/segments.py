@@ -23,6 +23,7 @@ from shared.db.query import as_model, as_models
 from shared.fields import ProductFamilyCode, Text, coded_error
 from shared.http import json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
+from shared.rules.levels import CODE_PATTERN
 from shared.service import back_office
 
 routes = Routes()
@@ -50,6 +51,7 @@ def _bounds(low: int, high: int) -> Any:
 Cents = Annotated[int, AfterValidator(_within(0, 10**12)), _bounds(0, 10**12)]
 Visits = Annotated[int, AfterValidator(_within(0, 10**9)), _bounds(0, 10**9)]
 Month = Annotated[int, AfterValidator(_within(1, 12)), _bounds(1, 12)]
+LevelCode = Annotated[str, Field(pattern=CODE_PATTERN)]
 
 
 class FiltersIn(Strict):
@@ -73,7 +75,9 @@ class FiltersIn(Strict):
     consent_channel: Channel | None = Field(
         default=None, description="consented to this channel in the segment's scope"
     )
-    # The status level filter plugs in here (docs/crm.md, "Segments"): level_codes.
+    level_codes: list[LevelCode] = Field(
+        default_factory=list, max_length=20, description="holds one of these status levels now"
+    )
 
     def filters(self) -> Filters:
         return Filters(
@@ -86,6 +90,7 @@ class FiltersIn(Strict):
             tuple(self.product_families),
             tuple(self.birth_months),
             self.consent_channel,
+            tuple(self.level_codes),
         )
 
 
