@@ -154,7 +154,9 @@ class Services:
                     raise TimeoutError(f"the replica on {port} is not ready")
                 await asyncio.sleep(0.1)
 
-    async def wait_ready(self, *services: str, timeout: float = 30) -> None:
+    async def wait_ready(self, *services: str, timeout: float = 120) -> None:
+        # Generous: on a loaded 2-core machine five services migrating at once took over 30 s
+        # to be ready; a service that exits is reported at once, whatever the timeout.
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as s:
             for name in services or tuple(self.procs):
