@@ -25,6 +25,7 @@ from services.crm.entrypoints.http import (
     messages,
     public,
     rights,
+    sponsorship,
     triggers,
 )
 from services.crm.service.common import Links
@@ -49,6 +50,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     rights.routes,
     triggers.routes,
     campaigns.routes,
+    sponsorship.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).
