@@ -54,6 +54,11 @@ TYPE_NAMES = {
     "sponsorship": "Parrainage",
 }
 DETAIL_KINDS = list(TYPE_NAMES)
+# A sponsorship reward's note (cards'), as the statement says whose reward it is.
+SPONSORSHIP_NOTES = {
+    "sponsorship reward (sponsor)": "récompense du parrain",
+    "sponsorship reward (newcomer)": "récompense du filleul",
+}
 # The titles of crm's file (M, MME, MX), written as a French statement writes them; a title
 # brought otherwise (a customer file import) is shown as it was given.
 CIVILITIES = {"M": "M.", "MME": "Mme", "MX": "Mx"}
@@ -121,7 +126,7 @@ def detail_row(r: Mapping[str, Any], starts: datetime, ends: datetime) -> list[o
         value = r["amount_cents"]
     elif kind == "sponsorship":  # a reward of the merchant's own sponsorship programme
         cagnotte = r["amount_cents"]
-        notes.append(r["note"] or "parrainage")
+        notes.append(SPONSORSHIP_NOTES.get(r["note"], r["note"] or "parrainage"))
     elif kind == "partner_share":
         value, rate, source = r["purchase_cents"], _partner_rate(r), "partnership"
         base = euros_fr(r["purchase_cents"] or 0)

@@ -303,8 +303,8 @@ async def best_sponsors(
     order: Order,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """The association's sponsors: the newcomers they brought (all, and those linked in the
-    range), what those newcomers bought in the range (at the merchant, or anywhere) and the
+    """The association's sponsors: the newcomers they brought (all to date, and those linked
+    in the range), what those newcomers bought in the range (at the merchant, or anywhere) and the
     sponsor's rewards granted in the range."""
     rank = "revenue_cents" if order == "revenue" else "newcomers_in_range"
     rows: list[asyncpg.Record] = await conn.fetch(
@@ -312,7 +312,7 @@ async def best_sponsors(
                SELECT sponsor_id, count(*) AS newcomers,
                       count(*) FILTER (WHERE linked_at >= $2 AND linked_at < $3)
                           AS newcomers_in_range
-               FROM sponsorships WHERE association_id = $1 AND linked_at < $3
+               FROM sponsorships WHERE association_id = $1
                GROUP BY sponsor_id
            ), v AS (
                SELECT s.sponsor_id, count(v.sale_id) AS purchases,

@@ -115,7 +115,7 @@ class SponsorFigures(BaseModel):
     account_id: UUID
     first_name: str | None
     last_name: str | None
-    newcomers: int = Field(description="brought since ever, up to the range's end")
+    newcomers: int = Field(description="brought, all to date")
     newcomers_in_range: int
     purchases: int = Field(description="their newcomers' purchases in the range")
     revenue_cents: int = Field(description="what their newcomers spent in the range")
