@@ -104,7 +104,7 @@ async def lock_links(conn: asyncpg.Connection, association_id: UUID) -> None:
     """Links in an association are made one at a time: two crossed links (A sponsors B while B
     sponsors A) cannot both pass the loop check."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('crm.sponsorship:' || $1::text, 0))",
+        "SELECT pg_advisory_xact_lock(hashtextextended('crm.sponsorship:' || $1::uuid::text, 0))",
         association_id,
     )
 
@@ -216,7 +216,7 @@ async def programmes_for(
 async def lock_sponsor(conn: asyncpg.Connection, sponsor_id: UUID) -> None:
     """A sponsor's cap is counted by one transaction at a time."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('crm.sponsor:' || $1::text, 0))",
+        "SELECT pg_advisory_xact_lock(hashtextextended('crm.sponsor:' || $1::uuid::text, 0))",
         sponsor_id,
     )
 

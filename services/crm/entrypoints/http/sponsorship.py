@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.crm.adapters import sponsorship as sponsorship_rows
 from services.crm.domain.sponsorship import PARIS
@@ -93,6 +93,7 @@ class ProgrammeIn(Strict):
 
 
 class Programme(ProgrammeIn):
+    model_config = ConfigDict(extra="ignore", strict=False)  # an answer, read from its row
     id: UUID
     association_id: UUID
     merchant_id: UUID | None
