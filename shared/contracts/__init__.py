@@ -4,8 +4,8 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 ``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
-hears back), ``people`` (crm's changes and erasures of personal data), ``sponsorship`` (a newcomer
-linked to a sponsor, the rewards crm decides and cards credits). Importing the package
+hears back), ``people`` (crm's changes and erasures of personal data), ``sponsorship`` (the rewards
+crm decides and cards credits). Importing the package
 registers every event (``shared.events.register``)."""
 
 from shared.contracts.accounts import (
@@ -43,7 +43,7 @@ from shared.contracts.offline import (
     card_transaction_id,
 )
 from shared.contracts.people import CustomerDetailsChanged, CustomerErased
-from shared.contracts.sponsorship import SponsorLinked, SponsorshipRewardGranted
+from shared.contracts.sponsorship import SponsorshipRewardGranted
 from shared.contracts.till import (
     CagnotteCredited,
     CagnotteRedeemed,
@@ -101,7 +101,6 @@ __all__ = [
     "RuleRefusal",
     "SaleRecorded",
     "SaleRefused",
-    "SponsorLinked",
     "SponsorshipRewardGranted",
     "TerminalParametersPublished",
     "TransactionsBooked",

@@ -19,7 +19,7 @@ from shared.events import EventData, register
 
 Role = Literal["sponsor", "newcomer"]
 RewardTrigger = Literal["enrolment", "purchase"]
-HowLinked = Literal["till", "back_office", "link"]
+HowLinked = Literal["till", "back_office", "link"]  # how a newcomer was linked (crm)
 
 _REWARDS = uuid.UUID("4f0c2b8e-5a61-4f43-9d1e-7c1f0d2a9b35")
 
@@ -27,19 +27,6 @@ _REWARDS = uuid.UUID("4f0c2b8e-5a61-4f43-9d1e-7c1f0d2a9b35")
 def reward_id(newcomer_id: UUID, role: Role) -> UUID:
     """The one id of the reward of ``role`` for the sponsorship of ``newcomer_id``."""
     return uuid.uuid5(_REWARDS, f"{newcomer_id}:{role}")
-
-
-@register
-class SponsorLinked(EventData):
-    """A newcomer enrolled with a sponsor's referral code (crm)."""
-
-    name = "sponsorship.linked"
-    newcomer_id: UUID
-    sponsor_id: UUID
-    association_id: UUID
-    merchant_id: UUID | None = Field(default=None, description="where the newcomer enrolled")
-    how: HowLinked
-    linked_at: datetime
 
 
 @register

@@ -349,3 +349,47 @@ async def test_the_code_sent_by_message(
         "transactional",
     )
     assert sent["variables"]["referral_code"] == code
+
+
+async def test_rewards_at_the_enrolment_through_the_link(
+    make_network: NetworkFactory, http: aiohttp.ClientSession
+) -> None:
+    net = await make_network(merchants=1)
+    aid = net.association_id
+    status, body = await call(
+        http,
+        "PUT",
+        f"{CRM}/v1/associations/{aid}/sponsorship-programme",
+        {"reward_at": "enrolment", "newcomer_rate_bps": 100},
+    )
+    assert (status, body["reason"]) == (422, "no_purchase_at_enrolment"), body
+    await _programme(
+        http,
+        f"/v1/associations/{aid}",
+        reward_at="enrolment",
+        sponsor_amount_cents=200,
+        newcomer_amount_cents=150,
+    )
+    alice, _ = await _enrol(net)
+    code = (await _sponsorship(http, alice))["referral_code"]
+    bob, _ = await _enrol(net)
+    await file_of(http, bob)
+    # the newcomer follows the sponsor's link and gives the code there
+    status, body = await call(
+        http,
+        "POST",
+        f"{CRM}/v1/customers/{bob}/sponsor",
+        {"referral_code": code, "how": "link"},
+    )
+    assert status == 201, body
+    assert body["sponsor"]["sponsor_id"] == alice and body["sponsor"]["how"] == "link"
+    assert [(r["role"], r["trigger"], r["amount_cents"]) for r in body["rewards"]] == [
+        ("newcomer", "enrolment", 150)
+    ]
+    assert [e["amount_cents"] for e in await _rewarded(http, alice)] == [200]
+    assert [e["amount_cents"] for e in await _rewarded(http, bob)] == [150]
+    # linked once: the same request again is refused, and rewards nobody twice
+    status, body = await call(
+        http, "POST", f"{CRM}/v1/customers/{bob}/sponsor", {"referral_code": code}
+    )
+    assert (status, body["reason"]) == (409, "already_sponsored")

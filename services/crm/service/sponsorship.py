@@ -23,7 +23,7 @@ from services.crm.domain import sponsorship as rules
 from services.crm.service import messages
 from services.crm.service.common import event
 from shared import clock
-from shared.contracts import SponsorLinked, SponsorshipRewardGranted
+from shared.contracts import SponsorshipRewardGranted
 from shared.contracts.messages import Channel
 from shared.contracts.sponsorship import HowLinked, reward_id
 from shared.events import Event
@@ -117,25 +117,12 @@ async def link(
     if refusal is not None:
         raise problem(refusal)
     now = clock.now()
-    enrolled_at = file["enrolled_by_merchant"]  # text in the file's read
-    merchant = merchant_id or (UUID(enrolled_at) if enrolled_at else None)
+    enrolled_by = file["enrolled_by_merchant"]  # text in the file's read
+    merchant = merchant_id or (UUID(enrolled_by) if enrolled_by else None)
     await rows.insert_sponsorship(
         conn, newcomer_id, sponsor["account_id"], association_id, merchant, how, now
     )
-    out: list[Event[Any]] = [
-        event(
-            SponsorLinked(
-                newcomer_id=newcomer_id,
-                sponsor_id=sponsor["account_id"],
-                association_id=association_id,
-                merchant_id=merchant,
-                how=how,
-                linked_at=now,
-            ),
-            str(newcomer_id),
-        )
-    ]
-    return out + await _decide_due(conn, [newcomer_id], "enrolment")
+    return await _decide_due(conn, [newcomer_id], "enrolment")
 
 
 async def link_quietly(

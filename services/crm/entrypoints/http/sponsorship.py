@@ -19,6 +19,7 @@ from services.crm.service import sponsorship
 from shared import outbox
 from shared.db import transaction
 from shared.db.query import as_model, as_models
+from shared.fields import coded_error
 from shared.http import Problem, json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
 from shared.rules.codes import format_referral_code
@@ -88,7 +89,10 @@ class ProgrammeIn(Strict):
     @model_validator(mode="after")
     def _fits(self) -> ProgrammeIn:
         if self.reward_at == "enrolment" and (self.sponsor_rate_bps or self.newcomer_rate_bps):
-            raise ValueError("at the enrolment there is no purchase to take a rate of")
+            raise coded_error(
+                "no_purchase_at_enrolment",
+                "at the enrolment there is no purchase to take a rate of",
+            )
         return self
 
 
