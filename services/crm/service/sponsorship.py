@@ -73,7 +73,9 @@ async def send_code(
     e-mail if the file has one, else by SMS, unless the channel is given."""
     file = await people.file(conn, account_id)
     if file["erased_at"] is not None:
-        raise Problem(409, "Customer erased", "this customer's data were erased", reason="erased")
+        raise Problem(
+            409, "Customer erased", "this customer's data were erased", reason="erased_customer"
+        )
     channel = channel or ("email" if file["email"] else "sms")
     if file["email" if channel == "email" else "phone"] is None:
         raise Problem(
