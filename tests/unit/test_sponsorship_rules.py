@@ -12,6 +12,7 @@ import pytest
 from services.clearing.domain import journal
 from services.clearing.domain.statement_lines import detail_row
 from services.crm.domain import sponsorship as rules
+from services.notifications.service import rendering
 from shared.contracts.sponsorship import reward_id
 from shared.rules.codes import (
     InvalidCode,
@@ -174,3 +175,23 @@ def test_a_reward_on_the_merchants_statement() -> None:
     assert line[1] == "Parrainage"
     assert (line[10], line[12]) == (500, 500)  # CAGNOTTE, NET
     assert line[13] == "récompense du parrain"
+
+
+def test_the_receipt_and_the_message_say_the_code() -> None:
+    sale = {
+        "shop_name": "Chez Lili",
+        "amount_cents": 4_000,
+        "reward_cents": 120,
+        "balance_cents": 520,
+        "occurred_at": "2026-10-20T10:00:00+00:00",
+    }
+    with_code = rendering.email("receipt", "fr", {**sale, "referral_code": "7K3M-Q9TA"})
+    assert "votre code de parrainage est 7K3M-Q9TA" in with_code.text
+    assert "<strong>7K3M-Q9TA</strong>" in with_code.html
+    assert "parrainage" not in rendering.email("receipt", "fr", sale).text
+    for language in ("fr", "en"):
+        sent = rendering.email("referral_code", language, {"referral_code": "7K3M-Q9TA"})
+        assert "7K3M-Q9TA" in sent.text and "7K3M-Q9TA" in sent.html
+        assert "7K3M-Q9TA" in rendering.sms(
+            "referral_code", language, {"referral_code": "7K3M-Q9TA"}, marketing=False
+        )
