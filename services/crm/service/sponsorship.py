@@ -155,7 +155,12 @@ async def _decide_due(
     out: list[Event[Any]] = []
     if not newcomer_ids:
         return out
-    for s in await rows.undecided_for_update(conn, newcomer_ids):
+    undecided = await rows.undecided_for_update(conn, newcomer_ids)
+    # Each sponsor's cap is counted by one transaction at a time: their locks taken in one
+    # order, before any is counted, so two batches never wait for each other in a cycle.
+    for sponsor_id in sorted({s["sponsor_id"] for s in undecided}):
+        await rows.lock_sponsor(conn, sponsor_id)
+    for s in undecided:
         merchant_p, association_p = await rows.programmes_for(
             conn, s["association_id"], s["merchant_id"]
         )
@@ -178,7 +183,6 @@ async def _grant(
     sponsor_id: UUID = s["sponsor_id"]
     at: datetime = sale["occurred_at"] if sale is not None else s["linked_at"]
     period = rules.cap_period_start(at, p.cap_period)
-    await rows.lock_sponsor(conn, sponsor_id)
     granted = await rows.granted_in_period(conn, sponsor_id, period)
     purchase = sale["amount_cents"] if sale is not None else None
     decided = rules.rewards(p, newcomer_id, sponsor_id, purchase, granted)
