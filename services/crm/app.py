@@ -27,6 +27,7 @@ from services.crm.entrypoints.http import (
     public,
     rights,
     segments,
+    sponsorship,
     triggers,
 )
 from services.crm.service.common import Links
@@ -54,6 +55,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     segments.routes,
     campaigns.routes,
     levels.routes,
+    sponsorship.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).

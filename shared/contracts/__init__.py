@@ -5,7 +5,8 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
 hears back), ``people`` (crm's changes and erasures of personal data), ``levels`` (customers'
-status levels). Importing the package registers every event (``shared.events.register``)."""
+status levels), ``sponsorship`` (the rewards crm decides and cards credits). Importing the
+package registers every event (``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -43,6 +44,7 @@ from shared.contracts.offline import (
     card_transaction_id,
 )
 from shared.contracts.people import CustomerDetailsChanged, CustomerErased
+from shared.contracts.sponsorship import SponsorshipRewardGranted
 from shared.contracts.till import (
     CagnotteCredited,
     CagnotteRedeemed,
@@ -101,6 +103,7 @@ __all__ = [
     "RuleRefusal",
     "SaleRecorded",
     "SaleRefused",
+    "SponsorshipRewardGranted",
     "TerminalParametersPublished",
     "TransactionsBooked",
     "card_transaction_id",

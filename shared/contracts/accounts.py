@@ -29,6 +29,8 @@ class AccountOpened(EventData):
     # a card issuance; a customer file import).
     request_id: UUID
     request_kind: Literal["sale", "enrolment", "issuance", "import"]
+    # The sponsor's referral code an enrolment at the till gave (F22): crm links the sponsor.
+    referral_code: str | None = Field(default=None, pattern=r"^[0-9A-Z]{8}$")
 
 
 @register
@@ -43,12 +45,22 @@ class AccountAdjusted(EventData):
     - ``load``: money a customer paid ``merchant_id`` to load a gift card, prepaid card or
       e-purse (purse ``stored_value``; a liability kept apart from rewards);
     - ``donation``: rewards a member gave to the partner association ``partner_id`` (F19),
-      negative, paid to the partner with the monthly settlement.
+      negative, paid to the partner with the monthly settlement;
+    - ``sponsorship``: a sponsorship reward (F22) of the sponsor or the newcomer, funded by
+      ``merchant_id`` when its programme is that merchant's, else by the association.
     """
 
     name = "account.adjusted"
     movement_id: UUID
-    kind: Literal["adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation"]
+    kind: Literal[
+        "adjustment",
+        "opening_balance",
+        "pending_lost",
+        "voucher",
+        "load",
+        "donation",
+        "sponsorship",
+    ]
     account_id: UUID
     association_id: UUID
     merchant_id: UUID | None = None

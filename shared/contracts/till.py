@@ -59,6 +59,9 @@ class EnrolmentRequested(AtTerminal):
     email: str | None = Field(default=None, max_length=254)
     first_name: str | None = None
     last_name: str | None = None
+    # A sponsor's referral code (F22), checked and normalised by the gateway; cards passes it on
+    # in ``AccountOpened``, crm finds the sponsor.
+    referral_code: str | None = Field(default=None, pattern=r"^[0-9A-Z]{8}$")
 
     @model_validator(mode="after")
     def _a_contact(self) -> EnrolmentRequested:

@@ -91,3 +91,29 @@ def parse_voucher_code(raw: str) -> str:
 
 def format_voucher_code(code: str) -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+# A referral code (F22): a sponsor's own code, typed at the till, printed on a receipt or read
+# from a link. Seven random characters of the same alphabet and a check character: 35 bits,
+# drawn again on the rare collision within an association (codes are unique per association).
+REFERRAL_BODY = 7
+
+
+def referral_code(random_index: Callable[[int], int]) -> str:
+    """A new referral code; ``random_index(n)`` picks in range(n) (``secrets.randbelow``)."""
+    body = "".join(ALPHABET[random_index(len(ALPHABET))] for _ in range(REFERRAL_BODY))
+    return body + _check_char(body)
+
+
+def parse_referral_code(raw: str) -> str:
+    """Normalise a typed referral code (case, dashes, spaces, O→0, I/L→1) and check it."""
+    s = _SEPARATORS.sub("", raw).upper().translate(str.maketrans("OIL", "011"))
+    if len(s) != REFERRAL_BODY + 1 or any(ch not in ALPHABET for ch in s):
+        raise InvalidCode(f"a referral code has {REFERRAL_BODY + 1} letters and digits: {raw!r}")
+    if _check_char(s[:-1]) != s[-1]:
+        raise InvalidCode(f"wrong check character, the code is mistyped: {raw!r}")
+    return s
+
+
+def format_referral_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"

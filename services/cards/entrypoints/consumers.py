@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.cards.service import enrolments, offline, partners, people, returns, sales
+from services.cards.service import (
+    enrolments,
+    offline,
+    partners,
+    people,
+    returns,
+    sales,
+    sponsorship,
+)
 from shared.contracts import (
     CardTransactionsSynced,
     CustomerDetailsChanged,
@@ -16,6 +24,7 @@ from shared.contracts import (
     RedemptionRequested,
     ReturnRecorded,
     SaleRecorded,
+    SponsorshipRewardGranted,
 )
 from shared.rules.dates import DateWindow
 from shared.service import Runtime, Subscriptions, always
@@ -37,5 +46,6 @@ SUBSCRIPTIONS = Subscriptions(
         PartnerRegistered: always(partners.on_partners),
         CustomerDetailsChanged: always(people.on_details_changed),
         CustomerErased: always(people.on_erased),
+        SponsorshipRewardGranted: always(sponsorship.on_rewards),
     },
 )

@@ -166,6 +166,7 @@ async def _open_by_email(
             opened_at=now,
             request_id=d.enrolment_id,
             request_kind="enrolment",
+            referral_code=d.referral_code,
         )
         out.append(new_event(SOURCE, opened, subject=f"account/{account}", cause=e))
     return links

@@ -199,6 +199,7 @@ async def open_for(
                         request_kind="sale"
                         if isinstance(causes[w[3]].data, SaleRecorded)
                         else "enrolment",
+                        referral_code=getattr(causes[w[3]].data, "referral_code", None),
                     ),
                     subject=f"account/{account}",
                     cause=causes[w[3]],

@@ -7,7 +7,8 @@ Accounts: ``merchant`` (one per merchant; debit balance = the merchant owes the 
 kept apart from rewards), ``operator_fees`` (the taux UC), and the association's own
 accounts ``forfeited`` (rewards customers lost), ``adjustments`` (audited corrections),
 ``opening_balances`` (balances brought by a customer file import), ``vouchers`` (the gift
-vouchers the association funds). Debit > 0, credit < 0; an entry's postings sum to zero.
+vouchers the association funds), ``sponsorships`` (the sponsorship rewards it funds; a
+merchant's own sponsorship programme is funded by that merchant). Debit > 0, credit < 0; an entry's postings sum to zero.
 
 | kind (reference)          | from                   | debit                  | credit                 |
 |---------------------------|------------------------|------------------------|------------------------|
@@ -26,6 +27,8 @@ vouchers the association funds). Debit > 0, credit < 0; an entry's postings sum 
 | voucher (id.)             | AccountAdjusted        | vouchers A             | purse account A        |
 | load (id.)                | AccountAdjusted        | merchant M  A          | purse account A        |
 | donation (id.)            | AccountAdjusted        | partner P  A (A < 0)   | purse account A        |
+| sponsorship (reward)      | AccountAdjusted        | merchant M  A, or the  | purse account A        |
+|                           |                        | sponsorships A         |                        |
 | partner_share (at close)  | the period's purchases | merchant M  S          | partner P  S           |
 | merchant_adjustment (id.) | the API                | merchant M  A          | adjustments A          |
 | settlement, collection    | a settlement file      | bank X                 | merchant M  X          |
@@ -64,6 +67,7 @@ FORFEITED = "forfeited"
 ADJUSTMENTS = "adjustments"
 OPENING_BALANCES = "opening_balances"
 VOUCHERS = "vouchers"
+SPONSORSHIPS = "sponsorships"
 PARTNER = "partner"
 BANK = "bank"
 
@@ -71,7 +75,7 @@ BANK = "bank"
 PivotAccount = tuple[UUID, str, UUID | None]
 Purse = Literal["cagnotte", "stored_value"]
 MovementKind = Literal[
-    "adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation"
+    "adjustment", "opening_balance", "pending_lost", "voucher", "load", "donation", "sponsorship"
 ]
 
 PURSE_ACCOUNT: dict[str, str] = {"cagnotte": LIABILITY, "stored_value": FUNDS}
@@ -83,6 +87,7 @@ MOVEMENT_COUNTERPART: dict[str, str] = {
     "voucher": VOUCHERS,
     "load": MERCHANT,
     "donation": PARTNER,
+    "sponsorship": SPONSORSHIPS,  # or the merchant whose own programme it is (``movement``)
 }
 SPEND_KIND: dict[str, str] = {"cagnotte": "redemption", "stored_value": "stored_value_spend"}
 
@@ -145,6 +150,8 @@ def movement(
 ) -> list[Posting]:
     """An AccountAdjusted movement of signed amount A (> 0 raises what customers are owed)."""
     counterpart = MOVEMENT_COUNTERPART[kind]
+    if kind == "sponsorship" and merchant is not None:
+        counterpart = MERCHANT  # a merchant's own sponsorship programme: the merchant pays
     if counterpart == MERCHANT:
         if merchant is None:
             raise ValueError(f"a {kind} names the merchant that took the money")

@@ -9,7 +9,8 @@ to the customer's cagnotte, to the operator's fees and to the merchant's net.
 The totals are the report's columns, each under the column it sums: the line "TOTAL" gives
 SOMME DES ACHATS under VALEUR, SOMME DES CAGNOTTAGES under CAGNOTTE, FRAIS À REVERSER À L'UC
 under FRAIS UC and the NET; then one line per other kind of line present (returns,
-décagnottages, spending of stored value, loads, partnerships, adjustments) with the report's
+décagnottages, spending of stored value, loads, partnerships, adjustments, sponsorship
+rewards) with the report's
 column of that kind. A treasurer can tick every figure of the report off the details.
 """
 
@@ -50,8 +51,14 @@ TYPE_NAMES = {
     "load": "Chargement",
     "partner_share": "Partenariat",
     "merchant_adjustment": "Régularisation",
+    "sponsorship": "Parrainage",
 }
 DETAIL_KINDS = list(TYPE_NAMES)
+# A sponsorship reward's note (cards'), as the statement says whose reward it is.
+SPONSORSHIP_NOTES = {
+    "sponsorship reward (sponsor)": "récompense du parrain",
+    "sponsorship reward (newcomer)": "récompense du filleul",
+}
 # The titles of crm's file (M, MME, MX), written as a French statement writes them; a title
 # brought otherwise (a customer file import) is shown as it was given.
 CIVILITIES = {"M": "M.", "MME": "Mme", "MX": "Mx"}
@@ -59,6 +66,7 @@ CIVILITIES = {"M": "M.", "MME": "Mme", "MX": "Mx"}
 
 def civility(title: str | None) -> str | None:
     return CIVILITIES.get(title, title) if title is not None else None
+
 
 # The rule that set a line's rate (shared.rules.engine.RATE_SOURCES, and a partnership's), as
 # a treasurer reads it.
@@ -124,6 +132,9 @@ def detail_row(r: Mapping[str, Any], starts: datetime, ends: datetime) -> list[o
         value = -r["amount_cents"]
     elif kind == "load":
         value = r["amount_cents"]
+    elif kind == "sponsorship":  # a reward of the merchant's own sponsorship programme
+        cagnotte = r["amount_cents"]
+        notes.append(SPONSORSHIP_NOTES.get(r["note"], r["note"] or "parrainage"))
     elif kind == "partner_share":
         value, rate, source = r["purchase_cents"], _partner_rate(r), "partnership"
         base = euros_fr(r["purchase_cents"] or 0)
@@ -162,6 +173,7 @@ _BY_KIND = (
     ("Chargement", "Chargements", VALUE),  # CHARGEMENTS
     ("Partenariat", "Partenariats", NET),  # PARTENARIATS
     ("Régularisation", "Régularisations", NET),  # RÉGULARISATIONS
+    ("Parrainage", "Parrainages", CAGNOTTE),  # the sponsorship rewards the merchant funds
 )
 _TYPE = COLUMN["TYPE"]
 

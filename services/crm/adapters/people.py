@@ -204,7 +204,7 @@ async def messages_of(
 async def erase(conn: asyncpg.Connection, account_id: UUID, pseudonym: str, at: datetime) -> None:
     """Every detail of the file goes; the counters and the visits (amounts, no person) stay,
     under the account id, and the file is named by ``pseudonym``. The consents lose their
-    address (their proof keeps when, how and which wording)."""
+    address (their proof keeps when, how and which wording); the referral code is forgotten."""
     cleared = ", ".join(
         f"{name} = DEFAULT" if name in ("children_birthdays", "language") else f"{name} = NULL"
         for name in FIELDS
@@ -218,6 +218,9 @@ async def erase(conn: asyncpg.Connection, account_id: UUID, pseudonym: str, at: 
         at,
     )
     await conn.execute("UPDATE consents SET address = NULL WHERE account_id = $1", account_id)
+    # The referral code named the person to their friends: it goes (their sponsorships stay,
+    # amounts and accounts, no person).
+    await conn.execute("DELETE FROM referral_codes WHERE account_id = $1", account_id)
 
 
 async def inactive(

@@ -9,9 +9,10 @@ from typing import Any
 import asyncpg
 
 from services.crm.domain.visits import Cancellation, CustomerCard, Enrolment, Visit
-from services.crm.service import consents, customers, levels, messages, triggers
+from services.crm.service import consents, customers, levels, messages, sponsorship, triggers
 from services.crm.service import visits as service
 from services.crm.service.common import Links
+from shared import logging as log
 from shared.contracts import (
     AccountDetailsCorrected,
     AccountOpened,
@@ -30,7 +31,8 @@ async def on_booked(
 ) -> Sequence[Event[Any]]:
     """The sales cards booked, online or from a chip card: a visit each, keyed by the sale's
     id (a redemption is no visit); then, for each sale new here, its receipt and the visit
-    threshold reached (the triggers of its merchant and association)."""
+    threshold reached (the triggers of its merchant and association), and the sponsorship
+    rewards of a newcomer's qualifying purchase."""
     sales = [(e.data, t) for e in events for t in e.data.transactions if t.kind == "sale"]
     fresh = await service.record_visits(
         conn,
@@ -48,11 +50,18 @@ async def on_booked(
             for d, t in sales
         ),
     )
-    return await triggers.after_sales(
+    out = await triggers.after_sales(
         conn,
         links,
         [(d.association_id, d.merchant_id, t) for d, t in sales if t.transaction_id in fresh],
     )
+    # The newcomers whose N-th purchase this may be: their sponsorship rewards (F22).
+    return [
+        *out,
+        *await sponsorship.after_sales(
+            conn, (t.account_id for _, t in sales if t.transaction_id in fresh)
+        ),
+    ]
 
 
 async def on_reversed(
@@ -83,7 +92,7 @@ async def on_opened(
     conn: asyncpg.Connection, events: list[Event[AccountOpened]], links: Links
 ) -> Sequence[Event[Any]]:
     """An account opened: its customer file, with the details given at the opening; after a
-    quick enrolment at the till, the link to complete them."""
+    quick enrolment at the till, the link to complete them, and the sponsor its code names."""
     enrolments = [
         (
             Enrolment(
@@ -102,7 +111,20 @@ async def on_opened(
         for d in (e.data for e in events)
     ]
     await service.enrol(conn, (e for e, _ in enrolments))
-    return await customers.on_enrolled(conn, links, enrolments)
+    out = list(await customers.on_enrolled(conn, links, enrolments))
+    # A newcomer enrolled at the till with a sponsor's code (F22); a code refused (unknown,
+    # a loop...) leaves the account open without a sponsor, as the till was answered.
+    for d in sorted((e.data for e in events if e.data.referral_code), key=lambda d: d.account_id):
+        assert d.referral_code is not None
+        linked, refused = await sponsorship.link_quietly(
+            conn, d.account_id, d.referral_code, "till", d.merchant_id
+        )
+        if refused:
+            log.get("crm").warning(
+                "referral code refused", account_id=str(d.account_id), reason=refused
+            )
+        out += linked
+    return out
 
 
 async def on_corrected(

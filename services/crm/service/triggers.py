@@ -19,12 +19,13 @@ from services.crm.adapters import triggers as rows
 from services.crm.adapters.promotions import Promotions
 from services.crm.adapters.vouchers import Vouchers
 from services.crm.domain import triggers as rules
-from services.crm.service import daily, messages
+from services.crm.service import daily, messages, sponsorship
 from services.crm.service.common import Links
 from shared import clock, outbox
 from shared.contracts import BookedTransaction
 from shared.events import Event
 from shared.http import Problem
+from shared.rules.codes import format_referral_code
 
 # A daily trigger's day is done this many customers per transaction, found this many at once.
 BATCH = 200
@@ -268,7 +269,13 @@ async def after_sales(
                         file,
                         "email",
                         "receipt",
-                        receipt_variables(file, r["params"].get("shop_name", ""), t),
+                        {
+                            **receipt_variables(file, r["params"].get("shop_name", ""), t),
+                            # the customer's referral code, printed on the receipt (F22)
+                            "referral_code": format_referral_code(
+                                await sponsorship.ensure_code(conn, t.account_id, association_id)
+                            ),
+                        },
                         merchant_id,
                         rules.sale_message_id(r["id"], t.transaction_id),
                     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from services.terminals.domain.terminals import Terminal
 from shared.contracts import (
@@ -30,6 +30,7 @@ from shared.fields import (
     ProductFamilyCode,
     coded_error,
 )
+from shared.rules.codes import InvalidCode, parse_referral_code
 
 RequestKind = Literal["sale", "redemption", "return", "enrolment"]
 
@@ -99,6 +100,16 @@ class ReturnIn(_Strict):
     reason: Literal["cancelled", "returned"]
 
 
+def _referral_code(raw: str) -> str:
+    try:
+        return parse_referral_code(raw)
+    except InvalidCode as exc:
+        raise coded_error("invalid_referral_code", str(exc)) from exc
+
+
+ReferralCode = Annotated[str, Field(min_length=8, max_length=12), AfterValidator(_referral_code)]
+
+
 class EnrolmentIn(_Strict):
     """Quick enrolment (F3): a mobile, an e-mail address or both; neither is
     ``contact_required``."""
@@ -123,6 +134,12 @@ class EnrolmentIn(_Strict):
     # Names refuse control and format characters (RLO, ESC, CR/LF...): shared/fields.py.
     first_name: Name | None = None
     last_name: Name | None = None
+    referral_code: ReferralCode | None = Field(
+        default=None,
+        description="a sponsor's referral code (F22) as typed: case, dashes, O/0 and I/L/1 "
+        "free; a mistyped one is `invalid_referral_code`. The sponsor is found by crm once the "
+        "account is open; a code no customer has leaves the account open without a sponsor",
+    )
 
     @model_validator(mode="after")
     def _a_contact(self) -> EnrolmentIn:
@@ -187,6 +204,7 @@ def enrolment(e: EnrolmentIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
         email=e.email,
         first_name=e.first_name,
         last_name=e.last_name,
+        referral_code=e.referral_code,
     )
 
 
