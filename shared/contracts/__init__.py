@@ -4,8 +4,9 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 ``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
-hears back), ``people`` (crm's changes and erasures of personal data). Importing the package
-registers every event (``shared.events.register``)."""
+hears back), ``people`` (crm's changes and erasures of personal data, consents), ``levels``
+(customer status levels). Importing the package registers every event
+(``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -29,6 +30,7 @@ from shared.contracts.base import (
 )
 from shared.contracts.booked import BookedTransaction, TransactionsBooked
 from shared.contracts.books import EventDeadLettered, MonthlyStatementReady
+from shared.contracts.levels import LevelChanged
 from shared.contracts.messages import (
     Attachment,
     MessageRequested,
@@ -41,7 +43,7 @@ from shared.contracts.offline import (
     CardTransactionsSynced,
     card_transaction_id,
 )
-from shared.contracts.people import CustomerDetailsChanged, CustomerErased
+from shared.contracts.people import ConsentChanged, CustomerDetailsChanged, CustomerErased
 from shared.contracts.till import (
     CagnotteCredited,
     CagnotteRedeemed,
@@ -76,6 +78,7 @@ __all__ = [
     "CardTransaction",
     "CardTransactionsSynced",
     "Cents",
+    "ConsentChanged",
     "CustomerDetailsChanged",
     "CustomerErased",
     "EnrolmentRefused",
@@ -83,6 +86,7 @@ __all__ = [
     "EventDeadLettered",
     "Holder",
     "Instant",
+    "LevelChanged",
     "MerchantRegistered",
     "MessageRequested",
     "MessageStatusChanged",
