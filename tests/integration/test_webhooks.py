@@ -1,0 +1,343 @@
+"""Webhooks against a real HTTP server started by the test (docs/webhooks.md): signed
+deliveries the test verifies itself (the HMAC recomputed), a merchant's subscription that
+hears only of its own shops, a secret rotation (two signatures), the server down then up and
+the delivery arriving once the services' clock is past the backoff, a delivery failed after a
+day, its replay, the delivery log with the answers' codes, and subscriptions refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from aiohttp import web
+
+from services.notifications.domain import webhooks as rules
+from shared import clock
+from shared.clock import PARIS
+from shared.contracts import LevelChanged
+from shared.events import new_event
+from tests import harness
+from tests.conftest import Calendar, Network, NetworkFactory, eventually
+from tests.people import call, customer, email_consent, new_phone
+from tests.watch import publish
+
+NOTIFICATIONS = harness.url("notifications")
+T0 = datetime(2031, 3, 4, 10, 0, tzinfo=PARIS)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A subscriber's server: records every POST, answers ``answer``; ``down()`` closes its
+    port (connections refused), ``up()`` opens it again on the same port."""
+
+    answer: int = 200
+    got: list[Received] = field(default_factory=list)
+    port: int = 0
+    runner: web.AppRunner | None = None
+
+    async def _take(self, request: web.Request) -> web.Response:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.got.append(Received(request.path, headers, await request.read()))
+        return web.Response(status=self.answer, text="ok")
+
+    async def up(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{hook}", self._take)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+        if not self.port:
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def down(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    def url(self, hook: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{hook}"
+
+    def to(self, hook: str) -> list[Received]:
+        return [r for r in self.got if r.path == f"/{hook}"]
+
+    async def wait(self, hook: str, count: int, timeout: float = 20) -> list[Received]:
+        async def arrived() -> bool:
+            return len(self.to(hook)) >= count
+
+        await eventually(arrived, timeout, f"{count} deliveries to /{hook}")
+        return self.to(hook)
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.up()
+    try:
+        yield r
+    finally:
+        await r.down()
+
+
+async def _subscribe(
+    http: aiohttp.ClientSession, net: Network, url: str, types: list[str], **extra: Any
+) -> dict[str, Any]:
+    body = {"association_id": str(net.association_id), "url": url, "event_types": types}
+    status, sub = await call(
+        http, "POST", f"{NOTIFICATIONS}/v1/webhook-subscriptions", body | extra
+    )
+    assert status == 201, sub
+    assert sub["secret"].startswith("whsec_")
+    return sub  # type: ignore[no-any-return]
+
+
+def _verified(got: Received, *secrets: str) -> dict[str, Any]:
+    """The delivery's JSON once each secret verifies its signature (the HMAC recomputed here,
+    as a receiver does)."""
+    for secret in secrets:
+        assert rules.verify(secret, got.headers, got.body, clock.now()), got.headers
+    assert got.headers["webhook-id"].startswith("msg_")
+    return got.json()  # type: ignore[no-any-return]
+
+
+async def _deliveries(http: aiohttp.ClientSession, sub: dict[str, Any]) -> list[dict[str, Any]]:
+    status, found = await call(
+        http, "GET", f"{NOTIFICATIONS}/v1/webhook-subscriptions/{sub['id']}/deliveries"
+    )
+    assert status == 200, found
+    return found  # type: ignore[no-any-return]
+
+
+async def _log(http: aiohttp.ClientSession, delivery_id: str) -> dict[str, Any]:
+    status, found = await call(http, "GET", f"{NOTIFICATIONS}/v1/webhook-deliveries/{delivery_id}")
+    assert status == 200, found
+    return found  # type: ignore[no-any-return]
+
+
+async def _only_delivery(http: aiohttp.ClientSession, sub: dict[str, Any], **match: Any) -> str:
+    """The id of the subscription's one delivery whose payload data has ``match``."""
+    found: list[str] = []
+
+    async def there() -> bool:
+        found[:] = [
+            d["id"]
+            for d in await _deliveries(http, sub)
+            if match.items() <= json.loads(d["body"])["data"].items()
+        ]
+        return len(found) == 1
+
+    await eventually(there, what=f"the delivery of {match}")
+    return found[0]
+
+
+async def _settled_as(
+    http: aiohttp.ClientSession, delivery_id: str, status: str, attempts: int
+) -> dict[str, Any]:
+    log: dict[str, Any] = {}
+
+    async def settled() -> bool:
+        log.update(await _log(http, delivery_id))
+        return bool(log["status"] == status and log["attempts"] >= attempts)
+
+    await eventually(settled, 30, f"{delivery_id} {status} after {attempts} attempts")
+    return log
+
+
+async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_down(
+    calendar: Calendar,
+    make_network: NetworkFactory,
+    http: aiohttp.ClientSession,
+    receiver: Receiver,
+) -> None:
+    await calendar.move_to(T0)
+    net = await make_network(merchants=2)
+    (m0, m1), (till0, till1) = net.merchants, net.terminals
+    network = await _subscribe(
+        http,
+        net,
+        receiver.url("network"),
+        ["customer.enrolled", "sale.booked", "redemption.booked"],
+        description="the association's accounting",
+    )
+    shop1 = await _subscribe(http, net, receiver.url("shop1"), ["sale.booked"], merchant_id=str(m1))
+    secret = network["secret"]
+
+    # An enrolment and a sale at merchant 0: signed, with ids and amounts, no phone.
+    phone = new_phone()
+    enrolled = await till0.enrol(phone, first_name="Léa")
+    assert enrolled.status == 201, enrolled
+    account = enrolled.body["account_id"]
+    sold = await till0.sale(phone, 2460)
+    assert sold.status == 201, sold
+    got = await receiver.wait("network", 2)
+    bodies = sorted((_verified(g, secret) for g in got), key=lambda b: str(b["type"]))
+    assert [b["type"] for b in bodies] == ["customer.enrolled", "sale.booked"]
+    enrolment, sale = bodies
+    assert enrolment["data"]["account_id"] == account
+    assert sale["data"] | {"amount_cents": 2460, "merchant_id": str(m0)} == sale["data"]
+    assert sale["data"]["account_id"] == account and sale["data"]["reward_cents"] > 0
+    assert all(phone not in g.body.decode() and "Léa" not in g.body.decode() for g in got)
+
+    # The merchant's subscription hears of its own shop's sale only.
+    assert (await till1.sale(phone, 1000)).status == 201
+    (own,) = await receiver.wait("shop1", 1)
+    assert _verified(own, shop1["secret"])["data"]["merchant_id"] == str(m1)
+    assert receiver.to("shop1") == [own]
+
+    # The server down: refused, then answering 500; up again, the delivery waits for its
+    # backoff, and arrives once the services' clock is past it.
+    await receiver.wait("network", 3)  # merchant 1's sale reached the association's too
+    await receiver.down()
+    assert (await till0.sale(phone, 700)).status == 201
+    late = await _only_delivery(http, network, amount_cents=700)
+    await _settled_as(http, late, "pending", 1)
+    await receiver.up()
+    receiver.answer = 500
+    log = await _settled_as(http, late, "pending", 2)  # 5 s later: 500
+    receiver.answer = 200
+    assert datetime.fromisoformat(log["due_at"]) - clock.now() > timedelta(seconds=30)
+    await asyncio.sleep(2)
+    assert not [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 700]
+    await calendar.move_to(T0 + timedelta(minutes=10))
+    log = await _settled_as(http, late, "delivered", 3)
+    assert [a["status"] for a in log["attempts_log"]] == [None, 500, 200]
+    assert log["attempts_log"][0]["error"]
+    arrived = [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 700]
+    assert len(arrived) == 2  # the 500 answered, then the 200
+    assert {g.headers["webhook-id"] for g in arrived} == {log["webhook_id"]}
+    assert _verified(arrived[-1], secret)["type"] == "sale.booked"
+
+    # A rotation: both secrets sign until the old one's end.
+    status, rotated = await call(
+        http, "POST", f"{NOTIFICATIONS}/v1/webhook-subscriptions/{network['id']}/rotate-secret"
+    )
+    assert status == 200, rotated
+    new_secret = rotated["secret"]
+    assert new_secret != secret
+    assert (await till0.redeem(phone, 10)).status in (200, 201)
+    redemption = await _only_delivery(http, network, amount_cents=10)
+    log = await _settled_as(http, redemption, "delivered", 1)
+    (got_r,) = [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 10]
+    assert len(got_r.headers["webhook-signature"].split(" ")) == 2
+    assert _verified(got_r, secret, new_secret)["type"] == "redemption.booked"
+
+    # Failed after a day: the server answers 500 for good.
+    receiver.answer = 503
+    assert (await till0.sale(phone, 333)).status == 201
+    doomed = await _only_delivery(http, network, amount_cents=333)
+    await _settled_as(http, doomed, "pending", 1)
+    await calendar.move_to(T0 + timedelta(days=2))
+    log = await _settled_as(http, doomed, "failed", 2)
+    assert log["failed_at"] and log["due_at"] is None and log["last_status"] == 503
+    failed = await _deliveries(http, network)
+    assert [d["id"] for d in failed if d["status"] == "failed"] == [doomed]
+
+    # Replayed by hand: the same message, signed now with the new secret only (the old one
+    # ended a day after the rotation).
+    receiver.answer = 200
+    status, replayed = await call(
+        http, "POST", f"{NOTIFICATIONS}/v1/webhook-deliveries/{doomed}/replay"
+    )
+    assert status == 202, replayed
+    log = await _settled_as(http, doomed, "delivered", 3)
+    assert [a["status"] for a in log["attempts_log"]] == [503, 503, 200]
+    last = [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 333][-1]
+    assert last.headers["webhook-id"] == log["webhook_id"]
+    assert len(last.headers["webhook-signature"].split(" ")) == 1
+    assert _verified(last, new_secret)["data"]["account_id"] == account
+    assert not rules.verify(secret, last.headers, last.body, clock.now())
+
+
+async def test_consent_and_status_changes_reach_their_subscribers(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    net = await make_network(merchants=1)
+    sub = await _subscribe(http, net, receiver.url("crm"), ["consent.changed", "status.changed"])
+    account = await customer(net, http)
+    await email_consent(http, account, None)
+    (consent,) = await receiver.wait("crm", 1)
+    data = _verified(consent, sub["secret"])["data"]
+    assert data | {"account_id": account, "channel": "email", "status": "confirmed"} == data
+    assert "@" not in consent.body.decode()
+
+    # A level change as cards will publish it (issue 14 item 2 builds the publisher).
+    await publish(
+        new_event(
+            "cards",
+            LevelChanged(
+                account_id=uuid.UUID(account),
+                association_id=net.association_id,
+                level_code="privilege",
+                occurred_at=clock.now(),
+            ),
+        )
+    )
+    got = await receiver.wait("crm", 2)
+    level = _verified(got[1], sub["secret"])
+    assert level["type"] == "status.changed" and level["data"]["level_code"] == "privilege"
+
+
+async def test_subscriptions_refused_listed_and_deleted(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    net = await make_network(merchants=1)
+    base = f"{NOTIFICATIONS}/v1/webhook-subscriptions"
+    good = {"association_id": str(net.association_id), "event_types": ["sale.booked"]}
+    for body, reason in [
+        (good | {"url": "http://hooks.example.com/x"}, "not_https"),
+        (good | {"url": "https://user:pw@hooks.example.com/x"}, "bad_url"),
+        (good | {"url": receiver.url("x"), "event_types": ["sale.made"]}, "unknown_event_type"),
+        (
+            good | {"url": receiver.url("x"), "event_types": ["sale.booked", "sale.booked"]},
+            "duplicate_event_type",
+        ),
+    ]:
+        status, problem = await call(http, "POST", base, body)
+        assert (status, problem["reason"]) == (422, reason), problem
+    status, problem = await call(http, "POST", base, good | {"url": receiver.url("x"), "x": 1})
+    assert (status, problem["errors"][0]["field"]) == (422, "x"), problem
+    status, problem = await call(http, "POST", base, good | {"url": receiver.url("x")}, admin=False)
+    assert status == 401, problem
+
+    sub = await _subscribe(http, net, receiver.url("x"), ["sale.booked"])
+    status, listed = await call(http, "GET", f"{base}?association_id={net.association_id}")
+    assert status == 200 and [s["id"] for s in listed] == [sub["id"]]
+    assert "secret" not in listed[0]
+    status, deleted = await call(http, "DELETE", f"{base}/{sub['id']}")
+    assert status == 200 and deleted["deleted_at"], deleted
+    status, listed = await call(http, "GET", f"{base}?association_id={net.association_id}")
+    assert (status, listed) == (200, [])
+    status, problem = await call(http, "DELETE", f"{base}/{sub['id']}")
+    assert (status, problem["reason"]) == (409, "deleted")
+    status, problem = await call(http, "POST", f"{base}/{sub['id']}/rotate-secret")
+    assert (status, problem["reason"]) == (409, "deleted")
+    status, problem = await call(http, "GET", f"{base}/{uuid.uuid4()}")
+    assert (status, problem["reason"]) == (404, "unknown_subscription")
+    status, problem = await call(
+        http, "POST", f"{NOTIFICATIONS}/v1/webhook-deliveries/{uuid.uuid4()}/replay"
+    )
+    assert (status, problem["reason"]) == (404, "unknown_delivery")
+
+    # A deleted subscription is sent nothing more.
+    phone = new_phone()
+    assert (await net.terminals[0].enrol(phone)).status == 201
+    assert (await net.terminals[0].sale(phone, 500)).status == 201
+    await asyncio.sleep(3)
+    assert receiver.to("x") == []
