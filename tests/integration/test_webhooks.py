@@ -1,5 +1,5 @@
 """Webhooks against a real HTTP server started by the test (docs/webhooks.md): signed
-deliveries the test verifies itself (the HMAC recomputed), a merchant's subscription that
+deliveries over TLS the test verifies itself (the HMAC recomputed), a merchant's subscription that
 hears only of its own shops, a secret rotation (two signatures), the server down then up and
 the delivery arriving once the services' clock is past the backoff, a delivery failed after a
 day, its replay, the delivery log with the answers' codes, and subscriptions refused."""
@@ -10,13 +10,12 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest_asyncio
-from aiohttp import web
 
 from services.notifications.domain import webhooks as rules
 from shared import clock
@@ -27,71 +26,31 @@ from tests import harness
 from tests.conftest import Calendar, Network, NetworkFactory, eventually
 from tests.people import call, customer, email_consent, new_phone
 from tests.watch import publish
+from tests.webhooks import Received, Receiver, make_tls
 
 NOTIFICATIONS = harness.url("notifications")
 T0 = datetime(2031, 3, 4, 10, 0, tzinfo=PARIS)
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """A subscriber's server: records every POST, answers ``answer``; ``down()`` closes its
-    port (connections refused), ``up()`` opens it again on the same port."""
-
-    answer: int = 200
-    got: list[Received] = field(default_factory=list)
-    port: int = 0
-    runner: web.AppRunner | None = None
-
-    async def _take(self, request: web.Request) -> web.Response:
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        self.got.append(Received(request.path, headers, await request.read()))
-        return web.Response(status=self.answer, text="ok")
-
-    async def up(self) -> None:
-        app = web.Application()
-        app.router.add_post("/{hook}", self._take)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
-        if not self.port:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def down(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
-
-    def url(self, hook: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{hook}"
-
-    def to(self, hook: str) -> list[Received]:
-        return [r for r in self.got if r.path == f"/{hook}"]
-
-    async def wait(self, hook: str, count: int, timeout: float = 20) -> list[Received]:
-        async def arrived() -> bool:
-            return len(self.to(hook)) >= count
-
-        await eventually(arrived, timeout, f"{count} deliveries to /{hook}")
-        return self.to(hook)
-
-
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[Receiver]:
+    """A plain-HTTP receiver (allowed to 127.0.0.1 in development only)."""
     r = Receiver()
     await r.up()
     try:
         yield r
+    finally:
+        await r.down()
+
+
+@pytest_asyncio.fixture
+async def tls_receiver(tmp_path: Path) -> AsyncIterator[tuple[Receiver, dict[str, str]]]:
+    """A receiver over TLS, and the services' setting that makes them trust its CA."""
+    ca_file, context = make_tls(tmp_path)
+    r = Receiver(tls=context)
+    await r.up()
+    try:
+        yield r, {"COMPTOIR_WEBHOOK_CA_FILE": str(ca_file)}
     finally:
         await r.down()
 
@@ -164,9 +123,11 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     calendar: Calendar,
     make_network: NetworkFactory,
     http: aiohttp.ClientSession,
-    receiver: Receiver,
+    tls_receiver: tuple[Receiver, dict[str, str]],
 ) -> None:
-    await calendar.move_to(T0)
+    receiver, trust = tls_receiver
+    await calendar.move_to(T0, trust)
+    assert receiver.url("network").startswith("https://")
     net = await make_network(merchants=2)
     (m0, m1), (till0, till1) = net.merchants, net.terminals
     network = await _subscribe(
@@ -208,18 +169,18 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     assert (await till0.sale(phone, 700)).status == 201
     late = await _only_delivery(http, network, amount_cents=700)
     await _settled_as(http, late, "pending", 1)
-    await receiver.up()
     receiver.answer = 500
+    await receiver.up()
     log = await _settled_as(http, late, "pending", 2)  # 5 s later: 500
     receiver.answer = 200
     assert datetime.fromisoformat(log["due_at"]) - clock.now() > timedelta(seconds=30)
     await asyncio.sleep(2)
-    assert not [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 700]
-    await calendar.move_to(T0 + timedelta(minutes=10))
+    assert len(receiver.with_amount("network", 700)) == 1
+    await calendar.move_to(T0 + timedelta(minutes=10), trust)
     log = await _settled_as(http, late, "delivered", 3)
     assert [a["status"] for a in log["attempts_log"]] == [None, 500, 200]
     assert log["attempts_log"][0]["error"]
-    arrived = [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 700]
+    arrived = receiver.with_amount("network", 700)
     assert len(arrived) == 2  # the 500 answered, then the 200
     assert {g.headers["webhook-id"] for g in arrived} == {log["webhook_id"]}
     assert _verified(arrived[-1], secret)["type"] == "sale.booked"
@@ -234,7 +195,7 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     assert (await till0.redeem(phone, 10)).status in (200, 201)
     redemption = await _only_delivery(http, network, amount_cents=10)
     log = await _settled_as(http, redemption, "delivered", 1)
-    (got_r,) = [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 10]
+    (got_r,) = receiver.with_amount("network", 10)
     assert len(got_r.headers["webhook-signature"].split(" ")) == 2
     assert _verified(got_r, secret, new_secret)["type"] == "redemption.booked"
 
@@ -243,7 +204,7 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     assert (await till0.sale(phone, 333)).status == 201
     doomed = await _only_delivery(http, network, amount_cents=333)
     await _settled_as(http, doomed, "pending", 1)
-    await calendar.move_to(T0 + timedelta(days=2))
+    await calendar.move_to(T0 + timedelta(days=2), trust)
     log = await _settled_as(http, doomed, "failed", 2)
     assert log["failed_at"] and log["due_at"] is None and log["last_status"] == 503
     failed = await _deliveries(http, network)
@@ -258,7 +219,7 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     assert status == 202, replayed
     log = await _settled_as(http, doomed, "delivered", 3)
     assert [a["status"] for a in log["attempts_log"]] == [503, 503, 200]
-    last = [g for g in receiver.to("network") if g.json()["data"]["amount_cents"] == 333][-1]
+    last = receiver.with_amount("network", 333)[-1]
     assert last.headers["webhook-id"] == log["webhook_id"]
     assert len(last.headers["webhook-signature"].split(" ")) == 1
     assert _verified(last, new_secret)["data"]["account_id"] == account
