@@ -20,7 +20,7 @@ import asyncpg
 from services.notifications.adapters import webhooks as store
 from services.notifications.adapters.webhook_http import Answer, WebhookClient
 from services.notifications.domain import webhooks as rules
-from shared import clock
+from shared import clock, metrics
 from shared import logging as log
 from shared.settings import Settings
 
@@ -77,6 +77,8 @@ class Deliverer:
             await store.settle(
                 conn, d.id, sent_at, answer.status, error, answer.duration_ms, outcome, due
             )
+        metrics.webhook_attempts.labels(outcome).inc()
+        metrics.webhook_duration.observe(answer.duration_ms / 1000)
         self.log.info(
             "webhook_attempt",
             delivery_id=str(d.id),
