@@ -5,6 +5,7 @@ down (its port closed: connections refused) and come back on the same port."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import json
@@ -95,6 +96,7 @@ class Receiver:
 
     tls: ssl.SSLContext | None = None
     answer: int = 200
+    delay: float = 0.0  # seconds before answering
     got: list[Received] = field(default_factory=list)
     port: int = 0
     runner: web.AppRunner | None = None
@@ -102,6 +104,8 @@ class Receiver:
     async def _take(self, request: web.Request) -> web.Response:
         headers = {k.lower(): v for k, v in request.headers.items()}
         self.got.append(Received(request.path, headers, await request.read()))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return web.Response(status=self.answer, text="ok")
 
     async def up(self) -> None:

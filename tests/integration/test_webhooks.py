@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -16,11 +17,12 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.notifications.domain import webhooks as rules
 from shared import clock
 from shared.clock import PARIS
-from shared.contracts import LevelChanged
+from shared.contracts import ConsentChanged, LevelChanged
 from shared.events import new_event
 from tests import harness
 from tests.conftest import Calendar, Network, NetworkFactory, eventually
@@ -253,6 +255,71 @@ async def test_consent_and_status_changes_reach_their_subscribers(
     got = await receiver.wait("crm", 2)
     level = _verified(got[1], sub["secret"])
     assert level["type"] == "status.changed" and level["data"]["level_code"] == "privilege"
+
+
+async def _delivered_by(http: aiohttp.ClientSession, port: int) -> float:
+    async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+        text = await r.text()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "comptoir_webhook_attempts_total" and s.labels["outcome"] == "delivered"
+    )
+
+
+@pytest_asyncio.fixture
+async def two_replicas(services: harness.Services) -> AsyncIterator[int]:
+    """notifications as two replicas claiming few deliveries at a time; the second's port."""
+    small = {"COMPTOIR_WEBHOOK_BATCH": "2"}
+    services.kill("notifications", signal.SIGTERM)
+    services.start("notifications", small)
+    port = harness.BASE_PORT + 5  # free: the five services, then the line at +10
+    second = services.start_replica("notifications", port, small)
+    try:
+        await services.wait_ready("notifications")
+        await services.wait_replica(second, port, timeout=150)
+        yield port
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(second.wait, 30)
+        services.kill("notifications", signal.SIGTERM)
+        services.start("notifications")
+        await services.wait_ready("notifications")
+
+
+async def test_two_replicas_deliver_each_message_once(
+    two_replicas: int, make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    net = await make_network(merchants=1)
+    sub = await _subscribe(http, net, receiver.url("many"), ["consent.changed"])
+    receiver.delay = 0.2  # slow answers: both replicas' claims are in flight together
+    n, account = 24, uuid.uuid4()
+    await publish(
+        *(
+            new_event(
+                "crm",
+                ConsentChanged(
+                    consent_id=uuid.uuid4(),
+                    account_id=account,
+                    association_id=net.association_id,
+                    channel="email",
+                    status="withdrawn",
+                    how="one_click",
+                    changed_at=clock.now(),
+                ),
+            )
+            for _ in range(n)
+        )
+    )
+    got = await receiver.wait("many", n, timeout=60)
+    await asyncio.sleep(1)  # a second copy of any would have arrived by now
+    ids = [g.headers["webhook-id"] for g in receiver.to("many")]
+    assert len(ids) == len(set(ids)) == n
+    assert all(rules.verify(sub["secret"], g.headers, g.body, clock.now()) for g in got)
+    first = await _delivered_by(http, harness.port("notifications"))
+    second = await _delivered_by(http, two_replicas)
+    assert first > 0 and second > 0, (first, second)
 
 
 async def test_subscriptions_refused_listed_and_deleted(
