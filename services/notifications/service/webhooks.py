@@ -21,7 +21,7 @@ from services.notifications.domain import webhooks as rules
 from shared import clock
 from shared.http import In, Problem
 
-PROBLEMS = "https://comptoir.example/problems/"
+PROBLEMS = "https://comptoir.dev/problems/"
 
 
 class NewSubscription(In):
