@@ -1,7 +1,8 @@
 """A webhook subscriber's server for the tests: a real aiohttp server over TLS, with a
 certificate from a CA made for the test (the services trust it through
 COMPTOIR_WEBHOOK_CA_FILE), that records every POST and answers what the test says; it can go
-down (its port closed: connections refused) and come back on the same port."""
+down (its port closed: connections refused) and come back on the same port. And notifications'
+webhooks API as the back office calls it: subscribe, the delivery log, a delivery's state."""
 
 from __future__ import annotations
 
@@ -14,13 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.conftest import eventually
+from services.notifications.domain import webhooks as rules
+from shared import clock
+from tests import harness
+from tests.conftest import Network, eventually
+from tests.people import call
+
+NOTIFICATIONS = harness.url("notifications")
 
 
 def _name(common: str) -> x509.Name:
@@ -141,3 +149,70 @@ class Receiver:
 
         await eventually(arrived, timeout, f"{count} deliveries to /{hook}")
         return self.to(hook)
+
+
+# --- notifications' webhooks API, as the back office calls it ---------------------------------
+
+
+async def subscribe(
+    http: aiohttp.ClientSession, net: Network, url: str, types: list[str], **extra: Any
+) -> dict[str, Any]:
+    body = {"association_id": str(net.association_id), "url": url, "event_types": types}
+    status, sub = await call(
+        http, "POST", f"{NOTIFICATIONS}/v1/webhook-subscriptions", body | extra
+    )
+    assert status == 201, sub
+    assert sub["secret"].startswith("whsec_")
+    return sub  # type: ignore[no-any-return]
+
+
+def verified(got: Received, *secrets: str) -> dict[str, Any]:
+    """The delivery's JSON once each secret verifies its signature (the HMAC recomputed here,
+    as a receiver does)."""
+    for secret in secrets:
+        assert rules.verify(secret, got.headers, got.body, clock.now()), got.headers
+    assert got.headers["webhook-id"].startswith("msg_")
+    return got.json()  # type: ignore[no-any-return]
+
+
+async def deliveries(http: aiohttp.ClientSession, sub: dict[str, Any]) -> list[dict[str, Any]]:
+    status, found = await call(
+        http, "GET", f"{NOTIFICATIONS}/v1/webhook-subscriptions/{sub['id']}/deliveries"
+    )
+    assert status == 200, found
+    return found  # type: ignore[no-any-return]
+
+
+async def delivery_log(http: aiohttp.ClientSession, delivery_id: str) -> dict[str, Any]:
+    status, found = await call(http, "GET", f"{NOTIFICATIONS}/v1/webhook-deliveries/{delivery_id}")
+    assert status == 200, found
+    return found  # type: ignore[no-any-return]
+
+
+async def only_delivery(http: aiohttp.ClientSession, sub: dict[str, Any], **match: Any) -> str:
+    """The id of the subscription's one delivery whose payload data has ``match``."""
+    found: list[str] = []
+
+    async def there() -> bool:
+        found[:] = [
+            d["id"]
+            for d in await deliveries(http, sub)
+            if match.items() <= json.loads(d["body"])["data"].items()
+        ]
+        return len(found) == 1
+
+    await eventually(there, what=f"the delivery of {match}")
+    return found[0]
+
+
+async def settled_as(
+    http: aiohttp.ClientSession, delivery_id: str, status: str, attempts: int
+) -> dict[str, Any]:
+    log: dict[str, Any] = {}
+
+    async def settled() -> bool:
+        log.update(await delivery_log(http, delivery_id))
+        return bool(log["status"] == status and log["attempts"] >= attempts)
+
+    await eventually(settled, 30, f"{delivery_id} {status} after {attempts} attempts")
+    return log

@@ -7,13 +7,11 @@ day, its replay, the delivery log with the answers' codes, and subscriptions ref
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest_asyncio
@@ -22,15 +20,23 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.notifications.domain import webhooks as rules
 from shared import clock
 from shared.clock import PARIS
-from shared.contracts import ConsentChanged, LevelChanged
+from shared.contracts import ConsentChanged, LevelChanged, MonthlyStatementReady
 from shared.events import new_event
 from tests import harness
-from tests.conftest import Calendar, Network, NetworkFactory, eventually
+from tests.conftest import Calendar, NetworkFactory
 from tests.people import call, customer, email_consent, new_phone
 from tests.watch import publish
-from tests.webhooks import Received, Receiver, make_tls
+from tests.webhooks import (
+    NOTIFICATIONS,
+    Receiver,
+    deliveries,
+    make_tls,
+    only_delivery,
+    settled_as,
+    subscribe,
+    verified,
+)
 
-NOTIFICATIONS = harness.url("notifications")
 T0 = datetime(2031, 3, 4, 10, 0, tzinfo=PARIS)
 
 
@@ -57,70 +63,6 @@ async def tls_receiver(tmp_path: Path) -> AsyncIterator[tuple[Receiver, dict[str
         await r.down()
 
 
-async def _subscribe(
-    http: aiohttp.ClientSession, net: Network, url: str, types: list[str], **extra: Any
-) -> dict[str, Any]:
-    body = {"association_id": str(net.association_id), "url": url, "event_types": types}
-    status, sub = await call(
-        http, "POST", f"{NOTIFICATIONS}/v1/webhook-subscriptions", body | extra
-    )
-    assert status == 201, sub
-    assert sub["secret"].startswith("whsec_")
-    return sub  # type: ignore[no-any-return]
-
-
-def _verified(got: Received, *secrets: str) -> dict[str, Any]:
-    """The delivery's JSON once each secret verifies its signature (the HMAC recomputed here,
-    as a receiver does)."""
-    for secret in secrets:
-        assert rules.verify(secret, got.headers, got.body, clock.now()), got.headers
-    assert got.headers["webhook-id"].startswith("msg_")
-    return got.json()  # type: ignore[no-any-return]
-
-
-async def _deliveries(http: aiohttp.ClientSession, sub: dict[str, Any]) -> list[dict[str, Any]]:
-    status, found = await call(
-        http, "GET", f"{NOTIFICATIONS}/v1/webhook-subscriptions/{sub['id']}/deliveries"
-    )
-    assert status == 200, found
-    return found  # type: ignore[no-any-return]
-
-
-async def _log(http: aiohttp.ClientSession, delivery_id: str) -> dict[str, Any]:
-    status, found = await call(http, "GET", f"{NOTIFICATIONS}/v1/webhook-deliveries/{delivery_id}")
-    assert status == 200, found
-    return found  # type: ignore[no-any-return]
-
-
-async def _only_delivery(http: aiohttp.ClientSession, sub: dict[str, Any], **match: Any) -> str:
-    """The id of the subscription's one delivery whose payload data has ``match``."""
-    found: list[str] = []
-
-    async def there() -> bool:
-        found[:] = [
-            d["id"]
-            for d in await _deliveries(http, sub)
-            if match.items() <= json.loads(d["body"])["data"].items()
-        ]
-        return len(found) == 1
-
-    await eventually(there, what=f"the delivery of {match}")
-    return found[0]
-
-
-async def _settled_as(
-    http: aiohttp.ClientSession, delivery_id: str, status: str, attempts: int
-) -> dict[str, Any]:
-    log: dict[str, Any] = {}
-
-    async def settled() -> bool:
-        log.update(await _log(http, delivery_id))
-        return bool(log["status"] == status and log["attempts"] >= attempts)
-
-    await eventually(settled, 30, f"{delivery_id} {status} after {attempts} attempts")
-    return log
-
-
 async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_down(
     calendar: Calendar,
     make_network: NetworkFactory,
@@ -132,14 +74,14 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     assert receiver.url("network").startswith("https://")
     net = await make_network(merchants=2)
     (m0, m1), (till0, till1) = net.merchants, net.terminals
-    network = await _subscribe(
+    network = await subscribe(
         http,
         net,
         receiver.url("network"),
         ["customer.enrolled", "sale.booked", "redemption.booked"],
         description="the association's accounting",
     )
-    shop1 = await _subscribe(http, net, receiver.url("shop1"), ["sale.booked"], merchant_id=str(m1))
+    shop1 = await subscribe(http, net, receiver.url("shop1"), ["sale.booked"], merchant_id=str(m1))
     secret = network["secret"]
 
     # An enrolment and a sale at merchant 0: signed, with ids and amounts, no phone.
@@ -150,7 +92,7 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     sold = await till0.sale(phone, 2460)
     assert sold.status == 201, sold
     got = await receiver.wait("network", 2)
-    bodies = sorted((_verified(g, secret) for g in got), key=lambda b: str(b["type"]))
+    bodies = sorted((verified(g, secret) for g in got), key=lambda b: str(b["type"]))
     assert [b["type"] for b in bodies] == ["customer.enrolled", "sale.booked"]
     enrolment, sale = bodies
     assert enrolment["data"]["account_id"] == account
@@ -161,7 +103,7 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     # The merchant's subscription hears of its own shop's sale only.
     assert (await till1.sale(phone, 1000)).status == 201
     (own,) = await receiver.wait("shop1", 1)
-    assert _verified(own, shop1["secret"])["data"]["merchant_id"] == str(m1)
+    assert verified(own, shop1["secret"])["data"]["merchant_id"] == str(m1)
     assert receiver.to("shop1") == [own]
 
     # The server down: refused, then answering 500; up again, the delivery waits for its
@@ -169,17 +111,17 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     await receiver.wait("network", 3)  # merchant 1's sale reached the association's too
     await receiver.down()
     assert (await till0.sale(phone, 700)).status == 201
-    late = await _only_delivery(http, network, amount_cents=700)
-    await _settled_as(http, late, "pending", 1)
+    late = await only_delivery(http, network, amount_cents=700)
+    await settled_as(http, late, "pending", 1)
     receiver.answer = 500
     await receiver.up()
-    log = await _settled_as(http, late, "pending", 2)  # 5 s later: 500
+    log = await settled_as(http, late, "pending", 2)  # 5 s later: 500
     receiver.answer = 200
     due = datetime.fromisoformat(log["due_at"])
     assert due - datetime.fromisoformat(log["attempts_log"][-1]["at"]) >= timedelta(seconds=55)
     moved = T0 + timedelta(minutes=30)
     await calendar.move_to(moved, trust)
-    log = await _settled_as(http, late, "delivered", 3)
+    log = await settled_as(http, late, "delivered", 3)
     # delivered on the moved clock, past the backoff: not before
     assert datetime.fromisoformat(log["attempts_log"][-1]["at"]) >= moved > due
     assert [a["status"] for a in log["attempts_log"]] == [None, 500, 200]
@@ -187,7 +129,7 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     arrived = receiver.with_amount("network", 700)
     assert len(arrived) == 2  # the 500 answered, then the 200
     assert {g.headers["webhook-id"] for g in arrived} == {log["webhook_id"]}
-    assert _verified(arrived[-1], secret)["type"] == "sale.booked"
+    assert verified(arrived[-1], secret)["type"] == "sale.booked"
 
     # A rotation: both secrets sign until the old one's end.
     status, rotated = await call(
@@ -197,21 +139,21 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
     new_secret = rotated["secret"]
     assert new_secret != secret
     assert (await till0.redeem(phone, 10)).status in (200, 201)
-    redemption = await _only_delivery(http, network, amount_cents=10)
-    log = await _settled_as(http, redemption, "delivered", 1)
+    redemption = await only_delivery(http, network, amount_cents=10)
+    log = await settled_as(http, redemption, "delivered", 1)
     (got_r,) = receiver.with_amount("network", 10)
     assert len(got_r.headers["webhook-signature"].split(" ")) == 2
-    assert _verified(got_r, secret, new_secret)["type"] == "redemption.booked"
+    assert verified(got_r, secret, new_secret)["type"] == "redemption.booked"
 
     # Failed after a day: the server answers 500 for good.
     receiver.answer = 503
     assert (await till0.sale(phone, 333)).status == 201
-    doomed = await _only_delivery(http, network, amount_cents=333)
-    await _settled_as(http, doomed, "pending", 1)
+    doomed = await only_delivery(http, network, amount_cents=333)
+    await settled_as(http, doomed, "pending", 1)
     await calendar.move_to(T0 + timedelta(days=2), trust)
-    log = await _settled_as(http, doomed, "failed", 2)
+    log = await settled_as(http, doomed, "failed", 2)
     assert log["failed_at"] and log["due_at"] is None and log["last_status"] == 503
-    failed = await _deliveries(http, network)
+    failed = await deliveries(http, network)
     assert [d["id"] for d in failed if d["status"] == "failed"] == [doomed]
 
     # Replayed by hand: the same message, signed now with the new secret only (the old one
@@ -221,25 +163,32 @@ async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_
         http, "POST", f"{NOTIFICATIONS}/v1/webhook-deliveries/{doomed}/replay"
     )
     assert status == 202, replayed
-    log = await _settled_as(http, doomed, "delivered", 3)
+    log = await settled_as(http, doomed, "delivered", 3)
     *refused, accepted = [a["status"] for a in log["attempts_log"]]
     assert len(refused) >= 2 and set(refused) == {503} and accepted == 200
     last = receiver.with_amount("network", 333)[-1]
     assert last.headers["webhook-id"] == log["webhook_id"]
     assert len(last.headers["webhook-signature"].split(" ")) == 1
-    assert _verified(last, new_secret)["data"]["account_id"] == account
+    assert verified(last, new_secret)["data"]["account_id"] == account
     assert not rules.verify(secret, last.headers, last.body, clock.now())
 
 
-async def test_consent_and_status_changes_reach_their_subscribers(
+async def test_consent_status_and_statement_events_reach_their_subscribers(
     make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
 ) -> None:
     net = await make_network(merchants=1)
-    sub = await _subscribe(http, net, receiver.url("crm"), ["consent.changed", "status.changed"])
+    sub = await subscribe(http, net, receiver.url("crm"), ["consent.changed", "status.changed"])
+    statements = await subscribe(
+        http,
+        net,
+        receiver.url("statements"),
+        ["statement.ready"],
+        merchant_id=str(net.merchants[0]),
+    )
     account = await customer(net, http)
     await email_consent(http, account, None)
     (consent,) = await receiver.wait("crm", 1)
-    data = _verified(consent, sub["secret"])["data"]
+    data = verified(consent, sub["secret"])["data"]
     assert data | {"account_id": account, "channel": "email", "status": "confirmed"} == data
     assert "@" not in consent.body.decode()
 
@@ -256,8 +205,43 @@ async def test_consent_and_status_changes_reach_their_subscribers(
         )
     )
     got = await receiver.wait("crm", 2)
-    level = _verified(got[1], sub["secret"])
+    level = verified(got[1], sub["secret"])
     assert level["type"] == "status.changed" and level["data"]["level_code"] == "privilege"
+
+    # A merchant's statement, as clearing publishes it when it closes a month (the merchant
+    # has no e-mail here: notifications' notice of it fails, the webhook does not).
+    merchant, statement = net.merchants[0], uuid.uuid4()
+    await publish(
+        new_event(
+            "clearing",
+            MonthlyStatementReady(
+                statement_id=statement,
+                association_id=net.association_id,
+                merchant_id=merchant,
+                merchant_name="merchant 0",
+                period_start=date(2031, 2, 1),
+                period_end=date(2031, 2, 28),
+                purchases_count=3,
+                purchases_cents=4200,
+                cagnottages_cents=126,
+                fees_cents=21,
+                redemptions_count=1,
+                redemptions_cents=100,
+                net_cents=47,
+                xlsx_path=f"/v1/statements/{statement}.xlsx",
+                csv_path=f"/v1/statements/{statement}.csv",
+            ),
+        )
+    )
+    got = await receiver.wait("statements", 1)
+    data = verified(got[0], statements["secret"])["data"]
+    assert (data["statement_id"], data["merchant_id"]) == (str(statement), str(merchant))
+    assert (data["period_end"], data["net_cents"], data["purchases_cents"]) == (
+        "2031-02-28",
+        47,
+        4200,
+    )
+    assert len(receiver.to("crm")) == 2  # not a consent or status subscriber's business
 
 
 async def _delivered_by(http: aiohttp.ClientSession, port: int) -> float:
@@ -295,7 +279,7 @@ async def test_two_replicas_deliver_each_message_once(
     two_replicas: int, make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
 ) -> None:
     net = await make_network(merchants=1)
-    sub = await _subscribe(http, net, receiver.url("many"), ["consent.changed"])
+    sub = await subscribe(http, net, receiver.url("many"), ["consent.changed"])
     receiver.delay = 0.2  # slow answers: both replicas' claims are in flight together
     n, account = 24, uuid.uuid4()
     await publish(
@@ -347,7 +331,7 @@ async def test_subscriptions_refused_listed_and_deleted(
     status, problem = await call(http, "POST", base, good | {"url": receiver.url("x")}, admin=False)
     assert status == 401, problem
 
-    sub = await _subscribe(http, net, receiver.url("x"), ["sale.booked"])
+    sub = await subscribe(http, net, receiver.url("x"), ["sale.booked"])
     status, listed = await call(http, "GET", f"{base}?association_id={net.association_id}")
     assert status == 200 and [s["id"] for s in listed] == [sub["id"]]
     assert "secret" not in listed[0]
