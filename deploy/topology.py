@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from shared.broker import TOPOLOGY
-from shared.service import ServiceSpec
+from shared.service import ServiceSpec, Subscriptions
 
 SERVICES = ("cards", "terminals", "clearing", "crm", "notifications")
 
@@ -33,10 +33,16 @@ def _spec(service: str) -> ServiceSpec:
 def generate() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for service in SERVICES:
-        subs = _spec(service).subscriptions
-        if subs is not None:
-            out[service] = {"queue": subs.queue, "routing_keys": list(subs.routing_keys())}
+        spec = _spec(service)
+        if spec.subscriptions is not None:
+            out[service] = _queue(spec.subscriptions)
+        for more in spec.more_subscriptions:  # under the queue's name: a service's other queue
+            out[more.queue] = _queue(more)
     return out
+
+
+def _queue(subs: Subscriptions) -> dict[str, Any]:
+    return {"queue": subs.queue, "routing_keys": list(subs.routing_keys())}
 
 
 def render() -> str:

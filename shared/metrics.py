@@ -61,3 +61,14 @@ card_lines_unaccounted = Gauge(
     "Card transactions the gateway acknowledged that cards has neither booked nor held, at "
     "the last reconciliation (0 when every acknowledged line is accounted for)",
 )
+webhook_attempts = Counter(
+    "comptoir_webhook_attempts_total",
+    "Webhook POSTs, by what they settled (delivered, pending: to try again, failed: given up "
+    "after a day); an alert on failed",
+    ["outcome"],
+)
+webhook_duration = Histogram(
+    "comptoir_webhook_attempt_duration_seconds",
+    "Time of one webhook POST, answered or not",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -42,6 +43,8 @@ class Runtime:
     exchange: AbstractExchange = field(init=False)
     relay: Relay = field(init=False)
     consumer: Consumer | None = None
+    # The consumers of the service's other queues (ServiceSpec.more_subscriptions).
+    more_consumers: list[Consumer] = field(default_factory=list)
     ready: bool = False
     stopping: bool = False
     state: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +68,13 @@ class Subscriptions:
 
     queue: str
     handlers: Mapping[type[EventData], HandlerFactory]
+    # The table that drops the events this queue's consumer saw already. A service's second
+    # queue takes events its first may take too (the same event id): it needs its own.
+    inbox: str = "inbox"
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z_]{1,40}", self.inbox):
+            raise ValueError(f"an inbox table is a plain name, not {self.inbox!r}")
 
     def routing_keys(self) -> tuple[str, ...]:
         return tuple(sorted(model.routing_key() for model in self.handlers))
@@ -79,6 +89,9 @@ class ServiceSpec:
     migrations: Path
     routes: Callable[[web.Application, Runtime], None] = lambda app, rt: None
     subscriptions: Subscriptions | None = None
+    # Other queues of the service, each with its own consumer and inbox: work that must not
+    # wait behind the first queue's (notifications' webhooks behind its messages).
+    more_subscriptions: tuple[Subscriptions, ...] = ()
     after_commit: Callable[[Runtime], AfterCommit] | None = None
     on_ready: Callable[[Runtime], Awaitable[None]] | None = None
     # Stops what on_ready started (a job), before the consumer and the pool close.
@@ -193,6 +206,18 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
             after_commit=spec.after_commit(rt) if spec.after_commit else None,
         )
         await rt.consumer.start()
+    for more in spec.more_subscriptions:
+        consumer = Consumer(
+            spec.name,
+            rt.pool,
+            topology.queues[more.queue],
+            topology.dead_letter_exchange,
+            more.bind(rt),
+            retries=s.handler_retries,
+            inbox=more.inbox,
+        )
+        await consumer.start()
+        rt.more_consumers.append(consumer)
     if spec.on_ready is not None:
         await spec.on_ready(rt)
     _tune_gc()
@@ -210,8 +235,9 @@ async def _shutdown(spec: ServiceSpec, rt: Runtime, runner: web.AppRunner) -> No
     if rt.ready:
         if spec.on_stop is not None:
             await spec.on_stop(rt)
-        if rt.consumer is not None:
-            await rt.consumer.stop()
+        for consumer in [rt.consumer, *rt.more_consumers]:
+            if consumer is not None:
+                await consumer.stop()
         await rt.relay.stop()
         rt.state["relay_task"].cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -294,18 +320,23 @@ def topology_or_exit(spec: ServiceSpec) -> None:
     """Exit 2 when the service's subscriptions are not the bindings of shared/topology.json:
     its queue would miss the events it was given a handler for, or receive events it has none
     for (dead-lettered)."""
-    bound = broker.QUEUES.get(spec.name)
-    subs = spec.subscriptions
-    theirs = None if subs is None else (subs.queue, subs.routing_keys())
-    ours = None if bound is None else (bound.name, tuple(sorted(bound.routing_keys)))
-    if theirs != ours:
-        print(
-            f"comptoir {spec.name}: refusing to start: its subscriptions {theirs} are not "
-            f"shared/topology.json's {ours}; run python -m deploy.topology",
-            file=sys.stderr,
-            flush=True,
-        )
-        sys.exit(2)
+    for key, subs in ((spec.name, spec.subscriptions), *_more(spec)):
+        bound = broker.QUEUES.get(key)
+        theirs = None if subs is None else (subs.queue, subs.routing_keys())
+        ours = None if bound is None else (bound.name, tuple(sorted(bound.routing_keys)))
+        if theirs != ours:
+            print(
+                f"comptoir {spec.name}: refusing to start: its subscriptions {theirs} are not "
+                f"shared/topology.json's {ours}; run python -m deploy.topology",
+                file=sys.stderr,
+                flush=True,
+            )
+            sys.exit(2)
+
+
+def _more(spec: ServiceSpec) -> list[tuple[str, Subscriptions | None]]:
+    """A service's other queues, each under its queue's name in shared/topology.json."""
+    return [(more.queue, more) for more in spec.more_subscriptions]
 
 
 def main(spec: ServiceSpec) -> None:

@@ -209,6 +209,17 @@ class Settings(BaseSettings):
     send_lease_s: float = Field(default=60.0, gt=0)
     send_retry_s: float = Field(default=30.0, gt=0)
     send_max_attempts: int = Field(default=8, ge=1)
+    # The webhooks' delivery job (docs/webhooks.md): how often it looks when idle, deliveries
+    # claimed per pass, how long a claim lasts, one POST's time limit, POSTs at once, how long a
+    # rotated secret still signs, and a CA file to trust beside the system's (a receiver with
+    # a private CA; the tests' own).
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+    webhook_batch: int = Field(default=100, ge=1)
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_concurrency: int = Field(default=20, ge=1, le=500)
+    webhook_rotation_hours: int = Field(default=24, ge=0, le=24 * 30)
+    webhook_ca_file: str = ""
 
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a

@@ -4,9 +4,9 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 ``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
-hears back), ``people`` (crm's changes and erasures of personal data), ``levels`` (customers'
-status levels), ``sponsorship`` (the rewards crm decides and cards credits). Importing the
-package registers every event (``shared.events.register``)."""
+hears back), ``people`` (crm's changes and erasures of personal data, consents), ``levels``
+(customers' status levels), ``sponsorship`` (the rewards crm decides and cards credits).
+Importing the package registers every event (``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -43,7 +43,7 @@ from shared.contracts.offline import (
     CardTransactionsSynced,
     card_transaction_id,
 )
-from shared.contracts.people import CustomerDetailsChanged, CustomerErased
+from shared.contracts.people import ConsentChanged, CustomerDetailsChanged, CustomerErased
 from shared.contracts.sponsorship import SponsorshipRewardGranted
 from shared.contracts.till import (
     CagnotteCredited,
@@ -79,6 +79,7 @@ __all__ = [
     "CardTransaction",
     "CardTransactionsSynced",
     "Cents",
+    "ConsentChanged",
     "CustomerDetailsChanged",
     "CustomerErased",
     "EnrolmentRefused",

@@ -49,3 +49,20 @@ class CustomerErased(EventData):
     addresses: list[str] = Field(default_factory=list, max_length=20)
     reason: Literal["request", "retention"]
     erased_at: datetime
+
+
+@register
+class ConsentChanged(EventData):
+    """A consent confirmed (double opt-in done, or given on paper) or withdrawn (by the person,
+    a one-click unsubscribe, an SMS STOP, a bounce): crm → notifications' webhooks. No address:
+    which consent, whose, and how it changed (issue 14)."""
+
+    name = "consent.changed"
+    consent_id: UUID
+    account_id: UUID
+    association_id: UUID
+    merchant_id: UUID | None = Field(default=None, description="None: the network's consent")
+    channel: Literal["email", "sms", "post"]
+    status: Literal["confirmed", "withdrawn"]
+    how: str = Field(max_length=40, description="email_link, sms_code, one_click, sms_stop, …")
+    changed_at: datetime

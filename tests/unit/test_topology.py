@@ -3,6 +3,7 @@ broker and stall its outbox. So every registered event type must be bound somewh
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,20 @@ def test_a_service_whose_subscriptions_are_not_the_topology_refuses_to_start(
 
 async def _nothing(conn: Any, events: Any) -> list[Any]:
     return []
+
+
+def test_a_service_s_other_queue_is_checked_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from services.notifications.app import SPEC
+
+    topology_or_exit(SPEC)  # the committed topology: starts
+    (webhooks,) = SPEC.more_subscriptions
+    fewer = Subscriptions(webhooks.queue, {AccountOpened: always(_nothing)}, webhooks.inbox)
+    with pytest.raises(SystemExit) as exc:
+        topology_or_exit(replace(SPEC, more_subscriptions=(fewer,)))
+    assert exc.value.code == 2
+    assert "notifications.webhooks" in capsys.readouterr().err
+
+
+def test_an_inbox_is_a_plain_table_name() -> None:
+    with pytest.raises(ValueError):
+        Subscriptions("q", {}, inbox="inbox; DROP TABLE outbox")

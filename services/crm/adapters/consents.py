@@ -125,7 +125,7 @@ async def withdraw(
         """UPDATE consents SET status = 'withdrawn', withdrawn_at = $2, updated_at = $2,
                   code_sha256 = NULL, code_expires_at = NULL
            WHERE id = ANY($1::uuid[]) AND status <> 'withdrawn'
-           RETURNING id, wording""",
+           RETURNING id, wording, account_id, association_id, merchant_id, channel""",
         consent_ids,
         at,
     )

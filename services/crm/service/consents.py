@@ -8,7 +8,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -19,8 +19,9 @@ from services.crm.domain import consent as rules
 from services.crm.domain.consent import ConsentChannel
 from services.crm.service import messages
 from services.crm.service.common import PROBLEMS, Links
-from shared import clock
-from shared.events import Event
+from shared import clock, outbox
+from shared.contracts import ConsentChanged
+from shared.events import Event, new_event
 from shared.http import Problem
 
 NETWORK_LABEL = "votre réseau de commerçants"
@@ -74,6 +75,7 @@ async def ask(
     proofs = [(consent_id, now, "requested", how, wording, None)]
     if channel == "post":
         proofs.append((consent_id, now, "confirmed", how, wording, None))
+        await _told(conn, [await rows.one(conn, consent_id)], "confirmed", how, now)
     await rows.prove(conn, proofs)
     if channel == "email":
         url = links.consent(consent_id, now + rules.LINK_LIFETIME)
@@ -146,6 +148,7 @@ async def _confirmed(conn: asyncpg.Connection, row: asyncpg.Record, how: str) ->
     now = clock.now()
     await rows.confirm(conn, row["id"], now)
     await rows.prove(conn, [(row["id"], now, "confirmed", how, row["wording"], None)])
+    await _told(conn, [row], "confirmed", how, now)
 
 
 async def withdraw(
@@ -155,7 +158,39 @@ async def withdraw(
     now = clock.now()
     done = await rows.withdraw(conn, sorted(consent_ids), now)
     await rows.prove(conn, [(r["id"], now, "withdrawn", how, r["wording"], detail) for r in done])
+    await _told(conn, done, "withdrawn", how, now)
     return len(done)
+
+
+async def _told(
+    conn: asyncpg.Connection,
+    changed: Iterable[asyncpg.Record],
+    status: Literal["confirmed", "withdrawn"],
+    how: str,
+    at: datetime,
+) -> None:
+    """The change, for the subscribers of notifications' webhooks (issue 14): in the outbox
+    with the change itself, whatever use case made it."""
+    await outbox.write(
+        conn,
+        [
+            new_event(
+                "crm",
+                ConsentChanged(
+                    consent_id=r["id"],
+                    account_id=r["account_id"],
+                    association_id=r["association_id"],
+                    merchant_id=r["merchant_id"],
+                    channel=r["channel"],
+                    status=status,
+                    how=how,
+                    changed_at=at,
+                ),
+                subject=str(r["account_id"]),
+            )
+            for r in changed
+        ],
+    )
 
 
 async def unsubscribe(conn: asyncpg.Connection, links: Links, token: str) -> asyncpg.Record:

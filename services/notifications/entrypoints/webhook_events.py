@@ -1,0 +1,58 @@
+"""The events the webhooks' queue (``notifications.webhooks``) takes, each turned into the
+occurrences subscribers may want (domain/webhooks.py's EVENT_TYPES) and a delivery for each
+subscription that wants one. Nothing is published back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.notifications.domain import webhooks as rules
+from services.notifications.service import webhooks
+from shared.contracts import (
+    AccountOpened,
+    ConsentChanged,
+    LevelChanged,
+    MonthlyStatementReady,
+    TransactionsBooked,
+)
+from shared.events import Event
+
+
+async def on_booked(
+    conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(conn, (o for e in events for o in rules.from_booked(e.id, e.data)))
+    return []
+
+
+async def on_opened(
+    conn: asyncpg.Connection, events: list[Event[AccountOpened]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(conn, (o for e in events for o in rules.from_opened(e.id, e.data)))
+    return []
+
+
+async def on_consent(
+    conn: asyncpg.Connection, events: list[Event[ConsentChanged]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(conn, (o for e in events for o in rules.from_consent(e.id, e.data)))
+    return []
+
+
+async def on_level(
+    conn: asyncpg.Connection, events: list[Event[LevelChanged]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(conn, (o for e in events for o in rules.from_level(e.id, e.data)))
+    return []
+
+
+async def on_statement(
+    conn: asyncpg.Connection, events: list[Event[MonthlyStatementReady]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(
+        conn, (o for e in events for o in rules.from_statement(e.id, e.data, e.time))
+    )
+    return []
