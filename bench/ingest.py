@@ -85,12 +85,13 @@ SERVICES = {
 }
 RAW_PORT = 28080  # reused once the services are stopped
 LINE_PORT = 28085  # the gateway's sync line: off the default 8070, which `make run` may hold
+SMS_PORT = 28086  # the SMS provider's stand-in (bench/_sendsms.py)
 
 
 def configure(database: str, vhost: str, port_base: int) -> None:
     """Point the bench at another database, vhost and ports (--database, --vhost, --port-base),
     so that two benches (or a bench and the old code's, side by side) never share anything."""
-    global DB, VHOST, DSN, AMQP, RAW_PORT, LINE_PORT
+    global DB, VHOST, DSN, AMQP, RAW_PORT, LINE_PORT, SMS_PORT
     DB, VHOST = database, vhost
     DSN = f"postgresql://comptoir:comptoir@{PG}/{DB}"
     AMQP = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
@@ -98,6 +99,7 @@ def configure(database: str, vhost: str, port_base: int) -> None:
         SERVICES[name] = port_base + i
     RAW_PORT = port_base
     LINE_PORT = port_base + len(SERVICES)
+    SMS_PORT = port_base + len(SERVICES) + 1
 
 
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "bench_raw")
@@ -1248,6 +1250,15 @@ async def bench_comptoir(
     say(f"reset: database {DB}, vhost {VHOST}")
     await reset()
     procs: dict[str, Proc] = {}
+    provider: Proc | None = None
+    if args.sms_provider:
+        ports_free([SMS_PORT])
+        provider = Proc(
+            "sms provider",
+            [PY, "-m", "bench._sendsms", str(SMS_PORT)],
+            child_env({}),
+            run_dir / "sms-provider.log",
+        )
 
     def start(name: str, attempt: int = 0) -> Proc:
         env = child_env(
@@ -1262,6 +1273,11 @@ async def bench_comptoir(
                 # the bench's services use the development card keys (nothing real is at stake)
                 "COMPTOIR_ENV": "development",
                 "COMPTOIR_LOG_LEVEL": "WARNING",
+                **(
+                    {"COMPTOIR_SMS_SENDSMS_URL": f"http://127.0.0.1:{SMS_PORT}/cgi-bin/sendsms"}
+                    if provider
+                    else {}
+                ),
             }
         )
         for kv in args.service_env:
@@ -1342,6 +1358,8 @@ async def bench_comptoir(
                     await wait_counts(conn, NEW_ROWS, marks, len(warm))
                 sales = make_sales(args.sales, phones, len(terminals), rng)
                 groups = {name: [p.ps] for name, p in procs.items()}
+                if provider:
+                    groups["sms provider (stand-in)"] = [provider.ps]
                 groups["postgres (bench backends)"] = await bench_backends()
                 groups.update(infra_processes())
                 groups["bench (this process)"] = [psutil.Process()]
@@ -1529,6 +1547,8 @@ async def bench_comptoir(
         codes = {}
         for name, p in procs.items():
             codes[name] = await p.stop()
+        if provider:
+            await provider.stop()
         result["exit_codes"] = codes
     return result
 
@@ -1894,6 +1914,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="load generator HTTP client (lean: raw keep-alive HTTP/1.1, a third of aiohttp's CPU)",
     )
     p.add_argument("--skip-raw", action="store_true", help="do not measure the raw limit")
+    p.add_argument(
+        "--no-sms-provider",
+        dest="sms_provider",
+        action="store_false",
+        help="start no stand-in for Kannel (bench/_sendsms.py): the details links crm asks "
+        "for when a sale opens an account then fail and are retried",
+    )
     p.add_argument(
         "--history",
         type=int,

@@ -9,7 +9,10 @@ candidate change so that its effect can be measured before anyone proposes it fo
   modules, pydantic schemas... are then never traversed again by the collector);
 - BENCH_EXP_POOL_RESET=off: asyncpg pools get a no-op ``reset`` (asyncpg then skips the
   "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL" round trip it makes at
-  every release of a connection to the pool).
+  every release of a connection to the pool);
+- BENCH_EXP_COUNT_SQL=dir: every statement each service sends counted by its text (calls and
+  seconds), written to dir/<service>-<pid>.json every 2 s: the queries per sale of a service,
+  old code against new (copy this file into the old code's tree).
 """
 
 from __future__ import annotations
@@ -46,3 +49,55 @@ if os.environ.get("BENCH_EXP_POOL_RESET") == "off":
         return _create_pool(*args, **kwargs)
 
     asyncpg.create_pool = create_pool
+
+_count_sql = os.environ.get("BENCH_EXP_COUNT_SQL")
+if _count_sql:
+    # every statement a service sends, counted by its text (calls, seconds), written to
+    # <dir>/<service>-<pid>.json every 2 s: the queries per sale of each service
+    import asyncio
+    import atexit
+    import json
+    import re
+    import sys
+    import time
+
+    import asyncpg.connection
+
+    _stats: dict[str, list[float]] = {}
+    _space = re.compile(r"\s+")
+
+    def _key(sql: object) -> str:
+        return _space.sub(" ", str(sql)).strip()[:160]
+
+    def _wrap(name: str) -> None:
+        orig = getattr(asyncpg.connection.Connection, name)
+
+        async def wrapped(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+            t = time.perf_counter()
+            try:
+                return await orig(self, query, *args, **kwargs)
+            finally:
+                s = _stats.setdefault(f"{name}: {_key(query)}", [0, 0.0])
+                s[0] += 1
+                s[1] += time.perf_counter() - t
+
+        setattr(asyncpg.connection.Connection, name, wrapped)
+
+    for _name in ("execute", "executemany", "fetch", "fetchrow", "fetchval", "prepare"):
+        _wrap(_name)
+
+    def _dump() -> None:
+        svc = os.path.basename(os.path.dirname(sys.argv[0])) or "unknown"
+        path = f"{_count_sql}/{svc}-{os.getpid()}.json"
+        with open(path + ".tmp", "w") as f:
+            json.dump(dict(_stats), f)
+        os.replace(path + ".tmp", path)
+
+    def _loop() -> None:
+        while True:
+            time.sleep(2)
+            _dump()
+
+    threading.Thread(target=_loop, daemon=True).start()
+    atexit.register(_dump)
+    assert asyncio

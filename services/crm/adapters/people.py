@@ -108,6 +108,22 @@ async def join_merchant_file(
     return status.endswith(" 1")
 
 
+_JOIN = Batch(
+    "merchant_customers",
+    [("account_id", "uuid"), ("merchant_id", "uuid"), ("joined_at", "timestamptz"),
+     ("joined_how", "text")],
+    "ON CONFLICT (account_id, merchant_id) DO NOTHING",
+)  # fmt: skip
+
+
+async def join_merchant_files(
+    conn: asyncpg.Connection, joins: list[tuple[UUID, UUID, datetime]], how: str
+) -> None:
+    """``join_merchant_file`` for a batch of (account, merchant, at), in one statement, in
+    the lock order (account, merchant); a pair already in the file is left as it is."""
+    await _JOIN.execute(conn, [(*j, how) for j in sorted(joins, key=lambda j: (j[0], j[1]))])
+
+
 async def merchant_file(
     conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID, merchant_id: UUID
 ) -> asyncpg.Record | None:

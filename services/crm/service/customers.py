@@ -103,6 +103,13 @@ async def send_details_link(
     file has one, else the mobile)."""
     file = await rows.file(conn, account_id)
     _erased(file)
+    return await messages.transactional(conn, *_details_link(links, file, channel, merchant_id))
+
+
+def _details_link(
+    links: Links, file: asyncpg.Record, channel: Channel | None, merchant_id: UUID | None
+) -> tuple[asyncpg.Record, Channel, str, dict[str, Any], UUID | None]:
+    """The details link's message for a file not erased (``transactional``'s arguments)."""
     channel = channel or ("email" if file["email"] else "sms")
     if file["email" if channel == "email" else "phone"] is None:
         raise Problem(
@@ -111,30 +118,40 @@ async def send_details_link(
             f"the file has no {'e-mail' if channel == 'email' else 'mobile'}",
             PROBLEMS + "no-address",
         )
-    variables = {"url": links.details(account_id, clock.now())}
+    variables = {"url": links.details(file["account_id"], clock.now())}
     if file["first_name"]:
         variables["first_name"] = file["first_name"]
-    return await messages.transactional(conn, file, channel, "details_link", variables, merchant_id)
+    return file, channel, "details_link", variables, merchant_id
 
 
 async def on_enrolled(
     conn: asyncpg.Connection, links: Links, enrolments: Iterable[tuple[Enrolment, str]]
 ) -> list[Event[Any]]:
     """After a quick enrolment at the till: the customer enters the merchant's file and gets
-    the link to complete their details (an e-mail if one was given, else an SMS)."""
-    out = []
-    for e, kind in enrolments:
-        if e.enrolled_by_merchant is not None:
-            await rows.join_merchant_file(
-                conn, e.account_id, e.enrolled_by_merchant, e.enrolled_at, "enrolment"
+    the link to complete their details (an e-mail if one was given, else an SMS). A batch of
+    enrolments is three statements: the merchants' files, the customers' files, the log."""
+    enrolments = list(enrolments)
+    await rows.join_merchant_files(
+        conn,
+        [
+            (e.account_id, e.enrolled_by_merchant, e.enrolled_at)
+            for e, _ in enrolments
+            if e.enrolled_by_merchant is not None
+        ],
+        "enrolment",
+    )
+    linked = [e for e, kind in enrolments if kind in AT_THE_TILL and (e.phone or e.email)]
+    if not linked:
+        return []
+    files = await rows.files(conn, sorted({e.account_id for e in linked}))
+    asks = []
+    for e in linked:
+        file = files.get(e.account_id) or await rows.file(conn, e.account_id)  # 404 if none
+        if file["erased_at"] is None and (file["email"] or file["phone"]):
+            asks.append(
+                messages.Transactional(*_details_link(links, file, None, e.enrolled_by_merchant))
             )
-        if kind in AT_THE_TILL and (e.phone or e.email):
-            file = await rows.file(conn, e.account_id)
-            if file["erased_at"] is None and (file["email"] or file["phone"]):
-                out.append(
-                    await send_details_link(conn, links, e.account_id, None, e.enrolled_by_merchant)
-                )
-    return out
+    return await messages.transactional_many(conn, asks)
 
 
 async def add_member(

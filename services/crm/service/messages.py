@@ -10,7 +10,7 @@ header; an SMS says STOP): no other path in crm requests a marketing message.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -40,23 +40,49 @@ async def transactional(
     message_id: UUID | None = None,
 ) -> Event[Any]:
     """A message the person needs whatever their marketing consents, to the file's address."""
-    address = file["email"] if channel == "email" else file["phone"]
-    logged: list[rows.Logged] = []
-    e = _request(
-        logged,
-        file,
-        channel,
-        "transactional",
-        template,
-        variables,
-        address,
-        merchant_id,
-        None,
-        None,
-        message_id=message_id,
+    (e,) = await transactional_many(
+        conn, [Transactional(file, channel, template, variables, merchant_id, message_id)]
     )
-    await rows.log_messages(conn, logged)
     return e
+
+
+@dataclass(frozen=True, slots=True)
+class Transactional:
+    """A transactional message asked for one person (``transactional``'s arguments)."""
+
+    file: asyncpg.Record
+    channel: Channel
+    template: str
+    variables: dict[str, Any]
+    merchant_id: UUID | None = None
+    message_id: UUID | None = None
+
+
+async def transactional_many(
+    conn: asyncpg.Connection, asks: Sequence[Transactional]
+) -> list[Event[Any]]:
+    """``transactional`` for a batch (the accounts a batch of sales opened, the receipts of a
+    batch of sales): the requests in order, their lines of the message log in one statement."""
+    logged: list[rows.Logged] = []
+    out = [
+        _request(
+            logged,
+            a.file,
+            a.channel,
+            "transactional",
+            a.template,
+            a.variables,
+            a.file["email"] if a.channel == "email" else a.file["phone"],
+            a.merchant_id,
+            None,
+            None,
+            message_id=a.message_id,
+        )
+        for a in asks
+    ]
+    if logged:
+        await rows.log_messages(conn, logged)
+    return out
 
 
 # Why a marketing message was not asked for: no consent (or an erased file), or the cap.

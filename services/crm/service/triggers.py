@@ -208,13 +208,6 @@ def _of_scope(
     ]
 
 
-async def _file(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record | None:
-    try:
-        return await people_rows.file(conn, account_id)
-    except Problem:  # no file yet (the account's opening not heard of): no message
-        return None
-
-
 def receipt_variables(file: asyncpg.Record, shop_name: str, t: BookedTransaction) -> dict[str, Any]:
     out = {
         "first_name": file["first_name"],
@@ -233,15 +226,25 @@ async def after_sales(
 ) -> list[Event[Any]]:
     """The receipt of each sale (transactional, by e-mail: the merchant's receipt trigger, else
     the association's; none without an address or for a customer who wants none), and the
-    visit threshold reached (marketing, each enabled trigger of the sale's scope)."""
+    visit threshold reached (marketing, each enabled trigger of the sale's scope). The files
+    of the batch's customers are read at once, and only when a trigger may need them."""
     if not sales:
         return []
     triggers = await rows.after_sale(conn, sorted({(a, m) for a, m, _ in sales}))
-    out: list[Event[Any]] = []
+    if not triggers:
+        return []
+    due: list[
+        tuple[UUID, UUID, BookedTransaction, dict[str, Any] | None, list[dict[str, Any]]]
+    ] = []
     for association_id, merchant_id, t in sales:
         receipts = sorted(
             _of_scope(triggers, "receipt", association_id, merchant_id),
             key=lambda r: r["merchant_id"] is None,  # the merchant's own first
+        )
+        receipt = (
+            receipts[0]
+            if receipts and receipts[0]["enabled"] and t.balance_cents is not None
+            else None
         )
         reached = (
             [
@@ -252,34 +255,34 @@ async def after_sales(
             if t.transferred_cents
             else []
         )
-        if (
-            not (receipts and receipts[0]["enabled"] and t.balance_cents is not None)
-            and not reached
-        ):
-            continue
-        file = await _file(conn, t.account_id)
+        if receipt is not None or reached:
+            due.append((association_id, merchant_id, t, receipt, reached))
+    if not due:
+        return []
+    # no file yet (the account's opening not heard of): no message
+    files = await people_rows.files(conn, sorted({t.account_id for _, _, t, _, _ in due}))
+    out: list[Event[Any]] = []
+    receipts_asked: list[messages.Transactional] = []
+    for association_id, merchant_id, t, receipt, reached in due:
+        file = files.get(t.account_id)
         if file is None or file["erased_at"] is not None:
             continue
-        if receipts and receipts[0]["enabled"] and t.balance_cents is not None:
-            r = receipts[0]
-            if file["email"] and not file["no_receipts"]:
-                out.append(
-                    await messages.transactional(
-                        conn,
-                        file,
-                        "email",
-                        "receipt",
-                        {
-                            **receipt_variables(file, r["params"].get("shop_name", ""), t),
-                            # the customer's referral code, printed on the receipt (F22)
-                            "referral_code": format_referral_code(
-                                await sponsorship.ensure_code(conn, t.account_id, association_id)
-                            ),
-                        },
-                        merchant_id,
-                        rules.sale_message_id(r["id"], t.transaction_id),
-                    )
+        if receipt is not None and file["email"] and not file["no_receipts"]:
+            # the customer's referral code, printed on the receipt (F22)
+            code = await sponsorship.ensure_code(conn, t.account_id, association_id)
+            receipts_asked.append(
+                messages.Transactional(
+                    file,
+                    "email",
+                    "receipt",
+                    {
+                        **receipt_variables(file, receipt["params"].get("shop_name", ""), t),
+                        "referral_code": format_referral_code(code),
+                    },
+                    merchant_id,
+                    rules.sale_message_id(receipt["id"], t.transaction_id),
                 )
+            )
         for r in reached:
             e = await messages.marketing(
                 conn,
@@ -293,7 +296,7 @@ async def after_sales(
             )
             if not isinstance(e, str):
                 out.append(e)
-    return out
+    return await messages.transactional_many(conn, receipts_asked) + out
 
 
 async def set_receipts(conn: asyncpg.Connection, account_id: UUID, wanted: bool) -> None:

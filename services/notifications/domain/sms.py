@@ -24,23 +24,27 @@ class Segments(NamedTuple):
     units: int  # septets (gsm7) or UTF-16 code units (ucs2)
 
 
+_GSM7 = _BASIC | _EXTENSION
+
+
 def encoding(text: str) -> Encoding:
-    return "gsm7" if all(c in _BASIC or c in _EXTENSION for c in text) else "ucs2"
+    return "gsm7" if _GSM7.issuperset(text) else "ucs2"
 
 
 def segments(text: str) -> Segments:
     """How many SMS ``text`` takes, in which encoding. An empty text is one SMS."""
-    if encoding(text) == "gsm7":
-        widths = [2 if c in _EXTENSION else 1 for c in text]
+    enc = encoding(text)
+    if enc == "gsm7":
+        doubled = set(text) & _EXTENSION  # two septets each
         single, part = 160, 153
     else:
         # A character beyond the BMP (an emoji) is two UTF-16 units, never split either.
-        widths = [2 if ord(c) > 0xFFFF else 1 for c in text]
+        doubled = {c for c in set(text) if ord(c) > 0xFFFF}
         single, part = 70, 67
-    units = sum(widths)
-    enc: Encoding = "gsm7" if single == 160 else "ucs2"
-    if units <= single:
+    units = len(text) + sum(text.count(c) for c in doubled)
+    if units <= single:  # the usual text: no walk through its characters
         return Segments(enc, 1, units)
+    widths = [2 if c in doubled else 1 for c in text]
     count, used = 1, 0
     for w in widths:
         if used + w > part:
