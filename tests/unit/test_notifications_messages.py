@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.notifications.adapters.smtp import Attached, BadHeader, build, sign
-from services.notifications.domain.messages import after, backoff, dlr_status, smtp_answer
+from services.notifications.domain.messages import (
+    after,
+    backoff,
+    claim_size,
+    dlr_status,
+    smtp_answer,
+)
 from services.notifications.service import rendering
 from shared.settings import Settings
 
@@ -162,3 +168,14 @@ def test_a_line_break_in_an_address_or_subject_is_refused() -> None:
         build(Settings(), uuid4(), "a@b.org\r\nBcc: x@y.org", "s", "t", "h", None, [])
     with pytest.raises(BadHeader):
         build(Settings(), uuid4(), "a@b.org", "s\nBcc: x@y.org", "t", "h", None, [])
+
+
+def test_a_pass_claims_no_more_than_the_rate_limit_lets_out_in_half_a_lease() -> None:
+    # The defaults: both channels claim the whole batch.
+    assert claim_size(500, 2000.0, 60.0, 2) == 500
+    assert claim_size(500, 50.0, 60.0, 2) == 500
+    # An SMS provider held to 5/s: two passes of 500 would wait 200 s for a 60 s lease, and
+    # the messages past the first 300 would be claimed again while still waiting: sent twice.
+    assert claim_size(500, 5.0, 60.0, 2) == 75
+    assert 2 * claim_size(500, 5.0, 60.0, 2) / 5.0 <= 60.0 / 2
+    assert claim_size(500, 0.01, 60.0, 2) == 1  # always one at least

@@ -29,6 +29,14 @@ class Answer(NamedTuple):
     reason: str | None
 
 
+def claim_size(batch: int, rate_per_s: float, lease_s: float, passes: int) -> int:
+    """How many messages of a channel each of ``passes`` concurrent passes claims: together,
+    no more than the channel's rate limit lets out in half a lease. A claim bigger than that
+    outlives its lease while it waits for the rate limit, and another pass (or replica) takes
+    the rest again: sent twice (an SMS at 5/s with claims of 500 and a 60 s lease)."""
+    return max(1, min(batch, int(rate_per_s * lease_s / (2 * passes))))
+
+
 def accepted(provider_id: str | None) -> Answer:
     return Answer(True, False, provider_id, None)
 

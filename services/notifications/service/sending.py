@@ -25,7 +25,7 @@ from services.notifications.adapters import messages as store
 from services.notifications.adapters.kannel import Kannel
 from services.notifications.adapters.smtp import BadHeader, SmtpPool, build, sign
 from services.notifications.domain import hours, sms
-from services.notifications.domain.messages import Answer, after, refused
+from services.notifications.domain.messages import Answer, after, claim_size, refused
 from services.notifications.service import rate_limit, rendering
 from services.notifications.service.messages import publish_settled
 from services.notifications.service.notices import settle_notices
@@ -61,6 +61,11 @@ class Sender:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.log = log.get("sending")
+        rates = {"email": settings.smtp_rate_per_s, "sms": settings.sms_rate_per_s}
+        self.claim_sizes = {
+            channel: claim_size(settings.send_batch, rate, settings.send_lease_s, PASSES)
+            for channel, rate in rates.items()
+        }
 
     async def run(self) -> None:
         """Until stopped: PASSES loops of a pass per channel, a short sleep when nothing was
@@ -94,7 +99,7 @@ class Sender:
         now = clock.now()
         lease = now + timedelta(seconds=self.s.send_lease_s)
         async with self.pool.acquire() as conn, conn.transaction():
-            batch = await store.claim(conn, channel, now, lease, self.s.send_batch)
+            batch = await store.claim(conn, channel, now, lease, self.claim_sizes[channel])
         if batch:
             await asyncio.gather(*(self._one(m) for m in batch))
             await self.flush()
