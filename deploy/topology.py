@@ -33,9 +33,13 @@ def _spec(service: str) -> ServiceSpec:
 def generate() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for service in SERVICES:
-        subs = _spec(service).subscriptions
-        if subs is not None:
+        spec = _spec(service)
+        if spec.subscriptions is not None:
+            subs = spec.subscriptions
             out[service] = {"queue": subs.queue, "routing_keys": list(subs.routing_keys())}
+        # A service's other queues, under their own names (crm's "crm.statistics").
+        for more in spec.more_subscriptions:
+            out[more.queue] = {"queue": more.queue, "routing_keys": list(more.routing_keys())}
     return out
 
 

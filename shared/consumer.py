@@ -44,6 +44,7 @@ class Consumer:
         handlers: dict[type[EventData], Handler],
         retries: int = 4,
         after_commit: AfterCommit | None = None,
+        inbox: str = "inbox",
     ) -> None:
         self.service = service
         self.pool = pool
@@ -53,6 +54,9 @@ class Consumer:
         self.handlers = {model.type(): h for model, h in handlers.items()}
         self.retries = retries
         self.after_commit = after_commit
+        # A second queue of the same service (crm's statistics) keeps its own inbox: an event
+        # both queues receive is fresh for each.
+        self.inbox = inbox
         self._tag: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._log = log.get("consumer")
@@ -171,7 +175,7 @@ class Consumer:
             fresh_ids = {
                 str(r["event_id"])
                 for r in await conn.fetch(
-                    """INSERT INTO inbox (event_id, type)
+                    f"""INSERT INTO {self.inbox} (event_id, type)
                        SELECT * FROM unnest($1::uuid[], $2::text[])
                        ON CONFLICT DO NOTHING RETURNING event_id""",
                     [e.id for e in unique],

@@ -42,6 +42,8 @@ class Runtime:
     exchange: AbstractExchange = field(init=False)
     relay: Relay = field(init=False)
     consumer: Consumer | None = None
+    # The consumers of the service's other queues (ServiceSpec.more_subscriptions).
+    more_consumers: list[Consumer] = field(default_factory=list)
     ready: bool = False
     stopping: bool = False
     state: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +67,9 @@ class Subscriptions:
 
     queue: str
     handlers: Mapping[type[EventData], HandlerFactory]
+    # The table of event ids already handled: a service's second queue needs its own, since
+    # it may take the same events as the first.
+    inbox: str = "inbox"
 
     def routing_keys(self) -> tuple[str, ...]:
         return tuple(sorted(model.routing_key() for model in self.handlers))
@@ -79,6 +84,9 @@ class ServiceSpec:
     migrations: Path
     routes: Callable[[web.Application, Runtime], None] = lambda app, rt: None
     subscriptions: Subscriptions | None = None
+    # Other queues of the service, each with its own handlers and inbox (crm's statistics
+    # consumer: its work in batches of its own, apart from the sale's path).
+    more_subscriptions: tuple[Subscriptions, ...] = ()
     after_commit: Callable[[Runtime], AfterCommit] | None = None
     on_ready: Callable[[Runtime], Awaitable[None]] | None = None
     # Stops what on_ready started (a job), before the consumer and the pool close.
@@ -193,6 +201,18 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
             after_commit=spec.after_commit(rt) if spec.after_commit else None,
         )
         await rt.consumer.start()
+    for more in spec.more_subscriptions:
+        consumer = Consumer(
+            spec.name,
+            rt.pool,
+            topology.queues[more.queue],
+            topology.dead_letter_exchange,
+            more.bind(rt),
+            retries=s.handler_retries,
+            inbox=more.inbox,
+        )
+        rt.more_consumers.append(consumer)
+        await consumer.start()
     if spec.on_ready is not None:
         await spec.on_ready(rt)
     _tune_gc()
@@ -212,6 +232,8 @@ async def _shutdown(spec: ServiceSpec, rt: Runtime, runner: web.AppRunner) -> No
             await spec.on_stop(rt)
         if rt.consumer is not None:
             await rt.consumer.stop()
+        for consumer in rt.more_consumers:
+            await consumer.stop()
         await rt.relay.stop()
         rt.state["relay_task"].cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -294,18 +316,21 @@ def topology_or_exit(spec: ServiceSpec) -> None:
     """Exit 2 when the service's subscriptions are not the bindings of shared/topology.json:
     its queue would miss the events it was given a handler for, or receive events it has none
     for (dead-lettered)."""
-    bound = broker.QUEUES.get(spec.name)
     subs = spec.subscriptions
-    theirs = None if subs is None else (subs.queue, subs.routing_keys())
-    ours = None if bound is None else (bound.name, tuple(sorted(bound.routing_keys)))
-    if theirs != ours:
-        print(
-            f"comptoir {spec.name}: refusing to start: its subscriptions {theirs} are not "
-            f"shared/topology.json's {ours}; run python -m deploy.topology",
-            file=sys.stderr,
-            flush=True,
-        )
-        sys.exit(2)
+    pairs: list[tuple[str, Subscriptions | None]] = [(spec.name, subs)]
+    pairs += [(more.queue, more) for more in spec.more_subscriptions]
+    for key, sub in pairs:
+        bound = broker.QUEUES.get(key)
+        theirs = None if sub is None else (sub.queue, sub.routing_keys())
+        ours = None if bound is None else (bound.name, tuple(sorted(bound.routing_keys)))
+        if theirs != ours:
+            print(
+                f"comptoir {spec.name}: refusing to start: its subscriptions {theirs} are not "
+                f"shared/topology.json's {ours}; run python -m deploy.topology",
+                file=sys.stderr,
+                flush=True,
+            )
+            sys.exit(2)
 
 
 def main(spec: ServiceSpec) -> None:

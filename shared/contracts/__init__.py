@@ -4,8 +4,9 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 ``accounts`` (accounts, cards, merchants, partners, terminal parameters), ``offline``
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
-hears back), ``people`` (crm's changes and erasures of personal data). Importing the package
-registers every event (``shared.events.register``)."""
+hears back), ``people`` (crm's changes and erasures of personal data), ``statistics`` (a
+sale without a member). Importing the package registers every event
+(``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -42,6 +43,7 @@ from shared.contracts.offline import (
     card_transaction_id,
 )
 from shared.contracts.people import CustomerDetailsChanged, CustomerErased
+from shared.contracts.statistics import AnonymousSaleRecorded
 from shared.contracts.till import (
     CagnotteCredited,
     CagnotteRedeemed,
@@ -66,6 +68,7 @@ __all__ = [
     "AccountDetailsCorrected",
     "AccountHolderRenamed",
     "AccountOpened",
+    "AnonymousSaleRecorded",
     "AtTerminal",
     "Attachment",
     "BlacklistChanged",
