@@ -26,6 +26,8 @@ DATABASE_URL = os.environ.get(
     "COMPTOIR_DATABASE_URL", "postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_test"
 )
 AMQP_URL = os.environ.get("COMPTOIR_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/comptoir_test")
+# How long the services may take to be ready: longer on a machine shared by several suites.
+READY_TIMEOUT_S = float(os.environ.get("COMPTOIR_TEST_READY_TIMEOUT_S", "30"))
 
 
 # Each service connects with its own role, as in production (deploy/postgres/service-roles.sql,
@@ -154,8 +156,8 @@ class Services:
                     raise TimeoutError(f"the replica on {port} is not ready")
                 await asyncio.sleep(0.1)
 
-    async def wait_ready(self, *services: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_ready(self, *services: str, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or READY_TIMEOUT_S)
         async with aiohttp.ClientSession() as s:
             for name in services or tuple(self.procs):
                 while True:

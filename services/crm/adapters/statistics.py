@@ -222,7 +222,7 @@ async def customer_figures(
 
 def inactive_sql(kind: str) -> str:
     """Members who visited the scope in [$2, $3] and not after $3 up to $4."""
-    return f"""SELECT account_id, max(day) AS last_visit
+    return f"""SELECT account_id, max(day) FILTER (WHERE visits > 0) AS last_visit
                FROM statistics_customer_days
                WHERE {_CUSTOMER_SCOPE[kind]} = $1 AND day BETWEEN $2 AND $4
                GROUP BY account_id

@@ -18,7 +18,7 @@ PARIS = ZoneInfo("Europe/Paris")
 # The network's scope id in the aggregates (shops and associations have their own ids).
 NETWORK = UUID(int=0)
 # An account opened without a merchant (a card issued by the back office, an import).
-NO_MERCHANT = UUID(int=0)
+NO_MERCHANT = UUID(int=1)
 
 LineKind = Literal["sale", "anonymous_sale", "return", "cancellation", "redemption"]
 COUNTERS = (

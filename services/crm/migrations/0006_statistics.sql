@@ -69,8 +69,8 @@ CREATE TABLE statistics_customer_days (
 CREATE INDEX statistics_customer_days_merchant ON statistics_customer_days (merchant_id, day);
 CREATE INDEX statistics_customer_days_association ON statistics_customer_days (association_id, day);
 
--- Enrolments (accounts opened) per association, merchant and day; the nil uuid for an account
--- opened without a merchant (a card issued by the back office, an import without one).
+-- Enrolments (accounts opened) per scope and day: the network (the nil uuid), an association,
+-- a merchant, or no merchant (uuid ...0001: a card issued by the back office, an import).
 CREATE TABLE statistics_enrolments (
     association_id uuid NOT NULL,
     merchant_id    uuid NOT NULL,
