@@ -202,19 +202,43 @@ def customers_sql(kind: str) -> str:
 
 
 async def customer_figures(
-    conn: asyncpg.Connection, kind: str, scope_id: UUID, start: date, end: date, best: int
+    conn: asyncpg.Connection,
+    kind: str,
+    scope_id: UUID,
+    bounds: tuple[date, date, date, date, date],
+    best: int,
 ) -> asyncpg.Record:
-    """Customers, their visits (one number per customer) and the best ``best`` of them."""
+    """One scan of a scope's member days for the per-member figures. ``bounds``: the
+    previous period's first day, the period's first and last days, the inactive window's
+    first and last days. Answers each period's visits per customer (one number each), the
+    best ``best`` customers of the period and the inactive customers' count."""
+    prev_start, start, end, first, last = bounds
     row: asyncpg.Record = await conn.fetchrow(
-        f"""WITH c AS ({customers_sql(kind)})
-            SELECT (SELECT coalesce(array_agg(visits), '{{}}') FROM c) AS visits,
+        f"""WITH c AS (
+                SELECT account_id,
+                       sum(visits) FILTER (WHERE day >= $3::date) AS visits,
+                       sum(spent_cents) FILTER (WHERE day >= $3::date) AS spent_cents,
+                       sum(visits) FILTER (WHERE day BETWEEN $2::date AND $3::date - 1) AS previous,
+                       sum(visits) FILTER (WHERE day BETWEEN $5::date AND $6::date) AS before,
+                       sum(visits) FILTER (WHERE day > $6::date) AS since
+                FROM statistics_customer_days
+                WHERE {_CUSTOMER_SCOPE[kind]} = $1 AND day BETWEEN least($2::date, $5::date) AND $4::date
+                GROUP BY account_id)
+            SELECT coalesce(array_agg(visits) FILTER (WHERE visits > 0), '{{}}') AS visits,
+                   coalesce(array_agg(previous) FILTER (WHERE previous > 0), '{{}}')
+                       AS previous,
+                   count(*) FILTER (WHERE before > 0 AND coalesce(since, 0) = 0) AS inactive,
                    (SELECT coalesce(json_agg(b), '[]') FROM (
-                        SELECT account_id, visits, spent_cents FROM c
-                        ORDER BY spent_cents DESC, visits DESC, account_id LIMIT $4) AS b)::text
-                   AS best""",
+                        SELECT account_id, visits, spent_cents FROM c WHERE visits > 0
+                        ORDER BY spent_cents DESC, visits DESC, account_id LIMIT $7) AS b)::text
+                       AS best
+            FROM c""",
         scope_id,
+        prev_start,
         start,
         end,
+        first,
+        last,
         best,
     )
     return row
@@ -229,33 +253,21 @@ def inactive_sql(kind: str) -> str:
                HAVING sum(visits) > 0 AND max(day) FILTER (WHERE visits > 0) <= $3"""
 
 
-async def inactive_count(
-    conn: asyncpg.Connection, kind: str, scope_id: UUID, first: date, last: date, end: date
-) -> int:
-    n: int = await conn.fetchval(
-        f"SELECT count(*) FROM ({inactive_sql(kind)}) AS i", scope_id, first, last, end
-    )
-    return n
-
-
 async def enrolments(
     conn: asyncpg.Connection, scope_id: UUID, first: date, end: date
 ) -> tuple[int, dict[date, int]]:
     """The accounts opened up to ``first`` (excluded), and those of each day of [first, end]."""
     rows = await conn.fetch(
-        """SELECT day, enrolments FROM statistics_enrolments
-           WHERE scope_id = $1 AND day BETWEEN $2 AND $3""",
+        """SELECT day >= $2::date AS within, CASE WHEN day >= $2::date THEN day END AS day,
+                  sum(enrolments)::bigint AS n
+           FROM statistics_enrolments WHERE scope_id = $1 AND day <= $3
+           GROUP BY 1, 2""",
         scope_id,
         first,
         end,
     )
-    before: int = await conn.fetchval(
-        """SELECT coalesce(sum(enrolments), 0)::bigint FROM statistics_enrolments
-           WHERE scope_id = $1 AND day < $2""",
-        scope_id,
-        first,
-    )
-    return before, {r["day"]: r["enrolments"] for r in rows}
+    before = sum(r["n"] for r in rows if not r["within"])
+    return before, {r["day"]: r["n"] for r in rows if r["within"]}
 
 
 async def merchant_of_shop(conn: asyncpg.Connection, shop_id: UUID) -> UUID | None:

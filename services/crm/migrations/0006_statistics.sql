@@ -72,13 +72,11 @@ CREATE INDEX statistics_customer_days_association ON statistics_customer_days (a
 -- Enrolments (accounts opened) per scope and day: the network (the nil uuid), an association,
 -- a merchant, or no merchant (uuid ...0001: a card issued by the back office, an import).
 CREATE TABLE statistics_enrolments (
-    association_id uuid NOT NULL,
-    merchant_id    uuid NOT NULL,
+    scope_id       uuid NOT NULL,
     day            date NOT NULL,
     enrolments     bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (association_id, merchant_id, day)
+    PRIMARY KEY (scope_id, day)
 );
-CREATE INDEX statistics_enrolments_merchant ON statistics_enrolments (merchant_id, day);
 
 -- Consents in force per channel: counted from the consents, through this index.
 CREATE INDEX consents_confirmed ON consents (association_id, merchant_id, channel)

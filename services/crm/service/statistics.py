@@ -58,27 +58,37 @@ async def _money(
     return out[0], out[1]
 
 
-async def _customers(
-    conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period, visits: int, best: bool
-) -> dict[str, Any]:
-    """Per-member figures; an empty set of them for the network (docs/statistics.md)."""
-    if scope.id is None:
-        return {
-            "customers": None,
-            "visits_per_customer": None,
-            "frequency": None,
-            "best_customers": None,
-        }
-    row = await store.customer_figures(
-        conn, scope.kind, scope.id, p.start, p.end, fig.BEST_CUSTOMERS if best else 0
-    )
-    per_customer = list(row["visits"])
+_NOT_KEPT: dict[str, Any] = {
+    "customers": None,
+    "visits_per_customer": None,
+    "frequency": None,
+    "best_customers": None,
+}
+
+
+def _per_member(visits: int, per_customer: list[int]) -> dict[str, Any]:
     return {
         "customers": len(per_customer),
         "visits_per_customer": fig.visits_per_customer(visits, len(per_customer)),
         "frequency": fig.frequency(per_customer),
-        "best_customers": orjson.loads(row["best"]) if best else None,
     }
+
+
+async def _customers(
+    conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period, visits: tuple[int, int]
+) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """Per-member figures of the period and the previous one, and the inactive customers at
+    the period's end; not kept for the network (docs/statistics.md)."""
+    if scope.id is None:
+        return dict(_NOT_KEPT), dict(_NOT_KEPT), None
+    first, last = fig.inactive_window(p.end)
+    bounds = (p.previous().start, p.start, p.end, first, last)
+    row = await store.customer_figures(conn, scope.kind, scope.id, bounds, fig.BEST_CUSTOMERS)
+    current = _per_member(visits[0], list(row["visits"]))
+    current["best_customers"] = orjson.loads(row["best"])
+    previous = _per_member(visits[1], list(row["previous"]))
+    previous["best_customers"] = None
+    return current, previous, int(row["inactive"])
 
 
 async def _people(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> dict[str, Any]:
@@ -93,10 +103,6 @@ async def _people(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> 
     before, per_day = await store.enrolments(conn, scope_id, prev.start, p.end)
     current = sum(n for d, n in per_day.items() if d >= p.start)
     previous = sum(n for d, n in per_day.items() if d < p.start)
-    inactive = None
-    if scope.id is not None:
-        first, last = fig.inactive_window(p.end)
-        inactive = await store.inactive_count(conn, scope.kind, scope.id, first, last, p.end)
     consents = None
     if enrolment_scope.kind != "shop":
         consents = await store.consents(conn, enrolment_scope.kind, enrolment_scope.id)
@@ -107,7 +113,6 @@ async def _people(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> 
         "previous_enrolments": previous,
         "enrolments_over_time": fig.series(p, per_day),
         "enrolments_step": fig.series_step(p),
-        "inactive_customers": inactive,
         "consents": {c: (consents or {}).get(c, 0) for c in ("email", "sms", "post")}
         if consents is not None
         else None,
@@ -117,8 +122,11 @@ async def _people(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> 
 async def figures(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> dict[str, Any]:
     """Every figure of a scope over a period, and over the previous period of as many days."""
     current, previous = await _money(conn, scope, p)
-    current |= await _customers(conn, scope, p, current["visits"], best=True)
-    previous |= await _customers(conn, scope, p.previous(), previous["visits"], best=False)
+    members, previous_members, inactive = await _customers(
+        conn, scope, p, (current["visits"], previous["visits"])
+    )
+    current |= members | {"inactive_customers": inactive}
+    previous |= previous_members
     people = await _people(conn, scope, p)
     previous["enrolments"] = people.pop("previous_enrolments")
     current |= people

@@ -53,7 +53,9 @@ async def get_statistics(request: web.Request) -> web.Response:
     scope, period = _asked(request)
     async with rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         answer = await statistics.figures(conn, scope, period)
-    return json_response(StatisticsOut.model_validate(answer))
+    return json_response(
+        StatisticsOut.model_validate(answer).model_dump(mode="json", by_alias=True)
+    )
 
 
 async def _lines(request: web.Request) -> tuple[str, fig.Period, list[list[object]]]:
