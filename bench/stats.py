@@ -63,8 +63,10 @@ INDEXES = {
     "statistics_lines_merchant": "statistics_lines (merchant_id, day)",
     "statistics_lines_association": "statistics_lines (association_id, day)",
     "statistics_days_merchant": "statistics_days (merchant_id, day) WHERE merchant_id IS NOT NULL",
-    "statistics_customer_days_merchant": "statistics_customer_days (merchant_id, day)",
-    "statistics_customer_days_association": "statistics_customer_days (association_id, day)",
+    "statistics_customer_days_merchant": "statistics_customer_days (merchant_id, day) "
+    "INCLUDE (account_id, visits, spent_cents)",
+    "statistics_customer_days_association": "statistics_customer_days (association_id, day) "
+    "INCLUDE (account_id, visits, spent_cents)",
 }
 
 

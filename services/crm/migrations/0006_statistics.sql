@@ -66,8 +66,11 @@ CREATE TABLE statistics_customer_days (
     spent_cents    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (shop_id, day, account_id)
 );
-CREATE INDEX statistics_customer_days_merchant ON statistics_customer_days (merchant_id, day);
-CREATE INDEX statistics_customer_days_association ON statistics_customer_days (association_id, day);
+-- Covering: a merchant's or an association's members are read from the index alone.
+CREATE INDEX statistics_customer_days_merchant ON statistics_customer_days (merchant_id, day)
+    INCLUDE (account_id, visits, spent_cents);
+CREATE INDEX statistics_customer_days_association ON statistics_customer_days
+    (association_id, day) INCLUDE (account_id, visits, spent_cents);
 
 -- Enrolments (accounts opened) per scope and day: the network (the nil uuid), an association,
 -- a merchant, or no merchant (uuid ...0001: a card issued by the back office, an import).
