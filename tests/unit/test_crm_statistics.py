@@ -10,22 +10,24 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.crm.domain import statistics_figures as fig
-from services.crm.domain.statistics import NETWORK, NO_MERCHANT, Deltas, Line, count, paris
+from services.crm.domain.statistics import (
+    NETWORK,
+    NO_MERCHANT,
+    Deltas,
+    Line,
+    LineKind,
+    count,
+    paris,
+)
 
 ASSO, MERCHANT, SHOP, ACCOUNT = (uuid.uuid4() for _ in range(4))
 
 
-def line(kind: str, cents: int, at: datetime, reward: int = 0, **kw: object) -> Line:
-    fields: dict[str, object] = {
-        "association_id": ASSO,
-        "merchant_id": MERCHANT,
-        "shop_id": SHOP,
-        "account_id": None if kind == "anonymous_sale" else ACCOUNT,
-    }
-    fields.update(kw)
-    return Line(
-        kind, uuid.uuid4(), occurred_at=at, amount_cents=cents, reward_cents=reward, **fields
-    )  # type: ignore[arg-type]
+def line(
+    kind: LineKind, cents: int, at: datetime, reward: int = 0, sale_id: uuid.UUID | None = None
+) -> Line:
+    account = None if kind == "anonymous_sale" else ACCOUNT
+    return Line(kind, uuid.uuid4(), ASSO, MERCHANT, SHOP, account, at, cents, reward, None, sale_id)
 
 
 def test_a_day_and_an_hour_are_paris_ones() -> None:
