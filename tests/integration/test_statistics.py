@@ -249,6 +249,11 @@ async def _exports(http: aiohttp.ClientSession, aid: str, ids: list[str]) -> Non
     spent = sum(Decimal(r["DEPENSE"].replace(",", ".")) for r in reward_rows)
     assert (granted, spent) == (Decimal("4.50"), Decimal("0.50"))
 
+    consents = (await _download(http, "/v1/statistics/consents.csv", q)).decode("utf-8-sig")
+    assert [
+        (r["CLIENT"], r["CANAL"]) for r in csv.DictReader(io.StringIO(consents), delimiter=";")
+    ] == [(ids[0], "email")]
+
     enrolled = (await _download(http, "/v1/statistics/enrolments.csv", q)).decode("utf-8-sig")
     assert [r["CLIENT"] for r in csv.DictReader(io.StringIO(enrolled), delimiter=";")] == [ids[2]]
 

@@ -348,6 +348,24 @@ async def enrolled_sql_rows(
     return rows
 
 
+async def consents_in_force(
+    conn: asyncpg.Connection, kind: str, scope_id: UUID | None
+) -> list[asyncpg.Record]:
+    """The consents counted by ``consents``, one line each (the detail of the counts)."""
+    where = {
+        "merchant": "merchant_id = $1",
+        "association": "association_id = $1 AND merchant_id IS NULL",
+        "network": "merchant_id IS NULL AND $1::uuid IS NULL",
+    }[kind]
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT account_id, channel, merchant_id, confirmed_at FROM consents
+            WHERE status = 'confirmed' AND {where}
+            ORDER BY channel, confirmed_at, account_id""",
+        scope_id,
+    )
+    return rows
+
+
 async def fetch_rows(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
     """The rows of one of this module's detail queries."""
     rows: list[asyncpg.Record] = await conn.fetch(sql, *args)

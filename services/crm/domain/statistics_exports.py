@@ -51,12 +51,19 @@ ENROLMENTS = (
     Column("ASSOCIATION", "text", 38),
     Column("COMMERCANT", "text", 38),
 )
+CONSENTS = (
+    Column("CLIENT", "text", 38),
+    Column("CANAL", "text", 8),
+    Column("COMMERCANT", "text", 38),
+    Column("CONFIRME LE", "datetime", 17),
+)
 COLUMNS: Mapping[str, Sequence[Column]] = {
     "sales": SALES,
     "rewards": REWARDS,
     "customers": CUSTOMERS,
     "inactive": INACTIVE,
     "enrolments": ENROLMENTS,
+    "consents": CONSENTS,
 }
 # The kinds of facts each file lists.
 SALE_KINDS = ("sale", "anonymous_sale", "return", "cancellation")
@@ -119,6 +126,10 @@ def enrolment_line(r: Mapping[str, Any]) -> list[object]:
         _text(r["association_id"]),
         _text(r["merchant_id"]),
     ]
+
+
+def consent_line(r: Mapping[str, Any]) -> list[object]:
+    return [_text(r["account_id"]), r["channel"], _text(r["merchant_id"]), r["confirmed_at"]]
 
 
 def csv_cells(row: Sequence[object], columns: Sequence[Column]) -> list[object]:

@@ -34,13 +34,18 @@ async def lines(
             layout.sale_line if name == "sales" else layout.reward_line
         )
         return [make(r) for r in rows]
-    if name == "enrolments":
-        enrolment_scope = scope
+    if name in ("enrolments", "consents"):
+        # A member enrols, and consents, at a merchant: a shop shows its merchant's.
+        people_scope = scope
         if scope.kind == "shop" and scope.id is not None:
             merchant = await store.merchant_of_shop(conn, scope.id)
-            enrolment_scope = fig.Scope("merchant", merchant)
+            people_scope = fig.Scope("merchant", merchant)
+        if name == "consents":
+            rows = await store.consents_in_force(conn, people_scope.kind, people_scope.id)
+            _within(len(rows))
+            return [layout.consent_line(r) for r in rows]
         rows = await store.enrolled_sql_rows(
-            conn, enrolment_scope.kind, enrolment_scope.id, p.start, p.end
+            conn, people_scope.kind, people_scope.id, p.start, p.end
         )
         _within(len(rows))
         return [layout.enrolment_line(r) for r in rows]

@@ -17,8 +17,8 @@ EXPORTS = {
     "customers": "each member who visited: visits and spending (frequency, best customers)",
     "inactive": "each inactive customer and their last visit",
     "enrolments": "each account opened",
+    "consents": "each consent in force (at the time of the export), by channel",
 }
-ExportName = Literal["sales", "rewards", "customers", "inactive", "enrolments"]
 
 
 class StatisticsQuery(BaseModel):
