@@ -94,6 +94,7 @@ class TerminalClient:
         amount_cents: int,
         reason: str = "returned",
         return_id: str | None = None,
+        **extra: Any,
     ) -> Reply:
         """A return of ``amount_cents`` of a sale, or its cancellation (``reason="cancelled"``)."""
         return await self.request(
@@ -104,8 +105,26 @@ class TerminalClient:
                 "sale_id": sale_id,
                 "amount_cents": amount_cents,
                 "reason": reason,
+                **extra,
             },
         )
+
+    async def anonymous_sale(
+        self,
+        amount_cents: int,
+        product_family: str | None = None,
+        sale_id: str | None = None,
+        **extra: Any,
+    ) -> Reply:
+        """A sale without a member, for the statistics (it earns nothing)."""
+        payload: dict[str, Any] = {
+            "sale_id": sale_id or str(uuid.uuid4()),
+            "amount_cents": amount_cents,
+            **extra,
+        }
+        if product_family:
+            payload["product_family"] = product_family
+        return await self.request("POST", "/v1/anonymous-sales", payload)
 
     async def enrol(self, phone: str | None = None, **details: Any) -> Reply:
         """A quick enrolment by ``phone``, ``email=`` or both (``enrolment_id=`` to choose it)."""

@@ -188,6 +188,30 @@ class Desk:
         detail = r.body.get("detail") if isinstance(r.body, dict) else r.status
         return [say(self.lang, "refused_online", detail=detail)]
 
+    async def anonymous(self, args: list[str]) -> list[str]:
+        """A sale without a member (no card, no phone), sent online for the statistics: what
+        lets them know the members' share of the shop's revenue. Offline, it is not kept."""
+        if not args:
+            raise ValueError("amount?")
+        self.terminal.configuration()
+        amount = parse_euros(args[0])
+        family = args[1] if len(args) > 1 else None
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
+                client = TerminalClient(
+                    s,
+                    str(self.journal.get("gateway")),
+                    str(self.journal.get("terminal_id")),
+                    str(self.journal.get("secret")),
+                )
+                r = await client.anonymous_sale(amount, family)
+        except (aiohttp.ClientError, TimeoutError):
+            return [say(self.lang, "anonymous_offline")]
+        if r.status == 201:
+            return [say(self.lang, "anonymous_done", amount=euros(amount, self.lang))]
+        detail = r.body.get("detail") if isinstance(r.body, dict) else r.status
+        return [say(self.lang, "refused_online", detail=detail)]
+
     async def sync(self, args: list[str]) -> list[str]:
         return (await self.sync_once("line" if args and args[0] in ("ligne", "line") else "ip"))[1]
 
@@ -265,6 +289,7 @@ for _names, _action in (
     (("vente", "sale"), Desk.sale),
     (("payer", "pay", "redeem"), Desk.redeem),
     (("tel", "phone"), Desk.phone),
+    (("anonyme", "anonymous"), Desk.anonymous),
     (("synchro", "sync"), Desk.sync),
     (("etat", "état", "status"), Desk.status),
     (("journal", "history"), Desk.history),

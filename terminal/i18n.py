@@ -37,6 +37,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Vente transmise, réponse en attente ({status})",
         "en": "Sale sent, answer pending ({status})",
     },
+    "anonymous_done": {
+        "fr": "Vente sans client de {amount} enregistrée (statistiques)",
+        "en": "Sale without a member of {amount} recorded (statistics)",
+    },
+    "anonymous_offline": {
+        "fr": "Hors ligne : la vente sans client n'est pas enregistrée",
+        "en": "Offline: the sale without a member is not recorded",
+    },
     "journal_warning": {
         "fr": "Attention : journal rempli à {percent} % ({pending}/{capacity}). Synchronisez.",
         "en": "Warning: journal {percent}% full ({pending}/{capacity}). Please sync.",
@@ -120,9 +128,9 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "bad_input": {"fr": "Saisie invalide : {detail}", "en": "Invalid input: {detail}"},
     "help": {
         "fr": "Commandes : carte | vente MONTANT [FAMILLE] [xQTE] | payer MONTANT|tout | "
-        "tel NUMERO|E-MAIL MONTANT [FAMILLE] | synchro [ip|ligne] | etat | journal | langue en | quitter",
+        "tel NUMERO|E-MAIL MONTANT [FAMILLE] | anonyme MONTANT [FAMILLE] | synchro [ip|ligne] | etat | journal | langue en | quitter",
         "en": "Commands: card | sale AMOUNT [FAMILY] [xQTY] | pay AMOUNT|all | "
-        "phone NUMBER|E-MAIL AMOUNT [FAMILY] | sync [ip|line] | status | journal | language fr | quit",
+        "phone NUMBER|E-MAIL AMOUNT [FAMILY] | anonymous AMOUNT [FAMILY] | sync [ip|line] | status | journal | language fr | quit",
     },
     "unknown_command": {
         "fr": "Commande inconnue : {command}. Tapez aide.",

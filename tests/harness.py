@@ -26,6 +26,9 @@ DATABASE_URL = os.environ.get(
     "COMPTOIR_DATABASE_URL", "postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_test"
 )
 AMQP_URL = os.environ.get("COMPTOIR_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/comptoir_test")
+# How long the services may take to be ready: on a loaded 2-core machine five services migrating
+# at once took over 30 s; a service that exits is reported at once, whatever the timeout.
+READY_TIMEOUT_S = float(os.environ.get("COMPTOIR_TEST_READY_TIMEOUT_S", "120"))
 
 
 # Each service connects with its own role, as in production (deploy/postgres/service-roles.sql,
@@ -154,10 +157,8 @@ class Services:
                     raise TimeoutError(f"the replica on {port} is not ready")
                 await asyncio.sleep(0.1)
 
-    async def wait_ready(self, *services: str, timeout: float = 120) -> None:
-        # Generous: on a loaded 2-core machine five services migrating at once took over 30 s
-        # to be ready; a service that exits is reported at once, whatever the timeout.
-        deadline = time.monotonic() + timeout
+    async def wait_ready(self, *services: str, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or READY_TIMEOUT_S)
         async with aiohttp.ClientSession() as s:
             for name in services or tuple(self.procs):
                 while True:

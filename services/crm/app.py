@@ -3,7 +3,8 @@
 The app factory: the HTTP routes of each entrypoints module, the handler of each event the
 crm's queue carries, the migrations. ``__main__`` only runs it.
 
-    domain/         pure: visits and counters, the customer file, consent, signed links
+    domain/         pure: visits and counters, the customer file, consent, signed links,
+                    the statistics' counting and figures
     service/        use cases: visits, customers, consents, messages, rights (GDPR)
     adapters/       all the SQL; the HTTP clients of the other services
     entrypoints/    http/ (back office and public routes), consumers.py (the events), jobs.py
@@ -17,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from services.crm.entrypoints import consumers, jobs
+from services.crm.entrypoints import statistics as statistics_consumers
 from services.crm.entrypoints.http import (
     campaigns,
     consents,
@@ -28,12 +30,14 @@ from services.crm.entrypoints.http import (
     rights,
     segments,
     sponsorship,
+    statistics,
     triggers,
 )
 from services.crm.service.common import Links
 from shared.contracts import (
     AccountDetailsCorrected,
     AccountOpened,
+    AnonymousSaleRecorded,
     CardIssued,
     LevelChanged,
     MessageStatusChanged,
@@ -56,6 +60,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     campaigns.routes,
     levels.routes,
     sponsorship.routes,
+    statistics.routes,
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).
@@ -74,6 +79,20 @@ SUBSCRIPTIONS = Subscriptions(
 )
 
 
+# The statistics' own queue and inbox: their counting, in batches of its own, is never in the
+# way of crm.events' handling of a sale (docs/statistics.md).
+STATISTICS = Subscriptions(
+    "crm.statistics",
+    {
+        TransactionsBooked: always(statistics_consumers.on_booked),
+        RewardReversed: always(statistics_consumers.on_reversed),
+        AnonymousSaleRecorded: always(statistics_consumers.on_anonymous),
+        AccountOpened: always(statistics_consumers.on_opened),
+    },
+    inbox="statistics_inbox",
+)
+
+
 def routes(app: web.Application, _: Runtime) -> None:
     API.install(app)
 
@@ -83,6 +102,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routes=routes,
     subscriptions=SUBSCRIPTIONS,
+    more_subscriptions=(STATISTICS,),
     on_ready=jobs.start,
     on_stop=jobs.stop,
 )

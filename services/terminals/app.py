@@ -18,7 +18,13 @@ from aiohttp import web
 from services.terminals.adapters import terminals as terminal_store
 from services.terminals.domain.outcomes import OUTCOMES
 from services.terminals.entrypoints import consumers, jobs
-from services.terminals.entrypoints.http import people, requests, sync, terminals
+from services.terminals.entrypoints.http import (
+    anonymous_sales,
+    people,
+    requests,
+    sync,
+    terminals,
+)
 from services.terminals.entrypoints.line import LineServer
 from services.terminals.service.requests import Gateway
 from services.terminals.service.sync import SyncService
@@ -31,7 +37,7 @@ API = Api(
     "terminals",
     "The gateway: sales, redemptions and enrolments signed by the shops' terminals (HMAC-SHA256, "
     "see README, Terminal API), and the back-office registry of terminals.",
-).include(terminals.routes, requests.routes, sync.routes, people.routes)
+).include(terminals.routes, requests.routes, anonymous_sales.routes, sync.routes, people.routes)
 
 
 async def on_ready(rt: Runtime) -> None:

@@ -5,8 +5,9 @@ One module per conversation: ``till`` (a till's requests and cards' answers to i
 (chip-card transactions synced), ``booked`` (a sale or redemption booked, whatever its
 origin), ``books`` (statements; dead letters), ``messages`` (what notifications sends and
 hears back), ``people`` (crm's changes and erasures of personal data, consents), ``levels``
-(customers' status levels), ``sponsorship`` (the rewards crm decides and cards credits).
-Importing the package registers every event (``shared.events.register``)."""
+(customers' status levels), ``sponsorship`` (the rewards crm decides and cards credits),
+``statistics`` (a sale without a member). Importing the package registers every event
+(``shared.events.register``)."""
 
 from shared.contracts.accounts import (
     AccountAdjusted,
@@ -45,6 +46,7 @@ from shared.contracts.offline import (
 )
 from shared.contracts.people import ConsentChanged, CustomerDetailsChanged, CustomerErased
 from shared.contracts.sponsorship import SponsorshipRewardGranted
+from shared.contracts.statistics import AnonymousSaleRecorded
 from shared.contracts.till import (
     CagnotteCredited,
     CagnotteRedeemed,
@@ -69,6 +71,7 @@ __all__ = [
     "AccountDetailsCorrected",
     "AccountHolderRenamed",
     "AccountOpened",
+    "AnonymousSaleRecorded",
     "AtTerminal",
     "Attachment",
     "BlacklistChanged",

@@ -164,3 +164,14 @@ async def test_the_journal_warns_then_refuses_cards_when_full(tmp_path: Path) ->
 async def test_bad_input_gets_a_clear_message(tmp_path: Path, line: str) -> None:
     (out,) = await desk(tmp_path).handle(line)
     assert out.startswith(("Saisie invalide", "Commande inconnue"))
+
+
+async def test_a_sale_without_a_member_needs_the_gateway_and_is_not_kept_offline(
+    tmp_path: Path,
+) -> None:
+    d = desk(tmp_path)
+    assert await d.handle("anonyme 12,50 livres") == [
+        "Hors ligne : la vente sans client n'est pas enregistrée"
+    ]
+    assert (await d.handle("anonyme"))[0].startswith("Saisie invalide")
+    assert d.journal.recent() == []

@@ -98,3 +98,13 @@ class ReturnAnswer(RootModel[ReturnAccepted | Pending]):
 
 class EnrolmentAnswer(RootModel[EnrolmentAccepted | Pending]):
     """201: the cards service's verdict; 202: none yet, poll GET /v1/enrolments/{id}."""
+
+
+class AnonymousSaleRecorded(BaseModel):
+    """A sale without a member, recorded for the statistics (it earns nothing): answered at
+    once, and the same to a retry."""
+
+    sale_id: UUID
+    status: Literal["recorded"]
+    amount_cents: int
+    product_family: str | None

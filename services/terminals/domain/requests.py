@@ -14,6 +14,7 @@ from services.terminals.domain.terminals import Terminal
 from shared.contracts import (
     MAX_QUANTITY,
     MAX_SALE_CENTS,
+    AnonymousSaleRecorded,
     EnrolmentRequested,
     Instant,
     Purse,
@@ -32,7 +33,7 @@ from shared.fields import (
 )
 from shared.rules.codes import InvalidCode, parse_referral_code
 
-RequestKind = Literal["sale", "redemption", "return", "enrolment"]
+RequestKind = Literal["sale", "redemption", "return", "enrolment", "anonymous_sale"]
 
 
 class Customer(BaseModel):
@@ -78,6 +79,17 @@ class SaleIn(_Strict):
         "hold earns as a sale without family",
     )
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, description="items bought (stamps)")
+
+
+class AnonymousSaleIn(_Strict):
+    """A sale without a member (no card, no phone): what the statistics need to know the
+    members' share of the revenue (docs/statistics.md). It earns nothing."""
+
+    sale_id: UUID
+    amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS)
+    product_family: ProductFamilyCode | None = Field(
+        default=None, description="a product family code of the merchant's catalogue"
+    )
 
 
 class RedemptionIn(_Strict):
@@ -171,6 +183,12 @@ def sale(s: SaleIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
         amount_cents=s.amount_cents,
         product_family=s.product_family,
         quantity=s.quantity,
+    )
+
+
+def anonymous_sale(s: AnonymousSaleIn, at: dict[str, Any]) -> tuple[UUID, EventData]:
+    return s.sale_id, AnonymousSaleRecorded(
+        **at, sale_id=s.sale_id, amount_cents=s.amount_cents, product_family=s.product_family
     )
 
 

@@ -13,6 +13,7 @@ import asyncpg
 from services.terminals.adapters import requests as store
 from services.terminals.domain.answers import Pending
 from services.terminals.domain.keyring import Keyring
+from services.terminals.domain.outcomes import Decision
 from services.terminals.domain.terminals import Terminal
 from services.terminals.service.intake import Existing, Intake, Item, Replay
 from services.terminals.service.registry import PROBLEMS, TerminalRegistry
@@ -64,6 +65,45 @@ class Gateway:
         if decided is None:  # no verdict in time: the terminal polls the request's status
             return await self.status(kind, request_id, t)
         return decided
+
+    async def record(
+        self,
+        kind: str,
+        request_id: UUID,
+        t: Terminal,
+        nonce: str,
+        body: bytes,
+        event: Event[Any],
+        outcome: dict[str, Any],
+    ) -> Verdict:
+        """A request no service answers (a sale without a member): recorded with its event,
+        and answered at once with ``outcome``, the same to a retry."""
+        digest = hashlib.sha256(body).digest()
+        known = await self.intake.submit(Item(kind, request_id, t.id, nonce, digest, event))
+        if isinstance(known, Replay):
+            raise Problem(
+                409,
+                "Replayed request",
+                "this nonce was already used",
+                type_=PROBLEMS + "replay",
+                code="replay",
+            )
+        if isinstance(known, Existing):
+            if (known.kind, known.terminal_id, known.body_sha256) != (kind, t.id, digest):
+                raise Problem(
+                    409,
+                    "Id already used",
+                    f"{request_id} names another request",
+                    type_=PROBLEMS + "id-conflict",
+                    code="id_conflict",
+                )
+            if known.status != "pending":
+                return known.http_status or 201, known.outcome
+        async with self.pool.acquire() as conn:
+            await store.record_outcomes(
+                conn, [Decision(request_id, kind, "accepted", 201, outcome)]
+            )
+        return 201, outcome
 
     async def status(self, kind: str, request_id: UUID, t: Terminal) -> Verdict:
         r = await store.status(self.pool, kind, request_id, t.id)

@@ -1,0 +1,372 @@
+"""The SQL of the statistics: the facts counted once (and exported as detail lines), and the
+aggregates the consumer adds to (services/crm/migrations/0009_statistics.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+
+from services.crm.domain.statistics import COUNTERS, Deltas, Line
+from shared.db.query import Batch
+
+LINES = Batch(
+    "statistics_lines",
+    [
+        ("kind", "text"),
+        ("id", "uuid"),
+        ("association_id", "uuid"),
+        ("merchant_id", "uuid"),
+        ("shop_id", "uuid"),
+        ("account_id", "uuid"),
+        ("occurred_at", "timestamptz"),
+        ("day", "date"),
+        ("amount_cents", "bigint"),
+        ("reward_cents", "bigint"),
+        ("product_family", "text"),
+        ("sale_id", "uuid"),
+    ],
+    "ON CONFLICT (kind, id) DO NOTHING RETURNING kind, id",
+)
+
+CUSTOMER_DAYS = Batch(
+    "statistics_customer_days",
+    [
+        ("shop_id", "uuid"),
+        ("day", "date"),
+        ("account_id", "uuid"),
+        ("merchant_id", "uuid"),
+        ("association_id", "uuid"),
+        ("visits", "bigint"),
+        ("spent_cents", "bigint"),
+    ],
+    """ON CONFLICT (shop_id, day, account_id) DO UPDATE SET
+           visits = statistics_customer_days.visits + excluded.visits,
+           spent_cents = statistics_customer_days.spent_cents + excluded.spent_cents""",
+)
+
+ENROLMENTS = Batch(
+    "statistics_enrolments",
+    [("scope_id", "uuid"), ("day", "date"), ("enrolments", "bigint")],
+    """ON CONFLICT (scope_id, day) DO UPDATE SET
+           enrolments = statistics_enrolments.enrolments + excluded.enrolments""",
+)
+
+_ADDED = ", ".join(f"{c} = d.{c} + excluded.{c}" for c in COUNTERS)
+_COUNTER_ARRAYS = ", ".join(f"${i}::bigint[]" for i in range(4, 4 + len(COUNTERS)))
+_HOURS = 4 + len(COUNTERS)
+
+
+def _days_sql() -> str:
+    # unnest(...) WITH ORDINALITY numbers the rows, to pick each row's hours (text, since a
+    # two-dimensional array cannot be unnested by row).
+    cols = ", ".join(f"c{i}" for i in range(3 + len(COUNTERS)))
+    return f"""
+    INSERT INTO statistics_days AS d (scope_id, day, merchant_id, {", ".join(COUNTERS)},
+                                      sales_by_hour)
+    SELECT {cols}, (${_HOURS}::text[])[n]::bigint[]
+    FROM unnest($1::uuid[], $2::date[], $3::uuid[], {_COUNTER_ARRAYS})
+         WITH ORDINALITY AS u({cols}, n)
+    ON CONFLICT (scope_id, day) DO UPDATE SET {_ADDED},
+        sales_by_hour = ARRAY(
+            SELECT a + b
+            FROM unnest(d.sales_by_hour, excluded.sales_by_hour) WITH ORDINALITY AS z(a, b, i)
+            ORDER BY i)"""
+
+
+_ADD_DAYS = _days_sql()
+
+
+async def insert_lines(conn: asyncpg.Connection, lines: Sequence[Line]) -> set[tuple[str, UUID]]:
+    """Record the facts; the (kind, id) of those that were new."""
+    rows = await LINES.fetch(
+        conn,
+        (
+            (
+                x.kind,
+                x.id,
+                x.association_id,
+                x.merchant_id,
+                x.shop_id,
+                x.account_id,
+                x.occurred_at,
+                x.day,
+                x.amount_cents,
+                x.reward_cents,
+                x.product_family,
+                x.sale_id,
+            )
+            for x in lines
+        ),
+    )
+    return {(r["kind"], r["id"]) for r in rows}
+
+
+async def sales(conn: asyncpg.Connection, ids: Iterable[UUID]) -> dict[UUID, Line]:
+    """The members' sales of these ids the statistics counted."""
+    found = await conn.fetch(
+        """SELECT kind, id, association_id, merchant_id, shop_id, account_id, occurred_at,
+                  amount_cents, reward_cents, product_family, sale_id
+           FROM statistics_lines WHERE kind = 'sale' AND id = ANY($1::uuid[])""",
+        list(set(ids)),
+    )
+    return {r["id"]: Line(**dict(r)) for r in found}
+
+
+async def add(conn: asyncpg.Connection, deltas: Deltas) -> None:
+    """Add a batch's deltas, each table's rows in key order (two batches updating the same
+    rows lock them in the same order: no deadlock)."""
+    days = sorted(deltas.days.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+    if days:
+        arrays: list[list[object]] = [[] for _ in range(4 + len(COUNTERS))]
+        for (scope_id, day), row in days:
+            arrays[0].append(scope_id)
+            arrays[1].append(day)
+            arrays[2].append(row.merchant_id)
+            for i, name in enumerate(COUNTERS, start=3):
+                arrays[i].append(row.counters[name])
+            arrays[-1].append("{" + ",".join(map(str, row.sales_by_hour)) + "}")
+        await conn.execute(_ADD_DAYS, *arrays)
+    await CUSTOMER_DAYS.execute(
+        conn,
+        (
+            (shop, day, account, c.merchant_id, c.association_id, c.visits, c.spent_cents)
+            for (shop, day, account), c in sorted(deltas.customers.items(), key=lambda kv: kv[0])
+        ),
+    )
+    await ENROLMENTS.execute(
+        conn,
+        ((scope, day, n) for (scope, day), n in sorted(deltas.enrolments.items())),
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+_SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
+
+
+def _where_days(kind: str) -> str:
+    """A scope's rows of statistics_days: a merchant sums its shops' rows."""
+    return "merchant_id = $1" if kind == "merchant" else "scope_id = $1"
+
+
+async def day_sums(
+    conn: asyncpg.Connection, kind: str, scope_id: UUID, first: date, start: date, end: date
+) -> dict[bool, asyncpg.Record]:
+    """The counters' sums over [first, start) (False) and [start, end] (True)."""
+    rows = await conn.fetch(
+        f"""SELECT day >= $3 AS current, {_SUMS}
+            FROM statistics_days
+            WHERE {_where_days(kind)} AND day BETWEEN $2 AND $4
+            GROUP BY 1""",
+        scope_id,
+        first,
+        start,
+        end,
+    )
+    return {r["current"]: r for r in rows}
+
+
+async def hour_cells(
+    conn: asyncpg.Connection, kind: str, scope_id: UUID, first: date, start: date, end: date
+) -> list[asyncpg.Record]:
+    """(current, ISO weekday, hour, sales) over [first, end]."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT day >= $3 AS current, extract(isodow FROM day)::int AS dow,
+                   (h - 1)::int AS hour, sum(v)::bigint AS sales
+            FROM statistics_days, unnest(sales_by_hour) WITH ORDINALITY AS u(v, h)
+            WHERE {_where_days(kind)} AND day BETWEEN $2 AND $4
+            GROUP BY 1, 2, 3""",
+        scope_id,
+        first,
+        start,
+        end,
+    )
+    return rows
+
+
+_CUSTOMER_SCOPE = {"shop": "shop_id", "merchant": "merchant_id", "association": "association_id"}
+
+
+def customers_sql(kind: str) -> str:
+    """Each member who visited the scope in [$2, $3]: visits and net spending."""
+    return f"""SELECT account_id, sum(visits)::bigint AS visits,
+                      sum(spent_cents)::bigint AS spent_cents,
+                      min(day) FILTER (WHERE visits > 0) AS first_visit,
+                      max(day) FILTER (WHERE visits > 0) AS last_visit
+               FROM statistics_customer_days
+               WHERE {_CUSTOMER_SCOPE[kind]} = $1 AND day BETWEEN $2 AND $3
+               GROUP BY account_id HAVING sum(visits) > 0"""
+
+
+async def customer_figures(
+    conn: asyncpg.Connection,
+    kind: str,
+    scope_id: UUID,
+    bounds: tuple[date, date, date, date, date],
+    best: int,
+) -> asyncpg.Record:
+    """One scan of a scope's member days for the per-member figures. ``bounds``: the
+    previous period's first day, the period's first and last days, the inactive window's
+    first and last days. Answers each period's visits per customer (one number each), the
+    best ``best`` customers of the period and the inactive customers' count."""
+    prev_start, start, end, first, last = bounds
+    row: asyncpg.Record = await conn.fetchrow(
+        f"""WITH c AS (
+                SELECT account_id,
+                       sum(visits) FILTER (WHERE day >= $3::date) AS visits,
+                       sum(spent_cents) FILTER (WHERE day >= $3::date) AS spent_cents,
+                       sum(visits) FILTER (WHERE day BETWEEN $2::date AND $3::date - 1) AS previous,
+                       sum(visits) FILTER (WHERE day BETWEEN $5::date AND $6::date) AS before,
+                       sum(visits) FILTER (WHERE day > $6::date) AS since
+                FROM statistics_customer_days
+                WHERE {_CUSTOMER_SCOPE[kind]} = $1 AND day BETWEEN least($2::date, $5::date) AND $4::date
+                GROUP BY account_id)
+            SELECT coalesce(array_agg(visits) FILTER (WHERE visits > 0), '{{}}') AS visits,
+                   coalesce(array_agg(previous) FILTER (WHERE previous > 0), '{{}}')
+                       AS previous,
+                   count(*) FILTER (WHERE before > 0 AND coalesce(since, 0) = 0) AS inactive,
+                   (SELECT coalesce(json_agg(b), '[]') FROM (
+                        SELECT account_id, visits, spent_cents FROM c WHERE visits > 0
+                        ORDER BY spent_cents DESC, visits DESC, account_id LIMIT $7) AS b)::text
+                       AS best
+            FROM c""",
+        scope_id,
+        prev_start,
+        start,
+        end,
+        first,
+        last,
+        best,
+    )
+    return row
+
+
+def inactive_sql(kind: str) -> str:
+    """Members who visited the scope in [$2, $3] and not after $3 up to $4."""
+    return f"""SELECT account_id, max(day) FILTER (WHERE visits > 0) AS last_visit
+               FROM statistics_customer_days
+               WHERE {_CUSTOMER_SCOPE[kind]} = $1 AND day BETWEEN $2 AND $4
+               GROUP BY account_id
+               HAVING sum(visits) > 0 AND max(day) FILTER (WHERE visits > 0) <= $3"""
+
+
+async def enrolments(
+    conn: asyncpg.Connection, scope_id: UUID, first: date, end: date
+) -> tuple[int, dict[date, int]]:
+    """The accounts opened up to ``first`` (excluded), and those of each day of [first, end]."""
+    rows = await conn.fetch(
+        """SELECT day >= $2::date AS within, CASE WHEN day >= $2::date THEN day END AS day,
+                  sum(enrolments)::bigint AS n
+           FROM statistics_enrolments WHERE scope_id = $1 AND day <= $3
+           GROUP BY 1, 2""",
+        scope_id,
+        first,
+        end,
+    )
+    before = sum(r["n"] for r in rows if not r["within"])
+    return before, {r["day"]: r["n"] for r in rows if r["within"]}
+
+
+async def merchant_of_shop(conn: asyncpg.Connection, shop_id: UUID) -> UUID | None:
+    merchant: UUID | None = await conn.fetchval(
+        "SELECT merchant_id FROM statistics_days WHERE scope_id = $1 LIMIT 1", shop_id
+    )
+    return merchant
+
+
+async def consents(conn: asyncpg.Connection, kind: str, scope_id: UUID | None) -> dict[str, int]:
+    """The consents in force per channel: a merchant's own; an association's (network-wide
+    consents of its members); the network's (every association's)."""
+    where = {
+        "merchant": "merchant_id = $1",
+        "association": "association_id = $1 AND merchant_id IS NULL",
+        "network": "merchant_id IS NULL AND $1::uuid IS NULL",
+    }[kind]
+    rows = await conn.fetch(
+        f"""SELECT channel, count(*)::bigint AS n FROM consents
+            WHERE status = 'confirmed' AND {where} GROUP BY channel""",
+        scope_id,
+    )
+    return {r["channel"]: r["n"] for r in rows}
+
+
+# --- detail lines ----------------------------------------------------------------------------
+
+_LINE_SCOPE = {
+    "shop": "shop_id = $1",
+    "merchant": "merchant_id = $1",
+    "association": "association_id = $1",
+    "network": "$1::uuid IS NULL",
+}
+
+
+def lines_sql(kind: str, kinds: Sequence[str]) -> str:
+    listed = ", ".join(f"'{k}'" for k in kinds)
+    return f"""SELECT occurred_at, day, kind, id, shop_id, merchant_id, account_id, amount_cents,
+                      reward_cents, product_family, sale_id
+               FROM statistics_lines
+               WHERE {_LINE_SCOPE[kind]} AND day BETWEEN $2 AND $3 AND kind IN ({listed})
+               ORDER BY occurred_at, kind, id"""
+
+
+async def count_lines(
+    conn: asyncpg.Connection,
+    kind: str,
+    scope_id: UUID | None,
+    start: date,
+    end: date,
+    kinds: Sequence[str],
+) -> int:
+    n: int = await conn.fetchval(
+        f"SELECT count(*) FROM ({lines_sql(kind, kinds)}) AS l", scope_id, start, end
+    )
+    return n
+
+
+async def enrolled_sql_rows(
+    conn: asyncpg.Connection, kind: str, scope_id: UUID | None, start: date, end: date
+) -> list[asyncpg.Record]:
+    """The accounts opened in [start, end] (Paris days): the detail of the enrolments."""
+    where = {
+        "merchant": "enrolled_by_merchant = $1",
+        "association": "association_id = $1",
+        "network": "$1::uuid IS NULL",
+    }[kind]
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT account_id, association_id, enrolled_by_merchant AS merchant_id, enrolled_at
+            FROM customers
+            WHERE {where} AND enrolled_at IS NOT NULL
+              AND (enrolled_at AT TIME ZONE 'Europe/Paris')::date BETWEEN $2 AND $3
+            ORDER BY enrolled_at, account_id""",
+        scope_id,
+        start,
+        end,
+    )
+    return rows
+
+
+async def consents_in_force(
+    conn: asyncpg.Connection, kind: str, scope_id: UUID | None
+) -> list[asyncpg.Record]:
+    """The consents counted by ``consents``, one line each (the detail of the counts)."""
+    where = {
+        "merchant": "merchant_id = $1",
+        "association": "association_id = $1 AND merchant_id IS NULL",
+        "network": "merchant_id IS NULL AND $1::uuid IS NULL",
+    }[kind]
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT account_id, channel, merchant_id, confirmed_at FROM consents
+            WHERE status = 'confirmed' AND {where}
+            ORDER BY channel, confirmed_at, account_id""",
+        scope_id,
+    )
+    return rows
+
+
+async def fetch_rows(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
+    """The rows of one of this module's detail queries."""
+    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    return rows

@@ -1,0 +1,148 @@
+"""The detail lines behind each exported figure (docs/statistics.md): the columns of each file
+and the line of each fact. Pure: the rows come from the adapters, the files from shared/xlsx
+and shared/tabular."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from shared import tabular
+from shared.xlsx import PARIS, Column
+
+# A file is refused past this many lines (a narrower scope or period answers): XLSX itself
+# stops at 1,048,576 rows.
+MAX_LINES = 1_000_000
+
+SALES = (
+    Column("DATE", "datetime", 17),
+    Column("JOUR", "date", 11),
+    Column("NATURE", "text", 16),
+    Column("ID", "text", 38),
+    Column("BOUTIQUE", "text", 38),
+    Column("COMMERCANT", "text", 38),
+    Column("CLIENT", "text", 38),
+    Column("MONTANT", "cents", 12),
+    Column("FAMILLE", "text", 14),
+    Column("VENTE", "text", 38),
+)
+REWARDS = (
+    Column("DATE", "datetime", 17),
+    Column("JOUR", "date", 11),
+    Column("NATURE", "text", 16),
+    Column("ID", "text", 38),
+    Column("BOUTIQUE", "text", 38),
+    Column("CLIENT", "text", 38),
+    Column("ACCORDE", "cents", 12),
+    Column("DEPENSE", "cents", 12),
+)
+CUSTOMERS = (
+    Column("CLIENT", "text", 38),
+    Column("VISITES", "int", 10),
+    Column("DEPENSE", "cents", 12),
+    Column("PREMIERE VISITE", "date", 15),
+    Column("DERNIERE VISITE", "date", 15),
+)
+INACTIVE = (Column("CLIENT", "text", 38), Column("DERNIERE VISITE", "date", 15))
+ENROLMENTS = (
+    Column("DATE", "datetime", 17),
+    Column("CLIENT", "text", 38),
+    Column("ASSOCIATION", "text", 38),
+    Column("COMMERCANT", "text", 38),
+)
+CONSENTS = (
+    Column("CLIENT", "text", 38),
+    Column("CANAL", "text", 8),
+    Column("COMMERCANT", "text", 38),
+    Column("CONFIRME LE", "datetime", 17),
+)
+COLUMNS: Mapping[str, Sequence[Column]] = {
+    "sales": SALES,
+    "rewards": REWARDS,
+    "customers": CUSTOMERS,
+    "inactive": INACTIVE,
+    "enrolments": ENROLMENTS,
+    "consents": CONSENTS,
+}
+# The kinds of facts each file lists.
+SALE_KINDS = ("sale", "anonymous_sale", "return", "cancellation")
+REWARD_KINDS = ("sale", "return", "cancellation", "redemption")
+# A return or a cancellation takes its amount (and reward) off: negative in the file.
+_SIGN = {"sale": 1, "anonymous_sale": 1, "return": -1, "cancellation": -1, "redemption": 1}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def sale_line(r: Mapping[str, Any]) -> list[object]:
+    return [
+        r["occurred_at"],
+        r["day"],
+        r["kind"],
+        _text(r["id"]),
+        _text(r["shop_id"]),
+        _text(r["merchant_id"]),
+        _text(r["account_id"]),
+        _SIGN[r["kind"]] * r["amount_cents"],
+        r["product_family"],
+        _text(r["sale_id"]),
+    ]
+
+
+def reward_line(r: Mapping[str, Any]) -> list[object]:
+    spent = r["kind"] == "redemption"
+    return [
+        r["occurred_at"],
+        r["day"],
+        r["kind"],
+        _text(r["id"]),
+        _text(r["shop_id"]),
+        _text(r["account_id"]),
+        0 if spent else _SIGN[r["kind"]] * r["reward_cents"],
+        r["amount_cents"] if spent else 0,
+    ]
+
+
+def customer_line(r: Mapping[str, Any]) -> list[object]:
+    return [
+        _text(r["account_id"]),
+        r["visits"],
+        r["spent_cents"],
+        r["first_visit"],
+        r["last_visit"],
+    ]
+
+
+def inactive_line(r: Mapping[str, Any]) -> list[object]:
+    return [_text(r["account_id"]), r["last_visit"]]
+
+
+def enrolment_line(r: Mapping[str, Any]) -> list[object]:
+    return [
+        r["enrolled_at"],
+        _text(r["account_id"]),
+        _text(r["association_id"]),
+        _text(r["merchant_id"]),
+    ]
+
+
+def consent_line(r: Mapping[str, Any]) -> list[object]:
+    return [_text(r["account_id"]), r["channel"], _text(r["merchant_id"]), r["confirmed_at"]]
+
+
+def csv_cells(row: Sequence[object], columns: Sequence[Column]) -> list[object]:
+    """Cells for the one CSV writer, French Excel's dialect: amounts in euros as numbers,
+    times in Paris, every text neutralised by the writer."""
+    out: list[object] = []
+    for value, column in zip(row, columns, strict=True):
+        if value is None:
+            out.append("")
+        elif isinstance(value, datetime):
+            out.append(value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"))
+        elif column.kind == "cents" and isinstance(value, int):
+            out.append(tabular.euros(value))
+        else:
+            out.append(value)
+    return out

@@ -1,0 +1,108 @@
+"""The statistics' consumer (queue crm.statistics, apart from crm.events so that counting
+never slows the sale's path): each event read into the facts the statistics count, in the
+consumer's transaction for the batch (docs/statistics.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.crm.domain.statistics import Line
+from services.crm.service import statistics as service
+from shared.contracts import (
+    AccountOpened,
+    AnonymousSaleRecorded,
+    RewardReversed,
+    TransactionsBooked,
+)
+from shared.events import Event
+
+
+async def on_booked(
+    conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
+) -> Sequence[Event[Any]]:
+    """A member's sale; a redemption of rewards (stored value spent is no reward)."""
+    await service.record(
+        conn,
+        (
+            Line(
+                "sale" if t.kind == "sale" else "redemption",
+                t.transaction_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
+                t.account_id,
+                t.occurred_at,
+                t.amount_cents,
+                t.reward_cents if t.kind == "sale" else 0,
+                t.product_family,
+            )
+            for d in (e.data for e in events)
+            for t in d.transactions
+            if t.kind == "sale" or t.purse == "cagnotte"
+        ),
+    )
+    return []
+
+
+async def on_reversed(
+    conn: asyncpg.Connection, events: list[Event[RewardReversed]]
+) -> Sequence[Event[Any]]:
+    """Goods returned (the return's day) or a sale cancelled (taken out of the sale's day)."""
+    await service.record(
+        conn,
+        (
+            Line(
+                "return" if d.reason == "returned" else "cancellation",
+                d.return_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
+                d.account_id,
+                d.occurred_at,
+                d.amount_cents,
+                d.reward_cents,
+                None,
+                d.sale_id,
+            )
+            for d in (e.data for e in events)
+        ),
+    )
+    return []
+
+
+async def on_anonymous(
+    conn: asyncpg.Connection, events: list[Event[AnonymousSaleRecorded]]
+) -> Sequence[Event[Any]]:
+    """A sale the till recorded without a member."""
+    await service.record(
+        conn,
+        (
+            Line(
+                "anonymous_sale",
+                d.sale_id,
+                d.association_id,
+                d.merchant_id,
+                d.shop_id,
+                None,
+                d.occurred_at,
+                d.amount_cents,
+                0,
+                d.product_family,
+            )
+            for d in (e.data for e in events)
+        ),
+    )
+    return []
+
+
+async def on_opened(
+    conn: asyncpg.Connection, events: list[Event[AccountOpened]]
+) -> Sequence[Event[Any]]:
+    """An account opened: an enrolment of its association (and merchant), on its day."""
+    await service.enrolled(
+        conn, ((d.association_id, d.merchant_id, d.opened_at) for d in (e.data for e in events))
+    )
+    return []

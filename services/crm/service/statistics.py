@@ -1,0 +1,140 @@
+"""The statistics' use cases: count a batch of facts into the aggregates (the consumer of
+queue crm.statistics), and answer a scope's figures over a period and the previous one
+(docs/statistics.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from services.crm.adapters import statistics as store
+from services.crm.domain import statistics_figures as fig
+from services.crm.domain.statistics import NETWORK, Deltas, Line, count
+
+
+async def record(conn: asyncpg.Connection, lines: Iterable[Line]) -> int:
+    """Count the facts the statistics have not counted yet; how many were new."""
+    batch = list(lines)
+    if not batch:
+        return 0
+    fresh_keys = await store.insert_lines(conn, batch)
+    fresh = [x for x in batch if (x.kind, x.id) in fresh_keys]
+    named = [x.sale_id for x in fresh if x.kind == "cancellation" and x.sale_id is not None]
+    sales = await store.sales(conn, named) if named else {}
+    await store.add(conn, count(fresh, sales))
+    return len(fresh)
+
+
+async def enrolled(
+    conn: asyncpg.Connection, accounts: Iterable[tuple[UUID, UUID | None, datetime]]
+) -> None:
+    """Accounts opened (association, merchant or None, when): the enrolments' counts."""
+    deltas = Deltas()
+    for association_id, merchant_id, at in accounts:
+        deltas.enrolled(association_id, merchant_id, at)
+    await store.add(conn, deltas)
+
+
+async def _money(
+    conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    prev = p.previous()
+    scope_id = scope.id or NETWORK
+    sums = await store.day_sums(conn, scope.kind, scope_id, prev.start, p.start, p.end)
+    cells = await store.hour_cells(conn, scope.kind, scope_id, prev.start, p.start, p.end)
+    out = []
+    for current in (True, False):
+        row = sums.get(current)
+        figures = fig.money_figures(dict(row) if row is not None else {})
+        figures["traffic"] = fig.traffic(
+            [(c["dow"], c["hour"], c["sales"]) for c in cells if c["current"] is current]
+        )
+        out.append(figures)
+    return out[0], out[1]
+
+
+_NOT_KEPT: dict[str, Any] = {
+    "customers": None,
+    "visits_per_customer": None,
+    "frequency": None,
+    "best_customers": None,
+}
+
+
+def _per_member(visits: int, per_customer: list[int]) -> dict[str, Any]:
+    return {
+        "customers": len(per_customer),
+        "visits_per_customer": fig.visits_per_customer(visits, len(per_customer)),
+        "frequency": fig.frequency(per_customer),
+    }
+
+
+async def _customers(
+    conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period, visits: tuple[int, int]
+) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """Per-member figures of the period and the previous one, and the inactive customers at
+    the period's end; not kept for the network (docs/statistics.md)."""
+    if scope.id is None:
+        return dict(_NOT_KEPT), dict(_NOT_KEPT), None
+    first, last = fig.inactive_window(p.end)
+    bounds = (p.previous().start, p.start, p.end, first, last)
+    row = await store.customer_figures(conn, scope.kind, scope.id, bounds, fig.BEST_CUSTOMERS)
+    current = _per_member(visits[0], list(row["visits"]))
+    current["best_customers"] = orjson.loads(row["best"])
+    previous = _per_member(visits[1], list(row["previous"]))
+    previous["best_customers"] = None
+    return current, previous, int(row["inactive"])
+
+
+async def _people(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> dict[str, Any]:
+    """Members, enrolments over time, inactive customers and consents at the period's end."""
+    enrolment_scope = scope
+    if scope.kind == "shop" and scope.id is not None:
+        # A member enrols at a merchant, not a shop: a shop shows its merchant's.
+        merchant = await store.merchant_of_shop(conn, scope.id)
+        enrolment_scope = fig.Scope("merchant", merchant) if merchant else scope
+    scope_id = enrolment_scope.id or NETWORK
+    prev = p.previous()
+    before, per_day = await store.enrolments(conn, scope_id, prev.start, p.end)
+    current = sum(n for d, n in per_day.items() if d >= p.start)
+    previous = sum(n for d, n in per_day.items() if d < p.start)
+    consents = None
+    if enrolment_scope.kind != "shop":
+        consents = await store.consents(conn, enrolment_scope.kind, enrolment_scope.id)
+    return {
+        "members": before + previous + current,
+        "members_at_start": before + previous,
+        "enrolments": current,
+        "previous_enrolments": previous,
+        "enrolments_over_time": fig.series(p, per_day),
+        "enrolments_step": fig.series_step(p),
+        "consents": {c: (consents or {}).get(c, 0) for c in ("email", "sms", "post")}
+        if consents is not None
+        else None,
+    }
+
+
+async def figures(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> dict[str, Any]:
+    """Every figure of a scope over a period, and over the previous period of as many days."""
+    current, previous = await _money(conn, scope, p)
+    members, previous_members, inactive = await _customers(
+        conn, scope, p, (current["visits"], previous["visits"])
+    )
+    current |= members | {"inactive_customers": inactive}
+    previous |= previous_members
+    people = await _people(conn, scope, p)
+    previous["enrolments"] = people.pop("previous_enrolments")
+    current |= people
+    prev = p.previous()
+    return {
+        "scope": {"kind": scope.kind, "id": scope.id},
+        "period": {"from": p.start, "to": p.end, "days": p.days},
+        "previous_period": {"from": prev.start, "to": prev.end, "days": prev.days},
+        "figures": current,
+        "previous": previous,
+    }
