@@ -71,6 +71,15 @@ DOWN = {
                              merchant_customers_regulars;
                          DROP FUNCTION IF EXISTS celebrated_days(date, date, date[]);
                          DROP STATISTICS IF EXISTS customers_sign_of_life;""",
+    "celebrated_days_inline": """CREATE OR REPLACE FUNCTION celebrated_days(birth date, spouse date,
+                                                                children date[])
+                                     RETURNS integer[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+                                     AS $$ SELECT coalesce(array_agg((extract(month FROM d) * 100
+                                                             + extract(day FROM d))::integer), '{}')
+                                           FROM unnest(array_append(array_append(children, birth),
+                                                                    spouse)) AS d
+                                           WHERE d IS NOT NULL $$;
+                                 DROP FUNCTION IF EXISTS celebrated_days_of(date, date, date[]);""",
 }
 
 

@@ -54,13 +54,15 @@ class Batch:
     def arrays(self, rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
         """The rows as one array per column, the statement's arguments."""
         width = len(self.columns)
-        out: list[list[Any]] = [[] for _ in range(width)]
-        for row in rows:
+        rows = rows if isinstance(rows, list) else list(rows)
+        for row in rows:  # checked first: the transpose below runs in C, without a check
             if len(row) != width:
                 raise ValueError(f"{self.table}: a row of {len(row)} values for {width} columns")
-            for column, value in zip(out, row, strict=True):
-                column.append(value)
-        return out
+        if not rows:
+            return [[] for _ in range(width)]
+        # zip(*rows) transposes in C: a Python loop per value was a measurable part of the
+        # consumers' CPU on the sync storm (docs/benchmarks.md, 2026-12-06 23:00).
+        return [list(column) for column in zip(*rows, strict=True)]
 
     async def execute(
         self, conn: asyncpg.Connection | asyncpg.Pool, rows: Iterable[Sequence[Any]]

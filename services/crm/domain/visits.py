@@ -102,11 +102,12 @@ def tally(visits: list[tuple[K, int, datetime]]) -> dict[K, Tally]:
 def one_per_sale(visits: Iterable[Visit]) -> list[Visit]:
     """One visit per sale, the first seen: the same sale twice in a batch (re-sent under
     another event id) would make the upsert touch its row twice. Sorted by sale: the lock order
-    of concurrent batches."""
+    of concurrent batches (by ``UUID.int``: the UUIDs' own order, compared in C rather than by
+    ``UUID.__lt__``, a measurable part of crm's CPU on the sync storm)."""
     first: dict[UUID, Visit] = {}
     for v in visits:
         first.setdefault(v.sale_id, v)
-    return sorted(first.values(), key=lambda v: v.sale_id)
+    return sorted(first.values(), key=lambda v: v.sale_id.int)
 
 
 def one_per_cancelled_sale(cancellations: Iterable[Cancellation]) -> list[Cancellation]:
@@ -114,7 +115,7 @@ def one_per_cancelled_sale(cancellations: Iterable[Cancellation]) -> list[Cancel
     first: dict[UUID, Cancellation] = {}
     for c in cancellations:
         first.setdefault(c.sale_id, c)
-    return sorted(first.values(), key=lambda c: c.sale_id)
+    return sorted(first.values(), key=lambda c: c.sale_id.int)
 
 
 def counted(visits: Iterable[Visit]) -> list[Counted]:
@@ -130,7 +131,7 @@ def by_customer(visits: Iterable[Counted]) -> list[tuple[UUID, UUID, Tally]]:
     tallies = tally(
         [((c.account_id, c.association_id), c.amount_cents, c.occurred_at) for c in visits]
     )
-    return [(a, assoc, t) for (a, assoc), t in sorted(tallies.items(), key=lambda kv: kv[0][0])]
+    return [(a, assoc, t) for (a, assoc), t in sorted(tallies.items(), key=lambda kv: kv[0][0].int)]
 
 
 def by_merchant(visits: Iterable[Counted]) -> list[tuple[UUID, UUID, Tally]]:
@@ -138,4 +139,7 @@ def by_merchant(visits: Iterable[Counted]) -> list[tuple[UUID, UUID, Tally]]:
     tallies = tally(
         [((c.account_id, c.merchant_id), c.amount_cents, c.occurred_at) for c in visits]
     )
-    return [(a, m, t) for (a, m), t in sorted(tallies.items())]
+    return [
+        (a, m, t)
+        for (a, m), t in sorted(tallies.items(), key=lambda kv: (kv[0][0].int, kv[0][1].int))
+    ]

@@ -36,6 +36,11 @@ from shared.rules.codes import (
 )
 
 
+def _uuid_order(u: UUID) -> int:
+    """The UUIDs' own order, compared in C (``sorted`` of UUIDs calls ``UUID.__lt__``)."""
+    return u.int
+
+
 def problem(r: rules.Refusal) -> Problem:
     return Problem(r.status, "Sponsorship refused", r.detail, reason=r.reason)
 
@@ -146,7 +151,7 @@ async def link_quietly(
 async def after_sales(conn: asyncpg.Connection, accounts: Iterable[UUID]) -> list[Event[Any]]:
     """After the sales new here: the rewards of the newcomers among their customers whose
     N-th purchase came."""
-    return await _decide_due(conn, sorted(set(accounts)), "purchase")
+    return await _decide_due(conn, sorted(set(accounts), key=_uuid_order), "purchase")
 
 
 async def _decide_due(

@@ -230,7 +230,8 @@ async def after_sales(
     of the batch's customers are read at once, and only when a trigger may need them."""
     if not sales:
         return []
-    triggers = await rows.after_sale(conn, sorted({(a, m) for a, m, _ in sales}))
+    scopes = sorted({(a, m) for a, m, _ in sales}, key=lambda s: (s[0].int, s[1].int))
+    triggers = await rows.after_sale(conn, scopes)
     if not triggers:
         return []
     due: list[

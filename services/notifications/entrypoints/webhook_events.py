@@ -24,7 +24,11 @@ from shared.events import Event
 async def on_booked(
     conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
 ) -> Sequence[Event[Any]]:
-    await webhooks.intake(conn, (o for e in events for o in rules.from_booked(e.id, e.data)))
+    await webhooks.intake_of(
+        conn,
+        (e.data.association_id for e in events),
+        lambda: (o for e in events for o in rules.from_booked(e.id, e.data)),
+    )
     return []
 
 

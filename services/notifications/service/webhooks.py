@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -138,6 +138,27 @@ async def intake(conn: asyncpg.Connection, occurrences: Iterable[rules.Occurrenc
     if not found:
         return 0
     subs = await store.live_of(conn, [o.association_id for o in found])
+    return await _deliveries(conn, subs, found)
+
+
+async def intake_of(
+    conn: asyncpg.Connection,
+    association_ids: Iterable[UUID],
+    occurrences: Callable[[], Iterable[rules.Occurrence]],
+) -> int:
+    """``intake`` of the occurrences of events of ``association_ids``, built only when one of
+    them has a live subscription: a booked sale's occurrences (a dict per transaction) cost
+    more than the lookup, and most networks subscribe to nothing (the sync storm's CPU,
+    issue 12 item 4)."""
+    subs = await store.live_of(conn, list(set(association_ids)))
+    if not subs:
+        return 0
+    return await _deliveries(conn, subs, list(occurrences()))
+
+
+async def _deliveries(
+    conn: asyncpg.Connection, subs: list[Subscription], found: list[rules.Occurrence]
+) -> int:
     now = clock.now()
     rows: list[list[Any]] = []
     for o in found:
