@@ -38,7 +38,9 @@ def _name(common: str) -> x509.Name:
 def make_tls(folder: Path) -> tuple[Path, ssl.SSLContext]:
     """A CA (its certificate written to ``folder``/ca.pem, for the services) and the server
     context of a certificate it signed for 127.0.0.1."""
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    # TLS checks validity against the operating system's time (faked by libfaketime in
+    # make test-dates, as the services' is), not against the test's calendar.
+    now = clock.SystemClock().now() - dt.timedelta(days=1)
     until = now + dt.timedelta(days=3650)  # the services' clock may be years ahead
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
