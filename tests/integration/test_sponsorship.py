@@ -21,8 +21,9 @@ from shared.contracts.sponsorship import reward_id
 from shared.events import new_event
 from shared.rules.codes import format_referral_code, referral_code
 from tests import harness
-from tests.conftest import Calendar, Network, NetworkFactory, eventually
-from tests.people import call, file_of, new_email, new_phone
+from tests.conftest import Calendar, NetworkFactory, eventually
+from tests.growth import enrol_at_till, entries_of, programme, rewarded, sponsorship
+from tests.people import call, file_of, new_phone
 from tests.statements import workbook
 from tests.watch import publish, watching
 
@@ -34,44 +35,6 @@ CLEARING = harness.url("clearing")
 SELLING = datetime(2026, 10, 20, 12, 0, tzinfo=PARIS)
 
 
-async def _enrol(net: Network, code: str | None = None, till: int = 0) -> tuple[str, str]:
-    """(account, phone) of a customer enrolled at the till, with a referral code or none."""
-    phone = new_phone()
-    extra = {"referral_code": code} if code else {}
-    r = await net.terminals[till].enrol(phone, email=new_email(), **extra)
-    assert r.status == 201, r
-    return r.body["account_id"], phone
-
-
-async def _sponsorship(http: aiohttp.ClientSession, account: str) -> dict[str, Any]:
-    await file_of(http, account)
-    status, body = await call(http, "GET", f"{CRM}/v1/customers/{account}/sponsorship")
-    assert status == 200, body
-    return body  # type: ignore[no-any-return]
-
-
-async def _entries(http: aiohttp.ClientSession, account: str, kind: str) -> list[dict[str, Any]]:
-    status, body = await call(http, "GET", f"{CARDS}/v1/accounts/{account}")
-    assert status == 200, body
-    return [e for e in body["entries"] if e["kind"] == kind]
-
-
-async def _rewarded(http: aiohttp.ClientSession, account: str, n: int = 1) -> list[dict[str, Any]]:
-    """The account's sponsorship entries in cards, once there are ``n``."""
-
-    async def there() -> bool:
-        return len(await _entries(http, account, "sponsorship")) >= n
-
-    await eventually(there, what=f"{n} sponsorship reward(s) of {account}")
-    return await _entries(http, account, "sponsorship")
-
-
-async def _programme(http: aiohttp.ClientSession, path: str, **terms: Any) -> dict[str, Any]:
-    status, body = await call(http, "PUT", f"{CRM}{path}/sponsorship-programme", terms)
-    assert status == 200, body
-    return body  # type: ignore[no-any-return]
-
-
 async def test_a_friend_sponsored_with_a_code_both_rewarded_at_the_first_purchase_on_the_statement(
     make_network: NetworkFactory, http: aiohttp.ClientSession, calendar: Calendar
 ) -> None:
@@ -79,7 +42,7 @@ async def test_a_friend_sponsored_with_a_code_both_rewarded_at_the_first_purchas
     net = await make_network(merchants=1, taux_client_bps=300, taux_uc_bps=50)
     aid, mid = net.association_id, net.merchants[0]
     # The merchant's own programme: the sponsor 5.00 €, the newcomer 10 % of the first purchase.
-    await _programme(
+    await programme(
         http,
         f"/v1/associations/{aid}/merchants/{mid}",
         reward_at="purchase",
@@ -87,34 +50,34 @@ async def test_a_friend_sponsored_with_a_code_both_rewarded_at_the_first_purchas
         sponsor_amount_cents=500,
         newcomer_rate_bps=1000,
     )
-    alice, alice_phone = await _enrol(net)
-    code = (await _sponsorship(http, alice))["referral_code"]
+    alice, alice_phone = await enrol_at_till(net)
+    code = (await sponsorship(http, alice))["referral_code"]
     assert len(code) == 9 and code[4] == "-", code
-    assert (await _sponsorship(http, alice))["referral_code"] == code  # drawn once
+    assert (await sponsorship(http, alice))["referral_code"] == code  # drawn once
 
     # The friend gives the code at the till, as typed (lower case, no dash).
-    bob, bob_phone = await _enrol(net, code.replace("-", "").lower())
+    bob, bob_phone = await enrol_at_till(net, code.replace("-", "").lower())
 
     async def linked() -> bool:
-        s = await _sponsorship(http, bob)
+        s = await sponsorship(http, bob)
         return s["sponsor"] is not None and s["sponsor"]["sponsor_id"] == alice
 
     await eventually(linked, what="bob linked to alice")
-    assert await _entries(http, bob, "sponsorship") == []  # nothing before the purchase
+    assert await entries_of(http, bob, "sponsorship") == []  # nothing before the purchase
 
     sold = await net.terminals[0].sale(bob_phone, 4_000)
     assert sold.status == 201, sold
-    (alice_reward,) = await _rewarded(http, alice)
-    (bob_reward,) = await _rewarded(http, bob)
+    (alice_reward,) = await rewarded(http, alice)
+    (bob_reward,) = await rewarded(http, bob)
     assert (alice_reward["amount_cents"], bob_reward["amount_cents"]) == (500, 400)
     assert alice_reward["reference_id"] == str(reward_id(uuid.UUID(bob), "sponsor"))
     assert bob_reward["merchant_id"] == str(mid)
-    rewards = (await _sponsorship(http, alice))["rewards"]
+    rewards = (await sponsorship(http, alice))["rewards"]
     assert [(r["role"], r["status"], r["trigger"]) for r in rewards] == [
         ("sponsor", "granted", "purchase")
     ]
     assert rewards[0]["sale_id"] == sold.body["sale_id"]
-    assert (await _sponsorship(http, alice))["newcomers"][0]["newcomer_id"] == bob
+    assert (await sponsorship(http, alice))["newcomers"][0]["newcomer_id"] == bob
 
     # A second purchase rewards nobody again.
     assert (await net.terminals[0].sale(bob_phone, 2_000)).status == 201
@@ -140,7 +103,7 @@ async def test_a_friend_sponsored_with_a_code_both_rewarded_at_the_first_purchas
     )
     marker = d.model_copy(update={"reward_id": uuid.uuid4(), "amount_cents": 1})
     await publish(new_event("crm", d), new_event("crm", marker))
-    entries = await _rewarded(http, alice, 2)
+    entries = await rewarded(http, alice, 2)
     assert sorted(e["amount_cents"] for e in entries) == [1, 500]
 
     # The statement: both rewards on the merchant's lines ("Parrainage"), in its net.
@@ -172,15 +135,15 @@ async def test_refusals_with_their_reasons(
     make_network: NetworkFactory, http: aiohttp.ClientSession
 ) -> None:
     net = await make_network(merchants=1)
-    alice, _ = await _enrol(net)
-    a_code = (await _sponsorship(http, alice))["referral_code"]
-    bob, _ = await _enrol(net, a_code)
+    alice, _ = await enrol_at_till(net)
+    a_code = (await sponsorship(http, alice))["referral_code"]
+    bob, _ = await enrol_at_till(net, a_code)
 
     async def linked() -> bool:
-        return (await _sponsorship(http, bob))["sponsor"] is not None
+        return (await sponsorship(http, bob))["sponsor"] is not None
 
     await eventually(linked, what="bob linked")
-    b_code = (await _sponsorship(http, bob))["referral_code"]
+    b_code = (await sponsorship(http, bob))["referral_code"]
 
     async def sponsor(account: str, code: str) -> tuple[int, Any]:
         return await call(
@@ -191,8 +154,8 @@ async def test_refusals_with_their_reasons(
     assert (status, body["reason"]) == (422, "self_sponsorship")
     status, body = await sponsor(alice, b_code)  # bob is alice's newcomer: a loop
     assert (status, body["reason"]) == (422, "sponsorship_loop")
-    carol, carol_phone = await _enrol(net)
-    status, body = await sponsor(bob, (await _sponsorship(http, carol))["referral_code"])
+    carol, carol_phone = await enrol_at_till(net)
+    status, body = await sponsor(bob, (await sponsorship(http, carol))["referral_code"])
     assert (status, body["reason"]) == (409, "already_sponsored")
     status, body = await sponsor(carol, "ZZZZ-ZZZZ")
     assert (status, body["reason"]) == (422, "invalid_referral_code")  # check character
@@ -201,8 +164,8 @@ async def test_refusals_with_their_reasons(
     assert (status, body["reason"]) == (422, "unknown_referral_code")
     # a code of another association is unknown here
     other = await make_network(merchants=1)
-    stranger, _ = await _enrol(other)
-    status, body = await sponsor(carol, (await _sponsorship(http, stranger))["referral_code"])
+    stranger, _ = await enrol_at_till(other)
+    status, body = await sponsor(carol, (await sponsorship(http, stranger))["referral_code"])
     assert (status, body["reason"]) == (422, "unknown_referral_code")
     # a customer with purchases is no newcomer
     assert (await net.terminals[0].sale(carol_phone, 1_000)).status == 201
@@ -217,10 +180,10 @@ async def test_refusals_with_their_reasons(
     # opens the account without a sponsor.
     r = await net.terminals[0].enrol(new_phone(), referral_code="ZZZZ-ZZZZ")
     assert (r.status, r.body["reason"]) == (422, "invalid_referral_code"), r
-    dave, _ = await _enrol(net, unknown)
-    assert (await _sponsorship(http, dave))["sponsor"] is None
+    dave, _ = await enrol_at_till(net, unknown)
+    assert (await sponsorship(http, dave))["sponsor"] is None
     # the till's linked newcomer, and no other, in alice's newcomers
-    assert [n["newcomer_id"] for n in (await _sponsorship(http, alice))["newcomers"]] == [bob]
+    assert [n["newcomer_id"] for n in (await sponsorship(http, alice))["newcomers"]] == [bob]
 
 
 def _codes() -> list[str]:
@@ -239,7 +202,7 @@ async def test_the_sponsors_cap_per_month_and_the_best_sponsors(
     aid = net.association_id
     # The association's programme: at the newcomer's second purchase, anywhere; the sponsor
     # 3.00 €, at most one a month; the newcomer 1.00 € + 5 % of that purchase.
-    await _programme(
+    await programme(
         http,
         f"/v1/associations/{aid}",
         reward_at="purchase",
@@ -252,15 +215,17 @@ async def test_the_sponsors_cap_per_month_and_the_best_sponsors(
     )
     status, listed = await call(http, "GET", f"{CRM}/v1/associations/{aid}/sponsorship-programmes")
     assert status == 200 and len(listed["programmes"]) == 1
-    alice, _ = await _enrol(net)
-    code = (await _sponsorship(http, alice))["referral_code"]
-    zoe, _ = await _enrol(net)
-    z_code = (await _sponsorship(http, zoe))["referral_code"]
-    newcomers = [await _enrol(net, code) for _ in range(3)] + [await _enrol(net, z_code)]
+    alice, _ = await enrol_at_till(net)
+    code = (await sponsorship(http, alice))["referral_code"]
+    zoe, _ = await enrol_at_till(net)
+    z_code = (await sponsorship(http, zoe))["referral_code"]
+    newcomers = [await enrol_at_till(net, code) for _ in range(3)] + [
+        await enrol_at_till(net, z_code)
+    ]
     for account, _ in newcomers:
 
         async def linked(account: str = account) -> bool:
-            return (await _sponsorship(http, account))["sponsor"] is not None
+            return (await sponsorship(http, account))["sponsor"] is not None
 
         await eventually(linked, what="linked")
     # months well in the past, within the services' window of dates
@@ -285,17 +250,17 @@ async def test_the_sponsors_cap_per_month_and_the_best_sponsors(
         r = await till.sale(phone, cents, occurred_at=at(month, day))
         assert r.status == 201, r
     # the newcomers' rewards: 1.00 € + 5 % of the second purchase
-    assert [x["amount_cents"] for x in await _rewarded(http, b)] == [400]
-    assert [x["amount_cents"] for x in await _rewarded(http, c)] == [250]
-    assert [x["amount_cents"] for x in await _rewarded(http, e)] == [300]
+    assert [x["amount_cents"] for x in await rewarded(http, b)] == [400]
+    assert [x["amount_cents"] for x in await rewarded(http, c)] == [250]
+    assert [x["amount_cents"] for x in await rewarded(http, e)] == [300]
     # alice: b's in the first month, c's capped there, e's in the second month
-    assert [x["amount_cents"] for x in await _rewarded(http, alice, 2)] == [300, 300]
+    assert [x["amount_cents"] for x in await rewarded(http, alice, 2)] == [300, 300]
 
     async def decided() -> bool:
-        return len((await _sponsorship(http, alice))["rewards"]) == 3
+        return len((await sponsorship(http, alice))["rewards"]) == 3
 
     await eventually(decided, what="alice's three rewards decided")
-    rewards = (await _sponsorship(http, alice))["rewards"]
+    rewards = (await sponsorship(http, alice))["rewards"]
     assert sorted((r["status"], r["amount_cents"]) for r in rewards) == [
         ("capped", 0),
         ("granted", 300),
@@ -335,8 +300,8 @@ async def test_the_code_sent_by_message(
     make_network: NetworkFactory, http: aiohttp.ClientSession
 ) -> None:
     net = await make_network(merchants=1)
-    alice, _ = await _enrol(net)
-    code = (await _sponsorship(http, alice))["referral_code"]
+    alice, _ = await enrol_at_till(net)
+    code = (await sponsorship(http, alice))["referral_code"]
     async with watching("message.requested.v1") as watch:
         status, body = await call(
             http, "POST", f"{CRM}/v1/customers/{alice}/sponsorship/code-message", {}
@@ -363,16 +328,16 @@ async def test_rewards_at_the_enrolment_through_the_link(
         {"reward_at": "enrolment", "newcomer_rate_bps": 100},
     )
     assert (status, body["reason"]) == (422, "no_purchase_at_enrolment"), body
-    await _programme(
+    await programme(
         http,
         f"/v1/associations/{aid}",
         reward_at="enrolment",
         sponsor_amount_cents=200,
         newcomer_amount_cents=150,
     )
-    alice, _ = await _enrol(net)
-    code = (await _sponsorship(http, alice))["referral_code"]
-    bob, _ = await _enrol(net)
+    alice, _ = await enrol_at_till(net)
+    code = (await sponsorship(http, alice))["referral_code"]
+    bob, _ = await enrol_at_till(net)
     await file_of(http, bob)
     # the newcomer follows the sponsor's link and gives the code there
     status, body = await call(
@@ -386,8 +351,8 @@ async def test_rewards_at_the_enrolment_through_the_link(
     assert [(r["role"], r["trigger"], r["amount_cents"]) for r in body["rewards"]] == [
         ("newcomer", "enrolment", 150)
     ]
-    assert [e["amount_cents"] for e in await _rewarded(http, alice)] == [200]
-    assert [e["amount_cents"] for e in await _rewarded(http, bob)] == [150]
+    assert [e["amount_cents"] for e in await rewarded(http, alice)] == [200]
+    assert [e["amount_cents"] for e in await rewarded(http, bob)] == [150]
     # linked once: the same request again is refused, and rewards nobody twice
     status, body = await call(
         http, "POST", f"{CRM}/v1/customers/{bob}/sponsor", {"referral_code": code}

@@ -12,7 +12,6 @@ import io
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -22,6 +21,7 @@ from shared.client import TerminalClient
 from shared.clock import PARIS
 from tests import harness
 from tests.conftest import Calendar, NetworkFactory, eventually
+from tests.growth import anonymous, qs, stats
 from tests.people import ADMIN, call, email_consent, file_of, new_email, new_phone
 
 CRM = harness.url("crm")
@@ -39,21 +39,6 @@ async def _sale(till: TerminalClient, phone: str, cents: int, when: str) -> str:
     # The rate by hand: 3 % of the amount, available at once (no visit threshold).
     assert r.body["reward_cents"] == cents * 3 // 100, r.body
     return sale_id
-
-
-async def _anonymous(till: TerminalClient, cents: int, when: str) -> None:
-    r = await till.anonymous_sale(cents, occurred_at=when)
-    assert (r.status, r.body["status"], r.body["amount_cents"]) == (201, "recorded", cents), r
-
-
-async def _stats(http: aiohttp.ClientSession, **query: str) -> dict[str, Any]:
-    status, body = await call(http, "GET", f"{CRM}/v1/statistics?{_qs(query)}")
-    assert status == 200, body
-    return body  # type: ignore[no-any-return]
-
-
-def _qs(query: dict[str, str]) -> str:
-    return "&".join(f"{k}={v}" for k, v in query.items())
 
 
 async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_hand(
@@ -87,12 +72,12 @@ async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_
     # 20 June: the month's sales, dated when they happened.
     await calendar.move_to(datetime(2031, 6, 20, 12, 0, tzinfo=PARIS))
     await _sale(shop0, a, 2000, at("2031-05-22", "10:30"))  # Thursday
-    await _anonymous(shop0, 800, at("2031-05-25", "12:00"))  # Sunday
+    await anonymous(shop0, 800, at("2031-05-25", "12:00"))  # Sunday
     await _sale(shop0, b, 4000, at("2031-05-31", "18:05"))  # Saturday
     await _sale(shop1, a, 5000, at("2031-06-01", "15:00"))  # Sunday
     await _sale(shop0, a, 3000, at("2031-06-03", "10:45"))  # Tuesday
     c_sale = await _sale(shop0, c, 1500, at("2031-06-03", "19:20"))  # Tuesday
-    await _anonymous(shop0, 1200, at("2031-06-04", "12:30"))  # Wednesday
+    await anonymous(shop0, 1200, at("2031-06-04", "12:30"))  # Wednesday
     returned = await shop0.return_sale(c_sale, 500, occurred_at=at("2031-06-05", "11:00"))
     assert returned.status == 201, returned
     spent = await shop0.redeem(a, 50, occurred_at=at("2031-06-06", "09:00"))
@@ -121,7 +106,7 @@ async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_
     # The association, 20 May-10 June, by hand. Members' sales kept: A 2000, B 4000, A 5000,
     # A 3000, C 1500 (B's 2500 cancelled: as if never made) = 15500, 5 visits; C returned 500:
     # members' revenue 15000. Without a member: 800 + 1200. Revenue 17000 over 7 sales.
-    asso = await _stats(http, association_id=aid, **RANGE)
+    asso = await stats(http, association_id=aid, **RANGE)
     f = asso["figures"]
     assert asso["period"] == {"from": "2031-05-20", "to": "2031-06-10", "days": 22}
     assert asso["previous_period"] == {"from": "2031-04-28", "to": "2031-05-19", "days": 22}
@@ -167,7 +152,7 @@ async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_
     assert (p["member_share_bps"], p["enrolments"]) == (None, 2)  # no sale without a member
 
     # Shop 0 alone: A 2000 + 3000, B 4000, C 1500 - 500; without a member 2000.
-    s0 = (await _stats(http, shop_id=m0, **RANGE))["figures"]
+    s0 = (await stats(http, shop_id=m0, **RANGE))["figures"]
     assert (s0["revenue_cents"], s0["member_revenue_cents"], s0["sales"]) == (12000, 10000, 6)
     assert (s0["member_share_bps"], s0["average_basket_cents"]) == (8333, 2083)  # 12500 / 6
     assert (s0["rewards_granted_cents"], s0["rewards_spent_cents"]) == (300, 50)
@@ -178,18 +163,18 @@ async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_
     ]
     assert (s0["members"], s0["visits_per_customer"]) == (3, "1.33")  # enrolled at merchant 0
     # Shop 1: A's 5000 only; no sale without a member there: the share is unknown.
-    s1 = (await _stats(http, shop_id=m1, **RANGE))["figures"]
+    s1 = (await stats(http, shop_id=m1, **RANGE))["figures"]
     assert (s1["revenue_cents"], s1["visits"], s1["customers"]) == (5000, 1, 1)
     assert (s1["member_share_bps"], s1["members"]) == (None, 0)
     # The merchant 0 is its one shop; the network holds at least this association.
-    m0_figures = (await _stats(http, merchant_id=m0, **RANGE))["figures"]
+    m0_figures = (await stats(http, merchant_id=m0, **RANGE))["figures"]
     assert {k: m0_figures[k] for k in MONEY} == {k: s0[k] for k in MONEY}
-    network = (await _stats(http, **RANGE))["figures"]
+    network = (await stats(http, **RANGE))["figures"]
     assert network["revenue_cents"] >= 17000 and network["customers"] is None
 
     # Inactive at the end of August: A (last visit 3 June) and B (31 May: the 8 June sale
     # was cancelled) came in the year before 3 June and not since; C came on 11 June.
-    late = await _stats(http, association_id=aid, **{"from": "2031-08-01", "to": "2031-09-01"})
+    late = await stats(http, association_id=aid, **{"from": "2031-08-01", "to": "2031-09-01"})
     assert late["figures"]["inactive_customers"] == 2
 
     await _exports(http, aid, [accounts[a], accounts[b], accounts[c]])
@@ -214,7 +199,7 @@ MONEY = (
 
 
 async def _download(http: aiohttp.ClientSession, path: str, query: dict[str, str]) -> bytes:
-    async with http.get(f"{CRM}{path}?{_qs(query)}", headers=ADMIN) as r:
+    async with http.get(f"{CRM}{path}?{qs(query)}", headers=ADMIN) as r:
         assert r.status == 200, await r.text()
         return await r.read()
 
@@ -264,18 +249,18 @@ async def _refusals(http: aiohttp.ClientSession, aid: str, m0: str) -> None:
         ({"from": "2020-01-01", "to": "2031-01-01"}, "range_too_long"),
         ({"association_id": aid, "merchant_id": m0, **RANGE}, "ambiguous_scope"),
     ):
-        status, body = await call(http, "GET", f"{CRM}/v1/statistics?{_qs(query)}")
+        status, body = await call(http, "GET", f"{CRM}/v1/statistics?{qs(query)}")
         assert (status, body["reason"]) == (400, reason), body
     for query in (
         {"from": "2031-13-01", "to": "2031-06-10"},
         {"to": "2031-06-10"},
         {**RANGE, "x": "1"},
     ):
-        status, body = await call(http, "GET", f"{CRM}/v1/statistics?{_qs(query)}")
+        status, body = await call(http, "GET", f"{CRM}/v1/statistics?{qs(query)}")
         assert status == 400, body
-    status, body = await call(http, "GET", f"{CRM}/v1/statistics/customers.csv?{_qs(RANGE)}")
+    status, body = await call(http, "GET", f"{CRM}/v1/statistics/customers.csv?{qs(RANGE)}")
     assert (status, body["reason"]) == (422, "not_kept_for_network"), body
-    status, _ = await call(http, "GET", f"{CRM}/v1/statistics?{_qs(RANGE)}", admin=False)
+    status, _ = await call(http, "GET", f"{CRM}/v1/statistics?{qs(RANGE)}", admin=False)
     assert status == 401
 
 

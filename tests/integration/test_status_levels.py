@@ -10,9 +10,8 @@ the level goes after the grace, told again."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -20,16 +19,11 @@ import pytest
 
 from services.cards.domain.cards import add_months
 from shared import clock
-from shared.card.application import CardApplication, SamApplication
-from shared.card.state import personalize
 from shared.clock import PARIS
 from shared.contracts import card_transaction_id
-from terminal.adapters.journal import Journal
-from terminal.app import Desk
-from terminal.reader import DirectReader
-from terminal.terminal import Terminal
 from tests import harness
 from tests.conftest import Calendar, Network, NetworkFactory, eventually
+from tests.growth import GRACE_DAYS, level_terms, offline_desk, rate_when_booked, synced_until
 from tests.messaging import Mailbox
 from tests.people import call, card_issued, file_of
 from tests.people import customer as _customer
@@ -40,65 +34,6 @@ pytestmark = pytest.mark.asyncio
 
 CARDS = harness.url("cards")
 CRM = harness.url("crm")
-GRACE_DAYS = 10
-
-
-async def _booked_rate(db: asyncpg.Connection, reference: uuid.UUID) -> tuple[int, str] | None:
-    """The rate and its source of a sale, as clearing booked it for the statements."""
-    row = await db.fetchrow(
-        """SELECT rate_bps, rate_source FROM clearing.journal_entries
-           WHERE kind = 'accrual' AND reference_id = $1""",
-        reference,
-    )
-    return None if row is None else (row["rate_bps"], row["rate_source"])
-
-
-async def _rate_when_booked(db: asyncpg.Connection, reference: uuid.UUID) -> tuple[int, str]:
-    async def booked() -> bool:
-        return await _booked_rate(db, reference) is not None
-
-    await eventually(booked, what=f"the booking of {reference}")
-    found = await _booked_rate(db, reference)
-    assert found is not None
-    return found
-
-
-def _level(net: Network, **terms: Any) -> dict[str, Any]:
-    return {
-        "association_id": str(net.association_id),
-        "code": "privilege",
-        "name": "Privilège",
-        "rank": 1,
-        "min_spent_cents": 50_000,
-        "min_visits": 12,
-        "window_months": 12,
-        "taux_client_bps": 600,
-        "grace_days": GRACE_DAYS,
-    } | terms
-
-
-def _desk(directory: Path, net: Network, card: dict[str, Any]) -> Desk:
-    """The terminal program of the network's first till, the customer's chip card inserted
-    (the card and SAM applications in process: the APDUs pcscd would carry)."""
-    t = net.terminals[0]
-    journal = Journal(directory / "terminal.db")
-    journal.set(terminal_id=t.terminal_id, secret=t.secret, gateway=harness.url("terminals"))
-    expires = card["expires_on"]
-    state = personalize(
-        card["number"],
-        uuid.UUID(card["card_type_id"]),
-        date.fromisoformat(expires) if expires else date(2099, 12, 31),
-    )
-    reader = DirectReader(CardApplication(state), SamApplication())
-    return Desk(Terminal(journal, reader), "fr")
-
-
-async def _synced_until(desk: Desk, what: str, done: Any) -> None:
-    async def check() -> bool:
-        ok, _ = await desk.sync_once("ip")
-        return bool(ok and done(desk.journal.get("params") or {}))
-
-    await eventually(check, 30, what)
 
 
 async def _level_segment(http: aiohttp.ClientSession, net: Network, code: str) -> int:
@@ -129,29 +64,29 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
     phones = {a: (await file_of(http, a))["phone"] for a in (ana, bob)}
 
     level_id = str(uuid.uuid4())
-    made = await net.admin.call("PUT", f"{CARDS}/v1/levels/{level_id}", _level(net))
-    again = await net.admin.call("PUT", f"{CARDS}/v1/levels/{level_id}", _level(net))
+    made = await net.admin.call("PUT", f"{CARDS}/v1/levels/{level_id}", level_terms(net))
+    again = await net.admin.call("PUT", f"{CARDS}/v1/levels/{level_id}", level_terms(net))
     assert (made.status, again.status) == (201, 200), (made, again)
     assert made.body["taux_client_bps"] == 600 and made.body["multiplier"] is None
     for wrong, why in (
-        (_level(net, min_spent_cents=None, min_visits=None), "malformed"),
-        (_level(net, multiplier={"numerator": 2}), "malformed"),
-        (_level(net, code="Privilège"), "malformed"),
+        (level_terms(net, min_spent_cents=None, min_visits=None), "malformed"),
+        (level_terms(net, multiplier={"numerator": 2}), "malformed"),
+        (level_terms(net, code="Privilège"), "malformed"),
     ):
         r = await net.admin.call("PUT", f"{CARDS}/v1/levels/{uuid.uuid4()}", wrong)
         assert (r.status, r.body["reason"]) == (422, why), r
-    taken = await net.admin.call("PUT", f"{CARDS}/v1/levels/{uuid.uuid4()}", _level(net))
+    taken = await net.admin.call("PUT", f"{CARDS}/v1/levels/{uuid.uuid4()}", level_terms(net))
     assert (taken.status, taken.body["reason"]) == (409, "level_conflict"), taken
     moved = await net.admin.call(
-        "PUT", f"{CARDS}/v1/levels/{level_id}", _level(net, code="gold", rank=2)
+        "PUT", f"{CARDS}/v1/levels/{level_id}", level_terms(net, code="gold", rank=2)
     )
     assert (moved.status, moved.body["reason"]) == (409, "level_mismatch"), moved
     listed = await net.admin.call("GET", f"{CARDS}/v1/associations/{net.association_id}/levels")
     assert [lv["code"] for lv in listed.body["levels"]] == ["privilege"]
 
     # The terminal takes its parameters before anyone holds the level.
-    desk = _desk(tmp_path, net, card)
-    await _synced_until(desk, "the terminal's first parameters", lambda p: p.get("levels"))
+    desk = offline_desk(tmp_path, net, card)
+    await synced_until(desk, "the terminal's first parameters", lambda p: p.get("levels"))
     assert desk.journal.get("params")["card_levels"] == []
 
     # Ana and Bob spend 500 € each at 3 %.
@@ -173,7 +108,7 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
     # Online: 6 %, and the statement says it was the level.
     higher = await till.sale(phones[ana], 10_000)
     assert (higher.status, higher.body["reward_cents"]) == (201, 600), higher
-    assert await _rate_when_booked(db, uuid.UUID(higher.body["sale_id"])) == (
+    assert await rate_when_booked(db, uuid.UUID(higher.body["sale_id"])) == (
         600,
         "level.privilege",
     )
@@ -182,18 +117,18 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
     out = await desk.handle("vente 100")
     assert out[0].startswith("Vente 100,00 € enregistrée : +3,00 €"), out
     terminal = uuid.UUID(till.terminal_id)
-    await _synced_until(
+    await synced_until(
         desk,
         "the card's level in the terminal's parameters",
         lambda p: [c["card_number"] for c in p.get("card_levels", [])] == [card["number"]],
     )
-    assert await _rate_when_booked(db, card_transaction_id(terminal, 1)) == (300, "rate.network")
+    assert await rate_when_booked(db, card_transaction_id(terminal, 1)) == (300, "rate.network")
     # After it: the level's 6 %, as online, checked by the server and booked.
     out = await desk.handle("vente 100")
     assert out[0].startswith("Vente 100,00 € enregistrée : +6,00 €"), out
     ok, _ = await desk.sync_once("ip")
     assert ok
-    assert await _rate_when_booked(db, card_transaction_id(terminal, 2)) == (
+    assert await rate_when_booked(db, card_transaction_id(terminal, 2)) == (
         600,
         "level.privilege",
     )
@@ -281,7 +216,7 @@ async def test_a_merchants_level_with_a_multiplier_counts_that_merchants_visits_
     shop, _ = net.merchants
     ana, bea = await _customer(net, http), await _customer(net, http)
     phones = {a: (await file_of(http, a))["phone"] for a in (ana, bea)}
-    body = _level(
+    body = level_terms(
         net,
         merchant_id=str(shop),
         code="habitue",
