@@ -4,7 +4,10 @@ Nothing in Comptoir reads the wall clock directly: it calls ``clock.now()`` (an 
 datetime) or ``clock.today_paris()``. A process runs on the system clock unless
 ``COMPTOIR_CLOCK`` names an instant (RFC 3339 with an offset): the clock then *starts* at that
 instant and runs at the normal pace, so timeouts and intervals behave as usual while the
-calendar is the one a test chose. Unit tests of pure code pass a ``FixedClock`` explicitly.
+calendar is the one a test chose. ``INSTANT@SECONDS`` anchors it: the instant held at that
+operating-system time (Unix seconds), so processes started one after the other all run on the
+same calendar instead of each starting it when it has loaded (``anchored``). Unit tests of pure
+code pass a ``FixedClock`` explicitly.
 
 The database's own ``now()`` is never compared with ours: an instant that a rule depends on
 is passed to SQL as a parameter taken from this clock (under libfaketime, for instance, the
@@ -66,9 +69,22 @@ def parse_instant(value: str) -> datetime:
     return at
 
 
+def anchored(at: datetime) -> str:
+    """``COMPTOIR_CLOCK`` for processes to be started from now on, all on one calendar: ``at``
+    now (the same instant as ``StartedClock(at)`` created now)."""
+    return f"{at.isoformat()}@{time.time():.6f}"
+
+
 def from_env(environ: dict[str, str] | None = None) -> Clock:
     value = (environ if environ is not None else os.environ).get(ENV, "").strip()
-    return StartedClock(parse_instant(value)) if value else SystemClock()
+    if not value:
+        return SystemClock()
+    instant, _, anchor = value.partition("@")
+    start = parse_instant(instant)
+    if anchor:
+        # the time that passed since the instant held, before this process started
+        start += timedelta(seconds=max(0.0, time.time() - float(anchor)))
+    return StartedClock(start)
 
 
 _clock: Clock = from_env()

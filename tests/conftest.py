@@ -121,14 +121,18 @@ class Calendar:
     async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
         on) and set this process's clock (which signs the terminals' requests) to the same
-        instant as they start: each service's clock starts when its process has loaded, a
-        moment later, so this one is never behind theirs (what the test sees happen after an
-        instant on its clock happened after it on theirs)."""
+        instant as they start. The services' clocks are anchored to this one's start
+        (``clock.anchored``): each process loads a few seconds after the one before under
+        load, and unanchored each would start the calendar then, so two services' instants
+        of the same moment would differ by those seconds."""
         self.moved = True  # before: a restart that fails half-way is undone all the same
-        await self.services.restart(
-            {clock.ENV: at.isoformat(), **(env or {})},
-            on_start=lambda: clock.install(clock.StartedClock(at)),
-        )
+        extra = dict(env or {})
+
+        def start_clocks() -> None:  # once the old processes are gone, before the new start
+            clock.install(clock.StartedClock(at))
+            extra[clock.ENV] = clock.anchored(at)
+
+        await self.services.restart(extra, on_start=start_clocks)
 
 
 @pytest_asyncio.fixture

@@ -64,3 +64,18 @@ def test_no_code_reads_the_wall_clock_but_the_clock() -> None:
                 if WALL_CLOCK.search(line):
                     readers.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert readers == []
+
+
+def test_an_anchored_clock_counts_the_time_since_its_anchor_so_processes_agree() -> None:
+    at = datetime(2031, 5, 20, 10, 0, tzinfo=clock.PARIS)
+    value = clock.anchored(at)
+    instant, anchor = value.split("@")
+    assert clock.parse_instant(instant) == at
+    # A process started 13 s after the anchor runs 13 s ahead of ``at``, as the first did.
+    late = f"{instant}@{float(anchor) - 13}"
+    ahead = clock.from_env({clock.ENV: late}).now() - at
+    assert timedelta(seconds=13) <= ahead < timedelta(seconds=18)
+    on_time = clock.from_env({clock.ENV: value}).now() - at
+    assert timedelta(0) <= on_time < timedelta(seconds=5)
+    # Unanchored, the calendar starts when the process does.
+    assert clock.from_env({clock.ENV: instant}).now() - at < timedelta(seconds=5)
