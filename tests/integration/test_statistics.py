@@ -333,7 +333,7 @@ async def test_the_consent_counters_equal_a_count_of_the_consents_in_force(
     assert pairs and all(counted == kept for _, counted, kept in pairs), pairs
     mine = {scope: counted for scope, counted, _ in pairs if scope != "network"}
     assert mine == {"association": 2, "merchant": 1}
-    asso = await _stats(http, association_id=str(net.association_id), **RANGE)
-    merchant = await _stats(http, merchant_id=m0, **RANGE)
+    asso = await stats(http, association_id=str(net.association_id), **RANGE)
+    merchant = await stats(http, merchant_id=m0, **RANGE)
     assert asso["figures"]["consents"] == {"email": 2, "sms": 0, "post": 0}
     assert merchant["figures"]["consents"] == {"email": 1, "sms": 0, "post": 0}
