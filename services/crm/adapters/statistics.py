@@ -211,7 +211,8 @@ async def customer_figures(
     """One scan of a scope's member days for the per-member figures. ``bounds``: the
     previous period's first day, the period's first and last days, the inactive window's
     first and last days. Answers each period's visits per customer (one number each), the
-    best ``best`` customers of the period and the inactive customers' count."""
+    best ``best`` customers of the period, the inactive customers' count, and each period's
+    members with a sponsor (``sponsored_*``, ``previous_sponsored_*``)."""
     prev_start, start, end, first, last = bounds
     row: asyncpg.Record = await conn.fetchrow(
         f"""WITH c AS (
@@ -219,6 +220,8 @@ async def customer_figures(
                        sum(visits) FILTER (WHERE day >= $3::date) AS visits,
                        sum(spent_cents) FILTER (WHERE day >= $3::date) AS spent_cents,
                        sum(visits) FILTER (WHERE day BETWEEN $2::date AND $3::date - 1) AS previous,
+                       sum(spent_cents) FILTER (WHERE day BETWEEN $2::date AND $3::date - 1)
+                           AS previous_spent,
                        sum(visits) FILTER (WHERE day BETWEEN $5::date AND $6::date) AS before,
                        sum(visits) FILTER (WHERE day > $6::date) AS since
                 FROM statistics_customer_days
@@ -231,8 +234,9 @@ async def customer_figures(
                    (SELECT coalesce(json_agg(b), '[]') FROM (
                         SELECT account_id, visits, spent_cents FROM c WHERE visits > 0
                         ORDER BY spent_cents DESC, visits DESC, account_id LIMIT $7) AS b)::text
-                       AS best
-            FROM c""",
+                       AS best,
+                   {_SPONSORED}
+            FROM c LEFT JOIN sponsorships s ON s.newcomer_id = c.account_id""",
         scope_id,
         prev_start,
         start,
@@ -242,6 +246,22 @@ async def customer_figures(
         best,
     )
     return row
+
+
+# The members with a sponsor among them (docs/statistics.md, "Sponsorship"): one hash join of
+# the scope's members with the sponsorships, in the same scan.
+_SPONSORED = """count(*) FILTER (WHERE s.newcomer_id IS NOT NULL AND visits > 0)
+                       AS sponsored_customers,
+                   coalesce(sum(visits) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS sponsored_visits,
+                   coalesce(sum(spent_cents) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS sponsored_revenue_cents,
+                   count(*) FILTER (WHERE s.newcomer_id IS NOT NULL AND previous > 0)
+                       AS previous_sponsored_customers,
+                   coalesce(sum(previous) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS previous_sponsored_visits,
+                   coalesce(sum(previous_spent) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS previous_sponsored_revenue_cents"""
 
 
 def inactive_sql(kind: str) -> str:
