@@ -138,8 +138,9 @@ async def _sponsorship(
     if scope.kind == "shop" and scope.id is not None:
         merchant = await store.merchant_of_shop(conn, scope.id)
         links_scope = fig.Scope("merchant", merchant)
-    if links_scope.kind == "shop" or (links_scope.kind != "network" and links_scope.id is None):
-        sums: dict[bool, dict[str, int]] = {True: {}, False: {}}  # a shop without a sale yet
+    if links_scope.kind != "network" and links_scope.id is None:
+        # A shop without a sale yet: its merchant is not known to the statistics.
+        sums: dict[bool, dict[str, int]] = {True: {}, False: {}}
     else:
         first, start, end = sponsorship.instants(p)
         sums = await sponsorship_store.sums(
