@@ -12,13 +12,15 @@ sales, answered by crm's statistics API from its aggregates (docs/statistics.md)
    shop each) in ``--associations`` associations; then the aggregates from them, as the
    consumer would have kept them (statistics_days per shop, association and network with
    the sales per hour, statistics_customer_days, statistics_enrolments), the members' files
-   and a network e-mail consent for one member in three;
+   and a network e-mail consent for one member in three (counted in statistics_consents by
+   their trigger, as in production);
 3. starts crm on it and sends ``--queries`` GET /v1/statistics, one at a time, each a random
    scope (shop, merchant, association, network) and a random period of 1, 7, 31, 92, 365 or
    730 days ending within the data; per query the whole answer (the figures and the previous
    period's), timed at the client;
 4. prints p50/p99 per scope and overall, then a JSON line last; drops the generated data
-   unless ``--keep``.
+   unless ``--keep`` (``--reuse`` skips 1 and 2: queries what a ``--keep`` run left, for an
+   A/B of two commits on the same data; give it ``--keep`` too to keep it again).
 
 Uses its own database and vhost (``/work/wt/mkenv.sh comptoir_b4``); never a suite's.
 """
@@ -315,7 +317,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         conn = await asyncpg.connect(args.dsn)
         try:
             t0 = time.perf_counter()
-            timings = await generate(conn, args)
+            # --reuse: the data a run with --keep left (an A/B of two commits on the same data).
+            timings = {} if args.reuse else await generate(conn, args)
+            await conn.execute("SET search_path TO crm")
             generated_s = round(time.perf_counter() - t0, 1)
             sizes = {
                 t: await conn.fetchval(f"SELECT count(*) FROM {t}")
@@ -359,6 +363,9 @@ if __name__ == "__main__":
     p.add_argument("--dsn", default="postgresql://comptoir:comptoir@127.0.0.1:5432/comptoir_b4")
     p.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/comptoir_b4")
     p.add_argument("--keep", action="store_true", help="keep the generated data")
+    p.add_argument(
+        "--reuse", action="store_true", help="query the data a --keep run left, no generation"
+    )
     a = p.parse_args()
     if a.merchants % a.associations:
         p.error("--merchants must be a multiple of --associations")

@@ -110,6 +110,22 @@ def back_office(request: web.Request) -> Runtime:
     return rt
 
 
+async def wind_down(
+    stopping: asyncio.Event, task: asyncio.Task[None] | None, grace_s: float
+) -> None:
+    """A job's graceful stop: ``stopping`` set, the pass in hand may finish within
+    ``grace_s``; past it, the task is cancelled (its leases bring its work back)."""
+    if task is None:
+        return
+    stopping.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace_s)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _health(_: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 

@@ -277,3 +277,78 @@ async def _refusals(http: aiohttp.ClientSession, aid: str, m0: str) -> None:
     assert (status, body["reason"]) == (422, "not_kept_for_network"), body
     status, _ = await call(http, "GET", f"{CRM}/v1/statistics?{_qs(RANGE)}", admin=False)
     assert status == 401
+
+
+async def _counted_and_counters(
+    db: asyncpg.Connection, association_id: uuid.UUID, merchant_id: str
+) -> list[tuple[str, int, int]]:
+    """Per scope (association: its members' network-wide consents; merchant; the network)
+    and channel: the consents in force counted now, and their counter."""
+    rows = await db.fetch(
+        """WITH counted AS (
+               SELECT 'association' AS scope, channel, count(*) AS n FROM crm.consents
+               WHERE status = 'confirmed' AND association_id = $1 AND merchant_id IS NULL
+               GROUP BY channel
+               UNION ALL
+               SELECT 'merchant', channel, count(*) FROM crm.consents
+               WHERE status = 'confirmed' AND merchant_id = $2::uuid GROUP BY channel
+               UNION ALL
+               SELECT 'network', channel, count(*) FROM crm.consents
+               WHERE status = 'confirmed' AND merchant_id IS NULL GROUP BY channel),
+           kept AS (
+               SELECT 'association' AS scope, channel, sum(in_force) AS n
+               FROM crm.statistics_consents
+               WHERE association_id = $1 AND merchant_id = '00000000-0000-0000-0000-000000000000'
+               GROUP BY channel
+               UNION ALL
+               SELECT 'merchant', channel, sum(in_force) FROM crm.statistics_consents
+               WHERE merchant_id = $2::uuid GROUP BY channel
+               UNION ALL
+               SELECT 'network', channel, sum(in_force) FROM crm.statistics_consents
+               WHERE merchant_id = '00000000-0000-0000-0000-000000000000' GROUP BY channel)
+           SELECT scope, channel, coalesce(c.n, 0)::bigint AS counted,
+                  coalesce(k.n, 0)::bigint AS kept
+           FROM counted c FULL JOIN kept k USING (scope, channel)
+           ORDER BY scope, channel""",
+        association_id,
+        merchant_id,
+    )
+    return [(r["scope"], r["counted"], r["kept"]) for r in rows]
+
+
+async def test_the_consent_counters_equal_a_count_of_the_consents_in_force(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
+) -> None:
+    net = await make_network(merchants=1)
+    m0 = str(net.merchants[0])
+    accounts = []
+    for _ in range(3):
+        r = await net.terminals[0].enrol(new_phone(), email=new_email())
+        assert r.status == 201, r
+        accounts.append(r.body["account_id"])
+        await file_of(http, accounts[-1])
+    for account in accounts:
+        await email_consent(http, account, None)  # network-wide
+    await email_consent(http, accounts[0], m0)  # the merchant's own
+    # Asked and not confirmed: not in force.
+    status, _ = await call(
+        http,
+        "POST",
+        f"{CRM}/v1/customers/{accounts[1]}/consents",
+        {"channel": "email", "how": "till", "merchant_id": m0},
+    )
+    assert status == 201
+    status, listed = await call(http, "GET", f"{CRM}/v1/customers/{accounts[2]}/consents")
+    assert status == 200, listed
+    (withdrawn,) = [c["id"] for c in listed["consents"] if c["merchant_id"] is None]
+    status, _ = await call(http, "DELETE", f"{CRM}/v1/customers/{accounts[2]}/consents/{withdrawn}")
+    assert status == 200
+
+    pairs = await _counted_and_counters(db, net.association_id, m0)
+    assert pairs and all(counted == kept for _, counted, kept in pairs), pairs
+    mine = {scope: counted for scope, counted, _ in pairs if scope != "network"}
+    assert mine == {"association": 2, "merchant": 1}
+    asso = await _stats(http, association_id=str(net.association_id), **RANGE)
+    merchant = await _stats(http, merchant_id=m0, **RANGE)
+    assert asso["figures"]["consents"] == {"email": 2, "sms": 0, "post": 0}
+    assert merchant["figures"]["consents"] == {"email": 1, "sms": 0, "post": 0}

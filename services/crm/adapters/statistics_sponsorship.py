@@ -1,5 +1,5 @@
 """The SQL of the sponsorship results in the statistics: links and rewards counted from
-crm's sponsorship tables by their times (indexes of migration 0010), and their detail lines.
+crm's sponsorship tables by their times (indexes of migration 0011), and their detail lines.
 The sponsored members' figures come with the other per-member ones (adapters/statistics.py)."""
 
 from __future__ import annotations

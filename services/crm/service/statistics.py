@@ -16,7 +16,7 @@ from services.crm.adapters import statistics as store
 from services.crm.adapters import statistics_sponsorship as sponsorship_store
 from services.crm.domain import statistics_figures as fig
 from services.crm.domain import statistics_sponsorship as sponsorship
-from services.crm.domain.statistics import NETWORK, Deltas, Line, count
+from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas, Line, count
 
 
 async def record(conn: asyncpg.Connection, lines: Iterable[Line]) -> int:
@@ -47,14 +47,18 @@ async def _money(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     prev = p.previous()
     scope_id = scope.id or NETWORK
-    sums = await store.day_sums(conn, scope.kind, scope_id, prev.start, p.start, p.end)
-    cells = await store.hour_cells(conn, scope.kind, scope_id, prev.start, p.start, p.end)
+    rows = await store.day_sums(conn, scope.kind, scope_id, prev.start, p.start, p.end)
     out = []
     for current in (True, False):
-        row = sums.get(current)
-        figures = fig.money_figures(dict(row) if row is not None else {})
+        mine = [r for r in rows if r["current"] is current]
+        sums = {name: sum(int(r[name] or 0) for r in mine) for name in COUNTERS}
+        figures = fig.money_figures(sums)
         figures["traffic"] = fig.traffic(
-            [(c["dow"], c["hour"], c["sales"]) for c in cells if c["current"] is current]
+            [
+                (r["dow"], hour, int(n or 0))
+                for r in mine
+                for hour, n in enumerate(r["sales_by_hour"])
+            ]
         )
         out.append(figures)
     return out[0], out[1]

@@ -31,6 +31,7 @@ from services.notifications.service.messages import publish_settled
 from services.notifications.service.notices import settle_notices
 from shared import clock
 from shared import logging as log
+from shared.service import wind_down
 from shared.settings import Settings
 
 # Passes at once: while one claims its batch (a transaction) and writes its answers, the
@@ -201,15 +202,8 @@ async def start(pool: asyncpg.Pool, settings: Settings, state: dict[str, Any]) -
 
 
 async def stop(state: dict[str, Any], grace_s: float) -> None:
-    """Let the pass in hand finish within ``grace_s``; past it, cancel."""
+    """Let the pass in hand finish within ``grace_s``; past it, cancel (the leases bring its
+    work back)."""
     sender: Sender | None = state.get("sender")
-    task: asyncio.Task[None] | None = state.get("sender_task")
-    if sender is None or task is None:
-        return
-    sender.stopping.set()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), grace_s)
-    except TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if sender is not None:
+        await wind_down(sender.stopping, state.get("sender_task"), grace_s)

@@ -22,6 +22,7 @@ from services.notifications.adapters.webhook_http import Answer, WebhookClient
 from services.notifications.domain import webhooks as rules
 from shared import clock, metrics
 from shared import logging as log
+from shared.service import wind_down
 from shared.settings import Settings
 
 
@@ -96,16 +97,8 @@ async def start(pool: asyncpg.Pool, settings: Settings, state: dict[str, Any]) -
 
 
 async def stop(state: dict[str, Any], grace_s: float) -> None:
-    """Let the pass in hand finish within ``grace_s``; past it, cancel (the lease brings its
-    deliveries back)."""
+    """Let the pass in hand finish within ``grace_s``; past it, cancel (the leases bring its
+    work back)."""
     deliverer: Deliverer | None = state.get("webhooks")
-    task: asyncio.Task[None] | None = state.get("webhooks_task")
-    if deliverer is None or task is None:
-        return
-    deliverer.stopping.set()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), grace_s)
-    except TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if deliverer is not None:
+        await wind_down(deliverer.stopping, state.get("webhooks_task"), grace_s)

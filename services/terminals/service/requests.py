@@ -39,28 +39,10 @@ class Gateway:
         self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]
     ) -> Verdict:
         """The request's verdict: the HTTP status and the outcome (or the pending answer)."""
-        digest = hashlib.sha256(body).digest()
         with self.waiters.wait(request_id, self.settings.outcome_timeout_s) as waiter:
-            known = await self.intake.submit(Item(kind, request_id, t.id, nonce, digest, event))
-            if isinstance(known, Replay):
-                raise Problem(
-                    409,
-                    "Replayed request",
-                    "this nonce was already used",
-                    type_=PROBLEMS + "replay",
-                    code="replay",
-                )
-            if isinstance(known, Existing):
-                if (known.kind, known.terminal_id, known.body_sha256) != (kind, t.id, digest):
-                    raise Problem(
-                        409,
-                        "Id already used",
-                        f"{request_id} names another request",
-                        type_=PROBLEMS + "id-conflict",
-                        code="id_conflict",
-                    )
-                if known.status != "pending":
-                    return known.http_status or 200, known.outcome
+            known = await self._take(kind, request_id, t, nonce, body, event)
+            if known is not None and known.status != "pending":
+                return known.http_status or 200, known.outcome
             decided = await waiter
         if decided is None:  # no verdict in time: the terminal polls the request's status
             return await self.status(kind, request_id, t)
@@ -78,6 +60,20 @@ class Gateway:
     ) -> Verdict:
         """A request no service answers (a sale without a member): recorded with its event,
         and answered at once with ``outcome``, the same to a retry."""
+        known = await self._take(kind, request_id, t, nonce, body, event)
+        if known is not None and known.status != "pending":
+            return known.http_status or 201, known.outcome
+        async with self.pool.acquire() as conn:
+            await store.record_outcomes(
+                conn, [Decision(request_id, kind, "accepted", 201, outcome)]
+            )
+        return 201, outcome
+
+    async def _take(
+        self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]
+    ) -> Existing | None:
+        """The request taken in (None: it is new), or the one already taken under its id;
+        a replayed nonce, or an id naming another request, is refused."""
         digest = hashlib.sha256(body).digest()
         known = await self.intake.submit(Item(kind, request_id, t.id, nonce, digest, event))
         if isinstance(known, Replay):
@@ -97,13 +93,8 @@ class Gateway:
                     type_=PROBLEMS + "id-conflict",
                     code="id_conflict",
                 )
-            if known.status != "pending":
-                return known.http_status or 201, known.outcome
-        async with self.pool.acquire() as conn:
-            await store.record_outcomes(
-                conn, [Decision(request_id, kind, "accepted", 201, outcome)]
-            )
-        return 201, outcome
+            return known
+        return None
 
     async def status(self, kind: str, request_id: UUID, t: Terminal) -> Verdict:
         r = await store.status(self.pool, kind, request_id, t.id)
