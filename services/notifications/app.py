@@ -32,6 +32,7 @@ from shared.contracts import (
     MerchantRegistered,
     MessageRequested,
     MonthlyStatementReady,
+    SponsorshipRewardGranted,
     TransactionsBooked,
 )
 from shared.openapi import Api
@@ -65,6 +66,7 @@ WEBHOOKS = Subscriptions(
         ConsentChanged: always(webhook_events.on_consent),
         LevelChanged: always(webhook_events.on_level),
         MonthlyStatementReady: always(webhook_events.on_statement),
+        SponsorshipRewardGranted: always(webhook_events.on_sponsorship),
     },
     inbox="webhook_inbox",
 )

@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from services.crm.domain import statistics_exports as layout
 from services.crm.domain import statistics_figures as fig
+from services.crm.domain import statistics_sponsorship as sponsorship
 from services.crm.domain.statistics import (
     NETWORK,
     NO_MERCHANT,
@@ -170,3 +172,36 @@ def test_inactive_window_and_enrolment_series() -> None:
         {"start": "2031-02-01", "enrolments": 3},
     ]
     assert len(months) == 12
+
+
+def test_a_period_of_paris_days_is_bounded_by_paris_midnights_across_a_clock_change() -> None:
+    # 30 March 2031 is summer time's first day: April's midnights are UTC+2, March's UTC+1.
+    first, start, end = sponsorship.instants(fig.period(date(2031, 4, 1), date(2031, 4, 30)))
+    assert first == datetime(2031, 3, 1, 23, 0, tzinfo=UTC)  # 2 March, 00:00 in Paris
+    assert start == datetime(2031, 3, 31, 22, 0, tzinfo=UTC)
+    assert end == datetime(2031, 4, 30, 22, 0, tzinfo=UTC)  # 1 May: the period's end, excluded
+
+
+def test_the_sponsorship_figures_add_both_sides_rewards_and_leave_the_network_unknown() -> None:
+    sums = {"newcomers": 3, "sponsor_rewards": 2, "sponsor_rewards_cents": 700}
+    sums |= {"sponsor_rewards_capped": 1, "newcomer_rewards": 3, "newcomer_rewards_cents": 800}
+    kept = sponsorship.sponsorship_figures(sums, {"sponsored_customers": 3})
+    assert kept["rewards_cents"] == 1500
+    assert (kept["sponsored_customers"], kept["sponsored_revenue_cents"]) == (3, 0)
+    network = sponsorship.sponsorship_figures({}, None)
+    assert network["newcomers"] == 0 and network["rewards_cents"] == 0
+    assert network["sponsored_visits"] is None and network["sponsored_revenue_cents"] is None
+
+
+def test_a_sponsorship_line_is_dated_by_its_paris_day() -> None:
+    row = {
+        "at": datetime(2031, 4, 30, 22, 30, tzinfo=UTC),  # 1 May, 00:30 in Paris
+        "nature": "sponsor_reward",
+        "newcomer_id": ACCOUNT,
+        "sponsor_id": ACCOUNT,
+        "merchant_id": None,
+        "status": "capped",
+        "amount_cents": 0,
+    }
+    line = layout.sponsorship_line(row)
+    assert line[1] == date(2031, 5, 1) and line[5] is None and line[6:] == ["capped", 0]

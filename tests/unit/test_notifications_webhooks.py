@@ -16,8 +16,10 @@ from shared.contracts import (
     ConsentChanged,
     LevelChanged,
     MonthlyStatementReady,
+    SponsorshipRewardGranted,
     TransactionsBooked,
 )
+from shared.contracts.sponsorship import reward_id
 from shared.service import Subscriptions
 
 NOW = datetime(2031, 3, 4, 10, 0, tzinfo=UTC)
@@ -122,6 +124,7 @@ def test_the_event_types_table_names_the_routing_keys_the_webhooks_queue_binds()
     queue: Subscriptions = WEBHOOKS
     assert set(rules.EVENT_TYPES.values()) == set(queue.routing_keys())
     assert rules.EVENT_TYPES["status.changed"] == "account.level_changed.v1"
+    assert rules.EVENT_TYPES["sponsorship.rewarded"] == "sponsorship.reward_granted.v1"
     assert queue.inbox == "webhook_inbox"
 
 
@@ -219,6 +222,27 @@ def test_consent_level_and_statement_occurrences() -> None:
         xlsx_path="/x.xlsx",
         csv_path="/x.csv",
     )
+    newcomer = uuid.uuid4()
+    (r,) = rules.from_sponsorship(
+        "e6",
+        SponsorshipRewardGranted(
+            reward_id=reward_id(newcomer, "sponsor"),
+            newcomer_id=newcomer,
+            sponsor_id=account,
+            role="sponsor",
+            account_id=account,
+            association_id=A,
+            merchant_id=None,  # the association's programme funds it
+            amount_cents=500,
+            trigger="enrolment",
+            occurred_at=NOW,
+        ),
+    )
+    assert (r.type, r.merchant_id, r.data["amount_cents"]) == ("sponsorship.rewarded", None, 500)
+    assert r.data["reward_id"] == str(reward_id(newcomer, "sponsor"))
+    assert r.data["newcomer_id"] == str(newcomer) and r.data["sale_id"] is None
+    assert rules.wanted(A, None, ["sponsorship.rewarded"], r)  # the association hears of it
+    assert not rules.wanted(A, M, ["sponsorship.rewarded"], r)  # a merchant does not
     (s,) = rules.from_statement("e5", statement, NOW)
     assert s.type == "statement.ready" and s.at == NOW and s.data["net_cents"] == 60
     assert s.data["period_end"] == "2031-02-28"

@@ -199,7 +199,8 @@ async def customer_figures(
     """One scan of a scope's member days for the per-member figures. ``bounds``: the
     previous period's first day, the period's first and last days, the inactive window's
     first and last days. Answers each period's visits per customer (one number each), the
-    best ``best`` customers of the period and the inactive customers' count."""
+    best ``best`` customers of the period, the inactive customers' count, and each period's
+    members with a sponsor (``sponsored_*``, ``previous_sponsored_*``)."""
     prev_start, start, end, first, last = bounds
     # The member days of up to four years of an association are ~90,000 rows at bench size:
     # grouped in memory (no sort spilled to disk), and a day's visits summed as integers (a
@@ -212,6 +213,8 @@ async def customer_figures(
                        sum(spent_cents) FILTER (WHERE day >= $3::date)::bigint AS spent_cents,
                        sum(visits::int) FILTER (WHERE day BETWEEN $2::date AND $3::date - 1)
                            AS previous,
+                       sum(spent_cents) FILTER (WHERE day BETWEEN $2::date AND $3::date - 1)::bigint
+                           AS previous_spent,
                        sum(visits::int) FILTER (WHERE day BETWEEN $5::date AND $6::date)
                            AS before,
                        sum(visits::int) FILTER (WHERE day > $6::date) AS since
@@ -226,8 +229,9 @@ async def customer_figures(
                    (SELECT coalesce(json_agg(b), '[]') FROM (
                         SELECT account_id, visits, spent_cents FROM c WHERE visits > 0
                         ORDER BY spent_cents DESC, visits DESC, account_id LIMIT $7) AS b)::text
-                       AS best
-            FROM c""",
+                       AS best,
+                   {_SPONSORED}
+            FROM c LEFT JOIN sponsorships s ON s.newcomer_id = c.account_id""",
         scope_id,
         prev_start,
         start,
@@ -237,6 +241,22 @@ async def customer_figures(
         best,
     )
     return row
+
+
+# The members with a sponsor among them (docs/statistics.md, "Sponsorship"): one hash join of
+# the scope's members with the sponsorships, in the same scan.
+_SPONSORED = """count(*) FILTER (WHERE s.newcomer_id IS NOT NULL AND visits > 0)
+                       AS sponsored_customers,
+                   coalesce(sum(visits) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS sponsored_visits,
+                   coalesce(sum(spent_cents) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS sponsored_revenue_cents,
+                   count(*) FILTER (WHERE s.newcomer_id IS NOT NULL AND previous > 0)
+                       AS previous_sponsored_customers,
+                   coalesce(sum(previous) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS previous_sponsored_visits,
+                   coalesce(sum(previous_spent) FILTER (WHERE s.newcomer_id IS NOT NULL), 0)
+                       AS previous_sponsored_revenue_cents"""
 
 
 def inactive_sql(kind: str) -> str:

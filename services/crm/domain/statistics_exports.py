@@ -57,6 +57,22 @@ CONSENTS = (
     Column("COMMERCANT", "text", 38),
     Column("CONFIRME LE", "datetime", 17),
 )
+SPONSORSHIP = (
+    Column("DATE", "datetime", 17),
+    Column("JOUR", "date", 11),
+    Column("NATURE", "text", 16),
+    Column("FILLEUL", "text", 38),
+    Column("COMPTE", "text", 38),
+    Column("COMMERCANT", "text", 38),
+    Column("STATUT", "text", 12),
+    Column("MONTANT", "cents", 12),
+)
+SPONSORED = (
+    Column("CLIENT", "text", 38),
+    Column("PARRAIN", "text", 38),
+    Column("VISITES", "int", 10),
+    Column("DEPENSE", "cents", 12),
+)
 COLUMNS: Mapping[str, Sequence[Column]] = {
     "sales": SALES,
     "rewards": REWARDS,
@@ -64,6 +80,8 @@ COLUMNS: Mapping[str, Sequence[Column]] = {
     "inactive": INACTIVE,
     "enrolments": ENROLMENTS,
     "consents": CONSENTS,
+    "sponsorship": SPONSORSHIP,
+    "sponsored": SPONSORED,
 }
 # The kinds of facts each file lists.
 SALE_KINDS = ("sale", "anonymous_sale", "return", "cancellation")
@@ -130,6 +148,25 @@ def enrolment_line(r: Mapping[str, Any]) -> list[object]:
 
 def consent_line(r: Mapping[str, Any]) -> list[object]:
     return [_text(r["account_id"]), r["channel"], _text(r["merchant_id"]), r["confirmed_at"]]
+
+
+def sponsorship_line(r: Mapping[str, Any]) -> list[object]:
+    """A link (its sponsor, the merchant where the newcomer enrolled, how it was made) or a
+    reward (the account credited, its funder, granted or capped)."""
+    return [
+        r["at"],
+        r["at"].astimezone(PARIS).date(),
+        r["nature"],
+        _text(r["newcomer_id"]),
+        _text(r["sponsor_id"]),
+        _text(r["merchant_id"]),
+        r["status"],
+        r["amount_cents"],
+    ]
+
+
+def sponsored_line(r: Mapping[str, Any]) -> list[object]:
+    return [_text(r["account_id"]), _text(r["sponsor_id"]), r["visits"], r["spent_cents"]]
 
 
 def csv_cells(row: Sequence[object], columns: Sequence[Column]) -> list[object]:

@@ -13,7 +13,9 @@ import asyncpg
 import orjson
 
 from services.crm.adapters import statistics as store
+from services.crm.adapters import statistics_sponsorship as sponsorship_store
 from services.crm.domain import statistics_figures as fig
+from services.crm.domain import statistics_sponsorship as sponsorship
 from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas, Line, count
 
 
@@ -82,9 +84,10 @@ async def _customers(
     conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period, visits: tuple[int, int]
 ) -> tuple[dict[str, Any], dict[str, Any], int | None]:
     """Per-member figures of the period and the previous one, and the inactive customers at
-    the period's end; not kept for the network (docs/statistics.md)."""
+    the period's end; not kept for the network (docs/statistics.md). The members with a
+    sponsor among them under ``_sponsored`` (the sponsorship results take them)."""
     if scope.id is None:
-        return dict(_NOT_KEPT), dict(_NOT_KEPT), None
+        return dict(_NOT_KEPT, _sponsored=None), dict(_NOT_KEPT, _sponsored=None), None
     first, last = fig.inactive_window(p.end)
     bounds = (p.previous().start, p.start, p.end, first, last)
     row = await store.customer_figures(conn, scope.kind, scope.id, bounds, fig.BEST_CUSTOMERS)
@@ -92,6 +95,8 @@ async def _customers(
     current["best_customers"] = orjson.loads(row["best"])
     previous = _per_member(visits[1], list(row["previous"]))
     previous["best_customers"] = None
+    for figures, prefix in ((current, ""), (previous, "previous_")):
+        figures["_sponsored"] = {n: row[prefix + n] for n in sponsorship.SPONSORED_SUMS}
     return current, previous, int(row["inactive"])
 
 
@@ -123,6 +128,34 @@ async def _people(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> 
     }
 
 
+async def _sponsorship(
+    conn: asyncpg.Connection,
+    scope: fig.Scope,
+    p: fig.Period,
+    current: dict[str, Any],
+    previous: dict[str, Any],
+) -> None:
+    """The sponsorship results of both periods: links and rewards at the merchant where the
+    newcomer enrolled (a shop shows its merchant's), the association and the network; the
+    members with a sponsor from the per-member figures (``_sponsored``)."""
+    links_scope = scope
+    if scope.kind == "shop" and scope.id is not None:
+        merchant = await store.merchant_of_shop(conn, scope.id)
+        links_scope = fig.Scope("merchant", merchant)
+    if links_scope.kind != "network" and links_scope.id is None:
+        # A shop without a sale yet: its merchant is not known to the statistics.
+        sums: dict[bool, dict[str, int]] = {True: {}, False: {}}
+    else:
+        first, start, end = sponsorship.instants(p)
+        sums = await sponsorship_store.sums(
+            conn, links_scope.kind, links_scope.id, first, start, end
+        )
+    for figures, is_current in ((current, True), (previous, False)):
+        figures["sponsorship"] = sponsorship.sponsorship_figures(
+            sums[is_current], figures.pop("_sponsored")
+        )
+
+
 async def figures(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> dict[str, Any]:
     """Every figure of a scope over a period, and over the previous period of as many days."""
     current, previous = await _money(conn, scope, p)
@@ -131,6 +164,7 @@ async def figures(conn: asyncpg.Connection, scope: fig.Scope, p: fig.Period) -> 
     )
     current |= members | {"inactive_customers": inactive}
     previous |= previous_members
+    await _sponsorship(conn, scope, p, current, previous)
     people = await _people(conn, scope, p)
     previous["enrolments"] = people.pop("previous_enrolments")
     current |= people

@@ -8,8 +8,10 @@ from typing import Any
 import asyncpg
 
 from services.crm.adapters import statistics as store
+from services.crm.adapters import statistics_sponsorship as sponsorship_store
 from services.crm.domain import statistics_exports as layout
 from services.crm.domain import statistics_figures as fig
+from services.crm.domain import statistics_sponsorship as sponsorship
 
 
 class ExportRefused(ValueError):
@@ -34,12 +36,21 @@ async def lines(
             layout.sale_line if name == "sales" else layout.reward_line
         )
         return [make(r) for r in rows]
-    if name in ("enrolments", "consents"):
-        # A member enrols, and consents, at a merchant: a shop shows its merchant's.
+    if name in ("enrolments", "consents", "sponsorship"):
+        # A member enrols, consents and is sponsored at a merchant: a shop shows its merchant's.
         people_scope = scope
         if scope.kind == "shop" and scope.id is not None:
             merchant = await store.merchant_of_shop(conn, scope.id)
             people_scope = fig.Scope("merchant", merchant)
+        if name == "sponsorship":
+            if people_scope.kind != "network" and people_scope.id is None:
+                return []  # a shop that never sold: no merchant known
+            _, start, end = sponsorship.instants(p)
+            rows = await sponsorship_store.lines(
+                conn, people_scope.kind, people_scope.id, start, end
+            )
+            _within(len(rows))
+            return [layout.sponsorship_line(r) for r in rows]
         if name == "consents":
             rows = await store.consents_in_force(conn, people_scope.kind, people_scope.id)
             _within(len(rows))
@@ -54,6 +65,12 @@ async def lines(
             "not_kept_for_network",
             f"the {name} file is kept per shop, merchant and association, not network-wide",
         )
+    if name == "sponsored":
+        rows = await store.fetch_rows(
+            conn, sponsorship_store.sponsored_sql(scope.kind), scope.id, p.start, p.end
+        )
+        _within(len(rows))
+        return [layout.sponsored_line(r) for r in rows]
     if name == "customers":
         rows = await store.fetch_rows(
             conn,

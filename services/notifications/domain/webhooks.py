@@ -26,6 +26,7 @@ from shared.contracts import (
     ConsentChanged,
     LevelChanged,
     MonthlyStatementReady,
+    SponsorshipRewardGranted,
     TransactionsBooked,
 )
 
@@ -38,6 +39,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "consent.changed": ConsentChanged.routing_key(),
     "status.changed": LevelChanged.routing_key(),
     "statement.ready": MonthlyStatementReady.routing_key(),
+    "sponsorship.rewarded": SponsorshipRewardGranted.routing_key(),
 }
 
 SECRET_PREFIX = "whsec_"
@@ -159,6 +161,31 @@ def from_level(event_id: str, c: LevelChanged) -> list[Occurrence]:
             c.merchant_id,
             c.occurred_at,
             {**data, **levels, "occurred_at": c.occurred_at.isoformat()},
+        )
+    ]
+
+
+def from_sponsorship(event_id: str, r: SponsorshipRewardGranted) -> list[Occurrence]:
+    """A sponsorship reward granted (crm decides it, cards credits it under ``reward_id``): of
+    the merchant whose programme funds it, none (the association's) otherwise."""
+    data = _ids(
+        reward_id=r.reward_id,
+        account_id=r.account_id,
+        newcomer_id=r.newcomer_id,
+        sponsor_id=r.sponsor_id,
+        association_id=r.association_id,
+        merchant_id=r.merchant_id,
+        sale_id=r.sale_id,
+    )
+    extra = {"role": r.role, "amount_cents": r.amount_cents, "trigger": r.trigger}
+    return [
+        Occurrence(
+            event_id,
+            "sponsorship.rewarded",
+            r.association_id,
+            r.merchant_id,
+            r.occurred_at,
+            {**data, **extra, "occurred_at": r.occurred_at.isoformat()},
         )
     ]
 

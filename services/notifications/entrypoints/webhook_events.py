@@ -16,6 +16,7 @@ from shared.contracts import (
     ConsentChanged,
     LevelChanged,
     MonthlyStatementReady,
+    SponsorshipRewardGranted,
     TransactionsBooked,
 )
 from shared.events import Event
@@ -59,4 +60,11 @@ async def on_statement(
     await webhooks.intake(
         conn, (o for e in events for o in rules.from_statement(e.id, e.data, e.time))
     )
+    return []
+
+
+async def on_sponsorship(
+    conn: asyncpg.Connection, events: list[Event[SponsorshipRewardGranted]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(conn, (o for e in events for o in rules.from_sponsorship(e.id, e.data)))
     return []

@@ -18,6 +18,8 @@ EXPORTS = {
     "inactive": "each inactive customer and their last visit",
     "enrolments": "each account opened",
     "consents": "each consent in force (at the time of the export), by channel",
+    "sponsorship": "each newcomer linked to a sponsor, each sponsorship reward decided",
+    "sponsored": "each member with a sponsor who visited: visits and spending",
 }
 
 
@@ -66,6 +68,25 @@ class Step(BaseModel):
     enrolments: int
 
 
+class SponsorshipFigures(BaseModel):
+    """Sponsorship results (docs/statistics.md, "Sponsorship")."""
+
+    newcomers: int = Field(description="newcomers linked to a sponsor in the period")
+    sponsor_rewards: int
+    sponsor_rewards_cents: int
+    sponsor_rewards_capped: int = Field(description="sponsor rewards not granted: cap reached")
+    newcomer_rewards: int
+    newcomer_rewards_cents: int
+    rewards_cents: int = Field(description="sponsors' and newcomers' rewards granted")
+    sponsored_customers: int | None = Field(
+        description="members with a sponsor who visited; null for the network (not kept)"
+    )
+    sponsored_visits: int | None
+    sponsored_revenue_cents: int | None = Field(
+        description="members with a sponsor: sales - returns (cancelled sales are none)"
+    )
+
+
 class Figures(BaseModel):
     """A period's figures; null where a figure is unknown or not kept for the scope."""
 
@@ -91,6 +112,7 @@ class Figures(BaseModel):
     frequency: list[Bucket] | None
     best_customers: list[BestCustomer] | None
     enrolments: int
+    sponsorship: SponsorshipFigures
 
 
 class CurrentFigures(Figures):
