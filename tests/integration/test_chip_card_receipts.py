@@ -8,6 +8,7 @@ notifications and the SMTP server; the card lines are certified without a reader
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import uuid
 from typing import Any
@@ -127,10 +128,14 @@ async def test_a_chip_cards_sales_get_their_receipt_and_the_threshold_message_on
         d["variables"]["amount_cents"]: d["variables"] for d in asked if d["template"] == "receipt"
     }
     # the card's balances after each sale, as the card certified them
-    assert receipts[2000] | {"occurred_at": None} == {
+    assert receipts[2000] | {"occurred_at": None, "referral_code": None} == {
         "first_name": "Gisèle", "shop_name": "Chez Lili", "amount_cents": 2000,
         "reward_cents": 60, "balance_cents": 0, "pending_cents": 60, "occurred_at": None,
+        "referral_code": None,
     }  # fmt: skip
+    # the customer's referral code (F22), the same on each receipt
+    code = receipts[2000]["referral_code"]
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", code) and receipts[3000]["referral_code"] == code
     assert (receipts[3000]["reward_cents"], receipts[3000]["balance_cents"]) == (90, 150)
     assert receipts[3000]["pending_cents"] == 0
     (reached,) = [d for d in asked if d["template"] == "threshold_reached"]

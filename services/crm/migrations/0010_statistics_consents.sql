@@ -13,7 +13,10 @@ CREATE TABLE statistics_consents (
 );
 CREATE INDEX statistics_consents_merchant ON statistics_consents (merchant_id, channel);
 
-CREATE FUNCTION statistics_consents_count() RETURNS trigger LANGUAGE plpgsql AS $$
+-- search_path FROM CURRENT: the counters are found whatever the path of the session that
+-- changes a consent (a test's or an operator's connection to the database).
+CREATE FUNCTION statistics_consents_count() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'confirmed' THEN
         UPDATE statistics_consents SET in_force = in_force - 1
@@ -50,7 +53,8 @@ FROM consents WHERE status = 'confirmed'
 GROUP BY 1, 2, 3;
 
 -- A truncation (a test's or a bench's reset) fires no row trigger: empty the counters with it.
-CREATE FUNCTION statistics_consents_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION statistics_consents_truncated() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM statistics_consents;
     RETURN NULL;
