@@ -6,7 +6,7 @@ terminal program with a chip card, the rate a sale was booked at; the statistics
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import asyncpg
 from shared.card.application import CardApplication, SamApplication
 from shared.card.state import personalize
 from shared.client import TerminalClient
+from shared.clock import PARIS
 from terminal.adapters.journal import Journal
 from terminal.app import Desk
 from terminal.reader import DirectReader
@@ -143,6 +144,28 @@ async def stats(http: aiohttp.ClientSession, **query: str) -> dict[str, Any]:
     status, body = await call(http, "GET", f"{CRM}/v1/statistics?{qs(query)}")
     assert status == 200, body
     return body  # type: ignore[no-any-return]
+
+
+# The statistics' money and count figures, compared whole with those computed by hand.
+MONEY = (
+    "revenue_cents",
+    "member_revenue_cents",
+    "anonymous_revenue_cents",
+    "member_share_bps",
+    "sales",
+    "visits",
+    "anonymous_sales",
+    "average_basket_cents",
+    "returns",
+    "returned_cents",
+    "rewards_granted_cents",
+    "redemptions",
+    "rewards_spent_cents",
+)
+
+
+def at(day: str, hm: str) -> str:
+    return datetime.fromisoformat(f"{day}T{hm}:00").replace(tzinfo=PARIS).isoformat()
 
 
 def qs(query: dict[str, str]) -> str:

@@ -45,7 +45,9 @@ from shared.contracts import card_transaction_id
 from tests import harness
 from tests.conftest import Calendar, NetworkFactory, eventually
 from tests.growth import (
+    MONEY,
     anonymous,
+    at,
     enrol_at_till,
     level_terms,
     offline_desk,
@@ -67,10 +69,6 @@ CLEARING = harness.url("clearing")
 
 MAY = datetime(2031, 5, 20, 10, 0, tzinfo=PARIS)  # a Tuesday
 JUNE = datetime(2031, 6, 4, 10, 0, tzinfo=PARIS)  # a Wednesday
-
-
-def at(day: str, hm: str) -> str:
-    return datetime.fromisoformat(f"{day}T{hm}:00").replace(tzinfo=PARIS).isoformat()
 
 
 RANGE = {"from": "2031-05-20", "to": "2031-06-04"}  # 16 days; the previous: 4-19 May
@@ -388,19 +386,3 @@ async def signed_sales(receiver: Receiver, secret: str, sold: dict[int, int]) ->
         got = receiver.with_amount("accounting", cents)
         assert [verified(g, secret)["type"] for g in got] == ["sale.booked"] * n, cents
 
-
-MONEY = (
-    "revenue_cents",
-    "member_revenue_cents",
-    "anonymous_revenue_cents",
-    "member_share_bps",
-    "sales",
-    "visits",
-    "anonymous_sales",
-    "average_basket_cents",
-    "returns",
-    "returned_cents",
-    "rewards_granted_cents",
-    "redemptions",
-    "rewards_spent_cents",
-)

@@ -21,15 +21,11 @@ from shared.client import TerminalClient
 from shared.clock import PARIS
 from tests import harness
 from tests.conftest import Calendar, NetworkFactory, eventually
-from tests.growth import anonymous, qs, stats
+from tests.growth import MONEY, anonymous, at, qs, stats
 from tests.people import ADMIN, call, email_consent, file_of, new_email, new_phone
 
 CRM = harness.url("crm")
 RANGE = {"from": "2031-05-20", "to": "2031-06-10"}  # 22 days; the previous: 28 April-19 May
-
-
-def at(day: str, hm: str) -> str:
-    return datetime.fromisoformat(f"{day}T{hm}:00").replace(tzinfo=PARIS).isoformat()
 
 
 async def _sale(till: TerminalClient, phone: str, cents: int, when: str) -> str:
@@ -180,22 +176,6 @@ async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_
     await _exports(http, aid, [accounts[a], accounts[b], accounts[c]])
     await _refusals(http, aid, m0)
 
-
-MONEY = (
-    "revenue_cents",
-    "member_revenue_cents",
-    "anonymous_revenue_cents",
-    "member_share_bps",
-    "sales",
-    "visits",
-    "anonymous_sales",
-    "average_basket_cents",
-    "returns",
-    "returned_cents",
-    "rewards_granted_cents",
-    "redemptions",
-    "rewards_spent_cents",
-)
 
 
 async def _download(http: aiohttp.ClientSession, path: str, query: dict[str, str]) -> bytes:
