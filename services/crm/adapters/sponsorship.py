@@ -24,6 +24,15 @@ async def code_of(conn: Db, account_id: UUID) -> str | None:
     return code
 
 
+async def codes_of(conn: Db, account_ids: list[UUID]) -> dict[UUID, str]:
+    """The codes these accounts hold (those without one are left out)."""
+    rows = await conn.fetch(
+        "SELECT account_id, code FROM referral_codes WHERE account_id = ANY($1::uuid[])",
+        account_ids,
+    )
+    return {r["account_id"]: r["code"] for r in rows}
+
+
 async def insert_code(
     conn: asyncpg.Connection, account_id: UUID, association_id: UUID, code: str, at: datetime
 ) -> bool:

@@ -66,6 +66,16 @@ async def ensure_code(conn: asyncpg.Connection, account_id: UUID, association_id
     raise RuntimeError("could not draw a unique referral code")  # 35 bits: never
 
 
+async def codes(conn: asyncpg.Connection, wanted: dict[UUID, UUID]) -> dict[UUID, str]:
+    """The referral codes of the accounts of ``wanted`` (account -> association), read at once;
+    only an account without one yet draws it (a batch of receipts: one query, not one each)."""
+    held = await rows.codes_of(conn, sorted(wanted, key=lambda a: a.int))
+    for account_id, association_id in wanted.items():
+        if account_id not in held:
+            held[account_id] = await ensure_code(conn, account_id, association_id)
+    return held
+
+
 async def code(conn: asyncpg.Connection, account_id: UUID) -> str:
     file = await people.file(conn, account_id)
     return await ensure_code(conn, account_id, file["association_id"])

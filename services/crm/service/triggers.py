@@ -221,6 +221,16 @@ def receipt_variables(file: asyncpg.Record, shop_name: str, t: BookedTransaction
     return {k: v for k, v in out.items() if v is not None}
 
 
+def _receives_receipts(file: asyncpg.Record | None) -> bool:
+    """A file (not erased) with an address, of a customer who did not turn receipts off."""
+    return (
+        file is not None
+        and file["erased_at"] is None
+        and bool(file["email"])
+        and not file["no_receipts"]
+    )
+
+
 async def after_sales(
     conn: asyncpg.Connection, links: Links, sales: list[Sale]
 ) -> list[Event[Any]]:
@@ -262,15 +272,23 @@ async def after_sales(
         return []
     # no file yet (the account's opening not heard of): no message
     files = await people_rows.files(conn, sorted({t.account_id for _, _, t, _, _ in due}))
+    # the customers' referral codes, printed on their receipts (F22)
+    codes = await sponsorship.codes(
+        conn,
+        {
+            t.account_id: association_id
+            for association_id, _, t, receipt, _ in due
+            if receipt is not None and _receives_receipts(files.get(t.account_id))
+        },
+    )
     out: list[Event[Any]] = []
     receipts_asked: list[messages.Transactional] = []
-    for association_id, merchant_id, t, receipt, reached in due:
+    for _, merchant_id, t, receipt, reached in due:
         file = files.get(t.account_id)
         if file is None or file["erased_at"] is not None:
             continue
-        if receipt is not None and file["email"] and not file["no_receipts"]:
-            # the customer's referral code, printed on the receipt (F22)
-            code = await sponsorship.ensure_code(conn, t.account_id, association_id)
+        if receipt is not None and _receives_receipts(file):
+            code = codes[t.account_id]
             receipts_asked.append(
                 messages.Transactional(
                     file,
