@@ -15,61 +15,63 @@ from shared.xlsx import PARIS, Column
 # stops at 1,048,576 rows.
 MAX_LINES = 1_000_000
 
+
+def _id(name: str) -> Column:
+    """A column of ids (uuids)."""
+    return Column(name, "text", 38)
+
+
+# When a fact happened, on which Paris day, and what kind of fact it is.
+_WHEN = (Column("DATE", "datetime", 17), Column("JOUR", "date", 11), Column("NATURE", "text", 16))
 SALES = (
-    Column("DATE", "datetime", 17),
-    Column("JOUR", "date", 11),
-    Column("NATURE", "text", 16),
-    Column("ID", "text", 38),
-    Column("BOUTIQUE", "text", 38),
-    Column("COMMERCANT", "text", 38),
-    Column("CLIENT", "text", 38),
+    *_WHEN,
+    _id("ID"),
+    _id("BOUTIQUE"),
+    _id("COMMERCANT"),
+    _id("CLIENT"),
     Column("MONTANT", "cents", 12),
     Column("FAMILLE", "text", 14),
-    Column("VENTE", "text", 38),
+    _id("VENTE"),
 )
 REWARDS = (
-    Column("DATE", "datetime", 17),
-    Column("JOUR", "date", 11),
-    Column("NATURE", "text", 16),
-    Column("ID", "text", 38),
-    Column("BOUTIQUE", "text", 38),
-    Column("CLIENT", "text", 38),
+    *_WHEN,
+    _id("ID"),
+    _id("BOUTIQUE"),
+    _id("CLIENT"),
     Column("ACCORDE", "cents", 12),
     Column("DEPENSE", "cents", 12),
 )
 CUSTOMERS = (
-    Column("CLIENT", "text", 38),
+    _id("CLIENT"),
     Column("VISITES", "int", 10),
     Column("DEPENSE", "cents", 12),
     Column("PREMIERE VISITE", "date", 15),
     Column("DERNIERE VISITE", "date", 15),
 )
-INACTIVE = (Column("CLIENT", "text", 38), Column("DERNIERE VISITE", "date", 15))
+INACTIVE = (_id("CLIENT"), Column("DERNIERE VISITE", "date", 15))
 ENROLMENTS = (
     Column("DATE", "datetime", 17),
-    Column("CLIENT", "text", 38),
-    Column("ASSOCIATION", "text", 38),
-    Column("COMMERCANT", "text", 38),
+    _id("CLIENT"),
+    _id("ASSOCIATION"),
+    _id("COMMERCANT"),
 )
 CONSENTS = (
-    Column("CLIENT", "text", 38),
+    _id("CLIENT"),
     Column("CANAL", "text", 8),
-    Column("COMMERCANT", "text", 38),
+    _id("COMMERCANT"),
     Column("CONFIRME LE", "datetime", 17),
 )
 SPONSORSHIP = (
-    Column("DATE", "datetime", 17),
-    Column("JOUR", "date", 11),
-    Column("NATURE", "text", 16),
-    Column("FILLEUL", "text", 38),
-    Column("COMPTE", "text", 38),
-    Column("COMMERCANT", "text", 38),
+    *_WHEN,
+    _id("FILLEUL"),
+    _id("COMPTE"),
+    _id("COMMERCANT"),
     Column("STATUT", "text", 12),
     Column("MONTANT", "cents", 12),
 )
 SPONSORED = (
-    Column("CLIENT", "text", 38),
-    Column("PARRAIN", "text", 38),
+    _id("CLIENT"),
+    _id("PARRAIN"),
     Column("VISITES", "int", 10),
     Column("DEPENSE", "cents", 12),
 )
