@@ -34,6 +34,9 @@ COPY pyproject.toml uv.lock ./
 COPY shared ./shared
 COPY services ./services
 COPY deploy ./deploy
+# The code's bytecode compiled once here (the venv's is, by UV_COMPILE_BYTECODE): with
+# PYTHONDONTWRITEBYTECODE, each start would otherwise compile every module again.
+RUN python -m compileall -q shared services deploy
 # The seed writes the demo credentials here (.comptoir/demo.json).
 RUN mkdir -p /app/.comptoir && chown comptoir:comptoir /app/.comptoir
 USER 10001:10001

@@ -6,6 +6,11 @@ SHELL := /bin/bash
 
 PYTHON := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
+# Some machines (this project's CI among them) set PYTHONDONTWRITEBYTECODE: every process
+# then compiles every module it imports, ours and the venv's, from source. The suite starts
+# the five services some sixty times (each move of a test's calendar restarts them), and that
+# compiling was half of each start's CPU (crm: 3.4 s against 1.7 s with the bytecode kept).
+unexport PYTHONDONTWRITEBYTECODE
 
 PG := postgresql://comptoir:comptoir@127.0.0.1:5432
 AMQP := amqp://guest:guest@127.0.0.1:5672

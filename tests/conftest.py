@@ -66,6 +66,8 @@ async def services(
     try:
         await procs.wait_ready()
         yield procs
+        if procs.clock_moved:  # the last tests were on a calendar: the books at today's date
+            await procs.restart()
         await books_are_green()
     finally:
         codes = procs.stop_all()
@@ -125,7 +127,8 @@ class Calendar:
         (``clock.anchored``): each process loads a few seconds after the one before under
         load, and unanchored each would start the calendar then, so two services' instants
         of the same moment would differ by those seconds."""
-        self.moved = True  # before: a restart that fails half-way is undone all the same
+        # Before: a restart that fails half-way is undone all the same.
+        self.moved = self.services.clock_moved = True
         extra = dict(env or {})
 
         def start_clocks() -> None:  # once the old processes are gone, before the new start
@@ -135,9 +138,17 @@ class Calendar:
         await self.services.restart(extra, on_start=start_clocks)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on a calendar of their own run last, one after the other (a stable sort:
+    otherwise in their usual order): each moves the services' clock, which restarts them,
+    and run together none has to give the services their usual clock back for the next."""
+    items.sort(key=lambda item: "calendar" in getattr(item, "fixturenames", ()))
+
+
 @pytest_asyncio.fixture
 async def calendar(services: harness.Services) -> AsyncIterator[Calendar]:
-    """Gives the services back their usual clock after the test."""
+    """Gives this process its usual clock back after the test; the services get theirs
+    back (a restart) only before a test without a calendar needs them (``usual_clock``)."""
     previous = clock.current()
     cal = Calendar(services)
     try:
@@ -145,6 +156,15 @@ async def calendar(services: harness.Services) -> AsyncIterator[Calendar]:
     finally:
         if cal.moved:
             clock.install(previous)
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def usual_clock(request: pytest.FixtureRequest) -> None:
+    """A test that uses the services without a calendar of its own finds them on their usual
+    clock: restarted if a test before moved it."""
+    if "services" in request.fixturenames and "calendar" not in request.fixturenames:
+        services: harness.Services = request.getfixturevalue("services")
+        if services.clock_moved:
             await services.restart()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from shared import db
+from shared import clock, db
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
@@ -70,6 +70,9 @@ def url(service: str) -> str:
 class Services:
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Started on a test's calendar (conftest's Calendar) and not yet put back on the usual
+    # clock; restart() puts them back unless told otherwise.
+    clock_moved: bool = False
 
     def env(self, service: str, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {
@@ -195,6 +198,7 @@ class Services:
             on_start()
         for name in SERVICES:
             self.start(name, extra_env)
+        self.clock_moved = clock.ENV in (extra_env or {})
         await self.wait_ready()
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> int:
