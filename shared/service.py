@@ -173,18 +173,24 @@ async def _until_up(what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
             delay = min(delay * 2, 5.0)
 
 
-async def _open_broker(rt: Runtime) -> broker.Topology:
+async def _open_broker(rt: Runtime, owned: set[str]) -> broker.Topology:
     """Connect and declare the topology; a broker still booting fails either step."""
     connection = await broker.connect(rt.settings)
     try:
         rt.channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await rt.channel.set_qos(prefetch_count=rt.settings.prefetch)
-        topology = await broker.declare(rt.channel, rt.settings)
+        topology = await broker.declare(rt.channel, rt.settings, owned)
     except BaseException:
         await connection.close()
         raise
     rt.connection = connection
     return topology
+
+
+def _owned_queues(spec: ServiceSpec) -> set[str]:
+    """The queues the service consumes from (their stale bindings are its to remove)."""
+    subscriptions = [spec.subscriptions] if spec.subscriptions is not None else []
+    return {s.queue for s in [*subscriptions, *spec.more_subscriptions]}
 
 
 def _tune_gc() -> None:
@@ -207,7 +213,7 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
     rt.pool = await _until_up(
         "database", lambda: db.create_pool(s.database_url, spec.name, s.db_pool_min, s.db_pool_max)
     )
-    topology = await _until_up("broker", lambda: _open_broker(rt))
+    topology = await _until_up("broker", lambda: _open_broker(rt, _owned_queues(spec)))
     rt.exchange = topology.exchange
     rt.relay = Relay(spec.name, rt.pool, rt.exchange, s.relay_batch, s.relay_poll_s)
     rt.state["relay_task"] = asyncio.create_task(rt.relay.run(), name="outbox-relay")
