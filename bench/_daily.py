@@ -80,6 +80,12 @@ DOWN = {
                                                                     spouse)) AS d
                                            WHERE d IS NOT NULL $$;
                                  DROP FUNCTION IF EXISTS celebrated_days_of(date, date, date[]);""",
+    # older code's birthday query does not say the partial index's condition
+    "celebrated_days_dated": """DROP INDEX IF EXISTS customers_celebrated;
+                                CREATE INDEX customers_celebrated ON customers USING gin
+                                    (celebrated_days(birth_date, spouse_birthday,
+                                                     children_birthdays))
+                                    WHERE erased_at IS NULL;""",
 }
 
 

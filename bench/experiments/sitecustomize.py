@@ -12,7 +12,9 @@ candidate change so that its effect can be measured before anyone proposes it fo
   every release of a connection to the pool);
 - BENCH_EXP_COUNT_SQL=dir: every statement each service sends counted by its text (calls and
   seconds), written to dir/<service>-<pid>.json every 2 s: the queries per sale of a service,
-  old code against new (copy this file into the old code's tree).
+  old code against new (copy this file into the old code's tree);
+- BENCH_EXP_PROFILE=dir: the service under cProfile from SIGUSR1 to SIGUSR2, written then to
+  dir/<service>-<pid>.pstats (bench/_sync_cpu.py: the storm's window; calls per line).
 """
 
 from __future__ import annotations
@@ -101,3 +103,22 @@ if _count_sql:
     threading.Thread(target=_loop, daemon=True).start()
     atexit.register(_dump)
     assert asyncio
+
+_profile = os.environ.get("BENCH_EXP_PROFILE")
+if _profile:
+    import cProfile
+    import signal
+    import sys as _sys
+
+    _profiler = cProfile.Profile()
+
+    def _profile_on(*_: object) -> None:
+        _profiler.enable()
+
+    def _profile_off(*_: object) -> None:
+        _profiler.disable()
+        svc = os.path.basename(os.path.dirname(_sys.argv[0])) or "unknown"
+        _profiler.dump_stats(f"{_profile}/{svc}-{os.getpid()}.pstats")
+
+    signal.signal(signal.SIGUSR1, _profile_on)
+    signal.signal(signal.SIGUSR2, _profile_off)

@@ -212,6 +212,15 @@ async def _reach(
     return [r["account_id"] for r in rows]
 
 
+# The files with a birthday on one of the days $4 (migration 0013's index, whose condition the
+# first line repeats: a file without any date is not in it).
+CELEBRATING = (
+    "(c.birth_date IS NOT NULL OR c.spouse_birthday IS NOT NULL"
+    " OR cardinality(c.children_birthdays) > 0)"
+    " AND celebrated_days(c.birth_date, c.spouse_birthday, c.children_birthdays) && $4"
+)
+
+
 async def birthdays(
     conn: asyncpg.Connection,
     association_id: UUID,
@@ -221,10 +230,9 @@ async def birthdays(
     month_days: list[int],
 ) -> list[UUID]:
     """The customers of the scope with a birthday (theirs, their spouse's, a child's) on one
-    of ``month_days`` (month * 100 + day; migration 0005's index)."""
-    celebrating = "celebrated_days(c.birth_date, c.spouse_birthday, c.children_birthdays) && $4"
+    of ``month_days`` (month * 100 + day; migration 0013's index)."""
     return await _reach(
-        conn, association_id, merchant_id, after, limit, (celebrating, celebrating), month_days
+        conn, association_id, merchant_id, after, limit, (CELEBRATING, CELEBRATING), month_days
     )
 
 
