@@ -1,7 +1,8 @@
 """Sponsorship's use cases (F22): a customer's referral code, a newcomer linked to a sponsor
 with it, the programmes, the rewards decided at the enrolment or at the newcomer's N-th
 purchase (asked of cards as ``SponsorshipRewardGranted``, through the outbox, in the
-transaction that decided them), and the best sponsors.
+transaction that decided them), the rewards taken back when their qualifying sale is
+cancelled or returned whole (``SponsorshipRewardReversed``), and the best sponsors.
 
 Each reward is decided once: the sponsorship row is locked and marked decided in the same
 transaction, and the reward's id (``shared.contracts.sponsorship.reward_id``) is the cagnotte
@@ -10,7 +11,8 @@ entry's reference in cards, written once whatever the redelivery."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,13 +21,18 @@ import asyncpg
 
 from services.crm.adapters import people
 from services.crm.adapters import sponsorship as rows
+from services.crm.adapters import sponsorship_reversals as reversals
 from services.crm.domain import sponsorship as rules
 from services.crm.service import messages
 from services.crm.service.common import event
 from shared import clock
-from shared.contracts import SponsorshipRewardGranted
+from shared.contracts import (
+    SponsorshipReversalRefused,
+    SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
+)
 from shared.contracts.messages import Channel
-from shared.contracts.sponsorship import HowLinked, reward_id
+from shared.contracts.sponsorship import HowLinked, reversal_id, reward_id
 from shared.events import Event
 from shared.http import Problem
 from shared.rules.codes import (
@@ -76,8 +83,12 @@ async def codes(conn: asyncpg.Connection, wanted: dict[UUID, UUID]) -> dict[UUID
     return held
 
 
-async def code(conn: asyncpg.Connection, account_id: UUID) -> str:
+async def code(conn: asyncpg.Connection, account_id: UUID) -> str | None:
+    """The customer's code, drawn the first time; none for an erased customer (erasure
+    forgot it: reading their sponsorship must not give them a new one)."""
     file = await people.file(conn, account_id)
+    if file["erased_at"] is not None:
+        return None
     return await ensure_code(conn, account_id, file["association_id"])
 
 
@@ -106,6 +117,15 @@ async def send_code(
     return await messages.transactional(
         conn, file, channel, "referral_code", variables, merchant_id
     )
+
+
+async def held(pool: asyncpg.Pool, association_id: UUID, raw_code: str) -> str:
+    """The code, normalised, if a customer of the association holds it (404 otherwise)."""
+    code_ = parse_code(raw_code)
+    async with pool.acquire() as conn:
+        if await rows.holder_of_code(conn, association_id, code_) is None:
+            raise problem(replace(rules.UNKNOWN_CODE, status=404))
+    return code_
 
 
 async def link(
@@ -203,7 +223,7 @@ async def _grant(
     decided = rules.rewards(p, newcomer_id, sponsor_id, purchase, granted)
     trigger: rules.RewardAt = "purchase" if sale is not None else "enrolment"
     sale_id = sale["sale_id"] if sale is not None else None
-    ids = [(reward_id(newcomer_id, r.role), r) for r in decided]
+    ids = [(reward_id(newcomer_id, r.role, sale_id), r) for r in decided]
     new = set(await rows.insert_rewards(conn, newcomer_id, p, ids, trigger, sale_id, at, period))
     await rows.decided(conn, newcomer_id, clock.now())
     return [
@@ -226,6 +246,69 @@ async def _grant(
         for i, r in ids
         if i in new and r.status == "granted" and r.amount_cents > 0
     ]
+
+
+Undone = tuple[UUID, str, int, datetime]  # a sale cancelled or returned: id, reason, cents, when
+
+
+async def take_back(conn: asyncpg.Connection, undone: Sequence[Undone]) -> list[Event[Any]]:
+    """The rewards won by sales now cancelled, or returned whole, taken back once each (F16's
+    rule for rewards: a new entry, never an edit); their sponsorships wait again for a
+    qualifying purchase, which may already be there (a later sale becomes the N-th), and the
+    sponsor's cap counts them no more."""
+    found = await reversals.rewards_to_take_back(conn, [u[:3] for u in undone])
+    if not found:
+        return []
+    newcomers = sorted({r["newcomer_id"] for r in found}, key=_uuid_order)
+    await reversals.lock_sponsorships(conn, newcomers)
+    when = {u[0]: u[3] for u in undone}
+    new = set(
+        await reversals.insert_reversals(
+            conn,
+            [
+                (
+                    reversal_id(r["id"]),
+                    r["id"],
+                    r["newcomer_id"],
+                    r["sale_id"],
+                    r["reason"],
+                    when[r["sale_id"]],
+                )
+                for r in found
+            ],
+        )
+    )
+    await rows.reopen(conn, newcomers)
+    out = [
+        event(
+            SponsorshipRewardReversed(
+                reversal_id=reversal_id(r["id"]),
+                reward_id=r["id"],
+                newcomer_id=r["newcomer_id"],
+                role=r["role"],
+                account_id=r["account_id"],
+                association_id=r["association_id"],
+                merchant_id=r["funded_by"],
+                amount_cents=r["amount_cents"],
+                sale_id=r["sale_id"],
+                occurred_at=when[r["sale_id"]],
+            ),
+            str(r["account_id"]),
+        )
+        for r in found
+        if reversal_id(r["id"]) in new and r["status"] == "granted" and r["amount_cents"] > 0
+    ]
+    return out + await _decide_due(conn, newcomers, "purchase")
+
+
+async def reversal_refused(
+    conn: asyncpg.Connection, refused: Sequence[SponsorshipReversalRefused]
+) -> None:
+    """cards could not take a reward back (spent already): the reversal says so, for the back
+    office to settle by an adjustment; the reward counts again."""
+    await reversals.reversals_refused(
+        conn, [(r.reversal_id, r.detail) for r in refused], clock.now()
+    )
 
 
 async def save_programme(

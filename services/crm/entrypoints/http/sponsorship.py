@@ -55,11 +55,23 @@ class RewardOut(BaseModel):
     sale_id: UUID | None
     occurred_at: datetime
     funded_by: UUID | None = Field(description="the merchant whose programme; null: association")
+    reversal_id: UUID | None = Field(
+        default=None, description="taken back: its qualifying sale was cancelled or returned whole"
+    )
+    reversal_reason: Literal["cancelled", "returned"] | None = None
+    reversal_status: Literal["asked", "refused"] | None = Field(
+        default=None,
+        description="asked: taken back by cards; refused: the account no longer held it (an "
+        "adjustment by the back office is needed)",
+    )
+    reversed_at: datetime | None = None
 
 
 class Sponsorship(BaseModel):
     account_id: UUID
-    referral_code: str = Field(description="as printed, e.g. 7K3M-Q9TA")
+    referral_code: str | None = Field(
+        description="as printed, e.g. 7K3M-Q9TA; null once the customer's data were erased"
+    )
     sponsor: SponsorLink | None
     newcomers: list[Newcomer]
     rewards: list[RewardOut]
@@ -133,7 +145,11 @@ class Sponsors(BaseModel):
 
 def _sponsorship(data: dict[str, Any]) -> Sponsorship:
     return as_model(
-        Sponsorship, {**data, "referral_code": format_referral_code(data["referral_code"])}
+        Sponsorship,
+        {
+            **data,
+            "referral_code": data["referral_code"] and format_referral_code(data["referral_code"]),
+        },
     )
 
 
@@ -175,6 +191,28 @@ async def post_sponsor(request: web.Request) -> web.Response:
         return await sponsorship.view(conn, account_id)
 
     return json_response(_sponsorship(await transaction(rt.pool, work)), 201)
+
+
+class CodeHeld(BaseModel):
+    referral_code: str = Field(description="as printed, e.g. 7K3M-Q9TA")
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/referral-codes/{code}",
+    summary="Whether a customer of the association holds this referral code",
+    returns=CodeHeld,
+    tag=TAG,
+)
+async def get_referral_code(request: web.Request) -> web.Response:
+    """Asked by the gateway before it opens an account with a code at the till, so that the till
+    hears of a code nobody holds: 404 `unknown_referral_code`, 422 `invalid_referral_code`.
+    Says no more than that (not who holds it)."""
+    rt = back_office(request)
+    held = await sponsorship.held(
+        rt.pool, uuid_param(request, "association_id"), request.match_info["code"]
+    )
+    return json_response(CodeHeld(referral_code=format_referral_code(held)))
 
 
 @routes.route(
