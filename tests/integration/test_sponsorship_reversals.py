@@ -2,7 +2,7 @@
 through the five real services: both rewards reversed by new cagnotte entries booked in
 clearing, the sponsor's cap counting it no more, the newcomer's next purchase rewarded again;
 once whatever the redelivery; a sponsor who already spent the reward is refused (never below
-zero), the reversal marked for the back office; a return of the whole sale as a cancellation,
+zero), the reversal marked for the back office, and not rewarded twice; a return of the whole sale as a cancellation,
 a partial return taking nothing back."""
 
 from __future__ import annotations
@@ -198,6 +198,9 @@ async def test_a_spent_reward_is_not_taken_below_zero_and_returns_count_only_who
 
     await eventually(refused, what="dave's reversal refused")
     assert [e["amount_cents"] for e in await entries_of(http, dave, "sponsorship")] == [500]
+    # erin's next purchase rewards her again, not dave: he still holds the reward he spent
+    assert (await till.sale(erin_phone, 2_000)).status == 201
+    assert await _amounts(http, erin, 3) == [100, -100, 100]
 
     # A partial return of fred's qualifying sale takes nothing back; george's qualifying sale
     # returned whole, at once, is undone as if cancelled.
@@ -219,7 +222,13 @@ async def test_a_spent_reward_is_not_taken_below_zero_and_returns_count_only_who
     # fred's partial return came through the same queues before george's whole one
     assert await _amounts(http, fred, 1) == [100]
     assert [r["reversal_status"] for r in (await sponsorship(http, fred))["rewards"]] == [None]
-    # dave: his capless rewards for fred and george, and the one refused for erin
-    assert sorted(
-        (r["reversal_status"] or "") for r in (await sponsorship(http, dave))["rewards"]
-    ) == ["", "asked", "refused"]
+    # dave: his rewards for fred and george (taken back), and the one for erin (refused),
+    # none for erin's second purchase
+    rewards = (await sponsorship(http, dave))["rewards"]
+    assert sorted((r["reversal_status"] or "") for r in rewards) == ["", "asked", "refused"]
+    assert [e["amount_cents"] for e in await entries_of(http, dave, "sponsorship")] == [
+        -500,
+        500,
+        500,
+        500,
+    ]

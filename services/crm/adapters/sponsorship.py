@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain.sponsorship import Programme, Reward
+from services.crm.domain.sponsorship import Programme, Reward, Role
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 ZERO = UUID(int=0)
@@ -256,6 +256,18 @@ async def granted_in_period(conn: asyncpg.Connection, sponsor_id: UUID, period: 
         period,
     )
     return n
+
+
+async def roles_holding(conn: asyncpg.Connection, newcomer_id: UUID) -> frozenset[Role]:
+    """The roles of this sponsorship still holding a reward granted (none taken back, or its
+    taking back refused by cards)."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT role FROM sponsorship_rewards r
+            WHERE newcomer_id = $1 AND status = 'granted' AND amount_cents > 0
+              AND NOT {TAKEN_BACK}""",
+        newcomer_id,
+    )
+    return frozenset(r["role"] for r in rows)
 
 
 async def insert_rewards(

@@ -220,7 +220,8 @@ async def _grant(
     period = rules.cap_period_start(at, p.cap_period)
     granted = await rows.granted_in_period(conn, sponsor_id, period)
     purchase = sale["amount_cents"] if sale is not None else None
-    decided = rules.rewards(p, newcomer_id, sponsor_id, purchase, granted)
+    held = await rows.roles_holding(conn, newcomer_id)
+    decided = rules.rewards(p, newcomer_id, sponsor_id, purchase, granted, held)
     trigger: rules.RewardAt = "purchase" if sale is not None else "enrolment"
     sale_id = sale["sale_id"] if sale is not None else None
     ids = [(reward_id(newcomer_id, r.role, sale_id), r) for r in decided]
