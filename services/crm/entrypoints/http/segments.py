@@ -202,6 +202,7 @@ async def get_segment(request: web.Request) -> web.Response:
 async def list_segments(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, ListQuery)
+    await merchants.check_in_association(rt.settings, _aid(request), q.merchant_id)
     found = await segments.listed(rt.pool, _aid(request), q.merchant_id)
     return json_response(SavedSegments(segments=as_models(SavedSegment, found)))
 

@@ -16,7 +16,7 @@ from services.crm.adapters import sponsorship as sponsorship_rows
 from services.crm.domain.sponsorship import PARIS
 from services.crm.entrypoints.http.models import DetailsLinkIn, Requested, Strict
 from services.crm.service import sponsorship
-from shared import outbox
+from shared import merchants, outbox
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import coded_error
@@ -244,6 +244,7 @@ async def _put_programme(
 ) -> web.Response:
     rt = back_office(request)
     body = parse_model(await request.read(), ProgrammeIn, strict=True)
+    await merchants.check_in_association(rt.settings, association_id, merchant_id)
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record:
         return await sponsorship.save_programme(
@@ -305,11 +306,13 @@ async def best_sponsors(request: web.Request) -> web.Response:
     q = read_query(request, SponsorsQuery)
     if q.to < q.from_:
         raise Problem(422, "Bad range", "to is before from", reason="bad_range")
+    aid = uuid_param(request, "association_id")
+    await merchants.check_in_association(rt.settings, aid, q.merchant_id)
     starts = datetime.combine(q.from_, time(0), PARIS)
     ends = datetime.combine(date.fromordinal(q.to.toordinal() + 1), time(0), PARIS)
     found = await sponsorship_rows.best_sponsors(
         rt.pool,
-        uuid_param(request, "association_id"),
+        aid,
         starts,
         ends,
         q.merchant_id,
