@@ -3,18 +3,20 @@ through the five real services: both rewards reversed by new cagnotte entries bo
 clearing, the sponsor's cap counting it no more, the newcomer's next purchase rewarded again;
 once whatever the redelivery; a sponsor who already spent the reward is refused (never below
 zero), the reversal marked for the back office, and not rewarded twice; a return of the whole sale as a cancellation,
-a partial return taking nothing back."""
+a partial return taking nothing back, several adding up to the sale as a whole return."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
 from shared import clock
-from shared.contracts import SponsorshipRewardGranted, SponsorshipRewardReversed
+from shared.contracts import RewardReversed, SponsorshipRewardGranted, SponsorshipRewardReversed
 from shared.contracts.sponsorship import reversal_id, reward_id
 from shared.events import new_event
 from tests import harness
@@ -22,11 +24,23 @@ from tests.conftest import NetworkFactory, eventually
 from tests.growth import enrol_at_till, entries_of, programme, rewarded, sponsorship
 from tests.people import call
 from tests.statements import workbook
-from tests.watch import publish
+from tests.watch import publish, watching
+from tests.webhooks import Receiver, subscribe, verified
 
 pytestmark = pytest.mark.asyncio
 
 CLEARING = harness.url("clearing")
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A plain-HTTP webhook receiver (allowed to 127.0.0.1 in development only)."""
+    r = Receiver()
+    await r.up()
+    try:
+        yield r
+    finally:
+        await r.down()
 
 
 async def _linked(http: aiohttp.ClientSession, newcomer: str) -> None:
@@ -232,3 +246,74 @@ async def test_a_spent_reward_is_not_taken_below_zero_and_returns_count_only_who
         500,
         500,
     ]
+
+
+async def test_partial_returns_adding_up_to_the_sale_take_the_rewards_back_once_and_say_so(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    """Three returns of one qualifying sale, one of them redelivered as a second replica of
+    cards would (another event, the same return): the rewards go back when the returns add up
+    to the sale, not before, once; the funding merchant's webhook subscriber hears of each."""
+    net = await make_network(merchants=1)
+    aid, mid = net.association_id, net.merchants[0]
+    till = net.terminals[0]
+    await programme(
+        http,
+        f"/v1/associations/{aid}/merchants/{mid}",
+        reward_at="purchase",
+        sponsor_amount_cents=500,
+        newcomer_amount_cents=300,
+    )
+    hook = await subscribe(
+        http,
+        net,
+        receiver.url("shop"),
+        ["sponsorship.rewarded", "sponsorship.reward_reversed"],
+        merchant_id=str(mid),
+    )
+    alice, _ = await enrol_at_till(net)
+    code = (await sponsorship(http, alice))["referral_code"]
+    bob, bob_phone = await enrol_at_till(net, code)
+    await _linked(http, bob)
+    sold = await till.sale(bob_phone, 4_000)
+    assert sold.status == 201, sold
+    sale = sold.body["sale_id"]
+    assert await _amounts(http, bob, 1) == [300]
+
+    async with watching("reward.reversed.v1") as watch:
+        first = await till.return_sale(sale, 1_500)
+        assert first.status == 201, first
+        seen = await watch.wait_for(lambda d: d["sale_id"] == sale, what="the first return")
+    # the same return again, under another event id: counted once (1 500 + 1 000 < 4 000;
+    # counted twice, the next return would reach the sale's amount)
+    await publish(new_event("cards", RewardReversed.model_validate(seen)))
+    assert (await till.return_sale(sale, 1_000)).status == 201
+    # carol's first purchase went through crm's queue after the returns: bob's rewards stand
+    carol, carol_phone = await enrol_at_till(net, code)
+    await _linked(http, carol)
+    assert (await till.sale(carol_phone, 1_000)).status == 201
+    assert await _amounts(http, carol, 1) == [300]
+    assert [r["reversal_status"] for r in (await sponsorship(http, bob))["rewards"]] == [None]
+    assert await _amounts(http, bob, 1) == [300]
+
+    # the last part: 1 500 + 1 000 + 1 500 = the sale, returned whole
+    assert (await till.return_sale(sale, 1_500)).status == 201
+    assert await _amounts(http, bob, 2) == [300, -300]
+    assert await _amounts(http, alice, 3) == [500, 500, -500]
+    (b,) = await _rewards(http, bob, 1)
+    assert (b["reversal_reason"], b["reversal_status"]) == ("returned", "asked")
+
+    # rewarded: bob and alice for bob, carol and alice for carol; then bob's two taken back
+    got = [verified(g, hook["secret"]) for g in await receiver.wait("shop", 6)]
+    back = sorted(
+        (g["data"]["role"], g["data"]["account_id"], g["data"]["amount_cents"])
+        for g in got
+        if g["type"] == "sponsorship.reward_reversed"
+    )
+    assert back == [("newcomer", bob, 300), ("sponsor", alice, 500)], got
+    for g in got:
+        if g["type"] == "sponsorship.reward_reversed":
+            d = g["data"]
+            assert d["reversal_id"] == str(reversal_id(uuid.UUID(d["reward_id"]))), d
+            assert (d["sale_id"], d["merchant_id"]) == (sale, str(mid)), d
+    assert len(receiver.to("shop")) == 6

@@ -10,24 +10,42 @@ from uuid import UUID
 import asyncpg
 
 
+async def record_returns(
+    conn: asyncpg.Connection, returns: list[tuple[UUID, UUID, int, datetime]]
+) -> None:
+    """Returns of goods (return id, sale, cents, when), each once whatever the redelivery. The
+    sales' visits are locked first, in one order: two returns of one sale taken at once (two
+    replicas) wait for each other, so the second sees the first's amount in the sum."""
+    await conn.execute(
+        """SELECT 1 FROM visits WHERE sale_id = ANY($1::uuid[]) ORDER BY sale_id FOR UPDATE""",
+        sorted({r[1] for r in returns}),
+    )
+    await conn.execute(
+        """INSERT INTO sponsorship_sale_returns (return_id, sale_id, amount_cents, occurred_at)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[])
+           ON CONFLICT DO NOTHING""",
+        *([r[i] for r in returns] for i in range(4)),
+    )
+
+
 async def rewards_to_take_back(
-    conn: asyncpg.Connection, undone: list[tuple[UUID, str, int]]
+    conn: asyncpg.Connection, undone: list[tuple[UUID, str]]
 ) -> list[asyncpg.Record]:
     """The rewards (not yet taken back) won by sales now undone: ``undone`` holds each sale's
-    id, ``cancelled`` or ``returned``, and the amount; a return takes them back only when it
-    is the whole sale (its visit's amount). In the order of the newcomers (the lock order)."""
+    id (once) and ``cancelled`` or ``returned``; returns take them back only once they add up
+    to the whole sale (its visit's amount). In the order of the newcomers (the lock order)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT r.*, u.reason FROM sponsorship_rewards r
-           JOIN unnest($1::uuid[], $2::text[], $3::bigint[]) AS u (sale_id, reason, cents)
-                ON r.sale_id = u.sale_id
+           JOIN unnest($1::uuid[], $2::text[]) AS u (sale_id, reason) ON r.sale_id = u.sale_id
            LEFT JOIN visits v ON v.sale_id = u.sale_id
-           WHERE (u.reason = 'cancelled' OR u.cents >= v.amount_cents)
+           WHERE (u.reason = 'cancelled'
+                  OR (SELECT sum(s.amount_cents) FROM sponsorship_sale_returns s
+                      WHERE s.sale_id = u.sale_id) >= v.amount_cents)
              AND NOT EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
                              WHERE x.reward_id = r.id)
            ORDER BY r.newcomer_id, r.role""",
         [u[0] for u in undone],
         [u[1] for u in undone],
-        [u[2] for u in undone],
     )
     return rows
 

@@ -89,7 +89,10 @@ async def on_reversed(
     )
     return await sponsorship.take_back(
         conn,
-        [(d.sale_id, d.reason, d.amount_cents, d.occurred_at) for d in (e.data for e in events)],
+        [
+            (d.return_id, d.sale_id, d.reason, d.amount_cents, d.occurred_at)
+            for d in (e.data for e in events)
+        ],
     )
 
 

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -249,20 +249,29 @@ async def _grant(
     ]
 
 
-Undone = tuple[UUID, str, int, datetime]  # a sale cancelled or returned: id, reason, cents, when
+# A sale cancelled or goods returned: the return's id, the sale's, why, the cents, when.
+Undone = tuple[UUID, UUID, Literal["cancelled", "returned"], int, datetime]
 
 
 async def take_back(conn: asyncpg.Connection, undone: Sequence[Undone]) -> list[Event[Any]]:
-    """The rewards won by sales now cancelled, or returned whole, taken back once each (F16's
+    """The rewards won by sales now cancelled, or returned whole (by one return or by several
+    adding up to the sale, each return counted once by its id), taken back once each (F16's
     rule for rewards: a new entry, never an edit); their sponsorships wait again for a
     qualifying purchase, which may already be there (a later sale becomes the N-th), and the
     sponsor's cap counts them no more."""
-    found = await reversals.rewards_to_take_back(conn, [u[:3] for u in undone])
+    returns = [(u[0], u[1], u[3], u[4]) for u in undone if u[2] == "returned"]
+    if returns:
+        await reversals.record_returns(conn, returns)
+    sales: dict[UUID, tuple[str, datetime]] = {}
+    for _, sale_id, reason, _, at in undone:  # one per sale; a cancellation says more
+        if sale_id not in sales or reason == "cancelled":
+            sales[sale_id] = (reason, at)
+    found = await reversals.rewards_to_take_back(conn, [(s, r) for s, (r, _) in sales.items()])
     if not found:
         return []
     newcomers = sorted({r["newcomer_id"] for r in found}, key=_uuid_order)
     await reversals.lock_sponsorships(conn, newcomers)
-    when = {u[0]: u[3] for u in undone}
+    when = {sale_id: at for sale_id, (_, at) in sales.items()}
     new = set(
         await reversals.insert_reversals(
             conn,
