@@ -11,6 +11,7 @@ from uuid import UUID
 import aiohttp
 
 from shared import logging as log
+from shared import metrics
 from shared.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=2)
@@ -19,6 +20,14 @@ Held = Literal["held", "unknown", "unanswered"]
 
 
 async def referral_code(settings: Settings, association_id: UUID, code: str) -> Held:
+    """Counted by answer (``comptoir_referral_code_checks_total``): an operator sees how many
+    enrolments went through unchecked while crm did not answer."""
+    held = await _ask(settings, association_id, code)
+    metrics.referral_code_checks.labels(held).inc()
+    return held
+
+
+async def _ask(settings: Settings, association_id: UUID, code: str) -> Held:
     url = f"{settings.crm_url}/v1/associations/{association_id}/referral-codes/{code}"
     headers = {"Authorization": f"Bearer {settings.admin_token}"}
     try:
@@ -28,7 +37,9 @@ async def referral_code(settings: Settings, association_id: UUID, code: str) -> 
         ):
             status = r.status
     except (aiohttp.ClientError, TimeoutError) as exc:
-        log.get(__name__).warning("referral code not checked: crm did not answer", error=str(exc))
+        log.get(__name__).warning(
+            "referral code not checked: crm did not answer", error=repr(exc), bound_s=TIMEOUT.total
+        )
         return "unanswered"
     if status == 200:
         return "held"
