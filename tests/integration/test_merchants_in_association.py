@@ -48,8 +48,9 @@ ROUTES: list[tuple[str, str, Url, Body | None]] = [
     (
         "best sponsors at a merchant",
         "GET",
-        lambda a, m: f"{CRM}/v1/associations/{a}/sponsors?from=2026-01-01&to=2026-01-31"
-        f"&merchant_id={m}",
+        lambda a, m: (
+            f"{CRM}/v1/associations/{a}/sponsors?from=2026-01-01&to=2026-01-31&merchant_id={m}"
+        ),
         None,
     ),
     (
