@@ -43,6 +43,7 @@ from shared.contracts import (
     MessageStatusChanged,
     OptOutReceived,
     RewardReversed,
+    SponsorshipReversalDone,
     SponsorshipReversalRefused,
     TransactionsBooked,
 )
@@ -73,6 +74,7 @@ SUBSCRIPTIONS = Subscriptions(
         AccountDetailsCorrected: always(consumers.on_corrected),
         RewardReversed: always(consumers.on_reversed),
         SponsorshipReversalRefused: always(consumers.on_reversal_refused),
+        SponsorshipReversalDone: always(consumers.on_reversal_done),
         CardIssued: always(consumers.on_card_issued),
         LevelChanged: lambda rt: partial(consumers.on_level_changed, links=Links.of(rt.settings)),
         MessageStatusChanged: always(consumers.on_status_changed),

@@ -46,6 +46,7 @@ from shared.contracts.offline import (
 )
 from shared.contracts.people import ConsentChanged, CustomerDetailsChanged, CustomerErased
 from shared.contracts.sponsorship import (
+    SponsorshipReversalDone,
     SponsorshipReversalRefused,
     SponsorshipRewardGranted,
     SponsorshipRewardReversed,
@@ -111,6 +112,7 @@ __all__ = [
     "RuleRefusal",
     "SaleRecorded",
     "SaleRefused",
+    "SponsorshipReversalDone",
     "SponsorshipReversalRefused",
     "SponsorshipRewardGranted",
     "SponsorshipRewardReversed",

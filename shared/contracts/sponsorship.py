@@ -84,6 +84,19 @@ class SponsorshipRewardReversed(EventData):
 
 
 @register
+class SponsorshipReversalDone(EventData):
+    """cards → crm: a reward's reversal was written (the negative cagnotte entry under
+    ``reversal_id``). crm re-decides the sponsorship only once each reversal of its qualifying
+    sale is done or refused, so that a reward that could not be taken back is never granted a
+    second time, whatever the order of the newcomer's next purchase and cards' answer."""
+
+    name = "sponsorship.reversal_done"
+    reversal_id: UUID
+    reward_id: UUID
+    account_id: UUID
+
+
+@register
 class SponsorshipReversalRefused(EventData):
     """cards → crm: a reward's reversal was refused, the account holding less than the reward
     (``available_cents``): an adjustment by the back office is needed, as for a return."""

@@ -65,6 +65,16 @@ async def _rewards(http: aiohttp.ClientSession, account: str, n: int) -> list[di
     return rewards
 
 
+async def _answered(http: aiohttp.ClientSession, account: str, want: list[str | None]) -> None:
+    """The account's rewards' reversal statuses, in order, once cards has answered them."""
+
+    async def there() -> bool:
+        rewards = (await sponsorship(http, account))["rewards"]
+        return [r["reversal_status"] for r in rewards] == want
+
+    await eventually(there, what=f"{account}'s reversals {want}")
+
+
 async def test_a_cancelled_qualifying_sale_takes_both_rewards_back_once_and_the_cap_with_them(
     make_network: NetworkFactory, http: aiohttp.ClientSession
 ) -> None:
@@ -104,8 +114,9 @@ async def test_a_cancelled_qualifying_sale_takes_both_rewards_back_once_and_the_
     assert await _amounts(http, bob, 2) == [400, -400]
     back = (await entries_of(http, alice, "sponsorship"))[0]  # the newest
     assert back["reference_id"] == str(reversal_id(uuid.UUID(first["id"])))
+    await _answered(http, alice, ["done"])
     (first,) = await _rewards(http, alice, 1)
-    assert (first["reversal_reason"], first["reversal_status"]) == ("cancelled", "asked")
+    assert (first["reversal_reason"], first["reversal_status"]) == ("cancelled", "done")
 
     # Redelivered (a second replica asking again): taken back once. A marker (a reward of a
     # cent, on the same queue of cards) after it shows the queue went past the duplicate.
@@ -141,7 +152,7 @@ async def test_a_cancelled_qualifying_sale_takes_both_rewards_back_once_and_the_
     assert await _amounts(http, alice, 4) == [500, -500, 1, 500]
     rewards = await _rewards(http, alice, 2)
     assert [(r["status"], r["sale_id"], r["reversal_status"]) for r in rewards] == [
-        ("granted", str(sale_id), "asked"),
+        ("granted", str(sale_id), "done"),
         ("granted", again.body["sale_id"], None),
     ]
 
@@ -231,15 +242,16 @@ async def test_a_spent_reward_is_not_taken_below_zero_and_returns_count_only_who
     whole = await till.return_sale(george_sale.body["sale_id"], 1_000)
     assert whole.status == 201, whole
     assert await _amounts(http, george, 2) == [100, -100]
+    await _answered(http, george, ["done"])
     (g,) = await _rewards(http, george, 1)
-    assert (g["reversal_reason"], g["reversal_status"]) == ("returned", "asked")
+    assert g["reversal_reason"] == "returned"
     # fred's partial return came through the same queues before george's whole one
     assert await _amounts(http, fred, 1) == [100]
     assert [r["reversal_status"] for r in (await sponsorship(http, fred))["rewards"]] == [None]
     # dave: his rewards for fred and george (taken back), and the one for erin (refused),
     # none for erin's second purchase
     rewards = (await sponsorship(http, dave))["rewards"]
-    assert sorted((r["reversal_status"] or "") for r in rewards) == ["", "asked", "refused"]
+    assert sorted((r["reversal_status"] or "") for r in rewards) == ["", "done", "refused"]
     assert [e["amount_cents"] for e in await entries_of(http, dave, "sponsorship")] == [
         -500,
         500,
@@ -300,8 +312,9 @@ async def test_partial_returns_adding_up_to_the_sale_take_the_rewards_back_once_
     assert (await till.return_sale(sale, 1_500)).status == 201
     assert await _amounts(http, bob, 2) == [300, -300]
     assert await _amounts(http, alice, 3) == [500, 500, -500]
+    await _answered(http, bob, ["done"])
     (b,) = await _rewards(http, bob, 1)
-    assert (b["reversal_reason"], b["reversal_status"]) == ("returned", "asked")
+    assert b["reversal_reason"] == "returned"
 
     # rewarded: bob and alice for bob, carol and alice for carol; then bob's two taken back
     got = [verified(g, hook["secret"]) for g in await receiver.wait("shop", 6)]

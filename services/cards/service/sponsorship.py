@@ -19,6 +19,7 @@ from services.cards.domain import Movement, Overdrawn
 from services.cards.service.common import SOURCE, event
 from shared.contracts import (
     AccountAdjusted,
+    SponsorshipReversalDone,
     SponsorshipReversalRefused,
     SponsorshipRewardGranted,
     SponsorshipRewardReversed,
@@ -92,6 +93,10 @@ async def on_reversals(
             continue
         if posted.already:
             continue
+        done = SponsorshipReversalDone(
+            reversal_id=d.reversal_id, reward_id=d.reward_id, account_id=d.account_id
+        )
+        out.append(new_event(SOURCE, done, cause=e))
         out.append(
             event(
                 AccountAdjusted(

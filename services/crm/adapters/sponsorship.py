@@ -243,7 +243,7 @@ async def lock_sponsor(conn: asyncpg.Connection, sponsor_id: UUID) -> None:
 
 # A reward cards was asked to take back (not refused): it no longer counts anywhere.
 TAKEN_BACK = """EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
-                       WHERE x.reward_id = r.id AND x.status = 'asked')"""
+                       WHERE x.reward_id = r.id AND x.status IN ('asked', 'done'))"""
 
 
 async def granted_in_period(conn: asyncpg.Connection, sponsor_id: UUID, period: date) -> int:
@@ -259,12 +259,14 @@ async def granted_in_period(conn: asyncpg.Connection, sponsor_id: UUID, period: 
 
 
 async def roles_holding(conn: asyncpg.Connection, newcomer_id: UUID) -> frozenset[Role]:
-    """The roles of this sponsorship still holding a reward granted (none taken back, or its
-    taking back refused by cards)."""
+    """The roles of this sponsorship still holding a reward granted: none taken back, its
+    taking back refused by cards, or not yet answered by cards (the sponsorship is re-decided
+    once all are answered; this holds a role whose answer is still to come)."""
     rows = await conn.fetch(
-        f"""SELECT DISTINCT role FROM sponsorship_rewards r
-            WHERE newcomer_id = $1 AND status = 'granted' AND amount_cents > 0
-              AND NOT {TAKEN_BACK}""",
+        """SELECT DISTINCT role FROM sponsorship_rewards r
+           WHERE newcomer_id = $1 AND status = 'granted' AND amount_cents > 0
+             AND NOT EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
+                             WHERE x.reward_id = r.id AND x.status = 'done')""",
         newcomer_id,
     )
     return frozenset(r["role"] for r in rows)

@@ -76,14 +76,38 @@ async def insert_reversals(
 
 async def reversals_refused(
     conn: asyncpg.Connection, refused: list[tuple[UUID, str]], at: datetime
-) -> None:
-    """cards refused these reversals (the account no longer held the reward)."""
-    await conn.execute(
+) -> list[UUID]:
+    """cards refused these reversals (the account no longer held the reward); the newcomers
+    of those answered now."""
+    rows = await conn.fetch(
         """UPDATE sponsorship_reward_reversals x SET status = 'refused', detail = f.detail,
                   refused_at = $3
            FROM unnest($1::uuid[], $2::text[]) AS f (id, detail)
-           WHERE x.id = f.id AND x.status = 'asked'""",
+           WHERE x.id = f.id AND x.status = 'asked' RETURNING x.newcomer_id""",
         [r[0] for r in refused],
         [r[1] for r in refused],
         at,
     )
+    return [r["newcomer_id"] for r in rows]
+
+
+async def reversals_done(conn: asyncpg.Connection, ids: list[UUID], at: datetime) -> list[UUID]:
+    """cards took these rewards back (or there was nothing to take: a reward capped at 0); the
+    newcomers of those answered now."""
+    rows = await conn.fetch(
+        """UPDATE sponsorship_reward_reversals SET status = 'done', done_at = $2
+           WHERE id = ANY($1::uuid[]) AND status = 'asked' RETURNING newcomer_id""",
+        ids,
+        at,
+    )
+    return [r["newcomer_id"] for r in rows]
+
+
+async def pending(conn: asyncpg.Connection, newcomer_ids: list[UUID]) -> set[UUID]:
+    """The newcomers with a reversal cards has not answered yet."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT newcomer_id FROM sponsorship_reward_reversals
+           WHERE newcomer_id = ANY($1::uuid[]) AND status = 'asked'""",
+        newcomer_ids,
+    )
+    return {r["newcomer_id"] for r in rows}

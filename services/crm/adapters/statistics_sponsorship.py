@@ -71,7 +71,7 @@ async def sums(
 # A reward taken back (its qualifying sale cancelled: a reversal cards was asked to make and
 # did not refuse) leaves the figures of its day, as a cancelled sale leaves its day's.
 _TAKEN_BACK = """EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
-                        WHERE x.reward_id = r.id AND x.status = 'asked')"""
+                        WHERE x.reward_id = r.id AND x.status IN ('asked', 'done'))"""
 
 
 def _granted(role: str) -> str:

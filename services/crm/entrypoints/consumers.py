@@ -21,6 +21,7 @@ from shared.contracts import (
     MessageStatusChanged,
     OptOutReceived,
     RewardReversed,
+    SponsorshipReversalDone,
     SponsorshipReversalRefused,
     TransactionsBooked,
 )
@@ -99,8 +100,13 @@ async def on_reversed(
 async def on_reversal_refused(
     conn: asyncpg.Connection, events: list[Event[SponsorshipReversalRefused]]
 ) -> Sequence[Event[Any]]:
-    await sponsorship.reversal_refused(conn, [e.data for e in events])
-    return []
+    return await sponsorship.reversal_answered(conn, [], [e.data for e in events])
+
+
+async def on_reversal_done(
+    conn: asyncpg.Connection, events: list[Event[SponsorshipReversalDone]]
+) -> Sequence[Event[Any]]:
+    return await sponsorship.reversal_answered(conn, [e.data for e in events], [])
 
 
 async def on_opened(

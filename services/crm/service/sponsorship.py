@@ -27,6 +27,7 @@ from services.crm.service import messages
 from services.crm.service.common import event
 from shared import clock
 from shared.contracts import (
+    SponsorshipReversalDone,
     SponsorshipReversalRefused,
     SponsorshipRewardGranted,
     SponsorshipRewardReversed,
@@ -256,9 +257,11 @@ Undone = tuple[UUID, UUID, Literal["cancelled", "returned"], int, datetime]
 async def take_back(conn: asyncpg.Connection, undone: Sequence[Undone]) -> list[Event[Any]]:
     """The rewards won by sales now cancelled, or returned whole (by one return or by several
     adding up to the sale, each return counted once by its id), taken back once each (F16's
-    rule for rewards: a new entry, never an edit); their sponsorships wait again for a
-    qualifying purchase, which may already be there (a later sale becomes the N-th), and the
-    sponsor's cap counts them no more."""
+    rule for rewards: a new entry, never an edit); the sponsor's cap counts them no more. A
+    sponsorship is re-decided (a later sale may now be the N-th) once cards answered each of
+    its reversals (``reversal_answered``): a reward cards could not take back (spent) is kept
+    by its holder, who gets no second one, whichever comes first, that answer or the
+    newcomer's next purchase."""
     returns = [(u[0], u[1], u[3], u[4]) for u in undone if u[2] == "returned"]
     if returns:
         await reversals.record_returns(conn, returns)
@@ -288,8 +291,16 @@ async def take_back(conn: asyncpg.Connection, undone: Sequence[Undone]) -> list[
             ],
         )
     )
-    await rows.reopen(conn, newcomers)
-    out = [
+    asked = [
+        r
+        for r in found
+        if reversal_id(r["id"]) in new and r["status"] == "granted" and r["amount_cents"] > 0
+    ]
+    # A reward capped at 0 has nothing to take back in cards: its reversal is done at once.
+    nothing = [reversal_id(r["id"]) for r in found if reversal_id(r["id"]) in new]
+    nothing = [i for i in nothing if i not in {reversal_id(r["id"]) for r in asked}]
+    await reversals.reversals_done(conn, nothing, clock.now())
+    out: list[Event[Any]] = [
         event(
             SponsorshipRewardReversed(
                 reversal_id=reversal_id(r["id"]),
@@ -305,20 +316,38 @@ async def take_back(conn: asyncpg.Connection, undone: Sequence[Undone]) -> list[
             ),
             str(r["account_id"]),
         )
-        for r in found
-        if reversal_id(r["id"]) in new and r["status"] == "granted" and r["amount_cents"] > 0
+        for r in asked
     ]
-    return out + await _decide_due(conn, newcomers, "purchase")
+    return out + await _redecide(conn, newcomers)
 
 
-async def reversal_refused(
-    conn: asyncpg.Connection, refused: Sequence[SponsorshipReversalRefused]
-) -> None:
-    """cards could not take a reward back (spent already): the reversal says so, for the back
-    office to settle by an adjustment; the reward counts again."""
-    await reversals.reversals_refused(
-        conn, [(r.reversal_id, r.detail) for r in refused], clock.now()
+async def reversal_answered(
+    conn: asyncpg.Connection,
+    done: Sequence[SponsorshipReversalDone],
+    refused: Sequence[SponsorshipReversalRefused],
+) -> list[Event[Any]]:
+    """cards took rewards back (``done``), or could not (``refused``: spent already; the
+    reversal says so, for the back office to settle by an adjustment, and the reward counts
+    again). The sponsorships whose reversals are all answered now are re-decided."""
+    now = clock.now()
+    answered = await reversals.reversals_done(conn, [d.reversal_id for d in done], now)
+    answered += await reversals.reversals_refused(
+        conn, [(r.reversal_id, r.detail) for r in refused], now
     )
+    newcomers = sorted(set(answered), key=_uuid_order)
+    if not newcomers:
+        return []
+    await reversals.lock_sponsorships(conn, newcomers)
+    return await _redecide(conn, newcomers)
+
+
+async def _redecide(conn: asyncpg.Connection, newcomers: list[UUID]) -> list[Event[Any]]:
+    """Reopen and decide again the sponsorships (locked) none of whose reversals waits for
+    cards' answer: the roles still holding a reward (kept, or not yet answered) get none."""
+    waiting = await reversals.pending(conn, newcomers)
+    ready = [n for n in newcomers if n not in waiting]
+    await rows.reopen(conn, ready)
+    return await _decide_due(conn, ready, "purchase")
 
 
 async def save_programme(

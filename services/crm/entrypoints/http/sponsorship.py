@@ -59,10 +59,10 @@ class RewardOut(BaseModel):
         default=None, description="taken back: its qualifying sale was cancelled or returned whole"
     )
     reversal_reason: Literal["cancelled", "returned"] | None = None
-    reversal_status: Literal["asked", "refused"] | None = Field(
+    reversal_status: Literal["asked", "done", "refused"] | None = Field(
         default=None,
-        description="asked: taken back by cards; refused: the account no longer held it (an "
-        "adjustment by the back office is needed)",
+        description="asked: cards asked to take it back, not answered yet; done: taken back; "
+        "refused: the account no longer held it (an adjustment by the back office is needed)",
     )
     reversed_at: datetime | None = None
 
