@@ -72,3 +72,10 @@ webhook_duration = Histogram(
     "Time of one webhook POST, answered or not",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+referral_code_checks = Counter(
+    "comptoir_referral_code_checks_total",
+    "Referral codes given at the till asked of crm by the gateway, by answer (held, unknown: "
+    "refused to the till, unanswered: crm down, slow past its bound or failing, the enrolment "
+    "let through unchecked); an alert on a rise of unanswered",
+    ["outcome"],
+)

@@ -155,6 +155,8 @@ class Settings(BaseSettings):
     # notifications fetches attachments (a statement's XLSX) and where Kannel's callbacks go.
     clearing_url: str = "http://127.0.0.1:8082"
     notifications_url: str = "http://127.0.0.1:8084"
+    # Where the gateway asks crm whether a referral code given at the till is held (F22).
+    crm_url: str = "http://127.0.0.1:8083"
 
     # crm: the key that signs the links of its public routes (completing one's details,
     # confirming an e-mail consent, unsubscribing in one click), and the base URL of those

@@ -90,6 +90,7 @@ class Services:
             "COMPTOIR_CARDS_URL": f"http://127.0.0.1:{port('cards')}",
             "COMPTOIR_TERMINALS_URL": f"http://127.0.0.1:{port('terminals')}",
             "COMPTOIR_CLEARING_URL": f"http://127.0.0.1:{port('clearing')}",
+            "COMPTOIR_CRM_URL": f"http://127.0.0.1:{port('crm')}",
             "COMPTOIR_NOTIFICATIONS_URL": f"http://127.0.0.1:{port('notifications')}",
             # crm's signed links point at crm itself (its public routes).
             "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",

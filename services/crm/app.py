@@ -43,6 +43,8 @@ from shared.contracts import (
     MessageStatusChanged,
     OptOutReceived,
     RewardReversed,
+    SponsorshipReversalDone,
+    SponsorshipReversalRefused,
     TransactionsBooked,
 )
 from shared.openapi import Api
@@ -71,6 +73,8 @@ SUBSCRIPTIONS = Subscriptions(
         AccountOpened: lambda rt: partial(consumers.on_opened, links=Links.of(rt.settings)),
         AccountDetailsCorrected: always(consumers.on_corrected),
         RewardReversed: always(consumers.on_reversed),
+        SponsorshipReversalRefused: always(consumers.on_reversal_refused),
+        SponsorshipReversalDone: always(consumers.on_reversal_done),
         CardIssued: always(consumers.on_card_issued),
         LevelChanged: lambda rt: partial(consumers.on_level_changed, links=Links.of(rt.settings)),
         MessageStatusChanged: always(consumers.on_status_changed),

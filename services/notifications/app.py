@@ -33,6 +33,7 @@ from shared.contracts import (
     MessageRequested,
     MonthlyStatementReady,
     SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
     TransactionsBooked,
 )
 from shared.openapi import Api
@@ -67,6 +68,7 @@ WEBHOOKS = Subscriptions(
         LevelChanged: always(webhook_events.on_level),
         MonthlyStatementReady: always(webhook_events.on_statement),
         SponsorshipRewardGranted: always(webhook_events.on_sponsorship),
+        SponsorshipRewardReversed: always(webhook_events.on_sponsorship_reversal),
     },
     inbox="webhook_inbox",
 )

@@ -45,7 +45,12 @@ from shared.contracts.offline import (
     card_transaction_id,
 )
 from shared.contracts.people import ConsentChanged, CustomerDetailsChanged, CustomerErased
-from shared.contracts.sponsorship import SponsorshipRewardGranted
+from shared.contracts.sponsorship import (
+    SponsorshipReversalDone,
+    SponsorshipReversalRefused,
+    SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
+)
 from shared.contracts.statistics import AnonymousSaleRecorded
 from shared.contracts.till import (
     CagnotteCredited,
@@ -107,7 +112,10 @@ __all__ = [
     "RuleRefusal",
     "SaleRecorded",
     "SaleRefused",
+    "SponsorshipReversalDone",
+    "SponsorshipReversalRefused",
     "SponsorshipRewardGranted",
+    "SponsorshipRewardReversed",
     "TerminalParametersPublished",
     "TransactionsBooked",
     "card_transaction_id",

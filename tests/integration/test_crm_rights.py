@@ -21,6 +21,7 @@ from services.crm.service import rights
 from shared import clock, db
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
+from tests.growth import enrol_at_till, programme, rewarded, sponsorship
 from tests.people import call as _call
 from tests.people import file_of as _file
 from tests.people import found_anywhere, outboxes_empty
@@ -110,6 +111,75 @@ async def test_access_gathers_what_every_service_holds_as_json_and_csv(
     )
 
 
+async def test_access_includes_the_sponsorship_and_erasure_leaves_none_of_the_person_in_it(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
+) -> None:
+    """F22 in the GDPR rights: the person's referral code, their sponsor, their newcomers and
+    their rewards in the access answer (JSON and CSV); once the sponsor is erased, their code
+    is gone and the links and rewards that stay hold nothing of them."""
+    net = await make_network(merchants=1)
+    await programme(
+        http,
+        f"/v1/associations/{net.association_id}",
+        reward_at="enrolment",
+        sponsor_amount_cents=200,
+        newcomer_amount_cents=150,
+    )
+    who = _someone()
+    till = net.terminals[0]
+    enrolled = await till.enrol(
+        who["phone"], email=who["email"], first_name=who["first_name"], last_name=who["last_name"]
+    )
+    assert enrolled.status == 201, enrolled
+    sponsor = enrolled.body["account_id"]
+    code = (await sponsorship(http, sponsor))["referral_code"]
+    newcomer, _ = await enrol_at_till(net, code)
+    await rewarded(http, sponsor)
+    await rewarded(http, newcomer)
+
+    _, mine = await _call(http, "GET", f"{CRM}/v1/customers/{sponsor}/personal-data")
+    held = mine["crm"]["sponsorship"]
+    assert (held["referral_code"], held["sponsor"]) == (code, None)
+    assert [n["newcomer_id"] for n in held["newcomers"]] == [newcomer]
+    assert [(r["role"], r["amount_cents"]) for r in held["rewards"]] == [("sponsor", 200)]
+    _, theirs = await _call(http, "GET", f"{CRM}/v1/customers/{newcomer}/personal-data")
+    held = theirs["crm"]["sponsorship"]
+    assert (held["sponsor"]["sponsor_id"], held["sponsor"]["how"]) == (sponsor, "till")
+    assert [(r["role"], r["amount_cents"]) for r in held["rewards"]] == [("newcomer", 150)]
+    async with http.get(f"{CRM}/v1/customers/{sponsor}/personal-data.csv", headers=ADMIN) as r:
+        assert r.status == 200
+        rows = list(csv.DictReader(io.StringIO((await r.text()).removeprefix("\ufeff"))))
+    mine_csv = {r["field"]: r["value"] for r in rows if r["section"] == "sponsorship"}
+    assert mine_csv["referral_code"] == code
+    assert mine_csv["newcomers.0.newcomer_id"] == newcomer
+    assert (mine_csv["rewards.0.role"], mine_csv["rewards.0.amount_cents"]) == ("sponsor", "200")
+
+    status, _ = await _call(http, "POST", f"{CRM}/v1/customers/{sponsor}/erasure")
+    assert status == 200
+    needles = [who[k] for k in ("phone", "email", "first_name", "last_name")]
+    needles += [code, code.replace("-", "")]
+
+    async def gone() -> bool:
+        return await outboxes_empty(db) and not await found_anywhere(db, needles)
+
+    try:
+        await eventually(gone, what="the sponsor erased everywhere")
+    finally:
+        print("still found:", await found_anywhere(db, needles))
+    # the links and rewards stay (amounts and accounts, for the books and the figures)
+    _, after = await _call(http, "GET", f"{CRM}/v1/customers/{sponsor}/personal-data")
+    held = after["crm"]["sponsorship"]
+    assert held["referral_code"] is None
+    assert [n["newcomer_id"] for n in held["newcomers"]] == [newcomer]
+    assert [r["amount_cents"] for r in held["rewards"]] == [200]
+    # reading the erased sponsor's sponsorship draws them no new code
+    _, view = await _call(http, "GET", f"{CRM}/v1/customers/{sponsor}/sponsorship")
+    assert view["referral_code"] is None
+    assert not await db.fetchval(
+        "SELECT count(*) FROM crm.referral_codes WHERE account_id = $1", uuid.UUID(sponsor)
+    )
+
+
 async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
     make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
 ) -> None:
@@ -119,6 +189,7 @@ async def test_erasure_leaves_the_person_nowhere_but_pseudonymised(
         http, "PATCH", f"{CRM}/v1/customers/{account}", {"last_name": who["married"]}
     )
     assert status == 200
+
     # What notifications sent the person (the link to complete their details, at least).
     async def messaged() -> bool:
         found = await db.fetchval(

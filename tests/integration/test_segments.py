@@ -300,6 +300,14 @@ async def test_bad_filters_and_unknown_segments_are_refused_with_their_reason(
         assert (status, problem["reason"]) == (422, "invalid_filter"), (filters, problem)
     status, problem = await call(http, "PUT", f"{base}/{uuid.uuid4()}", {"name": "x", "wat": 1})
     assert (status, problem["reason"]) == (422, "malformed")
+    # a merchant's segment names a merchant of the association (cards knows)
+    stranger = await make_network(merchants=1)
+    for merchant in (stranger.merchants[0], uuid.uuid4()):
+        body = {"name": "ailleurs", "merchant_id": str(merchant)}
+        status, problem = await call(http, "PUT", f"{base}/{uuid.uuid4()}", body)
+        assert (status, problem["reason"]) == (422, "merchant_not_in_association"), problem
+        status, problem = await call(http, "POST", f"{base}/size", {"merchant_id": str(merchant)})
+        assert (status, problem["reason"]) == (422, "merchant_not_in_association"), problem
 
     unknown = uuid.uuid4()
     for url in (f"{base}/{unknown}", f"{base}/{unknown}/size", f"{base}/{unknown}/customers.csv"):

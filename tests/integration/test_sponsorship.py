@@ -70,7 +70,9 @@ async def test_a_friend_sponsored_with_a_code_both_rewarded_at_the_first_purchas
     (alice_reward,) = await rewarded(http, alice)
     (bob_reward,) = await rewarded(http, bob)
     assert (alice_reward["amount_cents"], bob_reward["amount_cents"]) == (500, 400)
-    assert alice_reward["reference_id"] == str(reward_id(uuid.UUID(bob), "sponsor"))
+    assert alice_reward["reference_id"] == str(
+        reward_id(uuid.UUID(bob), "sponsor", uuid.UUID(sold.body["sale_id"]))
+    )
     assert bob_reward["merchant_id"] == str(mid)
     rewards = (await sponsorship(http, alice))["rewards"]
     assert [(r["role"], r["status"], r["trigger"]) for r in rewards] == [
@@ -176,11 +178,17 @@ async def test_refusals_with_their_reasons(
     await eventually(visited, what="carol's visit")
     status, body = await sponsor(carol, a_code)
     assert (status, body["reason"]) == (409, "not_a_newcomer")
-    # At the till: a mistyped code is refused before anything is opened; an unknown one
-    # opens the account without a sponsor.
+    # At the till: a mistyped code is refused before anything is opened, and so is one that
+    # nobody holds (the gateway asks crm first): the till hears it, and the same mobile then
+    # enrols without it.
     r = await net.terminals[0].enrol(new_phone(), referral_code="ZZZZ-ZZZZ")
     assert (r.status, r.body["reason"]) == (422, "invalid_referral_code"), r
-    dave, _ = await enrol_at_till(net, unknown)
+    dave_phone = new_phone()
+    r = await net.terminals[0].enrol(dave_phone, referral_code=unknown)
+    assert (r.status, r.body["reason"], r.body["code"]) == (422, *["unknown_referral_code"] * 2), r
+    r = await net.terminals[0].enrol(dave_phone)
+    assert r.status == 201, r
+    dave = r.body["account_id"]
     assert (await sponsorship(http, dave))["sponsor"] is None
     # the till's linked newcomer, and no other, in alice's newcomers
     assert [n["newcomer_id"] for n in (await sponsorship(http, alice))["newcomers"]] == [bob]

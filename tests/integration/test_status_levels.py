@@ -235,7 +235,7 @@ async def test_a_merchants_level_with_a_multiplier_counts_that_merchants_visits_
         f"{CARDS}/v1/levels/{uuid.uuid4()}",
         body | {"merchant_id": str(elsewhere.merchants[0])},
     )
-    assert status == 409, wrong
+    assert (status, wrong["reason"]) == (422, "merchant_not_in_association"), wrong
     shop_till, other_till = net.terminals
     # Ana: two visits at the shop, two elsewhere; Bea: three at the shop.
     for phone, till in (

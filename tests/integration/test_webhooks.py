@@ -328,6 +328,12 @@ async def test_subscriptions_refused_listed_and_deleted(
         assert (status, problem["reason"]) == (422, reason), problem
     status, problem = await call(http, "POST", base, good | {"url": receiver.url("x"), "x": 1})
     assert (status, problem["errors"][0]["field"]) == (422, "x"), problem
+    # a merchant's subscription names a merchant of the association (cards knows)
+    other = await make_network(merchants=1)
+    for merchant in (other.merchants[0], uuid.uuid4()):
+        body = good | {"url": receiver.url("x"), "merchant_id": str(merchant)}
+        status, problem = await call(http, "POST", base, body)
+        assert (status, problem["reason"]) == (422, "merchant_not_in_association"), problem
     status, problem = await call(http, "POST", base, good | {"url": receiver.url("x")}, admin=False)
     assert status == 401, problem
 

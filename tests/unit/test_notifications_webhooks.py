@@ -125,6 +125,7 @@ def test_the_event_types_table_names_the_routing_keys_the_webhooks_queue_binds()
     assert set(rules.EVENT_TYPES.values()) == set(queue.routing_keys())
     assert rules.EVENT_TYPES["status.changed"] == "account.level_changed.v1"
     assert rules.EVENT_TYPES["sponsorship.rewarded"] == "sponsorship.reward_granted.v1"
+    assert rules.EVENT_TYPES["sponsorship.reward_reversed"] == "sponsorship.reward_reversed.v1"
     assert queue.inbox == "webhook_inbox"
 
 

@@ -13,7 +13,7 @@ from services.clearing.domain import journal
 from services.clearing.domain.statement_lines import detail_row
 from services.crm.domain import sponsorship as rules
 from services.notifications.service import rendering
-from shared.contracts.sponsorship import reward_id
+from shared.contracts.sponsorship import reversal_id, reward_id
 from shared.rules.codes import (
     InvalidCode,
     format_referral_code,
@@ -113,6 +113,11 @@ def test_the_sponsors_cap_stops_the_sponsor_not_the_newcomer() -> None:
     assert free[0].status == "granted"
 
 
+def test_a_role_still_holding_a_reward_it_could_not_give_back_gets_none_again() -> None:
+    again = rules.rewards(_programme(), A, B, 4_000, 0, held=frozenset({"sponsor"}))
+    assert [(r.role, r.amount_cents) for r in again] == [("newcomer", 200)]
+
+
 def test_the_caps_period_is_the_paris_month_or_year() -> None:
     # 31 December 23:30 UTC is already 1 January in Paris
     at = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
@@ -129,9 +134,18 @@ def test_the_merchants_own_programme_comes_before_the_associations() -> None:
     assert rules.applicable(None, _programme(enabled=False)) is None
 
 
-def test_a_rewards_id_is_one_per_newcomer_and_role() -> None:
+def test_a_rewards_id_is_one_per_newcomer_role_and_qualifying_sale() -> None:
     assert reward_id(A, "sponsor") == reward_id(A, "sponsor")
     assert reward_id(A, "sponsor") != reward_id(A, "newcomer") != reward_id(B, "newcomer")
+    sale, other = uuid.uuid4(), uuid.uuid4()
+    assert reward_id(A, "sponsor", sale) == reward_id(A, "sponsor", sale)
+    assert (
+        len(
+            {reward_id(A, "sponsor"), reward_id(A, "sponsor", sale), reward_id(A, "sponsor", other)}
+        )
+        == 3
+    )
+    assert reversal_id(reward_id(A, "sponsor", sale)) != reversal_id(reward_id(A, "sponsor"))
 
 
 def test_clearing_books_a_reward_against_its_funder() -> None:

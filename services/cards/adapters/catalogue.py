@@ -134,6 +134,14 @@ async def merchant(conn: asyncpg.Connection | asyncpg.Pool, mid: UUID) -> asyncp
     return await one_or_404(conn, "merchant", mid, "SELECT * FROM merchants WHERE id = $1", mid)
 
 
+async def merchant_owner(conn: asyncpg.Connection | asyncpg.Pool, mid: UUID) -> UUID | None:
+    """The merchant's association; None for a merchant nobody admitted."""
+    owner: UUID | None = await conn.fetchval(
+        "SELECT association_id FROM merchants WHERE id = $1", mid
+    )
+    return owner
+
+
 async def lock_merchant_owner(conn: asyncpg.Connection, mid: UUID) -> UUID | None:
     owner: UUID | None = await conn.fetchval(
         "SELECT association_id FROM merchants WHERE id = $1 FOR UPDATE", mid

@@ -25,6 +25,7 @@ from shared.contracts import (
     ReturnRecorded,
     SaleRecorded,
     SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
 )
 from shared.rules.dates import DateWindow
 from shared.service import Runtime, Subscriptions, always
@@ -47,5 +48,6 @@ SUBSCRIPTIONS = Subscriptions(
         CustomerDetailsChanged: always(people.on_details_changed),
         CustomerErased: always(people.on_erased),
         SponsorshipRewardGranted: always(sponsorship.on_rewards),
+        SponsorshipRewardReversed: always(sponsorship.on_reversals),
     },
 )

@@ -120,6 +120,20 @@ async def list_merchants(pool: asyncpg.Pool, aid: UUID) -> list[asyncpg.Record]:
         return await db.merchants_of(conn, aid)
 
 
+async def get_merchant(pool: asyncpg.Pool, aid: UUID, mid: UUID) -> asyncpg.Record:
+    """The merchant of the association: 404 ``unknown_merchant``, or
+    ``merchant_not_in_association`` when it belongs to another one."""
+    row = await db.merchant(pool, mid)
+    if row["association_id"] != aid:
+        raise Problem(
+            404,
+            "Merchant not in the association",
+            f"merchant {mid} is not a merchant of association {aid}",
+            reason="merchant_not_in_association",
+        )
+    return row
+
+
 # --- product families --------------------------------------------------------------------------
 
 

@@ -24,7 +24,6 @@ from services.cards.adapters import levels as db
 from services.cards.adapters.rulebooks import bump
 from services.cards.domain import levels as rules
 from services.cards.domain.base import Refused
-from services.cards.domain.catalogue import check_merchant_of
 from services.cards.service.common import event
 from services.cards.service.refusals import use_case
 from shared import clock, outbox
@@ -55,8 +54,15 @@ async def define(
     async with pool.acquire() as conn, conn.transaction():
         await associations.get(conn, association_id)
         if terms.merchant_id is not None:
-            merchant = await catalogue_db.merchant(conn, terms.merchant_id)
-            check_merchant_of(merchant, association_id)
+            owner = await catalogue_db.merchant_owner(conn, terms.merchant_id)
+            if owner != association_id:  # unknown, or another association's: as crm says it
+                raise Refused(
+                    422,
+                    "Merchant not in the association",
+                    f"merchant {terms.merchant_id} is not a merchant of association "
+                    f"{association_id}",
+                    "merchant_not_in_association",
+                )
         try:
             async with conn.transaction():
                 row, fresh = await db.save(

@@ -58,6 +58,8 @@ DETAIL_KINDS = list(TYPE_NAMES)
 SPONSORSHIP_NOTES = {
     "sponsorship reward (sponsor)": "récompense du parrain",
     "sponsorship reward (newcomer)": "récompense du filleul",
+    "sponsorship reward taken back (sponsor)": "récompense du parrain reprise",
+    "sponsorship reward taken back (newcomer)": "récompense du filleul reprise",
 }
 # The titles of crm's file (M, MME, MX), written as a French statement writes them; a title
 # brought otherwise (a customer file import) is shown as it was given.

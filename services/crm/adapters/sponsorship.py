@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain.sponsorship import Programme, Reward
+from services.crm.domain.sponsorship import Programme, Reward, Role
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 ZERO = UUID(int=0)
@@ -134,17 +134,28 @@ async def undecided_for_update(
 async def nth_purchase(
     conn: asyncpg.Connection, account_id: UUID, merchant_id: UUID | None, n: int
 ) -> asyncpg.Record | None:
-    """The account's n-th purchase not cancelled (at the merchant, or anywhere)."""
+    """The account's n-th purchase not cancelled (at the merchant, or anywhere), a sale whose
+    rewards were taken back (returned whole) not counted either."""
     row: asyncpg.Record | None = await conn.fetchrow(
         """SELECT sale_id, merchant_id, amount_cents, occurred_at FROM visits
            WHERE account_id = $1 AND cancelled_at IS NULL
              AND ($2::uuid IS NULL OR merchant_id = $2)
+             AND sale_id NOT IN (SELECT sale_id FROM sponsorship_reward_reversals
+                                 WHERE newcomer_id = $1)
            ORDER BY occurred_at, sale_id OFFSET $3 LIMIT 1""",
         account_id,
         merchant_id,
         n - 1,
     )
     return row
+
+
+async def reopen(conn: asyncpg.Connection, newcomer_ids: list[UUID]) -> None:
+    """Their rewards taken back: the sponsorships wait again for a qualifying purchase."""
+    await conn.execute(
+        "UPDATE sponsorships SET decided_at = NULL WHERE newcomer_id = ANY($1::uuid[])",
+        newcomer_ids,
+    )
 
 
 async def decided(conn: asyncpg.Connection, newcomer_id: UUID, at: datetime) -> None:
@@ -230,14 +241,35 @@ async def lock_sponsor(conn: asyncpg.Connection, sponsor_id: UUID) -> None:
     )
 
 
+# A reward cards was asked to take back (not refused): it no longer counts anywhere.
+TAKEN_BACK = """EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
+                       WHERE x.reward_id = r.id AND x.status IN ('asked', 'done'))"""
+
+
 async def granted_in_period(conn: asyncpg.Connection, sponsor_id: UUID, period: date) -> int:
+    """The sponsor's rewards granted in the cap's period, those taken back not counted."""
     n: int = await conn.fetchval(
-        """SELECT count(*) FROM sponsorship_rewards
-           WHERE account_id = $1 AND cap_period = $2 AND role = 'sponsor' AND status = 'granted'""",
+        f"""SELECT count(*) FROM sponsorship_rewards r
+            WHERE account_id = $1 AND cap_period = $2 AND role = 'sponsor'
+              AND status = 'granted' AND NOT {TAKEN_BACK}""",
         sponsor_id,
         period,
     )
     return n
+
+
+async def roles_holding(conn: asyncpg.Connection, newcomer_id: UUID) -> frozenset[Role]:
+    """The roles of this sponsorship still holding a reward granted: none taken back, its
+    taking back refused by cards, or not yet answered by cards (the sponsorship is re-decided
+    once all are answered; this holds a role whose answer is still to come)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT role FROM sponsorship_rewards r
+           WHERE newcomer_id = $1 AND status = 'granted' AND amount_cents > 0
+             AND NOT EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
+                             WHERE x.reward_id = r.id AND x.status = 'done')""",
+        newcomer_id,
+    )
+    return frozenset(r["role"] for r in rows)
 
 
 async def insert_rewards(
@@ -283,9 +315,12 @@ async def insert_rewards(
 async def rewards_of(conn: Db, account_id: UUID) -> list[asyncpg.Record]:
     """The rewards decided for an account, as sponsor or as newcomer, oldest first."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT id, newcomer_id, role, status, amount_cents, trigger, sale_id, occurred_at,
-                  funded_by
-           FROM sponsorship_rewards WHERE account_id = $1 ORDER BY occurred_at, id""",
+        """SELECT r.id, r.newcomer_id, r.role, r.status, r.amount_cents, r.trigger, r.sale_id,
+                  r.occurred_at, r.funded_by, x.id AS reversal_id, x.reason AS reversal_reason,
+                  x.status AS reversal_status, x.occurred_at AS reversed_at
+           FROM sponsorship_rewards r LEFT JOIN sponsorship_reward_reversals x
+                ON x.reward_id = r.id
+           WHERE r.account_id = $1 ORDER BY r.occurred_at, r.id""",
         account_id,
     )
     return rows
@@ -333,9 +368,9 @@ async def best_sponsors(
                GROUP BY s.sponsor_id
            ), r AS (
                SELECT account_id AS sponsor_id, coalesce(sum(amount_cents), 0) AS rewards_cents
-               FROM sponsorship_rewards
+               FROM sponsorship_rewards r
                WHERE association_id = $1 AND role = 'sponsor' AND status = 'granted'
-                 AND occurred_at >= $2 AND occurred_at < $3
+                 AND occurred_at >= $2 AND occurred_at < $3 AND NOT {TAKEN_BACK}
                GROUP BY account_id
            )
            SELECT s.sponsor_id AS account_id, c.first_name, c.last_name, s.newcomers,

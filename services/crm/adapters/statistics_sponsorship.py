@@ -68,9 +68,17 @@ async def sums(
     return out
 
 
+# A reward taken back (its qualifying sale cancelled: a reversal cards was asked to make and
+# did not refuse) leaves the figures of its day, as a cancelled sale leaves its day's.
+_TAKEN_BACK = """EXISTS (SELECT 1 FROM sponsorship_reward_reversals x
+                        WHERE x.reward_id = r.id AND x.status IN ('asked', 'done'))"""
+
+
 def _granted(role: str) -> str:
     # A reward of 0 (a programme giving one side nothing) is not credited: not a reward.
-    return f"r.role = '{role}' AND r.status = 'granted' AND r.amount_cents > 0"
+    return (
+        f"r.role = '{role}' AND r.status = 'granted' AND r.amount_cents > 0 AND NOT {_TAKEN_BACK}"
+    )
 
 
 async def lines(
@@ -93,7 +101,9 @@ async def lines(
                 WHERE {_LINKS[kind]} AND s.linked_at >= $2 AND s.linked_at < $3
                 UNION ALL
                 SELECT r.occurred_at, r.role || '_reward', r.newcomer_id, r.account_id,
-                       r.funded_by, r.role, r.status, r.amount_cents
+                       r.funded_by, r.role,
+                       CASE WHEN {_TAKEN_BACK} THEN 'reversed' ELSE r.status END,
+                       CASE WHEN {_TAKEN_BACK} THEN 0 ELSE r.amount_cents END
                 FROM {source}
                 WHERE {where} AND r.occurred_at >= $2 AND r.occurred_at < $3
             ) AS l ORDER BY at, nature, newcomer_id, role""",

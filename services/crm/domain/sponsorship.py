@@ -124,11 +124,14 @@ def rewards(
     sponsor_id: UUID,
     purchase_cents: int | None,
     sponsor_granted_in_period: int,
+    held: frozenset[Role] = frozenset(),
 ) -> list[Reward]:
     """Both rewards of a sponsorship once its moment came: the newcomer's, and the sponsor's
-    unless the sponsor already had ``cap_per_sponsor`` granted in the period."""
+    unless the sponsor already had ``cap_per_sponsor`` granted in the period. A role in
+    ``held`` still holds an earlier reward of this sponsorship (its qualifying sale was
+    cancelled but the reward, spent, could not be taken back): it gets none again."""
     capped = p.cap_per_sponsor is not None and sponsor_granted_in_period >= p.cap_per_sponsor
-    return [
+    both = [
         Reward(
             "sponsor",
             sponsor_id,
@@ -144,3 +147,4 @@ def rewards(
             "granted",
         ),
     ]
+    return [r for r in both if r.role not in held]

@@ -21,6 +21,8 @@ from shared.contracts import (
     MessageStatusChanged,
     OptOutReceived,
     RewardReversed,
+    SponsorshipReversalDone,
+    SponsorshipReversalRefused,
     TransactionsBooked,
 )
 from shared.events import Event
@@ -68,7 +70,8 @@ async def on_reversed(
     conn: asyncpg.Connection, events: list[Event[RewardReversed]]
 ) -> Sequence[Event[Any]]:
     """A cancelled sale (F16) marks its visit and leaves the counters, once. A return of goods
-    changes nothing here: the visit took place."""
+    changes nothing here: the visit took place. Either, when it undoes a newcomer's qualifying
+    sale (cancelled, or returned whole), takes the sponsorship rewards back (F22)."""
     await service.cancel_sales(
         conn,
         (
@@ -85,7 +88,25 @@ async def on_reversed(
             if d.reason == "cancelled"
         ),
     )
-    return []
+    return await sponsorship.take_back(
+        conn,
+        [
+            (d.return_id, d.sale_id, d.reason, d.amount_cents, d.occurred_at)
+            for d in (e.data for e in events)
+        ],
+    )
+
+
+async def on_reversal_refused(
+    conn: asyncpg.Connection, events: list[Event[SponsorshipReversalRefused]]
+) -> Sequence[Event[Any]]:
+    return await sponsorship.reversal_answered(conn, [], [e.data for e in events])
+
+
+async def on_reversal_done(
+    conn: asyncpg.Connection, events: list[Event[SponsorshipReversalDone]]
+) -> Sequence[Event[Any]]:
+    return await sponsorship.reversal_answered(conn, [e.data for e in events], [])
 
 
 async def on_opened(

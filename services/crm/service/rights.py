@@ -15,6 +15,7 @@ import asyncpg
 from services.crm.adapters import consents as consent_rows
 from services.crm.adapters import customers as visit_rows
 from services.crm.adapters import people as rows
+from services.crm.adapters import sponsorship as sponsorship_rows
 from services.crm.adapters.services import Others
 from services.crm.domain.people import pseudonym
 from services.crm.service import consents, daily
@@ -22,6 +23,7 @@ from services.crm.service.common import event
 from shared import clock, outbox
 from shared.contracts import CustomerErased
 from shared.events import Event
+from shared.rules.codes import format_referral_code
 from shared.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -47,6 +49,23 @@ async def held_by_crm(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID)
         ],
         "consent_proofs": [dict(r) for r in await consent_rows.proofs_of(conn, account_id)],
         "messages": [dict(r) for r in await rows.messages_of(conn, account_id)],
+        "sponsorship": await _sponsorship(conn, account_id),
+    }
+
+
+async def _sponsorship(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> dict[str, Any]:
+    """The person's sponsorship (F22): their referral code (read, never drawn by the access),
+    who sponsored them, whom they sponsored, the rewards decided for them and any taken back.
+    The other people are named by their account only: their names are theirs."""
+    code = await sponsorship_rows.code_of(conn, account_id)
+    link = await sponsorship_rows.sponsorship(conn, account_id)
+    return {
+        "referral_code": format_referral_code(code) if code else None,
+        "sponsor": None
+        if link is None
+        else {k: link[k] for k in ("sponsor_id", "how", "linked_at", "merchant_id")},
+        "newcomers": [dict(r) for r in await sponsorship_rows.sponsorees(conn, account_id)],
+        "rewards": [dict(r) for r in await sponsorship_rows.rewards_of(conn, account_id)],
     }
 
 

@@ -1,7 +1,8 @@
 """Sponsorship's use cases (F22): a customer's referral code, a newcomer linked to a sponsor
 with it, the programmes, the rewards decided at the enrolment or at the newcomer's N-th
 purchase (asked of cards as ``SponsorshipRewardGranted``, through the outbox, in the
-transaction that decided them), and the best sponsors.
+transaction that decided them), the rewards taken back when their qualifying sale is
+cancelled or returned whole (``SponsorshipRewardReversed``), and the best sponsors.
 
 Each reward is decided once: the sponsorship row is locked and marked decided in the same
 transaction, and the reward's id (``shared.contracts.sponsorship.reward_id``) is the cagnotte
@@ -10,22 +11,29 @@ entry's reference in cards, written once whatever the redelivery."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.crm.adapters import people
 from services.crm.adapters import sponsorship as rows
+from services.crm.adapters import sponsorship_reversals as reversals
 from services.crm.domain import sponsorship as rules
 from services.crm.service import messages
 from services.crm.service.common import event
 from shared import clock
-from shared.contracts import SponsorshipRewardGranted
+from shared.contracts import (
+    SponsorshipReversalDone,
+    SponsorshipReversalRefused,
+    SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
+)
 from shared.contracts.messages import Channel
-from shared.contracts.sponsorship import HowLinked, reward_id
+from shared.contracts.sponsorship import HowLinked, reversal_id, reward_id
 from shared.events import Event
 from shared.http import Problem
 from shared.rules.codes import (
@@ -76,8 +84,12 @@ async def codes(conn: asyncpg.Connection, wanted: dict[UUID, UUID]) -> dict[UUID
     return held
 
 
-async def code(conn: asyncpg.Connection, account_id: UUID) -> str:
+async def code(conn: asyncpg.Connection, account_id: UUID) -> str | None:
+    """The customer's code, drawn the first time; none for an erased customer (erasure
+    forgot it: reading their sponsorship must not give them a new one)."""
     file = await people.file(conn, account_id)
+    if file["erased_at"] is not None:
+        return None
     return await ensure_code(conn, account_id, file["association_id"])
 
 
@@ -106,6 +118,15 @@ async def send_code(
     return await messages.transactional(
         conn, file, channel, "referral_code", variables, merchant_id
     )
+
+
+async def held(pool: asyncpg.Pool, association_id: UUID, raw_code: str) -> str:
+    """The code, normalised, if a customer of the association holds it (404 otherwise)."""
+    code_ = parse_code(raw_code)
+    async with pool.acquire() as conn:
+        if await rows.holder_of_code(conn, association_id, code_) is None:
+            raise problem(replace(rules.UNKNOWN_CODE, status=404))
+    return code_
 
 
 async def link(
@@ -200,10 +221,11 @@ async def _grant(
     period = rules.cap_period_start(at, p.cap_period)
     granted = await rows.granted_in_period(conn, sponsor_id, period)
     purchase = sale["amount_cents"] if sale is not None else None
-    decided = rules.rewards(p, newcomer_id, sponsor_id, purchase, granted)
+    held = await rows.roles_holding(conn, newcomer_id)
+    decided = rules.rewards(p, newcomer_id, sponsor_id, purchase, granted, held)
     trigger: rules.RewardAt = "purchase" if sale is not None else "enrolment"
     sale_id = sale["sale_id"] if sale is not None else None
-    ids = [(reward_id(newcomer_id, r.role), r) for r in decided]
+    ids = [(reward_id(newcomer_id, r.role, sale_id), r) for r in decided]
     new = set(await rows.insert_rewards(conn, newcomer_id, p, ids, trigger, sale_id, at, period))
     await rows.decided(conn, newcomer_id, clock.now())
     return [
@@ -226,6 +248,106 @@ async def _grant(
         for i, r in ids
         if i in new and r.status == "granted" and r.amount_cents > 0
     ]
+
+
+# A sale cancelled or goods returned: the return's id, the sale's, why, the cents, when.
+Undone = tuple[UUID, UUID, Literal["cancelled", "returned"], int, datetime]
+
+
+async def take_back(conn: asyncpg.Connection, undone: Sequence[Undone]) -> list[Event[Any]]:
+    """The rewards won by sales now cancelled, or returned whole (by one return or by several
+    adding up to the sale, each return counted once by its id), taken back once each (F16's
+    rule for rewards: a new entry, never an edit); the sponsor's cap counts them no more. A
+    sponsorship is re-decided (a later sale may now be the N-th) once cards answered each of
+    its reversals (``reversal_answered``): a reward cards could not take back (spent) is kept
+    by its holder, who gets no second one, whichever comes first, that answer or the
+    newcomer's next purchase."""
+    returns = [(u[0], u[1], u[3], u[4]) for u in undone if u[2] == "returned"]
+    if returns:
+        await reversals.record_returns(conn, returns)
+    sales: dict[UUID, tuple[str, datetime]] = {}
+    for _, sale_id, reason, _, at in undone:  # one per sale; a cancellation says more
+        if sale_id not in sales or reason == "cancelled":
+            sales[sale_id] = (reason, at)
+    found = await reversals.rewards_to_take_back(conn, [(s, r) for s, (r, _) in sales.items()])
+    if not found:
+        return []
+    newcomers = sorted({r["newcomer_id"] for r in found}, key=_uuid_order)
+    await reversals.lock_sponsorships(conn, newcomers)
+    when = {sale_id: at for sale_id, (_, at) in sales.items()}
+    new = set(
+        await reversals.insert_reversals(
+            conn,
+            [
+                (
+                    reversal_id(r["id"]),
+                    r["id"],
+                    r["newcomer_id"],
+                    r["sale_id"],
+                    r["reason"],
+                    when[r["sale_id"]],
+                )
+                for r in found
+            ],
+        )
+    )
+    asked = [
+        r
+        for r in found
+        if reversal_id(r["id"]) in new and r["status"] == "granted" and r["amount_cents"] > 0
+    ]
+    # A reward capped at 0 has nothing to take back in cards: its reversal is done at once.
+    nothing = [reversal_id(r["id"]) for r in found if reversal_id(r["id"]) in new]
+    nothing = [i for i in nothing if i not in {reversal_id(r["id"]) for r in asked}]
+    await reversals.reversals_done(conn, nothing, clock.now())
+    out: list[Event[Any]] = [
+        event(
+            SponsorshipRewardReversed(
+                reversal_id=reversal_id(r["id"]),
+                reward_id=r["id"],
+                newcomer_id=r["newcomer_id"],
+                role=r["role"],
+                account_id=r["account_id"],
+                association_id=r["association_id"],
+                merchant_id=r["funded_by"],
+                amount_cents=r["amount_cents"],
+                sale_id=r["sale_id"],
+                occurred_at=when[r["sale_id"]],
+            ),
+            str(r["account_id"]),
+        )
+        for r in asked
+    ]
+    return out + await _redecide(conn, newcomers)
+
+
+async def reversal_answered(
+    conn: asyncpg.Connection,
+    done: Sequence[SponsorshipReversalDone],
+    refused: Sequence[SponsorshipReversalRefused],
+) -> list[Event[Any]]:
+    """cards took rewards back (``done``), or could not (``refused``: spent already; the
+    reversal says so, for the back office to settle by an adjustment, and the reward counts
+    again). The sponsorships whose reversals are all answered now are re-decided."""
+    now = clock.now()
+    answered = await reversals.reversals_done(conn, [d.reversal_id for d in done], now)
+    answered += await reversals.reversals_refused(
+        conn, [(r.reversal_id, r.detail) for r in refused], now
+    )
+    newcomers = sorted(set(answered), key=_uuid_order)
+    if not newcomers:
+        return []
+    await reversals.lock_sponsorships(conn, newcomers)
+    return await _redecide(conn, newcomers)
+
+
+async def _redecide(conn: asyncpg.Connection, newcomers: list[UUID]) -> list[Event[Any]]:
+    """Reopen and decide again the sponsorships (locked) none of whose reversals waits for
+    cards' answer: the roles still holding a reward (kept, or not yet answered) get none."""
+    waiting = await reversals.pending(conn, newcomers)
+    ready = [n for n in newcomers if n not in waiting]
+    await rows.reopen(conn, ready)
+    return await _decide_due(conn, ready, "purchase")
 
 
 async def save_programme(

@@ -27,6 +27,7 @@ from shared.contracts import (
     LevelChanged,
     MonthlyStatementReady,
     SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
     TransactionsBooked,
 )
 
@@ -40,6 +41,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "status.changed": LevelChanged.routing_key(),
     "statement.ready": MonthlyStatementReady.routing_key(),
     "sponsorship.rewarded": SponsorshipRewardGranted.routing_key(),
+    "sponsorship.reward_reversed": SponsorshipRewardReversed.routing_key(),
 }
 
 SECRET_PREFIX = "whsec_"
@@ -182,6 +184,32 @@ def from_sponsorship(event_id: str, r: SponsorshipRewardGranted) -> list[Occurre
         Occurrence(
             event_id,
             "sponsorship.rewarded",
+            r.association_id,
+            r.merchant_id,
+            r.occurred_at,
+            {**data, **extra, "occurred_at": r.occurred_at.isoformat()},
+        )
+    ]
+
+
+def from_sponsorship_reversal(event_id: str, r: SponsorshipRewardReversed) -> list[Occurrence]:
+    """A sponsorship reward taken back, its qualifying sale cancelled or returned whole (crm
+    decides it once per reward, under ``reversal_id``): of the merchant that funded it, as the
+    reward's ``sponsorship.rewarded`` was."""
+    data = _ids(
+        reversal_id=r.reversal_id,
+        reward_id=r.reward_id,
+        account_id=r.account_id,
+        newcomer_id=r.newcomer_id,
+        association_id=r.association_id,
+        merchant_id=r.merchant_id,
+        sale_id=r.sale_id,
+    )
+    extra = {"role": r.role, "amount_cents": r.amount_cents}
+    return [
+        Occurrence(
+            event_id,
+            "sponsorship.reward_reversed",
             r.association_id,
             r.merchant_id,
             r.occurred_at,

@@ -17,6 +17,7 @@ from shared.contracts import (
     LevelChanged,
     MonthlyStatementReady,
     SponsorshipRewardGranted,
+    SponsorshipRewardReversed,
     TransactionsBooked,
 )
 from shared.events import Event
@@ -67,4 +68,13 @@ async def on_sponsorship(
     conn: asyncpg.Connection, events: list[Event[SponsorshipRewardGranted]]
 ) -> Sequence[Event[Any]]:
     await webhooks.intake(conn, (o for e in events for o in rules.from_sponsorship(e.id, e.data)))
+    return []
+
+
+async def on_sponsorship_reversal(
+    conn: asyncpg.Connection, events: list[Event[SponsorshipRewardReversed]]
+) -> Sequence[Event[Any]]:
+    await webhooks.intake(
+        conn, (o for e in events for o in rules.from_sponsorship_reversal(e.id, e.data))
+    )
     return []

@@ -149,8 +149,9 @@ class EnrolmentIn(_Strict):
     referral_code: ReferralCode | None = Field(
         default=None,
         description="a sponsor's referral code (F22) as typed: case, dashes, O/0 and I/L/1 "
-        "free; a mistyped one is `invalid_referral_code`. The sponsor is found by crm once the "
-        "account is open; a code no customer has leaves the account open without a sponsor",
+        "free; a mistyped one is `invalid_referral_code`, one no customer of the association "
+        "holds is `unknown_referral_code` (asked of crm before the account is opened); crm "
+        "links the sponsor once the account is open",
     )
 
     @model_validator(mode="after")

@@ -82,6 +82,20 @@ async def put_merchant(request: web.Request) -> web.Response:
 
 @routes.route(
     "GET",
+    "/v1/associations/{association_id}/merchants/{merchant_id}",
+    summary="A merchant of the association (404 `unknown_merchant`, `merchant_not_in_association`)",
+    returns=MerchantOut,
+    tag=TAG,
+)
+async def get_merchant(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    row = await catalogue.get_merchant(rt.pool, aid, uuid_param(request, "merchant_id"))
+    return json_response(as_model(MerchantOut, row))
+
+
+@routes.route(
+    "GET",
     "/v1/associations/{association_id}/merchants",
     summary="The merchants of an association",
     returns=Merchants,

@@ -19,6 +19,7 @@ from services.crm.entrypoints.http.models import Strict, day_param
 from services.crm.entrypoints.http.segments import FiltersIn
 from services.crm.service import campaigns
 from services.crm.service.common import Links
+from shared import merchants
 from shared.db import transaction
 from shared.fields import Text, coded_error
 from shared.http import json_response, parse_model, uuid_param
@@ -136,6 +137,8 @@ async def put_campaign(request: web.Request) -> web.Response:
     rt = back_office(request)
     campaign_id = uuid_param(request, "campaign_id")
     b = parse_model(await request.read(), CampaignIn, strict=True)
+    if b.segment is not None:  # a saved segment's merchant was checked when it was saved
+        await merchants.check_in_association(rt.settings, b.association_id, b.segment.merchant_id)
     segment = b.segment.of(b.association_id) if b.segment else b.segment_id
     assert segment is not None
 

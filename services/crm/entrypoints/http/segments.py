@@ -18,6 +18,7 @@ from services.crm.domain.segments import Filters, Segment
 from services.crm.entrypoints.http import exports
 from services.crm.entrypoints.http.models import Strict
 from services.crm.service import segments
+from shared import merchants
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import ProductFamilyCode, Text, coded_error
@@ -153,8 +154,10 @@ def _aid(request: web.Request) -> UUID:
     tag=TAG,
 )
 async def preview_size(request: web.Request) -> web.Response:
+    """422 `merchant_not_in_association` for a merchant of another association."""
     rt = back_office(request)
     b = parse_model(await request.read(), SegmentIn, strict=True)
+    await merchants.check_in_association(rt.settings, _aid(request), b.merchant_id)
     total, consenting = await segments.size(rt.pool, b.of(_aid(request)), b.channel)
     return json_response(SegmentSize(size=total, consenting=consenting))
 
@@ -168,9 +171,12 @@ async def preview_size(request: web.Request) -> web.Response:
     tag=TAG,
 )
 async def put_segment(request: web.Request) -> web.Response:
+    """A merchant's segment names one of the association's merchants (asked of cards): 422
+    `merchant_not_in_association` otherwise."""
     rt = back_office(request)
     b = parse_model(await request.read(), SavedSegmentIn, strict=True)
     aid, sid = _aid(request), uuid_param(request, "segment_id")
+    await merchants.check_in_association(rt.settings, aid, b.merchant_id)
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         return await segments.save(conn, aid, sid, b.merchant_id, b.name, b.filters.filters())
@@ -196,6 +202,7 @@ async def get_segment(request: web.Request) -> web.Response:
 async def list_segments(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, ListQuery)
+    await merchants.check_in_association(rt.settings, _aid(request), q.merchant_id)
     found = await segments.listed(rt.pool, _aid(request), q.merchant_id)
     return json_response(SavedSegments(segments=as_models(SavedSegment, found)))
 

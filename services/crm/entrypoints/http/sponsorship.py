@@ -16,7 +16,7 @@ from services.crm.adapters import sponsorship as sponsorship_rows
 from services.crm.domain.sponsorship import PARIS
 from services.crm.entrypoints.http.models import DetailsLinkIn, Requested, Strict
 from services.crm.service import sponsorship
-from shared import outbox
+from shared import merchants, outbox
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import coded_error
@@ -55,11 +55,23 @@ class RewardOut(BaseModel):
     sale_id: UUID | None
     occurred_at: datetime
     funded_by: UUID | None = Field(description="the merchant whose programme; null: association")
+    reversal_id: UUID | None = Field(
+        default=None, description="taken back: its qualifying sale was cancelled or returned whole"
+    )
+    reversal_reason: Literal["cancelled", "returned"] | None = None
+    reversal_status: Literal["asked", "done", "refused"] | None = Field(
+        default=None,
+        description="asked: cards asked to take it back, not answered yet; done: taken back; "
+        "refused: the account no longer held it (an adjustment by the back office is needed)",
+    )
+    reversed_at: datetime | None = None
 
 
 class Sponsorship(BaseModel):
     account_id: UUID
-    referral_code: str = Field(description="as printed, e.g. 7K3M-Q9TA")
+    referral_code: str | None = Field(
+        description="as printed, e.g. 7K3M-Q9TA; null once the customer's data were erased"
+    )
     sponsor: SponsorLink | None
     newcomers: list[Newcomer]
     rewards: list[RewardOut]
@@ -133,7 +145,11 @@ class Sponsors(BaseModel):
 
 def _sponsorship(data: dict[str, Any]) -> Sponsorship:
     return as_model(
-        Sponsorship, {**data, "referral_code": format_referral_code(data["referral_code"])}
+        Sponsorship,
+        {
+            **data,
+            "referral_code": data["referral_code"] and format_referral_code(data["referral_code"]),
+        },
     )
 
 
@@ -177,6 +193,28 @@ async def post_sponsor(request: web.Request) -> web.Response:
     return json_response(_sponsorship(await transaction(rt.pool, work)), 201)
 
 
+class CodeHeld(BaseModel):
+    referral_code: str = Field(description="as printed, e.g. 7K3M-Q9TA")
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/referral-codes/{code}",
+    summary="Whether a customer of the association holds this referral code",
+    returns=CodeHeld,
+    tag=TAG,
+)
+async def get_referral_code(request: web.Request) -> web.Response:
+    """Asked by the gateway before it opens an account with a code at the till, so that the till
+    hears of a code nobody holds: 404 `unknown_referral_code`, 422 `invalid_referral_code`.
+    Says no more than that (not who holds it)."""
+    rt = back_office(request)
+    held = await sponsorship.held(
+        rt.pool, uuid_param(request, "association_id"), request.match_info["code"]
+    )
+    return json_response(CodeHeld(referral_code=format_referral_code(held)))
+
+
 @routes.route(
     "POST",
     "/v1/customers/{account_id}/sponsorship/code-message",
@@ -206,6 +244,7 @@ async def _put_programme(
 ) -> web.Response:
     rt = back_office(request)
     body = parse_model(await request.read(), ProgrammeIn, strict=True)
+    await merchants.check_in_association(rt.settings, association_id, merchant_id)
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record:
         return await sponsorship.save_programme(
@@ -267,11 +306,13 @@ async def best_sponsors(request: web.Request) -> web.Response:
     q = read_query(request, SponsorsQuery)
     if q.to < q.from_:
         raise Problem(422, "Bad range", "to is before from", reason="bad_range")
+    aid = uuid_param(request, "association_id")
+    await merchants.check_in_association(rt.settings, aid, q.merchant_id)
     starts = datetime.combine(q.from_, time(0), PARIS)
     ends = datetime.combine(date.fromordinal(q.to.toordinal() + 1), time(0), PARIS)
     found = await sponsorship_rows.best_sponsors(
         rt.pool,
-        uuid_param(request, "association_id"),
+        aid,
         starts,
         ends,
         q.merchant_id,

@@ -16,6 +16,7 @@ from services.crm.adapters.vouchers import Vouchers
 from services.crm.entrypoints.http.models import Strict, day_param
 from services.crm.service import triggers
 from services.crm.service.common import Links
+from shared import merchants
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import Text
@@ -110,9 +111,12 @@ class DayRun(BaseModel):
     tag=TAG,
 )
 async def put_trigger(request: web.Request) -> web.Response:
+    """A merchant's trigger names one of the association's merchants (asked of cards): 422
+    `merchant_not_in_association` otherwise."""
     rt = back_office(request)
     trigger_id = uuid_param(request, "trigger_id")
     b = parse_model(await request.read(), TriggerIn, strict=True)
+    await merchants.check_in_association(rt.settings, b.association_id, b.merchant_id)
     params = b.params.model_dump(exclude_none=True)
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:

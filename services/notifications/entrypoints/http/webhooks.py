@@ -19,6 +19,7 @@ from services.notifications.service.webhooks import (
     Rotated,
     Subscribed,
 )
+from shared import merchants
 from shared.db import transaction
 from shared.http import json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
@@ -59,9 +60,12 @@ class Deliveries(RootModel[list[Delivery]]):
     tag=TAG,
 )
 async def subscribe(request: web.Request) -> web.Response:
+    """A merchant's subscription names one of the association's merchants (asked of cards):
+    422 `merchant_not_in_association` otherwise."""
     rt = back_office(request)
     body = parse_model(await request.read(), NewSubscription, strict=True)
     development = rt.settings.env == "development"
+    await merchants.check_in_association(rt.settings, body.association_id, body.merchant_id)
 
     async def work(conn: asyncpg.Connection) -> Subscribed:
         return await webhooks.subscribe(conn, body, development)

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
 from pydantic import BaseModel
 
+from services.terminals.adapters import crm
 from services.terminals.domain import requests as domain
 from services.terminals.domain.answers import (
     EnrolmentAnswer,
@@ -19,8 +21,10 @@ from services.terminals.domain.answers import (
     SaleAnswer,
 )
 from services.terminals.domain.requests import R, ToEvent
+from services.terminals.domain.terminals import Terminal
 from services.terminals.entrypoints.http.common import SIGNED, answer, authenticated
 from services.terminals.service.registry import PROBLEMS
+from services.terminals.service.requests import Gateway
 from shared import clock
 from shared.events import new_event
 from shared.http import Problem, parse_model, uuid_param
@@ -58,6 +62,30 @@ def occurred(at: datetime | None, window: DateWindow) -> datetime:
     return at
 
 
+async def _referral_code_held(gw: Gateway, t: Terminal, request_id: UUID, code: str) -> None:
+    """A referral code given with an enrolment (F22) is asked of crm before the account is
+    opened: a code no customer of the association holds is refused 422
+    `unknown_referral_code` and nothing is opened, as a mistyped one. A retry of an enrolment
+    already answered keeps its answer (its sponsor may have been erased since); crm not
+    answering lets the enrolment through (crm checks again when it links the sponsor)."""
+    if await crm.referral_code(gw.settings, t.association_id, code) != "unknown":
+        return
+    try:
+        await gw.status("enrolment", request_id, t)
+        return  # known: the retry is answered as the first time
+    except Problem:
+        pass
+    raise Problem(
+        422,
+        "Unknown referral code",
+        "no customer of the association has this referral code: ask the customer again, or "
+        "enrol them without it",
+        type_=PROBLEMS + "unknown-referral-code",
+        reason="unknown_referral_code",
+        code="unknown_referral_code",
+    )
+
+
 def _submit(kind: str, model: type[R], to_event: ToEvent[R]) -> Handler:
     """Authenticate, validate, record and answer one kind of terminal request."""
 
@@ -68,6 +96,8 @@ def _submit(kind: str, model: type[R], to_event: ToEvent[R]) -> Handler:
         parsed = parse_model(body, model, strict=True)
         at = domain.where(t, occurred(parsed.occurred_at, gw.settings.date_window()))
         request_id, data = to_event(parsed, at)
+        if isinstance(parsed, domain.EnrolmentIn) and parsed.referral_code:
+            await _referral_code_held(gw, t, request_id, parsed.referral_code)
         event = new_event("terminals", data, subject=f"{kind}/{request_id}")
         verdict = await gw.submit(kind, request_id, t, nonce, body, event)
         return answer(verdict, f"/v1/{kind}s/{request_id}")
