@@ -1,4 +1,4 @@
-"""The celebrated days' index (crm migration 0013) holds only the files that have a date to
+"""The celebrated days' index (crm migration 0016) holds only the files that have a date to
 celebrate, and the birthday trigger's query still takes it (issues 12 item 4 and 13 item 8).
 
 Every visit updates its customer's counters, which the daily triggers' indexes name, so each
@@ -65,7 +65,7 @@ async def test_files_without_a_date_write_nothing_in_the_celebrated_days_index(
         flushed_dated = await db.fetchval("SELECT gin_clean_pending_list($1::regclass)", index)
     finally:
         await rolled_back.rollback()
-    assert flushed == 0  # 2 pages of empty arrays before migration 0013
+    assert flushed == 0  # 2 pages of empty arrays before migration 0016
     assert dated == 1 and flushed_dated > 0  # a file with a date is indexed
 
 

@@ -212,7 +212,7 @@ async def _reach(
     return [r["account_id"] for r in rows]
 
 
-# The files with a birthday on one of the days $4 (migration 0013's index, whose condition the
+# The files with a birthday on one of the days $4 (migration 0016's index, whose condition the
 # first line repeats: a file without any date is not in it).
 CELEBRATING = (
     "(c.birth_date IS NOT NULL OR c.spouse_birthday IS NOT NULL"
@@ -230,7 +230,7 @@ async def birthdays(
     month_days: list[int],
 ) -> list[UUID]:
     """The customers of the scope with a birthday (theirs, their spouse's, a child's) on one
-    of ``month_days`` (month * 100 + day; migration 0013's index)."""
+    of ``month_days`` (month * 100 + day; migration 0016's index)."""
     return await _reach(
         conn, association_id, merchant_id, after, limit, (CELEBRATING, CELEBRATING), month_days
     )
