@@ -120,6 +120,13 @@ class Calendar:
     services: harness.Services
     moved: bool = False
 
+    async def today(self) -> None:
+        """The services on their usual clock. The calendar tests run one after the other and
+        the services keep the clock of the one before until a test moves it: a test that
+        acts before its first ``move_to`` starts with this."""
+        if self.services.clock_moved:
+            await self.services.restart()
+
     async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
         on) and set this process's clock (which signs the terminals' requests) to the same

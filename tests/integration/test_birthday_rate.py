@@ -56,6 +56,7 @@ async def test_a_birthday_doubles_that_customers_rate_for_n_days_granted_once(
     mailbox: Mailbox,
     calendar: Calendar,
 ) -> None:
+    await calendar.today()
     net = await make_network(merchants=1)  # the network's 3 %
     till = net.terminals[0]
     day = clock.today_paris()

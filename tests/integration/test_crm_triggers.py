@@ -262,6 +262,7 @@ async def test_the_running_service_runs_each_day_once_and_catches_up_missed_days
     db: asyncpg.Connection,
     calendar: Calendar,
 ) -> None:
+    await calendar.today()
     net = await make_network(merchants=1)
     # a day ahead of today: no other test's customer has a birthday on it at this hour
     day = clock.today_paris() + timedelta(days=3)

@@ -52,6 +52,7 @@ async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_t
     calendar: Calendar,
     tmp_path: Path,
 ) -> None:
+    await calendar.today()
     net = await make_network(merchants=1)
     till = net.terminals[0]
     ana = await _customer(net, http, first_name="Ana")
