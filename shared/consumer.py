@@ -32,6 +32,11 @@ from shared.outbox import PUBLISH_TIMEOUT_S
 # transaction, and returns the events to publish.
 Handler = Callable[[asyncpg.Connection, list[Event[Any]]], Awaitable[Sequence[Event[Any]]]]
 AfterCommit = Callable[[list[Event[Any]]], None]
+# An optional cheap look at a message's envelopes before they are validated: True for each
+# one the queue's handlers would surely do nothing with (notifications' webhooks, for a
+# network that subscribes to none of its type). Those are acked unparsed, without an inbox
+# row or a transaction: they changed nothing, so a redelivery is simply looked at again.
+Prefilter = Callable[[list[Any]], Awaitable[list[bool]]]
 
 
 class Consumer:
@@ -45,6 +50,7 @@ class Consumer:
         retries: int = 4,
         after_commit: AfterCommit | None = None,
         inbox: str = "inbox",
+        prefilter: Prefilter | None = None,
     ) -> None:
         self.service = service
         self.pool = pool
@@ -55,6 +61,7 @@ class Consumer:
         self.retries = retries
         self.after_commit = after_commit
         self.inbox = inbox  # a plain name (shared.service.Subscriptions checks it)
+        self.prefilter = prefilter
         self._tag: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._log = log.get("consumer")
@@ -94,6 +101,8 @@ class Consumer:
             await self._dead_letter(message.body, None, f"undecodable message: {exc}", None)
             await message.ack()
             return
+        if self.prefilter is not None and raws:
+            raws = await self._unskipped(self.prefilter, raws)
         events: list[Event[Any]] = []
         poison: list[tuple[Any, PoisonEvent]] = []
         for raw in raws:
@@ -127,6 +136,13 @@ class Consumer:
         )
         if done and self.after_commit is not None:
             self.after_commit(done)
+
+    async def _unskipped(self, prefilter: Prefilter, raws: list[Any]) -> list[Any]:
+        skips = await prefilter(raws)
+        for raw, skip in zip(raws, skips, strict=True):
+            if skip:
+                metrics.events_handled.labels(self.service, _type_of(raw), "skipped").inc()
+        return [raw for raw, skip in zip(raws, skips, strict=True) if not skip]
 
     async def _process(
         self, events: list[Event[Any]]

@@ -69,6 +69,7 @@ WEBHOOKS = Subscriptions(
         SponsorshipRewardGranted: always(webhook_events.on_sponsorship),
     },
     inbox="webhook_inbox",
+    prefilter=webhook_events.prefilter,
 )
 
 

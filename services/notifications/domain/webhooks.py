@@ -29,6 +29,7 @@ from shared.contracts import (
     SponsorshipRewardGranted,
     TransactionsBooked,
 )
+from shared.events import TYPE_PREFIX
 
 # THE table: each event type a subscriber may choose, and the routing key of the event it is
 # made from. ``status.changed`` comes from cards' status levels (issue 14 item 2).
@@ -229,6 +230,34 @@ def wanted(
     if o.type not in event_types or o.association_id != association_id:
         return False
     return merchant_id is None or merchant_id == o.merchant_id
+
+
+def sources_of(event_types: Iterable[str]) -> frozenset[str]:
+    """The CloudEvents types of the events ``event_types`` are made from."""
+    return frozenset(TYPE_PREFIX + EVENT_TYPES[t] for t in event_types if t in EVENT_TYPES)
+
+
+_SOURCES = sources_of(EVENT_TYPES)
+
+
+def unwanted(raw: Any, wanting: Mapping[UUID, frozenset[str]]) -> bool:
+    """True for an event no live subscription can want, read from its envelope without
+    validating it: ``wanting`` (each network's live subscriptions' ``sources_of``, merchants'
+    included) does not have its type for its network (every source's ``association_id``, as
+    each ``from_…`` puts it in its occurrences). Anything unexpected (not an envelope, an
+    unknown type, an id or network that is not a UUID) is not skipped: the full path judges it
+    as before, dead-letters it if need be."""
+    if not isinstance(raw, dict) or raw.get("specversion") != "1.0":
+        return False
+    type_, data = raw.get("type"), raw.get("data")
+    if not isinstance(type_, str) or type_ not in _SOURCES or not isinstance(data, dict):
+        return False
+    try:
+        UUID(str(raw.get("id")))
+        network = UUID(str(data.get("association_id")))
+    except ValueError:
+        return False
+    return type_ not in wanting.get(network, ())
 
 
 def message_id(delivery_id: UUID) -> str:
