@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -240,22 +241,28 @@ def sources_of(event_types: Iterable[str]) -> frozenset[str]:
 _SOURCES = sources_of(EVENT_TYPES)
 
 
-def unwanted(raw: Any, wanting: Mapping[UUID, frozenset[str]]) -> bool:
+# A UUID as pydantic writes one (canonical, lower case): a cheaper test than parsing it, and
+# one a network's id in another spelling fails, so its event is not skipped but parsed.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+
+
+def unwanted(raw: Any, wanting: Mapping[str, frozenset[str]]) -> bool:
     """True for an event no live subscription can want, read from its envelope without
-    validating it: ``wanting`` (each network's live subscriptions' ``sources_of``, merchants'
-    included) does not have its type for its network (every source's ``association_id``, as
-    each ``from_…`` puts it in its occurrences). Anything unexpected (not an envelope, an
-    unknown type, an id or network that is not a UUID) is not skipped: the full path judges it
-    as before, dead-letters it if need be."""
+    validating it: ``wanting`` (each network's id, as ``str(UUID)`` writes it, and its live
+    subscriptions' ``sources_of``, merchants' included) does not have its type for its network
+    (every source's ``association_id``, as each ``from_…`` puts it in its occurrences).
+    Anything unexpected (not an envelope, an unknown type, an id or network that is not a
+    canonical UUID) is not skipped: the full path judges it as before, dead-letters it if need
+    be."""
     if not isinstance(raw, dict) or raw.get("specversion") != "1.0":
         return False
-    type_, data = raw.get("type"), raw.get("data")
+    type_, data, event_id = raw.get("type"), raw.get("data"), raw.get("id")
     if not isinstance(type_, str) or type_ not in _SOURCES or not isinstance(data, dict):
         return False
-    try:
-        UUID(str(raw.get("id")))
-        network = UUID(str(data.get("association_id")))
-    except ValueError:
+    network = data.get("association_id")
+    if not isinstance(network, str) or not isinstance(event_id, str):
+        return False
+    if _UUID(network) is None or _UUID(event_id) is None:
         return False
     return type_ not in wanting.get(network, ())
 

@@ -15,7 +15,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
@@ -30,7 +29,7 @@ class LiveNetworks:
     def __init__(self, pool: Callable[[], asyncpg.Pool], fresh_s: float = FRESH_S) -> None:
         self._pool = pool  # the running service's, read when needed (made after this)
         self._fresh_s = fresh_s
-        self._wanting: dict[UUID, frozenset[str]] = {}
+        self._wanting: dict[str, frozenset[str]] = {}
         self._until = 0.0  # time.monotonic(): the view is read again from then on
         self._generation = 0
         self._lock = asyncio.Lock()
@@ -57,9 +56,10 @@ class LiveNetworks:
             if time.monotonic() < self._until:
                 return  # read by another message meanwhile
             generation, started = self._generation, time.monotonic()
-            wanting: dict[UUID, frozenset[str]] = {}
+            wanting: dict[str, frozenset[str]] = {}
             for network, types in await store.live_types(self._pool()):
-                wanting[network] = wanting.get(network, frozenset()) | rules.sources_of(types)
+                key = str(network)
+                wanting[key] = wanting.get(key, frozenset()) | rules.sources_of(types)
             self._wanting = wanting
             # Invalidated while reading: the read may predate the change, read again.
             if generation == self._generation:
