@@ -1,13 +1,14 @@
 """Which networks' events the webhooks' queue may skip unparsed: a view, in the process, of the
 live subscriptions' networks and event types, read from the database again at most
 ``FRESH_S`` after the last read, and at once after this process created or deleted a
-subscription (docs/webhooks.md, "Who hears what"). Every booked sale passes through the queue
+subscription (docs/webhooks.md, "From when"). Every booked sale passes through the queue
 and most networks subscribe to nothing: without the view each sale was validated whole, given
 an inbox row and a transaction for no delivery (issue 12/13's CPU per sale).
 
 A subscription created on another replica is therefore heard of here within ``FRESH_S`` (plus
-the read's own time). The view only ever skips: an event it lets through goes the full way,
-which reads the live subscriptions in its transaction, so a deleted one is never sent to."""
+the read's own time). The view only decides what is skipped: an event it lets through goes the
+full way, which reads the live subscriptions in its transaction, so a subscription deleted
+elsewhere but still in the view here costs a parse, never a delivery."""
 
 from __future__ import annotations
 
