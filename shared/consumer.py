@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,11 @@ from shared.outbox import PUBLISH_TIMEOUT_S
 # transaction, and returns the events to publish.
 Handler = Callable[[asyncpg.Connection, list[Event[Any]]], Awaitable[Sequence[Event[Any]]]]
 AfterCommit = Callable[[list[Event[Any]]], None]
+# An optional cheap look at a message's envelopes before they are validated: True for each
+# one the queue's handlers would surely do nothing with (notifications' webhooks, for a
+# network that subscribes to none of its type). Those are acked unparsed, without an inbox
+# row or a transaction: they changed nothing, so a redelivery is simply looked at again.
+Prefilter = Callable[[list[Any]], Awaitable[list[bool]]]
 
 
 class Consumer:
@@ -45,6 +51,7 @@ class Consumer:
         retries: int = 4,
         after_commit: AfterCommit | None = None,
         inbox: str = "inbox",
+        prefilter: Prefilter | None = None,
     ) -> None:
         self.service = service
         self.pool = pool
@@ -55,6 +62,7 @@ class Consumer:
         self.retries = retries
         self.after_commit = after_commit
         self.inbox = inbox  # a plain name (shared.service.Subscriptions checks it)
+        self.prefilter = prefilter
         self._tag: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._log = log.get("consumer")
@@ -94,6 +102,8 @@ class Consumer:
             await self._dead_letter(message.body, None, f"undecodable message: {exc}", None)
             await message.ack()
             return
+        if self.prefilter is not None and raws:
+            raws = await self._unskipped(self.prefilter, raws)
         events: list[Event[Any]] = []
         poison: list[tuple[Any, PoisonEvent]] = []
         for raw in raws:
@@ -127,6 +137,18 @@ class Consumer:
         )
         if done and self.after_commit is not None:
             self.after_commit(done)
+
+    async def _unskipped(self, prefilter: Prefilter, raws: list[Any]) -> list[Any]:
+        skips = await prefilter(raws)
+        kept, skipped = [], Counter[str]()
+        for raw, skip in zip(raws, skips, strict=True):
+            if skip:
+                skipped[_type_of(raw)] += 1
+            else:
+                kept.append(raw)
+        for type_, n in skipped.items():  # counted once a message: it is the per-event cost
+            metrics.events_handled.labels(self.service, type_, "skipped").inc(n)
+        return kept
 
     async def _process(
         self, events: list[Event[Any]]

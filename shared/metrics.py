@@ -17,7 +17,7 @@ http_duration = Histogram(
 )
 events_handled = Counter(
     "comptoir_events_handled_total",
-    "Events consumed, by outcome (processed, duplicate, dead_lettered)",
+    "Events consumed, by outcome (processed, duplicate, dead_lettered, skipped)",
     ["service", "type", "outcome"],
 )
 handler_duration = Histogram(

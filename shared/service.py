@@ -25,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import broker, db, edge, metrics, production
 from shared import logging as log
-from shared.consumer import AfterCommit, Consumer, Handler
+from shared.consumer import AfterCommit, Consumer, Handler, Prefilter
 from shared.events import EventData
 from shared.http import Problem, json_response, middleware, require_admin
 from shared.outbox import Relay
@@ -71,6 +71,9 @@ class Subscriptions:
     # The table that drops the events this queue's consumer saw already. A service's second
     # queue takes events its first may take too (the same event id): it needs its own.
     inbox: str = "inbox"
+    # A cheap look before validation for events the handlers would do nothing with
+    # (shared.consumer.Prefilter), made for the running service; None: every event is parsed.
+    prefilter: Callable[[Runtime], Prefilter] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z_]{1,40}", self.inbox):
@@ -226,6 +229,7 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
             spec.subscriptions.bind(rt),
             retries=s.handler_retries,
             after_commit=spec.after_commit(rt) if spec.after_commit else None,
+            prefilter=spec.subscriptions.prefilter(rt) if spec.subscriptions.prefilter else None,
         )
         await rt.consumer.start()
     for more in spec.more_subscriptions:
@@ -237,6 +241,7 @@ async def _start_backbone(spec: ServiceSpec, rt: Runtime) -> None:
             more.bind(rt),
             retries=s.handler_retries,
             inbox=more.inbox,
+            prefilter=more.prefilter(rt) if more.prefilter else None,
         )
         await consumer.start()
         rt.more_consumers.append(consumer)

@@ -71,6 +71,7 @@ WEBHOOKS = Subscriptions(
         SponsorshipRewardReversed: always(webhook_events.on_sponsorship_reversal),
     },
     inbox="webhook_inbox",
+    prefilter=webhook_events.prefilter,
 )
 
 

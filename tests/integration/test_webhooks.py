@@ -9,21 +9,23 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.notifications.domain import webhooks as rules
+from services.notifications.service.webhook_networks import FRESH_S
 from shared import clock
 from shared.clock import PARIS
 from shared.contracts import ConsentChanged, LevelChanged, MonthlyStatementReady
-from shared.events import new_event
+from shared.events import Event, new_event
 from tests import harness
-from tests.conftest import Calendar, NetworkFactory
+from tests.conftest import Calendar, NetworkFactory, eventually
 from tests.people import call, customer, email_consent, new_phone
 from tests.watch import publish
 from tests.webhooks import (
@@ -362,3 +364,84 @@ async def test_subscriptions_refused_listed_and_deleted(
     assert (await net.terminals[0].sale(phone, 500)).status == 201
     await asyncio.sleep(3)
     assert receiver.to("x") == []
+
+
+async def _events_handled(http: aiohttp.ClientSession, port: int, outcome: str) -> float:
+    async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+        text = await r.text()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "comptoir_events_handled_total"
+        and s.labels["outcome"] == outcome
+        and s.labels["type"] == ConsentChanged.type()
+    )
+
+
+async def test_a_network_without_subscription_is_skipped_until_one_subscribes_on_either_replica(
+    two_replicas: int, make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    """Its events are not parsed, given an inbox row or a transaction; a subscription created
+    at one replica is heard of at the other within LiveNetworks' FRESH_S."""
+    net, account = await make_network(merchants=1), uuid.uuid4()
+    ports = (harness.port("notifications"), two_replicas)
+
+    def consents(n: int) -> list[Event[ConsentChanged]]:
+        return [
+            new_event(
+                "crm",
+                ConsentChanged(
+                    consent_id=uuid.uuid4(),
+                    account_id=account,
+                    association_id=net.association_id,
+                    channel="sms",
+                    status="confirmed",
+                    how="sms_code",
+                    changed_at=clock.now(),
+                ),
+            )
+            for _ in range(n)
+        ]
+
+    async def counted(outcome: str) -> list[float]:
+        return [await _events_handled(http, p, outcome) for p in ports]
+
+    skipped, processed = await counted("skipped"), await counted("processed")
+    unheard = consents(6)
+    await publish(*unheard)
+    await eventually(
+        lambda: _more_than(counted("skipped"), sum(skipped) + 5), what="6 events skipped"
+    )
+    conn = await asyncpg.connect(harness.DATABASE_URL)
+    try:
+        rows = await conn.fetchval(
+            "SELECT count(*) FROM notifications.webhook_inbox WHERE event_id = ANY($1::uuid[])",
+            [e.id for e in unheard],
+        )
+    finally:
+        await conn.close()
+    assert rows == 0
+
+    # Subscribed at the second replica; both take the queue's messages.
+    body = {"association_id": str(net.association_id), "event_types": ["consent.changed"]}
+    status, sub = await call(
+        http,
+        "POST",
+        f"http://127.0.0.1:{ports[1]}/v1/webhook-subscriptions",
+        body | {"url": receiver.url("late")},
+    )
+    assert status == 201, sub
+    await asyncio.sleep(FRESH_S + 0.5)
+    heard = consents(16)
+    await publish(*heard)
+    got = await receiver.wait("late", len(heard), timeout=60)
+    await asyncio.sleep(1)  # one of the skipped ones, wrongly delivered, would be here by now
+    ids = {verified(g, sub["secret"])["data"]["consent_id"] for g in receiver.to("late")}
+    assert len(got) == len(heard) and ids == {str(e.data.consent_id) for e in heard}
+    now = await counted("processed")
+    assert all(after > before for after, before in zip(now, processed, strict=True)), now
+
+
+async def _more_than(values: Awaitable[list[float]], floor: float) -> bool:
+    return sum(await values) > floor

@@ -155,6 +155,14 @@ async def live_of(conn: asyncpg.Connection, association_ids: Sequence[UUID]) -> 
     return as_models(Subscription, rows)
 
 
+async def live_types(pool: asyncpg.Pool) -> list[tuple[UUID, list[str]]]:
+    """Each live subscription's network and event types (merchants' included)."""
+    rows = await pool.fetch(
+        "SELECT association_id, event_types FROM webhook_subscriptions WHERE deleted_at IS NULL"
+    )
+    return [(r["association_id"], list(r["event_types"])) for r in rows]
+
+
 async def delete(conn: asyncpg.Connection, sub_id: UUID, at: datetime) -> None:
     """The subscription ends: what it still had to deliver is failed, not sent."""
     await conn.execute(

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from shared.contracts import (
     SponsorshipRewardReversed,
     TransactionsBooked,
 )
+from shared.events import TYPE_PREFIX
 
 # THE table: each event type a subscriber may choose, and the routing key of the event it is
 # made from. ``status.changed`` comes from cards' status levels (issue 14 item 2).
@@ -257,6 +259,44 @@ def wanted(
     if o.type not in event_types or o.association_id != association_id:
         return False
     return merchant_id is None or merchant_id == o.merchant_id
+
+
+def sources_of(event_types: Iterable[str]) -> frozenset[str]:
+    """The CloudEvents types of the events ``event_types`` are made from."""
+    return frozenset(TYPE_PREFIX + EVENT_TYPES[t] for t in event_types if t in EVENT_TYPES)
+
+
+# Skipped only: the booked facts, a sale's or a redemption's, the bulk of the queue's events.
+# clearing's and crm's queues take them too and dead-letter a malformed one; every other event
+# (consent changes, statements...) is parsed here, whoever subscribes, so that a malformed one
+# is dead-lettered with its reason even where this queue is its only consumer.
+SKIPPABLE = frozenset({TYPE_PREFIX + TransactionsBooked.routing_key()})
+
+
+# A UUID as pydantic writes one (canonical, lower case): a cheaper test than parsing it, and
+# one a network's id in another spelling fails, so its event is not skipped but parsed.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+
+
+def unwanted(raw: Any, wanting: Mapping[str, frozenset[str]]) -> bool:
+    """True for an event no live subscription can want, read from its envelope without
+    validating it: ``wanting`` (each network's id, as ``str(UUID)`` writes it, and its live
+    subscriptions' ``sources_of``, merchants' included) does not have its type for its network
+    (every source's ``association_id``, as each ``from_…`` puts it in its occurrences).
+    Anything unexpected (not an envelope, an unknown type, an id or network that is not a
+    canonical UUID) is not skipped: the full path judges it as before, dead-letters it if need
+    be."""
+    if not isinstance(raw, dict) or raw.get("specversion") != "1.0":
+        return False
+    type_, data, event_id = raw.get("type"), raw.get("data"), raw.get("id")
+    if not isinstance(type_, str) or type_ not in SKIPPABLE or not isinstance(data, dict):
+        return False
+    network = data.get("association_id")
+    if not isinstance(network, str) or not isinstance(event_id, str):
+        return False
+    if _UUID(network) is None or _UUID(event_id) is None:
+        return False
+    return type_ not in wanting.get(network, ())
 
 
 def message_id(delivery_id: UUID) -> str:

@@ -11,6 +11,8 @@ import asyncpg
 
 from services.notifications.domain import webhooks as rules
 from services.notifications.service import webhooks
+from services.notifications.service.webhook_networks import LiveNetworks
+from shared.consumer import Prefilter
 from shared.contracts import (
     AccountOpened,
     ConsentChanged,
@@ -21,6 +23,22 @@ from shared.contracts import (
     TransactionsBooked,
 )
 from shared.events import Event
+from shared.service import Runtime
+
+_VIEW = "webhook_networks"
+
+
+def live_networks(rt: Runtime) -> LiveNetworks:
+    """The running service's view of the networks that subscribe (one per process)."""
+    view = rt.state.get(_VIEW)
+    if not isinstance(view, LiveNetworks):
+        view = rt.state[_VIEW] = LiveNetworks(lambda: rt.pool)
+    return view
+
+
+def prefilter(rt: Runtime) -> Prefilter:
+    """The queue's events of a network no live subscription wants are skipped unparsed."""
+    return live_networks(rt).skips
 
 
 async def on_booked(

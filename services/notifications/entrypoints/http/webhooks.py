@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from services.notifications.adapters.webhooks import Delivery, Subscription
+from services.notifications.entrypoints.webhook_events import live_networks
 from services.notifications.service import webhooks
 from services.notifications.service.webhooks import (
     DeliveryLog,
@@ -70,7 +71,9 @@ async def subscribe(request: web.Request) -> web.Response:
     async def work(conn: asyncpg.Connection) -> Subscribed:
         return await webhooks.subscribe(conn, body, development)
 
-    return json_response(await transaction(rt.pool, work), 201)
+    created = await transaction(rt.pool, work)
+    live_networks(rt).invalidate()  # committed: this replica's next events hear of it
+    return json_response(created, 201)
 
 
 @routes.route(
@@ -110,7 +113,9 @@ async def delete_subscription(request: web.Request) -> web.Response:
     async def work(conn: asyncpg.Connection) -> Subscription:
         return await webhooks.unsubscribe(conn, sub_id)
 
-    return json_response(await transaction(rt.pool, work))
+    deleted = await transaction(rt.pool, work)
+    live_networks(rt).invalidate()
+    return json_response(deleted)
 
 
 @routes.route(
