@@ -266,12 +266,9 @@ def sources_of(event_types: Iterable[str]) -> frozenset[str]:
     return frozenset(TYPE_PREFIX + EVENT_TYPES[t] for t in event_types if t in EVENT_TYPES)
 
 
-# Skipped only: the booked facts, a sale's or a redemption's, the bulk of the queue's events.
-# clearing's and crm's queues take them too and dead-letter a malformed one; every other event
-# (consent changes, statements...) is parsed here, whoever subscribes, so that a malformed one
-# is dead-lettered with its reason even where this queue is its only consumer.
+# Skipped only: the booked facts (the bulk), which clearing's and crm's queues dead-letter if
+# malformed; any other event (a consent change: this queue's alone) is always parsed here.
 SKIPPABLE = frozenset({TYPE_PREFIX + TransactionsBooked.routing_key()})
-
 
 # A UUID as pydantic writes one (canonical, lower case): a cheaper test than parsing it, and
 # one a network's id in another spelling fails, so its event is not skipped but parsed.
@@ -283,9 +280,8 @@ def unwanted(raw: Any, wanting: Mapping[str, frozenset[str]]) -> bool:
     validating it: ``wanting`` (each network's id, as ``str(UUID)`` writes it, and its live
     subscriptions' ``sources_of``, merchants' included) does not have its type for its network
     (every source's ``association_id``, as each ``from_…`` puts it in its occurrences).
-    Anything unexpected (not an envelope, an unknown type, an id or network that is not a
-    canonical UUID) is not skipped: the full path judges it as before, dead-letters it if need
-    be."""
+    Anything unexpected (not an envelope, a type not ``SKIPPABLE``, an id or network that is
+    not a canonical UUID) is not skipped: the full path judges it, dead-letters it if need be."""
     if not isinstance(raw, dict) or raw.get("specversion") != "1.0":
         return False
     type_, data, event_id = raw.get("type"), raw.get("data"), raw.get("id")
