@@ -22,8 +22,13 @@ from services.notifications.domain import webhooks as rules
 from services.notifications.service.webhook_networks import FRESH_S
 from shared import clock
 from shared.clock import PARIS
-from shared.contracts import ConsentChanged, LevelChanged, MonthlyStatementReady
-from shared.events import Event, new_event
+from shared.contracts import (
+    ConsentChanged,
+    LevelChanged,
+    MonthlyStatementReady,
+    TransactionsBooked,
+)
+from shared.events import new_event
 from tests import harness
 from tests.conftest import Calendar, NetworkFactory, eventually
 from tests.people import call, customer, email_consent, new_phone
@@ -375,56 +380,48 @@ async def _events_handled(http: aiohttp.ClientSession, port: int, outcome: str) 
         for s in family.samples
         if s.name == "comptoir_events_handled_total"
         and s.labels["outcome"] == outcome
-        and s.labels["type"] == ConsentChanged.type()
+        and s.labels["type"] == TransactionsBooked.type()
     )
 
 
 async def test_a_network_without_subscription_is_skipped_until_one_subscribes_on_either_replica(
     two_replicas: int, make_network: NetworkFactory, http: aiohttp.ClientSession, receiver: Receiver
 ) -> None:
-    """Its events are not parsed, given an inbox row or a transaction; a subscription created
-    at one replica is heard of at the other within LiveNetworks' FRESH_S."""
-    net, account = await make_network(merchants=1), uuid.uuid4()
+    """Its booked sales are not parsed, given an inbox row or a transaction; a subscription
+    created at one replica is heard of at the other within LiveNetworks' FRESH_S."""
+    net = await make_network(merchants=1)
+    till = net.terminals[0]
     ports = (harness.port("notifications"), two_replicas)
-
-    def consents(n: int) -> list[Event[ConsentChanged]]:
-        return [
-            new_event(
-                "crm",
-                ConsentChanged(
-                    consent_id=uuid.uuid4(),
-                    account_id=account,
-                    association_id=net.association_id,
-                    channel="sms",
-                    status="confirmed",
-                    how="sms_code",
-                    changed_at=clock.now(),
-                ),
-            )
-            for _ in range(n)
-        ]
+    phone = new_phone()
+    assert (await till.enrol(phone)).status == 201
 
     async def counted(outcome: str) -> list[float]:
         return [await _events_handled(http, p, outcome) for p in ports]
 
+    async def sales(amounts: range) -> None:
+        for cents in amounts:
+            assert (await till.sale(phone, cents)).status == 201
+
     skipped, processed = await counted("skipped"), await counted("processed")
-    unheard = consents(6)
-    await publish(*unheard)
-    await eventually(
-        lambda: _more_than(counted("skipped"), sum(skipped) + 5), what="6 events skipped"
-    )
+    unheard = range(601, 607)  # six sales, each its own booked fact
     conn = await asyncpg.connect(harness.DATABASE_URL)
-    try:
+    try:  # none of the network's booked facts went the full way (no other test runs now)
+        started = await conn.fetchval("SELECT clock_timestamp()")  # the inbox's clock
+        await sales(unheard)
+        await eventually(
+            lambda: _more_than(counted("skipped"), sum(skipped) + 5), what="6 events skipped"
+        )
         rows = await conn.fetchval(
-            "SELECT count(*) FROM notifications.webhook_inbox WHERE event_id = ANY($1::uuid[])",
-            [e.id for e in unheard],
+            "SELECT count(*) FROM notifications.webhook_inbox WHERE type = $1 AND received_at >= $2",
+            TransactionsBooked.type(),
+            started,
         )
     finally:
         await conn.close()
     assert rows == 0
 
     # Subscribed at the second replica; both take the queue's messages.
-    body = {"association_id": str(net.association_id), "event_types": ["consent.changed"]}
+    body = {"association_id": str(net.association_id), "event_types": ["sale.booked"]}
     status, sub = await call(
         http,
         "POST",
@@ -433,12 +430,14 @@ async def test_a_network_without_subscription_is_skipped_until_one_subscribes_on
     )
     assert status == 201, sub
     await asyncio.sleep(FRESH_S + 0.5)
-    heard = consents(16)
-    await publish(*heard)
+    heard = range(701, 717)
+    await sales(heard)
     got = await receiver.wait("late", len(heard), timeout=60)
     await asyncio.sleep(1)  # one of the skipped ones, wrongly delivered, would be here by now
-    ids = {verified(g, sub["secret"])["data"]["consent_id"] for g in receiver.to("late")}
-    assert len(got) == len(heard) and ids == {str(e.data.consent_id) for e in heard}
+    amounts = sorted(
+        verified(g, sub["secret"])["data"]["amount_cents"] for g in receiver.to("late")
+    )
+    assert len(got) == len(heard) and amounts == list(heard)
     now = await counted("processed")
     assert all(after > before for after, before in zip(now, processed, strict=True)), now
 
