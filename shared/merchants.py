@@ -10,6 +10,7 @@ from uuid import UUID
 
 import aiohttp
 
+from shared import peers
 from shared.http import Problem
 from shared.settings import Settings
 
@@ -24,13 +25,8 @@ async def check_in_association(
     if merchant_id is None:
         return
     url = f"{settings.cards_url}/v1/associations/{association_id}/merchants/{merchant_id}"
-    headers = {"Authorization": f"Bearer {settings.admin_token}"}
     try:
-        async with (
-            aiohttp.ClientSession(timeout=TIMEOUT) as http,
-            http.get(url, headers=headers) as r,
-        ):
-            status = r.status
+        status = await peers.status_of(settings, url, TIMEOUT)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise _unavailable("cards did not answer") from exc
     if status == 404:

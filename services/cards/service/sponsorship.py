@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -50,24 +51,7 @@ async def on_rewards(
         )
         if posted.already:
             continue
-        out.append(
-            event(
-                AccountAdjusted(
-                    movement_id=d.reward_id,
-                    kind="sponsorship",
-                    account_id=d.account_id,
-                    association_id=d.association_id,
-                    merchant_id=d.merchant_id,
-                    purse="cagnotte",
-                    bucket="available",
-                    amount_cents=d.amount_cents,
-                    balance_cents=posted.balances_after[0],
-                    reason=NOTES[d.role],
-                    occurred_at=d.occurred_at,
-                ),
-                f"account/{d.account_id}",
-            )
-        )
+        out.append(_adjusted(d, d.reward_id, d.amount_cents, posted.balances_after[0], NOTES))
     return out
 
 
@@ -98,24 +82,33 @@ async def on_reversals(
         )
         out.append(new_event(SOURCE, done, cause=e))
         out.append(
-            event(
-                AccountAdjusted(
-                    movement_id=d.reversal_id,
-                    kind="sponsorship",
-                    account_id=d.account_id,
-                    association_id=d.association_id,
-                    merchant_id=d.merchant_id,
-                    purse="cagnotte",
-                    bucket="available",
-                    amount_cents=-d.amount_cents,
-                    balance_cents=posted.balances_after[0],
-                    reason=TAKEN_BACK[d.role],
-                    occurred_at=d.occurred_at,
-                ),
-                f"account/{d.account_id}",
-            )
+            _adjusted(d, d.reversal_id, -d.amount_cents, posted.balances_after[0], TAKEN_BACK)
         )
     return out
+
+
+def _adjusted(
+    d: SponsorshipRewardGranted | SponsorshipRewardReversed,
+    movement_id: UUID,
+    amount_cents: int,
+    balance_cents: int,
+    notes: dict[str, str],
+) -> Event[AccountAdjusted]:
+    """The entry's ``AccountAdjusted`` (a reward, or its taking back: a negative amount)."""
+    adjusted = AccountAdjusted(
+        movement_id=movement_id,
+        kind="sponsorship",
+        account_id=d.account_id,
+        association_id=d.association_id,
+        merchant_id=d.merchant_id,
+        purse="cagnotte",
+        bucket="available",
+        amount_cents=amount_cents,
+        balance_cents=balance_cents,
+        reason=notes[d.role],
+        occurred_at=d.occurred_at,
+    )
+    return event(adjusted, f"account/{d.account_id}")
 
 
 def _refused(

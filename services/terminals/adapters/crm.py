@@ -11,7 +11,7 @@ from uuid import UUID
 import aiohttp
 
 from shared import logging as log
-from shared import metrics
+from shared import metrics, peers
 from shared.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=2)
@@ -29,13 +29,8 @@ async def referral_code(settings: Settings, association_id: UUID, code: str) -> 
 
 async def _ask(settings: Settings, association_id: UUID, code: str) -> Held:
     url = f"{settings.crm_url}/v1/associations/{association_id}/referral-codes/{code}"
-    headers = {"Authorization": f"Bearer {settings.admin_token}"}
     try:
-        async with (
-            aiohttp.ClientSession(timeout=TIMEOUT) as http,
-            http.get(url, headers=headers) as r,
-        ):
-            status = r.status
+        status = await peers.status_of(settings, url, TIMEOUT)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.get(__name__).warning(
             "referral code not checked: crm did not answer", error=repr(exc), bound_s=TIMEOUT.total
