@@ -23,6 +23,7 @@ from services.crm.domain import triggers as rules
 from services.crm.domain.consent import Consent, may_send
 from shared import clock
 from tests import harness
+from tests.conftest import WRITTEN_BY_HAND, NetworkFactory
 from tests.people import call as _call
 
 pytestmark = pytest.mark.asyncio
@@ -194,10 +195,14 @@ def _expected(
 
 
 async def test_each_daily_trigger_reaches_whom_the_rules_say_over_several_batches(
-    services: harness.Services, http: aiohttp.ClientSession, db: asyncpg.Connection
+    make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
 ) -> None:
     rng = random.Random(13)
-    association, merchant = uuid.uuid4(), uuid.uuid4()
+    # A network cards knows (a trigger's merchant must be the association's), its customer
+    # files written straight into crm's tables.
+    net = await make_network(merchants=1)
+    association, merchant = net.association_id, net.merchants[0]
+    WRITTEN_BY_HAND.add(association)
     day = _next_plain_28_february(clock.today_paris())
     files, in_file, consents = _customers(rng, association, merchant, day)
     history = {f["account_id"]: rng.choice((0, 0, 1, 2)) for f in files}
