@@ -22,7 +22,8 @@ from tests import harness
 if TYPE_CHECKING:
     from tests.messaging import KannelHandle, Mailbox
 
-pytest_plugins = ["tests.chipcards", "tests.messaging"]
+# tests.webhooks: the webhook receivers (receiver, tls_receiver).
+pytest_plugins = ["tests.chipcards", "tests.messaging", "tests.webhooks"]
 
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "itest")
 

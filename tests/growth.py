@@ -65,6 +65,21 @@ async def rewarded(http: aiohttp.ClientSession, account: str, n: int = 1) -> lis
     return await entries_of(http, account, "sponsorship")
 
 
+async def amounts(http: aiohttp.ClientSession, account: str, n: int) -> list[int]:
+    """The account's sponsorship entries' amounts (credits and reversals), once there are
+    ``n``, oldest first (cards lists the newest first)."""
+    return [e["amount_cents"] for e in reversed(await rewarded(http, account, n))]
+
+
+async def linked(http: aiohttp.ClientSession, newcomer: str) -> None:
+    """Once crm has linked the newcomer to its sponsor."""
+
+    async def there() -> bool:
+        return (await sponsorship(http, newcomer))["sponsor"] is not None
+
+    await eventually(there, what=f"{newcomer} linked")
+
+
 async def programme(http: aiohttp.ClientSession, path: str, **terms: Any) -> dict[str, Any]:
     status, body = await call(http, "PUT", f"{CRM}{path}/sponsorship-programme", terms)
     assert status == 200, body

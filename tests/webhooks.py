@@ -11,11 +11,13 @@ import datetime as dt
 import ipaddress
 import json
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest_asyncio
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -218,3 +220,26 @@ async def settled_as(
 
     await eventually(settled, 30, f"{delivery_id} {status} after {attempts} attempts")
     return log
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A plain-HTTP receiver (allowed to 127.0.0.1 in development only)."""
+    r = Receiver()
+    await r.up()
+    try:
+        yield r
+    finally:
+        await r.down()
+
+
+@pytest_asyncio.fixture
+async def tls_receiver(tmp_path: Path) -> AsyncIterator[tuple[Receiver, dict[str, str]]]:
+    """A receiver over TLS, and the services' setting that makes them trust its CA."""
+    ca_file, context = make_tls(tmp_path)
+    r = Receiver(tls=context)
+    await r.up()
+    try:
+        yield r, {"COMPTOIR_WEBHOOK_CA_FILE": str(ca_file)}
+    finally:
+        await r.down()

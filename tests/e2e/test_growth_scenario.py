@@ -28,7 +28,6 @@ and shop 1. The association's status level "Privilège": 500 € spent over 12 m
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +36,6 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from shared import clock
 from shared.clock import PARIS
@@ -60,7 +58,7 @@ from tests.growth import (
 )
 from tests.people import ADMIN, call, card_issued
 from tests.statements import totals_are_the_report, workbook
-from tests.webhooks import Receiver, make_tls, only_delivery, settled_as, subscribe, verified
+from tests.webhooks import Receiver, only_delivery, settled_as, subscribe, verified
 
 pytestmark = pytest.mark.e2e
 
@@ -72,18 +70,6 @@ JUNE = datetime(2031, 6, 4, 10, 0, tzinfo=PARIS)  # a Wednesday
 
 
 RANGE = {"from": "2031-05-20", "to": "2031-06-04"}  # 16 days; the previous: 4-19 May
-
-
-@pytest_asyncio.fixture
-async def tls_receiver(tmp_path: Path) -> AsyncIterator[tuple[Receiver, dict[str, str]]]:
-    """The subscriber's server over TLS, and the services' setting that makes them trust it."""
-    ca_file, context = make_tls(tmp_path)
-    r = Receiver(tls=context)
-    await r.up()
-    try:
-        yield r, {"COMPTOIR_WEBHOOK_CA_FILE": str(ca_file)}
-    finally:
-        await r.down()
 
 
 async def balance(http: aiohttp.ClientSession, account: str) -> int:
@@ -385,4 +371,3 @@ async def signed_sales(receiver: Receiver, secret: str, sold: dict[int, int]) ->
     for cents, n in sold.items():
         got = receiver.with_amount("accounting", cents)
         assert [verified(g, secret)["type"] for g in got] == ["sale.booked"] * n, cents
-

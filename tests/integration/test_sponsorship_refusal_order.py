@@ -11,13 +11,9 @@ import aiohttp
 import pytest
 
 from tests.conftest import NetworkFactory, eventually
-from tests.growth import enrol_at_till, entries_of, programme, rewarded, sponsorship
+from tests.growth import amounts, enrol_at_till, entries_of, linked, programme, sponsorship
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _amounts(http: aiohttp.ClientSession, account: str, n: int) -> list[int]:
-    return [e["amount_cents"] for e in reversed(await rewarded(http, account, n))]
 
 
 async def test_a_spent_reward_is_not_granted_again_by_a_purchase_made_before_the_refusal(
@@ -36,14 +32,10 @@ async def test_a_spent_reward_is_not_granted_again_by_a_purchase_made_before_the
     dave, dave_phone = await enrol_at_till(net)
     code = (await sponsorship(http, dave))["referral_code"]
     erin, erin_phone = await enrol_at_till(net, code)
-
-    async def linked() -> bool:
-        return (await sponsorship(http, erin))["sponsor"] is not None
-
-    await eventually(linked, what="erin linked")
+    await linked(http, erin)
     first = await till.sale(erin_phone, 3_000)
     assert first.status == 201, first
-    assert await _amounts(http, dave, 1) == [500]
+    assert await amounts(http, dave, 1) == [500]
     second = await till.sale(erin_phone, 2_000)  # not her first: no reward
     assert second.status == 201, second
     assert (await till.redeem(dave_phone, 500)).status == 201  # dave spends his reward
@@ -51,7 +43,7 @@ async def test_a_spent_reward_is_not_granted_again_by_a_purchase_made_before_the
     cancelled = await till.return_sale(first.body["sale_id"], 3_000, reason="cancelled")
     assert cancelled.status == 201, cancelled
     # erin's reward taken back, and won again by her second sale, now her first
-    assert await _amounts(http, erin, 3) == [100, -100, 100]
+    assert await amounts(http, erin, 3) == [100, -100, 100]
 
     async def answered() -> bool:
         rewards = (await sponsorship(http, dave))["rewards"]

@@ -8,12 +8,10 @@ a partial return taking nothing back, several adding up to the sale as a whole r
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from shared import clock
 from shared.contracts import RewardReversed, SponsorshipRewardGranted, SponsorshipRewardReversed
@@ -21,7 +19,7 @@ from shared.contracts.sponsorship import reversal_id, reward_id
 from shared.events import new_event
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
-from tests.growth import enrol_at_till, entries_of, programme, rewarded, sponsorship
+from tests.growth import amounts, enrol_at_till, entries_of, linked, programme, sponsorship
 from tests.people import call
 from tests.statements import workbook
 from tests.watch import publish, watching
@@ -30,30 +28,6 @@ from tests.webhooks import Receiver, subscribe, verified
 pytestmark = pytest.mark.asyncio
 
 CLEARING = harness.url("clearing")
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    """A plain-HTTP webhook receiver (allowed to 127.0.0.1 in development only)."""
-    r = Receiver()
-    await r.up()
-    try:
-        yield r
-    finally:
-        await r.down()
-
-
-async def _linked(http: aiohttp.ClientSession, newcomer: str) -> None:
-    async def there() -> bool:
-        return (await sponsorship(http, newcomer))["sponsor"] is not None
-
-    await eventually(there, what=f"{newcomer} linked")
-
-
-async def _amounts(http: aiohttp.ClientSession, account: str, n: int) -> list[int]:
-    """The account's sponsorship entries in cards (credits and reversals), once there are n,
-    oldest first (cards lists the newest first)."""
-    return [e["amount_cents"] for e in reversed(await rewarded(http, account, n))]
 
 
 async def _rewards(http: aiohttp.ClientSession, account: str, n: int) -> list[dict[str, Any]]:
@@ -96,13 +70,13 @@ async def test_a_cancelled_qualifying_sale_takes_both_rewards_back_once_and_the_
     alice, _ = await enrol_at_till(net)
     code = (await sponsorship(http, alice))["referral_code"]
     bob, bob_phone = await enrol_at_till(net, code)
-    await _linked(http, bob)
+    await linked(http, bob)
 
     sold = await till.sale(bob_phone, 4_000)
     assert sold.status == 201, sold
     sale_id = uuid.UUID(sold.body["sale_id"])
-    assert await _amounts(http, alice, 1) == [500]
-    assert await _amounts(http, bob, 1) == [400]
+    assert await amounts(http, alice, 1) == [500]
+    assert await amounts(http, bob, 1) == [400]
     (first,) = await _rewards(http, alice, 1)
     assert first["id"] == str(reward_id(uuid.UUID(bob), "sponsor", sale_id))
 
@@ -110,8 +84,8 @@ async def test_a_cancelled_qualifying_sale_takes_both_rewards_back_once_and_the_
     # rewards, by new entries naming the reward they take back.
     cancelled = await till.return_sale(str(sale_id), 4_000, reason="cancelled")
     assert cancelled.status == 201, cancelled
-    assert await _amounts(http, alice, 2) == [500, -500]
-    assert await _amounts(http, bob, 2) == [400, -400]
+    assert await amounts(http, alice, 2) == [500, -500]
+    assert await amounts(http, bob, 2) == [400, -400]
     back = (await entries_of(http, alice, "sponsorship"))[0]  # the newest
     assert back["reference_id"] == str(reversal_id(uuid.UUID(first["id"])))
     await _answered(http, alice, ["done"])
@@ -142,14 +116,14 @@ async def test_a_cancelled_qualifying_sale_takes_both_rewards_back_once_and_the_
         occurred_at=clock.now(),
     )
     await publish(new_event("crm", d), new_event("crm", marker))
-    assert await _amounts(http, alice, 3) == [500, -500, 1]
+    assert await amounts(http, alice, 3) == [500, -500, 1]
 
     # The cap counts the reward taken back no more: bob's next purchase is now his first and
     # rewards both again (alice granted, not capped), under the ids of that sale.
     again = await till.sale(bob_phone, 2_000)
     assert again.status == 201, again
-    assert await _amounts(http, bob, 3) == [400, -400, 200]
-    assert await _amounts(http, alice, 4) == [500, -500, 1, 500]
+    assert await amounts(http, bob, 3) == [400, -400, 200]
+    assert await amounts(http, alice, 4) == [500, -500, 1, 500]
     rewards = await _rewards(http, alice, 2)
     assert [(r["status"], r["sale_id"], r["reversal_status"]) for r in rewards] == [
         ("granted", str(sale_id), "done"),
@@ -203,19 +177,19 @@ async def test_a_spent_reward_is_not_taken_below_zero_and_returns_count_only_who
     code = (await sponsorship(http, dave))["referral_code"]
     erin, erin_phone = await enrol_at_till(net, code)
     fred, fred_phone = await enrol_at_till(net, code)
-    await _linked(http, erin)
-    await _linked(http, fred)
+    await linked(http, erin)
+    await linked(http, fred)
 
     erin_sale = await till.sale(erin_phone, 3_000)
     assert erin_sale.status == 201, erin_sale
-    assert await _amounts(http, dave, 1) == [500]
+    assert await amounts(http, dave, 1) == [500]
     # dave spends his reward before erin's sale is cancelled
     spent = await till.redeem(dave_phone, 500)
     assert spent.status == 201, spent
     cancelled = await till.return_sale(erin_sale.body["sale_id"], 3_000, reason="cancelled")
     assert cancelled.status == 201, cancelled
     # erin's is taken back; dave's is refused, left for the back office's adjustment
-    assert await _amounts(http, erin, 2) == [100, -100]
+    assert await amounts(http, erin, 2) == [100, -100]
 
     async def refused() -> bool:
         rewards = (await sponsorship(http, dave))["rewards"]
@@ -225,28 +199,28 @@ async def test_a_spent_reward_is_not_taken_below_zero_and_returns_count_only_who
     assert [e["amount_cents"] for e in await entries_of(http, dave, "sponsorship")] == [500]
     # erin's next purchase rewards her again, not dave: he still holds the reward he spent
     assert (await till.sale(erin_phone, 2_000)).status == 201
-    assert await _amounts(http, erin, 3) == [100, -100, 100]
+    assert await amounts(http, erin, 3) == [100, -100, 100]
 
     # A partial return of fred's qualifying sale takes nothing back; george's qualifying sale
     # returned whole, at once, is undone as if cancelled.
     fred_sale = await till.sale(fred_phone, 2_000)
     assert fred_sale.status == 201, fred_sale
-    assert await _amounts(http, fred, 1) == [100]
+    assert await amounts(http, fred, 1) == [100]
     part = await till.return_sale(fred_sale.body["sale_id"], 500)
     assert part.status == 201, part
     george, george_phone = await enrol_at_till(net, code)
-    await _linked(http, george)
+    await linked(http, george)
     george_sale = await till.sale(george_phone, 1_000)
     assert george_sale.status == 201, george_sale
-    assert await _amounts(http, george, 1) == [100]
+    assert await amounts(http, george, 1) == [100]
     whole = await till.return_sale(george_sale.body["sale_id"], 1_000)
     assert whole.status == 201, whole
-    assert await _amounts(http, george, 2) == [100, -100]
+    assert await amounts(http, george, 2) == [100, -100]
     await _answered(http, george, ["done"])
     (g,) = await _rewards(http, george, 1)
     assert g["reversal_reason"] == "returned"
     # fred's partial return came through the same queues before george's whole one
-    assert await _amounts(http, fred, 1) == [100]
+    assert await amounts(http, fred, 1) == [100]
     assert [r["reversal_status"] for r in (await sponsorship(http, fred))["rewards"]] == [None]
     # dave: his rewards for fred and george (taken back), and the one for erin (refused),
     # none for erin's second purchase
@@ -286,11 +260,11 @@ async def test_partial_returns_adding_up_to_the_sale_take_the_rewards_back_once_
     alice, _ = await enrol_at_till(net)
     code = (await sponsorship(http, alice))["referral_code"]
     bob, bob_phone = await enrol_at_till(net, code)
-    await _linked(http, bob)
+    await linked(http, bob)
     sold = await till.sale(bob_phone, 4_000)
     assert sold.status == 201, sold
     sale = sold.body["sale_id"]
-    assert await _amounts(http, bob, 1) == [300]
+    assert await amounts(http, bob, 1) == [300]
 
     async with watching("reward.reversed.v1") as watch:
         first = await till.return_sale(sale, 1_500)
@@ -302,16 +276,16 @@ async def test_partial_returns_adding_up_to_the_sale_take_the_rewards_back_once_
     assert (await till.return_sale(sale, 1_000)).status == 201
     # carol's first purchase went through crm's queue after the returns: bob's rewards stand
     carol, carol_phone = await enrol_at_till(net, code)
-    await _linked(http, carol)
+    await linked(http, carol)
     assert (await till.sale(carol_phone, 1_000)).status == 201
-    assert await _amounts(http, carol, 1) == [300]
+    assert await amounts(http, carol, 1) == [300]
     assert [r["reversal_status"] for r in (await sponsorship(http, bob))["rewards"]] == [None]
-    assert await _amounts(http, bob, 1) == [300]
+    assert await amounts(http, bob, 1) == [300]
 
     # the last part: 1 500 + 1 000 + 1 500 = the sale, returned whole
     assert (await till.return_sale(sale, 1_500)).status == 201
-    assert await _amounts(http, bob, 2) == [300, -300]
-    assert await _amounts(http, alice, 3) == [500, 500, -500]
+    assert await amounts(http, bob, 2) == [300, -300]
+    assert await amounts(http, alice, 3) == [500, 500, -500]
     await _answered(http, bob, ["done"])
     (b,) = await _rewards(http, bob, 1)
     assert b["reversal_reason"] == "returned"

@@ -11,7 +11,6 @@ import signal
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -37,7 +36,6 @@ from tests.webhooks import (
     NOTIFICATIONS,
     Receiver,
     deliveries,
-    make_tls,
     only_delivery,
     settled_as,
     subscribe,
@@ -45,29 +43,6 @@ from tests.webhooks import (
 )
 
 T0 = datetime(2031, 3, 4, 10, 0, tzinfo=PARIS)
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    """A plain-HTTP receiver (allowed to 127.0.0.1 in development only)."""
-    r = Receiver()
-    await r.up()
-    try:
-        yield r
-    finally:
-        await r.down()
-
-
-@pytest_asyncio.fixture
-async def tls_receiver(tmp_path: Path) -> AsyncIterator[tuple[Receiver, dict[str, str]]]:
-    """A receiver over TLS, and the services' setting that makes them trust its CA."""
-    ca_file, context = make_tls(tmp_path)
-    r = Receiver(tls=context)
-    await r.up()
-    try:
-        yield r, {"COMPTOIR_WEBHOOK_CA_FILE": str(ca_file)}
-    finally:
-        await r.down()
 
 
 async def test_a_subscriber_receives_signed_deliveries_one_after_its_server_was_down(
