@@ -15,6 +15,7 @@ from shared.card.crypto import DEV_MASTERS
 from shared.settings import (
     DEV_ADMIN_TOKEN,
     DEV_LINK_KEY,
+    DEV_SCOPE_PUBLIC_KEYS,
     DEV_SMS_CALLBACK_TOKEN,
     DEV_SMS_PASSWORD,
     DEV_TERMINAL_KEK,
@@ -45,6 +46,8 @@ class DevSecret:
             return False
         # Hex keys compare whatever their case: CE27... is the same public key.
         held = str(getattr(settings, self.field)).strip().lower()
+        if self.field == "scope_public_keys":  # trusting the development key among others
+            return self.value.partition(":")[2] in held
         if self.field == "card_cert_keys":  # a keyring: the public key under any version
             return bool(held) and any(
                 m.hex() == self.value.lower() for m in settings.card_keyring().masters.values()
@@ -84,6 +87,12 @@ DEV_SECRETS = (
         "the development token of Kannel's callbacks",
         frozenset({"notifications"}),
         DEV_SMS_CALLBACK_TOKEN,
+    ),
+    DevSecret(
+        "scope_public_keys",
+        "the development key of the portal's scope tokens (its private half is public)",
+        ALL,
+        DEV_SCOPE_PUBLIC_KEYS,
     ),
     DevSecret(
         "link_key",

@@ -23,11 +23,12 @@ from aio_pika.exceptions import AMQPException
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import broker, db, edge, metrics, production
+from shared import access_http, broker, db, edge, metrics, production
 from shared import logging as log
+from shared.access import Verifier
 from shared.consumer import AfterCommit, Consumer, Handler, Prefilter
 from shared.events import EventData
-from shared.http import Problem, json_response, middleware, require_admin
+from shared.http import PRINCIPAL, Problem, json_response, middleware
 from shared.outbox import Relay
 from shared.settings import Settings, load
 
@@ -48,6 +49,11 @@ class Runtime:
     ready: bool = False
     stopping: bool = False
     state: dict[str, Any] = field(default_factory=dict)
+    # The portal's public keys, that every back-office route's scope token is checked with.
+    verifier: Verifier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.verifier = Verifier(self.settings.scope_public_keys)
 
 
 # A handler made for one running service (e.g. given its settings); ``always`` for one that
@@ -105,9 +111,11 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 
 def back_office(request: web.Request) -> Runtime:
-    """The runtime, for a back-office request that carries the admin token and a ready service."""
+    """The runtime, for a back-office request that carries a scope token (or the operator's
+    bootstrap admin token) and a ready service. The route must then ``authorise`` the data it
+    reaches before it answers (shared/http.py refuses an answer that did not)."""
     rt = request.app[RUNTIME]
-    require_admin(request, rt.settings.admin_token)
+    request[PRINCIPAL] = access_http.authenticate(request, rt.settings.admin_token, rt.verifier)
     if not rt.ready:
         raise Problem(503, "Not ready", "the service is starting")
     return rt

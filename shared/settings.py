@@ -15,6 +15,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shared.access import DEV_PUBLIC_KEYS, parse_keys
 from shared.card.crypto import DEFAULT_KEY_VERSION
 from shared.card.keyring import Keyring, current_version, parse_cert_keyring
 from shared.rules.dates import DateWindow
@@ -36,6 +37,7 @@ DEV_TERMINAL_KEK = "7e4a" * 16
 DEV_SMS_PASSWORD = "comptoir-dev-sendsms"
 DEV_SMS_CALLBACK_TOKEN = "dev-sms"
 DEV_LINK_KEY = "11c0" * 16
+DEV_SCOPE_PUBLIC_KEYS = DEV_PUBLIC_KEYS
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -99,7 +101,12 @@ class Settings(BaseSettings):
     relay_batch: int = 500
     relay_poll_s: float = 1.0
     log_level: str = "INFO"
+    # The operator's bootstrap bearer token (the first sign-in, the services' calls to each
+    # other); people and machines come with scope tokens (shared/access.py).
     admin_token: str = Field(default=DEV_ADMIN_TOKEN, min_length=8)
+    # The portal's Ed25519 public keys the scope tokens are verified with, "kid:HEX,kid:HEX"
+    # (several while the portal's key rotates); the default is the development key's.
+    scope_public_keys: str = DEV_SCOPE_PUBLIC_KEYS
     # How long the gateway waits for the cards service's verdict before answering 202.
     outcome_timeout_s: float = 5.0
     # Signed terminal requests older or newer than this are refused (clock skew + replay window).
@@ -239,6 +246,12 @@ class Settings(BaseSettings):
                 "keyring, with the key of COMPTOIR_CARD_CERT_KEY under its version (1:HEX)"
             )
         self.card_keyring()  # a keyring that cannot be read stops the start, said clearly
+        return self
+
+    @model_validator(mode="after")
+    def _scope_keys_readable(self) -> Settings:
+        if not parse_keys(self.scope_public_keys):
+            raise ValueError("scope_public_keys: at least one kid:HEX key")
         return self
 
     def card_keyring(self) -> Keyring:

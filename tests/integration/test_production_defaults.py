@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.terminals.domain.keyring import Keyring, KeyringError, kek_id
+from shared.access import DEV_PUBLIC_KEYS, Signer
 from shared.client import TerminalClient
 from shared.settings import DEV_TERMINAL_KEK
 from tests import harness
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.timeout(120)
 # Ports of the extra processes these tests start, above the suite's own (base .. base+10).
 SPARE_PORT = harness.BASE_PORT + 30
 NEW_KEK = "5a" * 32
+PORTAL_KEYS = Signer("k1:" + "42" * 32).public_keys
 
 
 def production_env(service: str, port: int, **extra: str) -> dict[str, str]:
@@ -40,7 +42,15 @@ def production_env(service: str, port: int, **extra: str) -> dict[str, str]:
     env = harness.Services(Path(".")).env(service)
     for name in ("COMPTOIR_ENV", "COMPTOIR_ADMIN_TOKEN", "COMPTOIR_CARD_CERT_KEY"):
         env.pop(name, None)
-    env.update({"COMPTOIR_PORT": str(port), "COMPTOIR_SYNC_LINE_PORT": "0", **extra})
+    # A real network's portal key (not the development one), unless the test is about it.
+    env.update(
+        {
+            "COMPTOIR_PORT": str(port),
+            "COMPTOIR_SYNC_LINE_PORT": "0",
+            "COMPTOIR_SCOPE_PUBLIC_KEYS": PORTAL_KEYS,
+            **extra,
+        }
+    )
     return env
 
 
@@ -93,6 +103,16 @@ def write_secret(path: Path, value: str) -> str:
             {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"},
         ),
         ("crm", "COMPTOIR_LINK_KEY", {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"}),
+        # Trusting the development portal key, even beside a real one, trusts tokens anyone
+        # can sign.
+        (
+            "clearing",
+            "COMPTOIR_SCOPE_PUBLIC_KEYS",
+            {
+                "COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42",
+                "COMPTOIR_SCOPE_PUBLIC_KEYS": f"{PORTAL_KEYS},{DEV_PUBLIC_KEYS}",
+            },
+        ),
     ],
 )
 def test_a_service_refuses_a_development_secret_outside_development(

@@ -1,0 +1,127 @@
+"""The scope token's rules (shared/access.py): what each role reaches, and which tokens are
+refused, without a service."""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID, uuid4
+
+import jwt
+import pytest
+
+from shared import production
+from shared.access import (
+    DEV_PUBLIC_KEYS,
+    DEV_SIGNING_KEY,
+    Need,
+    Principal,
+    Refused,
+    Signer,
+    Verifier,
+    allows,
+    claims_of,
+    dev_token,
+)
+from shared.settings import Settings
+
+A, B = uuid4(), uuid4()  # two associations
+M, N = uuid4(), uuid4()  # two merchants of A
+X, Y = uuid4(), uuid4()  # two accounts of A
+
+OPERATOR = Principal("op", "operator")
+ADMIN = Principal("adm", "association_admin", A)
+MANAGER = Principal("mgr", "manager", A, M)
+STAFF = Principal("card", "staff", A, M)
+HOLDER = Principal("holder", "cardholder", A, account_id=X)
+
+# (principal, need, association, merchant, account) -> allowed
+CASES: list[tuple[Principal, Need, UUID | None, UUID | None, UUID | None, bool]] = [
+    (OPERATOR, Need.OPERATOR, None, None, None, True),
+    (OPERATOR, Need.MANAGER, B, N, None, True),
+    (ADMIN, Need.OPERATOR, A, None, None, False),
+    (ADMIN, Need.ASSOCIATION, A, None, None, True),
+    (ADMIN, Need.ASSOCIATION, B, None, None, False),
+    (ADMIN, Need.MANAGER, A, N, None, True),
+    (ADMIN, Need.HOLDER, A, None, Y, True),
+    (MANAGER, Need.ASSOCIATION, A, None, None, False),
+    (MANAGER, Need.NETWORK, A, None, None, True),
+    (MANAGER, Need.NETWORK, B, None, None, False),
+    (MANAGER, Need.MANAGER, A, M, None, True),
+    (MANAGER, Need.MANAGER, A, N, None, False),
+    (MANAGER, Need.STAFF, A, M, None, True),
+    (MANAGER, Need.HOLDER, A, None, Y, True),
+    (MANAGER, Need.HOLDER, B, None, Y, False),
+    (STAFF, Need.MANAGER, A, M, None, False),
+    (STAFF, Need.STAFF, A, M, None, True),
+    (STAFF, Need.STAFF, A, N, None, False),
+    (STAFF, Need.HOLDER, A, None, X, True),
+    (HOLDER, Need.HOLDER, A, None, X, True),
+    (HOLDER, Need.HOLDER, A, None, Y, False),
+    (HOLDER, Need.NETWORK, A, None, None, False),
+    (HOLDER, Need.STAFF, A, M, None, False),
+    (MANAGER, Need.MANAGER, None, M, None, False),  # data of no association: operator only
+]
+
+
+@pytest.mark.parametrize(("p", "need", "a", "m", "x", "allowed"), CASES)
+def test_what_each_role_reaches(
+    p: Principal, need: Need, a: UUID | None, m: UUID | None, x: UUID | None, allowed: bool
+) -> None:
+    assert allows(p, need, a, m, x) is allowed
+
+
+def test_a_token_carries_its_principal_and_is_verified_with_the_public_key() -> None:
+    v = Verifier(DEV_PUBLIC_KEYS)
+    for p in (OPERATOR, ADMIN, MANAGER, STAFF, HOLDER):
+        assert v.verify(dev_token(p)) == p
+
+
+def test_a_token_signed_by_another_key_or_tampered_with_is_refused() -> None:
+    other = Signer("dev:" + "07" * 32)  # same kid, another key
+    with pytest.raises(Refused) as e:
+        Verifier(DEV_PUBLIC_KEYS).verify(other.issue(MANAGER))
+    assert e.value.reason == "invalid_token"
+    head, _body, sig = dev_token(STAFF).split(".")
+    forged = jwt.encode(
+        claims_of(Principal("card", "manager", A, M), time.time(), 60), "x" * 32, algorithm="HS256"
+    ).split(".")[1]
+    with pytest.raises(Refused) as e:
+        Verifier(DEV_PUBLIC_KEYS).verify(f"{head}.{forged}.{sig}")
+    assert e.value.reason == "invalid_token"
+    with pytest.raises(Refused) as e:
+        Verifier("other:" + "00" * 32).verify(dev_token(STAFF))
+    assert e.value.reason == "unknown_key"
+
+
+def test_an_expired_or_too_long_lived_token_is_refused() -> None:
+    signer = Signer(DEV_SIGNING_KEY)
+    old = signer.issue(STAFF, lifetime_s=60, now=time.time() - 3600)
+    with pytest.raises(Refused) as e:
+        Verifier(DEV_PUBLIC_KEYS).verify(old)
+    assert e.value.reason == "expired_token"
+    claims = claims_of(STAFF, time.time(), 60)
+    claims["exp"] = claims["iat"] + 86400  # a day: signed by the right key, still refused
+    long = jwt.encode(claims, signer._key, algorithm="EdDSA", headers={"kid": "dev"})
+    with pytest.raises(Refused):
+        Verifier(DEV_PUBLIC_KEYS).verify(long)
+
+
+def test_a_scope_without_its_ids_is_refused() -> None:
+    with pytest.raises(Refused):
+        dev_token(Principal("mgr", "manager", A))  # a manager of no merchant
+    claims = claims_of(STAFF, time.time(), 60)
+    del claims["merchant_id"]
+    token = jwt.encode(claims, Signer(DEV_SIGNING_KEY)._key, algorithm="EdDSA")
+    with pytest.raises(Refused):
+        Verifier(DEV_PUBLIC_KEYS).verify(token)
+
+
+def test_production_refuses_to_trust_the_development_key() -> None:
+    own = Signer("k1:" + "42" * 32).public_keys
+    dev_too = Settings(env="production", scope_public_keys=f"{own},{DEV_PUBLIC_KEYS}")
+    refused = production.refusal("cards", dev_too)
+    assert refused is not None and "COMPTOIR_SCOPE_PUBLIC_KEYS" in refused
+    own_only = Settings(env="production", scope_public_keys=own)
+    assert not any(
+        d.field == "scope_public_keys" for d in production.development_secrets("cards", own_only)
+    )
