@@ -53,6 +53,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 _ERRORS: dict[int, str] = {
     400: "Invalid path parameter or query string",
     401: "Missing or wrong credentials",
+    403: "The sign-in's scope does not reach this data (reason out_of_scope)",
     404: "Not found",
     409: "Conflict with the current state",
     422: "Invalid request body, or refused by the business rules",
@@ -275,7 +276,10 @@ class Api(Routes):
                     "admin": {
                         "type": "http",
                         "scheme": "bearer",
-                        "description": "the operator's admin token (COMPTOIR_ADMIN_TOKEN)",
+                        "bearerFormat": "JWT",
+                        "description": "a scope token signed by the portal (a person's or a "
+                        "machine's role and scope, docs/access.md), or the operator's "
+                        "bootstrap admin token (COMPTOIR_ADMIN_TOKEN)",
                     }
                 },
             },
@@ -298,6 +302,8 @@ class Api(Routes):
         }
         for status, description in _ERRORS.items():
             if status == 401 and not (op.admin or op.headers):
+                continue
+            if status == 403 and not op.admin:
                 continue
             responses.setdefault(
                 str(status),
