@@ -3,13 +3,12 @@ refused, without a service."""
 
 from __future__ import annotations
 
-import time
 from uuid import UUID, uuid4
 
 import jwt
 import pytest
 
-from shared import production
+from shared import clock, production
 from shared.access import (
     DEV_PUBLIC_KEYS,
     DEV_SIGNING_KEY,
@@ -83,7 +82,9 @@ def test_a_token_signed_by_another_key_or_tampered_with_is_refused() -> None:
     assert e.value.reason == "invalid_token"
     head, _body, sig = dev_token(STAFF).split(".")
     forged = jwt.encode(
-        claims_of(Principal("card", "manager", A, M), time.time(), 60), "x" * 32, algorithm="HS256"
+        claims_of(Principal("card", "manager", A, M), clock.now().timestamp(), 60),
+        "x" * 32,
+        algorithm="HS256",
     ).split(".")[1]
     with pytest.raises(Refused) as e:
         Verifier(DEV_PUBLIC_KEYS).verify(f"{head}.{forged}.{sig}")
@@ -95,11 +96,11 @@ def test_a_token_signed_by_another_key_or_tampered_with_is_refused() -> None:
 
 def test_an_expired_or_too_long_lived_token_is_refused() -> None:
     signer = Signer(DEV_SIGNING_KEY)
-    old = signer.issue(STAFF, lifetime_s=60, now=time.time() - 3600)
+    old = signer.issue(STAFF, lifetime_s=60, now=clock.now().timestamp() - 3600)
     with pytest.raises(Refused) as e:
         Verifier(DEV_PUBLIC_KEYS).verify(old)
     assert e.value.reason == "expired_token"
-    claims = claims_of(STAFF, time.time(), 60)
+    claims = claims_of(STAFF, clock.now().timestamp(), 60)
     claims["exp"] = claims["iat"] + 86400  # a day: signed by the right key, still refused
     long = jwt.encode(claims, signer._key, algorithm="EdDSA", headers={"kid": "dev"})
     with pytest.raises(Refused):
@@ -109,7 +110,7 @@ def test_an_expired_or_too_long_lived_token_is_refused() -> None:
 def test_a_scope_without_its_ids_is_refused() -> None:
     with pytest.raises(Refused):
         dev_token(Principal("mgr", "manager", A))  # a manager of no merchant
-    claims = claims_of(STAFF, time.time(), 60)
+    claims = claims_of(STAFF, clock.now().timestamp(), 60)
     del claims["merchant_id"]
     token = jwt.encode(claims, Signer(DEV_SIGNING_KEY)._key, algorithm="EdDSA")
     with pytest.raises(Refused):
