@@ -12,16 +12,26 @@ Each principal is called on each row in each target; ``shared.access.allows`` sa
 must be let through (any status but 401, 403 and 5xx) or refused (403, reason
 ``out_of_scope``). A service's module may ``prepare`` resources per target (``Target.ids``)
 before its rows run.
+
+How a service's rows are run (tests/integration/test_authorization_matrix.py): each row in
+each target is one sequence: the principals to be refused first, together (a refused call
+changes nothing), then those to be let through one after the other, operator last (a call
+let through may change what the next one finds, e.g. delete the resource). Several such
+sequences, of different rows and targets, run at once; a row marked ``last`` runs after every
+other row of its service has finished (a route that removes a resource other rows read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from shared.access import Need, Principal
+
+if TYPE_CHECKING:
+    from shared.client import TerminalClient
 
 
 @dataclass
@@ -56,6 +66,13 @@ class World:
     def targets(self) -> tuple[Target, Target, Target]:
         return self.own, self.other_merchant, self.other_association
 
+    def till(self, target: Target) -> TerminalClient:
+        """A terminal of the target's merchant (signed requests: sales, enrolments)."""
+        if target is self.other_association:
+            return self.networks["other_association"].terminals[0]  # type: ignore[no-any-return]
+        own = self.networks["own"]
+        return own.terminals[own.merchants.index(target.merchant_id)]  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True)
 class Row:
@@ -68,6 +85,15 @@ class Row:
     # The scope the route's data is in, when it is not the target's own triple: e.g. a route
     # of association-wide settings (merchant None), or one with no association (operator).
     scope: Callable[[Target], tuple[UUID | None, UUID | None, UUID | None]] | None = None
+    # Another way to call the same route, with its own need and scope (e.g. a listing
+    # unfiltered, operator-only, and filtered by association_id): one row per variant.
+    variant: str = ""
+    # After every other row of the service (a route that removes a resource others read).
+    last: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}" + (f" ({self.variant})" if self.variant else "")
 
     def expected_scope(self, t: Target) -> tuple[UUID | None, UUID | None, UUID | None]:
         return t.scope() if self.scope is None else self.scope(t)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import time
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 from uuid import UUID
@@ -55,8 +58,9 @@ async def test_every_back_office_route_is_in_the_table(
     services: harness.Services, http: aiohttp.ClientSession, service: str
 ) -> None:
     documented = await back_office_operations(http, service)
+    variants = [(r.method, r.path, r.variant) for r in rows(service)]
+    assert len(variants) == len(set(variants)), "a route is listed twice (give it a variant)"
     listed = [(r.method, r.path) for r in rows(service)]
-    assert len(listed) == len(set(listed)), "a route is listed twice"
     missing = sorted(documented - set(listed))
     unknown = sorted(set(listed) - documented)
     assert not missing, f"{service}: routes missing from tests/authz/{service}.py: {missing}"
@@ -82,20 +86,107 @@ async def world(make_network: NetworkFactory, http: aiohttp.ClientSession) -> Wo
     )
 
 
+# Sequences (a row in a target) under way at once: the services are five processes on two
+# cores, and more only queue there. COMPTOIR_MATRIX_CONCURRENCY=1: one at a time (a row that
+# fails only when run beside others depends on another row's doing).
+CONCURRENCY = int(os.environ.get("COMPTOIR_MATRIX_CONCURRENCY", "6"))
+# COMPTOIR_MATRIX_SHOW=1 (with -s): every answer let through, to see that a row's allowed calls
+# reach the route's work (a 200), not only its checks (a 404 or 422 is let through too).
+SHOW = os.environ.get("COMPTOIR_MATRIX_SHOW") == "1"
+# A token per principal, issued again when it has lived this long (they live 300 s).
+TOKEN_REUSE_S = 120.0
+
+
+class Tokens:
+    """The scope tokens of the principals, signed once and reused while young."""
+
+    def __init__(self) -> None:
+        self._held: dict[Principal, tuple[float, str]] = {}
+
+    def __call__(self, p: Principal) -> str:
+        now = time.monotonic()
+        held = self._held.get(p)
+        if held is None or now - held[0] > TOKEN_REUSE_S:
+            held = self._held[p] = (now, dev_token(p))
+        return held[1]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    reason: str | None
+    detail: str | None
+
+
 async def _call(
-    http: aiohttp.ClientSession, service: str, row: Row, target: Target, p: Principal
-) -> tuple[int, str | None]:
+    http: aiohttp.ClientSession, service: str, row: Row, target: Target, token: str
+) -> Answer:
     req = row.request(target)
     data = None if req.body is None else orjson.dumps(req.body)
-    headers = {"Authorization": f"Bearer {dev_token(p)}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     async with http.request(
         row.method, harness.url(service) + req.path, data=data, params=req.query, headers=headers
     ) as r:
         raw = await r.read()
-        reason = None
-        if r.content_type == "application/problem+json":
-            reason = orjson.loads(raw).get("reason")
-        return r.status, reason
+        if r.content_type != "application/problem+json":
+            return Answer(r.status, None, None)
+        problem = orjson.loads(raw)
+        return Answer(r.status, problem.get("reason"), problem.get("detail"))
+
+
+def _verdict(row: Row, target: Target, p: Principal, allowed: bool, a: Answer) -> str | None:
+    """None when the answer is the expected one; else the line that says what went wrong."""
+    refused = a.status == 403 and a.reason == "out_of_scope"
+    if (a.status not in (401, 403) and a.status < 500) if allowed else refused:
+        return None
+    expected = "through" if allowed else "out_of_scope"
+    return (
+        f"{row.label} [{row.need.value}] as {p.role} on {target.label}: {a.status} "
+        f"{a.reason} (expected {expected}){': ' + a.detail if a.detail else ''}"
+    )
+
+
+async def _sequence(
+    http: aiohttp.ClientSession,
+    service: str,
+    row: Row,
+    target: Target,
+    everyone: list[Principal],
+    tokens: Tokens,
+) -> list[str]:
+    """The row in the target: the refusals at once, then those let through one by one
+    (operator last: a route that deletes leaves the others something to act on)."""
+    a, m, x = row.expected_scope(target)
+    refused = [p for p in everyone if not allows(p, row.need, a, m, x)]
+    allowed = sorted(
+        (p for p in everyone if allows(p, row.need, a, m, x)), key=lambda p: p.is_operator
+    )
+    answers = await asyncio.gather(*(_call(http, service, row, target, tokens(p)) for p in refused))
+    wrong = [_verdict(row, target, p, False, ans) for p, ans in zip(refused, answers, strict=True)]
+    for p in allowed:
+        answer = await _call(http, service, row, target, tokens(p))
+        wrong.append(_verdict(row, target, p, True, answer))
+        if SHOW:
+            print(f"  {row.label} as {p.role} on {target.label}: {answer.status} {answer.reason}")
+    return [w for w in wrong if w is not None]
+
+
+async def _run(
+    http: aiohttp.ClientSession, service: str, table_rows: list[Row], world: World
+) -> list[str]:
+    everyone = principals(world)
+    tokens = Tokens()
+    gate = asyncio.BoundedSemaphore(CONCURRENCY)
+
+    async def one(row: Row, target: Target) -> list[str]:
+        async with gate:
+            return await _sequence(http, service, row, target, everyone, tokens)
+
+    wrong: list[str] = []
+    for batch in ([r for r in table_rows if not r.last], [r for r in table_rows if r.last]):
+        found = await asyncio.gather(*(one(r, t) for r in batch for t in world.targets))
+        wrong += [w for ws in found for w in ws]
+    return wrong
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -106,23 +197,14 @@ async def test_each_role_reaches_its_scope_and_nothing_else(
     if module is None or not rows(service):
         pytest.fail(f"tests/authz/{service}.py has no rows")
     prepare = getattr(module, "prepare", None)
+    started = time.monotonic()
     if prepare is not None:
         await prepare(world, http)
-    wrong: list[str] = []
-    everyone = principals(world)
-    for row in rows(service):
-        for target in world.targets:
-            a, m, x = row.expected_scope(target)
-            verdicts = [(p, allows(p, row.need, a, m, x)) for p in everyone]
-            # The refusals first: a route let through may delete the target's resource.
-            for p, allowed in sorted(verdicts, key=lambda v: v[1]):
-                status, reason = await _call(http, service, row, target, p)
-                refused = status == 403 and reason == "out_of_scope"
-                ok = (status not in (401, 403) and status < 500) if allowed else refused
-                if not ok:
-                    wrong.append(
-                        f"{row.method} {row.path} [{row.need.value}] as {p.role} on "
-                        f"{target.label}: {status} {reason} "
-                        f"(expected {'through' if allowed else 'out_of_scope'})"
-                    )
-    assert not wrong, f"{len(wrong)} wrong answers:\n" + "\n".join(wrong)
+    prepared = time.monotonic()
+    wrong = await _run(http, service, rows(service), world)
+    calls = len(rows(service)) * len(world.targets) * len(principals(world))
+    print(
+        f"matrix {service}: {len(rows(service))} rows, {calls} calls in "
+        f"{time.monotonic() - prepared:.1f} s (prepared in {prepared - started:.1f} s)"
+    )
+    assert not wrong, f"{len(wrong)} wrong answers:\n" + "\n".join(sorted(wrong))

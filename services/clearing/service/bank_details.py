@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from services.clearing.adapters import bank_details as repo
+from services.clearing.adapters import scopes
 from services.clearing.domain import bank
 from services.clearing.domain.epc import Address, BankDetailsError
 from shared.http import Problem
@@ -67,6 +68,17 @@ def check(kind: str, typed: Typed) -> Checked:
     address = None if typed.address is None else bank.normalize_address(**typed.address)
     bank.check_address(iban, address)
     return Checked(holder, iban, bic, mandate, typed.mandate_signed_on, creditor, address)
+
+
+async def party_association(conn: asyncpg.Pool, kind: str, party_id: UUID) -> UUID | None:
+    """The association whose settlement uses a party's bank details: a merchant's or a
+    partner's, the association itself; None for the operator's, or a party clearing does not
+    know yet (the operator's alone to set)."""
+    if kind == "merchant":
+        return await scopes.merchant_association(conn, party_id)
+    if kind == "partner":
+        return await scopes.partner_association(conn, party_id)
+    return party_id if kind == "association" else None
 
 
 async def set_details(

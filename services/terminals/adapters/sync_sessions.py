@@ -284,12 +284,25 @@ LEFT JOIN sync_sessions s ON s.id = r.last_session_id
 
 
 async def registry(
-    pool: asyncpg.Pool, session_ttl_s: int, terminal_id: UUID | None = None
+    pool: asyncpg.Pool,
+    session_ttl_s: int,
+    terminal_id: UUID | None = None,
+    association_id: UUID | None = None,
+    merchant_id: UUID | None = None,
 ) -> list[asyncpg.Record]:
-    """Every terminal's (or one's) sync rows, with ``read_at``, the database's clock."""
+    """Every terminal's (or one's, or an association's or a merchant's) sync rows, with
+    ``read_at``, the database's clock."""
     rows: list[asyncpg.Record]
-    if terminal_id is None:
-        rows = await pool.fetch(_REGISTRY + " ORDER BY t.label, t.id", session_ttl_s)
-    else:
+    if terminal_id is not None:
         rows = await pool.fetch(_REGISTRY + " WHERE t.id = $2", session_ttl_s, terminal_id)
+        return rows
+    rows = await pool.fetch(
+        _REGISTRY
+        + """ WHERE ($2::uuid IS NULL OR t.association_id = $2)
+                AND ($3::uuid IS NULL OR t.merchant_id = $3)
+              ORDER BY t.label, t.id""",
+        session_ttl_s,
+        association_id,
+        merchant_id,
+    )
     return rows

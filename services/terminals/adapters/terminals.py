@@ -65,10 +65,26 @@ async def upsert(
     return bool(row["created"])
 
 
-async def summaries(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+async def scope(pool: asyncpg.Pool, terminal_id: UUID) -> tuple[UUID, UUID] | None:
+    """The association and merchant a terminal belongs to (None: no such terminal)."""
+    row = await pool.fetchrow(
+        "SELECT association_id, merchant_id FROM terminals WHERE id = $1", terminal_id
+    )
+    return None if row is None else (row["association_id"], row["merchant_id"])
+
+
+async def summaries(
+    pool: asyncpg.Pool, association_id: UUID | None = None, merchant_id: UUID | None = None
+) -> list[asyncpg.Record]:
+    """Every terminal, or an association's, or a merchant's."""
     rows: list[asyncpg.Record] = await pool.fetch(
         """SELECT id, association_id, merchant_id, shop_id, label, active
-           FROM terminals ORDER BY label"""
+           FROM terminals
+           WHERE ($1::uuid IS NULL OR association_id = $1)
+             AND ($2::uuid IS NULL OR merchant_id = $2)
+           ORDER BY label""",
+        association_id,
+        merchant_id,
     )
     return rows
 

@@ -244,9 +244,14 @@ class SyncService:
 
 
 async def registry(
-    pool: asyncpg.Pool, terminal_id: UUID | None = None, session_ttl_s: int = SESSION_TTL_S
+    pool: asyncpg.Pool,
+    terminal_id: UUID | None = None,
+    session_ttl_s: int = SESSION_TTL_S,
+    association_id: UUID | None = None,
+    merchant_id: UUID | None = None,
 ) -> list[SyncRegistryEntry]:
-    """The back office's registry of offline terminals (one terminal's, or all)."""
-    rows = await store.registry(pool, session_ttl_s, terminal_id)
+    """The back office's registry of offline terminals (one terminal's, an association's, a
+    merchant's, or all)."""
+    rows = await store.registry(pool, session_ttl_s, terminal_id, association_id, merchant_id)
     # last_sync_at is written by the database's clock: lateness is measured on the same clock.
     return [entry(r, r["read_at"]) for r in rows]

@@ -10,7 +10,9 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, Field, RootModel
 
-from services.clearing.adapters import journal
+from services.clearing.adapters import journal, scopes
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import Problem, json_response, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -69,6 +71,7 @@ async def balances(request: web.Request) -> web.Response:
     """Each pivot account's balance (debit positive), and the pivot's check that they net to 0."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     at = read_query(request, BalancesQuery).at
     accounts: list[dict[str, Any]] = [
         {
@@ -99,9 +102,12 @@ async def balances(request: web.Request) -> web.Response:
 async def entries(request: web.Request) -> web.Response:
     rt = back_office(request)
     ref = uuid_param(request, "reference_id")
-    rows = await journal.entries_of(rt.pool, ref)
-    if not rows:
+    books = await scopes.reference_associations(rt.pool, ref)
+    if not books:
         raise Problem(404, "Nothing booked", f"no journal entry refers to {ref}")
+    for aid in books:  # the association's books (a reference is in one association's)
+        authorise(request, Need.ASSOCIATION, aid)
+    rows = await journal.entries_of(rt.pool, ref)
     out: dict[int, dict[str, Any]] = {}
     for r in rows:
         e = out.setdefault(

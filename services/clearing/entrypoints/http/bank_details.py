@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from services.clearing.domain import epc
 from services.clearing.service import bank_details
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import Text
 from shared.http import In, json_response, read_model, uuid_param
 from shared.openapi import Routes
@@ -77,11 +79,15 @@ async def put_bank_details(request: web.Request) -> web.Response:
     """IBAN (check digits and length per country), BIC, mandate, creditor id and postal
     address validated; an IBAN from a SEPA country outside the EEA needs the address (422,
     reason `invalid_address`, without it). The settlement files use what is here at the close.
-    The operator's id is the nil UUID."""
+    The operator's id is the nil UUID. The association's admin sets its own, its merchants'
+    and its partners' (those clearing knows); the operator, every party's."""
     rt = back_office(request)
     kind = request.match_info["party_kind"]
     pid = uuid_param(request, "party_id")
     body = await read_model(request, BankDetailsIn)
+    aid = await bank_details.party_association(rt.pool, kind, pid)
+    merchant = pid if kind == "merchant" else None
+    authorise(request, Need.ASSOCIATION if aid else Need.OPERATOR, aid, merchant)
     typed = bank_details.Typed(
         holder=body.holder,
         iban=body.iban,

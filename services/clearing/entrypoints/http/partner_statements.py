@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from services.clearing.domain import partner_statements as layout
 from services.clearing.domain import statement_lines
 from services.clearing.domain.statements import XLSX
-from services.clearing.entrypoints.http.common import PERIOD, period
+from services.clearing.entrypoints.http.common import PERIOD, authorise_partner, period
 from services.clearing.service import partner_statements
 from shared import http, tabular
-from shared.http import json_response, start_download, uuid_param
+from shared.access import Need
+from shared.http import json_response, start_download
 from shared.openapi import Routes
 from shared.service import back_office
 from shared.xlsx import XlsxWriter
@@ -66,10 +67,9 @@ class PartnerStatementOut(BaseModel):
 
 async def _document(request: web.Request) -> dict[str, Any]:
     rt = back_office(request)
+    pid = await authorise_partner(request, Need.ASSOCIATION)
     async with rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        return await partner_statements.statement(
-            conn, uuid_param(request, "partner_id"), period(request)
-        )
+        return await partner_statements.statement(conn, pid, period(request))
 
 
 @routes.route(

@@ -9,7 +9,11 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, Field, RootModel, model_validator
 
+from services.clearing.adapters import scopes
+from services.clearing.entrypoints.http.common import authorise_partner
 from services.clearing.service import partners
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import Text
 from shared.http import In, json_response, read_model, uuid_param
 from shared.openapi import Routes
@@ -92,6 +96,10 @@ async def put_partner(request: web.Request) -> web.Response:
     aid = uuid_param(request, "association_id")
     pid = uuid_param(request, "partner_id")
     body = await read_model(request, PartnerIn)
+    authorise(request, Need.ASSOCIATION, aid)
+    held = await scopes.partner_association(rt.pool, pid)
+    if held is not None:  # another association's partner: its admin's, not this one's
+        authorise(request, Need.ASSOCIATION, held)
     async with rt.pool.acquire() as conn, conn.transaction():
         out, new = await partners.register(conn, aid, pid, body.name, body.active)
     return json_response(out, 201 if new else 200)
@@ -107,6 +115,7 @@ async def put_partner(request: web.Request) -> web.Response:
 async def list_partners(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     async with rt.pool.acquire() as conn:
         return json_response(await partners.of_association(conn, aid))
 
@@ -121,9 +130,11 @@ async def list_partners(request: web.Request) -> web.Response:
 )
 async def put_partnership(request: web.Request) -> web.Response:
     rt = back_office(request)
-    pid = uuid_param(request, "partner_id")
     mid = uuid_param(request, "merchant_id")
     body = await read_model(request, PartnershipIn)
+    # The merchant's own agreement: its manager's, or the association's admin's (a merchant
+    # of another association is refused by the use case, 422).
+    pid = await authorise_partner(request, Need.MANAGER, mid)
     async with rt.pool.acquire() as conn, conn.transaction():
         await partners.set_partnership(conn, pid, mid, body.rate_bps, body.starts_on, body.ends_on)
     return json_response({"merchant_id": str(mid), **body.model_dump(mode="json")})
@@ -139,9 +150,9 @@ async def put_partnership(request: web.Request) -> web.Response:
 )
 async def put_member(request: web.Request) -> web.Response:
     rt = back_office(request)
-    pid = uuid_param(request, "partner_id")
     account = uuid_param(request, "account_id")
     body = await read_model(request, MembershipIn)
+    pid = await authorise_partner(request, Need.ASSOCIATION)
     async with rt.pool.acquire() as conn, conn.transaction():
         await partners.set_member(conn, pid, account, body.since, body.until)
     out = {"partner_id": str(pid), "account_id": str(account), **body.model_dump(mode="json")}

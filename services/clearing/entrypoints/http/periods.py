@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.clearing.adapters import books, journal
 from services.clearing.domain.periods import parse_period, period_label
-from services.clearing.entrypoints.http.common import PERIOD, period
+from services.clearing.entrypoints.http.common import PERIOD, authorise_merchant, period
 from services.clearing.entrypoints.http.settlements import SettlementOut, settlement_out
-from services.clearing.service import closing, statements
+from services.clearing.service import closing
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import Name, Text
 from shared.http import In, Problem, json_response, read_model, uuid_param
 from shared.openapi import Routes
@@ -23,7 +25,10 @@ routes = Routes()
 
 
 class CloseIn(In):
-    actor: Name = Field(description="who closes the period (kept with the close)")
+    # Before issue 15 the body named who closed; the close now records the signed-in person.
+    actor: Name | None = Field(
+        default=None, deprecated=True, description="ignored: the signed-in person closes"
+    )
 
 
 class ClosedOut(BaseModel):
@@ -52,10 +57,11 @@ async def close_period(request: web.Request) -> web.Response:
     handed to notifications (MonthlyStatementReady)."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    who = authorise(request, Need.ASSOCIATION, aid)
     p = period(request)
-    body = await read_model(request, CloseIn)
+    await read_model(request, CloseIn)
     async with rt.pool.acquire() as conn, conn.transaction():
-        done = await closing.close(conn, aid, p, body.actor, closing.utcnow())
+        done = await closing.close(conn, aid, p, who.actor, closing.utcnow())
         row = await books.settlement(conn, aid, p)
     assert row is not None  # the close wrote it
     out = {
@@ -93,6 +99,7 @@ class PeriodsOut(BaseModel):
 async def periods(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     async with rt.pool.acquire() as conn:
         closed = await books.closed_through(conn, aid)
         first = await books.first_open(conn, aid)
@@ -124,7 +131,10 @@ class AdjustmentIn(In):
         ge=-1_000_000_000, le=1_000_000_000, description="> 0: the merchant owes more"
     )
     reason: Text
-    actor: Name
+    # As for a close: the adjustment records the signed-in person, not this.
+    actor: Name | None = Field(
+        default=None, deprecated=True, description="ignored: the signed-in person adjusts"
+    )
 
     @model_validator(mode="after")
     def _not_zero(self) -> AdjustmentIn:
@@ -158,14 +168,13 @@ async def adjust(request: web.Request) -> web.Response:
     against the association's adjustments account, shown on that period's statement with the
     period it corrects. The same `adjustment_id` again answers 200; with other terms, 409."""
     rt = back_office(request)
-    mid = uuid_param(request, "merchant_id")
+    aid, mid, who = await authorise_merchant(request, Need.ASSOCIATION)
     body = await read_model(request, AdjustmentIn)
     adjusts = parse_period(body.period)
     async with rt.pool.acquire() as conn, conn.transaction():
-        aid = await statements.association_of(conn, mid)
         e, new = await closing.adjust(
             conn, aid, mid, body.adjustment_id, adjusts, body.amount_cents, body.reason,
-            body.actor, closing.utcnow(),
+            who.actor, closing.utcnow(),
         )  # fmt: skip
         row = await journal.merchant_adjustment(conn, body.adjustment_id)
     assert row is not None

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from services.clearing.adapters import reconciliation as runs
 from services.clearing.service import reconciling
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import In, Problem, json_response, read_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -67,6 +69,10 @@ class ReconciliationOut(BaseModel):
 async def reconcile(request: web.Request) -> web.Response:
     rt = back_office(request)
     body = await read_model(request, ReconcileIn)
+    if body.association_id is None:
+        authorise(request, Need.OPERATOR)  # the whole instance's books
+    else:
+        authorise(request, Need.ASSOCIATION, body.association_id)
     settle = timedelta(seconds=body.settle_seconds)
     return json_response(await reconciling.run(rt, settle, body.association_id))
 
@@ -81,6 +87,7 @@ async def reconcile(request: web.Request) -> web.Response:
 async def last_reconciliation(request: web.Request) -> web.Response:
     """The last run over the whole instance, with the associations it found red."""
     rt = back_office(request)
+    authorise(request, Need.OPERATOR)
     row = await runs.last(rt.pool, None)
     if row is None:
         raise Problem(404, "Never run", "no reconciliation has run yet", reason="never_run")
@@ -100,6 +107,7 @@ async def reconcile_association(request: web.Request) -> web.Response:
     liability against cards': a verdict a treasurer can read for their association alone."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     body = await read_model(request, AssociationReconcileIn)
     settle = timedelta(seconds=body.settle_seconds)
     return json_response(await reconciling.run(rt, settle, aid))
@@ -115,6 +123,7 @@ async def reconcile_association(request: web.Request) -> web.Response:
 async def last_association_reconciliation(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     row = await runs.last(rt.pool, aid)
     if row is None:
         raise Problem(

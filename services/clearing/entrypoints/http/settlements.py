@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from services.clearing.adapters import books
 from services.clearing.domain.periods import period_label
 from services.clearing.entrypoints.http.common import SETTLEMENT, period
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import Problem, json_response, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -62,6 +64,7 @@ def settlement_out(row: Mapping[str, Any]) -> dict[str, Any]:
 async def _settlement(request: web.Request) -> asyncpg.Record:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     p = period(request)
     row = await books.settlement(rt.pool, aid, p)
     if row is None:

@@ -15,9 +15,16 @@ from pydantic import BaseModel, Field, RootModel
 from services.clearing.domain import statement_lines as lines_layout
 from services.clearing.domain import statements as layout
 from services.clearing.domain.periods import period_end
-from services.clearing.entrypoints.http.common import PERIOD, STATEMENT, period
+from services.clearing.entrypoints.http.common import (
+    PERIOD,
+    STATEMENT,
+    authorise_merchant,
+    period,
+)
 from services.clearing.service import statements
 from shared import http, tabular
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import json_response, start_download, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -95,7 +102,8 @@ Stream = Callable[[web.Request, asyncpg.Connection, dict[str, Any]], Awaitable[w
 
 async def _export(request: web.Request, stream: Stream) -> web.StreamResponse:
     rt = back_office(request)
-    mid, p = uuid_param(request, "merchant_id"), period(request)
+    _, mid, _ = await authorise_merchant(request, Need.MANAGER)
+    p = period(request)
     # One snapshot: the statement and its detail lines agree.
     async with rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         return await stream(request, conn, await statements.statement(conn, mid, p))
@@ -184,7 +192,8 @@ async def statement_csv(request: web.Request) -> web.StreamResponse:
 async def statement(request: web.Request) -> web.Response:
     """Frozen once the period is closed; computed when asked (`provisional`) before."""
     rt = back_office(request)
-    mid, p = uuid_param(request, "merchant_id"), period(request)
+    _, mid, _ = await authorise_merchant(request, Need.MANAGER)
+    p = period(request)
     async with rt.pool.acquire() as conn:
         return json_response(await statements.statement(conn, mid, p))
 
@@ -199,6 +208,7 @@ async def statement(request: web.Request) -> web.Response:
 async def association_statements(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     p = period(request)
     async with rt.pool.acquire() as conn:
         return json_response(await statements.of_association(conn, aid, p))

@@ -1,5 +1,9 @@
 """The back office's registry of terminals: register or update one (its secret is shown
-once), list them, and read their sync state (the registry of offline terminals)."""
+once), list them, and read their sync state (the registry of offline terminals).
+
+A terminal is its merchant's: its manager (or the association's admin) registers and reads
+it. The lists cover the whole network, the operator's alone, unless filtered by
+``association_id`` (the association's admin) and ``merchant_id`` (the merchant's manager)."""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from services.terminals.adapters import terminals as store
 from services.terminals.domain.sync_registry import SyncRegistry, SyncRegistryEntry
 from services.terminals.entrypoints.http.common import gateway
 from services.terminals.service import sync
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_models
 from shared.fields import Name
-from shared.http import Problem, json_response, read_model, uuid_param
+from shared.http import Problem, json_response, read_model, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -59,6 +65,32 @@ class TerminalList(RootModel[list[TerminalSummary]]):
     pass
 
 
+class Scope(BaseModel):
+    """A list's filter, which is also the scope it is authorised on."""
+
+    association_id: UUID | None = Field(
+        default=None, description="only this association's terminals (its admin may list them)"
+    )
+    merchant_id: UUID | None = Field(
+        default=None,
+        description="only this merchant's terminals (its manager may list them, with the "
+        "association_id)",
+    )
+
+
+def _authorise_list(request: web.Request) -> Scope:
+    """Unfiltered: the whole network's, the operator's; else the filter's scope. A merchant
+    named without its association is reached by the operator alone."""
+    q = read_query(request, Scope)
+    if q.merchant_id is not None:
+        authorise(request, Need.MANAGER, q.association_id, q.merchant_id)
+    elif q.association_id is not None:
+        authorise(request, Need.ASSOCIATION, q.association_id)
+    else:
+        authorise(request, Need.OPERATOR)
+    return q
+
+
 @routes.route(
     "PUT",
     "/v1/terminals/{terminal_id}",
@@ -74,6 +106,10 @@ async def put_terminal(request: web.Request) -> web.Response:
     gw = gateway(request)  # its terminal cache forgets the old secret
     terminal_id = uuid_param(request, "terminal_id")
     body = await read_model(request, TerminalIn)
+    authorise(request, Need.MANAGER, body.association_id, body.merchant_id)
+    held = await store.scope(rt.pool, terminal_id)
+    if held is not None:  # no taking another merchant's terminal over
+        authorise(request, Need.MANAGER, *held)
     secret = body.secret or secrets.token_urlsafe(32)
     created = await store.upsert(
         rt.pool,
@@ -96,11 +132,18 @@ async def put_terminal(request: web.Request) -> web.Response:
 
 
 @routes.route(
-    "GET", "/v1/terminals", summary="All terminals", returns=TerminalList, tag="back office"
+    "GET",
+    "/v1/terminals",
+    summary="The terminals: all, an association's or a merchant's",
+    query=Scope,
+    returns=TerminalList,
+    tag="back office",
 )
 async def list_terminals(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(TerminalList(as_models(TerminalSummary, await store.summaries(rt.pool))))
+    q = _authorise_list(request)
+    found = await store.summaries(rt.pool, q.association_id, q.merchant_id)
+    return json_response(TerminalList(as_models(TerminalSummary, found)))
 
 
 @routes.route(
@@ -113,24 +156,30 @@ async def list_terminals(request: web.Request) -> web.Response:
 async def get_terminal_sync(request: web.Request) -> web.Response:
     rt = back_office(request)
     terminal_id = uuid_param(request, "terminal_id")
-    entries = await sync.registry(rt.pool, terminal_id)
-    if not entries:
+    held = await store.scope(rt.pool, terminal_id)
+    if held is None:
         raise Problem(
             404, "Unknown terminal", f"no terminal {terminal_id}", reason="unknown_terminal"
         )
-    return _registry_answer(entries[0].model_dump())
+    authorise(request, Need.MANAGER, *held)
+    (found,) = await sync.registry(rt.pool, terminal_id)
+    return _registry_answer(found.model_dump())
 
 
 @routes.route(
     "GET",
     "/v1/sync/registry",
-    summary="Every terminal's sync state (the registry of offline terminals)",
+    summary="The terminals' sync state (the registry of offline terminals): all, an "
+    "association's or a merchant's",
+    query=Scope,
     returns=SyncRegistry,
     tag="back office",
 )
 async def list_terminal_sync(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return _registry_answer([e.model_dump() for e in await sync.registry(rt.pool)])
+    q = _authorise_list(request)
+    found = await sync.registry(rt.pool, association_id=q.association_id, merchant_id=q.merchant_id)
+    return _registry_answer([e.model_dump() for e in found])
 
 
 def _registry_answer(data: Any) -> web.Response:
