@@ -65,8 +65,8 @@ async def list_messages(request: web.Request) -> web.Response:
         raise Problem(
             400, "Missing filter", "give campaign_id, account_id or to", reason="missing_filter"
         )
-    # The filters narrow each other: the widest one given decides who may ask; an address
-    # alone is anyone's in the network (the operator's).
+    # The filters narrow each other, so any one bounds the answer: the campaign's scope, else
+    # the person's, decides who may ask; an address alone may be anyone's (the operator's).
     if q.campaign_id is not None:
         await _campaign(request, rt.pool, q.campaign_id)
     elif q.account_id is not None:
