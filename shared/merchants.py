@@ -11,6 +11,7 @@ from uuid import UUID
 import aiohttp
 
 from shared import peers
+from shared.access import Principal
 from shared.http import Problem
 from shared.settings import Settings
 
@@ -38,6 +39,25 @@ async def check_in_association(
         )
     if status != 200:
         raise _unavailable(f"cards answered {status}")
+
+
+async def association_seen_by(settings: Settings, p: Principal, merchant_id: UUID) -> UUID | None:
+    """The association of ``merchant_id`` as far as ``p`` needs it, for a route keyed by a
+    merchant alone: ``p``'s own association when the merchant is one of its merchants (``p``'s
+    own merchant at once, another asked of cards), None otherwise, so that ``authorise`` then
+    lets only the operator through. The operator reaches every merchant: None, without asking
+    cards (the bootstrap admin's calls between services cost no request)."""
+    if p.association_id is None:
+        return None
+    if p.merchant_id == merchant_id:
+        return p.association_id
+    try:
+        await check_in_association(settings, p.association_id, merchant_id)
+    except Problem as exc:
+        if exc.status == 422:
+            return None
+        raise
+    return p.association_id
 
 
 def _unavailable(detail: str) -> Problem:

@@ -12,6 +12,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.notifications.adapters import people
+from shared.access import Need
+from shared.access_http import authorise
 from shared.contracts import CustomerErased
 from shared.events import Event
 from shared.http import read_query
@@ -41,7 +43,9 @@ class ByAddress(BaseModel):
     tag="people",
 )
 async def messages_to(request: web.Request) -> web.Response:
+    """An address is anyone's in the network: crm's gathering, with the operator's token."""
     rt = back_office(request)
+    authorise(request, Need.OPERATOR)
     q = read_query(request, ByAddress)
     found = [dict(r) for r in await people.messages_to(rt.pool, q.address)]
     return web.Response(

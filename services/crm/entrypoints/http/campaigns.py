@@ -13,8 +13,10 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
+from services.crm.adapters import scopes
 from services.crm.domain.segments import Segment
 from services.crm.entrypoints import jobs
+from services.crm.entrypoints.http import scope
 from services.crm.entrypoints.http.models import Strict, day_param
 from services.crm.entrypoints.http.segments import FiltersIn
 from services.crm.service import campaigns
@@ -22,7 +24,7 @@ from services.crm.service.common import Links
 from shared import merchants
 from shared.db import transaction
 from shared.fields import Text, coded_error
-from shared.http import json_response, parse_model, uuid_param
+from shared.http import Problem, json_response, parse_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -119,6 +121,29 @@ def _sending(state: campaigns.Sending | None) -> Sending | None:
     return None if state is None else Sending(**asdict(state))
 
 
+async def _authorised(request: web.Request, pool: asyncpg.Pool) -> UUID:
+    """The path's campaign (404 ``unknown_campaign``), once its scope is authorised: the
+    association's (ASSOCIATION) or a merchant's (MANAGER)."""
+    campaign_id = uuid_param(request, "campaign_id")
+    found = await scopes.campaign(pool, campaign_id)
+    if found is None:
+        raise Problem(
+            404, "Unknown campaign", f"no campaign {campaign_id}", reason="unknown_campaign"
+        )
+    scope.of(request, *found)
+    return campaign_id
+
+
+async def _merchant_of(pool: asyncpg.Pool, b: CampaignIn) -> UUID | None:
+    """Whose customers the campaign goes to: the inline segment's merchant, or the saved
+    segment's (one of another association is the save's 404)."""
+    if b.segment is not None:
+        return b.segment.merchant_id
+    assert b.segment_id is not None
+    saved = await scopes.segment(pool, b.segment_id)
+    return saved[1] if saved is not None and saved[0] == b.association_id else None
+
+
 async def _answer(pool: asyncpg.Pool, campaign_id: UUID) -> Campaign:
     campaign, total, consenting, statuses = await campaigns.report(pool, campaign_id)
     state = _sending(await campaigns.sending(pool, campaign))
@@ -137,6 +162,10 @@ async def put_campaign(request: web.Request) -> web.Response:
     rt = back_office(request)
     campaign_id = uuid_param(request, "campaign_id")
     b = parse_model(await request.read(), CampaignIn, strict=True)
+    was = await scopes.campaign(rt.pool, campaign_id)
+    if was is not None:  # no taking over another's campaign, nor moving it
+        scope.of(request, *was)
+    scope.of(request, b.association_id, await _merchant_of(rt.pool, b))
     if b.segment is not None:  # a saved segment's merchant was checked when it was saved
         await merchants.check_in_association(rt.settings, b.association_id, b.segment.merchant_id)
     segment = b.segment.of(b.association_id) if b.segment else b.segment_id
@@ -167,7 +196,7 @@ async def put_campaign(request: web.Request) -> web.Response:
 )
 async def get_campaign(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(await _answer(rt.pool, uuid_param(request, "campaign_id")))
+    return json_response(await _answer(rt.pool, await _authorised(request, rt.pool)))
 
 
 @routes.route(
@@ -182,7 +211,7 @@ async def get_campaign(request: web.Request) -> web.Response:
 )
 async def send_campaign(request: web.Request) -> web.Response:
     rt = back_office(request)
-    campaign_id = uuid_param(request, "campaign_id")
+    campaign_id = await _authorised(request, rt.pool)
     state, finished = await campaigns.ask(rt.pool, campaign_id)
     if not finished:
         jobs.campaign_asked(rt)
@@ -200,7 +229,6 @@ async def send_campaign(request: web.Request) -> web.Response:
 async def send_newsletter_day(request: web.Request) -> web.Response:
     rt = back_office(request)
     day = day_param(request)
-    sent = await campaigns.send_newsletter(
-        rt.pool, Links.of(rt.settings), uuid_param(request, "campaign_id"), day
-    )
+    campaign_id = await _authorised(request, rt.pool)
+    sent = await campaigns.send_newsletter(rt.pool, Links.of(rt.settings), campaign_id, day)
     return json_response(Sent(sent=sent))

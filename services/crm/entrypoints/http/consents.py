@@ -11,6 +11,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.crm.entrypoints.http import scope
 from services.crm.entrypoints.http.models import Strict
 from services.crm.service import consents
 from services.crm.service.common import Links
@@ -73,8 +74,8 @@ class Consents(BaseModel):
 )
 async def ask(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     body = parse_model(await request.read(), ConsentIn, strict=True)
+    _, account_id = await scope.customer(request, rt, body.merchant_id)
     links = Links.of(rt.settings)
 
     async def work(conn: asyncpg.Connection) -> Any:
@@ -96,7 +97,8 @@ async def ask(request: web.Request) -> web.Response:
 )
 async def list_consents(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found, proofs = await consents.of_customer(rt.pool, uuid_param(request, "account_id"))
+    _, account_id = await scope.customer(request, rt)
+    found, proofs = await consents.of_customer(rt.pool, account_id)
     return json_response(
         Consents(consents=as_models(Consent, found), proofs=as_models(Proof, proofs))
     )
@@ -112,8 +114,9 @@ async def list_consents(request: web.Request) -> web.Response:
 )
 async def confirm_code(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id, consent_id = uuid_param(request, "account_id"), uuid_param(request, "consent_id")
     body = parse_model(await request.read(), CodeIn, strict=True)
+    _, account_id = await scope.customer(request, rt)
+    consent_id = uuid_param(request, "consent_id")
 
     async def work(conn: asyncpg.Connection) -> Any:
         return await consents.confirm_by_code(conn, account_id, consent_id, body.code)
@@ -133,7 +136,8 @@ async def confirm_code(request: web.Request) -> web.Response:
 )
 async def withdraw(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id, consent_id = uuid_param(request, "account_id"), uuid_param(request, "consent_id")
+    _, account_id = await scope.customer(request, rt)
+    consent_id = uuid_param(request, "consent_id")
 
     async def work(conn: asyncpg.Connection) -> Any:
         row = await consents.one(conn, consent_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from services.crm.entrypoints.http import views
+from services.crm.entrypoints.http import scope, views
 from services.crm.entrypoints.http.models import (
     CustomerFile,
     DetailsLinkIn,
@@ -18,7 +18,7 @@ from services.crm.service import customers
 from services.crm.service.common import Links
 from shared import outbox
 from shared.db import transaction
-from shared.http import json_response, parse_model, uuid_param
+from shared.http import json_response, parse_model
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -35,7 +35,8 @@ TAG = "customers"
 )
 async def get_customer(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(await views.customer_file(rt.pool, uuid_param(request, "account_id")))
+    _, account_id = await scope.customer(request, rt)
+    return json_response(await views.customer_file(rt.pool, account_id))
 
 
 @routes.route(
@@ -48,8 +49,8 @@ async def get_customer(request: web.Request) -> web.Response:
 )
 async def patch_customer(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     body = parse_model(await request.read(), DetailsPatch, strict=True)
+    _, account_id = await scope.customer(request, rt)
 
     async def work(conn: asyncpg.Connection) -> None:
         _, events = await customers.correct(conn, account_id, changes(body))
@@ -70,8 +71,8 @@ async def patch_customer(request: web.Request) -> web.Response:
 )
 async def send_details_link(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     body = parse_model(await request.read() or b"{}", DetailsLinkIn, strict=True)
+    _, account_id = await scope.customer(request, rt, body.merchant_id)
     links = Links.of(rt.settings)
 
     async def work(conn: asyncpg.Connection) -> Requested:

@@ -8,9 +8,10 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel
 
+from services.crm.entrypoints.http import scope
 from services.crm.service import levels
 from shared.db.query import as_models
-from shared.http import json_response, uuid_param
+from shared.http import json_response
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -38,5 +39,6 @@ class CustomerLevels(BaseModel):
 )
 async def customer_levels(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await levels.of_customer(rt.pool, uuid_param(request, "account_id"))
+    _, account_id = await scope.customer(request, rt)
+    found = await levels.of_customer(rt.pool, account_id)
     return json_response(CustomerLevels(levels=as_models(CustomerLevel, found)))

@@ -8,7 +8,8 @@ import dataclasses
 import asyncpg
 from aiohttp import web
 
-from services.crm.entrypoints.http import views
+from services.crm.adapters import scopes
+from services.crm.entrypoints.http import scope, views
 from services.crm.entrypoints.http.models import (
     FormDetails,
     Member,
@@ -19,7 +20,8 @@ from services.crm.entrypoints.http.models import (
 )
 from services.crm.service import customers
 from services.crm.service.common import Links
-from shared import outbox
+from shared import merchants, outbox
+from shared.access import Need
 from shared.db import transaction
 from shared.db.query import as_model
 from shared.http import json_response, parse_model, read_query, uuid_param
@@ -40,9 +42,14 @@ TAG = "merchants"
     tag=TAG,
 )
 async def add_member(request: web.Request) -> web.Response:
+    """The front desk's (STAFF); the customer is one of the merchant's network's: 422
+    `merchant_not_in_association` otherwise."""
     rt = back_office(request)
     merchant_id = uuid_param(request, "merchant_id")
     body = parse_model(await request.read(), MemberIn, strict=True)
+    await scope.merchant(request, rt, Need.STAFF, merchant_id)
+    association_id = await scopes.customer_association(rt.pool, body.account_id)
+    await merchants.check_in_association(rt.settings, association_id, merchant_id)
     links = Links.of(rt.settings)
 
     async def work(conn: asyncpg.Connection) -> int:
@@ -66,6 +73,7 @@ async def add_member(request: web.Request) -> web.Response:
 async def get_member(request: web.Request) -> web.Response:
     rt = back_office(request)
     merchant_id, account_id = uuid_param(request, "merchant_id"), uuid_param(request, "account_id")
+    await scope.merchant(request, rt, Need.STAFF, merchant_id)
     row, details, to_fill = await customers.as_merchant_sees(rt.pool, merchant_id, account_id)
     seen = dataclasses.asdict(details) | {
         "children_birthdays": list(details.children_birthdays),
@@ -90,6 +98,8 @@ async def get_member(request: web.Request) -> web.Response:
 async def list_members(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, MembersQuery)
-    found = await customers.members(rt.pool, uuid_param(request, "merchant_id"), q.limit, q.after)
+    merchant_id = uuid_param(request, "merchant_id")
+    await scope.merchant(request, rt, Need.MANAGER, merchant_id)
+    found = await customers.members(rt.pool, merchant_id, q.limit, q.after)
     last = found[-1] if len(found) == q.limit else None
     return json_response(Members(accounts=found, next_after=last))

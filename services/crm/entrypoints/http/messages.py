@@ -11,13 +11,14 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.crm.entrypoints.http import scope
 from services.crm.entrypoints.http.models import Requested, Strict
 from services.crm.service import messages
 from services.crm.service.common import PROBLEMS, Links
 from shared import outbox
 from shared.db import transaction
 from shared.db.query import as_models
-from shared.http import Problem, json_response, parse_model, uuid_param
+from shared.http import Problem, json_response, parse_model
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -61,8 +62,8 @@ class Messages(BaseModel):
 )
 async def marketing_message(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     body = parse_model(await request.read(), MarketingIn, strict=True)
+    _, account_id = await scope.customer(request, rt, body.merchant_id)
     links = Links.of(rt.settings)
 
     async def work(conn: asyncpg.Connection) -> Any:
@@ -104,5 +105,6 @@ async def marketing_message(request: web.Request) -> web.Response:
 )
 async def list_messages(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await messages.of_customer(rt.pool, uuid_param(request, "account_id"))
+    _, account_id = await scope.customer(request, rt)
+    found = await messages.of_customer(rt.pool, account_id)
     return json_response(Messages(messages=as_models(Message, found)))

@@ -13,10 +13,11 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from services.crm.domain import rights as tree
+from services.crm.entrypoints.http import scope
 from services.crm.service import rights
 from shared import outbox, tabular
 from shared.db import transaction
-from shared.http import json_response, uuid_param
+from shared.http import json_response
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -38,7 +39,8 @@ class Erased(BaseModel):
 )
 async def personal_data(request: web.Request) -> web.Response:
     rt = back_office(request)
-    answer = await rights.access(rt.pool, rt.settings, uuid_param(request, "account_id"))
+    _, account_id = await scope.customer(request, rt)
+    answer = await rights.access(rt.pool, rt.settings, account_id)
     return web.Response(body=orjson.dumps(answer, default=str), content_type="application/json")
 
 
@@ -51,7 +53,7 @@ async def personal_data(request: web.Request) -> web.Response:
 )
 async def personal_data_csv(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
+    _, account_id = await scope.customer(request, rt)
     answer = orjson.loads(
         orjson.dumps(await rights.access(rt.pool, rt.settings, account_id), default=str)
     )
@@ -72,7 +74,7 @@ async def personal_data_csv(request: web.Request) -> web.Response:
 )
 async def erase(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
+    _, account_id = await scope.customer(request, rt)
 
     async def work(conn: asyncpg.Connection) -> Any:
         await outbox.write(conn, await rights.erase(conn, account_id, "request"))

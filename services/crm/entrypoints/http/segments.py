@@ -14,8 +14,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
+from services.crm.adapters import scopes
 from services.crm.domain.segments import Filters, Segment
-from services.crm.entrypoints.http import exports
+from services.crm.entrypoints.http import exports, scope
 from services.crm.entrypoints.http.models import Strict
 from services.crm.service import segments
 from shared import merchants
@@ -145,6 +146,14 @@ def _aid(request: web.Request) -> UUID:
     return uuid_param(request, "association_id")
 
 
+async def _saved(request: web.Request, conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, Any]:
+    """The path's segment (404 ``unknown_segment``), once its scope is authorised: the
+    association's (ASSOCIATION) or a merchant's file (MANAGER)."""
+    found = await segments.get(conn, _aid(request), uuid_param(request, "segment_id"))
+    scope.of(request, found["association_id"], found["merchant_id"])
+    return found
+
+
 @routes.route(
     "POST",
     BASE + "/size",
@@ -157,6 +166,7 @@ async def preview_size(request: web.Request) -> web.Response:
     """422 `merchant_not_in_association` for a merchant of another association."""
     rt = back_office(request)
     b = parse_model(await request.read(), SegmentIn, strict=True)
+    scope.of(request, _aid(request), b.merchant_id)
     await merchants.check_in_association(rt.settings, _aid(request), b.merchant_id)
     total, consenting = await segments.size(rt.pool, b.of(_aid(request)), b.channel)
     return json_response(SegmentSize(size=total, consenting=consenting))
@@ -176,6 +186,10 @@ async def put_segment(request: web.Request) -> web.Response:
     rt = back_office(request)
     b = parse_model(await request.read(), SavedSegmentIn, strict=True)
     aid, sid = _aid(request), uuid_param(request, "segment_id")
+    was = await scopes.segment(rt.pool, sid)
+    if was is not None:  # no moving another's segment, nor into another association
+        scope.of(request, *was)
+    scope.of(request, aid, b.merchant_id)
     await merchants.check_in_association(rt.settings, aid, b.merchant_id)
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
@@ -187,8 +201,7 @@ async def put_segment(request: web.Request) -> web.Response:
 @routes.route("GET", ONE, summary="A saved segment", returns=SavedSegment, tag=TAG)
 async def get_segment(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await segments.get(rt.pool, _aid(request), uuid_param(request, "segment_id"))
-    return json_response(as_model(SavedSegment, found))
+    return json_response(as_model(SavedSegment, await _saved(request, rt.pool)))
 
 
 @routes.route(
@@ -202,6 +215,7 @@ async def get_segment(request: web.Request) -> web.Response:
 async def list_segments(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, ListQuery)
+    scope.of(request, _aid(request), q.merchant_id)
     await merchants.check_in_association(rt.settings, _aid(request), q.merchant_id)
     found = await segments.listed(rt.pool, _aid(request), q.merchant_id)
     return json_response(SavedSegments(segments=as_models(SavedSegment, found)))
@@ -219,7 +233,7 @@ async def delete_segment(request: web.Request) -> web.Response:
     aid, sid = _aid(request), uuid_param(request, "segment_id")
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
-        found = await segments.get(conn, aid, sid)
+        found = await _saved(request, conn)
         await segments.delete(conn, aid, sid)
         return found
 
@@ -237,7 +251,7 @@ async def delete_segment(request: web.Request) -> web.Response:
 async def segment_size(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, SizeQuery)
-    saved = await segments.get(rt.pool, _aid(request), uuid_param(request, "segment_id"))
+    saved = await _saved(request, rt.pool)
     total, consenting = await segments.size(rt.pool, segments.of(saved), q.channel)
     return json_response(SegmentSize(size=total, consenting=consenting))
 
@@ -255,7 +269,7 @@ async def _export(request: web.Request, kind: Literal["csv", "xlsx"]) -> web.Str
     q = read_query(request, ExportQuery)
     sid = uuid_param(request, "segment_id")
     async with rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        segment = segments.of(await segments.get(conn, _aid(request), sid))
+        segment = segments.of(await _saved(request, conn))
         lines: AsyncIterator[list[dict[str, Any]]] = segments.export(conn, segment, q.channel)
         return await exports.send(request, kind, f"segment-{sid}", lines)
 

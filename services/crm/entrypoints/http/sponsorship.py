@@ -14,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.crm.adapters import sponsorship as sponsorship_rows
 from services.crm.domain.sponsorship import PARIS
+from services.crm.entrypoints.http import scope
 from services.crm.entrypoints.http.models import DetailsLinkIn, Requested, Strict
 from services.crm.service import sponsorship
 from shared import merchants, outbox
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import coded_error
@@ -162,7 +165,7 @@ def _sponsorship(data: dict[str, Any]) -> Sponsorship:
 )
 async def get_sponsorship(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
+    _, account_id = await scope.customer(request, rt)
     data = await transaction(rt.pool, lambda conn: sponsorship.view(conn, account_id))
     return json_response(_sponsorship(data))
 
@@ -180,8 +183,8 @@ async def post_sponsor(request: web.Request) -> web.Response:
     """Refusals: 422 `invalid_referral_code`, `unknown_referral_code`, `self_sponsorship`,
     `sponsorship_loop`; 409 `already_sponsored`, `not_a_newcomer`."""
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     body = parse_model(await request.read(), SponsorIn, strict=True)
+    _, account_id = await scope.customer(request, rt, body.merchant_id)
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         events = await sponsorship.link(
@@ -207,11 +210,11 @@ class CodeHeld(BaseModel):
 async def get_referral_code(request: web.Request) -> web.Response:
     """Asked by the gateway before it opens an account with a code at the till, so that the till
     hears of a code nobody holds: 404 `unknown_referral_code`, 422 `invalid_referral_code`.
-    Says no more than that (not who holds it)."""
+    Says no more than that (not who holds it): the network's people (NETWORK) may ask."""
     rt = back_office(request)
-    held = await sponsorship.held(
-        rt.pool, uuid_param(request, "association_id"), request.match_info["code"]
-    )
+    association_id = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, association_id)
+    held = await sponsorship.held(rt.pool, association_id, request.match_info["code"])
     return json_response(CodeHeld(referral_code=format_referral_code(held)))
 
 
@@ -226,8 +229,8 @@ async def get_referral_code(request: web.Request) -> web.Response:
 )
 async def send_code(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     body = parse_model(await request.read() or b"{}", DetailsLinkIn, strict=True)
+    _, account_id = await scope.customer(request, rt, body.merchant_id)
 
     async def work(conn: asyncpg.Connection) -> Requested:
         e = await sponsorship.send_code(conn, account_id, body.channel, body.merchant_id)
@@ -244,6 +247,7 @@ async def _put_programme(
 ) -> web.Response:
     rt = back_office(request)
     body = parse_model(await request.read(), ProgrammeIn, strict=True)
+    scope.of(request, association_id, merchant_id)
     await merchants.check_in_association(rt.settings, association_id, merchant_id)
 
     async def work(conn: asyncpg.Connection) -> asyncpg.Record:
@@ -288,8 +292,11 @@ async def put_merchant_programme(request: web.Request) -> web.Response:
     tag=TAG,
 )
 async def list_programmes(request: web.Request) -> web.Response:
+    """The network's shared settings (NETWORK): its merchants' people tell newcomers of them."""
     rt = back_office(request)
-    found = await sponsorship_rows.programmes_of(rt.pool, uuid_param(request, "association_id"))
+    association_id = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, association_id)
+    found = await sponsorship_rows.programmes_of(rt.pool, association_id)
     return json_response(Programmes(programmes=as_models(Programme, found)))
 
 
@@ -304,9 +311,10 @@ async def list_programmes(request: web.Request) -> web.Response:
 async def best_sponsors(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, SponsorsQuery)
+    aid = uuid_param(request, "association_id")
+    scope.of(request, aid, q.merchant_id)
     if q.to < q.from_:
         raise Problem(422, "Bad range", "to is before from", reason="bad_range")
-    aid = uuid_param(request, "association_id")
     await merchants.check_in_association(rt.settings, aid, q.merchant_id)
     starts = datetime.combine(q.from_, time(0), PARIS)
     ends = datetime.combine(date.fromordinal(q.to.toordinal() + 1), time(0), PARIS)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from uuid import UUID
 
 from aiohttp import web
 
+from services.crm.adapters import scopes
 from services.crm.domain import statistics_exports as layout
 from services.crm.domain import statistics_figures as fig
+from services.crm.entrypoints.http import scope as access
 from services.crm.entrypoints.http.statistics_models import (
     EXPORTS,
     StatisticsOut,
@@ -18,9 +21,11 @@ from services.crm.entrypoints.http.statistics_models import (
 )
 from services.crm.service import statistics, statistics_exports
 from shared import http, tabular
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import Problem, json_response, read_query, start_download
 from shared.openapi import Routes
-from shared.service import back_office
+from shared.service import Runtime, back_office
 from shared.xlsx import XlsxWriter
 
 routes = Routes()
@@ -30,14 +35,35 @@ FIGURE = "{figure:" + "|".join(EXPORTS) + "}"
 PROBLEMS = "https://comptoir.example/problems/statistics/"
 
 
-def _asked(request: web.Request) -> tuple[fig.Scope, fig.Period]:
+async def _asked(request: web.Request, rt: Runtime) -> tuple[fig.Scope, fig.Period]:
     q = read_query(request, StatisticsQuery)
     try:
-        return fig.scope(q.shop_id, q.merchant_id, q.association_id), fig.period(q.from_, q.to)
+        scope = fig.scope(q.shop_id, q.merchant_id, q.association_id)
+        period = fig.period(q.from_, q.to)
     except fig.RangeRefused as exc:
         raise Problem(
             400, "Invalid statistics query", str(exc), type_=PROBLEMS + exc.reason
         ) from exc
+    await _authorise(request, rt, scope)
+    return scope, period
+
+
+async def _authorise(request: web.Request, rt: Runtime, scope: fig.Scope) -> None:
+    """The network's figures are the operator's; an association's its own (ASSOCIATION); a
+    merchant's, and a shop's, its merchant's back office (MANAGER). A shop's merchant is the
+    one its sales told the statistics: a shop without a sale yet is the operator's alone."""
+    if scope.id is None:
+        authorise(request, Need.OPERATOR)
+    elif scope.kind == "association":
+        authorise(request, Need.ASSOCIATION, scope.id)
+    else:
+        merchant_id: UUID | None = scope.id
+        if scope.kind == "shop":
+            merchant_id = await scopes.merchant_of_shop(rt.pool, scope.id)
+        if merchant_id is None:
+            authorise(request, Need.MANAGER)
+        else:
+            await access.merchant(request, rt, Need.MANAGER, merchant_id)
 
 
 @routes.route(
@@ -50,7 +76,7 @@ def _asked(request: web.Request) -> tuple[fig.Scope, fig.Period]:
 )
 async def get_statistics(request: web.Request) -> web.Response:
     rt = back_office(request)
-    scope, period = _asked(request)
+    scope, period = await _asked(request, rt)
     async with rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         answer = await statistics.figures(conn, scope, period)
     return json_response(
@@ -61,7 +87,7 @@ async def get_statistics(request: web.Request) -> web.Response:
 async def _lines(request: web.Request) -> tuple[str, fig.Period, list[list[object]]]:
     rt = back_office(request)
     name = request.match_info["figure"]
-    scope, period = _asked(request)
+    scope, period = await _asked(request, rt)
     async with rt.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         try:
             return name, period, await statistics_exports.lines(conn, name, scope, period)

@@ -11,12 +11,16 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
+from services.crm.adapters import scopes
 from services.crm.adapters import triggers as trigger_rows
 from services.crm.adapters.vouchers import Vouchers
+from services.crm.entrypoints.http import scope
 from services.crm.entrypoints.http.models import Strict, day_param
 from services.crm.service import triggers
 from services.crm.service.common import Links
 from shared import merchants
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import Text
@@ -112,10 +116,15 @@ class DayRun(BaseModel):
 )
 async def put_trigger(request: web.Request) -> web.Response:
     """A merchant's trigger names one of the association's merchants (asked of cards): 422
-    `merchant_not_in_association` otherwise."""
+    `merchant_not_in_association` otherwise. The association's (ASSOCIATION) or the
+    merchant's (MANAGER), as the body says and, for a trigger changed, as it was."""
     rt = back_office(request)
     trigger_id = uuid_param(request, "trigger_id")
     b = parse_model(await request.read(), TriggerIn, strict=True)
+    was = await scopes.trigger(rt.pool, trigger_id)
+    if was is not None:
+        scope.of(request, *was)
+    scope.of(request, b.association_id, b.merchant_id)
     await merchants.check_in_association(rt.settings, b.association_id, b.merchant_id)
     params = b.params.model_dump(exclude_none=True)
 
@@ -136,7 +145,9 @@ async def put_trigger(request: web.Request) -> web.Response:
 )
 async def list_triggers(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await trigger_rows.of_association(rt.pool, uuid_param(request, "association_id"))
+    association_id = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, association_id)
+    found = await trigger_rows.of_association(rt.pool, association_id)
     return json_response(Triggers(triggers=as_models(Trigger, found)))
 
 
@@ -150,6 +161,7 @@ async def list_triggers(request: web.Request) -> web.Response:
 async def run_trigger_day(request: web.Request) -> web.Response:
     rt = back_office(request)
     trigger = await trigger_rows.one(rt.pool, uuid_param(request, "trigger_id"))
+    scope.of(request, trigger["association_id"], trigger["merchant_id"])
     day = day_param(request)
     if trigger["kind"] not in ("birthday", "we_miss_you", "spacing_out"):
         raise Problem(409, "Not a daily trigger", trigger["kind"], reason="not_daily")
@@ -171,6 +183,7 @@ async def put_cap(request: web.Request) -> web.Response:
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
     b = parse_model(await request.read(), CapIn, strict=True)
+    authorise(request, Need.ASSOCIATION, association_id)
 
     async def work(conn: asyncpg.Connection) -> None:
         await triggers.set_cap(conn, association_id, b.max_messages, b.per_days)
@@ -189,8 +202,8 @@ async def put_cap(request: web.Request) -> web.Response:
 )
 async def put_receipts(request: web.Request) -> web.Response:
     rt = back_office(request)
-    account_id = uuid_param(request, "account_id")
     b = parse_model(await request.read(), ReceiptsIn, strict=True)
+    _, account_id = await scope.customer(request, rt)
 
     async def work(conn: asyncpg.Connection) -> None:
         await triggers.set_receipts(conn, account_id, b.wanted)

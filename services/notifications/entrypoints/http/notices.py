@@ -9,7 +9,11 @@ from aiohttp import web
 from pydantic import BaseModel, Field, RootModel
 
 from services.notifications import service
+from services.notifications.adapters import scopes
 from services.notifications.domain import StatementNotice
+from services.notifications.entrypoints.http import scope
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import json_response, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -35,9 +39,16 @@ class StatementNotices(RootModel[list[StatementNotice]]):
     returns=StatementNotices,
 )
 async def list_notices(request: web.Request) -> web.Response:
-    """Newest first, at most 500, filtered by merchant, association and period."""
+    """Newest first, at most 500, filtered by merchant, association and period. Unfiltered,
+    the network's (the operator's); an association's (ASSOCIATION); a merchant's (MANAGER)."""
     rt = back_office(request)
     q = read_query(request, NoticeQuery)
+    if q.association_id is not None:
+        scope.of(request, q.association_id, q.merchant_id)
+    elif q.merchant_id is not None:
+        await scope.merchant(request, rt.settings, q.merchant_id)
+    else:
+        authorise(request, Need.OPERATOR)
     found = await service.find_notices(rt.pool, q.merchant_id, q.association_id, q.period_start)
     return json_response(StatementNotices(found))
 
@@ -49,5 +60,8 @@ async def list_notices(request: web.Request) -> web.Response:
     returns=StatementNotice,
 )
 async def get_notice(request: web.Request) -> web.Response:
+    """The merchant's (MANAGER)."""
     rt = back_office(request)
-    return json_response(await service.notice(rt.pool, uuid_param(request, "statement_id")))
+    statement_id = uuid_param(request, "statement_id")
+    await scope.found(request, "statement", statement_id, scopes.notice(rt.pool, statement_id))
+    return json_response(await service.notice(rt.pool, statement_id))

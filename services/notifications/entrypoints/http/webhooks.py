@@ -11,7 +11,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from services.notifications.adapters import scopes
 from services.notifications.adapters.webhooks import Delivery, Subscription
+from services.notifications.entrypoints.http import scope
 from services.notifications.entrypoints.webhook_events import live_networks
 from services.notifications.service import webhooks
 from services.notifications.service.webhooks import (
@@ -24,7 +26,7 @@ from shared import merchants
 from shared.db import transaction
 from shared.http import json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
-from shared.service import back_office
+from shared.service import Runtime, back_office
 
 routes = Routes()
 TAG = "webhooks"
@@ -51,6 +53,21 @@ class Deliveries(RootModel[list[Delivery]]):
     pass
 
 
+async def _subscription(request: web.Request, rt: Runtime) -> UUID:
+    """The path's subscription, once its scope is authorised: an association's (ASSOCIATION)
+    or a merchant's (MANAGER); 404 ``unknown_subscription``."""
+    sub_id = uuid_param(request, "subscription_id")
+    await scope.found(request, "subscription", sub_id, scopes.subscription(rt.pool, sub_id))
+    return sub_id
+
+
+async def _delivery(request: web.Request, rt: Runtime) -> UUID:
+    """The path's delivery, once its subscription's scope is authorised."""
+    delivery_id = uuid_param(request, "delivery_id")
+    await scope.found(request, "delivery", delivery_id, scopes.delivery(rt.pool, delivery_id))
+    return delivery_id
+
+
 @routes.route(
     "POST",
     "/v1/webhook-subscriptions",
@@ -66,6 +83,7 @@ async def subscribe(request: web.Request) -> web.Response:
     rt = back_office(request)
     body = parse_model(await request.read(), NewSubscription, strict=True)
     development = rt.settings.env == "development"
+    scope.of(request, body.association_id, body.merchant_id)
     await merchants.check_in_association(rt.settings, body.association_id, body.merchant_id)
 
     async def work(conn: asyncpg.Connection) -> Subscribed:
@@ -87,6 +105,7 @@ async def subscribe(request: web.Request) -> web.Response:
 async def list_subscriptions(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, SubscriptionQuery)
+    scope.of(request, q.association_id, q.merchant_id)
     found = await webhooks.subscriptions_of(rt.pool, q.association_id, q.merchant_id)
     return json_response(Subscriptions(found))
 
@@ -94,9 +113,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 @routes.route("GET", _SUB, summary="One subscription", returns=Subscription, tag=TAG)
 async def get_subscription(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(
-        await webhooks.subscription(rt.pool, uuid_param(request, "subscription_id"))
-    )
+    return json_response(await webhooks.subscription(rt.pool, await _subscription(request, rt)))
 
 
 @routes.route(
@@ -108,7 +125,7 @@ async def get_subscription(request: web.Request) -> web.Response:
 )
 async def delete_subscription(request: web.Request) -> web.Response:
     rt = back_office(request)
-    sub_id = uuid_param(request, "subscription_id")
+    sub_id = await _subscription(request, rt)
 
     async def work(conn: asyncpg.Connection) -> Subscription:
         return await webhooks.unsubscribe(conn, sub_id)
@@ -127,7 +144,7 @@ async def delete_subscription(request: web.Request) -> web.Response:
 )
 async def rotate_secret(request: web.Request) -> web.Response:
     rt = back_office(request)
-    sub_id = uuid_param(request, "subscription_id")
+    sub_id = await _subscription(request, rt)
     keep = timedelta(hours=rt.settings.webhook_rotation_hours)
 
     async def work(conn: asyncpg.Connection) -> Rotated:
@@ -147,7 +164,7 @@ async def rotate_secret(request: web.Request) -> web.Response:
 async def list_deliveries(request: web.Request) -> web.Response:
     rt = back_office(request)
     q = read_query(request, DeliveryQuery)
-    sub_id = uuid_param(request, "subscription_id")
+    sub_id = await _subscription(request, rt)
     return json_response(Deliveries(await webhooks.deliveries(rt.pool, sub_id, q.status, q.limit)))
 
 
@@ -160,7 +177,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
 )
 async def get_delivery(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(await webhooks.log(rt.pool, uuid_param(request, "delivery_id")))
+    return json_response(await webhooks.log(rt.pool, await _delivery(request, rt)))
 
 
 @routes.route(
@@ -173,7 +190,7 @@ async def get_delivery(request: web.Request) -> web.Response:
 )
 async def replay(request: web.Request) -> web.Response:
     rt = back_office(request)
-    delivery_id = uuid_param(request, "delivery_id")
+    delivery_id = await _delivery(request, rt)
 
     async def work(conn: asyncpg.Connection) -> DeliveryLog:
         return await webhooks.replay(conn, delivery_id)
