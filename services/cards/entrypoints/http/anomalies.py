@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from services.cards.adapters import reports
 from services.cards.domain.card_checks import AnomalyKind
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_models
 from shared.http import json_response, read_query
 from shared.openapi import Routes
@@ -63,6 +65,7 @@ async def list_anomalies(request: web.Request) -> web.Response:
     `bad_certificate`, `unknown_key_version` or `unknown_card` transaction was not booked; the
     others were."""
     rt = back_office(request)
+    authorise(request, Need.OPERATOR)  # every association's cards
     q = read_query(request, AnomalyQuery)
     rows = await reports.anomalies(rt.pool, q.card_number, q.kind, q.before, q.limit)
     anomalies = as_models(CardAnomaly, rows)
