@@ -692,9 +692,9 @@ ROWS: list[Row] = [
     Row(
         "GET",
         "/v1/card-anomalies",
-        Need.OPERATOR,
-        lambda t: _rq("/v1/card-anomalies"),
-        no_association,
+        Need.ASSOCIATION,  # one association's shops; all of them: the operator's
+        lambda t: _rq("/v1/card-anomalies", association_id=_q(t)),
+        association_only,
     ),
     Row(
         "GET",

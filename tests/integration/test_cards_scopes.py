@@ -86,18 +86,21 @@ async def test_a_card_is_reached_by_its_holder_and_its_network_s_front_desks_onl
     assert r.status == 200, r
 
 
-async def test_the_offline_lines_check_is_the_operator_s_unless_filtered_by_association(
-    make_network: NetworkFactory, http: aiohttp.ClientSession
+@pytest.mark.parametrize(
+    "path", ["/v1/card-transactions/reconciliation?settle_s=0", "/v1/card-anomalies?limit=5"]
+)
+async def test_a_network_wide_listing_is_the_operator_s_unless_filtered_by_association(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, path: str
 ) -> None:
     a, b = await make_network(merchants=1), await make_network(merchants=1)
     admin = _as(http, Principal("treasurer", "association_admin", a.association_id))
-    url = f"{CARDS}/v1/card-transactions/reconciliation"
+    url = f"{CARDS}{path}"
 
-    assert _refused(await admin.call("GET", f"{url}?settle_s=0"))
-    r = await admin.call("GET", f"{url}?settle_s=0&association_id={a.association_id}")
+    assert _refused(await admin.call("GET", url))
+    r = await admin.call("GET", f"{url}&association_id={a.association_id}")
     assert r.status == 200, r
-    assert _refused(await admin.call("GET", f"{url}?settle_s=0&association_id={b.association_id}"))
-    r = await a.admin.call("GET", f"{url}?settle_s=0")  # the operator: every association
+    assert _refused(await admin.call("GET", f"{url}&association_id={b.association_id}"))
+    r = await a.admin.call("GET", url)  # the operator: every association
     assert r.status == 200, r
 
 

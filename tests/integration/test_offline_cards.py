@@ -337,6 +337,11 @@ async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
     found = await world.anomalies(card_number=card.number, kind="clone")
     assert len(found) == 1 and found[0]["terminal_id"] == str(b.terminal_id)
     assert not found[0]["booked"]
+    # The association's administrator sees it among its shops' anomalies; another's, not.
+    mine = str(world.net.association_id)
+    assert await world.anomalies(card_number=card.number, association_id=mine) == found
+    elsewhere = str(uuid.uuid4())
+    assert await world.anomalies(card_number=card.number, association_id=elsewhere) == []
     held = await world.held(terminal_id=str(b.terminal_id))
     assert [(x["seq"], x["reasons"], x["status"]) for x in held] == [
         (forged.seq, ["clone"], "held")

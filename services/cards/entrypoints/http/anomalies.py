@@ -24,6 +24,11 @@ routes = Routes()
 
 
 class AnomalyQuery(BaseModel):
+    association_id: UUID | None = Field(
+        default=None,
+        description="the anomalies at this association's shops (its administrator may ask); "
+        "absent: every association's, the operator's",
+    )
     card_number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
     kind: AnomalyKind | None = None
     before: int | None = Field(
@@ -65,9 +70,14 @@ async def list_anomalies(request: web.Request) -> web.Response:
     `bad_certificate`, `unknown_key_version` or `unknown_card` transaction was not booked; the
     others were."""
     rt = back_office(request)
-    authorise(request, Need.OPERATOR)  # every association's cards
     q = read_query(request, AnomalyQuery)
-    rows = await reports.anomalies(rt.pool, q.card_number, q.kind, q.before, q.limit)
+    if q.association_id is None:
+        authorise(request, Need.OPERATOR)  # every association's shops
+    else:
+        authorise(request, Need.ASSOCIATION, q.association_id)
+    rows = await reports.anomalies(
+        rt.pool, q.card_number, q.kind, q.before, q.limit, q.association_id
+    )
     anomalies = as_models(CardAnomaly, rows)
     more = len(anomalies) == q.limit
     return json_response(AnomalyPage(anomalies=anomalies, next=anomalies[-1].id if more else None))
