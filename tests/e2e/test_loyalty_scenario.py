@@ -240,7 +240,6 @@ async def test_the_rules_and_the_card_life_cycle_as_written(
                 "adjustment_id": str(uuid.uuid4()),
                 "amount_cents": -400,
                 "bucket": "available",
-                "actor": "claire@rue-du-marche",
                 "reason": f"sale {sale1} cancelled after its reward was spent",
             },
         )

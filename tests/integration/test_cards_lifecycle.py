@@ -551,7 +551,7 @@ async def test_a_dormant_card_reactivated_loses_its_pending_rewards_once(
     assert (lost["reference_id"], lost["card_number"], lost["actor"]) == (
         reference,
         number,
-        "back-office",
+        "operator:bootstrap",  # who signed in: the tests' admin token
     )
 
     adjusted = await events.wait(

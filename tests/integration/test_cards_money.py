@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from shared import clock
+from shared.access import Principal, dev_token
 from shared.client import AdminClient, Reply
 from shared.rules.codes import (
     ALPHABET,
@@ -358,23 +359,40 @@ async def test_an_adjustment_may_take_the_cagnotte_below_zero_and_is_audited(
         "adjustment_id": str(adjustment_id),
         "amount_cents": -800,
         "bucket": "available",
-        "actor": "claire@back-office",
         "reason": "sale 42 returned after its reward was spent",
     }
-    first = await money.admin.call("POST", url, adjustment)
+    # Who corrects is who signed in (issue 15): the association's administrator here; a
+    # merchant's manager, the holder or another association's administrator may not.
+    aid = money.association_id
+    claire = AdminClient(http, dev_token(Principal("claire@back-office", "association_admin", aid)))
+    for outsider in (
+        Principal("m", "manager", aid, money.merchants[0]),
+        Principal("h", "cardholder", aid, account_id=account),
+        Principal("o", "association_admin", uuid.uuid4()),
+    ):
+        r = await AdminClient(http, dev_token(outsider)).call("POST", url, adjustment)
+        assert (r.status, r.body["reason"]) == (403, "out_of_scope"), (outsider, r)
+    first = await claire.call("POST", url, adjustment)
     assert first.status == 201, first
     assert (first.body["balance_after_cents"], first.body["negative"]) == (-300, True)
-    repeat = await money.admin.call("POST", url, adjustment)
+    assert first.body["actor"] == "claire@back-office"
+    repeat = await money.admin.call("POST", url, adjustment)  # a retry by another: the same
     assert repeat.status == 200 and repeat.body == first.body, repeat
     assert await _available(db, account) == -300
 
-    for wrong in ({"reason": "oops"}, {"actor": "  "}, {"amount_cents": 0}, {"bucket": "units"}):
-        refused = await money.admin.call(
+    wrongs: list[dict[str, Any]] = [
+        {"reason": "oops"},
+        {"actor": "claire"},  # the body no longer says who
+        {"amount_cents": 0},
+        {"bucket": "units"},
+    ]
+    for wrong in wrongs:
+        refused = await claire.call(
             "POST", url, adjustment | {"adjustment_id": str(uuid.uuid4())} | wrong
         )
         assert refused.status == 422, (wrong, refused)
-    missing = {k: v for k, v in adjustment.items() if k != "actor"}
-    assert (await money.admin.call("POST", url, missing)).status == 422
+    missing = {k: v for k, v in adjustment.items() if k != "reason"}
+    assert (await claire.call("POST", url, missing)).status == 422
     unknown = await money.admin.call(
         "POST", money.url(f"/v1/accounts/{uuid.uuid4()}/adjustments"), adjustment
     )
@@ -560,7 +578,6 @@ async def test_clearing_books_the_voucher_the_load_and_the_adjustment(
             "adjustment_id": str(adjustment_id),
             "amount_cents": -200,
             "bucket": "available",
-            "actor": "test",
             "reason": "wrong amount typed at the till",
         },
     )

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from shared import clock
+from shared.access import Principal, dev_token
 from shared.client import AdminClient, Reply
 from shared.contracts import PartnerRegistered
 from shared.events import Event, new_event, pack, unpack
@@ -420,10 +421,16 @@ async def test_a_donation_moves_the_available_cagnotte_once_and_is_announced_wit
         "donation_id": str(donation_id),
         "partner_id": str(club),
         "amount_cents": 500,
-        "actor": "member",
     }
+    # The member gives from their own space: the actor recorded is who signed in, never a
+    # field of the body (issue 15).
+    member = AdminClient(
+        http, dev_token(Principal("member", "cardholder", aid, account_id=account))
+    )
+    said = await member.call("POST", url, donation | {"actor": "someone else"})
+    assert (said.status, said.body["reason"]) == (422, "malformed"), said
 
-    first = await admin.call("POST", url, donation)
+    first = await member.call("POST", url, donation)
     assert first.status == 201, first
     assert first.body == first.body | {
         "donation_id": str(donation_id),
@@ -432,10 +439,10 @@ async def test_a_donation_moves_the_available_cagnotte_once_and_is_announced_wit
         "amount_cents": 500,
         "balance_cents": 1500,
     }
-    repeat = await admin.call("POST", url, donation)
+    repeat = await admin.call("POST", url, donation)  # another one retrying: the same donation
     assert repeat.status == 200 and repeat.body == first.body, repeat
     assert await _available(db, account) == 1500
-    for other_terms in ({"amount_cents": 600}, {"partner_id": str(school)}, {"actor": "x"}):
+    for other_terms in ({"amount_cents": 600}, {"partner_id": str(school)}):
         reused = await admin.call("POST", url, donation | other_terms)
         assert reused.status == 409 and reused.body["reason"] == "id_reused", reused
 

@@ -22,6 +22,8 @@ import pytest
 import pytest_asyncio
 
 from shared import clock
+from shared.access import Principal, dev_token
+from shared.client import AdminClient
 from shared.contracts import CardTransaction, CardTransactionsSynced, card_transaction_id
 from shared.events import BATCH_CONTENT_TYPE, Event, new_event, pack, unpack
 from tests import harness
@@ -155,8 +157,11 @@ class World:
             assert r.status == 200, await r.text()
             return list((await r.json())["lines"])
 
-    async def decide(self, line_id: int, decision: str, **body: Any) -> Any:
-        return await self.net.admin.call(
+    async def decide(self, line_id: int, decision: str, by: str, **body: Any) -> Any:
+        """Decided by ``by``, the association's administrator signed in (issue 15: the actor
+        recorded is the principal's, not the body's)."""
+        treasurer = Principal(by, "association_admin", self.net.association_id)
+        return await AdminClient(self.http, dev_token(treasurer)).call(
             "POST", f"{CARDS}/v1/card-quarantine/{line_id}/{decision}", body
         )
 
@@ -332,6 +337,11 @@ async def test_a_cloned_card_spending_at_two_shops_is_caught_and_blacklisted(
     found = await world.anomalies(card_number=card.number, kind="clone")
     assert len(found) == 1 and found[0]["terminal_id"] == str(b.terminal_id)
     assert not found[0]["booked"]
+    # The association's administrator sees it among its shops' anomalies; another's, not.
+    mine = str(world.net.association_id)
+    assert await world.anomalies(card_number=card.number, association_id=mine) == found
+    elsewhere = str(uuid.uuid4())
+    assert await world.anomalies(card_number=card.number, association_id=elsewhere) == []
     held = await world.held(terminal_id=str(b.terminal_id))
     assert [(x["seq"], x["reasons"], x["status"]) for x in held] == [
         (forged.seq, ["clone"], "held")
@@ -429,13 +439,13 @@ async def test_a_reward_the_rules_do_not_give_is_held_until_approved(
     [line] = await world.held(status="held", reason="reward_mismatch")
     assert (line["transaction_id"], line["card_number"]) == (str(greedy_id), card.number)
 
-    r = await world.decide(line["id"], "approve", actor="treasurer", reason="promotion by phone")
+    r = await world.decide(line["id"], "approve", by="treasurer", reason="promotion by phone")
     assert r.status == 200, r
     assert (r.body["status"], r.body["decided_by"]) == ("approved", "treasurer")
     assert (await world.account(card.number))["balance_cents"] == card.available == 500
     await eventually(lambda: _has_entry(db, greedy_id), what="clearing booking the approved line")
     await assert_books_agree(db, world.net.association_id)
-    again = await world.decide(line["id"], "reject", actor="x", reason="changed my mind",
+    again = await world.decide(line["id"], "reject", by="x", reason="changed my mind",
                                card_at_fault=False)  # fmt: skip
     assert (again.status, again.body["reason"]) == (409, "already_decided")
 
@@ -591,7 +601,7 @@ async def test_rejecting_the_line_of_a_card_at_fault_blocks_the_card_and_books_n
     await world.handled(db, chunk)
     [line] = await world.held()
     r = await world.decide(
-        line["id"], "reject", actor="treasurer", reason="forged certificate", card_at_fault=True
+        line["id"], "reject", by="treasurer", reason="forged certificate", card_at_fault=True
     )
     assert r.status == 200, r
     assert (r.body["status"], r.body["card_blocked"]) == ("rejected", True)
@@ -600,7 +610,7 @@ async def test_rejecting_the_line_of_a_card_at_fault_blocks_the_card_and_books_n
     account = await world.account(card.number)
     assert account["balance_cents"] == 100
     assert account["card"]["status"] == "cloned" and account["card"]["blacklisted"]
-    refused = await world.decide(line["id"], "approve", actor="x", reason="too late now")
+    refused = await world.decide(line["id"], "approve", by="x", reason="too late now")
     assert (refused.status, refused.body["reason"]) == (409, "already_decided")
 
 

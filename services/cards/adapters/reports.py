@@ -62,17 +62,26 @@ async def per_account(
 
 
 async def anomalies(
-    pool: asyncpg.Pool, card_number: str | None, kind: str | None, before: int | None, limit: int
+    pool: asyncpg.Pool,
+    card_number: str | None,
+    kind: str | None,
+    before: int | None,
+    limit: int,
+    association_id: UUID | None = None,
 ) -> list[asyncpg.Record]:
-    """Newest first, filtered by card number and kind, below the id ``before`` (paging)."""
+    """Newest first, filtered by card number, kind and the association of the terminal's
+    merchant, below the id ``before`` (paging)."""
     rows: list[asyncpg.Record] = await pool.fetch(
         """SELECT * FROM card_anomalies
            WHERE ($1::text IS NULL OR card_number = $1) AND ($2::text IS NULL OR kind = $2)
              AND ($3::bigint IS NULL OR id < $3)
+             AND ($5::uuid IS NULL
+                  OR merchant_id IN (SELECT id FROM merchants WHERE association_id = $5))
            ORDER BY id DESC LIMIT $4""",
         card_number,
         kind,
         before,
         limit,
+        association_id,
     )
     return rows

@@ -11,7 +11,6 @@ from shared.http import Problem
 
 SOURCE = "cards"
 PROBLEMS = "https://comptoir.dev/problems/"
-ACTOR = "back-office"
 
 
 def event(data: EventData, subject: str) -> Event[Any]:

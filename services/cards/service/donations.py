@@ -42,10 +42,10 @@ class Donation:
 
 @use_case
 async def donate(
-    pool: asyncpg.Pool, account_id: UUID, body: DonationIn, window: DateWindow
+    pool: asyncpg.Pool, account_id: UUID, body: DonationIn, window: DateWindow, actor: str
 ) -> Donation:
     """``amount_cents`` leaves the account's available cagnotte for the partner (clearing owes
-    it to the partner until the monthly settlement)."""
+    it to the partner until the monthly settlement); ``actor`` is who signed in to record it."""
     async with pool.acquire() as conn, conn.transaction():
         # Requests with the same id run one after the other: the second sees the first's entry.
         await money_db.serialise(conn, f"cards.donation:{body.donation_id}")
@@ -75,23 +75,24 @@ async def donate(
                 body.donation_id,
                 [Movement("donation", "available", -body.amount_cents)],
                 now,
-                actor=body.actor,
+                actor=actor,
                 note=note,
                 partner_id=body.partner_id,
             )
         except Overdrawn as exc:  # cannot happen under the account's lock; refused all the same
             raise insufficient from exc
         balance = posted.balances_after[0]
-        await money_db.announce(conn, _adjusted(body, account, balance, note, now))
+        await money_db.announce(conn, _adjusted(body, account, balance, note, now, actor))
     return Donation(
         body.donation_id, account_id, body.partner_id, body.amount_cents, balance, now, True
     )
 
 
 def _first(done: asyncpg.Record, account_id: UUID, body: DonationIn) -> Donation:
-    """What the first request with this id booked, if it had the same terms; else 409."""
-    terms = (account_id, body.partner_id, -body.amount_cents, body.actor)
-    if not rules.same_terms(done, ("account_id", "partner_id", "amount_cents", "actor"), terms):
+    """What the first request with this id booked, if it had the same terms; else 409. Who
+    retries it is no term: the first one's actor stays recorded."""
+    terms = (account_id, body.partner_id, -body.amount_cents)
+    if not rules.same_terms(done, ("account_id", "partner_id", "amount_cents"), terms):
         raise rules.refuse_id_reused("donation", body.donation_id)
     return Donation(
         body.donation_id,
@@ -105,7 +106,7 @@ def _first(done: asyncpg.Record, account_id: UUID, body: DonationIn) -> Donation
 
 
 def _adjusted(
-    body: DonationIn, account: asyncpg.Record, balance: int, note: str, at: datetime
+    body: DonationIn, account: asyncpg.Record, balance: int, note: str, at: datetime, actor: str
 ) -> AccountAdjusted:
     return AccountAdjusted(
         movement_id=body.donation_id,
@@ -117,7 +118,7 @@ def _adjusted(
         bucket="available",
         amount_cents=-body.amount_cents,
         balance_cents=balance,
-        actor=body.actor,
+        actor=actor,
         reason=note,
         occurred_at=at,
     )

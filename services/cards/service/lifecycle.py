@@ -19,7 +19,7 @@ from services.cards.adapters import accounts, cagnotte, cards, serials
 from services.cards.domain import cards as rules
 from services.cards.domain.cards import Refused
 from services.cards.service import blacklist
-from services.cards.service.common import ACTOR, event, problem
+from services.cards.service.common import event, problem
 from services.cards.service.issuance import card_issued, check_merchant
 from services.cards.service.views import BlacklistChange, Card, card
 from shared import clock, db, outbox
@@ -66,9 +66,10 @@ class Reactivated:
     blacklist_change: BlacklistChange | None
 
 
-async def reactivate(pool: asyncpg.Pool, number: str) -> Reactivated:
+async def reactivate(pool: asyncpg.Pool, number: str, actor: str) -> Reactivated:
     """A dormant card forfeits its account's pending rewards (a ``pending_lost`` entry, once per
-    dormant spell) and the visits counted towards them; a lost card found again is active."""
+    dormant spell, recorded with the signed-in ``actor``) and the visits counted towards them;
+    a lost card found again is active."""
 
     async def work(
         conn: asyncpg.Connection,
@@ -96,7 +97,7 @@ async def reactivate(pool: asyncpg.Pool, number: str) -> Reactivated:
                 [forfeit.movement],
                 now,
                 card_number=number,
-                actor=ACTOR,
+                actor=actor,
                 note="dormant card reactivated: its pending rewards are lost",
             )
             if not posted.already:
@@ -114,7 +115,7 @@ async def reactivate(pool: asyncpg.Pool, number: str) -> Reactivated:
                             bucket="pending",
                             amount_cents=forfeit.movement.amount,
                             balance_cents=posted.balances_after[0],
-                            actor=ACTOR,
+                            actor=actor,
                             reason="dormant card reactivated",
                             occurred_at=now,
                         ),

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_v
 
 from services.cards.domain.cards import MAX_BATCH
 from shared.contracts import MAX_SALE_CENTS
-from shared.fields import CardNumber, Text, UtcInstant
+from shared.fields import CardNumber, UtcInstant
 from shared.http import In
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
@@ -89,7 +89,6 @@ class AdjustmentIn(In):
         ge=-MAX_SALE_CENTS, le=MAX_SALE_CENTS, description="signed, not zero: > 0 credits"
     )
     bucket: Literal["available", "pending", "stored_value"]
-    actor: Text = Field(description="who makes the correction")
     reason: Reason = Field(description="why (at least 5 characters)")
 
     @model_validator(mode="after")
@@ -153,7 +152,6 @@ class DonationIn(In):
     donation_id: UUID = Field(description="chosen by the client: the same id again is a retry")
     partner_id: UUID = Field(description="an active partner of the account's association")
     amount_cents: int = Field(gt=0, le=MAX_SALE_CENTS, description="taken from the available")
-    actor: Text | None = Field(default=None, description="who records it (member, back office)")
     occurred_at: UtcInstant | None = Field(
         default=None,
         description="when the member gave it (a form signed in the shop, keyed in later); "

@@ -34,6 +34,7 @@ class Booked:
     balance_after_cents: int
     occurred_at: datetime
     fresh: bool  # booked by this request
+    actor: str | None = None  # an adjustment's: who made it (the first request's, on a retry)
 
 
 @use_case
@@ -84,7 +85,9 @@ def _loaded(body: LoadIn, card: Any, balance: int, at: datetime) -> AccountAdjus
     )
 
 
-def _adjusted(body: AdjustmentIn, account: Any, balance: int, at: datetime) -> AccountAdjusted:
+def _adjusted(
+    body: AdjustmentIn, account: Any, balance: int, at: datetime, actor: str
+) -> AccountAdjusted:
     return AccountAdjusted(
         movement_id=body.adjustment_id,
         kind="adjustment",
@@ -94,7 +97,7 @@ def _adjusted(body: AdjustmentIn, account: Any, balance: int, at: datetime) -> A
         bucket=body.bucket,
         amount_cents=body.amount_cents,
         balance_cents=balance,
-        actor=body.actor,
+        actor=actor,
         reason=body.reason,
         occurred_at=at,
     )
@@ -108,13 +111,15 @@ def _booked(done: Any) -> Booked:
         done["balance_after_cents"],
         done["occurred_at"],
         fresh=False,
+        actor=done["actor"],
     )
 
 
 @use_case
-async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn) -> Booked:
-    """A signed entry on one bucket, with who made it and why; history is never edited. The
-    only entry that may take a balance below zero (an account over-redeemed before a return)."""
+async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn, actor: str) -> Booked:
+    """A signed entry on one bucket, with who made it (``actor``, the signed-in person) and
+    why; history is never edited. The only entry that may take a balance below zero (an
+    account over-redeemed before a return)."""
     async with pool.acquire() as conn, conn.transaction():
         await db.serialise(conn, f"cards.adjustment:{body.adjustment_id}")
         account = await cagnotte.lock(conn, account_id)
@@ -122,8 +127,9 @@ async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn) -> Bo
             raise Problem(404, "Unknown account", f"no account {account_id}")
         done = await db.movement(conn, "adjustment", body.adjustment_id)
         if done is not None:
-            columns = ("account_id", "bucket", "amount_cents", "actor", "note")
-            terms = (account_id, body.bucket, body.amount_cents, body.actor, body.reason)
+            # Who retries it is no term: the first one's actor stays recorded.
+            columns = ("account_id", "bucket", "amount_cents", "note")
+            terms = (account_id, body.bucket, body.amount_cents, body.reason)
             if not rules.same_terms(done, columns, terms):
                 raise rules.refuse_id_reused("adjustment", body.adjustment_id)
             return _booked(done)
@@ -134,12 +140,12 @@ async def adjust(pool: asyncpg.Pool, account_id: UUID, body: AdjustmentIn) -> Bo
             body.adjustment_id,
             [Movement("adjustment", body.bucket, body.amount_cents)],
             now,
-            actor=body.actor,
+            actor=actor,
             note=body.reason,
         )
         balance = posted.balances_after[0]
-        await db.announce(conn, _adjusted(body, account, balance, now))
-        return Booked(account_id, None, body.amount_cents, balance, now, True)
+        await db.announce(conn, _adjusted(body, account, balance, now, actor))
+        return Booked(account_id, None, body.amount_cents, balance, now, True, actor)
 
 
 async def adjustments(pool: asyncpg.Pool, account_id: UUID) -> list[asyncpg.Record]:

@@ -13,8 +13,10 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, RootModel
 
+from services.cards.entrypoints.http import scoped
 from services.cards.service import account_promotions
 from services.cards.service.catalogue_models import AwareInstant, MultiplierIn, MultiplierOut
+from shared.access import Need
 from shared.http import In, json_response, read_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -76,14 +78,18 @@ def _out(r: asyncpg.Record) -> AccountPromotionOut:
 async def put_account_promotion(request: web.Request) -> web.Response:
     """The account's sales from `starts_at` to `ends_at` earn their rate multiplied (with the
     catalogue's promotions, within the 100 % and the legal caps); a chip card's sales offline
-    earn the normal rate (the terminal does not know it)."""
+    earn the normal rate (the terminal does not know it). One merchant's offer is its
+    manager's to grant (at its cost); every merchant's, the association's."""
     rt = back_office(request)
+    account_id = uuid_param(request, "account_id")
     b = await read_model(request, AccountPromotionIn)
+    need = scoped.by_merchant(b.merchant_id)
+    await scoped.account(request, rt.pool, need, account_id, b.merchant_id)
     m = b.multiplier
     done = await account_promotions.grant(
         rt.pool,
         uuid_param(request, "promotion_id"),
-        uuid_param(request, "account_id"),
+        account_id,
         b.merchant_id,
         b.reason,
         b.starts_at,
@@ -102,5 +108,7 @@ async def put_account_promotion(request: web.Request) -> web.Response:
 )
 async def list_account_promotions(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await account_promotions.of_account(rt.pool, uuid_param(request, "account_id"))
+    account_id = uuid_param(request, "account_id")
+    await scoped.account(request, rt.pool, Need.HOLDER, account_id)
+    found = await account_promotions.of_account(rt.pool, account_id)
     return json_response(AccountPromotions([_out(r) for r in found]))

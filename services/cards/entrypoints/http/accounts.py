@@ -11,10 +11,13 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from services.cards.domain import identifiers
 from services.cards.domain.identifiers import Kind as IdentifierKind
+from services.cards.entrypoints.http import scoped
 from services.cards.entrypoints.http.common import optional_body
 from services.cards.service import accounts
 from services.cards.service.views import Account, AccountDetail, LinkedIdentifier
 from shared import clock
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import EmailAddress, Name, PhoneNumber, Title
 from shared.http import In, Problem, json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
@@ -86,6 +89,7 @@ async def find_account(request: web.Request) -> web.Response:
     """Give exactly one of `phone`, `email`, `card`, `token`."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.HOLDER, aid)  # the network's front desks find any of its customers
     q = read_query(request, AccountLookup)
     given = {k: v for k, v in q.model_dump().items() if v is not None}
     if len(given) != 1:
@@ -115,7 +119,9 @@ async def find_account(request: web.Request) -> web.Response:
 )
 async def get_account(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(await accounts.detail(rt.pool, uuid_param(request, "account_id")))
+    account_id = uuid_param(request, "account_id")
+    await scoped.account(request, rt.pool, Need.HOLDER, account_id)
+    return json_response(await accounts.detail(rt.pool, account_id))
 
 
 @routes.route(
@@ -133,6 +139,7 @@ async def patch_account(request: web.Request) -> web.Response:
     file (`account.details_corrected.v1`) and tells the other services, as for its own."""
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
+    await scoped.account(request, rt.pool, Need.HOLDER, account_id)
     body = await optional_body(request, AccountPatch)
     changes = {f: getattr(body, f) for f in body.model_fields_set}
     return json_response(await accounts.patch(rt.pool, account_id, changes))
@@ -153,6 +160,7 @@ async def link_identifier(request: web.Request) -> web.Response:
     account of the association has it."""
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
+    await scoped.account(request, rt.pool, Need.HOLDER, account_id)
     body = parse_model(await request.read(), IdentifierIn)
     try:
         value = (

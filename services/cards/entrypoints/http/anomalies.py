@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from services.cards.adapters import reports
 from services.cards.domain.card_checks import AnomalyKind
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_models
 from shared.http import json_response, read_query
 from shared.openapi import Routes
@@ -22,6 +24,11 @@ routes = Routes()
 
 
 class AnomalyQuery(BaseModel):
+    association_id: UUID | None = Field(
+        default=None,
+        description="the anomalies at this association's shops (its administrator may ask); "
+        "absent: every association's, the operator's",
+    )
     card_number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
     kind: AnomalyKind | None = None
     before: int | None = Field(
@@ -64,7 +71,13 @@ async def list_anomalies(request: web.Request) -> web.Response:
     others were."""
     rt = back_office(request)
     q = read_query(request, AnomalyQuery)
-    rows = await reports.anomalies(rt.pool, q.card_number, q.kind, q.before, q.limit)
+    if q.association_id is None:
+        authorise(request, Need.OPERATOR)  # every association's shops
+    else:
+        authorise(request, Need.ASSOCIATION, q.association_id)
+    rows = await reports.anomalies(
+        rt.pool, q.card_number, q.kind, q.before, q.limit, q.association_id
+    )
     anomalies = as_models(CardAnomaly, rows)
     more = len(anomalies) == q.limit
     return json_response(AnomalyPage(anomalies=anomalies, next=anomalies[-1].id if more else None))

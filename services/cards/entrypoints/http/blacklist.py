@@ -7,6 +7,8 @@ from pydantic import BaseModel, Field
 
 from services.cards.service import blacklist
 from services.cards.service.blacklist import BlacklistPage
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import json_response, read_query
 from shared.openapi import Routes
 from shared.service import back_office
@@ -32,5 +34,6 @@ async def get_blacklist(request: web.Request) -> web.Response:
     """The changes with a version above `since`, in version order, at most `limit`. Apply them,
     then ask again with `since=next` while `next` is not null; then hold `version`."""
     rt = back_office(request)
+    authorise(request, Need.OPERATOR)  # every association's: the terminals' service fetches it
     q = read_query(request, BlacklistQuery)
     return json_response(await blacklist.page(rt.pool, q.since, q.limit))

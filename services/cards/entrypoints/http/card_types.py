@@ -7,7 +7,9 @@ from uuid import UUID
 
 from aiohttp import web
 
+from services.cards.adapters import scopes
 from services.cards.domain.dry_run import DryRun
+from services.cards.entrypoints.http import scoped
 from services.cards.service import card_types
 from services.cards.service.catalogue_models import (
     AcceptanceOut,
@@ -24,6 +26,8 @@ from services.cards.service.catalogue_models import (
     StepOut,
     VisitThresholdOut,
 )
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_model, as_models
 from shared.http import json_response, read_model, read_query, uuid_param
 from shared.openapi import Routes
@@ -53,6 +57,8 @@ async def put_card_type(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     ctid = uuid_param(request, "card_type_id")
+    authorise(request, Need.ASSOCIATION, aid)
+    scoped.held_elsewhere(request, Need.ASSOCIATION, await scopes.card_type(rt.pool, ctid), aid)
     body = await read_model(request, CardTypeIn)
     row = await card_types.put_card_type(rt.pool, aid, ctid, body)
     return json_response(as_model(CardTypeOut, row), 201 if row["created"] else 200)
@@ -67,7 +73,9 @@ async def put_card_type(request: web.Request) -> web.Response:
 )
 async def list_card_types(request: web.Request) -> web.Response:
     rt = back_office(request)
-    rows = await card_types.list_card_types(rt.pool, uuid_param(request, "association_id"))
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, aid)
+    rows = await card_types.list_card_types(rt.pool, aid)
     return json_response(CardTypes(as_models(CardTypeOut, rows)))
 
 
@@ -80,9 +88,9 @@ async def list_card_types(request: web.Request) -> web.Response:
 )
 async def get_card_type(request: web.Request) -> web.Response:
     rt = back_office(request)
-    row, rates, acceptances = await card_types.get_card_type(
-        rt.pool, uuid_param(request, "card_type_id")
-    )
+    ctid = uuid_param(request, "card_type_id")
+    await scoped.card_type(request, rt.pool, Need.NETWORK, ctid)
+    row, rates, acceptances = await card_types.get_card_type(rt.pool, ctid)
     detail = {
         **dict(row),
         "rates": [dict(r) for r in rates],
@@ -106,6 +114,7 @@ async def put_rate(request: web.Request) -> web.Response:
     rt = back_office(request)
     ctid = uuid_param(request, "card_type_id")
     mid = uuid_param(request, "merchant_id")
+    await scoped.card_type(request, rt.pool, Need.ASSOCIATION, ctid, mid)
     body = await read_model(request, RateIn)
     row = await card_types.put_rate(rt.pool, ctid, mid, body)
     return json_response(as_model(RateOut, row), 201 if row["created"] else 200)
@@ -122,13 +131,17 @@ async def delete_rate(request: web.Request) -> web.Response:
     rt = back_office(request)
     ctid = uuid_param(request, "card_type_id")
     mid = uuid_param(request, "merchant_id")
+    await scoped.card_type(request, rt.pool, Need.ASSOCIATION, ctid, mid)
     return json_response(as_model(RateOut, await card_types.delete_rate(rt.pool, ctid, mid)))
 
 
 def _acceptance(request: web.Request) -> tuple[UUID, UUID, UUID | None]:
+    """The accepting association decides: its merchants honour the card, at their cost."""
     ctid = uuid_param(request, "card_type_id")
     aid = uuid_param(request, "association_id")
-    return ctid, aid, read_query(request, AcceptanceQuery).merchant_id
+    mid = read_query(request, AcceptanceQuery).merchant_id
+    authorise(request, Need.ASSOCIATION, aid, mid)
+    return ctid, aid, mid
 
 
 @routes.route(
@@ -217,4 +230,5 @@ async def dry_run(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     body = await read_model(request, DryRunIn)
+    authorise(request, Need.STAFF, aid, body.merchant_id)  # the front desk's "why this reward"
     return json_response(_dry_run_out(await card_types.run_dry(rt.pool, aid, body)))

@@ -8,10 +8,14 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import Field
 
+from services.cards.adapters import scopes
 from services.cards.domain.cards import MAX_BATCH
+from services.cards.entrypoints.http import scoped
 from services.cards.entrypoints.http.common import card_param
 from services.cards.service import issuance, lifecycle
 from services.cards.service.views import Batch, Card
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import Name, PhoneNumber
 from shared.http import In, Problem, json_response, parse_model, stream_csv, uuid_param
 from shared.openapi import Routes
@@ -59,6 +63,7 @@ async def issue_card(request: web.Request) -> web.Response:
     the same `issue_id` answers the same card (200)."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     body = parse_model(await request.read(), IssueIn)
     if body.account_id is not None and body.phone is not None:
         raise Problem(422, "One account", "give account_id or phone, not both")
@@ -81,6 +86,7 @@ async def create_batch(request: web.Request) -> web.Response:
     GET the batch's `csv` path to print it."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
     body = parse_model(await request.read(), BatchIn)
     batch, created = await issuance.create_batch(
         rt.pool, aid, body.batch_id, body.card_type_id, body.size
@@ -112,6 +118,7 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
     name. Every card issued on its own is a batch of one (its issue_id), printable too."""
     rt = back_office(request)
     batch_id = uuid_param(request, "batch_id")
+    authorise(request, Need.ASSOCIATION, await scopes.card_batch(rt.pool, batch_id))
     async with (
         rt.pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
@@ -145,4 +152,6 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
 )
 async def get_card(request: web.Request) -> web.Response:
     rt = back_office(request)
-    return json_response(await lifecycle.get(rt.pool, card_param(request)))
+    number = card_param(request)
+    await scoped.card(request, rt.pool, Need.HOLDER, number)
+    return json_response(await lifecycle.get(rt.pool, number))

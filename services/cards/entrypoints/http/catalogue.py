@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.cards.adapters import scopes
+from services.cards.entrypoints.http import scoped
 from services.cards.service import catalogue
 from services.cards.service.catalogue_models import (
     AssociationIn,
@@ -16,6 +18,8 @@ from services.cards.service.catalogue_models import (
     MerchantOut,
     Merchants,
 )
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_model, as_models
 from shared.fields import PRODUCT_FAMILY_CODE
 from shared.http import json_response, read_model, uuid_param
@@ -41,6 +45,7 @@ async def put_association(request: web.Request) -> web.Response:
     its default card type (kind association, that program), in the same transaction."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.OPERATOR)  # its issuer prefix and network rates are the network's
     body = await read_model(request, AssociationIn)
     row, created = await catalogue.put_association(rt.pool, aid, body)
     return json_response(as_model(AssociationOut, row), 201 if created else 200)
@@ -55,7 +60,9 @@ async def put_association(request: web.Request) -> web.Response:
 )
 async def get_association(request: web.Request) -> web.Response:
     rt = back_office(request)
-    row = await catalogue.get_association(rt.pool, uuid_param(request, "association_id"))
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, aid)
+    row = await catalogue.get_association(rt.pool, aid)
     return json_response(as_model(AssociationOut, row))
 
 
@@ -75,6 +82,8 @@ async def put_merchant(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     mid = uuid_param(request, "merchant_id")
+    authorise(request, Need.ASSOCIATION, aid, mid)
+    scoped.held_elsewhere(request, Need.ASSOCIATION, await scopes.merchant(rt.pool, mid), aid, mid)
     body = await read_model(request, MerchantIn)
     row = await catalogue.put_merchant(rt.pool, aid, mid, body)
     return json_response(as_model(MerchantOut, row), 201 if row["created"] else 200)
@@ -90,7 +99,9 @@ async def put_merchant(request: web.Request) -> web.Response:
 async def get_merchant(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
-    row = await catalogue.get_merchant(rt.pool, aid, uuid_param(request, "merchant_id"))
+    mid = uuid_param(request, "merchant_id")
+    authorise(request, Need.NETWORK, aid, mid)
+    row = await catalogue.get_merchant(rt.pool, aid, mid)
     return json_response(as_model(MerchantOut, row))
 
 
@@ -103,7 +114,9 @@ async def get_merchant(request: web.Request) -> web.Response:
 )
 async def list_merchants(request: web.Request) -> web.Response:
     rt = back_office(request)
-    rows = await catalogue.list_merchants(rt.pool, uuid_param(request, "association_id"))
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, aid)
+    rows = await catalogue.list_merchants(rt.pool, aid)
     return json_response(Merchants(as_models(MerchantOut, rows)))
 
 
@@ -126,6 +139,7 @@ async def put_family(request: web.Request) -> web.Response:
     """The flags carry the law (F10): tobacco and gambling earn nothing, books at most 5 %."""
     rt = back_office(request)
     mid = uuid_param(request, "merchant_id")
+    await scoped.merchant(request, rt.pool, Need.MANAGER, mid)
     body = await read_model(request, FamilyIn)
     row = await catalogue.put_family(rt.pool, mid, request.match_info["code"], body)
     return json_response(as_model(FamilyOut, row), 201 if row["created"] else 200)
@@ -140,7 +154,9 @@ async def put_family(request: web.Request) -> web.Response:
 )
 async def list_families(request: web.Request) -> web.Response:
     rt = back_office(request)
-    rows = await catalogue.list_families(rt.pool, uuid_param(request, "merchant_id"))
+    mid = uuid_param(request, "merchant_id")
+    await scoped.merchant(request, rt.pool, Need.STAFF, mid)  # the front desk picks a family
+    rows = await catalogue.list_families(rt.pool, mid)
     return json_response(Families(as_models(FamilyOut, rows)))
 
 
@@ -155,5 +171,6 @@ async def delete_family(request: web.Request) -> web.Response:
     """Answers the family removed; its sales then earn as sales without family."""
     rt = back_office(request)
     mid = uuid_param(request, "merchant_id")
+    await scoped.merchant(request, rt.pool, Need.MANAGER, mid)
     row = await catalogue.delete_family(rt.pool, mid, request.match_info["code"])
     return json_response(as_model(FamilyOut, row))

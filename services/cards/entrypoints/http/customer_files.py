@@ -9,6 +9,8 @@ from aiohttp import web
 
 from services.cards.service import customer_files
 from services.cards.service.money_models import ImportQuery, ImportReport
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import Problem, json_response, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -53,6 +55,7 @@ async def import_customers(request: web.Request) -> web.Response:
     lines and gives every rejected line with its number and reasons."""
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, association_id)
     query = read_query(request, ImportQuery)
     await customer_files.check_association(rt.pool, association_id)
     raw = await _read_body(request, MAX_IMPORT_BYTES)

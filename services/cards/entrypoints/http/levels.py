@@ -11,9 +11,13 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.cards.adapters import scopes
 from services.cards.domain.levels import Terms
+from services.cards.entrypoints.http import scoped
 from services.cards.service import levels
 from services.cards.service.catalogue_models import Bps, MultiplierIn, MultiplierOut
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import Text
 from shared.http import In, Problem, json_response, read_model, uuid_param
 from shared.openapi import Routes
@@ -94,13 +98,18 @@ async def put_level(request: web.Request) -> web.Response:
     """Reached by `min_spent_cents` spent or `min_visits` visits over the last
     `window_months`, reviewed daily; it gives its rate or multiplier online and offline."""
     rt = back_office(request)
+    level_id = uuid_param(request, "level_id")
     b = await read_model(request, LevelIn)
+    authorise(request, scoped.by_merchant(b.merchant_id), b.association_id, b.merchant_id)
+    existing = await scopes.level(rt.pool, level_id)
+    if existing is not None:  # its scope is fixed: the one it was made in must be reached too
+        authorise(request, scoped.by_merchant(existing[1]), *existing)
     m = b.multiplier
     terms = Terms(
         b.merchant_id, b.code, b.name, b.rank, b.min_spent_cents, b.min_visits, b.window_months,
         b.taux_client_bps, (m.numerator, m.denominator) if m else None, b.grace_days,
     )  # fmt: skip
-    saved = await levels.define(rt.pool, uuid_param(request, "level_id"), b.association_id, terms)
+    saved = await levels.define(rt.pool, level_id, b.association_id, terms)
     return json_response(_out(saved.level), 201 if saved.fresh else 200)
 
 
@@ -113,7 +122,9 @@ async def put_level(request: web.Request) -> web.Response:
 )
 async def list_levels(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await levels.of_association(rt.pool, uuid_param(request, "association_id"))
+    association_id = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, association_id)
+    found = await levels.of_association(rt.pool, association_id)
     return json_response(Levels(levels=[_out(r) for r in found]))
 
 
@@ -126,7 +137,9 @@ async def list_levels(request: web.Request) -> web.Response:
 )
 async def account_levels(request: web.Request) -> web.Response:
     rt = back_office(request)
-    found = await levels.of_account(rt.pool, uuid_param(request, "account_id"))
+    account_id = uuid_param(request, "account_id")
+    await scoped.account(request, rt.pool, Need.HOLDER, account_id)
+    found = await levels.of_account(rt.pool, account_id)
     held = [_out(r, HeldLevel) for r in found]
     return json_response(HeldLevels.model_validate({"levels": held}))
 
@@ -141,11 +154,12 @@ async def account_levels(request: web.Request) -> web.Response:
 )
 async def review_day(request: web.Request) -> web.Response:
     rt = back_office(request)
+    association_id = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, association_id)
     try:
         day = date.fromisoformat(request.match_info["day"])
     except ValueError as exc:
         raise Problem(422, "Bad day", "an ISO date, YYYY-MM-DD", reason="malformed") from exc
     levels.check_day(day)
-    association_id = uuid_param(request, "association_id")
     changes = await levels.review_day(rt.pool, association_id, day)
     return json_response(Review(day=day, changes=changes))

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from services.cards.adapters import reports
 from services.cards.service.catalogue_models import AwareInstant
 from shared import clock
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_model
 from shared.http import json_response, read_query, uuid_param
 from shared.openapi import Routes
@@ -73,6 +75,7 @@ async def liability(request: web.Request) -> web.Response:
     balances `at`, which its reconciliation compares with these at the same cut-off."""
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, association_id)
     query = read_query(request, LiabilityQuery)
     row = await reports.liability(rt.pool, association_id, query.as_of, clock.now())
     out: dict[str, Any] = dict(row)

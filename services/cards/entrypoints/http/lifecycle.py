@@ -9,9 +9,13 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.cards.adapters import scopes
+from services.cards.entrypoints.http import scoped
 from services.cards.entrypoints.http.common import card_param, optional_body
 from services.cards.service import lifecycle
 from services.cards.service.views import BlacklistChange, Card
+from shared.access import Need
+from shared.access_http import authorise
 from shared.fields import Name
 from shared.http import In, json_response, parse_model
 from shared.openapi import Routes
@@ -76,6 +80,7 @@ async def block_card(request: web.Request) -> web.Response:
     then be declared stolen; a stolen card stays stolen."""
     rt = back_office(request)
     number = card_param(request)
+    await scoped.card(request, rt.pool, Need.HOLDER, number)  # the holder, or a front desk
     body = parse_model(await request.read(), BlockIn)
     card, change = await lifecycle.block(rt.pool, number, body.reason)
     return json_response(Blocked(card=card, blacklist_change=change))
@@ -94,7 +99,9 @@ async def reactivate_card(request: web.Request) -> web.Response:
     card found again: active, and off the blacklist. A stolen card is never reactivated: replace
     it. A card that is neither dormant nor lost is left as it is (a retry answers so)."""
     rt = back_office(request)
-    done = await lifecycle.reactivate(rt.pool, card_param(request))
+    number = card_param(request)
+    p = await scoped.card(request, rt.pool, Need.HOLDER, number)
+    done = await lifecycle.reactivate(rt.pool, number, p.actor)
     out = Reactivated(
         card=done.card,
         was_dormant=done.was_dormant,
@@ -122,7 +129,10 @@ async def replace_card(request: web.Request) -> web.Response:
     blacklist. A retry (the card already replaced) answers the same replacement (200)."""
     rt = back_office(request)
     number = card_param(request)
+    await scoped.card(request, rt.pool, Need.HOLDER, number)
     body = await optional_body(request, ReplacementIn)
+    if body.issued_by_merchant is not None:  # a front desk hands the new card out
+        await scoped.card(request, rt.pool, Need.STAFF, number, body.issued_by_merchant)
     new, old, change, created = await lifecycle.replace(
         rt.pool, number, body.first_name, body.last_name, body.issued_by_merchant
     )
@@ -143,5 +153,8 @@ async def renew_card(request: web.Request) -> web.Response:
     date in the past is refused. Only an active card is renewed."""
     rt = back_office(request)
     number = card_param(request)
+    # A subscription paid for: the association's, not the holder's to extend.
+    found = await scopes.card(rt.pool, number)
+    authorise(request, Need.ASSOCIATION, found[0] if found else None)
     body = await optional_body(request, RenewalIn)
     return json_response(await lifecycle.renew(rt.pool, number, body.expires_on))

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from services.cards.adapters import scopes
+from services.cards.entrypoints.http import scoped
 from services.cards.service import programs
 from services.cards.service.catalogue_models import (
     MultiplierOut,
@@ -18,6 +20,8 @@ from services.cards.service.catalogue_models import (
     PromotionQuery,
     Promotions,
 )
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_model, as_models
 from shared.http import json_response, read_model, read_query, uuid_param
 from shared.openapi import Routes
@@ -48,6 +52,7 @@ async def put_program(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     pid = uuid_param(request, "program_id")
+    authorise(request, Need.ASSOCIATION, aid)
     body = await read_model(request, ProgramIn)
     row = await programs.put_program(rt.pool, aid, pid, body)
     return json_response(as_model(ProgramOut, row), 201 if row["created"] else 200)
@@ -58,6 +63,7 @@ async def get_program(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     pid = uuid_param(request, "program_id")
+    authorise(request, Need.NETWORK, aid)
     return json_response(as_model(ProgramOut, await programs.get_program(rt.pool, aid, pid)))
 
 
@@ -70,7 +76,9 @@ async def get_program(request: web.Request) -> web.Response:
 )
 async def list_programs(request: web.Request) -> web.Response:
     rt = back_office(request)
-    rows = await programs.list_programs(rt.pool, uuid_param(request, "association_id"))
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, aid)
+    rows = await programs.list_programs(rt.pool, aid)
     return json_response(Programs(as_models(ProgramOut, rows)))
 
 
@@ -78,6 +86,7 @@ async def _move(request: web.Request, move: Callable[[Program], Program]) -> web
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     pid = uuid_param(request, "program_id")
+    authorise(request, Need.ASSOCIATION, aid)
     row = await programs.move_program(rt.pool, aid, pid, move)
     return json_response(as_model(ProgramOut, row))
 
@@ -138,12 +147,16 @@ def _promotion_out(row: Any) -> PromotionOut:
     tag=TAG,
 )
 async def put_promotion(request: web.Request) -> web.Response:
-    """Network-wide without merchant_id, else the merchant's own. Exactly one of
-    taux_client_bps (an override) and multiplier."""
+    """Network-wide without merchant_id (the association's), else the merchant's own (its
+    manager's). Exactly one of taux_client_bps (an override) and multiplier."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     prid = uuid_param(request, "promotion_id")
     body = await read_model(request, PromotionIn)
+    authorise(request, scoped.by_merchant(body.merchant_id), aid, body.merchant_id)
+    existing = await scopes.promotion(rt.pool, prid)
+    if existing is not None:  # nor taking over another's promotion by naming it
+        authorise(request, scoped.by_merchant(existing[1]), *existing)
     row = await programs.put_promotion(rt.pool, aid, prid, body)
     return json_response(_promotion_out(row), 201 if row["created"] else 200)
 
@@ -160,6 +173,7 @@ async def list_promotions(request: web.Request) -> web.Response:
     """All of them, withdrawn ones included; with live_at, only those live then."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
+    authorise(request, Need.NETWORK, aid)  # the offers a customer may see in any shop
     q = read_query(request, PromotionQuery)
     rows = await programs.list_promotions(rt.pool, aid, q.live_at)
     return json_response(Promotions([_promotion_out(r) for r in rows]))
@@ -177,4 +191,9 @@ async def withdraw_promotion(request: web.Request) -> web.Response:
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     prid = uuid_param(request, "promotion_id")
+    existing = await scopes.promotion(rt.pool, prid)
+    if existing is None:
+        authorise(request, Need.ASSOCIATION)
+    else:
+        authorise(request, scoped.by_merchant(existing[1]), *existing)
     return json_response(_promotion_out(await programs.withdraw_promotion(rt.pool, aid, prid)))

@@ -15,11 +15,13 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
+from services.cards.adapters import scopes
 from services.cards.domain.card_checks import AnomalyKind
 from services.cards.service import quarantine, quarantine_decisions
 from services.cards.service.quarantine_decisions import problem
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db.query import as_model
-from shared.fields import Text
 from shared.http import json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -74,12 +76,14 @@ class QuarantinePage(BaseModel):
 
 
 class ApproveIn(BaseModel):
-    actor: Text = Field(description="who approves")
+    """Who approves is the signed-in person, recorded as ``decided_by``."""
+
     reason: Why = Field(description="why it may be booked (at least 5 characters)")
 
 
 class RejectIn(BaseModel):
-    actor: Text = Field(description="who rejects")
+    """Who rejects is the signed-in person, recorded as ``decided_by``."""
+
     reason: Why = Field(description="why (at least 5 characters)")
     card_at_fault: bool = Field(
         description="the card is at fault (forged, cloned): it is blocked and blacklisted"
@@ -103,6 +107,7 @@ async def list_quarantine(request: web.Request) -> web.Response:
     money is in no balance, no clearing entry and no settlement file until it is approved."""
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, association_id)
     q = read_query(request, QuarantineQuery)
     rows = await quarantine.lines(
         rt.pool, association_id, q.status, q.reason, q.terminal_id, q.before, q.limit
@@ -133,9 +138,9 @@ async def approve(request: web.Request) -> web.Response:
     its (card, ATC) is already booked (a clone's line), or the line cannot be read."""
     rt = back_office(request)
     qid = _qid(request)
+    p = authorise(request, Need.ASSOCIATION, await scopes.quarantined(rt.pool, qid))
     body = parse_model(await request.read(), ApproveIn)
-
-    done = await quarantine_decisions.approve(rt.pool, qid, body.actor, body.reason)
+    done = await quarantine_decisions.approve(rt.pool, qid, p.actor, body.reason)
     return json_response(_line(done))
 
 
@@ -152,11 +157,9 @@ async def reject(request: web.Request) -> web.Response:
     this line and what the server holds are recorded. ``card_at_fault`` blocks the card."""
     rt = back_office(request)
     qid = _qid(request)
+    p = authorise(request, Need.ASSOCIATION, await scopes.quarantined(rt.pool, qid))
     body = parse_model(await request.read(), RejectIn)
-
-    done = await quarantine_decisions.reject(
-        rt.pool, qid, body.actor, body.reason, body.card_at_fault
-    )
+    done = await quarantine_decisions.reject(rt.pool, qid, p.actor, body.reason, body.card_at_fault)
     return json_response(_line(done))
 
 
@@ -185,6 +188,7 @@ class Accounted(BaseModel):
 async def accounted(request: web.Request) -> web.Response:
     """What the gateway acknowledged must be one or the other, once the chunks are handled."""
     rt = back_office(request)
+    authorise(request, Need.OPERATOR)  # every association's terminals
     q = read_query(request, AccountedQuery)
     counts = await quarantine.accounted(rt.pool, [q.terminal_id] if q.terminal_id else None)
     return json_response(

@@ -8,6 +8,8 @@ from aiohttp import web
 
 from services.cards.service import reconciliation
 from services.cards.service.reconciliation import LinesCheck, LinesQuery
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import Problem, json_response, read_query
 from shared.openapi import Routes
 from shared.service import back_office
@@ -28,6 +30,11 @@ async def reconcile_lines(request: web.Request) -> web.Response:
     waiting up to ``settle_s`` for lines still on their way; 502 if the gateway cannot say."""
     rt = back_office(request)
     q = read_query(request, LinesQuery)
+    # Every association's terminals unless one is named: then that association's books.
+    if q.association_id is None:
+        authorise(request, Need.OPERATOR)
+    else:
+        authorise(request, Need.ASSOCIATION, q.association_id)
     try:
         result = await reconciliation.check(rt, q.association_id, q.settle_s)
     except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from services.cards.entrypoints.http import scoped
 from services.cards.entrypoints.http.common import card_param
 from services.cards.service import stored_value
 from services.cards.service.money_models import (
@@ -19,6 +20,7 @@ from services.cards.service.money_models import (
     LoadIn,
     LoadOut,
 )
+from shared.access import Need
 from shared.http import json_response, read_model, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
@@ -44,6 +46,8 @@ async def load_card(request: web.Request) -> web.Response:
     rt = back_office(request)
     number = card_param(request)
     body = await read_model(request, LoadIn)
+    # The merchant who took the customer's money: its front desk.
+    await scoped.card(request, rt.pool, Need.STAFF, number, body.merchant_id)
     booked = await stored_value.load(rt.pool, number, body)
     out = LoadOut(
         load_id=body.load_id,
@@ -85,16 +89,18 @@ async def adjust(request: web.Request) -> web.Response:
     """A signed entry on one bucket, with who made it and why; history is never edited. The
     only entry that may take a balance below zero (an account over-redeemed before a return):
     the answer says the balance after and whether it is negative. The same `adjustment_id`
-    again answers 200 with the first result."""
+    again answers 200 with the first result. The association corrects its books: the actor
+    recorded is the signed-in person (the bootstrap admin token: `operator:bootstrap`)."""
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
+    p = await scoped.account(request, rt.pool, Need.ASSOCIATION, account_id)
     body = await read_model(request, AdjustmentIn)
-    booked = await stored_value.adjust(rt.pool, account_id, body)
+    booked = await stored_value.adjust(rt.pool, account_id, body, p.actor)
     row = {
         "bucket": body.bucket,
         "amount_cents": booked.amount_cents,
         "balance_after_cents": booked.balance_after_cents,
-        "actor": body.actor,
+        "actor": booked.actor or p.actor,
         "note": body.reason,
         "occurred_at": booked.occurred_at,
     }
@@ -113,6 +119,7 @@ async def list_adjustments(request: web.Request) -> web.Response:
     """Oldest first, each with who made it, why, and the bucket's balance after it."""
     rt = back_office(request)
     account_id = uuid_param(request, "account_id")
+    await scoped.account(request, rt.pool, Need.HOLDER, account_id)
     rows = await stored_value.adjustments(rt.pool, account_id)
     return json_response(
         AdjustmentList(

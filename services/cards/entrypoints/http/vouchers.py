@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.cards.adapters import scopes
 from services.cards.domain.money import voucher_reference
 from services.cards.service import vouchers
 from services.cards.service.money_models import (
@@ -14,6 +15,8 @@ from services.cards.service.money_models import (
     VoucherValidationIn,
     VoucherValidationOut,
 )
+from shared.access import Need
+from shared.access_http import authorise
 from shared.http import Problem, json_response, read_model, stream_csv, uuid_param
 from shared.openapi import Routes
 from shared.rules.codes import InvalidCode, format_voucher_code, parse_voucher_code
@@ -57,6 +60,7 @@ async def create_voucher_batch(request: web.Request) -> web.Response:
     character). The same `batch_id` again answers 200 with the batch; with other terms, 409."""
     rt = back_office(request)
     association_id = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, association_id)
     body = await read_model(request, VoucherBatchIn)
     state = await vouchers.issue_batch(rt.pool, association_id, body)
     return json_response(_batch_out(state), 201 if state.fresh else 200)
@@ -74,6 +78,7 @@ async def voucher_batch_csv(request: web.Request) -> web.StreamResponse:
     """Streamed: `code` (formatted as printed), `value_cents`, `expires_at` (ISO 8601)."""
     rt = back_office(request)
     batch_id = uuid_param(request, "batch_id")
+    authorise(request, Need.ASSOCIATION, await scopes.voucher_batch(rt.pool, batch_id))
     async with vouchers.batch_codes(rt.pool, batch_id) as rows:
         return await stream_csv(
             request, f"vouchers-{batch_id}.csv", ("code", "value_cents", "expires_at"), rows
@@ -89,7 +94,9 @@ async def voucher_batch_csv(request: web.Request) -> web.StreamResponse:
 )
 async def get_voucher_batch(request: web.Request) -> web.Response:
     rt = back_office(request)
-    state = await vouchers.get_batch(rt.pool, uuid_param(request, "batch_id"))
+    batch_id = uuid_param(request, "batch_id")
+    authorise(request, Need.ASSOCIATION, await scopes.voucher_batch(rt.pool, batch_id))
+    state = await vouchers.get_batch(rt.pool, batch_id)
     return json_response(_batch_out(state))
 
 
@@ -136,5 +143,8 @@ async def validate_voucher(request: web.Request) -> web.Response:
     rt = back_office(request)
     code = _voucher_code(request)
     body = await read_model(request, VoucherValidationIn)
+    # Handed in at a front desk: that merchant's, in the voucher's association.
+    association_id = await scopes.voucher(rt.pool, code)
+    authorise(request, Need.STAFF, association_id, body.merchant_id, body.account_id)
     validation = await vouchers.validate(rt.pool, code, body)
     return json_response(_validation_out(validation), 201 if validation.fresh else 200)
