@@ -10,19 +10,22 @@ rows before them find their resources."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
+from shared import clock
 from shared.access import Need
 from tests import harness
 from tests.authz.matrix import Request, Row, Target, World, association_only, merchant_only
 from tests.conftest import eventually
 
 ADMIN = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
-PERIOD = {"from": (date.today() - timedelta(days=30)).isoformat(), "to": date.today().isoformat()}
+# The suite's services run on the usual clock when the matrix runs (calendar tests come last).
+TODAY = clock.today_paris()
+YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
+PERIOD = {"from": (TODAY - timedelta(days=30)).isoformat(), "to": TODAY.isoformat()}
 CODE = "ABCD-EFGH"  # well formed, held by nobody
 
 

@@ -8,12 +8,13 @@ between."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
+from shared import clock
 from shared.access import Principal, dev_token
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
@@ -102,7 +103,7 @@ async def test_statistics_of_a_shop_are_its_merchant_s_and_the_network_s_the_ope
     phone = new_phone()
     assert (await net.terminals[0].enrol(phone)).status == 201
     assert (await net.terminals[0].sale(phone, 1_000)).status == 201
-    today = date.today()
+    today = clock.today_paris()
     period = f"from={(today - timedelta(days=7)).isoformat()}&to={today.isoformat()}"
     shop = f"{CRM}/v1/statistics?{period}&shop_id={m}"  # the tests' shop is its merchant's id
 
