@@ -110,7 +110,13 @@ def admin_token() -> str:
 # The demo's portal logins: (key, role, e-mail, name, merchant key or None).
 LOGINS = (
     ("operator", "operator", "operateur@comptoir.localhost", "Olivia Opératrice", None),
-    ("association", "association_admin", "tresorier@coeurdeville.localhost", "Thomas Trésorier", None),
+    (
+        "association",
+        "association_admin",
+        "tresorier@coeurdeville.localhost",
+        "Thomas Trésorier",
+        None,
+    ),
     ("manager", "manager", "gerant@bistrot.localhost", "Marc Gérant", "bistrot"),
     ("staff", "staff", "comptoir@bistrot.localhost", "Sophie Serveuse", "bistrot"),
 )
@@ -316,9 +322,7 @@ def login_lines(demo: dict[str, Any]) -> list[str]:
         if "password" in login:
             lines.append(f"{key:<12} {login['email']:<34} {login['password']}")
         else:
-            lines.append(
-                f"{key:<12} {login['email']:<34} a code by e-mail at {login['url']}"
-            )
+            lines.append(f"{key:<12} {login['email']:<34} a code by e-mail at {login['url']}")
     return lines
 
 

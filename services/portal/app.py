@@ -17,8 +17,9 @@ from pathlib import Path
 from aiohttp import web
 
 from services.portal.adapters.services import Services
-from services.portal.entrypoints import jobs, web as w
-from services.portal.entrypoints.http import api, holders, passwords, pages
+from services.portal.entrypoints import jobs
+from services.portal.entrypoints import web as w
+from services.portal.entrypoints.http import api, holders, pages, passwords
 from services.portal.service.state import Portal
 from shared.access import Signer
 from shared.openapi import Api

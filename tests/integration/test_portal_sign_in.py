@@ -86,7 +86,9 @@ async def test_failed_sign_ins_are_limited_per_account_with_retry_after(
     assert 0 < int(limited.headers["Retry-After"]) <= 15 * 60
     # Another account from the same address is not held by this one's failures.
     other, other_password = await person(http, "operator")
-    assert (await browser.post("/sign-in", {"email": other, "password": other_password})).status == 303
+    assert (
+        await browser.post("/sign-in", {"email": other, "password": other_password})
+    ).status == 303
 
 
 async def test_a_state_changing_request_without_its_csrf_token_is_refused(
@@ -189,9 +191,7 @@ async def test_the_portal_signs_a_scope_token_every_service_verifies(
     )
     assert made.status == 201, made.text
     secret = json.loads(made.text)["secret"]
-    async with http.post(
-        f"{PORTAL}/v1/tokens", headers={"Authorization": f"Bearer {secret}"}
-    ) as r:
+    async with http.post(f"{PORTAL}/v1/tokens", headers={"Authorization": f"Bearer {secret}"}) as r:
         assert r.status == 200, await r.text()
         answer = await r.json()
     p = Verifier(DEV_PUBLIC_KEYS).verify(answer["access_token"])
@@ -213,7 +213,11 @@ async def test_a_machine_token_is_revoked_and_then_refused(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
 ) -> None:
     net = await make_network(merchants=1)
-    body = {"name": "export", "role": "association_admin", "association_id": str(net.association_id)}
+    body = {
+        "name": "export",
+        "role": "association_admin",
+        "association_id": str(net.association_id),
+    }
     async with http.post(f"{PORTAL}/v1/api-tokens", json=body, headers=ADMIN) as r:
         assert r.status == 201, await r.text()
         made = await r.json()

@@ -52,8 +52,7 @@ async def code_tried(
 
 
 _TOKEN = (
-    "id, name, role, association_id, merchant_id, created_by, created_at, last_used_at, "
-    "revoked_at"
+    "id, name, role, association_id, merchant_id, created_by, created_at, last_used_at, revoked_at"
 )
 
 
@@ -91,7 +90,7 @@ async def token(pool: asyncpg.Pool, token_id: UUID) -> asyncpg.Record | None:
 async def tokens_in_scope(
     pool: asyncpg.Pool, association_id: UUID | None, merchant_id: UUID | None
 ) -> list[asyncpg.Record]:
-    return await pool.fetch(
+    rows: list[asyncpg.Record] = await pool.fetch(
         f"""SELECT {_TOKEN} FROM api_tokens
             WHERE ($1::uuid IS NULL OR association_id = $1)
               AND ($2::uuid IS NULL OR merchant_id = $2)
@@ -99,6 +98,7 @@ async def tokens_in_scope(
         association_id,
         merchant_id,
     )
+    return rows
 
 
 async def use_token(pool: asyncpg.Pool, secret_hash: bytes, at: datetime) -> asyncpg.Record | None:

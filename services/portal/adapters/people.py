@@ -41,9 +41,7 @@ async def get(conn: asyncpg.Connection | asyncpg.Pool, person_id: UUID) -> async
     return await conn.fetchrow(f"SELECT {_PERSON} FROM people WHERE id = $1", person_id)
 
 
-async def by_email(
-    conn: asyncpg.Connection | asyncpg.Pool, email: str
-) -> asyncpg.Record | None:
+async def by_email(conn: asyncpg.Connection | asyncpg.Pool, email: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {_PERSON}, password_hash FROM people WHERE email = $1", email
     )
@@ -53,7 +51,7 @@ async def in_scope(
     pool: asyncpg.Pool, association_id: UUID | None, merchant_id: UUID | None
 ) -> list[asyncpg.Record]:
     """The people of an association (or one merchant of it); all of them for (None, None)."""
-    return await pool.fetch(
+    rows: list[asyncpg.Record] = await pool.fetch(
         f"""SELECT {_PERSON} FROM people
             WHERE ($1::uuid IS NULL OR association_id = $1)
               AND ($2::uuid IS NULL OR merchant_id = $2)
@@ -61,6 +59,7 @@ async def in_scope(
         association_id,
         merchant_id,
     )
+    return rows
 
 
 async def set_password(

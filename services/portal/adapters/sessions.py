@@ -80,7 +80,9 @@ async def prune(pool: asyncpg.Pool, before: datetime) -> None:
         await conn.execute("DELETE FROM password_links WHERE expires_at < $1", before)
 
 
-async def failures(pool: asyncpg.Pool, keys: list[str], since: datetime) -> dict[str, list[datetime]]:
+async def failures(
+    pool: asyncpg.Pool, keys: list[str], since: datetime
+) -> dict[str, list[datetime]]:
     rows = await pool.fetch(
         "SELECT key, at FROM login_failures WHERE key = ANY($1::text[]) AND at > $2",
         keys,

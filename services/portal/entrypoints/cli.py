@@ -9,10 +9,10 @@ import asyncio
 import uuid
 from pathlib import Path
 
+from services.portal.adapters.services import Services
 from services.portal.domain.people import Scope, normal_email
 from services.portal.service import people
 from services.portal.service.state import Portal
-from services.portal.adapters.services import Services
 from shared import db
 from shared.access import BOOTSTRAP, Signer
 from shared.service import settings_or_exit

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import jinja2
@@ -20,7 +20,8 @@ from shared.http import Problem
 from shared.service import RUNTIME
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-LANGUAGES = ("fr", "en")
+Language = Literal["fr", "en"]
+LANGUAGES: tuple[Language, ...] = ("fr", "en")
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_FORM = 16 * 1024
@@ -88,13 +89,13 @@ def read_cookie(request: web.Request, base: str) -> str | None:
     return request.cookies.get(cookie_name(request, base))
 
 
-def language(request: web.Request, session: Session | None = None) -> str:
-    chosen = request.cookies.get("comptoir_lang")
-    if chosen in LANGUAGES:
-        return chosen
-    if session is not None:
-        return session.language
-    best: tuple[float, str] = (0.0, "fr")
+def language(request: web.Request, session: Session | None = None) -> Language:
+    """The visitor's choice (a cookie), else the session's, else Accept-Language's best."""
+    for chosen in (request.cookies.get("comptoir_lang"), session and session.language):
+        for known in LANGUAGES:
+            if chosen == known:
+                return known
+    best: tuple[float, Language] = (0.0, "fr")
     for part in request.headers.get("Accept-Language", "").split(","):
         tag, _, q = part.strip().partition(";q=")
         lang = tag.split("-")[0].lower()
@@ -102,9 +103,15 @@ def language(request: web.Request, session: Session | None = None) -> str:
             weight = float(q) if q else 1.0
         except ValueError:
             continue
-        if lang in LANGUAGES and weight > best[0]:
-            best = (weight, lang)
+        for known in LANGUAGES:
+            if lang == known and weight > best[0]:
+                best = (weight, known)
     return best[1]
+
+
+def say(request: web.Request, key: str, **values: object) -> str:
+    """A page's sentence in the visitor's language."""
+    return translate(key, language(request), **values)
 
 
 async def session_of(request: web.Request) -> Session | None:

@@ -193,6 +193,7 @@ async def sign_in(
         await sessions.failed(portal, account, where)
         return None
     await sessions.succeeded(portal, account)
+    assert stored is not None  # the right password of a person who has one
     if portal.hasher.check_needs_rehash(stored):
         await store.rehash(portal.pool, person["id"], stored, await portal.hash_password(password))
     p = person_principal(person)

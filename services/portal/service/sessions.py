@@ -89,9 +89,7 @@ def address_key(address: str | None) -> str:
 async def wait_before(portal: Portal, account: str, address: str) -> int | None:
     """Seconds before this account may try again from this address, or None."""
     now = clock.now()
-    found = await store.failures(
-        portal.pool, [account, address], now - portal.account_limit.window
-    )
+    found = await store.failures(portal.pool, [account, address], now - portal.account_limit.window)
     return strictest(
         [
             retry_after(found[account], portal.account_limit, now),

@@ -40,7 +40,9 @@ class Portal:
     @property
     def lifetimes(self) -> Lifetimes:
         s = self.settings
-        return Lifetimes(timedelta(seconds=s.session_idle_s), timedelta(seconds=s.session_absolute_s))
+        return Lifetimes(
+            timedelta(seconds=s.session_idle_s), timedelta(seconds=s.session_absolute_s)
+        )
 
     @property
     def account_limit(self) -> Limit:

@@ -81,5 +81,7 @@ async def exchange(portal: Portal, secret: str) -> tuple[str, int]:
             401, "Unauthorized", "unknown or revoked API token", reason="invalid_api_token"
         )
     scope = Scope(row["role"], row["association_id"], row["merchant_id"])
-    token = portal.signer.issue(scope.principal(f"token:{row['id']}", machine=True), TOKEN_LIFETIME_S)
+    token = portal.signer.issue(
+        scope.principal(f"token:{row['id']}", machine=True), TOKEN_LIFETIME_S
+    )
     return token, TOKEN_LIFETIME_S

@@ -105,8 +105,13 @@ async def put_person(request: web.Request) -> web.Response:
     p = await w.caller(request)
     body = await read_model(request, PersonIn)
     row, link = await people.create(
-        w.portal(request), p, uuid_param(request, "person_id"), body.email.lower(), body.name,
-        _shaped(body.scope()), body.language,
+        w.portal(request),
+        p,
+        uuid_param(request, "person_id"),
+        body.email.lower(),
+        body.name,
+        _shaped(body.scope()),
+        body.language,
     )
     return json_response(as_model(Person, row), 201 if link is not None else 200)
 
@@ -149,7 +154,10 @@ async def post_token(request: web.Request) -> web.Response:
 
 
 @routes.route(
-    "GET", "/v1/api-tokens", summary="The API tokens within the caller's reach", tag=TAG,
+    "GET",
+    "/v1/api-tokens",
+    summary="The API tokens within the caller's reach",
+    tag=TAG,
     returns=None,
 )
 async def get_tokens(request: web.Request) -> web.Response:

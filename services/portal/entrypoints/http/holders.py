@@ -31,9 +31,9 @@ async def send_code(request: web.Request) -> web.Response:
     association_id = _association(request)
     fields = await w.form(request, None)
     address = holders.parse_address(fields.get("address", "")[:254])
-    lang = "en" if w.language(request) == "en" else "fr"
+    lang = w.language(request)
     if address is None:
-        error = w.translate("This is neither an e-mail address nor a mobile number.", lang)
+        error = w.say(request, "This is neither an e-mail address nor a mobile number.")
         return w.render(
             request, "holder_start.html", status=422, association_id=association_id, error=error
         )
@@ -56,14 +56,17 @@ async def enter_code(request: web.Request) -> web.Response:
     fields = await w.form(request, None)
     raw = w.read_cookie(request, "comptoir_code") or ""
     lang = w.language(request)
-    wrong = w.translate("Wrong or expired code.", lang)
+    wrong = w.say(request, "Wrong or expired code.")
     try:
         challenge = UUID(raw)
     except ValueError:
         return w.render(request, "holder_code.html", status=401, error=wrong)
     try:
         signed = await holders.check_code(
-            w.portal(request), challenge, fields.get("code", "")[:12], w.client_address(request),
+            w.portal(request),
+            challenge,
+            fields.get("code", "")[:12],
+            w.client_address(request),
             lang,
         )
     except TooMany as exc:

@@ -20,15 +20,17 @@ routes = web.RouteTableDef()
 def signed_in(request: web.Request, signed: people.SignedIn, home: str = "/") -> web.Response:
     response = w.redirect(home)
     w.set_cookie(
-        request, response, "comptoir", signed.session_id, w.portal(request).settings.session_absolute_s
+        request,
+        response,
+        "comptoir",
+        signed.session_id,
+        w.portal(request).settings.session_absolute_s,
     )
     return response
 
 
 def too_many(request: web.Request, template: str, wait: int, **context: Any) -> web.Response:
-    message = w.translate(
-        "Too many attempts: try again in {n} minute(s).", w.language(request), n=-(-wait // 60)
-    )
+    message = w.say(request, "Too many attempts: try again in {n} minute(s).", n=-(-wait // 60))
     response = w.render(request, template, status=429, error=message, **context)
     response.headers["Retry-After"] = str(wait)
     return response
@@ -78,13 +80,16 @@ async def sign_in(request: web.Request) -> web.Response:
         email = raw.strip().lower()[:254]
     try:
         signed = await people.sign_in(
-            w.portal(request), email, password[: people.MAX_PASSWORD], w.client_address(request),
+            w.portal(request),
+            email,
+            password[: people.MAX_PASSWORD],
+            w.client_address(request),
             w.language(request),
         )
     except people.TooMany as exc:
         return too_many(request, "sign_in.html", exc.retry_after, email=email)
     if signed is None:
-        error = w.translate("Wrong e-mail or password.", w.language(request))
+        error = w.say(request, "Wrong e-mail or password.")
         return w.render(request, "sign_in.html", status=401, error=error, email=email)
     return signed_in(request, signed)
 
@@ -108,8 +113,13 @@ async def choose_language(request: web.Request) -> web.Response:
     response = w.redirect("/" if session is not None else "/sign-in")
     if chosen in w.LANGUAGES:
         response.set_cookie(
-            "comptoir_lang", chosen, max_age=365 * 86400, path="/", samesite="Lax",
-            secure=w.portal(request).settings.portal_secure_cookies, httponly=True,
+            "comptoir_lang",
+            chosen,
+            max_age=365 * 86400,
+            path="/",
+            samesite="Lax",
+            secure=w.portal(request).settings.portal_secure_cookies,
+            httponly=True,
         )
     return response
 

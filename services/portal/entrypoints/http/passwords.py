@@ -19,7 +19,7 @@ async def forgot_page(request: web.Request) -> web.Response:
 @routes.post("/forgot")
 async def forgot(request: web.Request) -> web.Response:
     fields = await w.form(request, None)
-    language = "en" if w.language(request) == "en" else "fr"
+    language = w.language(request)
     try:
         email = normal_email(fields.get("email", ""))
     except ValueError:
@@ -49,16 +49,19 @@ async def set_password(request: web.Request) -> web.Response:
     if person is None:
         return w.render(request, "link_invalid.html", status=410)
     password, again = fields.get("password", ""), fields.get("again", "")
-    lang = w.language(request)
     error = None
     if not people.MIN_PASSWORD <= len(password) <= people.MAX_PASSWORD:
-        error = w.translate("At least {n} characters.", lang, n=people.MIN_PASSWORD)
+        error = w.say(request, "At least {n} characters.", n=people.MIN_PASSWORD)
     elif password != again:
-        error = w.translate("The two passwords differ.", lang)
+        error = w.say(request, "The two passwords differ.")
     if error is not None:
         return w.render(
-            request, "password.html", status=422, name=person["name"],
-            minimum=people.MIN_PASSWORD, error=error,
+            request,
+            "password.html",
+            status=422,
+            name=person["name"],
+            minimum=people.MIN_PASSWORD,
+            error=error,
         )
     if await people.set_password(portal, token, password) is None:
         return w.render(request, "link_invalid.html", status=410)
