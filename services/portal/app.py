@@ -54,6 +54,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
     for table in (pages.routes, passwords.routes, holders.routes):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)
+    app.middlewares.append(w.page_errors)  # inside shared/http's: a page's error as a page
 
 
 SPEC = ServiceSpec(

@@ -111,3 +111,18 @@ async def test_an_unknown_address_gets_the_same_page_and_no_message(
     assert "Si une carte du réseau a cette adresse" in page.text
     assert (await browser.post("/holder-code", {"code": "123456"})).status == 401
     assert mailbox.to(nobody) == []
+
+
+async def test_codes_sent_to_one_address_are_limited(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    target = f"target-{uuid.uuid4().hex[:10]}@example.org"
+    browser = Browser(http)
+    for _ in range(5):  # COMPTOIR_LOGIN_MAX_PER_ACCOUNT's default, within the window
+        await browser.get(f"/holder/{net.association_id}")
+        sent = await browser.post(f"/holder/{net.association_id}", {"address": target})
+        assert sent.status == 303
+    await browser.get(f"/holder/{net.association_id}")
+    limited = await browser.post(f"/holder/{net.association_id}", {"address": target})
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) > 0

@@ -98,7 +98,8 @@ async def test_a_state_changing_request_without_its_csrf_token_is_refused(
     browser = Browser(http)
     await browser.get("/sign-in")
     no_token = await browser.post("/sign-in", {"email": email, "password": password}, csrf=False)
-    assert no_token.status == 403 and '"reason":"csrf"' in no_token.text.replace(" ", "")
+    assert (no_token.status, no_token.headers["X-Problem-Reason"]) == (403, "csrf")
+    assert "Le formulaire a expiré" in no_token.text  # a page, in the visitor's language
     assert (await browser.sign_in(email, password)).status == 303
 
     # a JSON call of a signed-in session: the CSRF header is required
@@ -263,3 +264,8 @@ async def test_a_manager_creates_staff_of_their_merchant_only(
     assert await create("staff", net.merchants[1]) == 403  # another merchant's
     assert await create("manager", net.merchants[0]) == 403  # a peer
     assert await create("association_admin", None) == 403  # wider
+
+    listed = await browser.get("/v1/people")
+    seen = {p["email"]: p["role"] for p in json.loads(listed.text)}
+    assert seen[email] == "manager" and set(seen.values()) == {"manager", "staff"}
+    assert len(seen) == 2  # themselves and the staff member they made, nobody else

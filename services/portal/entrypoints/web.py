@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -133,7 +134,8 @@ def csrf_token(request: web.Request, session: Session | None) -> str:
 def check_origin(request: web.Request) -> None:
     """A state-changing request from another site is refused, whatever it carries."""
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    ours = {request.host, urlsplit(portal(request).settings.portal_url).netloc}
+    if origin and urlsplit(origin).netloc not in ours:  # "null" (a sandboxed frame) too
         raise Problem(403, "Forbidden", "a request from another site", reason="csrf")
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         raise Problem(403, "Forbidden", "a request from another site", reason="csrf")
@@ -182,6 +184,30 @@ def render(
     if "new_csrf" in request:
         set_cookie(request, response, "comptoir_csrf", request["new_csrf"], 12 * 3600)
     return response
+
+
+# What a page's error says to a person (the JSON API answers problem+json).
+_PAGE_ERRORS = {"csrf": "The form has expired: try again.", "not_found": "Not found"}
+
+
+@web.middleware
+async def page_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A page's refusal as a page, in the visitor's language, with its status and reason."""
+    try:
+        return await handler(request)
+    except (Problem, web.HTTPNotFound) as exc:
+        if request.path.startswith("/v1/") or request.path.endswith(".json"):
+            raise
+        status = exc.status
+        reason = exc.extra.get("reason") if isinstance(exc, Problem) else "not_found"
+        key = _PAGE_ERRORS.get(str(reason))
+        if key is None or request.app[RUNTIME].state.get("portal") is None:
+            raise
+        response = render(request, "error.html", status=status, message=say(request, key))
+        response.headers["X-Problem-Reason"] = str(reason)
+        return response
 
 
 def redirect(location: str) -> web.Response:

@@ -52,9 +52,19 @@ def parse_address(raw: str) -> Address | None:
 
 
 async def send_code(
-    portal: Portal, association_id: UUID, address: Address, language: Literal["fr", "en"]
+    portal: Portal,
+    association_id: UUID,
+    address: Address,
+    language: Literal["fr", "en"],
+    client: str,
 ) -> UUID:
-    """The challenge to enter the code against; a code sent if an account has the address."""
+    """The challenge to enter the code against; a code sent if an account has the address.
+    TooMany when this address was sent too many codes lately, or this client asked too many."""
+    wait = await sessions.wait_to_send(
+        portal, sessions.account_key(address.value), sessions.address_key(client)
+    )
+    if wait is not None:
+        raise TooMany(wait)
     account = await portal.services.find_account(
         association_id, "email" if address.channel == "email" else "phone", address.value
     )

@@ -125,6 +125,19 @@ async def _send_link(
     return url
 
 
+async def listed(portal: Portal, p: Principal) -> list[asyncpg.Record]:
+    """The people ``p`` may create (and so see), and ``p`` themselves."""
+    rows = await store.in_scope(
+        portal.pool, None if p.is_operator else p.association_id, p.merchant_id
+    )
+    return [
+        r
+        for r in rows
+        if f"person:{r['id']}" == p.actor
+        or may_create_person(p, Scope(r["role"], r["association_id"], r["merchant_id"]))
+    ]
+
+
 async def request_reset(portal: Portal, email: str, language: Language) -> str | None:
     """A reset link e-mailed to this address if a person has it (the page says nothing either
     way; the link for the CLI)."""

@@ -98,6 +98,25 @@ async def wait_before(portal: Portal, account: str, address: str) -> int | None:
     )
 
 
+async def wait_to_send(portal: Portal, account: str, address: str) -> int | None:
+    """Seconds before another code may be sent to this account or from this address: codes
+    cost an SMS each and land in someone's phone, so they are limited like failures."""
+    sent_to, sent_from = f"send:{account}", f"send:{address}"
+    now = clock.now()
+    found = await store.failures(
+        portal.pool, [sent_to, sent_from], now - portal.account_limit.window
+    )
+    wait = strictest(
+        [
+            retry_after(found[sent_to], portal.account_limit, now),
+            retry_after(found[sent_from], portal.address_limit, now),
+        ]
+    )
+    if wait is None:
+        await store.fail(portal.pool, [sent_to, sent_from], now)
+    return wait
+
+
 async def failed(portal: Portal, account: str, address: str) -> None:
     await store.fail(portal.pool, [account, address], clock.now())
 

@@ -117,6 +117,19 @@ async def put_person(request: web.Request) -> web.Response:
 
 
 @routes.route(
+    "GET",
+    "/v1/people",
+    summary="The people within the caller's reach (those they may create), and themselves",
+    returns=None,
+    tag=TAG,
+)
+async def get_people(request: web.Request) -> web.Response:
+    p = await w.caller(request)
+    found = as_models(Person, await people.listed(w.portal(request), p))
+    return json_response([person.model_dump(mode="json") for person in found])
+
+
+@routes.route(
     "PUT",
     "/v1/people/{person_id}/password",
     summary="Set a person's password without a link (the operator's bootstrap admin token)",

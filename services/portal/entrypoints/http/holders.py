@@ -37,7 +37,14 @@ async def send_code(request: web.Request) -> web.Response:
         return w.render(
             request, "holder_start.html", status=422, association_id=association_id, error=error
         )
-    challenge = await holders.send_code(w.portal(request), association_id, address, lang)
+    try:
+        challenge = await holders.send_code(
+            w.portal(request), association_id, address, lang, w.client_address(request)
+        )
+    except TooMany as exc:
+        return too_many(
+            request, "holder_start.html", exc.retry_after, association_id=association_id
+        )
     response = w.redirect("/holder-code")
     # The challenge rides in a cookie, not the URL; it names no one.
     w.set_cookie(
