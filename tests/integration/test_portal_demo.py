@@ -3,7 +3,11 @@ running the seed again keeps their passwords."""
 
 from __future__ import annotations
 
+import asyncio
 import html
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -44,3 +48,28 @@ async def test_the_demo_has_a_login_per_role_that_signs_in(
 
     again = await seed.seed(urls, harness.ADMIN_TOKEN, demo_file)
     assert again["logins"] == logins  # the same passwords: what was printed stays valid
+
+
+async def test_the_first_operator_is_made_by_the_cli_and_sets_a_password_through_the_link(
+    services: harness.Services, http: aiohttp.ClientSession
+) -> None:
+    email = f"ops-{uuid.uuid4().hex[:10]}@example.org"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "services.portal", "create-operator", email, "--name", "Ops"],
+        cwd=harness.ROOT,
+        env=services.env("portal"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.split()[-1]
+    path = link.removeprefix(harness.url("portal"))
+    assert path.startswith("/password/"), done.stdout
+    browser = Browser(http)
+    form = await browser.get(path)
+    assert form.status == 200 and "Ops" in form.text
+    password = f"ops-{uuid.uuid4().hex}"
+    assert (await browser.post(path, {"password": password, "again": password})).status == 200
+    assert (await Browser(http).sign_in(email, password)).status == 303

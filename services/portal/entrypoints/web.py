@@ -119,6 +119,19 @@ async def session_of(request: web.Request) -> Session | None:
     return await current(portal(request), read_cookie(request, "comptoir"))
 
 
+class SignInFirst(Exception):
+    """A page for the signed-in reached without a session (or with another role's)."""
+
+
+async def signed_in_as(request: web.Request, *roles: str) -> Session:
+    """The page's session, of one of ``roles`` (any when none is named); a page handler
+    that needs one starts with this (page_errors sends the visitor to sign in)."""
+    session = await session_of(request)
+    if session is None or (roles and session.principal.role not in roles):
+        raise SignInFirst()
+    return session
+
+
 def anonymous_csrf(request: web.Request) -> str:
     """A signed-out form's token: the value of its own cookie (double submit), made once."""
     token = read_cookie(request, "comptoir_csrf") or request.get("new_csrf")
@@ -197,6 +210,8 @@ async def page_errors(
     """A page's refusal as a page, in the visitor's language, with its status and reason."""
     try:
         return await handler(request)
+    except SignInFirst:
+        return redirect("/sign-in")
     except (Problem, web.HTTPNotFound) as exc:
         if request.path.startswith("/v1/") or request.path.endswith(".json"):
             raise

@@ -38,9 +38,7 @@ def too_many(request: web.Request, template: str, wait: int, **context: Any) -> 
 
 @routes.get("/")
 async def home(request: web.Request) -> web.Response:
-    session = await w.session_of(request)
-    if session is None:
-        return w.redirect("/sign-in")
+    session = await w.signed_in_as(request)
     return w.render(request, "home.html", session, scope=await _scope(request, session))
 
 
