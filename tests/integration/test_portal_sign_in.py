@@ -269,3 +269,21 @@ async def test_a_manager_creates_staff_of_their_merchant_only(
     seen = {p["email"]: p["role"] for p in json.loads(listed.text)}
     assert seen[email] == "manager" and set(seen.values()) == {"manager", "staff"}
     assert len(seen) == 2  # themselves and the staff member they made, nobody else
+
+
+async def test_a_scope_names_a_merchant_of_its_own_association(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    ours, theirs = await make_network(merchants=1), await make_network(merchants=1)
+    body = {
+        "email": f"mix-{uuid.uuid4().hex[:10]}@example.org",
+        "name": "Mélange",
+        "role": "manager",
+        "association_id": str(ours.association_id),
+        "merchant_id": str(theirs.merchants[0]),
+    }
+    async with http.put(f"{PORTAL}/v1/people/{uuid.uuid4()}", json=body, headers=ADMIN) as r:
+        assert (r.status, (await r.json())["reason"]) == (422, "unknown_scope")
+    token = {"name": "x", **{k: body[k] for k in ("role", "association_id", "merchant_id")}}
+    async with http.post(f"{PORTAL}/v1/api-tokens", json=token, headers=ADMIN) as r:
+        assert (r.status, (await r.json())["reason"]) == (422, "unknown_scope")

@@ -74,6 +74,16 @@ class Services:
             body = await r.json(content_type=None) if r.content_length != 0 else None
             return Answer(r.status, body)
 
+    async def scope_exists(self, association_id: UUID | None, merchant_id: UUID | None) -> bool:
+        """Does cards know this association (and this merchant in it)? Asked as the portal
+        itself: a scope given to a person or a token must name real data."""
+        if association_id is None:
+            return True
+        path = f"/v1/associations/{association_id}"
+        if merchant_id is not None:
+            path += f"/merchants/{merchant_id}"
+        return (await self.call(None, "GET", "cards", path)).status == 200
+
     async def find_account(
         self, association_id: UUID, kind: Literal["email", "phone"], value: str
     ) -> dict[str, Any] | None:

@@ -63,6 +63,7 @@ async def create(
             f"a {creator.role} may not create a {scope.role} here",
             reason="out_of_scope",
         )
+    await known_scope(portal, scope)
     async with portal.pool.acquire() as conn, conn.transaction():
         row = await store.insert(
             conn,
@@ -87,6 +88,17 @@ async def create(
             return old, None
         url = await _send_link(portal, conn, row, "create", language)
     return row, url
+
+
+async def known_scope(portal: Portal, scope: Scope) -> None:
+    """422 ``unknown_scope`` unless cards knows the scope's association and merchant."""
+    if not await portal.services.scope_exists(scope.association_id, scope.merchant_id):
+        raise Problem(
+            422,
+            "Unknown scope",
+            "cards knows no such association, or no such merchant in it",
+            reason="unknown_scope",
+        )
 
 
 async def _send_link(

@@ -13,6 +13,7 @@ from services.portal.adapters import credentials as store
 from services.portal.adapters.services import TOKEN_LIFETIME_S
 from services.portal.domain.people import Scope, may_grant_token
 from services.portal.domain.sessions import digest
+from services.portal.service import people
 from services.portal.service.state import Portal, new_secret
 from shared import clock
 from shared.access import Principal
@@ -37,6 +38,7 @@ def _out_of_scope(p: Principal, what: str) -> Problem:
 async def create(portal: Portal, creator: Principal, name: str, scope: Scope) -> Issued:
     if not may_grant_token(creator, scope):
         raise _out_of_scope(creator, f"an API token of a {scope.role} here")
+    await people.known_scope(portal, scope)
     secret = PREFIX + new_secret()
     row = await store.add_token(
         portal.pool,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from services.portal.domain.people import normal_email
@@ -47,17 +48,26 @@ async def _scope(request: web.Request, session: Session) -> dict[str, str]:
     own scope token (so the page shows only what their scope reaches)."""
     p = session.principal
     services = w.portal(request).services
-    found: dict[str, str] = {}
-    if p.association_id is not None:
-        a = await services.call(p, "GET", "cards", f"/v1/associations/{p.association_id}")
-        found["association"] = a.body["name"] if a.status == 200 else str(p.association_id)
-    if p.merchant_id is not None:
-        m = await services.call(
-            p, "GET", "cards", f"/v1/associations/{p.association_id}/merchants/{p.merchant_id}"
+    found = {
+        key: str(value)
+        for key, value in (
+            ("association", p.association_id),
+            ("merchant", p.merchant_id),
+            ("account", p.account_id),
         )
-        found["merchant"] = m.body["name"] if m.status == 200 else str(p.merchant_id)
-    if p.account_id is not None:
-        found["account"] = str(p.account_id)
+        if value is not None
+    }
+    paths = {"association": f"/v1/associations/{p.association_id}"}
+    paths["merchant"] = f"{paths['association']}/merchants/{p.merchant_id}"
+    for key in ("association", "merchant"):
+        if key not in found:
+            continue
+        try:
+            answer = await services.call(p, "GET", "cards", paths[key])
+        except (aiohttp.ClientError, TimeoutError):
+            continue  # cards unreachable: the ids still say who is signed in
+        if answer.status == 200:
+            found[key] = answer.body["name"]
     return found
 
 
