@@ -3,8 +3,10 @@ widths, the sign-in rate limit's window, sessions' and links' expiry."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from services.portal.domain.limits import Limit, retry_after, strictest
 from services.portal.domain.people import Scope, may_create_person, may_grant_token, normal_email
@@ -17,6 +19,8 @@ from services.portal.domain.sessions import (
     needs_touch,
     usable_until,
 )
+from services.portal.entrypoints import words
+from services.portal.service.holders import Address, parse_address
 from shared.access import Principal
 
 A, B = uuid.uuid4(), uuid.uuid4()
@@ -128,3 +132,20 @@ def test_an_email_is_keyed_trimmed_and_lower_cased() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was taken")
+
+
+def test_every_sentence_of_the_pages_is_in_french() -> None:
+    root = Path(words.__file__).resolve().parents[1]
+    used = set()
+    for path in [*(root / "templates").glob("*.html"), *(root / "entrypoints").rglob("*.py")]:
+        used |= set(re.findall(r'\b(?:t|say)\((?:request, )?"([^"]+)"', path.read_text()))
+    used |= {"operator", "association_admin", "manager", "staff", "cardholder"}
+    assert used - set(words.FR) == set()
+    assert words.translate("At least {n} characters.", "fr", n=12) == "Au moins 12 caractères."
+    assert words.translate("At least {n} characters.", "en", n=12) == "At least 12 characters."
+
+
+def test_a_cardholder_gives_an_email_or_a_mobile_number() -> None:
+    assert parse_address(" Lea@Example.org ") == Address("email", "lea@example.org")
+    assert parse_address("06 12 34 56 78") == Address("sms", "+33612345678")
+    assert parse_address("bonjour") is None
