@@ -556,8 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         "--base-port",
         type=int,
         default=0,
-        help="ports base..base+4 instead of 8080-8084 (in the order terminals, cards, "
-        "clearing, crm, notifications)",
+        help="ports base..base+5 instead of 8080-8085 (in the order terminals, cards, "
+        "clearing, crm, notifications, portal)",
     )
     p.add_argument(
         "--ready-timeout", type=float, default=60.0, help="seconds (default: %(default)s)"
