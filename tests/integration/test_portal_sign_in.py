@@ -158,6 +158,10 @@ async def test_a_reset_link_sets_the_password_once_and_ends_the_old_sessions(
     assert (await before.get("/")).status == 303  # the old session is revoked
     assert (await Browser(http).sign_in(email, old)).status == 401
     assert (await Browser(http).sign_in(email, new)).status == 303
+    # neither the address nor the link's token reached the portal's log
+    logged = (services.logs / "portal.log").read_text()
+    assert email not in logged and path.rsplit("/", 1)[1] not in logged
+    assert '"path":"/password/{token}"' in logged
 
 
 async def test_an_unknown_address_gets_the_same_answer_and_no_mail(
