@@ -10,7 +10,9 @@ from uuid import UUID
 
 import aiohttp
 
+from shared import logging as log
 from shared.access import Principal, Signer
+from shared.http import CORRELATION_HEADER
 from shared.settings import Settings
 
 Service = Literal["terminals", "cards", "clearing", "crm", "notifications"]
@@ -69,7 +71,11 @@ class Services:
             self._urls[service] + path,
             params=params,
             json=json,
-            headers={"Authorization": f"Bearer {token}"},
+            # The page's correlation id follows the calls it makes (one trace in the logs).
+            headers={
+                "Authorization": f"Bearer {token}",
+                CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
+            },
         ) as r:
             body = await r.json(content_type=None) if r.content_length != 0 else None
             return Answer(r.status, body)
