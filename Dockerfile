@@ -1,6 +1,6 @@
 # One image for every Comptoir service: choose the service with the command, e.g.
 #   docker run --rm comptoir:latest python -m services.cards
-# docker-compose.yml runs the five services, PostgreSQL, RabbitMQ and the demo seed from it.
+# docker-compose.yml runs the five services, the portal, PostgreSQL, RabbitMQ and the demo seed from it.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 ARG UV_VERSION=0.13.9
@@ -41,6 +41,6 @@ RUN python -m compileall -q shared services deploy
 RUN mkdir -p /app/.comptoir && chown comptoir:comptoir /app/.comptoir
 USER 10001:10001
 # 8070: the gateway's line for terminals' sync sessions (modem framing, docs/terminal-protocol.md).
-EXPOSE 8070 8080 8081 8082 8083 8084
+EXPOSE 8070 8080 8081 8082 8083 8084 8085
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "deploy"]

@@ -12,7 +12,8 @@ its default port, and answers /health, /ready and /metrics):
 Other commands:
   python -m deploy.seed         seed the demo network through the back-office APIs
   python -m deploy.cli --help   play a demo terminal, read the books
-  python -m deploy.run --help   run all five locally and seed them (what `make run` does)
+  python -m deploy.run --help   run them all locally and seed them (what `make run` does)
+  python -m services.portal create-operator EMAIL   the first operator (docs/access.md)
 
 Configuration: COMPTOIR_DATABASE_URL, COMPTOIR_AMQP_URL, COMPTOIR_ADMIN_TOKEN, COMPTOIR_HOST,
 COMPTOIR_PORT, COMPTOIR_LOG_LEVEL, ... (see README.md, "Configuration").

@@ -52,7 +52,8 @@ import importlib
 
 for module in [
     "services.terminals.__main__", "services.cards.__main__", "services.clearing.__main__",
-    "services.crm.__main__", "services.notifications.__main__", "deploy.seed", "deploy.cli",
+    "services.crm.__main__", "services.notifications.__main__", "services.portal.__main__",
+    "deploy.seed", "deploy.cli",
 ]:
     importlib.import_module(module)
 EOF

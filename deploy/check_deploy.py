@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
+APP_SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
 
 
 def _settings() -> tuple[dict[str, int], set[str]]:
@@ -189,7 +189,7 @@ def check_compose(errors: list[str], ports: dict[str, int], fields: set[str]) ->
                 errors.append(f"{where}: {key} is not set")
     seed = services.get("seed", {})
     if set(seed.get("depends_on") or {}) != set(APP_SERVICES):
-        errors.append("docker-compose.yml: seed should wait for the five services")
+        errors.append("docker-compose.yml: seed should wait for the five services and the portal")
 
 
 # What a variable's name says it holds; its value must come from ${VAR:?...}.
@@ -197,7 +197,7 @@ SECRET_NAME = re.compile(r"(TOKEN|PASSWORD|PASS|SECRET|KEY|KEK)$")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+]?)([^}]*)\}")
 URL_PASSWORD = re.compile(r"^[a-z]+://[^:/@]+:([^@]+)@")
 # Public development values (shared/settings.py, shared/card/crypto.py) that no file may hold.
-DEV_VALUES = ("dev-admin-token", "ce27ce27ce27ce27", "7e4a7e4a7e4a7e4a")
+DEV_VALUES = ("dev-admin-token", "ce27ce27ce27ce27", "7e4a7e4a7e4a7e4a", "5c09e55c09e55c09")
 
 
 def _required(value: str, where: str, errors: list[str]) -> set[str]:

@@ -217,7 +217,7 @@ ensure_service_roles() {
     local out db
     if ! out=$(as_user postgres psql -X -q -v ON_ERROR_STOP=1 -d postgres -v owner="$DB_ROLE" \
         -v pw_terminals="$DB_PASSWORD" -v pw_cards="$DB_PASSWORD" -v pw_clearing="$DB_PASSWORD" \
-        -v pw_crm="$DB_PASSWORD" -v pw_notifications="$DB_PASSWORD" \
+        -v pw_crm="$DB_PASSWORD" -v pw_notifications="$DB_PASSWORD" -v pw_portal="$DB_PASSWORD" \
         <"$ROOT/deploy/postgres/service-roles.sql" 2>&1); then
         echo "$out" >&2
         die "could not create the services' PostgreSQL roles"

@@ -1,5 +1,5 @@
-"""`make run`: start the messaging servers and the five services, seed the demo network, print
-where everything is.
+"""`make run`: start the messaging servers, the five services and the portal, seed the demo
+network, print where everything is (and the portal's demo logins).
 
 Runs in the foreground. The messaging servers (an SMTP sink and Kannel with its fake operator,
 ``deploy/messaging.py``) are started first, so that notifications finds them. Each service is
@@ -40,7 +40,7 @@ from shared import clock, db
 from shared.settings import DEFAULT_PORTS, DEV_SMS_CALLBACK_TOKEN, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = tuple(DEFAULT_PORTS)  # terminals, cards, clearing, crm, notifications
+SERVICES = tuple(DEFAULT_PORTS)  # terminals, cards, clearing, crm, notifications, portal
 LOUD_LEVELS = {"warning", "error", "critical", "exception"}
 
 
@@ -154,6 +154,12 @@ class Supervisor:
             for other in self.services:
                 env.setdefault(f"COMPTOIR_{other.name.upper()}_URL", other.url)
             env.setdefault("COMPTOIR_PUBLIC_URL", self._service("crm").url)
+        if s.name == "portal":
+            # Plain HTTP on this machine: the session cookie goes without Secure, which only
+            # COMPTOIR_ENV=development allows (a deployment is behind TLS).
+            env.setdefault("COMPTOIR_PORTAL_URL", s.url)
+            if env["COMPTOIR_ENV"] == "development":
+                env.setdefault("COMPTOIR_PORTAL_SECURE_COOKIES", "false")
         if self.args.messaging_port_base:  # notifications sends to this run's servers
             env.setdefault("COMPTOIR_SMTP_PORT", str(self.messaging_ports.smtp))
             env.setdefault("COMPTOIR_SMS_SENDSMS_URL", self.messaging_ports.sendsms_url())
@@ -366,7 +372,7 @@ class Supervisor:
         if not ok:
             _say(f"{self.signal_name} received during start-up")
             return 0
-        _say(f"all five services ready in {time.monotonic() - started:.1f} s")
+        _say(f"all {len(self.services)} services ready in {time.monotonic() - started:.1f} s")
 
         demo: dict[str, Any] | None = None
         if not self.args.no_seed:
@@ -425,6 +431,7 @@ class Supervisor:
             "clearing": "statements, exports, period close, settlement files: docs/clearing.md",
             "crm": "GET /v1/customers/{account_id}",
             "notifications": "GET /v1/messages?account_id=…, /v1/statement-notices: docs/messages.md",
+            "portal": "sign in with a browser: the demo logins below; docs/access.md",
         }
         out = ["", "Comptoir is running. Services (each has /health, /ready and /metrics):"]
         for s in self.services:
@@ -453,6 +460,9 @@ class Supervisor:
                 f"Demo network: {a['name']} ({a['id']}), rates per merchant, network taux client "
                 f"{a['taux_client_bps']} bp, taux UC {a['taux_uc_bps']} bp"
             )
+            portal = self._service("portal").url
+            out.append(f"Portal: {portal}/sign-in — demo logins (generated on this machine):")
+            out += [f"  {line}" for line in seed.login_lines(demo)]
             out.append(f"Demo terminals (credentials in {_rel(Path(self.args.demo_file))}):")
             for name, t in demo["terminals"].items():
                 rate = f"{t['taux_client_bps']} bp" + (
@@ -546,8 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         "--base-port",
         type=int,
         default=0,
-        help="ports base..base+4 instead of 8080-8084 (in the order terminals, cards, "
-        "clearing, crm, notifications)",
+        help="ports base..base+5 instead of 8080-8085 (in the order terminals, cards, "
+        "clearing, crm, notifications, portal)",
     )
     p.add_argument(
         "--ready-timeout", type=float, default=60.0, help="seconds (default: %(default)s)"

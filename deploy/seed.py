@@ -1,10 +1,13 @@
 """Seed a demo network through the back-office HTTP APIs, idempotently.
 
 One association, "Cœur de Ville" (rates per merchant, network taux client 3 %, taux UC 0.5 %),
-four merchants with one shop and one terminal each. Every id is fixed; every terminal's
-secret is random (nothing public, not even the admin token, lets anyone derive it) and kept in
-``.comptoir/demo.json`` (mode 0600), which the CLI and the card demo read: running the seed
-again reuses the secrets of that file, so the credentials it wrote stay valid.
+four merchants with one shop and one terminal each, and a portal login for each role (the
+operator, the association's administrator, the bistrot's manager and staff; Camille, the demo
+card's holder, signs in with a code sent to her e-mail). Every id is fixed; every terminal's
+secret and every login's password is random (nothing public, not even the admin token, lets
+anyone derive it) and kept in ``.comptoir/demo.json`` (mode 0600), which the CLI and the card
+demo read: running the seed again reuses the secrets of that file, so the credentials it wrote
+stay valid.
 
     python -m deploy.seed [--out .comptoir/demo.json]
 
@@ -104,6 +107,65 @@ def admin_token() -> str:
     return os.environ.get("COMPTOIR_ADMIN_TOKEN") or Settings().admin_token
 
 
+# The demo's portal logins: (key, role, e-mail, name, merchant key or None).
+LOGINS = (
+    ("operator", "operator", "operateur@comptoir.localhost", "Olivia Opératrice", None),
+    (
+        "association",
+        "association_admin",
+        "tresorier@coeurdeville.localhost",
+        "Thomas Trésorier",
+        None,
+    ),
+    ("manager", "manager", "gerant@bistrot.localhost", "Marc Gérant", "bistrot"),
+    ("staff", "staff", "comptoir@bistrot.localhost", "Sophie Serveuse", "bistrot"),
+)
+HOLDER_EMAIL = "camille.durand@example.org"
+
+
+def known_passwords(path: Path = DEFAULT_OUT) -> dict[str, str]:
+    """The logins' passwords of a previous seed (key -> password), if its file has them."""
+    try:
+        demo = json.loads(path.read_text())
+        return {k: v["password"] for k, v in demo["logins"].items() if "password" in v}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+async def seed_logins(
+    admin: AdminClient, portal: str, card: dict[str, Any], known: dict[str, str]
+) -> dict[str, Any]:
+    """A login per role in the portal (the password set by the admin token, kept for the next
+    run), and the cardholder's: the demo card's account gets an e-mail to receive a code."""
+    merchants = {m.key: m.id for m in MERCHANTS}
+    logins: dict[str, Any] = {}
+    for key, role, email, name, merchant in LOGINS:
+        person_id = demo_id(f"person/{key}")
+        body: dict[str, Any] = {"email": email, "name": name, "role": role}
+        if role != "operator":
+            body["association_id"] = ASSOCIATION_ID
+        if merchant is not None:
+            body["merchant_id"] = merchants[merchant]
+        r = await admin.call("PUT", f"{portal}/v1/people/{person_id}", body)
+        _check(f"portal login {key}", r.status, r.body)
+        password = known.get(key) or secrets.token_urlsafe(12)
+        r = await admin.call(
+            "PUT", f"{portal}/v1/people/{person_id}/password", {"password": password}
+        )
+        _check(f"password of {key}", r.status, r.body)
+        logins[key] = {"role": role, "email": email, "password": password}
+    r = await admin.call(
+        "PATCH", f"{card['cards_url']}/v1/accounts/{card['account_id']}", {"email": HOLDER_EMAIL}
+    )
+    _check("the demo cardholder's e-mail", r.status, r.body)
+    logins["cardholder"] = {
+        "role": "cardholder",
+        "email": HOLDER_EMAIL,
+        "url": f"{portal}/holder/{ASSOCIATION_ID}",
+    }
+    return logins
+
+
 def known_secrets(path: Path = DEFAULT_OUT) -> dict[str, str]:
     """The terminals' secrets of a previous seed (terminal id -> secret), from its demo file;
     none if there is no readable one."""
@@ -126,7 +188,7 @@ class SeedError(RuntimeError):
 
 
 def _check(what: str, status: int, body: Any) -> None:
-    if status not in (200, 201):
+    if status not in (200, 201, 204):
         detail = (body.get("detail") or body.get("title")) if isinstance(body, dict) else body
         raise SeedError(f"{what}: HTTP {status}: {detail}")
 
@@ -190,16 +252,24 @@ async def seed(
         r = await admin.call("POST", f"{cards}/v1/associations/{ASSOCIATION_ID}/cards", DEMO_CARD)
         _check("demo card", r.status, r.body)
         card = {"number": r.body["number"], "holder": "Camille Durand"}
+        logins = await seed_logins(
+            admin,
+            urls["portal"],
+            {"cards_url": cards, "account_id": r.body["account_id"]},
+            known_passwords(demo_file),
+        )
     return {
         "association": {"id": ASSOCIATION_ID, **ASSOCIATION},
         "urls": urls,
         "terminals": terminals,
         "cards": {"camille": card},
+        "logins": logins,
     }
 
 
 def write(demo: dict[str, Any], path: Path) -> None:
-    """Write the demo credentials, readable by the owner only (they hold terminal secrets)."""
+    """Write the demo credentials, readable by the owner only (they hold terminal secrets and
+    the logins' passwords)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -239,7 +309,21 @@ def main(argv: list[str] | None = None) -> int:
             f"  {name:<12} {t['merchant']:<24} terminal {t['id']}  "
             f"taux client {t['taux_client_bps']} bp"
         )
+    print(f"portal logins ({demo['urls']['portal']}):")
+    for line in login_lines(demo):
+        print(f"  {line}")
     return 0
+
+
+def login_lines(demo: dict[str, Any]) -> list[str]:
+    """The demo's logins, one a line, with their passwords (a developer's own machine)."""
+    lines = []
+    for key, login in demo.get("logins", {}).items():
+        if "password" in login:
+            lines.append(f"{key:<12} {login['email']:<34} {login['password']}")
+        else:
+            lines.append(f"{key:<12} {login['email']:<34} a code by e-mail at {login['url']}")
+    return lines
 
 
 if __name__ == "__main__":

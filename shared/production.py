@@ -16,6 +16,7 @@ from shared.settings import (
     DEV_ADMIN_TOKEN,
     DEV_LINK_KEY,
     DEV_SCOPE_PUBLIC_KEYS,
+    DEV_SCOPE_SIGNING_KEY,
     DEV_SMS_CALLBACK_TOKEN,
     DEV_SMS_PASSWORD,
     DEV_TERMINAL_KEK,
@@ -23,7 +24,7 @@ from shared.settings import (
 )
 
 DEVELOPMENT = "development"
-ALL = frozenset({"terminals", "cards", "clearing", "crm", "notifications"})
+ALL = frozenset({"terminals", "cards", "clearing", "crm", "notifications", "portal"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,12 @@ DEV_SECRETS = (
         "the development key of the portal's scope tokens (its private half is public)",
         ALL,
         DEV_SCOPE_PUBLIC_KEYS,
+    ),
+    DevSecret(
+        "scope_signing_key",
+        "the development signing key of the scope tokens",
+        frozenset({"portal"}),
+        DEV_SCOPE_SIGNING_KEY,
     ),
     DevSecret(
         "link_key",

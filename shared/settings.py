@@ -15,7 +15,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from shared.access import DEV_PUBLIC_KEYS, parse_keys
+from shared.access import DEV_PUBLIC_KEYS, DEV_SIGNING_KEY, parse_keys
 from shared.card.crypto import DEFAULT_KEY_VERSION
 from shared.card.keyring import Keyring, current_version, parse_cert_keyring
 from shared.rules.dates import DateWindow
@@ -26,6 +26,7 @@ DEFAULT_PORTS = {
     "clearing": 8082,
     "crm": 8083,
     "notifications": 8084,
+    "portal": 8085,
 }
 
 
@@ -38,6 +39,7 @@ DEV_SMS_PASSWORD = "comptoir-dev-sendsms"
 DEV_SMS_CALLBACK_TOKEN = "dev-sms"
 DEV_LINK_KEY = "11c0" * 16
 DEV_SCOPE_PUBLIC_KEYS = DEV_PUBLIC_KEYS
+DEV_SCOPE_SIGNING_KEY = DEV_SIGNING_KEY
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -230,6 +232,23 @@ class Settings(BaseSettings):
     webhook_rotation_hours: int = Field(default=24, ge=0, le=24 * 30)
     webhook_ca_file: str = ""
 
+    # The portal (issue 15, docs/access.md). Its Ed25519 signing key of the scope tokens,
+    # "kid:HEX seed" (its public half goes to the services' scope_public_keys); where its
+    # pages are reached (the links of its e-mails); the session cookie's Secure flag, which
+    # only a development machine on http://localhost may turn off; a session's idle and
+    # absolute lifetimes; a password link's and a cardholder's code's lifetimes; the failed
+    # sign-ins allowed per account and per client address within the window.
+    scope_signing_key: str = DEV_SCOPE_SIGNING_KEY
+    portal_url: str = "http://127.0.0.1:8085"
+    portal_secure_cookies: bool = True
+    session_idle_s: int = Field(default=30 * 60, ge=60)
+    session_absolute_s: int = Field(default=12 * 3600, ge=60)
+    password_link_s: int = Field(default=24 * 3600, ge=60)
+    holder_code_s: int = Field(default=10 * 60, ge=60)
+    login_window_s: int = Field(default=15 * 60, ge=1)
+    login_max_per_account: int = Field(default=5, ge=1)
+    login_max_per_address: int = Field(default=30, ge=1)
+
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a
     # terminal's clock drifts, a request travels), and one older than the window too (a
@@ -252,6 +271,17 @@ class Settings(BaseSettings):
     def _scope_keys_readable(self) -> Settings:
         if not parse_keys(self.scope_public_keys):
             raise ValueError("scope_public_keys: at least one kid:HEX key")
+        return self
+
+    @model_validator(mode="after")
+    def _portal_cookies_secure(self) -> Settings:
+        if not self.portal_secure_cookies and self.env != "development":
+            raise ValueError(
+                "portal_secure_cookies: only COMPTOIR_ENV=development (http://localhost) may "
+                "send the session cookie without Secure"
+            )
+        if len(parse_keys(self.scope_signing_key)) != 1:
+            raise ValueError("scope_signing_key: one kid:HEX seed")
         return self
 
     def card_keyring(self) -> Keyring:

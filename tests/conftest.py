@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # tests.webhooks: the webhook receivers (receiver, tls_receiver).
 pytest_plugins = ["tests.chipcards", "tests.messaging", "tests.webhooks"]
 
-SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "itest")
+SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "portal", "itest")
 
 
 async def reset_infrastructure() -> None:
@@ -59,7 +59,7 @@ async def services(
     mailbox: Mailbox,
     kannel: KannelHandle,
 ) -> AsyncIterator[harness.Services]:
-    """The five services, with the messaging servers started before them."""
+    """The five services and the portal, with the messaging servers started before them."""
     logs = tmp_path_factory.mktemp("service-logs")
     procs = harness.Services(logs)
     for name in harness.SERVICES:

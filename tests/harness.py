@@ -1,4 +1,5 @@
-"""Real processes for end-to-end and fault tests: the five services, each `python -m`."""
+"""Real processes for end-to-end and fault tests: the five services and the portal, each
+`python -m`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ import aiohttp
 from shared import clock, db
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
+SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
+# Each one's port above the base: +5 and +6 are the spare ports some tests take (a receiver,
+# a second crm), the sync line is +10.
+OFFSETS = {"terminals": 0, "cards": 1, "clearing": 2, "crm": 3, "notifications": 4, "portal": 8}
 # Another base lets two suites run side by side (each with its own database and vhost too).
 BASE_PORT = int(os.environ.get("COMPTOIR_TEST_PORT_BASE", "18080"))
 ADMIN_TOKEN = "test-admin-token"
@@ -41,7 +45,7 @@ def service_database_url(service: str) -> str:
 
 
 def port(service: str) -> int:
-    return BASE_PORT + SERVICES.index(service)
+    return BASE_PORT + OFFSETS[service]
 
 
 def line_port() -> int:
@@ -92,6 +96,8 @@ class Services:
             "COMPTOIR_CLEARING_URL": f"http://127.0.0.1:{port('clearing')}",
             "COMPTOIR_CRM_URL": f"http://127.0.0.1:{port('crm')}",
             "COMPTOIR_NOTIFICATIONS_URL": f"http://127.0.0.1:{port('notifications')}",
+            # The portal's links (a password's) point at the portal.
+            "COMPTOIR_PORTAL_URL": f"http://127.0.0.1:{port('portal')}",
             # crm's signed links point at crm itself (its public routes).
             "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
             # crm's retention purge is run by its own test, on a day and a term it chooses: a

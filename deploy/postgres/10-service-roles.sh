@@ -5,7 +5,7 @@
 set -eu
 : "${COMPTOIR_DB_PASSWORD_TERMINALS:?}" "${COMPTOIR_DB_PASSWORD_CARDS:?}"
 : "${COMPTOIR_DB_PASSWORD_CLEARING:?}" "${COMPTOIR_DB_PASSWORD_CRM:?}"
-: "${COMPTOIR_DB_PASSWORD_NOTIFICATIONS:?}"
+: "${COMPTOIR_DB_PASSWORD_NOTIFICATIONS:?}" "${COMPTOIR_DB_PASSWORD_PORTAL:?}"
 psql -X -q -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     -v owner="$POSTGRES_USER" \
     -v pw_terminals="$COMPTOIR_DB_PASSWORD_TERMINALS" \
@@ -13,4 +13,5 @@ psql -X -q -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB
     -v pw_clearing="$COMPTOIR_DB_PASSWORD_CLEARING" \
     -v pw_crm="$COMPTOIR_DB_PASSWORD_CRM" \
     -v pw_notifications="$COMPTOIR_DB_PASSWORD_NOTIFICATIONS" \
+    -v pw_portal="$COMPTOIR_DB_PASSWORD_PORTAL" \
     -f /comptoir/service-roles.sql

@@ -9,7 +9,7 @@ DECLARE
     r text;
     obj record;
 BEGIN
-    FOREACH s IN ARRAY ARRAY['terminals', 'cards', 'clearing', 'crm', 'notifications'] LOOP
+    FOREACH s IN ARRAY ARRAY['terminals', 'cards', 'clearing', 'crm', 'notifications', 'portal'] LOOP
         r := 'comptoir_' || s;
         CONTINUE WHEN NOT EXISTS (
             SELECT FROM pg_namespace n JOIN pg_roles o ON o.oid = n.nspowner

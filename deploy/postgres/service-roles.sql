@@ -2,7 +2,7 @@
 -- on the others', so a flaw in one service cannot read or change another's books.
 --
 --   psql -v owner=comptoir -v pw_terminals=... -v pw_cards=... -v pw_clearing=... \
---        -v pw_crm=... -v pw_notifications=... -f deploy/postgres/service-roles.sql
+--        -v pw_crm=... -v pw_notifications=... -v pw_portal=... -f deploy/postgres/service-roles.sql
 --
 -- Run as a superuser, by deploy/ensure-infra.sh (every machine) and by the PostgreSQL
 -- container's init script (docker-compose.yml); idempotent. Each role gets CONNECT and CREATE
@@ -16,7 +16,8 @@ INSERT INTO comptoir_service_roles VALUES
     ('cards', :'pw_cards'),
     ('clearing', :'pw_clearing'),
     ('crm', :'pw_crm'),
-    ('notifications', :'pw_notifications');
+    ('notifications', :'pw_notifications'),
+    ('portal', :'pw_portal');
 
 SELECT format('CREATE ROLE %I LOGIN', 'comptoir_' || service)
 FROM comptoir_service_roles

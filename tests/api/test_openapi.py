@@ -26,7 +26,7 @@ from tests import harness
 
 pytestmark = pytest.mark.e2e
 
-SERVICES_WITH_API = ("terminals", "cards", "clearing", "crm", "notifications")
+SERVICES_WITH_API = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
 # Per operation and generation mode. Each example is a real request and most of its cost is
 # hypothesis drawing it from the schema: at 20 the five services took about a quarter of the
 # suite (crm alone has 49 operations). Deeper: COMPTOIR_OPENAPI_EXAMPLES=200 make test

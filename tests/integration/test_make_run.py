@@ -47,7 +47,7 @@ def _supervisor(tmp: Path, out: Path) -> subprocess.Popen[bytes]:
         "COMPTOIR_ENV": "development",
         "COMPTOIR_DATABASE_URL": "postgresql://nobody:x@127.0.0.1:9/none",
         "COMPTOIR_AMQP_URL": "amqp://nobody:x@127.0.0.1:9/none",
-        "COMPTOIR_SYNC_LINE_PORT": str(harness.BASE_PORT + 55),
+        "COMPTOIR_SYNC_LINE_PORT": str(harness.BASE_PORT + 57),
     }
     args = [
         sys.executable,

@@ -103,6 +103,12 @@ def write_secret(path: Path, value: str) -> str:
             {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"},
         ),
         ("crm", "COMPTOIR_LINK_KEY", {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"}),
+        # The portal signs every scope token: its development key is public.
+        (
+            "portal",
+            "COMPTOIR_SCOPE_SIGNING_KEY",
+            {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"},
+        ),
         # Trusting the development portal key, even beside a real one, trusts tokens anyone
         # can sign.
         (
