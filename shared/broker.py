@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
+from aio_pika.exceptions import ChannelNotFoundEntity
 
 from shared.settings import Settings
 
@@ -43,6 +44,13 @@ QUEUES: dict[str, QueueSpec] = _load()
 # queue took over, so no queue receives an event it has no handler for (which it would
 # dead-letter, failing the terminal request that caused it).
 RETIRED_ROUTING_KEYS = ("card.transactions.booked.v1",)
+
+# Queues an earlier version declared and consumed, each with the queue that took its events
+# over. A broker kept from that version still holds the old queue, bound: it would take a copy
+# of every event and keep it for no one. The successor's owner unbinds it at start and
+# deletes it once empty (crm.statistics: the statistics are counted in crm.events'
+# transaction since issue 12's CPU work; its last events are the old version's to drain).
+RETIRED_QUEUES = {"crm.statistics": "crm.events"}
 
 
 async def connect(settings: Settings) -> AbstractRobustConnection:
@@ -100,6 +108,39 @@ async def declare(
         )
         await dead.bind(dlx, spec.name)
     return Topology(exchange, dlx, queues)
+
+
+async def retire(
+    connection: AbstractRobustConnection, settings: Settings, owned: Collection[str]
+) -> list[tuple[str, int]]:
+    """Unbind the retired queues whose successor ``owned`` holds, and delete those found
+    empty; the (name, events left) of those kept because events are left in them."""
+    kept = []
+    for name, successor in RETIRED_QUEUES.items():
+        if successor not in owned:
+            continue
+        # A passive declaration of a missing queue closes its channel: a channel of its own.
+        channel = await connection.channel()
+        try:
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except ChannelNotFoundEntity:
+                continue
+            exchange = await channel.get_exchange(settings.exchange)
+            keys = {key for q in QUEUES.values() for key in q.routing_keys}
+            for key in sorted(keys | set(RETIRED_ROUTING_KEYS)):
+                await queue.unbind(exchange, key)
+            # Counted once unbound: nothing can come in after (a quorum queue has no
+            # delete-if-empty).
+            left = (await channel.declare_queue(name, passive=True)).declaration_result
+            if left.message_count:
+                kept.append((name, left.message_count))
+            else:
+                await queue.delete(if_unused=False, if_empty=False)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+    return kept
 
 
 def _not_for(spec: QueueSpec) -> set[str]:
