@@ -25,13 +25,22 @@ async def connection() -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
 
 
 async def _old_queue(channel: aio_pika.abc.AbstractChannel, settings: Settings) -> str:
-    """A quorum queue bound as the earlier version bound it, under a name of this test's."""
+    """A quorum queue bound as the earlier version bound it, under a name of this test's, and
+    its dead-letter twin holding one event."""
     name = f"itest.retired.{uuid.uuid4().hex[:8]}"
     exchange = await channel.declare_exchange(
         settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
+    dlx = await channel.declare_exchange(
+        settings.dead_letter_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
     queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
     await queue.bind(exchange, KEY)
+    dead = await channel.declare_queue(
+        f"{name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dead.bind(dlx, name)
+    await dlx.publish(aio_pika.Message(b"[]"), routing_key=name)
     return name
 
 
@@ -66,12 +75,18 @@ async def test_a_retired_queue_is_unbound_kept_while_events_are_left_then_delete
     await _publish(channel, settings)
     assert await _left(connection, name) == 2
 
-    assert await broker.retire(connection, settings, {"itest.successor"}) == [(name, 2)]
+    assert await broker.retire(connection, settings, {"itest.successor"}) == [
+        (name, 2),
+        (f"{name}.dead", 1),
+    ]
     await _publish(channel, settings)  # unbound: no copy any more
     assert await _left(connection, name) == 2
 
     await (await channel.get_queue(name)).purge()  # what the earlier version drains
-    assert await broker.retire(connection, settings, {"itest.successor"}) == []
+    assert await broker.retire(connection, settings, {"itest.successor"}) == [(f"{name}.dead", 1)]
     assert await _left(connection, name) is None
-    # Gone, it is not looked for again in vain.
+    await (await channel.get_queue(f"{name}.dead")).purge()  # read by someone
+    assert await broker.retire(connection, settings, {"itest.successor"}) == []
+    assert await _left(connection, f"{name}.dead") is None
+    # Both gone: nothing left to do.
     assert await broker.retire(connection, settings, {"itest.successor"}) == []
