@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
+from aio_pika.exceptions import ChannelNotFoundEntity
 
 from shared.settings import Settings
 
@@ -43,6 +44,13 @@ QUEUES: dict[str, QueueSpec] = _load()
 # queue took over, so no queue receives an event it has no handler for (which it would
 # dead-letter, failing the terminal request that caused it).
 RETIRED_ROUTING_KEYS = ("card.transactions.booked.v1",)
+
+# Queues an earlier version declared and consumed, each with the queue that took its events
+# over. A broker kept from that version still holds the old queue, bound: it would take a copy
+# of every event and keep it for no one. The successor's owner unbinds it at start and
+# deletes it once empty (crm.statistics: the statistics are counted in crm.events'
+# transaction since issue 12's CPU work; its last events are the old version's to drain).
+RETIRED_QUEUES = {"crm.statistics": "crm.events"}
 
 
 async def connect(settings: Settings) -> AbstractRobustConnection:
@@ -100,6 +108,54 @@ async def declare(
         )
         await dead.bind(dlx, spec.name)
     return Topology(exchange, dlx, queues)
+
+
+async def retire(
+    connection: AbstractRobustConnection, settings: Settings, owned: Collection[str]
+) -> list[tuple[str, int]]:
+    """Unbind the retired queues whose successor ``owned`` holds, and their dead-letter
+    twins; delete those found empty and unconsumed. The (name, events left) of those kept."""
+    kept = []
+    keys = {key for q in QUEUES.values() for key in q.routing_keys} | set(RETIRED_ROUTING_KEYS)
+    for name, successor in RETIRED_QUEUES.items():
+        if successor not in owned:
+            continue
+        for queue_name, exchange_name, bound in (
+            (name, settings.exchange, sorted(keys)),
+            # The twin takes nothing more; what it holds is for someone to read first.
+            (f"{name}.dead", settings.dead_letter_exchange, [name]),
+        ):
+            left = await _retire_one(connection, queue_name, exchange_name, bound)
+            if left is not None:
+                kept.append((queue_name, left))
+    return kept
+
+
+async def _retire_one(
+    connection: AbstractRobustConnection, name: str, exchange_name: str, keys: list[str]
+) -> int | None:
+    """Unbind a queue if it exists, delete it if empty and unconsumed; the events left in it
+    when kept, None when gone."""
+    # A passive declaration of a missing queue closes its channel: a channel of its own.
+    channel = await connection.channel()
+    try:
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+        except ChannelNotFoundEntity:
+            return None
+        exchange = await channel.get_exchange(exchange_name)
+        for key in keys:
+            await queue.unbind(exchange, key)
+        # Counted once unbound: nothing can come in after (a quorum queue has no
+        # delete-if-empty). A consumer still on it is the earlier version's, draining it.
+        left = (await channel.declare_queue(name, passive=True)).declaration_result
+        if left.message_count or left.consumer_count:
+            return left.message_count or 0
+        await queue.delete(if_unused=False, if_empty=False)
+        return None
+    finally:
+        if not channel.is_closed:
+            await channel.close()
 
 
 def _not_for(spec: QueueSpec) -> set[str]:

@@ -191,6 +191,8 @@ async def _open_broker(rt: Runtime, owned: set[str]) -> broker.Topology:
         rt.channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await rt.channel.set_qos(prefetch_count=rt.settings.prefetch)
         topology = await broker.declare(rt.channel, rt.settings, owned)
+        for name, left in await broker.retire(connection, rt.settings, owned):
+            log.get("startup").warning("retired_queue_not_empty", queue=name, events=left)
     except BaseException:
         await connection.close()
         raise

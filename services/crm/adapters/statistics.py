@@ -1,5 +1,5 @@
 """The SQL of the statistics: the facts counted once (and exported as detail lines), and the
-aggregates the consumer adds to (services/crm/migrations/0009_statistics.sql)."""
+aggregates crm.events' handlers add to (services/crm/migrations/0009_statistics.sql)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,15 @@ async def insert_lines(conn: asyncpg.Connection, lines: Sequence[Line]) -> set[t
         ),
     )
     return {(r["kind"], r["id"]) for r in rows}
+
+
+async def counted_before(conn: asyncpg.Connection, event_ids: Sequence[str]) -> set[str]:
+    """The events among these that the statistics' own queue (crm.statistics, before they were
+    counted in crm.events' transaction) took already: its inbox, kept but no longer written."""
+    rows = await conn.fetch(
+        "SELECT event_id FROM statistics_inbox WHERE event_id = ANY($1::uuid[])", event_ids
+    )
+    return {str(r["event_id"]) for r in rows}
 
 
 async def sales(conn: asyncpg.Connection, ids: Iterable[UUID]) -> dict[UUID, Line]:

@@ -1,5 +1,8 @@
 """The events the crm takes: each handler reads its events into the domain's words and calls
-one use case, in the consumer's transaction for the batch."""
+one use case, in the consumer's transaction for the batch. The facts the statistics count (a
+sale, a redemption, a return, a cancellation, a sale without a member, an enrolment) are
+counted in the same transaction (entrypoints/statistics.py): one parse, one inbox row and one
+commit per event for both."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from services.crm.domain.visits import Cancellation, CustomerCard, Enrolment, Visit
+from services.crm.entrypoints import statistics
 from services.crm.service import consents, customers, levels, messages, sponsorship, triggers
 from services.crm.service import visits as service
 from services.crm.service.common import Links
@@ -16,6 +20,7 @@ from shared import logging as log
 from shared.contracts import (
     AccountDetailsCorrected,
     AccountOpened,
+    AnonymousSaleRecorded,
     CardIssued,
     LevelChanged,
     MessageStatusChanged,
@@ -34,7 +39,9 @@ async def on_booked(
     """The sales cards booked, online or from a chip card: a visit each, keyed by the sale's
     id (a redemption is no visit); then, for each sale new here, its receipt and the visit
     threshold reached (the triggers of its merchant and association), and the sponsorship
-    rewards of a newcomer's qualifying purchase."""
+    rewards of a newcomer's qualifying purchase. The statistics count its sales and
+    redemptions."""
+    await statistics.on_booked(conn, events)
     sales = [(e.data, t) for e in events for t in e.data.transactions if t.kind == "sale"]
     fresh = await service.record_visits(
         conn,
@@ -71,7 +78,9 @@ async def on_reversed(
 ) -> Sequence[Event[Any]]:
     """A cancelled sale (F16) marks its visit and leaves the counters, once. A return of goods
     changes nothing here: the visit took place. Either, when it undoes a newcomer's qualifying
-    sale (cancelled, or returned whole), takes the sponsorship rewards back (F22)."""
+    sale (cancelled, or returned whole), takes the sponsorship rewards back (F22). The
+    statistics count either."""
+    await statistics.on_reversed(conn, events)
     await service.cancel_sales(
         conn,
         (
@@ -97,6 +106,13 @@ async def on_reversed(
     )
 
 
+async def on_anonymous(
+    conn: asyncpg.Connection, events: list[Event[AnonymousSaleRecorded]]
+) -> Sequence[Event[Any]]:
+    """A sale without a member: no visit, only the statistics count it."""
+    return await statistics.on_anonymous(conn, events)
+
+
 async def on_reversal_refused(
     conn: asyncpg.Connection, events: list[Event[SponsorshipReversalRefused]]
 ) -> Sequence[Event[Any]]:
@@ -113,7 +129,9 @@ async def on_opened(
     conn: asyncpg.Connection, events: list[Event[AccountOpened]], links: Links
 ) -> Sequence[Event[Any]]:
     """An account opened: its customer file, with the details given at the opening; after a
-    quick enrolment at the till, the link to complete them, and the sponsor its code names."""
+    quick enrolment at the till, the link to complete them, and the sponsor its code names.
+    The statistics count the enrolment."""
+    await statistics.on_opened(conn, events)
     enrolments = [
         (
             Enrolment(

@@ -1,6 +1,7 @@
-"""The statistics' consumer (queue crm.statistics, apart from crm.events so that counting
-never slows the sale's path): each event read into the facts the statistics count, in the
-consumer's transaction for the batch (docs/statistics.md)."""
+"""The statistics' reading of crm's events: each event read into the facts the statistics
+count, called by crm.events' handlers (entrypoints/consumers.py) in the transaction that
+records the visits, so that a booked fact is parsed, taken into the inbox and committed once
+for both (docs/statistics.md)."""
 
 from __future__ import annotations
 
@@ -101,8 +102,11 @@ async def on_anonymous(
 async def on_opened(
     conn: asyncpg.Connection, events: list[Event[AccountOpened]]
 ) -> Sequence[Event[Any]]:
-    """An account opened: an enrolment of its association (and merchant), on its day."""
+    """An account opened: an enrolment of its association (and merchant), on its day; not
+    again if the statistics' former queue counted it already (an enrolment has no key of its
+    own in the aggregates, the inbox was its only guard)."""
     await service.enrolled(
-        conn, ((d.association_id, d.merchant_id, d.opened_at) for d in (e.data for e in events))
+        conn,
+        [(e.id, e.data.association_id, e.data.merchant_id, e.data.opened_at) for e in events],
     )
     return []

@@ -1,10 +1,10 @@
-"""The statistics' use cases: count a batch of facts into the aggregates (the consumer of
-queue crm.statistics), and answer a scope's figures over a period and the previous one
+"""The statistics' use cases: count a batch of facts into the aggregates (in crm.events'
+transaction for the batch), and answer a scope's figures over a period and the previous one
 (docs/statistics.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -33,12 +33,17 @@ async def record(conn: asyncpg.Connection, lines: Iterable[Line]) -> int:
 
 
 async def enrolled(
-    conn: asyncpg.Connection, accounts: Iterable[tuple[UUID, UUID | None, datetime]]
+    conn: asyncpg.Connection, accounts: Sequence[tuple[str, UUID, UUID | None, datetime]]
 ) -> None:
-    """Accounts opened (association, merchant or None, when): the enrolments' counts."""
+    """Accounts opened (event id, association, merchant or None, when): the enrolments'
+    counts, but for the events the statistics' former queue counted already."""
+    if not accounts:
+        return
+    before = await store.counted_before(conn, [a[0] for a in accounts])
     deltas = Deltas()
-    for association_id, merchant_id, at in accounts:
-        deltas.enrolled(association_id, merchant_id, at)
+    for event_id, association_id, merchant_id, at in accounts:
+        if event_id not in before:
+            deltas.enrolled(association_id, merchant_id, at)
     await store.add(conn, deltas)
 
 
