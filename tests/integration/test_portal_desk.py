@@ -13,7 +13,7 @@ import pytest
 
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
-from tests.people import CARDS, call, card_issued, file_of, messages_of, new_email, new_phone
+from tests.people import CARDS, CRM, call, card_issued, file_of, messages_of, new_email, new_phone
 from tests.portal import Browser, person
 
 pytestmark = pytest.mark.timeout(120)
@@ -87,6 +87,29 @@ async def test_a_staff_member_finds_sees_rewards_resends_and_blocks(
         terms = (phone, name, email) + ((card["number"],) if service == "portal" else ())
         for term in terms:
             assert term not in log, (service, term)
+
+
+async def test_a_name_two_customers_share_lists_both_and_a_wildcard_is_a_letter(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    name = f"Odile{uuid.uuid4().hex[:6]}"
+    accounts = []
+    for _ in range(2):
+        enrolled = await net.terminals[0].enrol(new_phone(), first_name=name)
+        assert enrolled.status == 201, enrolled
+        accounts.append(enrolled.body["account_id"])
+        await file_of(http, accounts[-1])
+    desk = await _staff(http, net.association_id, net.merchants[0])
+
+    found = await desk.post("/desk/find", {"term": name.upper()})
+    assert found.status == 200 and "Clients trouvés" in found.text
+    assert all(f'href="/desk/customers/{a}"' in found.text for a in accounts)
+    # crm reads the words as letters: "%" finds nobody, however many files there are
+    status, body = await call(
+        http, "GET", f"{CRM}/v1/associations/{net.association_id}/customers?name=%25%25"
+    )
+    assert (status, body) == (200, {"customers": []})
 
 
 async def test_a_staff_member_enrols_by_email_and_the_same_address_is_already_enrolled(
