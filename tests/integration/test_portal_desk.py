@@ -135,6 +135,7 @@ async def test_a_staff_member_enrols_by_email_and_the_same_address_is_already_en
     await desk.get("/desk")
     again = await desk.post("/desk/enrol", {"contact": email.upper()})
     assert again.status == 409 and "Ce client est déjà inscrit." in again.text
+    assert f'href="/desk/customers/{account}"' in again.text  # on with the customer found
     by_phone = await desk.post("/desk/enrol", {"contact": new_phone()})
     assert by_phone.status == 303, by_phone.text
     nothing = await desk.post("/desk/enrol", {"contact": "Zoé"})

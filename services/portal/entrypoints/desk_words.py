@@ -58,8 +58,8 @@ FR: dict[str, str] = {
     "The amount is not a price: for example 12,50.": (
         "Ce montant n'est pas un prix : par exemple 12,50."
     ),
-    "Reward": "Récompense",
-    "Why": "Pourquoi",
+    "Reward:": "Récompense :",
+    "Why:": "Pourquoi :",
     "No reward for this purchase.": "Pas de récompense pour cet achat.",
     "The purchase itself is recorded by the shop's till.": (
         "L'achat lui-même est enregistré par la caisse du commerce."
@@ -69,6 +69,7 @@ FR: dict[str, str] = {
     # Refusals, by the services' reason.
     "This is outside what your access reaches.": "Ceci est hors du périmètre de votre accès.",
     "This customer is already enrolled.": "Ce client est déjà inscrit.",
+    "See this customer": "Voir ce client",
     "This card cannot be blocked any more.": "Cette carte ne peut plus être bloquée.",
     "This customer has no e-mail or mobile to send the link to.": (
         "Ce client n'a ni e-mail ni mobile où envoyer le lien."

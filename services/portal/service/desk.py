@@ -25,9 +25,12 @@ NAME_RESULTS = 20
 class Refused(Exception):
     """A service said no (or could not be reached: status 503, reason ``unreachable``)."""
 
-    def __init__(self, status: int, reason: str, detail: str = "") -> None:
+    def __init__(
+        self, status: int, reason: str, detail: str = "", account_id: str | None = None
+    ) -> None:
         super().__init__(f"{status} {reason}: {detail}")
         self.status, self.reason, self.detail = status, reason, detail
+        self.account_id = account_id  # already_enrolled: the account that holds the contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,13 @@ class Customer:
 
 def _refused(answer: Answer) -> Refused:
     body = answer.body if isinstance(answer.body, dict) else {}
-    return Refused(answer.status, str(body.get("reason") or "refused"), str(body.get("detail", "")))
+    held = body.get("account_id")
+    return Refused(
+        answer.status,
+        str(body.get("reason") or "refused"),
+        str(body.get("detail", "")),
+        str(held) if held else None,
+    )
 
 
 async def _call(

@@ -78,12 +78,16 @@ async def find(request: web.Request) -> web.Response:
 
 
 async def _customer_page(
-    request: web.Request, session: Session, status: int = 200, **context: Any
+    request: web.Request,
+    session: Session,
+    status: int = 200,
+    found: desk.Customer | None = None,
+    **context: Any,
 ) -> web.Response:
-    account_id = _account_id(request)
+    """The customer's page (``found``: already read for this request)."""
     services, p = _services(request), session.principal
     try:
-        found = await desk.customer(services, p, account_id)
+        found = found or await desk.customer(services, p, _account_id(request))
         families = await desk.families(services, p)
     except desk.Refused as exc:
         return _refusal_page(request, session, exc)
@@ -123,14 +127,14 @@ async def purchase(request: web.Request) -> web.Response:
         return await _customer_page(request, session, 422, error=error)
     services, p = _services(request), session.principal
     try:
-        account = (await desk.customer(services, p, _account_id(request))).account
+        found = await desk.customer(services, p, _account_id(request))
         reward = await desk.dry_run(
-            services, p, amount, fields.get("family") or None, _card_type(account)
+            services, p, amount, fields.get("family") or None, _card_type(found.account)
         )
     except desk.Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _customer_page(request, session, exc.status, error=error)
-    return await _customer_page(request, session, reward=reward)
+    return await _customer_page(request, session, found=found, reward=reward)
 
 
 @routes.post(CUSTOMER + "/details-link")
@@ -176,5 +180,6 @@ async def enrol(request: web.Request) -> web.Response:
             _services(request), session.principal, kind, value, first_name
         )
     except desk.Refused as exc:
-        return _refusal_page(request, session, exc)
+        # already enrolled: the desk goes on with the customer who holds the contact
+        return _refusal_page(request, session, exc, existing=exc.account_id)
     return w.redirect(f"/desk/customers/{account_id}")
