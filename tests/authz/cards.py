@@ -427,6 +427,20 @@ ROWS: list[Row] = [
     ),
     # --- accounts
     Row(
+        "POST",
+        A + "/enrolments",
+        Need.STAFF,
+        lambda t: _rq(
+            f"/v1/associations/{t.association_id}/enrolments",
+            {
+                "enrolment_id": str(uuid.uuid4()),
+                "merchant_id": str(t.merchant_id),
+                "email": new_email(),
+            },
+        ),
+        merchant_only,
+    ),
+    Row(
         "GET",
         A + "/accounts",
         Need.HOLDER,

@@ -165,6 +165,14 @@ ROWS: list[Row] = [
         H,
         _with(_customer("/sponsorship/code-message"), _merchant),
     ),
+    # The front desk finds a customer of the network by name (not a cardholder: no account).
+    Row(
+        "GET",
+        "/v1/associations/{association_id}/customers",
+        H,
+        _get(_association("/customers"), lambda _t: {"name": "Camille"}),
+        association_only,
+    ),
     # The merchants' files: the front desk finds and adds a member, the manager reads the file.
     Row(
         "POST",

@@ -38,6 +38,29 @@ async def files(conn: asyncpg.Connection, account_ids: list[UUID]) -> dict[UUID,
     return {r["account_id"]: r for r in rows}
 
 
+async def by_name(
+    conn: asyncpg.Connection | asyncpg.Pool, association_id: UUID, words: list[str], limit: int
+) -> list[asyncpg.Record]:
+    """The association's files (not erased) whose names hold every word, case and accents
+    aside (ILIKE), by last then first name. It reads the association's files one by one: a
+    counter's occasional search; a trigram index is the next step for a very large network."""
+    patterns = [
+        "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words
+    ]
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT account_id, first_name, last_name, postal_code
+           FROM customers
+           WHERE association_id = $1 AND erased_at IS NULL
+             AND concat_ws(' ', first_name, last_name) ILIKE ALL($2::text[])
+           ORDER BY last_name NULLS LAST, first_name NULLS LAST, account_id
+           LIMIT $3""",
+        association_id,
+        patterns,
+        limit,
+    )
+    return rows
+
+
 async def file_for_update(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record:
     """The file, locked until the transaction ends (two corrections do not interleave)."""
     return await one_or_404(conn, "customer", account_id, _FILE + " FOR UPDATE", account_id)

@@ -181,6 +181,15 @@ async def add_member(
     return out
 
 
+async def find_by_name(
+    pool: asyncpg.Pool, association_id: UUID, name: str, limit: int
+) -> list[asyncpg.Record]:
+    """The front desk's search by name in the association's customer file: every word typed
+    (at most five) must be in the first or last name."""
+    words = name.split()[:5]
+    return await rows.by_name(pool, association_id, words, limit) if words else []
+
+
 async def read(
     conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
 ) -> tuple[asyncpg.Record, list[str], list[asyncpg.Record]]:

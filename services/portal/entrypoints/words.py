@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.portal.entrypoints.desk_words import FR as DESK_FR
+
 FR: dict[str, str] = {
     "Sign in": "Se connecter",
     "Sign out": "Se déconnecter",
@@ -61,6 +63,8 @@ FR: dict[str, str] = {
     "Language": "Langue",
     "Back": "Retour",
 }
+
+FR.update(DESK_FR)  # the front desk's pages (desk_words.py)
 
 
 def translate(key: str, language: str, **values: object) -> str:

@@ -11,14 +11,20 @@ from services.crm.entrypoints.http.models import (
     CustomerFile,
     DetailsLinkIn,
     DetailsPatch,
+    NamedCustomer,
+    NamedCustomers,
+    NameQuery,
     Requested,
     changes,
 )
 from services.crm.service import customers
 from services.crm.service.common import Links
 from shared import outbox
+from shared.access import Need
+from shared.access_http import authorise
 from shared.db import transaction
-from shared.http import json_response, parse_model
+from shared.db.query import as_models
+from shared.http import json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -85,3 +91,23 @@ async def send_details_link(request: web.Request) -> web.Response:
         )
 
     return json_response(await transaction(rt.pool, work), 202)
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/customers",
+    summary="Find the association's customers by name (the front desk's search)",
+    query=NameQuery,
+    returns=NamedCustomers,
+    tag=TAG,
+)
+async def find_by_name(request: web.Request) -> web.Response:
+    """The people of the association's merchants (HOLDER, as cards' search by phone or card:
+    a front desk serves the network's customers) and its administrators; not a cardholder.
+    The name travels in the query string, which no log keeps."""
+    rt = back_office(request)
+    association_id = uuid_param(request, "association_id")
+    authorise(request, Need.HOLDER, association_id)
+    q = read_query(request, NameQuery)
+    found = await customers.find_by_name(rt.pool, association_id, q.name, q.limit)
+    return json_response(NamedCustomers(customers=as_models(NamedCustomer, found)))

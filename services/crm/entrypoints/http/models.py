@@ -147,6 +147,22 @@ class MemberFile(Member):
     details: FormDetails
 
 
+class NameQuery(BaseModel):
+    name: str = Field(min_length=2, max_length=120, description="words of the first or last name")
+    limit: int = Field(default=20, ge=1, le=50)
+
+
+class NamedCustomer(BaseModel):
+    account_id: UUID
+    first_name: str | None
+    last_name: str | None
+    postal_code: str | None
+
+
+class NamedCustomers(BaseModel):
+    customers: list[NamedCustomer]
+
+
 class MembersQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
     after: UUID | None = Field(default=None, description="the last account of the page before")

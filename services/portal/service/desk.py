@@ -1,0 +1,179 @@
+"""The front desk's use cases (issue 15, item 3, CARD): each one call or a few to the services,
+made with the signed-in person's scope token, so that cards and crm decide what the person
+reaches. A refusal comes back as ``Refused`` with the service's status and reason, for the
+page to say in the person's language."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+
+from services.portal.adapters.services import Answer, Services
+from services.portal.domain.desk import Kind
+from shared.access import Principal
+
+# The roles of a merchant's counter: its staff (CARD) and its manager.
+DESK_ROLES = ("staff", "manager")
+NAME_RESULTS = 20
+
+
+class Refused(Exception):
+    """A service said no (or could not be reached: status 503, reason ``unreachable``)."""
+
+    def __init__(
+        self, status: int, reason: str, detail: str = "", account_id: str | None = None
+    ) -> None:
+        super().__init__(f"{status} {reason}: {detail}")
+        self.status, self.reason, self.detail = status, reason, detail
+        self.account_id = account_id  # already_enrolled: the account that holds the contact
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    account: dict[str, Any]  # cards: buckets, visits, cards, last entries
+    file: dict[str, Any] | None  # crm: the customer file with its "à remplir" fields
+    levels: list[dict[str, Any]]  # crm: the status levels now
+
+
+def _refused(answer: Answer) -> Refused:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    held = body.get("account_id")
+    return Refused(
+        answer.status,
+        str(body.get("reason") or "refused"),
+        str(body.get("detail", "")),
+        str(held) if held else None,
+    )
+
+
+async def _call(
+    services: Services, p: Principal, method: str, service: Any, path: str, **kw: Any
+) -> Answer:
+    try:
+        return await services.call(p, method, service, path, **kw)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", service) from exc
+
+
+def _ok(answer: Answer, *fine: int) -> Any:
+    if answer.status not in (fine or (200,)):
+        raise _refused(answer)
+    return answer.body
+
+
+async def find(services: Services, p: Principal, kind: Kind, value: str) -> list[UUID]:
+    """The accounts of the person's association that the term names: by card, phone or e-mail
+    (cards, at most one), by name (crm's search, a few)."""
+    aid = p.association_id
+    if kind == "name":
+        answer = await _call(
+            services,
+            p,
+            "GET",
+            "crm",
+            f"/v1/associations/{aid}/customers",
+            params={"name": value, "limit": str(NAME_RESULTS)},
+        )
+        return [UUID(c["account_id"]) for c in _ok(answer)["customers"]]
+    answer = await _call(
+        services, p, "GET", "cards", f"/v1/associations/{aid}/accounts", params={kind: value}
+    )
+    if answer.status in (400, 404):  # a malformed number or phone finds nobody either
+        return []
+    return [UUID(_ok(answer)["id"])]
+
+
+async def names(services: Services, p: Principal, ids: list[UUID]) -> list[dict[str, Any]]:
+    """The files of several customers found by name, to choose one (crm, as for one)."""
+    files = await asyncio.gather(
+        *(_call(services, p, "GET", "crm", f"/v1/customers/{a}") for a in ids)
+    )
+    return [_ok(f) for f in files]
+
+
+async def customer(services: Services, p: Principal, account_id: UUID) -> Customer:
+    """The account (cards) and, beside it, its file and levels (crm). cards answers first: a
+    refusal there is the page's; crm's file may lag an account just opened (then None)."""
+    account = _ok(await _call(services, p, "GET", "cards", f"/v1/accounts/{account_id}"))
+    file, levels = await asyncio.gather(
+        _call(services, p, "GET", "crm", f"/v1/customers/{account_id}"),
+        _call(services, p, "GET", "crm", f"/v1/customers/{account_id}/levels"),
+    )
+    if file.status not in (200, 404):
+        raise _refused(file)
+    return Customer(
+        account,
+        file.body if file.status == 200 else None,
+        levels.body["levels"] if levels.status == 200 else [],
+    )
+
+
+async def families(services: Services, p: Principal) -> list[dict[str, Any]]:
+    """The merchant's product families, for the purchase form."""
+    answer = await _call(services, p, "GET", "cards", f"/v1/merchants/{p.merchant_id}/families")
+    return list(_ok(answer))
+
+
+async def dry_run(
+    services: Services,
+    p: Principal,
+    amount_cents: int,
+    family: str | None,
+    card_type_id: str | None,
+) -> dict[str, Any]:
+    """What this purchase earns at the person's merchant, and why (cards' rules engine,
+    nothing recorded): the reward, the rules applied, one sentence."""
+    body: dict[str, Any] = {"merchant_id": str(p.merchant_id), "amount_cents": amount_cents}
+    if family:
+        body["product_family"] = family
+    if card_type_id:
+        body["card_type_id"] = card_type_id
+    answer = await _call(
+        services, p, "POST", "cards", f"/v1/associations/{p.association_id}/dry-run", json=body
+    )
+    return dict(_ok(answer))
+
+
+async def details_link(services: Services, p: Principal, account_id: UUID) -> dict[str, Any]:
+    """Send again the link to complete one's details (crm picks the e-mail, else the SMS)."""
+    answer = await _call(
+        services,
+        p,
+        "POST",
+        "crm",
+        f"/v1/customers/{account_id}/details-link",
+        json={"merchant_id": str(p.merchant_id)},
+    )
+    return dict(_ok(answer, 200, 201, 202))
+
+
+async def block(services: Services, p: Principal, number: str, reason: str) -> dict[str, Any]:
+    """A lost or stolen card blocked, on the blacklist for every till (F16): one click."""
+    answer = await _call(
+        services, p, "POST", "cards", f"/v1/cards/{number}/block", json={"reason": reason}
+    )
+    return dict(_ok(answer, 200, 201))
+
+
+async def enrol(
+    services: Services, p: Principal, kind: Kind, value: str, first_name: str | None
+) -> UUID:
+    """A quick enrolment at the counter by mobile or e-mail (cards opens the account, crm the
+    file and sends the link to complete it). An address already enrolled: Refused 409 with
+    reason ``already_enrolled``."""
+    body: dict[str, Any] = {
+        "enrolment_id": str(uuid.uuid4()),
+        "merchant_id": str(p.merchant_id),
+        kind: value,
+    }
+    if first_name:
+        body["first_name"] = first_name
+    answer = await _call(
+        services, p, "POST", "cards", f"/v1/associations/{p.association_id}/enrolments", json=body
+    )
+    return UUID(_ok(answer, 200, 201)["account_id"])

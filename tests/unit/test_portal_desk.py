@@ -1,0 +1,47 @@
+"""The front desk's pure rules (services/portal/domain/desk.py): what a search term names, a
+price typed at the counter, and amounts written in the person's language."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.portal.domain.desk import cents, money, search_kind
+
+
+def test_amounts_are_written_as_each_language_writes_euros() -> None:
+    assert money(1250, "fr") == "12,50\xa0€"
+    assert money(1250, "en") == "€12.50"
+    assert money(123456, "fr") == "1\u202f234,56\xa0€"
+    assert money(-800, "en") == "-€8.00"
+    assert money(0, "fr") == "0,00\xa0€"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("12,50", 1250), ("12.5", 1250), (" 7 ", 700), ("7 €", 700), ("1 234,56", 123456)],
+)
+def test_a_price_typed_either_way_is_read_in_cents(typed: str, expected: int) -> None:
+    assert cents(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", "0", "0,00", "-3", "12,505", "abc", "1e3", "2000000"])
+def test_what_is_not_a_price_at_a_counter_is_refused(typed: str) -> None:
+    assert cents(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("Lea.Roux@Example.FR", ("email", "lea.roux@example.fr")),
+        ("9123 4500 0000 0018", ("card", "9123450000000018")),
+        ("9123-4500-0000-0018", ("card", "9123450000000018")),
+        ("06 12 34 56 78", ("phone", "06 12 34 56 78")),
+        ("+33612345678", ("phone", "+33612345678")),
+        ("Roux", ("name", "Roux")),
+        ("  Léa   Roux ", ("name", "Léa Roux")),
+    ],
+)
+def test_the_one_search_field_tells_a_card_a_phone_an_email_and_a_name(
+    term: str, expected: tuple[str, str]
+) -> None:
+    assert search_kind(term) == expected
