@@ -108,6 +108,8 @@ def test_figures_are_written_as_each_language_writes_them() -> None:
     assert d.written("count", 12345, "en", "?") == "12,345"
     assert d.percent_written(d.Change("down", Decimal("-3.0")), "fr") == "-3,0\u202f%"
     assert d.percent_written(d.Change("up", None), "en") == ""
+    assert d.day_written("2031-12-01", "fr") == "1 déc. 2031"
+    assert d.day_written(date(2031, 12, 1), "en") == "1 Dec 2031"
 
 
 @pytest.mark.parametrize(

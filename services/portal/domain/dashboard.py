@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from services.portal.domain.desk import money
@@ -185,6 +186,13 @@ def written(kind: Kind, value: int | str | None, language: str, unknown: str) ->
     return format_decimal(int(value), locale=locale)
 
 
+def day_written(day: date | str, language: str) -> str:
+    """A day as the person reads it: ``1 déc. 2031`` / ``1 Dec 2031``."""
+    locale = "fr_FR" if language == "fr" else "en_GB"
+    when = date.fromisoformat(day) if isinstance(day, str) else day
+    return format_date(when, format="medium", locale=locale)
+
+
 def percent_written(c: Change, language: str) -> str:
     """``+12,5 %`` / ``-3.0%``; an arrow word is the page's (up, down)."""
     if c.percent is None:
@@ -197,8 +205,10 @@ def percent_written(c: Change, language: str) -> str:
 
 # --- charts: shapes for an SVG ------------------------------------------------------------------
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28  # room for the axis' labels
+# Small enough that the axis' labels (15 units high) stay readable when a phone scales the
+# chart down to its width.
+WIDTH, HEIGHT = 480, 240
+LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 32  # room for the axis' labels
 
 
 @dataclass(frozen=True, slots=True)

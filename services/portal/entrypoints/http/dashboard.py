@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import aiohttp
 from aiohttp import web
 
 from services.portal.domain import dashboard as d
@@ -36,6 +37,7 @@ def _views(lang: str, unknown: str) -> dict[str, Any]:
         "written": lambda line, value: d.written(line.kind, value, lang, unknown),
         "percent": lambda c: d.percent_written(c, lang),
         "money": lambda cents: d.written("money", cents, lang, unknown),
+        "day": lambda day: d.day_written(day, lang),
     }
 
 
@@ -50,12 +52,26 @@ def _refused(request: web.Request, session: Session, exc: Refused, **context: An
     return response
 
 
+def _shown(stats: dict[str, Any], names: dict[str, str], lang: str) -> dict[str, Any]:
+    """What the page shows of crm's answer: the figures' lines, the charts, the best
+    customers with the names the person may read."""
+    figures, previous = stats["figures"], stats["previous"]
+    best = figures.get("best_customers") or []
+    return {
+        "stats": stats,
+        "lines": d.lines(figures, previous),
+        "sponsorship": d.sponsorship_lines(figures, previous),
+        "charts": d.charts(figures, previous, lang),
+        "best": [{**b, "name": names.get(b["account_id"])} for b in best],
+        "exports": dashboard.EXPORTS,
+    }
+
+
 @routes.get("/dashboard")
 async def dashboard_page(request: web.Request) -> web.Response:
     session = await w.signed_in_as(request, *dashboard.DASHBOARD_ROLES)
     p, q = session.principal, request.query
-    services = w.portal(request).services
-    lang = w.language(request, session)
+    services, lang = w.portal(request).services, w.language(request, session)
     merchant_id = _merchant(q.get("merchant", ""))
     form = {"preset": "", "from": q.get("from", ""), "to": q.get("to", ""), "merchant": ""}
     choices = await dashboard.merchants(services, p) if p.role == "association_admin" else []
@@ -64,32 +80,45 @@ async def dashboard_page(request: web.Request) -> web.Response:
         preset, period = d.chosen_period(
             q.get("preset", ""), form["from"], form["to"], clock.today_paris()
         )
+        form.update(preset=preset, merchant=str(merchant_id or ""))
+        form.update({"from": period.start.isoformat(), "to": period.end.isoformat()})
+        stats = await dashboard.statistics(services, p, dashboard.scope_of(p, merchant_id), period)
     except d.PeriodRefused as exc:
         return _refused(request, session, Refused(400, exc.reason), **context)
-    scope = dashboard.scope_of(p, merchant_id)
-    form.update(preset=preset, merchant=str(merchant_id or ""))
-    form.update({"from": period.start.isoformat(), "to": period.end.isoformat()})
-    try:
-        stats = await dashboard.statistics(services, p, scope, period)
     except Refused as exc:
         return _refused(request, session, exc, **context)
-    figures, previous = stats["figures"], stats["previous"]
-    best = figures.get("best_customers") or []
-    names = await dashboard.names(services, p, [b["account_id"] for b in best])
+    best = [b["account_id"] for b in stats["figures"].get("best_customers") or []]
+    names = await dashboard.names(services, p, best)
+    merchant_name = next((m["name"] for m in choices if m["id"] == form["merchant"]), None)
     return w.render(
         request,
         "dashboard.html",
         session,
-        stats=stats,
-        lines=d.lines(figures, previous),
-        sponsorship=d.sponsorship_lines(figures, previous),
-        charts=d.charts(figures, previous, lang),
-        best=[{**b, "name": names.get(b["account_id"])} for b in best],
-        exports=dashboard.EXPORTS,
-        merchant_name=next((m["name"] for m in choices if m["id"] == form["merchant"]), None),
+        merchant_name=merchant_name,
+        **_shown(stats, names, lang),
         **_views(lang, w.say(request, "unknown")),
         **context,
     )
+
+
+async def _relay(
+    request: web.Request, answer: aiohttp.ClientResponse, filename: str
+) -> web.StreamResponse:
+    """crm's file passed on as it comes, under crm's name for it."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": answer.headers.get("Content-Type", XLSX),
+            "Content-Disposition": answer.headers.get(
+                "Content-Disposition", f'attachment; filename="{filename}"'
+            ),
+            "Cache-Control": "no-store",
+        }
+    )
+    await response.prepare(request)
+    async for chunk in answer.content.iter_chunked(64 * 1024):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.post("/dashboard/export")
@@ -100,32 +129,20 @@ async def export(request: web.Request) -> web.StreamResponse:
     name, fmt = fields.get("figure", ""), fields.get("format", "")
     if name not in dashboard.EXPORTS or fmt not in ("csv", "xlsx"):
         raise web.HTTPNotFound()
-    p = session.principal
-    form = {k: fields.get(k, "") for k in ("from", "to", "merchant")}
-    context: dict[str, Any] = {"form": form | {"preset": ""}, "merchants": [], "presets": d.PRESETS}
+    p, started = session.principal, False
+    form = {k: fields.get(k, "") for k in ("from", "to", "merchant")} | {"preset": ""}
+    context: dict[str, Any] = {"form": form, "merchants": [], "presets": d.PRESETS}
     try:
-        _, period = d.chosen_period(
-            "", fields.get("from", ""), fields.get("to", ""), clock.today_paris()
-        )
-        scope = dashboard.scope_of(p, _merchant(fields.get("merchant", "")))
-        async with dashboard.export(
-            w.portal(request).services, p, scope, period, name, "csv" if fmt == "csv" else "xlsx"
-        ) as answer:
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": answer.headers.get("Content-Type", XLSX),
-                    "Content-Disposition": answer.headers.get(
-                        "Content-Disposition", f'attachment; filename="{name}.{fmt}"'
-                    ),
-                    "Cache-Control": "no-store",
-                }
-            )
-            await response.prepare(request)
-            async for chunk in answer.content.iter_chunked(64 * 1024):
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+        _, period = d.chosen_period("", form["from"], form["to"], clock.today_paris())
+        scope = dashboard.scope_of(p, _merchant(form["merchant"]))
+        kind: dashboard.Format = "csv" if fmt == "csv" else "xlsx"
+        services = w.portal(request).services
+        async with dashboard.export(services, p, scope, period, name, kind) as answer:
+            started = True
+            return await _relay(request, answer, f"{name}.{fmt}")
     except d.PeriodRefused as exc:
         return _refused(request, session, Refused(400, exc.reason), **context)
     except Refused as exc:
+        if started:  # crm failed half-way: the download breaks off, the browser says so
+            raise
         return _refused(request, session, exc, **context)
