@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from services.portal.domain import dashboard as d
+from services.portal.entrypoints import words
+from services.portal.service.dashboard import EXPORTS
 
 TODAY = date(2031, 3, 14)
 
@@ -136,6 +138,7 @@ def test_two_series_pair_their_bars_side_by_side_in_one_slot() -> None:
     chart = d.bar_chart("against_previous", ["a", "b"], [[4, 2], [1, 3]], ("now", "before"))
     a_now, a_before, b_now, _ = chart.bars
     assert (a_now.series, a_before.series) == (0, 1)
+    assert (a_now.fill, a_before.fill) == (d.CURRENT_COLOUR, d.PREVIOUS_COLOUR)
     assert a_now.x + a_now.width == pytest.approx(a_before.x)
     assert b_now.x > a_before.x + a_before.width
     assert chart.rows == (("a", (4, 1)), ("b", (2, 3)))
@@ -177,3 +180,16 @@ def test_the_dashboard_draws_four_charts_from_crms_answer() -> None:
     assert charts[0].rows[9] == ("9h", (2,))
     assert charts[2].rows[1] == ("Tue", (1, 3))
     assert charts[3].rows == (("03-01", (1,)), ("03-02", (0,)))
+
+
+def test_every_figure_chart_and_file_has_its_words_in_french_and_in_english() -> None:
+    now = _figures(members=1, members_at_start=0)
+    keys = [f"fig.{line.key}" for line in d.lines(now, now) + d.sponsorship_lines(now, now)]
+    for chart in d.charts(now, now, "en"):
+        keys += [f"chart.{chart.key}{end}" for end in ("", ".desc", ".label")]
+        keys += [*chart.series, *(label for label, _ in chart.rows if label in d.WEEKDAYS)]
+    keys += [f"export.{name}" for name in EXPORTS] + list(d.PRESETS)
+    for key in keys:
+        assert words.translate(key, "fr") != key, key
+        if "." in key:
+            assert words.translate(key, "en") != key, key

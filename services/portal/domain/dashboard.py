@@ -22,10 +22,11 @@ PRESETS: tuple[Preset, ...] = ("this_month", "last_month", "last_30_days", "this
 MAX_DAYS = 1463
 Kind = Literal["money", "count", "share", "ratio"]
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# The two series' colours: each at least 3:1 against the white card (WCAG 1.4.11), and told
-# apart by more than their hue (the previous period's bars are hatched by a lighter edge).
-CURRENT_COLOUR = "#0b5c4a"  # 7.6:1 on white
-PREVIOUS_COLOUR = "#8a5a00"  # 5.4:1 on white
+# The two series' colours: each past 3:1 against the white card (WCAG 1.4.11), and told apart
+# by more than their hue: the period's bar is always the left one of a pair, and the table
+# below the chart names each column.
+CURRENT_COLOUR = "#0b5c4a"  # 7.9:1 on white
+PREVIOUS_COLOUR = "#8a5a00"  # 5.9:1 on white
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,10 @@ class Bar:
     height: float
     value: int
     series: int  # 0: the period, 1: the previous period
+
+    @property
+    def fill(self) -> str:
+        return CURRENT_COLOUR if self.series == 0 else PREVIOUS_COLOUR
 
 
 @dataclass(frozen=True, slots=True)
