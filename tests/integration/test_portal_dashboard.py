@@ -150,14 +150,22 @@ async def test_a_manager_sees_the_months_sales_beside_the_previous_period_and_do
     assert english.status == 303
     page_en = await admin.get("/dashboard?preset=last_30_days")
     assert "Network statistics" in page_en.text and "Sales by hour of the day" in page_en.text
+    assert 'aria-current="page">The last 30 days</a>' in page_en.text
     bad = await admin.get("/dashboard?from=2031-03-10&to=2031-03-01")
     assert bad.status == 400 and "The period ends before it starts." in bad.text
 
 
-async def test_the_dashboard_is_for_managers_and_association_admins(
+async def test_the_dashboard_is_for_managers_and_admins_each_within_their_own_scope(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
 ) -> None:
-    net = await make_network(merchants=1)
+    net, other = await make_network(merchants=1), await make_network(merchants=1)
     staff = await _signed_in(http, "staff", net.association_id, net.merchants[0])
     assert (await staff.get("/dashboard")).status == 303  # to sign in as a manager
     assert (await Browser(http).get("/dashboard")).status == 303
+    # Another association's administrator, asking this association's merchant: refused.
+    stranger = await _signed_in(http, "association_admin", other.association_id)
+    own = await stranger.get("/dashboard")
+    assert own.status == 200 and f'value="{net.merchants[0]}"' not in own.text
+    refused = await stranger.get(f"/dashboard?preset=this_year&merchant={net.merchants[0]}")
+    assert refused.status == 403 and refused.headers["X-Problem-Reason"] == "out_of_scope"
+    assert "hors du périmètre de votre accès" in refused.text

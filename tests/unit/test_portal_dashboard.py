@@ -188,7 +188,8 @@ def test_every_figure_chart_and_file_has_its_words_in_french_and_in_english() ->
     for chart in d.charts(now, now, "en"):
         keys += [f"chart.{chart.key}{end}" for end in ("", ".desc", ".label")]
         keys += [*chart.series, *(label for label, _ in chart.rows if label in d.WEEKDAYS)]
-    keys += [f"export.{name}" for name in EXPORTS] + list(d.PRESETS)
+    keys += [f"export.{name}" for name in EXPORTS] + [f"preset.{p}" for p in d.PRESETS]
+    keys += [f"channel.{c}" for c in ("email", "sms", "post")]
     for key in keys:
         assert words.translate(key, "fr") != key, key
         if "." in key:
