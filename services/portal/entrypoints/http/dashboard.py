@@ -86,6 +86,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
     except d.PeriodRefused as exc:
         return _refused(request, session, Refused(400, exc.reason), **context)
     except Refused as exc:
+        if p.role == "manager":  # the form shows their own merchant again, not the one refused
+            form["merchant"] = ""
         return _refused(request, session, exc, **context)
     best = [b["account_id"] for b in stats["figures"].get("best_customers") or []]
     names = await dashboard.names(services, p, best)
