@@ -95,6 +95,7 @@ async def test_a_manager_sees_the_months_sales_beside_the_previous_period_and_do
     for key in ("traffic_by_hour", "traffic_by_weekday", "against_previous"):
         assert f'<title id="{key}-title">' in text and f'<desc id="{key}-desc">' in text
     assert '<polyline points="' in text  # enrolments over time: a line
+    assert "<title>lun.: " in text  # a bar's value, its weekday in the page's language
     assert "<script" not in text and "style=" not in text
 
     csv_file = await manager.post(
