@@ -4,6 +4,8 @@ each service applies the person's scope itself (shared/access.py)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -79,6 +81,25 @@ class Services:
         ) as r:
             body = await r.json(content_type=None) if r.content_length != 0 else None
             return Answer(r.status, body)
+
+    @asynccontextmanager
+    async def download(
+        self, p: Principal, service: Service, path: str, params: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A file of ``service`` (an export) as ``p``, to stream on as it comes: the answer
+        open, its status and headers to read first (a refusal is a problem+json)."""
+        assert self._http is not None, "Services.start() first"
+        async with self._http.get(
+            self._urls[service] + path,
+            params=params,
+            headers={
+                "Authorization": f"Bearer {self.token_for(p)}",
+                CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
+            },
+            # An export of many lines takes longer than a page's call.
+            timeout=aiohttp.ClientTimeout(total=300),
+        ) as r:
+            yield r
 
     async def scope_exists(self, association_id: UUID | None, merchant_id: UUID | None) -> bool:
         """Does cards know this association (and this merchant in it)? Asked as the portal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.portal.entrypoints.dashboard_words import EN as DASHBOARD_EN
+from services.portal.entrypoints.dashboard_words import FR as DASHBOARD_FR
 from services.portal.entrypoints.desk_words import FR as DESK_FR
 
 FR: dict[str, str] = {
@@ -65,8 +67,11 @@ FR: dict[str, str] = {
 }
 
 FR.update(DESK_FR)  # the front desk's pages (desk_words.py)
+FR.update(DASHBOARD_FR)  # the dashboard's (dashboard_words.py)
+# English where a key is not the English words (the dashboard's figures: ``fig.visits``).
+EN: dict[str, str] = {**DASHBOARD_EN}
 
 
 def translate(key: str, language: str, **values: object) -> str:
-    text = FR.get(key, key) if language == "fr" else key
+    text = FR.get(key, key) if language == "fr" else EN.get(key, key)
     return text.format(**values) if values else text

@@ -1,0 +1,134 @@
+"""The dashboard's use cases (issue 15, item 3): a merchant's manager reads their merchant's
+statistics, an association's administrator their association's or one of its merchants'. Each
+is a call to crm (`GET /v1/statistics`, its CSV and XLSX exports) with the person's own scope
+token: crm decides what the person reaches, and a refusal comes back as ``Refused``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+import aiohttp
+
+from services.portal.adapters.services import Answer, Services
+from services.portal.domain.dashboard import Period
+from services.portal.service.desk import Refused
+from shared.access import Principal
+
+# A merchant's manager (their merchant) and an association's administrator (their network).
+DASHBOARD_ROLES = ("manager", "association_admin")
+# crm's exports (docs/statistics.md, "Exports"), in the page's order.
+EXPORTS = (
+    "sales",
+    "rewards",
+    "customers",
+    "inactive",
+    "enrolments",
+    "consents",
+    "sponsorship",
+    "sponsored",
+)
+Format = Literal["csv", "xlsx"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose figures: a merchant's, or (None) the person's association's."""
+
+    association_id: UUID
+    merchant_id: UUID | None
+
+    def query(self, period: Period) -> dict[str, str]:
+        q = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+        if self.merchant_id is not None:
+            q["merchant_id"] = str(self.merchant_id)
+        else:
+            q["association_id"] = str(self.association_id)
+        return q
+
+
+def scope_of(p: Principal, merchant_id: UUID | None) -> Scope:
+    """The scope a person asks: a manager their merchant unless the form names another (crm
+    refuses it); an administrator the association, or the merchant they chose."""
+    assert p.association_id is not None, "a dashboard's person belongs to an association"
+    if p.role == "manager" and merchant_id is None:
+        merchant_id = p.merchant_id
+    return Scope(p.association_id, merchant_id)
+
+
+def _refused(answer: Answer) -> Refused:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    reason = body.get("reason") or str(body.get("type", "")).rsplit("/", 1)[-1] or "refused"
+    return Refused(answer.status, str(reason), str(body.get("detail", "")))
+
+
+async def _get(
+    services: Services, p: Principal, service: Any, path: str, params: dict[str, str] | None
+) -> Answer:
+    try:
+        return await services.call(p, "GET", service, path, params=params)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", service) from exc
+
+
+async def statistics(
+    services: Services, p: Principal, scope: Scope, period: Period
+) -> dict[str, Any]:
+    """crm's answer for the scope and the period, with the previous period's."""
+    answer = await _get(services, p, "crm", "/v1/statistics", scope.query(period))
+    if answer.status != 200:
+        raise _refused(answer)
+    return dict(answer.body)
+
+
+async def merchants(services: Services, p: Principal) -> list[dict[str, Any]]:
+    """The association's merchants, for an administrator to choose one (cards); none when
+    cards does not answer: the association's own figures still show."""
+    answer = await _get(
+        services, p, "cards", f"/v1/associations/{p.association_id}/merchants", None
+    )
+    if answer.status != 200:
+        return []
+    body = answer.body
+    items = body.get("merchants", []) if isinstance(body, dict) else body
+    return sorted(items, key=lambda m: str(m.get("name", "")))
+
+
+async def names(services: Services, p: Principal, accounts: list[str]) -> dict[str, str]:
+    """The best customers' names where the person may read their file (crm answers with the
+    person's token); a customer whose file is refused or absent keeps no name."""
+    answers = await asyncio.gather(
+        *(_get(services, p, "crm", f"/v1/customers/{a}", None) for a in accounts),
+        return_exceptions=True,
+    )
+    found = {}
+    for account, answer in zip(accounts, answers, strict=True):
+        if isinstance(answer, Answer) and answer.status == 200:
+            name = " ".join(
+                str(answer.body.get(k) or "") for k in ("first_name", "last_name")
+            ).strip()
+            if name:
+                found[account] = name
+    return found
+
+
+@asynccontextmanager
+async def export(
+    services: Services, p: Principal, scope: Scope, period: Period, name: str, fmt: Format
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """crm's file of one figure's detail lines, open to be streamed on; Refused otherwise."""
+    assert name in EXPORTS and fmt in ("csv", "xlsx")
+    try:
+        async with services.download(
+            p, "crm", f"/v1/statistics/{name}.{fmt}", scope.query(period)
+        ) as r:
+            if r.status != 200:
+                body = await r.json(content_type=None) if r.content_length != 0 else None
+                raise _refused(Answer(r.status, body))
+            yield r
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", "crm") from exc
