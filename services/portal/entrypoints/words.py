@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.portal.entrypoints.space_words import FR as SPACE_FR
+
 FR: dict[str, str] = {
     "Sign in": "Se connecter",
     "Sign out": "Se déconnecter",
@@ -61,6 +63,8 @@ FR: dict[str, str] = {
     "Language": "Langue",
     "Back": "Retour",
 }
+
+FR |= SPACE_FR  # the cardholder space's words
 
 
 def translate(key: str, language: str, **values: object) -> str:
