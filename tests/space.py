@@ -59,9 +59,7 @@ async def ask_sms_consent(http: aiohttp.ClientSession, holder: Holder) -> str:
 
 
 async def consent_status(http: aiohttp.ClientSession, holder: Holder, consent_id: str) -> str:
-    async with http.get(
-        f"{CRM}/v1/customers/{holder.account_id}/consents", headers=ADMIN
-    ) as r:
+    async with http.get(f"{CRM}/v1/customers/{holder.account_id}/consents", headers=ADMIN) as r:
         assert r.status == 200, await r.text()
         found = [c for c in (await r.json())["consents"] if c["id"] == consent_id]
     return str(found[0]["status"])

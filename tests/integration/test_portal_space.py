@@ -86,8 +86,18 @@ async def test_a_stale_csrf_token_is_refused_on_a_withdrawal_and_the_erasure(
     assert await consent_status(http, lea, consent) == "pending"
     assert lea.email in (await again.get("/space")).text  # not erased
 
-    # with the session's own token: the withdrawal is done
-    done = await again.post(f"/space/consents/{consent}/withdraw", {})
+    # "Origin: null": the portal's own form under no-referrer (Sec-Fetch-Site: same-origin)
+    # passes the origin check; from a sandboxed frame or another site, refused
+    path = f"/space/consents/{consent}/withdraw"
+    for site in (None, "cross-site"):
+        headers = {"Origin": "null"} | ({"Sec-Fetch-Site": site} if site else {})
+        framed = await again.request("POST", path, {"csrf": again.csrf}, headers=headers)
+        assert (framed.status, framed.headers["X-Problem-Reason"]) == (403, "csrf"), site
+    assert await consent_status(http, lea, consent) == "pending"
+
+    # with the session's own token, from its own page: the withdrawal is done
+    own = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    done = await again.request("POST", path, {"csrf": again.csrf}, headers=own)
     assert (done.status, done.headers["Location"]) == (303, "/space/done/withdrawn")
     assert await consent_status(http, lea, consent) == "withdrawn"
 

@@ -80,7 +80,7 @@ class Services:
             body = await r.json(content_type=None) if r.content_length != 0 else None
             return Answer(r.status, body)
 
-    async def fetch(self, p: Principal, service: Service, path: str) -> tuple[int, bytes, str]:
+    async def download(self, p: Principal, service: Service, path: str) -> tuple[int, bytes, str]:
         """A GET as ``p`` whose answer is passed on as it came (a file: CSV or JSON bytes),
         with its status and content type."""
         assert self._http is not None, "Services.start() first"

@@ -123,7 +123,7 @@ async def personal_data(
     """The GDPR access answer (crm asks every service), as crm gives it: its bytes and type."""
     aid = _account(p)
     suffix = ".csv" if form == "csv" else ""
-    status, body, content_type = await services.fetch(
+    status, body, content_type = await services.download(
         p, "crm", f"/v1/customers/{aid}/personal-data{suffix}"
     )
     if status != 200:

@@ -4,7 +4,7 @@ reads the form (same site, CSRF), asks service/space.py, and answers a page or a
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal
 from uuid import UUID
 
 from aiohttp import web
@@ -82,9 +82,7 @@ async def give(request: web.Request) -> web.Response:
     if channel not in space.CHANNELS:
         raise web.HTTPNotFound()
     try:
-        asked = await space.give(
-            w.portal(request).services, session.principal, cast(space.Channel, channel)
-        )
+        asked = await space.give(w.portal(request).services, session.principal, channel)
     except space.Refused as exc:
         return _refused(request, session, exc)
     if channel == "sms":  # double opt-in: the code the SMS brings is entered here
@@ -133,7 +131,7 @@ async def data_page(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     """The file crm made, passed on: the account's id stays out of the portal's URLs."""
     session = await _holder(request)
-    form = "csv" if request.match_info["form"] == "csv" else "json"
+    form: Literal["json", "csv"] = "csv" if request.match_info["form"] == "csv" else "json"
     try:
         body, content_type = await space.personal_data(
             w.portal(request).services, session.principal, form
