@@ -37,6 +37,11 @@ async def test_a_cardholder_sees_their_own_space_and_never_another_s(
     assert "achat de 42,50 €" in space.text  # the purchase at the till, in the history
     assert tom.email not in space.text and "Tom" not in space.text
 
+    browser.jar["comptoir_lang"] = "en"  # English, the visitor's choice
+    english = await browser.get("/space")
+    assert "Hello Léa" in english.text and "purchase of €42.50" in english.text
+    del browser.jar["comptoir_lang"]
+
     # Tom's consent named in Léa's form: crm refuses it (it is not Léa's), it stays asked
     refused = await browser.post(f"/space/consents/{toms_consent}/withdraw", {})
     assert refused.status == 404 and tom.email not in refused.text

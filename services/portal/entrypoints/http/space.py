@@ -10,6 +10,8 @@ from uuid import UUID
 from aiohttp import web
 
 from services.portal.entrypoints import web as w
+from services.portal.entrypoints.space_words import LABELS
+from services.portal.entrypoints.words import translate
 from services.portal.service import sessions, space
 from services.portal.service.sessions import Session
 
@@ -40,6 +42,17 @@ def euros(lang: str) -> Any:
     return show
 
 
+def label(lang: str) -> Any:
+    """A code's words: an entry's kind, a channel, a consent's status (the code itself when
+    unknown, e.g. a kind added later)."""
+
+    def show(kind: str, code: str) -> str:
+        key = f"{kind}:{code}"
+        return translate(LABELS[key], lang) if key in LABELS else code
+
+    return show
+
+
 def _refused(request: web.Request, session: Session, exc: space.Refused) -> web.Response:
     message = w.say(request, "The request was refused ({reason}).", reason=exc.reason)
     status = exc.status if 400 <= exc.status < 500 else 502
@@ -59,7 +72,13 @@ async def overview(request: web.Request) -> web.Response:
     seen = await space.overview(w.portal(request).services, session.principal)
     lang = w.language(request, session)
     return w.render(
-        request, "space_home.html", session, o=seen, money=euros(lang), channels=space.CHANNELS
+        request,
+        "space_home.html",
+        session,
+        o=seen,
+        money=euros(lang),
+        label=label(lang),
+        channels=space.CHANNELS,
     )
 
 
