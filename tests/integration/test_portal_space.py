@@ -12,7 +12,7 @@ import pytest
 
 from tests import harness
 from tests.conftest import NetworkFactory
-from tests.messaging import Mailbox
+from tests.messaging import KannelHandle, Mailbox
 from tests.portal import Browser
 from tests.space import ask_sms_consent, consent_status, holder_with_a_purchase, signed_in_holder
 
@@ -124,3 +124,37 @@ async def test_the_erasure_asks_a_confirmation_then_erases_and_signs_out(
     erased = await browser.post("/space/erasure", {"confirm": "yes"})
     assert erased.status == 200 and "Vos données sont effacées." in erased.text
     assert (await browser.get("/space")).headers["Location"] == "/sign-in"
+
+
+async def test_a_cardholder_gives_an_sms_consent_with_the_code_the_sms_brings(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    mailbox: Mailbox,
+    kannel: KannelHandle,
+) -> None:
+    net = await make_network(merchants=1)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    browser = await signed_in_holder(http, mailbox, net, lea)
+    await browser.get("/space")
+    asked = await browser.post("/space/consents", {"channel": "sms"})
+    assert asked.status == 303, asked.text
+    code_page = asked.headers["Location"]
+    consent = code_page.split("/")[3]
+    assert await consent_status(http, lea, consent) == "pending"
+    number = "+33" + lea.phone[1:]
+    # the purchase may have sent its own SMS (the link to complete one's details) first
+    for count in range(1, 4):
+        texts = [s.text for s in await kannel.wait_for(number, count)]
+        codes = [t for t in texts if t.startswith("Votre code de confirmation")]
+        if codes:
+            break
+    [text] = codes
+    await browser.get(code_page)
+    wrong = await browser.post(code_page, {"code": "000000" if "000000" not in text else "111111"})
+    assert wrong.status == 422 and "Code incorrect ou expiré." in wrong.text
+    confirmed = await browser.post(code_page, {"code": text[-6:]})
+    assert (confirmed.status, confirmed.headers["Location"]) == (303, "/space/done/confirmed")
+    assert await consent_status(http, lea, consent) == "confirmed"
+    space = await browser.get("/space")
+    assert "SMS — donné" in space.text
