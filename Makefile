@@ -53,7 +53,9 @@ seed: venv
 	@$(DEV_ENV) $(PYTHON) -m deploy.seed
 
 # pytest's own exit code is the target's: 5 (no test collected) fails it too.
-test: infra
+# The tests also need chromium and axe-core (the portal's browser tests): --browser.
+test:
+	@bash deploy/ensure-infra.sh --browser
 	@bash deploy/pcscd.sh start
 	$(TEST_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS)
 
@@ -68,7 +70,8 @@ test: infra
 # (EINVAL). make test-dates TEST_DATES=2030-06-30T22:00:00 runs one date; every date is run,
 # and the target fails if one of them did.
 TEST_DATES ?= 2026-12-31T23:30:00 2028-02-29T11:00:00 2027-10-31T00:30:00
-test-dates: infra
+test-dates:
+	@bash deploy/ensure-infra.sh --browser
 	@command -v faketime >/dev/null || { echo "faketime is not installed (make infra)" >&2; exit 1; }
 	@bash deploy/pcscd.sh start
 	@failed=""; for at in $(TEST_DATES); do \

@@ -25,6 +25,10 @@ AMQP_PORT=5672
 
 VENV_ONLY=0
 [[ ${1:-} == --venv-only ]] && VENV_ONLY=1
+# --browser (`make test`, the CI): also Debian's chromium and the browser tests' npm
+# packages (axe-core, tests/axe), which Playwright drives and injects; `make run` needs neither.
+BROWSER=0
+[[ ${1:-} == --browser ]] && BROWSER=1
 
 say() { if [[ -n ${VERBOSE:-} ]]; then echo "ensure-infra: $*" >&2; fi; }
 die() {
@@ -139,6 +143,11 @@ ensure_packages() {
         # smsbox from kannel, the fake operator (fakesmsc) from kannel-extras.
         [[ -x /usr/sbin/bearerbox && -x /usr/sbin/smsbox ]] || missing+=(kannel)
         [[ -x /usr/lib/kannel/test/fakesmsc ]] || missing+=(kannel-extras)
+    fi
+    if [[ $BROWSER -eq 1 ]]; then
+        # Playwright's own browser download is never used: it drives this one.
+        command -v chromium >/dev/null || missing+=(chromium)
+        command -v npm >/dev/null || missing+=(npm)
     fi
     if [[ ${#missing[@]} -gt 0 ]]; then
         apt_install "${missing[@]}"
@@ -299,7 +308,25 @@ ensure_venv() {
     echo "$want" >"$stamp"
 }
 
+# --- the browser tests' npm packages ----------------------------------------------------------
+
+ensure_axe() {
+    # npm ci from the lockfile into tests/axe/node_modules (not committed); again only when
+    # the lockfile changed since.
+    local stamp=tests/axe/node_modules/.comptoir-lock-sha256 want
+    want=$(sha256sum tests/axe/package-lock.json | cut -d' ' -f1)
+    if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+        return 0
+    fi
+    say "npm ci in tests/axe"
+    quietly npm ci --prefix tests/axe --no-audit --no-fund --ignore-scripts
+    echo "$want" >"$stamp"
+}
+
 ensure_packages
+if [[ $BROWSER -eq 1 ]]; then
+    ensure_axe
+fi
 if [[ $VENV_ONLY -eq 0 ]]; then
     ensure_postgres
     ensure_rabbitmq

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tests.messaging import KannelHandle, Mailbox
 
 # tests.webhooks: the webhook receivers (receiver, tls_receiver).
-pytest_plugins = ["tests.chipcards", "tests.messaging", "tests.webhooks"]
+pytest_plugins = ["tests.browser", "tests.chipcards", "tests.messaging", "tests.webhooks"]
 
 SCHEMAS = ("terminals", "cards", "clearing", "crm", "notifications", "portal", "itest")
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from services.portal.adapters.services import Services
 from services.portal.entrypoints import jobs
 from services.portal.entrypoints import web as w
-from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords
+from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords, space
 from services.portal.service.state import Portal
 from shared.access import Signer
 from shared.openapi import Api
@@ -51,7 +51,14 @@ async def on_stop(rt: Runtime) -> None:
 
 def routes(app: web.Application, rt: Runtime) -> None:
     API.install(app)
-    for table in (pages.routes, passwords.routes, holders.routes, desk.routes, dashboard.routes):
+    for table in (
+        pages.routes,
+        passwords.routes,
+        holders.routes,
+        desk.routes,
+        dashboard.routes,
+        space.routes,
+    ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)
     app.middlewares.append(w.page_errors)  # inside shared/http's: a page's error as a page

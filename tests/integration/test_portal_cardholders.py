@@ -56,7 +56,7 @@ async def test_a_cardholder_signs_in_with_a_code_sent_by_email(
     refused = await browser.post("/holder-code", {"code": wrong})
     assert refused.status == 401 and "Code incorrect ou expiré." in refused.text
     signed = await browser.post("/holder-code", {"code": code})
-    assert (signed.status, signed.headers["Location"]) == (303, "/")
+    assert (signed.status, signed.headers["Location"]) == (303, "/space")
     home = await browser.get("/")
     assert home.status == 200 and "porteur de carte" in home.text and account in home.text
 

@@ -101,6 +101,19 @@ class Services:
         ) as r:
             yield r
 
+    async def download_bytes(
+        self, p: Principal, service: Service, path: str
+    ) -> tuple[int, bytes, str]:
+        """A GET as ``p`` whose answer is passed on as it came (a file: CSV or JSON bytes),
+        with its status and content type."""
+        assert self._http is not None, "Services.start() first"
+        headers = {
+            "Authorization": f"Bearer {self.token_for(p)}",
+            CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
+        }
+        async with self._http.get(self._urls[service] + path, headers=headers) as r:
+            return r.status, await r.read(), r.content_type
+
     async def scope_exists(self, association_id: UUID | None, merchant_id: UUID | None) -> bool:
         """Does cards know this association (and this merchant in it)? Asked as the portal
         itself: a scope given to a person or a token must name real data."""

@@ -147,6 +147,11 @@ def csrf_token(request: web.Request, session: Session | None) -> str:
 def check_origin(request: web.Request) -> None:
     """A state-changing request from another site is refused, whatever it carries."""
     origin = request.headers.get("Origin")
+    if origin == "null" and request.headers.get("Sec-Fetch-Site") == "same-origin":
+        # Our own form: under Referrer-Policy no-referrer a browser sends its Origin as
+        # "null" (Fetch, "serialize a request origin"); Sec-Fetch-Site, which no page can
+        # set, says where it came from.
+        origin = None
     ours = {request.host, urlsplit(portal(request).settings.portal_url).netloc}
     if origin and urlsplit(origin).netloc not in ours:  # "null" (a sandboxed frame) too
         raise Problem(403, "Forbidden", "a request from another site", reason="csrf")

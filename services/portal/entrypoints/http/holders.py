@@ -80,6 +80,6 @@ async def enter_code(request: web.Request) -> web.Response:
         return too_many(request, "holder_code.html", exc.retry_after)
     if signed is None:
         return w.render(request, "holder_code.html", status=401, error=wrong)
-    response = signed_in(request, signed)
+    response = signed_in(request, signed, "/space")
     w.drop_cookie(request, response, "comptoir_code")
     return response
