@@ -1,7 +1,7 @@
 """Browser tests in Debian's chromium, driven by Playwright for Python (issue 15 item 4):
 one browser for the session, a fresh context (cookies, viewport) per test and width; axe-core
 (from npm, tests/axe, installed by `make test` with `npm ci`) run in the page; screenshots
-of the main pages written to docs/screens/.
+of the main pages written to run/screens/ (docs/screens/ with COMPTOIR_SCREENS_DIR).
 
 Registered by ``pytest_plugins`` in tests/conftest.py. Playwright's own browser download is
 never used: ``COMPTOIR_CHROMIUM`` (default /usr/bin/chromium) is launched, without a sandbox
@@ -27,7 +27,10 @@ from tests import harness
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("COMPTOIR_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENS = Path(os.environ.get("COMPTOIR_SCREENS_DIR", ROOT / "docs" / "screens"))
+# Each run's screenshots go to run/screens (not kept): their pages show the run's own e-mail
+# addresses and days. docs/screens/ is refreshed on purpose, with
+# COMPTOIR_SCREENS_DIR=docs/screens, and committed.
+SCREENS = Path(os.environ.get("COMPTOIR_SCREENS_DIR", ROOT / "run" / "screens"))
 ARGS = [
     "--no-sandbox",  # as root, chromium refuses to start with its sandbox
     "--disable-gpu",
@@ -101,7 +104,7 @@ class Screen:
         assert not blocking, f"{what} at {self.width}: {blocking}"
 
     async def screenshot(self, name: str) -> Path:
-        """docs/screens/<name>-<width>.png: the visible part, small enough to commit."""
+        """<SCREENS>/<name>-<width>.png: the visible part, small enough to commit."""
         path = _screen_path(f"{name}-{self.width}.png")
         await self.page.screenshot(path=str(path), full_page=False, animations="disabled")
         return path
