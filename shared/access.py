@@ -15,7 +15,8 @@ The roles and what each reaches (``allows``):
   read, and the network's cardholders (a customer shops in any shop of the network);
 - ``staff`` (CARD) of merchant M of A: M's front desk only (sales, redemptions, returns,
   enrolment, a customer's card and balance, an incident);
-- ``cardholder`` of account X in A: X's own data.
+- ``cardholder`` of account X in A: X's own data, and the network's public directory (its
+  shops' names), which every person of A reaches.
 
 This module is pure except ``verify``/``issue`` (cryptography); the HTTP side is in
 shared/service.py (``back_office``, ``authorise``).
@@ -64,6 +65,7 @@ class Need(enum.Enum):
     STAFF = "staff"  # a merchant's front desk (CARD)
     NETWORK = "network"  # the association's shared settings, read by its merchants' people
     HOLDER = "holder"  # one cardholder's account: the holder, or the network's front desks
+    DIRECTORY = "directory"  # the network's public directory (its shops): anyone of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ def allows(
         return False
     if p.role == "association_admin":
         return need is not Need.OPERATOR
+    if need is Need.DIRECTORY:  # what a shop shows at its door: its cardholders too
+        return True
     if p.role == "cardholder":
         return need is Need.HOLDER and account_id is not None and p.account_id == account_id
     own_merchant = merchant_id is not None and p.merchant_id == merchant_id

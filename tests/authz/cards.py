@@ -266,6 +266,13 @@ ROWS: list[Row] = [
         association_only,
     ),
     Row(
+        "GET",
+        A + "/directory",
+        Need.DIRECTORY,
+        lambda t: _rq(f"/v1/associations/{t.association_id}/directory"),
+        association_only,
+    ),
+    Row(
         "PUT",
         "/v1/merchants/{merchant_id}/families/{code}",
         Need.MANAGER,

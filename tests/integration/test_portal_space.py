@@ -35,6 +35,9 @@ async def test_a_cardholder_sees_their_own_space_and_never_another_s(
     assert space.status == 200, space.text
     assert "Bonjour Léa" in space.text and lea.email in space.text
     assert "achat de 42,50 €" in space.text  # the purchase at the till, in the history
+    # the network's shops (cards' directory, which a cardholder reaches), its name beside it
+    assert "<ul><li>merchant 0</li></ul>" in space.text
+    assert "<td>merchant 0</td>" in space.text
     assert tom.email not in space.text and "Tom" not in space.text
 
     browser.jar["comptoir_lang"] = "en"  # English, the visitor's choice

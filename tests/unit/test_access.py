@@ -57,6 +57,9 @@ CASES: list[tuple[Principal, Need, UUID | None, UUID | None, UUID | None, bool]]
     (HOLDER, Need.HOLDER, A, None, X, True),
     (HOLDER, Need.HOLDER, A, None, Y, False),
     (HOLDER, Need.NETWORK, A, None, None, False),
+    (HOLDER, Need.DIRECTORY, A, None, None, True),  # the network's shops, names only
+    (HOLDER, Need.DIRECTORY, B, None, None, False),
+    (STAFF, Need.DIRECTORY, A, None, None, True),
     (HOLDER, Need.STAFF, A, M, None, False),
     (MANAGER, Need.MANAGER, None, M, None, False),  # data of no association: operator only
 ]

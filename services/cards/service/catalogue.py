@@ -120,6 +120,11 @@ async def list_merchants(pool: asyncpg.Pool, aid: UUID) -> list[asyncpg.Record]:
         return await db.merchants_of(conn, aid)
 
 
+async def directory(pool: asyncpg.Pool, aid: UUID) -> list[asyncpg.Record]:
+    """The association's open merchants, the public part of each (the directory)."""
+    return [m for m in await list_merchants(pool, aid) if m["closed_on"] is None]
+
+
 async def get_merchant(pool: asyncpg.Pool, aid: UUID, mid: UUID) -> asyncpg.Record:
     """The merchant of the association: 404 ``unknown_merchant``, or
     ``merchant_not_in_association`` when it belongs to another one."""

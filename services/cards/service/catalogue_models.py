@@ -202,6 +202,17 @@ class MerchantOut(BaseModel):
     email: str | None
 
 
+class DirectoryEntry(BaseModel):
+    """A shop of the network as anyone of it sees it: no rates, no contact."""
+
+    id: UUID
+    name: str
+
+
+class Directory(RootModel[list[DirectoryEntry]]):
+    pass
+
+
 class Merchants(RootModel[list[MerchantOut]]):
     pass
 

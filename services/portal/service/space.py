@@ -65,7 +65,7 @@ async def overview(services: Services, p: Principal) -> Overview:
         _get(services, p, "cards", f"/v1/accounts/{aid}/levels"),
         _get(services, p, "crm", f"/v1/customers/{aid}"),
         _get(services, p, "crm", f"/v1/customers/{aid}/sponsorship"),
-        _get(services, p, "cards", f"/v1/associations/{p.association_id}/merchants"),
+        _get(services, p, "cards", f"/v1/associations/{p.association_id}/directory"),
         _get(services, p, "crm", f"/v1/customers/{aid}/consents"),
     )
     account, levels, customer, sponsorship, shops, consents = parts
@@ -75,7 +75,7 @@ async def overview(services: Services, p: Principal) -> Overview:
         levels=levels["levels"] if levels else None,
         customer=customer,
         sponsorship=sponsorship,
-        shops=[s for s in shops if s.get("closed_on") is None] if shops is not None else None,
+        shops=shops,
         consents=_current(consents["consents"]) if consents else None,
         shop_names=names,
     )

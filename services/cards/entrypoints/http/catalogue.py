@@ -11,6 +11,8 @@ from services.cards.service import catalogue
 from services.cards.service.catalogue_models import (
     AssociationIn,
     AssociationOut,
+    Directory,
+    DirectoryEntry,
     Families,
     FamilyIn,
     FamilyOut,
@@ -118,6 +120,22 @@ async def list_merchants(request: web.Request) -> web.Response:
     authorise(request, Need.NETWORK, aid)
     rows = await catalogue.list_merchants(rt.pool, aid)
     return json_response(Merchants(as_models(MerchantOut, rows)))
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/directory",
+    summary="The network's shops as its cardholders see them (names only)",
+    returns=Directory,
+    tag=TAG,
+)
+async def get_directory(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.DIRECTORY, aid)
+    return json_response(
+        Directory(as_models(DirectoryEntry, await catalogue.directory(rt.pool, aid)))
+    )
 
 
 # --- product families --------------------------------------------------------------------------
