@@ -63,3 +63,13 @@ def authorise(
         )
     request[DECIDED] = True
     return p
+
+
+def authorise_owner(
+    request: web.Request, association_id: UUID | None, merchant_id: UUID | None
+) -> Principal:
+    """What an association or one of its merchants owns (a trigger, a segment, a campaign, a
+    webhook, a promotion): the association's (ASSOCIATION) when it names no merchant, else
+    that merchant's back office (MANAGER)."""
+    need = Need.ASSOCIATION if merchant_id is None else Need.MANAGER
+    return authorise(request, need, association_id, merchant_id)

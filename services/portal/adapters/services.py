@@ -73,11 +73,7 @@ class Services:
             self._urls[service] + path,
             params=params,
             json=json,
-            # The page's correlation id follows the calls it makes (one trace in the logs).
-            headers={
-                "Authorization": f"Bearer {token}",
-                CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
-            },
+            headers=_headers(token),
         ) as r:
             body = await r.json(content_type=None) if r.content_length != 0 else None
             return Answer(r.status, body)
@@ -92,27 +88,11 @@ class Services:
         async with self._http.get(
             self._urls[service] + path,
             params=params,
-            headers={
-                "Authorization": f"Bearer {self.token_for(p)}",
-                CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
-            },
+            headers=_headers(self.token_for(p)),
             # An export of many lines takes longer than a page's call.
             timeout=aiohttp.ClientTimeout(total=300),
         ) as r:
             yield r
-
-    async def download_bytes(
-        self, p: Principal, service: Service, path: str
-    ) -> tuple[int, bytes, str]:
-        """A GET as ``p`` whose answer is passed on as it came (a file: CSV or JSON bytes),
-        with its status and content type."""
-        assert self._http is not None, "Services.start() first"
-        headers = {
-            "Authorization": f"Bearer {self.token_for(p)}",
-            CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
-        }
-        async with self._http.get(self._urls[service] + path, headers=headers) as r:
-            return r.status, await r.read(), r.content_type
 
     async def scope_exists(self, association_id: UUID | None, merchant_id: UUID | None) -> bool:
         """Does cards know this association (and this merchant in it)? Asked as the portal
@@ -136,3 +116,11 @@ class Services:
             params={kind: value},
         )
         return a.body if a.status == 200 and isinstance(a.body, dict) else None
+
+
+def _headers(token: str) -> dict[str, str]:
+    # The page's correlation id follows the calls it makes (one trace in the logs).
+    return {
+        "Authorization": f"Bearer {token}",
+        CORRELATION_HEADER: log.correlation_id.get() or log.new_id(),
+    }

@@ -123,12 +123,11 @@ async def personal_data(
     """The GDPR access answer (crm asks every service), as crm gives it: its bytes and type."""
     aid = _account(p)
     suffix = ".csv" if form == "csv" else ""
-    status, body, content_type = await services.download_bytes(
-        p, "crm", f"/v1/customers/{aid}/personal-data{suffix}"
-    )
-    if status != 200:
-        raise Refused(status, "personal_data")
-    return body, content_type
+    path = f"/v1/customers/{aid}/personal-data{suffix}"
+    async with services.download(p, "crm", path, {}) as r:
+        if r.status != 200:
+            raise Refused(r.status, "personal_data")
+        return await r.read(), r.content_type
 
 
 async def erase(services: Services, p: Principal) -> None:

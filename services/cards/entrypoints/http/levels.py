@@ -17,7 +17,7 @@ from services.cards.entrypoints.http import scoped
 from services.cards.service import levels
 from services.cards.service.catalogue_models import Bps, MultiplierIn, MultiplierOut
 from shared.access import Need
-from shared.access_http import authorise
+from shared.access_http import authorise, authorise_owner
 from shared.fields import Text
 from shared.http import In, Problem, json_response, read_model, uuid_param
 from shared.openapi import Routes
@@ -100,10 +100,10 @@ async def put_level(request: web.Request) -> web.Response:
     rt = back_office(request)
     level_id = uuid_param(request, "level_id")
     b = await read_model(request, LevelIn)
-    authorise(request, scoped.by_merchant(b.merchant_id), b.association_id, b.merchant_id)
+    authorise_owner(request, b.association_id, b.merchant_id)
     existing = await scopes.level(rt.pool, level_id)
     if existing is not None:  # its scope is fixed: the one it was made in must be reached too
-        authorise(request, scoped.by_merchant(existing[1]), *existing)
+        authorise_owner(request, *existing)
     m = b.multiplier
     terms = Terms(
         b.merchant_id, b.code, b.name, b.rank, b.min_spent_cents, b.min_visits, b.window_months,

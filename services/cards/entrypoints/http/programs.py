@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from services.cards.adapters import scopes
-from services.cards.entrypoints.http import scoped
 from services.cards.service import programs
 from services.cards.service.catalogue_models import (
     MultiplierOut,
@@ -21,7 +20,7 @@ from services.cards.service.catalogue_models import (
     Promotions,
 )
 from shared.access import Need
-from shared.access_http import authorise
+from shared.access_http import authorise, authorise_owner
 from shared.db.query import as_model, as_models
 from shared.http import json_response, read_model, read_query, uuid_param
 from shared.openapi import Routes
@@ -153,10 +152,10 @@ async def put_promotion(request: web.Request) -> web.Response:
     aid = uuid_param(request, "association_id")
     prid = uuid_param(request, "promotion_id")
     body = await read_model(request, PromotionIn)
-    authorise(request, scoped.by_merchant(body.merchant_id), aid, body.merchant_id)
+    authorise_owner(request, aid, body.merchant_id)
     existing = await scopes.promotion(rt.pool, prid)
     if existing is not None:  # nor taking over another's promotion by naming it
-        authorise(request, scoped.by_merchant(existing[1]), *existing)
+        authorise_owner(request, *existing)
     row = await programs.put_promotion(rt.pool, aid, prid, body)
     return json_response(_promotion_out(row), 201 if row["created"] else 200)
 
@@ -195,5 +194,5 @@ async def withdraw_promotion(request: web.Request) -> web.Response:
     if existing is None:
         authorise(request, Need.ASSOCIATION)
     else:
-        authorise(request, scoped.by_merchant(existing[1]), *existing)
+        authorise_owner(request, *existing)
     return json_response(_promotion_out(await programs.withdraw_promotion(rt.pool, aid, prid)))

@@ -11,7 +11,7 @@ from aiohttp import web
 from services.crm.adapters import scopes
 from shared import merchants
 from shared.access import Need, Principal
-from shared.access_http import authorise, principal
+from shared.access_http import authorise, authorise_owner, principal
 from shared.http import uuid_param
 from shared.service import Runtime
 
@@ -38,8 +38,5 @@ async def merchant(request: web.Request, rt: Runtime, need: Need, merchant_id: U
     return authorise(request, need, association_id, merchant_id)
 
 
-def of(request: web.Request, association_id: UUID, merchant_id: UUID | None) -> Principal:
-    """An association's own settings (ASSOCIATION) or one of its merchants' (MANAGER): the
-    triggers, segments, campaigns and programmes of either."""
-    need = Need.ASSOCIATION if merchant_id is None else Need.MANAGER
-    return authorise(request, need, association_id, merchant_id)
+# The triggers, segments, campaigns and programmes of an association or of one of its merchants.
+of = authorise_owner

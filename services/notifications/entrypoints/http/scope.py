@@ -12,16 +12,12 @@ from aiohttp import web
 from services.notifications.adapters.scopes import Scope
 from shared import merchants
 from shared.access import Need, Principal
-from shared.access_http import authorise, principal
+from shared.access_http import authorise, authorise_owner, principal
 from shared.http import Problem
 from shared.settings import Settings
 
-
-def of(request: web.Request, association_id: UUID | None, merchant_id: UUID | None) -> Principal:
-    """An association's own (ASSOCIATION: its webhooks, its statements' notices) or one of its
-    merchants' (MANAGER)."""
-    need = Need.ASSOCIATION if merchant_id is None else Need.MANAGER
-    return authorise(request, need, association_id, merchant_id)
+# The webhooks and statements' notices of an association or of one of its merchants.
+of = authorise_owner
 
 
 def known(what: str, key: UUID, scope: Scope | None) -> Scope:
