@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,25 +114,55 @@ def _blocking(kind: str, text: str) -> bool:
     return kind == "error" and not text.startswith("Failed to load resource")
 
 
-@pytest_asyncio.fixture(params=list(WIDTHS), ids=list(WIDTHS))
-async def screen(chromium: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Screen]:
-    """A page in a context of its own (no cookie of another test) at one of the three widths;
-    a test that takes it runs once per width."""
-    width, height = WIDTHS[request.param]
+async def _opened(
+    chromium: Browser, width: str, errors: list[str], contexts: list[BrowserContext]
+) -> Screen:
+    """A page in a context of its own (no cookie of another test or person) at `width`.
+    A CSP violation or a script error shows in the console and is gathered in `errors` (a
+    page's own status, a 4xx a test asks for or the favicon's 404, is the test's to check)."""
+    w, h = WIDTHS[width]
     context: BrowserContext = await chromium.new_context(
-        viewport={"width": width, "height": height},
+        viewport={"width": w, "height": h},
         locale="fr-FR",
         accept_downloads=True,
         service_workers="block",
     )
+    contexts.append(context)
+    page = await context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if _blocking(m.type, m.text) else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return Screen(page, width)
+
+
+@pytest_asyncio.fixture(params=list(WIDTHS), ids=list(WIDTHS))
+async def screen(chromium: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Screen]:
+    """One page at one of the three widths; a test that takes it runs once per width."""
     errors: list[str] = []
+    contexts: list[BrowserContext] = []
     try:
-        page = await context.new_page()
-        # A CSP violation or a script error shows in the console: none is allowed (a page's
-        # own status, a 4xx a test asks for or the favicon's 404, is the test's to check).
-        page.on("console", lambda m: errors.append(m.text) if _blocking(m.type, m.text) else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield Screen(page, request.param)
+        yield await _opened(chromium, request.param, errors, contexts)
     finally:
-        await context.close()
+        for context in contexts:
+            await context.close()
+    assert not errors, errors
+
+
+ScreenFactory = Callable[[str], Awaitable[Screen]]
+
+
+@pytest_asyncio.fixture
+async def screens(chromium: Browser) -> AsyncIterator[ScreenFactory]:
+    """`await screens("desktop")`: one more person's page, each in a context of its own, for
+    a journey in which several people act one after another (the "Done when" scenario)."""
+    errors: list[str] = []
+    contexts: list[BrowserContext] = []
+
+    async def open_one(width: str) -> Screen:
+        return await _opened(chromium, width, errors, contexts)
+
+    try:
+        yield open_one
+    finally:
+        for context in contexts:
+            await context.close()
     assert not errors, errors
