@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from shared.access import Need, Principal
+from shared.access import Need, Principal, allows
 
 if TYPE_CHECKING:
     from shared.client import TerminalClient
@@ -90,6 +90,11 @@ class Row:
     variant: str = ""
     # After every other row of the service (a route that removes a resource others read).
     last: bool = False
+    # Every principal let through: the answer is what the caller reaches (a listing of the
+    # portal's people or tokens), whatever the target.
+    anyone: bool = False
+    # Every principal refused: the route is the operator's bootstrap admin token's alone.
+    bootstrap: bool = False
 
     @property
     def label(self) -> str:
@@ -97,6 +102,11 @@ class Row:
 
     def expected_scope(self, t: Target) -> tuple[UUID | None, UUID | None, UUID | None]:
         return t.scope() if self.scope is None else self.scope(t)
+
+    def lets_through(self, p: Principal, t: Target) -> bool:
+        if self.anyone or self.bootstrap:
+            return self.anyone
+        return allows(p, self.need, *self.expected_scope(t))
 
 
 Prepare = Callable[[World, Any], Awaitable[None]]  # (world, aiohttp session)

@@ -19,13 +19,15 @@ import aiohttp
 import orjson
 import pytest
 
-from shared.access import Principal, allows, dev_token
+from shared.access import Principal, dev_token
 from tests import harness
 from tests.authz.matrix import Row, Target, World, principals
 from tests.conftest import NetworkFactory
+from tests.messaging import Mailbox
 from tests.people import new_email, new_phone
 
-SERVICES = ("terminals", "cards", "clearing", "crm", "notifications")
+# The portal takes no scope token: it is called from signed-in sessions (tests/authz/portal.py).
+SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
 pytestmark = pytest.mark.timeout(600)
 
 
@@ -67,19 +69,22 @@ async def test_every_back_office_route_is_in_the_table(
     assert not unknown, f"{service}: rows for routes that do not exist: {unknown}"
 
 
-async def _account(net: Any, till: int) -> str:
-    r = await net.terminals[till].enrol(new_phone(), email=new_email())
+async def _account(net: Any, till: int) -> tuple[str, str]:
+    email = new_email()
+    r = await net.terminals[till].enrol(new_phone(), email=email)
     assert r.status == 201, r
-    return str(r.body["account_id"])
+    return str(r.body["account_id"]), email
 
 
 @pytest.fixture
 async def world(make_network: NetworkFactory, http: aiohttp.ClientSession) -> World:
     a = await make_network(merchants=2)
     b = await make_network(merchants=1)
-    x, x2, y = await asyncio.gather(_account(a, 0), _account(a, 1), _account(b, 0))
+    (x, email), (x2, _), (y, _) = await asyncio.gather(
+        _account(a, 0), _account(a, 1), _account(b, 0)
+    )
     return World(
-        own=Target("own", a.association_id, a.merchants[0], UUID(x)),
+        own=Target("own", a.association_id, a.merchants[0], UUID(x), {"email": email}),
         other_merchant=Target("other_merchant", a.association_id, a.merchants[1], UUID(x2)),
         other_association=Target("other_association", b.association_id, b.merchants[0], UUID(y)),
         networks={"own": a, "other_association": b},
@@ -98,17 +103,21 @@ TOKEN_REUSE_S = 120.0
 
 
 class Tokens:
-    """The scope tokens of the principals, signed once and reused while young."""
+    """The principals' credentials as headers: their scope tokens, signed once and reused
+    while young; for the portal, the signed-in sessions ``sessions`` made."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: dict[Principal, dict[str, str]] | None = None) -> None:
         self._held: dict[Principal, tuple[float, str]] = {}
+        self._sessions = sessions
 
-    def __call__(self, p: Principal) -> str:
+    def __call__(self, p: Principal) -> dict[str, str]:
+        if self._sessions is not None:
+            return self._sessions[p]
         now = time.monotonic()
         held = self._held.get(p)
         if held is None or now - held[0] > TOKEN_REUSE_S:
             held = self._held[p] = (now, dev_token(p))
-        return held[1]
+        return {"Authorization": f"Bearer {held[1]}"}
 
 
 @dataclass(frozen=True)
@@ -119,11 +128,11 @@ class Answer:
 
 
 async def _call(
-    http: aiohttp.ClientSession, service: str, row: Row, target: Target, token: str
+    http: aiohttp.ClientSession, service: str, row: Row, target: Target, auth: dict[str, str]
 ) -> Answer:
     req = row.request(target)
     data = None if req.body is None else orjson.dumps(req.body)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    headers = {**auth, "Content-Type": "application/json"}
     async with http.request(
         row.method, harness.url(service) + req.path, data=data, params=req.query, headers=headers
     ) as r:
@@ -156,10 +165,9 @@ async def _sequence(
 ) -> list[str]:
     """The row in the target: the refusals at once, then those let through one by one
     (operator last: a route that deletes leaves the others something to act on)."""
-    a, m, x = row.expected_scope(target)
-    refused = [p for p in everyone if not allows(p, row.need, a, m, x)]
+    refused = [p for p in everyone if not row.lets_through(p, target)]
     allowed = sorted(
-        (p for p in everyone if allows(p, row.need, a, m, x)), key=lambda p: p.is_operator
+        (p for p in everyone if row.lets_through(p, target)), key=lambda p: p.is_operator
     )
     answers = await asyncio.gather(*(_call(http, service, row, target, tokens(p)) for p in refused))
     wrong = [_verdict(row, target, p, False, ans) for p, ans in zip(refused, answers, strict=True)]
@@ -172,10 +180,9 @@ async def _sequence(
 
 
 async def _run(
-    http: aiohttp.ClientSession, service: str, table_rows: list[Row], world: World
+    http: aiohttp.ClientSession, service: str, table_rows: list[Row], world: World, tokens: Tokens
 ) -> list[str]:
     everyone = principals(world)
-    tokens = Tokens()
     gate = asyncio.BoundedSemaphore(CONCURRENCY)
 
     async def one(row: Row, target: Target) -> list[str]:
@@ -191,7 +198,11 @@ async def _run(
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_each_role_reaches_its_scope_and_nothing_else(
-    services: harness.Services, http: aiohttp.ClientSession, world: World, service: str
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    mailbox: Mailbox,
+    world: World,
+    service: str,
 ) -> None:
     module = table(service)
     if module is None or not rows(service):
@@ -200,8 +211,10 @@ async def test_each_role_reaches_its_scope_and_nothing_else(
     started = time.monotonic()
     if prepare is not None:
         await prepare(world, http)
+    sessions = getattr(module, "sessions", None)
+    tokens = Tokens(None if sessions is None else await sessions(world, http, mailbox))
     prepared = time.monotonic()
-    wrong = await _run(http, service, rows(service), world)
+    wrong = await _run(http, service, rows(service), world, tokens)
     calls = len(rows(service)) * len(world.targets) * len(principals(world))
     print(
         f"matrix {service}: {len(rows(service))} rows, {calls} calls in "

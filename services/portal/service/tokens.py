@@ -58,8 +58,11 @@ def _reaches(p: Principal, row: asyncpg.Record) -> bool:
 
 async def revoke(portal: Portal, p: Principal, token_id: uuid.UUID) -> asyncpg.Record:
     row = await store.token(portal.pool, token_id)
-    if row is None or not _reaches(p, row):
-        raise Problem(404, "Unknown API token", "no such API token here", reason="unknown_token")
+    if row is None:
+        raise Problem(404, "Unknown API token", "no such API token", reason="unknown_token")
+    if not _reaches(p, row):
+        # as the services answer a resource out of the caller's scope (the matrix's rule)
+        raise _out_of_scope(p, "this API token")
     await store.revoke_token(portal.pool, token_id, clock.now())
     found = await store.token(portal.pool, token_id)
     assert found is not None
