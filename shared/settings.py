@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -248,6 +249,11 @@ class Settings(BaseSettings):
     login_window_s: int = Field(default=15 * 60, ge=1)
     login_max_per_account: int = Field(default=5, ge=1)
     login_max_per_address: int = Field(default=30, ge=1)
+    # The reverse proxies in front of the portal (comma-separated addresses or networks): a
+    # request from one of them is counted against the client its X-Forwarded-For names, not
+    # against the proxy, for the per-address limits. Empty: the TCP peer is the client, and
+    # an X-Forwarded-For, which anyone can send, is ignored.
+    portal_trusted_proxies: str = ""
 
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a
@@ -266,6 +272,21 @@ class Settings(BaseSettings):
             )
         self.card_keyring()  # a keyring that cannot be read stops the start, said clearly
         return self
+
+    @model_validator(mode="after")
+    def _trusted_proxies_readable(self) -> Settings:
+        self.trusted_proxies()  # a mistyped network stops the start, said clearly
+        return self
+
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(
+                ipaddress.ip_network(part.strip(), strict=False)
+                for part in self.portal_trusted_proxies.split(",")
+                if part.strip()
+            )
+        except ValueError as e:
+            raise ValueError(f"portal_trusted_proxies: {e}") from None
 
     @model_validator(mode="after")
     def _scope_keys_readable(self) -> Settings:

@@ -64,6 +64,7 @@ def kannel_base() -> int:
 
 
 SMS_CALLBACK_TOKEN = "test-sms-token"
+TRUSTED_PROXY = "127.0.0.2"
 
 
 def url(service: str) -> str:
@@ -98,6 +99,9 @@ class Services:
             "COMPTOIR_NOTIFICATIONS_URL": f"http://127.0.0.1:{port('notifications')}",
             # The portal's links (a password's) point at the portal.
             "COMPTOIR_PORTAL_URL": f"http://127.0.0.1:{port('portal')}",
+            # a reverse proxy of the tests (test_portal_behind_a_proxy): its requests leave
+            # from this loopback address
+            "COMPTOIR_PORTAL_TRUSTED_PROXIES": TRUSTED_PROXY,
             # crm's signed links point at crm itself (its public routes).
             "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
             # crm's retention purge is run by its own test, on a day and a term it chooses: a

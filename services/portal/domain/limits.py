@@ -4,6 +4,7 @@ of the window leaves it (``Retry-After``)."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,3 +32,33 @@ def strictest(waits: Sequence[int | None]) -> int | None:
     """The longest wait of several limits (the account's and the address's)."""
     given = [w for w in waits if w is not None]
     return max(given) if given else None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str, proxies: Sequence[Network]) -> str:
+    """The address a request's limits count against. From a trusted proxy, the nearest
+    address of X-Forwarded-For that is not itself a trusted proxy: each proxy appends the
+    peer it saw, so what lies left of the first untrusted hop is the client's to write and
+    is not believed. From anyone else, the TCP peer, whatever the header says."""
+    if peer is None:
+        return "unknown"
+    if not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage from the client's side: the proxy is all we know
+    return str(ipaddress.ip_address(hops[0])) if hops else peer

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
+from services.portal.domain import limits
 from services.portal.entrypoints.words import translate
 from services.portal.service.sessions import Session, current
 from services.portal.service.state import Portal
@@ -236,7 +237,13 @@ def redirect(location: str) -> web.Response:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client the sign-in limits count against (behind a trusted reverse proxy, the one
+    its X-Forwarded-For names)."""
+    return limits.client_address(
+        request.remote,
+        request.headers.get("X-Forwarded-For", ""),
+        portal(request).trusted_proxies,
+    )
 
 
 async def caller(request: web.Request) -> Principal:

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.portal.adapters.services import Services
-from services.portal.domain.limits import Limit
+from services.portal.domain.limits import Limit, Network
 from services.portal.domain.sessions import Lifetimes
 from shared.access import Signer
 from shared.settings import Settings
@@ -32,10 +32,12 @@ class Portal:
     services: Services
     # argon2id with the library's defaults (RFC 9106's second recommended option).
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    trusted_proxies: tuple[Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         # Checked against when the e-mail is unknown, so that the answer takes as long.
         self._dummy = self.hasher.hash(new_secret())
+        self.trusted_proxies = self.settings.trusted_proxies()
 
     @property
     def lifetimes(self) -> Lifetimes:
