@@ -9,7 +9,8 @@ therefore cannot read another merchant's data even when it calls a service direc
 
 The roles and what each reaches (``allows``):
 - ``operator``: everything, every association (the network's operator; also the bootstrap
-  admin token, kept for the first sign-in and the services' calls to each other);
+  admin token, kept for the first sign-in, and each service calling another: a token it
+  signs itself with its own key, kid ``svc-<name>``, naming the actor ``service:<name>``);
 - ``association_admin`` of association A: everything of A and of its merchants;
 - ``manager`` (MANAGER) of merchant M of A: M's data, the association's shared settings to
   read, and the network's cardholders (a customer shops in any shop of the network);
@@ -25,6 +26,7 @@ shared/service.py (``back_office``, ``authorise``).
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,6 +147,38 @@ def public_hex(key: Ed25519PrivateKey) -> str:
 DEV_PUBLIC_KEYS = f"{DEV_KID}:{public_hex(private_key(DEV_SCOPE_SEED.hex()))}"
 DEV_SIGNING_KEY = f"{DEV_KID}:{DEV_SCOPE_SEED.hex()}"
 
+# The services' own identities: each calls the others with a scope token it signs with its
+# key (COMPTOIR_SERVICE_SIGNING_KEY, kid ``svc-<name>``), so that the admin token stays the
+# operator's bootstrap, a call is recorded under the service that made it, and one
+# service's key can be revoked alone. A service key signs only its service's own principal.
+SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
+SERVICE_KID = "svc-"
+
+
+def service_principal(service: str) -> Principal:
+    return Principal(f"service:{service}", "operator", machine=True)
+
+
+def issuer_of(kid: str) -> str:
+    """The portal issues the people's and machines' tokens; a service, only its own."""
+    return f"comptoir-{kid.removeprefix(SERVICE_KID)}" if kid.startswith(SERVICE_KID) else ISSUER
+
+
+def dev_service_key(service: str) -> str:
+    """A service's development signing key, ``svc-<name>:SEED`` (public: derived from its
+    name); refused unless COMPTOIR_ENV=development, as every development secret."""
+    seed = hashlib.sha256(b"comptoir development service key:" + service.encode()).hexdigest()
+    return f"{SERVICE_KID}{service}:{seed}"
+
+
+DEV_SERVICE_PUBLIC_KEYS = ",".join(
+    f"{SERVICE_KID}{name}:{public_hex(private_key(dev_service_key(name).partition(':')[2]))}"
+    for name in SERVICES
+)
+# What a development machine's services trust: the portal's development key and the
+# services' own.
+DEV_TRUSTED_KEYS = f"{DEV_PUBLIC_KEYS},{DEV_SERVICE_PUBLIC_KEYS}"
+
 
 def parse_keys(spec: str) -> dict[str, str]:
     """``"kid:HEX,kid2:HEX"`` (32-byte Ed25519 keys in hex) as {kid: hex}."""
@@ -175,7 +209,8 @@ class Verifier:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
             raise Refused("invalid_token", "the bearer token is not a scope token") from exc
-        key = self._keys.get(str(header.get("kid")))
+        kid = str(header.get("kid"))
+        key = self._keys.get(kid)
         if key is None or header.get("alg") != ALGORITHM:
             raise Refused("unknown_key", "the scope token is signed with a key not trusted here")
         try:
@@ -186,7 +221,7 @@ class Verifier:
                 key,
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
-                issuer=ISSUER,
+                issuer=issuer_of(kid),
                 options={
                     "require": ["exp", "iat", "sub", "iss", "aud", "jti"],
                     "verify_exp": False,
@@ -202,7 +237,15 @@ class Verifier:
             raise Refused("invalid_token", "the scope token's times are not allowed")
         if exp < at - LEEWAY_S:
             raise Refused("expired_token", "the scope token has expired: sign in again")
-        return principal_of(claims)
+        p = principal_of(claims)
+        # A service's key speaks for that service alone, and only a service's key for it:
+        # a leaked service key cannot pose as a person, nor the portal's as a service.
+        if kid.startswith(SERVICE_KID):
+            if p != service_principal(kid.removeprefix(SERVICE_KID)):
+                raise Refused("invalid_token", "a service's key signs only its own token")
+        elif p.actor.startswith("service:"):
+            raise Refused("invalid_token", "only a service's own key signs for it")
+        return p
 
 
 def principal_of(claims: Mapping[str, Any]) -> Principal:
@@ -242,10 +285,10 @@ def _uuid(value: Any) -> UUID | None:
     return None if value is None else UUID(str(value))
 
 
-def claims_of(p: Principal, now: float, lifetime_s: int) -> dict[str, Any]:
+def claims_of(p: Principal, now: float, lifetime_s: int, issuer: str = ISSUER) -> dict[str, Any]:
     _check_shape(p)
     claims: dict[str, Any] = {
-        "iss": ISSUER,
+        "iss": issuer,
         "aud": AUDIENCE,
         "sub": p.actor,
         "role": p.role,
@@ -277,7 +320,8 @@ class Signer:
         return f"{self.kid}:{public_hex(self._key)}"
 
     def issue(self, p: Principal, lifetime_s: int = 300, now: float | None = None) -> str:
-        claims = claims_of(p, clock.now().timestamp() if now is None else now, lifetime_s)
+        at = clock.now().timestamp() if now is None else now
+        claims = claims_of(p, at, lifetime_s, issuer_of(self.kid))
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 

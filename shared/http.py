@@ -323,12 +323,16 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
             children[0].inc()
             children[1].observe(elapsed)
             level = "error" if response.status >= 500 else "debug" if route in _PROBES else "info"
+            # who asked, for a back-office route: a person's or machine's id, a service's
+            # name, or the bootstrap admin token (never a person's name or address)
+            who = request.get(PRINCIPAL)
             getattr(logger, level)(
                 "http_request",
                 method=request.method,
                 path=logged_path(request),
                 status=response.status,
                 duration_ms=round(elapsed * 1000, 2),
+                **({"actor": who.actor} if who is not None else {}),
             )
             return response
 

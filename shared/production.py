@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.access import dev_service_key, parse_keys
 from shared.card.crypto import DEV_MASTERS
 from shared.settings import (
     DEV_ADMIN_TOKEN,
@@ -47,8 +48,10 @@ class DevSecret:
             return False
         # Hex keys compare whatever their case: CE27... is the same public key.
         held = str(getattr(settings, self.field)).strip().lower()
-        if self.field == "scope_public_keys":  # trusting the development key among others
-            return self.value.partition(":")[2] in held
+        if self.field == "scope_public_keys":  # trusting a development key among others
+            return any(key in held for key in parse_keys(self.value).values())
+        if self.field == "service_signing_key":  # unset: the development key of its name
+            return held in ("", dev_service_key(settings.service).lower())
         if self.field == "card_cert_keys":  # a keyring: the public key under any version
             return bool(held) and any(
                 m.hex() == self.value.lower() for m in settings.card_keyring().masters.values()
@@ -91,9 +94,16 @@ DEV_SECRETS = (
     ),
     DevSecret(
         "scope_public_keys",
-        "the development key of the portal's scope tokens (its private half is public)",
+        "a development key of the scope tokens, the portal's or a service's (its private half "
+        "is public)",
         ALL,
         DEV_SCOPE_PUBLIC_KEYS,
+    ),
+    DevSecret(
+        "service_signing_key",
+        "unset, so the development key of this service's calls to the others",
+        ALL,
+        "",
     ),
     DevSecret(
         "scope_signing_key",

@@ -16,7 +16,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from shared.access import DEV_PUBLIC_KEYS, DEV_SIGNING_KEY, parse_keys
+from shared.access import (
+    DEV_SIGNING_KEY,
+    DEV_TRUSTED_KEYS,
+    SERVICE_KID,
+    dev_service_key,
+    parse_keys,
+)
 from shared.card.crypto import DEFAULT_KEY_VERSION
 from shared.card.keyring import Keyring, current_version, parse_cert_keyring
 from shared.rules.dates import DateWindow
@@ -39,7 +45,7 @@ DEV_TERMINAL_KEK = "7e4a" * 16
 DEV_SMS_PASSWORD = "comptoir-dev-sendsms"
 DEV_SMS_CALLBACK_TOKEN = "dev-sms"
 DEV_LINK_KEY = "11c0" * 16
-DEV_SCOPE_PUBLIC_KEYS = DEV_PUBLIC_KEYS
+DEV_SCOPE_PUBLIC_KEYS = DEV_TRUSTED_KEYS
 DEV_SCOPE_SIGNING_KEY = DEV_SIGNING_KEY
 
 
@@ -104,12 +110,17 @@ class Settings(BaseSettings):
     relay_batch: int = 500
     relay_poll_s: float = 1.0
     log_level: str = "INFO"
-    # The operator's bootstrap bearer token (the first sign-in, the services' calls to each
-    # other); people and machines come with scope tokens (shared/access.py).
+    # The operator's bootstrap bearer token (the first sign-in, the demo's seed); people,
+    # machines and the services themselves come with scope tokens (shared/access.py).
     admin_token: str = Field(default=DEV_ADMIN_TOKEN, min_length=8)
-    # The portal's Ed25519 public keys the scope tokens are verified with, "kid:HEX,kid:HEX"
-    # (several while the portal's key rotates); the default is the development key's.
+    # The Ed25519 public keys the scope tokens are verified with, "kid:HEX,kid:HEX": the
+    # portal's (several while its key rotates) and each service's own (kid svc-<name>); the
+    # default is the development keys'.
     scope_public_keys: str = DEV_SCOPE_PUBLIC_KEYS
+    # This service's own signing key, "svc-<name>:HEX seed", for its calls to the other
+    # services (shared/peers.py); unset, the development key of its name, which only
+    # COMPTOIR_ENV=development accepts.
+    service_signing_key: str = ""
     # How long the gateway waits for the cards service's verdict before answering 202.
     outcome_timeout_s: float = 5.0
     # Signed terminal requests older or newer than this are refused (clock skew + replay window).
@@ -287,6 +298,19 @@ class Settings(BaseSettings):
             )
         except ValueError as e:
             raise ValueError(f"portal_trusted_proxies: {e}") from None
+
+    def service_key(self) -> str:
+        return self.service_signing_key or dev_service_key(self.service)
+
+    @model_validator(mode="after")
+    def _service_key_its_own(self) -> Settings:
+        if self.service_signing_key:
+            keys = parse_keys(self.service_signing_key)
+            if list(keys) != [f"{SERVICE_KID}{self.service}"]:
+                raise ValueError(
+                    f"service_signing_key: one key, named {SERVICE_KID}{self.service}:HEX"
+                )
+        return self
 
     @model_validator(mode="after")
     def _scope_keys_readable(self) -> Settings:

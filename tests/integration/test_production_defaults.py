@@ -48,6 +48,8 @@ def production_env(service: str, port: int, **extra: str) -> dict[str, str]:
             "COMPTOIR_PORT": str(port),
             "COMPTOIR_SYNC_LINE_PORT": "0",
             "COMPTOIR_SCOPE_PUBLIC_KEYS": PORTAL_KEYS,
+            # its own key for its calls to the other services, not the development one
+            "COMPTOIR_SERVICE_SIGNING_KEY": f"svc-{service}:" + "44" * 32,
             **extra,
         }
     )
@@ -108,6 +110,12 @@ def write_secret(path: Path, value: str) -> str:
             "portal",
             "COMPTOIR_SCOPE_SIGNING_KEY",
             {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42"},
+        ),
+        # Unset, a service would sign its calls to the others with its development key.
+        (
+            "crm",
+            "COMPTOIR_SERVICE_SIGNING_KEY",
+            {"COMPTOIR_ADMIN_TOKEN": "a-real-admin-token-42", "COMPTOIR_SERVICE_SIGNING_KEY": ""},
         ),
         # Trusting the development portal key, even beside a real one, trusts tokens anyone
         # can sign.

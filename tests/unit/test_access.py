@@ -11,7 +11,9 @@ import pytest
 from shared import clock, production
 from shared.access import (
     DEV_PUBLIC_KEYS,
+    DEV_SERVICE_PUBLIC_KEYS,
     DEV_SIGNING_KEY,
+    DEV_TRUSTED_KEYS,
     Need,
     Principal,
     Refused,
@@ -19,7 +21,9 @@ from shared.access import (
     Verifier,
     allows,
     claims_of,
+    dev_service_key,
     dev_token,
+    service_principal,
 )
 from shared.settings import Settings
 
@@ -129,3 +133,59 @@ def test_production_refuses_to_trust_the_development_key() -> None:
     assert not any(
         d.field == "scope_public_keys" for d in production.development_secrets("cards", own_only)
     )
+
+
+def test_a_service_signs_its_own_calls_and_nothing_else() -> None:
+    trusted = Verifier(DEV_TRUSTED_KEYS)
+    crm = Signer(dev_service_key("crm"))
+    assert trusted.verify(crm.issue(service_principal("crm"))) == service_principal("crm")
+    for posing in (service_principal("cards"), OPERATOR, MANAGER):
+        with pytest.raises(Refused, match="its own token"):
+            trusted.verify(crm.issue(posing))
+    # the portal's key cannot pose as a service either
+    with pytest.raises(Refused, match="only a service's own key"):
+        trusted.verify(Signer(DEV_SIGNING_KEY).issue(service_principal("crm")))
+    # a service's token is issued by that service, not by the portal
+    forged = claims_of(service_principal("crm"), clock.now().timestamp(), 60)
+    as_portal = jwt.encode(forged, crm._key, algorithm="EdDSA", headers={"kid": "svc-crm"})
+    with pytest.raises(Refused, match="refused"):
+        trusted.verify(as_portal)
+
+
+def test_a_service_key_must_be_named_for_its_service() -> None:
+    assert Settings(service="crm", service_signing_key="svc-crm:" + "42" * 32).service_key()
+    with pytest.raises(ValueError, match="svc-crm"):
+        Settings(service="crm", service_signing_key="svc-cards:" + "42" * 32)
+
+
+def test_production_refuses_the_development_service_keys() -> None:
+    own_key = "svc-cards:" + "42" * 32
+    portal = Signer("k1:" + "43" * 32).public_keys
+    own_public = Signer(own_key).public_keys
+    unset = Settings(env="production", service="cards", scope_public_keys=portal)
+    refused = production.refusal("cards", unset)
+    assert refused is not None and "COMPTOIR_SERVICE_SIGNING_KEY" in refused
+    dev_key = Settings(
+        env="production",
+        service="cards",
+        service_signing_key=dev_service_key("cards"),
+        scope_public_keys=portal,
+    )
+    assert "COMPTOIR_SERVICE_SIGNING_KEY" in (production.refusal("cards", dev_key) or "")
+    trusts_dev = Settings(
+        env="production",
+        service="cards",
+        service_signing_key=own_key,
+        scope_public_keys=f"{portal},{own_public},{DEV_SERVICE_PUBLIC_KEYS.split(',')[2]}",
+    )
+    assert "COMPTOIR_SCOPE_PUBLIC_KEYS" in (production.refusal("cards", trusts_dev) or "")
+    fine = Settings(
+        env="production",
+        service="cards",
+        service_signing_key=own_key,
+        scope_public_keys=f"{portal},{own_public}",
+    )
+    assert not {d.field for d in production.development_secrets("cards", fine)} & {
+        "service_signing_key",
+        "scope_public_keys",
+    }

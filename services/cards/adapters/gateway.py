@@ -6,6 +6,7 @@ from uuid import UUID
 
 import aiohttp
 
+from shared import peers
 from shared.service import Runtime
 
 
@@ -16,7 +17,7 @@ async def acknowledged(rt: Runtime) -> list[tuple[UUID, UUID, int]]:
         aiohttp.ClientSession(timeout=timeout) as http,
         http.get(
             f"{rt.settings.terminals_url}/v1/sync/registry",
-            headers={"Authorization": f"Bearer {rt.settings.admin_token}"},
+            headers=peers.headers(rt.settings),
         ) as r,
     ):
         r.raise_for_status()

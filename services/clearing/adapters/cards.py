@@ -9,6 +9,7 @@ from uuid import UUID
 
 import aiohttp
 
+from shared import peers
 from shared.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -27,8 +28,13 @@ class Cards:
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.cards_url
-        self.headers = {"Authorization": f"Bearer {settings.admin_token}"}
+        self._settings = settings
         self.http: aiohttp.ClientSession | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """This service's own scope token (shared/peers.py), signed again as it ages."""
+        return peers.headers(self._settings)
 
     async def __aenter__(self) -> Cards:
         self.http = aiohttp.ClientSession(timeout=TIMEOUT)

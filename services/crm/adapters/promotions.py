@@ -9,6 +9,7 @@ from uuid import UUID
 
 import aiohttp
 
+from shared import peers
 from shared.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=20)
@@ -21,7 +22,12 @@ class PromotionFailed(RuntimeError):
 class Promotions:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.cards_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {settings.admin_token}"}
+        self._settings = settings
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """This service's own scope token (shared/peers.py), signed again as it ages."""
+        return peers.headers(self._settings)
 
     async def grant(
         self,

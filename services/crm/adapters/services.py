@@ -8,6 +8,7 @@ from uuid import UUID
 
 import aiohttp
 
+from shared import peers
 from shared.http import Problem
 from shared.settings import Settings
 
@@ -24,8 +25,13 @@ class Others:
             "clearing": settings.clearing_url,
             "notifications": settings.notifications_url,
         }
-        self.headers = {"Authorization": f"Bearer {settings.admin_token}"}
+        self._settings = settings
         self.http: aiohttp.ClientSession | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """This service's own scope token (shared/peers.py), signed again as it ages."""
+        return peers.headers(self._settings)
 
     async def __aenter__(self) -> Others:
         self.http = aiohttp.ClientSession(timeout=TIMEOUT)

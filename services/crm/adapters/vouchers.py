@@ -11,6 +11,7 @@ from uuid import UUID
 import aiohttp
 
 from services.crm.adapters.promotions import Promotions
+from shared import peers
 from shared.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=20)
@@ -23,9 +24,14 @@ class VoucherFailed(RuntimeError):
 class Vouchers:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.cards_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {settings.admin_token}"}
+        self._settings = settings
         # The birthday's other offer, on the same service: a rate multiplied for N days.
         self.promotions = Promotions(settings)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """This service's own scope token (shared/peers.py), signed again as it ages."""
+        return peers.headers(self._settings)
 
     async def issue(
         self, batch_id: UUID, association_id: UUID, value_cents: int, expires_at: datetime

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from services.notifications.adapters.smtp import Attached
+from shared import peers
 from shared.settings import Settings
 
 
@@ -23,7 +24,7 @@ async def download(http: aiohttp.ClientSession, settings: Settings, a: dict[str,
     base = {"clearing": settings.clearing_url, "cards": settings.cards_url}.get(a["service"])
     if base is None:
         raise Unavailable(f"no address known for service {a['service']}", temporary=False)
-    headers = {"Authorization": f"Bearer {settings.admin_token}"}
+    headers = peers.headers(settings)
     try:
         async with http.get(base + a["path"], headers=headers) as r:
             if r.status != 200:

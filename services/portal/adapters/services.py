@@ -13,6 +13,7 @@ from uuid import UUID
 import aiohttp
 
 from shared import logging as log
+from shared import peers
 from shared.access import Principal, Signer
 from shared.http import CORRELATION_HEADER
 from shared.settings import Settings
@@ -31,7 +32,7 @@ class Answer:
 class Services:
     def __init__(self, settings: Settings, signer: Signer) -> None:
         self._signer = signer
-        self._admin_token = settings.admin_token
+        self._settings = settings
         self._urls: dict[Service, str] = {
             "terminals": settings.terminals_url,
             "cards": settings.cards_url,
@@ -64,10 +65,10 @@ class Services:
         params: dict[str, str] | None = None,
         json: Any = None,
     ) -> Answer:
-        """``method`` ``path`` on ``service`` as ``p`` (None: as the portal itself, with the
-        operator's bootstrap token: only to find a cardholder before they are signed in)."""
+        """``method`` ``path`` on ``service`` as ``p`` (None: as the portal itself, with its own
+        service token: only to find a cardholder before they are signed in)."""
         assert self._http is not None, "Services.start() first"
-        token = self._admin_token if p is None else self.token_for(p)
+        token = peers.token(self._settings) if p is None else self.token_for(p)
         async with self._http.request(
             method,
             self._urls[service] + path,
