@@ -173,6 +173,15 @@ ROWS: list[Row] = [
         _get(_association("/customers"), lambda _t: {"name": "Camille"}),
         association_only,
     ),
+    # ... or names the accounts a dashboard shows among the best customers
+    Row(
+        "GET",
+        "/v1/associations/{association_id}/customers",
+        H,
+        _get(_association("/customers"), lambda t: {"account_id": str(t.account_id)}),
+        association_only,
+        variant="by accounts",
+    ),
     # The merchants' files: the front desk finds and adds a member, the manager reads the file.
     Row(
         "POST",

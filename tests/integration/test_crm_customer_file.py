@@ -223,3 +223,31 @@ async def test_a_member_joins_another_merchants_file_only_with_their_consent(
     )
     status, page = await _call(http, "GET", f"{CRM}/v1/merchants/{other}/customers")
     assert (status, page["accounts"], page["next_after"]) == (200, [account], None)
+
+
+async def test_the_dashboard_names_its_best_customers_in_one_call(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    """crm names the accounts given (a dashboard's best customers) in one call: those of the
+    association only; a query with neither name nor accounts, or with both, is refused."""
+    net, other = await make_network(merchants=1), await make_network(merchants=1)
+    ours = []
+    for first in ("Ambre", "Basile"):
+        r = await net.terminals[0].enrol(_phone(), first_name=first, last_name="Rivière")
+        assert r.status == 201, r
+        ours.append(str(r.body["account_id"]))
+        await _file(http, ours[-1])
+    r = await other.terminals[0].enrol(_phone(), first_name="Cyril", last_name="Autre")
+    assert r.status == 201, r
+    theirs = str(r.body["account_id"])
+    await _file(http, theirs)
+
+    url = f"{CRM}/v1/associations/{net.association_id}/customers"
+    query = "&".join(f"account_id={a}" for a in [*ours, theirs])
+    status, body = await _call(http, "GET", f"{url}?{query}")
+    assert status == 200, body
+    named = {c["account_id"]: c["first_name"] for c in body["customers"]}
+    assert named == {ours[0]: "Ambre", ours[1]: "Basile"}  # not the other network's
+    for bad in ("", f"?name=Ambre&account_id={ours[0]}"):
+        status, body = await _call(http, "GET", url + bad)
+        assert status == 400, (bad, body)

@@ -61,6 +61,20 @@ async def by_name(
     return rows
 
 
+async def by_accounts(
+    conn: asyncpg.Connection | asyncpg.Pool, association_id: UUID, accounts: list[UUID]
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT account_id, first_name, last_name, postal_code
+           FROM customers
+           WHERE association_id = $1 AND account_id = ANY($2::uuid[]) AND erased_at IS NULL
+           ORDER BY account_id""",
+        association_id,
+        accounts,
+    )
+    return rows
+
+
 async def file_for_update(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record:
     """The file, locked until the transaction ends (two corrections do not interleave)."""
     return await one_or_404(conn, "customer", account_id, _FILE + " FOR UPDATE", account_id)

@@ -190,6 +190,14 @@ async def find_by_name(
     return await rows.by_name(pool, association_id, words, limit) if words else []
 
 
+async def named(
+    pool: asyncpg.Pool, association_id: UUID, accounts: list[UUID]
+) -> list[asyncpg.Record]:
+    """The names of these accounts' files in the association (an account of another
+    association, or erased, is left out)."""
+    return await rows.by_accounts(pool, association_id, accounts)
+
+
 async def read(
     conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
 ) -> tuple[asyncpg.Record, list[str], list[asyncpg.Record]]:

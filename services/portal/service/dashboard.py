@@ -5,7 +5,6 @@ token: crm decides what the person reaches, and a refusal comes back as ``Refuse
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -99,20 +98,27 @@ async def merchants(services: Services, p: Principal) -> list[dict[str, Any]]:
 
 
 async def names(services: Services, p: Principal, accounts: list[str]) -> dict[str, str]:
-    """The best customers' names where the person may read their file (crm answers with the
-    person's token); a customer whose file is refused or absent keeps no name."""
-    answers = await asyncio.gather(
-        *(_get(services, p, "crm", f"/v1/customers/{a}", None) for a in accounts),
-        return_exceptions=True,
-    )
+    """The best customers' names where the person may read their files, in one call to crm
+    (with the person's token); none when crm refuses or does not answer."""
+    if not accounts:
+        return {}
+    try:
+        answer = await services.call(
+            p,
+            "GET",
+            "crm",
+            f"/v1/associations/{p.association_id}/customers",
+            params=[("account_id", a) for a in accounts[:50]],
+        )
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    if answer.status != 200 or not isinstance(answer.body, dict):
+        return {}
     found = {}
-    for account, answer in zip(accounts, answers, strict=True):
-        if isinstance(answer, Answer) and answer.status == 200:
-            name = " ".join(
-                str(answer.body.get(k) or "") for k in ("first_name", "last_name")
-            ).strip()
-            if name:
-                found[account] = name
+    for c in answer.body.get("customers", []):
+        name = " ".join(str(c.get(k) or "") for k in ("first_name", "last_name")).strip()
+        if name:
+            found[str(c["account_id"])] = name
     return found
 
 

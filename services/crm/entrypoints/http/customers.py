@@ -96,7 +96,8 @@ async def send_details_link(request: web.Request) -> web.Response:
 @routes.route(
     "GET",
     "/v1/associations/{association_id}/customers",
-    summary="Find the association's customers by name (the front desk's search)",
+    summary="Find the association's customers by name (the front desk's search), or name "
+    "the accounts given",
     query=NameQuery,
     returns=NamedCustomers,
     tag=TAG,
@@ -109,5 +110,8 @@ async def find_by_name(request: web.Request) -> web.Response:
     association_id = uuid_param(request, "association_id")
     authorise(request, Need.HOLDER, association_id)
     q = read_query(request, NameQuery)
-    found = await customers.find_by_name(rt.pool, association_id, q.name, q.limit)
+    if q.name is None:
+        found = await customers.named(rt.pool, association_id, q.account_id)
+    else:
+        found = await customers.find_by_name(rt.pool, association_id, q.name, q.limit)
     return json_response(NamedCustomers(customers=as_models(NamedCustomer, found)))
