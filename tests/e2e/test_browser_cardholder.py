@@ -8,7 +8,6 @@ main pages' screenshots in docs/screens/."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from tests import harness
 from tests.browser import Screen
 from tests.conftest import NetworkFactory
+from tests.journeys import holder as h
 from tests.messaging import Mailbox
 from tests.space import (
     ask_sms_consent,
@@ -24,11 +24,6 @@ from tests.space import (
     holder_with_a_purchase,
     next_code,
 )
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -49,39 +44,20 @@ async def test_a_cardholder_signs_in_sees_a_purchase_withdraws_a_consent_and_dow
     await screen.accessible("the sign-in page")
     await screen.screenshot("sign-in")
 
-    # the code, by e-mail
-    await screen.goto(f"/holder/{net.association_id}")
-    await screen.accessible("the cardholder's sign-in page")
-    await screen.screenshot("holder-sign-in")
+    # the code, by e-mail; the space: the purchase at the till, the consent asked
     before = codes_sent(mailbox, lea.email)
-    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(lea.email)
-    await page.get_by_role("button", name="Recevoir un code").click()
-    await page.wait_for_url("**/holder-code")
-    await screen.accessible("the code page")
-    code = await next_code(mailbox, lea.email, before)
-    await page.get_by_label("Code reçu").fill(code)
-    await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_url("**/space")
-
-    # the space: the purchase at the till, the consent asked at the back office
-    await screen.accessible("the cardholder space")
-    await screen.screenshot("space")
-    assert await page.get_by_role("heading", level=1).inner_text() == "Bonjour Léa"
-    history = page.locator("#history")
-    assert "achat de 42,50 €" in await history.inner_text()
-    await page.get_by_role("button", name="Retirer — SMS").click()
-    await page.wait_for_url("**/space/done/withdrawn")
-    await screen.accessible("the page after a change")
+    await h.holder_signs_in(
+        screen,
+        str(net.association_id),
+        lea.email,
+        lambda: next_code(mailbox, lea.email, before),
+    )
+    await h.holder_sees_a_purchase(screen, "Léa", "achat de 42,50 €")
+    await h.holder_withdraws_a_consent(screen, "SMS")
     assert await consent_status(http, lea, consent) == "withdrawn"
 
     # the data, downloaded through the portal
-    await screen.goto("/space/data")
-    await screen.accessible("the data page")
-    async with page.expect_download() as info:
-        await page.get_by_role("link", name="Télécharger (JSON)").click()
-    download = await info.value
-    assert download.suggested_filename == "my-data.json"
-    data = json.loads(_read(await download.path()))
+    data = await h.holder_downloads_the_data(screen)
     text = json.dumps(data, ensure_ascii=False)
     assert lea.email in text and lea.account_id in text and "Léa" in text
 
