@@ -1,0 +1,166 @@
+"""The merchant's back office in the portal (issue 15, item 3, MANAGER) against the running
+services: a manager composes a campaign to a segment of their customers, previews its size,
+sends it (once, though the form is posted twice) and sees its results; each back-office page
+answers the manager and refuses another merchant's manager; a form's mistakes are said field by
+field."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+import pytest
+
+from tests import harness
+from tests.conftest import Network, NetworkFactory, eventually
+from tests.people import customer, email_consent, file_of, messages_of
+from tests.portal import Browser, person
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def _manager(http: aiohttp.ClientSession, net: Network, index: int = 0) -> Browser:
+    email, password = await person(http, "manager", net.association_id, net.merchants[index])
+    browser = Browser(http)
+    assert (await browser.sign_in(email, password)).status == 303
+    return browser
+
+
+def _form_id(text: str) -> str:
+    found = re.search(r'name="form_id" value="([0-9a-f-]{36})"', text)
+    assert found, text
+    return found.group(1)
+
+
+def _campaign(**fields: str) -> dict[str, str]:
+    return {
+        "name": "Truffes de saison",
+        "channel": "email",
+        "template": "quick_news",
+        "body": "Arrivage de truffes ce samedi.",
+        "offer": "",
+        "seen_within_days": "",
+        "not_seen_for_days": "",
+        "min_spent": "",
+        "min_visits": "",
+        "family": "",
+    } | fields
+
+
+async def test_a_manager_composes_previews_and_sends_a_campaign_once_and_sees_its_results(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=2)
+    mid = str(net.merchants[0])
+    # three customers of the merchant: two spent 40 €, of whom one agreed to e-mails; one spent 5 €
+    big, quiet, small = [await customer(net, http) for _ in range(3)]
+    await email_consent(http, big, mid)
+    await email_consent(http, small, mid)
+    for account, cents in ((big, 4_000), (quiet, 4_000), (small, 500)):
+        phone = (await file_of(http, account))["phone"]
+        assert (await net.terminals[0].sale(phone, cents)).status == 201
+
+    async def counted() -> bool:
+        return all([(await file_of(http, a))["visit_count"] == 1 for a in (big, quiet, small)])
+
+    await eventually(counted, what="the visits")
+
+    manager = await _manager(http, net)
+    home = await manager.get("/manage")
+    assert home.status == 200 and 'href="/dashboard"' in home.text
+    assert 'href="/manage/campaigns"' in home.text
+    compose = await manager.get("/manage/campaigns/new")
+    assert compose.status == 200, compose.text
+    form_id = _form_id(compose.text)
+    fields = _campaign(form_id=form_id, min_spent="30")
+
+    preview = await manager.post("/manage/campaigns/new", fields | {"action": "preview"})
+    assert preview.status == 200, preview.text
+    assert 'data-size="2" data-consenting="1"' in preview.text, preview.text
+    assert "2 client(s), dont 1 la recevraient." in preview.text
+    assert _form_id(preview.text) == form_id  # the same form goes on: the same campaign
+
+    # a double submit of "send now": the same campaign, sent once
+    first = await manager.post("/manage/campaigns/new", fields | {"action": "send"})
+    second = await manager.post("/manage/campaigns/new", fields | {"action": "send"})
+    where = f"/manage/campaigns/{form_id}"
+    assert (first.status, first.headers["Location"]) == (303, where), first.text
+    assert (second.status, second.headers["Location"]) == (303, where), second.text
+
+    async def sent() -> bool:
+        page = await manager.get(where)
+        return page.status == 200 and 'id="campaign-state">envoyée<' in page.text
+
+    await eventually(sent, what="the campaign sent")
+    assert len(await messages_of(http, big, "quick_news")) == 1
+    assert await messages_of(http, small, "quick_news") == []  # spent too little
+    assert await messages_of(http, quiet, "quick_news") == []  # did not consent
+
+    seen = await manager.get(where)
+    assert "Truffes de saison" in seen.text and "Arrivage de truffes ce samedi." in seen.text
+    assert re.search(r'<li data-status="[a-z]+">[^<]+ : 1</li>', seen.text), seen.text
+    listed = await manager.get("/manage/campaigns")
+    assert listed.status == 200
+    assert f'href="{where}">Truffes de saison</a>' in listed.text and "envoyée" in listed.text
+    # posted again from the campaign's page: nothing more is sent
+    again = await manager.post(f"{where}/send", {})
+    assert again.status == 303
+    assert len(await messages_of(http, big, "quick_news")) == 1
+
+    # another merchant's manager reaches neither the campaign nor its list
+    other = await _manager(http, net, 1)
+    refused = await other.get(where)
+    assert refused.status == 403, refused.text
+    assert "hors du périmètre" in refused.text and "Truffes" not in refused.text
+    assert (await other.post(f"{where}/send", {})).status == 403
+    theirs = await other.get("/manage/campaigns")
+    assert theirs.status == 200 and "Truffes" not in theirs.text
+
+
+async def test_the_campaign_forms_mistakes_are_said_field_by_field(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    manager = await _manager(http, net)
+    form_id = _form_id((await manager.get("/manage/campaigns/new")).text)
+    bad = _campaign(
+        form_id=form_id,
+        name="",
+        body="",
+        seen_within_days="9999",
+        min_spent="douze",
+        family="inconnue",
+    )
+    page = await manager.post("/manage/campaigns/new", bad | {"action": "send"})
+    assert page.status == 422, page.text
+    assert "Vérifiez les champs signalés ci-dessous." in page.text
+    for field, words in (
+        ("name", "Donnez un nom à la campagne"),
+        ("body", "Écrivez le message."),
+        ("seen_within_days", "Un nombre de jours, de 1 à 3650."),
+        ("min_spent", "Ce montant n&#39;est pas un prix"),
+        ("family", "Choisissez une de vos familles de produits."),
+    ):
+        assert f'id="{field}-error">{words}' in page.text, (field, page.text)
+        assert f'aria-describedby="{field}-error"' in page.text
+    assert 'value="douze"' in page.text  # what was typed is given back
+    listed = await manager.get("/manage/campaigns")
+    assert "Aucune campagne" in listed.text  # nothing was made
+
+    contradicts = _campaign(form_id=form_id, seen_within_days="10", not_seen_for_days="30")
+    page = await manager.post("/manage/campaigns/new", contradicts | {"action": "preview"})
+    assert page.status == 422 and 'id="not_seen_for_days-error"' in page.text
+
+
+async def test_the_back_office_is_a_managers_only(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    email, password = await person(http, "staff", net.association_id, net.merchants[0])
+    staff = Browser(http)
+    assert (await staff.sign_in(email, password)).status == 303
+    for path in ("/manage", "/manage/campaigns", "/manage/campaigns/new"):
+        page = await staff.get(path)
+        assert (page.status, page.headers.get("Location")) == (303, "/sign-in"), path
+    anonymous = Browser(http)
+    assert (await anonymous.get("/manage")).status == 303
