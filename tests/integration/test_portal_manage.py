@@ -164,3 +164,133 @@ async def test_the_back_office_is_a_managers_only(
         assert (page.status, page.headers.get("Location")) == (303, "/sign-in"), path
     anonymous = Browser(http)
     assert (await anonymous.get("/manage")).status == 303
+
+
+PAGES = (
+    "/manage",
+    "/manage/campaigns",
+    "/manage/campaigns/new",
+    "/manage/families",
+    "/manage/promotions",
+    "/manage/customers",
+    "/manage/statements",
+    "/manage/staff",
+    "/manage/terminals",
+)
+
+
+async def test_each_back_office_page_answers_its_manager_and_keeps_another_merchants_out(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=2)
+    account = await customer(net, http, first_name="Ambroise", last_name="Lenoir")
+    phone = (await file_of(http, account))["phone"]
+    assert (await net.terminals[0].sale(phone, 2_500)).status == 201
+
+    async def visited() -> bool:
+        return bool((await file_of(http, account))["visit_count"] == 1)
+
+    await eventually(visited, what="the visit")
+    mine, theirs = await _manager(http, net, 0), await _manager(http, net, 1)
+    for path in PAGES:
+        page = await mine.get(path)
+        assert page.status == 200, (path, page.text)
+        assert "<script" not in page.text and "style=" not in page.text, path
+    home = (await mine.get("/manage")).text
+    for path in PAGES[1:]:
+        assert f'href="{path}"' in home or path.endswith("/new"), path
+
+    # the customer file: theirs lists only their own customers; one file is refused them
+    listed = await mine.get("/manage/customers")
+    assert f'href="/manage/customers/{account}">Ambroise Lenoir</a>' in listed.text
+    assert "à remplir" in listed.text  # the file lacks its title and postal code
+    assert "Ambroise" not in (await theirs.get("/manage/customers")).text
+    found = await mine.post("/manage/customers/find", {"term": "lenoir"})
+    assert found.status == 200 and "Ambroise Lenoir" in found.text
+    assert "Ambroise" not in (await theirs.post("/manage/customers/find", {"term": "lenoir"})).text
+    where = f"/manage/customers/{account}"
+    one = await mine.get(where)
+    assert one.status == 200 and "Ambroise Lenoir" in one.text and "25,00" in one.text
+    refused = await theirs.get(where)
+    assert refused.status in (403, 404) and "Ambroise" not in refused.text, refused.text
+    # a note, posted twice: one line; another merchant's manager may not add one
+    for _ in range(2):
+        assert (await mine.post(f"{where}/notes", {"note": "Aime les truffes"})).status == 303
+    notes = (await file_of(http, account))["notes"]
+    assert notes.count("Aime les truffes") == 1 and notes.endswith("— Aime les truffes")
+    assert "Aime les truffes</li>" in (await mine.get(where)).text
+    assert (await theirs.post(f"{where}/notes", {"note": "intrus"})).status in (403, 404)
+    empty = await mine.post(f"{where}/notes", {"note": "  "})
+    assert empty.status == 422 and 'id="note-error">Écrivez la note' in empty.text
+    assert "intrus" not in str((await file_of(http, account))["notes"])
+
+    # product families: made by the manager, theirs alone
+    code = f"fleurs-{account[:6]}"
+    saved = await mine.post(
+        "/manage/families", {"code": code, "label": "Fleurs", "rate": "4,5", "book": "on"}
+    )
+    assert saved.status == 303, saved.text
+    families = (await mine.get("/manage/families")).text
+    assert f'<th scope="row">{code}</th><td>Fleurs</td><td>4,5\u202f%</td>' in families
+    assert code not in (await theirs.get("/manage/families")).text
+    wrong = await mine.post("/manage/families", {"code": "a b", "label": "", "rate": "cent"})
+    assert wrong.status == 422
+    for field in ("code", "label", "rate"):
+        assert f'id="{field}-error"' in wrong.text, field
+    assert (await theirs.post(f"/manage/families/{code}/delete", {})).status == 303
+    assert code in (await mine.get("/manage/families")).text  # theirs deleted nothing of mine
+    assert (await mine.post(f"/manage/families/{code}/delete", {})).status == 303
+    assert code not in (await mine.get("/manage/families")).text
+
+    # promotions: one made under a double submit, ended by its manager alone
+    form_id = _form_id((await mine.get("/manage/promotions")).text)
+    promotion = {
+        "form_id": form_id,
+        "name": "Double cagnotte",
+        "starts": "2026-12-01",
+        "ends": "2026-12-24",
+        "kind": "times",
+        "times": "2",
+        "rate": "",
+        "family": "",
+    }
+    for _ in range(2):
+        assert (await mine.post("/manage/promotions", promotion)).status == 303
+    promos = (await mine.get("/manage/promotions")).text
+    assert promos.count('<th scope="row">Double cagnotte</th>') == 1 and "×2" in promos
+    assert "Double cagnotte" not in (await theirs.get("/manage/promotions")).text
+    assert (await theirs.post(f"/manage/promotions/{form_id}/end", {})).status == 403
+    assert (await mine.post(f"/manage/promotions/{form_id}/end", {})).status == 303
+    assert "Terminée" in (await mine.get("/manage/promotions")).text
+    late = await mine.post(
+        "/manage/promotions", promotion | {"form_id": str(net.merchants[0]), "ends": "2026-11-01"}
+    )
+    assert late.status == 422 and 'id="ends-error">Le dernier jour vient après' in late.text
+
+    # staff: one made under a double submit, seen by their manager alone
+    form_id = _form_id((await mine.get("/manage/staff")).text)
+    email = f"staff-{form_id[:8]}@example.org"
+    member = {"form_id": form_id, "name": "Camille Vendeuse", "email": email}
+    for _ in range(2):
+        assert (await mine.post("/manage/staff", member)).status == 303
+    staff = (await mine.get("/manage/staff")).text
+    assert staff.count(email) == 1 and "Camille Vendeuse" in staff
+    assert email not in (await theirs.get("/manage/staff")).text
+    taken = await mine.post("/manage/staff", member | {"form_id": str(net.merchants[1])})
+    assert taken.status == 409 and "déjà celle d&#39;une autre personne" in taken.text
+    bad = await mine.post("/manage/staff", member | {"email": "pas-un-mail", "name": ""})
+    assert bad.status == 422 and 'id="email-error"' in bad.text and 'id="name-error"' in bad.text
+
+    # statements and terminals: the merchant's own
+    this_month = (await mine.get("/manage/statements")).text
+    period = re.search(r'href="/manage/statements/([0-9]{4}-[0-9]{2})"', this_month)
+    assert period, this_month
+    doc = await mine.get(f"/manage/statements/{period.group(1)}")
+    assert doc.status == 200 and "merchant 0" not in doc.text and "Achats" in doc.text
+    assert "25,00" in doc.text, doc.text
+    download = await mine.post(f"/manage/statements/{period.group(1)}/download", {"format": "csv"})
+    assert download.status == 200 and download.headers["Content-Type"].startswith("text/csv")
+    assert (await mine.get("/manage/statements/2026-13")).status == 404
+    tills = (await mine.get("/manage/terminals")).text
+    assert "till 0" in tills and "En service" in tills and "till 1" not in tills
+    assert "till 0" not in (await theirs.get("/manage/terminals")).text

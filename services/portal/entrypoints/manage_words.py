@@ -97,7 +97,120 @@ FR: dict[str, str] = {
     "These filters contradict each other.": "Ces filtres se contredisent.",
     "This campaign was sent already.": "Cette campagne est déjà partie.",
     "This campaign is not yours.": "Cette campagne n'est pas la vôtre.",
+    # product families and rates
+    "Your customers' rate": "Taux client de votre commerce",
+    "The network's fee rate": "Taux de commission du réseau",
+    "The association's": "Celui de l'association",
+    "Your shop's rates are set by the association.": (
+        "Les taux de votre commerce sont fixés par l'association."
+    ),
+    "Product families": "Familles de produits",
+    "Code": "Code",
+    "Label": "Libellé",
+    "Own rate": "Taux propre",
+    "Rules": "Règles",
+    "Remove": "Retirer",
+    "No product family yet.": "Aucune famille de produits pour l'instant.",
+    "Add or change a family": "Ajouter ou modifier une famille",
+    "Own rate in % (optional)": "Taux propre en % (facultatif)",
+    "Save the family": "Enregistrer la famille",
+    "A code of letters, digits, dots, dashes (64 at most).": (
+        "Un code de lettres, chiffres, points, tirets (64 au plus)."
+    ),
+    "Give the family a label.": "Donnez un libellé à la famille.",
+    "A rate in percent, such as 3 or 2,5.": "Un taux en pourcentage, par exemple 3 ou 2,5.",
+    # promotions
+    "Your promotions": "Vos promotions",
+    "The reward": "Récompense",
+    "Families": "Familles",
+    "From": "Du",
+    "Until (excluded)": "Jusqu'au (exclu)",
+    "All": "Toutes",
+    "Ended": "Terminée",
+    "End": "Terminer",
+    "No promotion yet.": "Aucune promotion pour l'instant.",
+    "The association's promotions": "Les promotions de l'association",
+    "New promotion": "Nouvelle promotion",
+    "First day": "Premier jour",
+    "Last day": "Dernier jour",
+    "A rate": "Un taux",
+    "A multiplier": "Un multiplicateur",
+    "Rate in %": "Taux en %",
+    "Multiplier (×)": "Multiplicateur (×)",
+    "Create the promotion": "Créer la promotion",
+    "Give the promotion a name.": "Donnez un nom à la promotion.",
+    "A day, such as 2026-12-24.": "Un jour, par exemple 2026-12-24.",
+    "The last day comes on or after the first.": "Le dernier jour vient après le premier.",
+    "A multiplier from 1 to 100, such as 2.": "Un multiplicateur de 1 à 100, par exemple 2.",
+    # the customer file
+    "A name": "Un nom",
+    "Customers": "Clients",
+    "Spent": "Dépensé",
+    "à remplir": "à remplir",
+    "Nobody here.": "Personne pour l'instant.",
+    "Next page": "Page suivante",
+    "Last visit": "Dernier passage",
+    "Enrolled on": "Inscrit le",
+    "Notes": "Notes",
+    "No note yet.": "Aucune note pour l'instant.",
+    "A note": "Une note",
+    "Add the note": "Ajouter la note",
+    "Type at least two letters of a name.": "Saisissez au moins deux lettres d'un nom.",
+    "Write the note (500 characters at most).": "Écrivez la note (500 caractères au plus).",
+    "The file's notes are full (4000 characters).": (
+        "Les notes de la fiche sont pleines (4000 caractères)."
+    ),
+    # statements
+    "A month not closed yet shows a provisional statement.": (
+        "Un mois pas encore clos montre un relevé provisoire."
+    ),
+    "Statement": "Relevé",
+    "Download (Excel)": "Télécharger (Excel)",
+    "Download (CSV)": "Télécharger (CSV)",
+    # staff, terminals
+    "The people of your counter": "Les personnes de votre comptoir",
+    "Password chosen": "Mot de passe choisi",
+    "Yes": "Oui",
+    "Not yet": "Pas encore",
+    "A new member of staff": "Un nouveau membre de l'équipe",
+    "They receive a link by e-mail to choose their password.": (
+        "Il ou elle reçoit par e-mail un lien pour choisir son mot de passe."
+    ),
+    "Create": "Créer",
+    "Give their name.": "Donnez son nom.",
+    "Give their e-mail address.": "Donnez son adresse e-mail.",
+    "This e-mail address is already another person's.": (
+        "Cette adresse e-mail est déjà celle d'une autre personne."
+    ),
+    "Your tills": "Vos caisses",
+    "In service": "En service",
+    "Out of service": "Hors service",
+    "No terminal yet.": "Aucun terminal pour l'instant.",
 }
+
+# Names whose key is not the English (dotted keys): (key, English, French).
+_NAMES: tuple[tuple[str, str, str], ...] = (
+    ("flag.tobacco", "tobacco (earns nothing)", "tabac (ne rapporte rien)"),
+    ("flag.gambling", "gambling (earns nothing)", "jeux (ne rapportent rien)"),
+    ("flag.book", "books (5 % at most)", "livres (5 % au plus)"),
+    (
+        "statement.provisional",
+        "Provisional: the month is not closed.",
+        "Provisoire : le mois n'est pas clos.",
+    ),
+    ("statement.closed", "Closed.", "Clos."),
+    ("st.purchases_count", "Purchases", "Achats"),
+    ("st.purchases_cents", "Amount of the purchases", "Montant des achats"),
+    ("st.cagnottages_cents", "Rewards granted", "Cagnottages"),
+    ("st.fees_cents", "The network's fees", "Commissions du réseau"),
+    ("st.returns_cents", "Returns", "Retours"),
+    ("st.redemptions_cents", "Redemptions in your shop", "Décagnottages chez vous"),
+    ("st.stored_value_spent_cents", "Gift and prepaid cards spent", "Cartes cadeaux et prépayées"),
+    ("st.adjustments_cents", "Adjustments", "Régularisations"),
+    ("st.net_cents", "Net (more than 0: you pay)", "Net (plus de 0 : vous payez)"),
+)
+FR.update({key: fr for key, _, fr in _NAMES})
+EN: dict[str, str] = {key: en for key, en, _ in _NAMES}
 
 _REASONS = {
     "invalid_form": "Check the fields marked below.",
@@ -105,6 +218,7 @@ _REASONS = {
     "campaign_sent": "This campaign was sent already.",
     "campaign_mismatch": "This campaign is not yours.",
     "unknown_campaign": "Not found.",
+    "conflict": "This e-mail address is already another person's.",
 }
 
 

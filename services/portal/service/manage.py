@@ -137,3 +137,148 @@ async def campaigns(portal: Portal, p: Principal) -> list[Report]:
         for r, a in zip(named, answers, strict=True)
         if a.status == 200
     ]
+
+
+# --- the catalogue: product families and rates, promotions -----------------------------------
+
+
+async def merchant(portal: Portal, p: Principal) -> dict[str, Any]:
+    """The merchant as cards has it: its name, its own rates (None: the association's)."""
+    aid, mid = _merchant(p)
+    answer = await _call(
+        portal.services, p, "GET", "cards", f"/v1/associations/{aid}/merchants/{mid}"
+    )
+    return dict(_ok(answer))
+
+
+async def put_family(portal: Portal, p: Principal, code: str, body: dict[str, Any]) -> None:
+    """A product family made or changed (its code is its key: posted twice, the same)."""
+    _, mid = _merchant(p)
+    path = f"/v1/merchants/{mid}/families/{code}"
+    _ok(await _call(portal.services, p, "PUT", "cards", path, json=body), 200, 201)
+
+
+async def delete_family(portal: Portal, p: Principal, code: str) -> None:
+    _, mid = _merchant(p)
+    path = f"/v1/merchants/{mid}/families/{code}"
+    _ok(await _call(portal.services, p, "DELETE", "cards", path))
+
+
+async def promotions(portal: Portal, p: Principal) -> tuple[list[Any], list[Any]]:
+    """The merchant's own promotions, and the association's network-wide ones (read only),
+    the latest first."""
+    aid, mid = _merchant(p)
+    answer = await _call(portal.services, p, "GET", "cards", f"/v1/associations/{aid}/promotions")
+    found = sorted(_ok(answer), key=lambda r: str(r["starts_at"]), reverse=True)
+    mine = [r for r in found if r.get("merchant_id") == str(mid)]
+    network = [r for r in found if r.get("merchant_id") is None]
+    return mine, network
+
+
+async def put_promotion(
+    portal: Portal, p: Principal, promotion_id: UUID, body: dict[str, Any]
+) -> None:
+    """A promotion made under the form's id (posted twice: the same promotion)."""
+    aid, _ = _merchant(p)
+    path = f"/v1/associations/{aid}/promotions/{promotion_id}"
+    _ok(await _call(portal.services, p, "PUT", "cards", path, json=body), 200, 201)
+
+
+async def end_promotion(portal: Portal, p: Principal, promotion_id: UUID) -> None:
+    """A promotion withdrawn (again: nothing changes)."""
+    aid, _ = _merchant(p)
+    path = f"/v1/associations/{aid}/promotions/{promotion_id}"
+    _ok(await _call(portal.services, p, "DELETE", "cards", path))
+
+
+# --- the customer file --------------------------------------------------------------------------
+
+PAGE = 25
+
+
+async def _files(portal: Portal, p: Principal, accounts: list[str]) -> list[dict[str, Any]]:
+    answers = await asyncio.gather(
+        *(_call(portal.services, p, "GET", "crm", f"/v1/customers/{a}") for a in accounts)
+    )
+    return [dict(a.body) for a in answers if a.status == 200]
+
+
+async def members(
+    portal: Portal, p: Principal, after: UUID | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the merchant's file (crm): each customer's file, and the next page's key."""
+    _, mid = _merchant(p)
+    params = {"limit": str(PAGE)} | ({"after": str(after)} if after else {})
+    answer = await _call(
+        portal.services, p, "GET", "crm", f"/v1/merchants/{mid}/customers", params=params
+    )
+    body = _ok(answer)
+    return await _files(portal, p, [str(a) for a in body["accounts"]]), body["next_after"]
+
+
+def _member_of(file: dict[str, Any], mid: UUID) -> bool:
+    return any(m.get("merchant_id") == str(mid) for m in file.get("merchants") or [])
+
+
+async def find(portal: Portal, p: Principal, name: str) -> list[dict[str, Any]]:
+    """The merchant's customers whose name has these words (crm's search, then only those
+    of the merchant's file)."""
+    aid, mid = _merchant(p)
+    answer = await _call(
+        portal.services,
+        p,
+        "GET",
+        "crm",
+        f"/v1/associations/{aid}/customers",
+        params={"name": name, "limit": "50"},
+    )
+    found = [str(c["account_id"]) for c in _ok(answer)["customers"]]
+    return [f for f in await _files(portal, p, found) if _member_of(f, mid)]
+
+
+async def customer(portal: Portal, p: Principal, account_id: UUID) -> dict[str, Any]:
+    """One customer's file, if they are in the merchant's (crm says 404 otherwise: the file of
+    another merchant's customer is not the back office's to read)."""
+    _, mid = _merchant(p)
+    member = await _call(
+        portal.services, p, "GET", "crm", f"/v1/merchants/{mid}/customers/{account_id}"
+    )
+    _ok(member)
+    file = await _call(portal.services, p, "GET", "crm", f"/v1/customers/{account_id}")
+    return dict(_ok(file))
+
+
+async def save_notes(portal: Portal, p: Principal, account_id: UUID, notes: str) -> None:
+    path = f"/v1/customers/{account_id}"
+    _ok(await _call(portal.services, p, "PATCH", "crm", path, json={"notes": notes}))
+
+
+# --- statements, terminals -------------------------------------------------------------------
+
+
+async def statement(portal: Portal, p: Principal, period: str) -> dict[str, Any]:
+    """The merchant's statement of a month (clearing: closed, or provisional)."""
+    _, mid = _merchant(p)
+    path = f"/v1/merchants/{mid}/statements/{period}"
+    return dict(_ok(await _call(portal.services, p, "GET", "clearing", path)))
+
+
+def statement_file(p: Principal, period: str, fmt: str) -> str:
+    """The path of a statement's file (clearing's CSV or workbook), to stream on."""
+    assert fmt in ("csv", "xlsx")
+    _, mid = _merchant(p)
+    return f"/v1/merchants/{mid}/statements/{period}.{fmt}"
+
+
+async def terminals(portal: Portal, p: Principal) -> list[dict[str, Any]]:
+    """The merchant's tills (the gateway), by label."""
+    aid, mid = _merchant(p)
+    answer = await _call(
+        portal.services,
+        p,
+        "GET",
+        "terminals",
+        "/v1/terminals",
+        params={"association_id": str(aid), "merchant_id": str(mid)},
+    )
+    return sorted(_ok(answer), key=lambda t: str(t.get("label", "")))

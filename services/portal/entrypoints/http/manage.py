@@ -2,7 +2,8 @@
 each page; the campaigns (composed, their segment's size previewed, sent once, their results).
 Ids in URLs are opaque (a campaign's); what a manager types travels in POST bodies. Each form
 carries its own id where posting it twice could do a thing twice (a campaign: the form's id is
-the campaign's, so a double submit is the same campaign, sent once)."""
+the campaign's, so a double submit is the same campaign, sent once). The catalogue's pages are
+manage_shop.py's, the records' manage_file.py's; ``ROUTES`` mounts them all."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ from uuid import UUID
 from aiohttp import web
 
 from services.portal.domain import manage as rules
-from services.portal.domain.desk import money
 from services.portal.entrypoints import web as w
+from services.portal.entrypoints.http import manage_file, manage_shop
+from services.portal.entrypoints.http.manage_common import (
+    form_errors,
+    identified,
+    manager,
+    page,
+    refused,
+)
 from services.portal.entrypoints.manage_words import refusal
 from services.portal.service import manage
 from services.portal.service.desk import Refused
@@ -25,38 +33,10 @@ routes = web.RouteTableDef()
 CAMPAIGN = "/manage/campaigns/{campaign_id}"
 
 
-def _id(request: web.Request, name: str) -> UUID:
-    try:
-        return UUID(request.match_info[name])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-
-
-async def _manager(request: web.Request) -> Session:
-    return await w.signed_in_as(request, *manage.MANAGE_ROLES)
-
-
-def _page(
-    request: web.Request, session: Session, template: str, status: int = 200, **context: Any
-) -> web.Response:
-    lang = w.language(request, session)
-    return w.render(request, template, session, status, money=lambda c: money(c, lang), **context)
-
-
-def _refused(
-    request: web.Request, session: Session, exc: Refused, template: str, **context: Any
-) -> web.Response:
-    """A service's refusal as the page with one clear sentence, its status and reason."""
-    error = refusal(exc.reason, exc.status, w.language(request, session))
-    response = _page(request, session, template, exc.status, error=error, **context)
-    response.headers["X-Problem-Reason"] = exc.reason
-    return response
-
-
 @routes.get("/manage")
 async def home(request: web.Request) -> web.Response:
-    session = await _manager(request)
-    return _page(request, session, "manage_home.html")
+    session = await manager(request)
+    return page(request, session, "manage_home.html")
 
 
 # --- campaigns ---------------------------------------------------------------------------------
@@ -64,13 +44,13 @@ async def home(request: web.Request) -> web.Response:
 
 @routes.get("/manage/campaigns")
 async def campaigns(request: web.Request) -> web.Response:
-    session = await _manager(request)
+    session = await manager(request)
     portal = w.portal(request)
     try:
         found = await manage.campaigns(portal, session.principal)
     except Refused as exc:
-        return _refused(request, session, exc, "manage_campaigns.html", campaigns=[])
-    return _page(request, session, "manage_campaigns.html", campaigns=found)
+        return refused(request, session, exc, "manage_campaigns.html", campaigns=[])
+    return page(request, session, "manage_campaigns.html", campaigns=found)
 
 
 async def _compose(
@@ -86,7 +66,7 @@ async def _compose(
         families = []  # the form still works without the family filter
     context.setdefault("errors", {})
     context.setdefault("size", None)
-    return _page(
+    return page(
         request,
         session,
         "manage_campaign_new.html",
@@ -99,7 +79,7 @@ async def _compose(
 
 @routes.get("/manage/campaigns/new")
 async def compose(request: web.Request) -> web.Response:
-    session = await _manager(request)
+    session = await manager(request)
     form = dict.fromkeys(rules.FIELDS, "") | {
         "form_id": str(uuid.uuid4()),
         "channel": "email",
@@ -111,7 +91,7 @@ async def compose(request: web.Request) -> web.Response:
 @routes.post("/manage/campaigns/new")
 async def composed(request: web.Request) -> web.Response:
     """The compose form's three buttons: preview the segment's size, save a draft, send now."""
-    session = await _manager(request)
+    session = await manager(request)
     fields = await w.form(request, session)
     form = {k: fields.get(k, "")[:2000] for k in rules.FIELDS}
     action = fields.get("action", "preview")
@@ -128,7 +108,7 @@ async def composed(request: web.Request) -> web.Response:
         c = rules.campaign(form, known, clock.now())
     except rules.FormRefused as exc:
         lang = w.language(request, session)
-        errors = {k: w.say(request, v) for k, v in exc.errors.items()}
+        errors = form_errors(request, exc)
         error = refusal("invalid_form", 422, lang)
         return await _compose(request, session, form, 422, errors=errors, error=error)
     try:
@@ -155,27 +135,31 @@ async def _campaign_page(
 ) -> web.Response:
     try:
         report = await manage.campaign(
-            w.portal(request), session.principal, _id(request, "campaign_id")
+            w.portal(request), session.principal, identified(request, "campaign_id")
         )
     except Refused as exc:
-        return _refused(request, session, exc, "manage_campaign.html", report=None)
-    return _page(request, session, "manage_campaign.html", status, report=report, **context)
+        return refused(request, session, exc, "manage_campaign.html", report=None)
+    return page(request, session, "manage_campaign.html", status, report=report, **context)
 
 
 @routes.get(CAMPAIGN)
 async def campaign(request: web.Request) -> web.Response:
-    session = await _manager(request)
+    session = await manager(request)
     return await _campaign_page(request, session)
 
 
 @routes.post(CAMPAIGN + "/send")
 async def send(request: web.Request) -> web.Response:
     """A draft sent (once: crm sends nothing more when asked again)."""
-    session = await _manager(request)
+    session = await manager(request)
     await w.form(request, session)
     try:
-        await manage.send(w.portal(request), session.principal, _id(request, "campaign_id"))
+        await manage.send(w.portal(request), session.principal, identified(request, "campaign_id"))
     except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _campaign_page(request, session, exc.status, error=error)
     return w.redirect(f"/manage/campaigns/{request.match_info['campaign_id']}")
+
+
+# Every back-office route, for app.py to mount.
+ROUTES = [*routes, *manage_shop.routes, *manage_file.routes]
