@@ -98,7 +98,9 @@ async def test_a_manager_composes_previews_and_sends_a_campaign_once_and_sees_it
 
     seen = await manager.get(where)
     assert "Truffes de saison" in seen.text and "Arrivage de truffes ce samedi." in seen.text
-    assert re.search(r'<li data-status="[a-z]+">[^<]+ : 1</li>', seen.text), seen.text
+    shown = r'<li data-status="(requested|queued|sent|delivered)">(demandés|en file|envoyés|délivrés) : 1</li>'
+    assert re.search(shown, seen.text), seen.text
+    assert re.search(r"Demandé le</dt><dd>\d\d/\d\d/20\d\d \d\d:\d\d</dd>", seen.text)
     listed = await manager.get("/manage/campaigns")
     assert listed.status == 200
     assert f'href="{where}">Truffes de saison</a>' in listed.text and "envoyée" in listed.text

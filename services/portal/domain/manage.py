@@ -250,3 +250,12 @@ def months(today: date, n: int = 12) -> list[str]:
 
 def period(value: str) -> str | None:
     return value if re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", value) else None
+
+
+def when(iso: str | None, language: str) -> str:
+    """An instant of a service's answer as a person in Paris reads it (``07/12/2026 13:53``;
+    in English ``2026-12-07 13:53``); a dash for none."""
+    if not iso:
+        return "—"
+    at = datetime.fromisoformat(iso).astimezone(PARIS)
+    return at.strftime("%d/%m/%Y %H:%M" if language == "fr" else "%Y-%m-%d %H:%M")

@@ -64,11 +64,6 @@ FR: dict[str, str] = {
     "sent": "envoyée",
     "monthly": "mensuelle",
     "Messages": "Messages",
-    "requested": "demandés",
-    "queued": "en file",
-    "deferred": "différés",
-    "delivered": "délivrés",
-    "failed": "en échec",
     "None sent yet.": "Aucun envoyé pour l'instant.",
     "Asked at": "Demandé le",
     "Messages asked": "Messages demandés",
@@ -190,6 +185,12 @@ FR: dict[str, str] = {
 
 # Names whose key is not the English (dotted keys): (key, English, French).
 _NAMES: tuple[tuple[str, str, str], ...] = (
+    ("msg.requested", "asked", "demandés"),
+    ("msg.queued", "queued", "en file"),
+    ("msg.deferred", "deferred", "différés"),
+    ("msg.sent", "sent", "envoyés"),
+    ("msg.delivered", "delivered", "délivrés"),
+    ("msg.failed", "failed", "en échec"),
     ("flag.tobacco", "tobacco (earns nothing)", "tabac (ne rapporte rien)"),
     ("flag.gambling", "gambling (earns nothing)", "jeux (ne rapportent rien)"),
     ("flag.book", "books (5 % at most)", "livres (5 % au plus)"),

@@ -38,7 +38,15 @@ def page(
     request: web.Request, session: Session, template: str, status: int = 200, **context: Any
 ) -> web.Response:
     lang = w.language(request, session)
-    return w.render(request, template, session, status, money=lambda c: money(c, lang), **context)
+    return w.render(
+        request,
+        template,
+        session,
+        status,
+        money=lambda c: money(c, lang),
+        when=lambda iso: rules.when(iso, lang),
+        **context,
+    )
 
 
 def refused(
