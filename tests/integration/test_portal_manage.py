@@ -44,6 +44,8 @@ def _campaign(**fields: str) -> dict[str, str]:
         "min_spent": "",
         "min_visits": "",
         "family": "",
+        "when": "now",
+        "monthly_day": "",
     } | fields
 
 
@@ -152,6 +154,28 @@ async def test_the_campaign_forms_mistakes_are_said_field_by_field(
     contradicts = _campaign(form_id=form_id, seen_within_days="10", not_seen_for_days="30")
     page = await manager.post("/manage/campaigns/new", contradicts | {"action": "preview"})
     assert page.status == 422 and 'id="not_seen_for_days-error"' in page.text
+
+
+async def test_a_monthly_newsletter_is_saved_for_its_day_and_sends_nothing_now(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    reader = await customer(net, http)
+    await email_consent(http, reader, str(net.merchants[0]))
+    manager = await _manager(http, net)
+    form_id = _form_id((await manager.get("/manage/campaigns/new")).text)
+    fields = _campaign(form_id=form_id, name="La lettre", template="newsletter", when="monthly")
+    wrong = await manager.post("/manage/campaigns/new", fields | {"action": "send"})
+    assert wrong.status == 422 and 'id="monthly_day-error">Un jour du mois' in wrong.text
+    made = await manager.post(
+        "/manage/campaigns/new", fields | {"monthly_day": "5", "action": "send"}
+    )
+    assert (made.status, made.headers["Location"]) == (303, f"/manage/campaigns/{form_id}")
+    page = await manager.get(f"/manage/campaigns/{form_id}")
+    assert 'id="campaign-state">mensuelle<' in page.text
+    assert 'id="campaign-day">Chaque mois, le 5<' in page.text
+    assert "Envoyer maintenant" not in page.text  # it goes on its day
+    assert await messages_of(http, reader, "newsletter") == []
 
 
 async def test_the_back_office_is_a_managers_only(

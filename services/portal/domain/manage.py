@@ -32,6 +32,8 @@ FIELDS = (
     "min_spent",
     "min_visits",
     "family",
+    "when",
+    "monthly_day",
 )
 
 
@@ -50,6 +52,7 @@ class Campaign:
     template: str
     variables: dict[str, str]
     filters: dict[str, Any] = field(default_factory=dict)
+    monthly_day: int | None = None  # a newsletter sent each month on this day; None: once
 
     def segment(self, merchant_id: str) -> dict[str, Any]:
         """crm's inline segment: the merchant's customers the filters keep, on the channel."""
@@ -114,10 +117,17 @@ def campaign(fields: dict[str, str], families: set[str], now: datetime) -> Campa
             errors["family"] = "Choose one of your product families."
         else:
             filters["product_families"] = [family]
+    monthly_day = None
+    if fields.get("when") == "monthly":
+        day = fields.get("monthly_day", "").strip()
+        if not day.isdigit() or not 1 <= int(day) <= 28:
+            errors["monthly_day"] = "A day of the month, from 1 to 28."
+        else:
+            monthly_day = int(day)
     if errors:
         raise FormRefused(errors)
     variables = {"body": body} | ({"offer": offer} if offer else {})
-    return Campaign(name, channel, template, variables, filters)
+    return Campaign(name, channel, template, variables, filters, monthly_day)
 
 
 # --- product families, promotions -----------------------------------------------------------

@@ -70,7 +70,13 @@ FR: dict[str, str] = {
     "Refresh": "Actualiser",
     "Campaign": "Campagne",
     "Created": "Créée le",
+    "When": "Quand",
+    "Once: now, or when I send the draft": "Une fois : maintenant, ou quand j'envoie le brouillon",
+    "Every month, on a day": "Chaque mois, un jour donné",
+    "Day of the month (1 to 28)": "Jour du mois (1 à 28)",
+    "Every month, on day {day}": "Chaque mois, le {day}",
     # the form's mistakes
+    "A day of the month, from 1 to 28.": "Un jour du mois, de 1 à 28.",
     "Check the fields marked below.": "Vérifiez les champs signalés ci-dessous.",
     "Give the campaign a name (100 characters at most).": (
         "Donnez un nom à la campagne (100 caractères au plus)."

@@ -71,12 +71,14 @@ async def save(portal: Portal, p: Principal, campaign_id: UUID, c: Campaign) -> 
     name = await shop_name(portal, p)
     if name:
         variables["shop_name"] = name[:100]
-    body = {
+    body: dict[str, Any] = {
         "association_id": str(aid),
         "template": c.template,
         "variables": variables,
         "segment": c.segment(str(mid)),
     }
+    if c.monthly_day is not None:
+        body["monthly_day"] = c.monthly_day
     answer = await _call(
         portal.services, p, "PUT", "crm", f"/v1/campaigns/{campaign_id}", json=body
     )

@@ -84,6 +84,7 @@ async def compose(request: web.Request) -> web.Response:
         "form_id": str(uuid.uuid4()),
         "channel": "email",
         "template": "quick_news",
+        "when": "now",
     }
     return await _compose(request, session, form)
 
@@ -118,7 +119,7 @@ async def composed(request: web.Request) -> web.Response:
         if action not in ("save", "send"):
             raise web.HTTPNotFound()
         await manage.save(portal, p, campaign_id, c)
-        if action == "send":
+        if action == "send" and c.monthly_day is None:  # a monthly one goes on its day
             await manage.send(portal, p, campaign_id)
     except Refused as exc:
         if exc.reason == "campaign_sent":  # this form was posted already: the campaign is out
