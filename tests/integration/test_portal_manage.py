@@ -285,7 +285,8 @@ async def test_each_back_office_page_answers_its_manager_and_keeps_another_merch
     promos = (await mine.get("/manage/promotions")).text
     assert promos.count('<th scope="row">Double cagnotte</th>') == 1 and "×2" in promos
     assert "Double cagnotte" not in (await theirs.get("/manage/promotions")).text
-    assert (await theirs.post(f"/manage/promotions/{form_id}/end", {})).status == 403
+    ended = await theirs.post(f"/manage/promotions/{form_id}/end", {})
+    assert ended.status == 404 and "Introuvable." in ended.text  # not among theirs
     assert (await mine.post(f"/manage/promotions/{form_id}/end", {})).status == 303
     assert "Terminée" in (await mine.get("/manage/promotions")).text
     late = await mine.post(
@@ -320,3 +321,52 @@ async def test_each_back_office_page_answers_its_manager_and_keeps_another_merch
     tills = (await mine.get("/manage/terminals")).text
     assert "till 0" in tills and "En service" in tills and "till 1" not in tills
     assert "till 0" not in (await theirs.get("/manage/terminals")).text
+
+
+async def test_an_association_administrator_opens_the_back_office_of_one_of_its_merchants(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=2)
+    elsewhere = await make_network(merchants=1)
+    account = await customer(net, http, first_name="Berthe", last_name="Morisot")
+    phone = (await file_of(http, account))["phone"]
+    assert (await net.terminals[0].sale(phone, 1_000)).status == 201
+
+    async def visited() -> bool:
+        return bool((await file_of(http, account))["visit_count"] == 1)
+
+    await eventually(visited, what="the visit")
+    email, password = await person(http, "association_admin", net.association_id)
+    admin = Browser(http)
+    assert (await admin.sign_in(email, password)).status == 303
+    # no merchant chosen yet: the pages send them to choose one
+    first = await admin.get("/manage/customers")
+    assert (first.status, first.headers["Location"]) == (303, "/manage")
+    home = await admin.get("/manage")
+    assert home.status == 200 and "merchant 0" in home.text and "merchant 1" in home.text
+    assert 'href="/manage/customers"' not in home.text
+
+    other = await _manager(http, net, 1)
+    draft = _form_id((await other.get("/manage/campaigns/new")).text)
+    saved = await other.post("/manage/campaigns/new", _campaign(form_id=draft) | {"action": "save"})
+    assert saved.status == 303, saved.text
+    assert (await admin.post("/manage/shop", {"merchant": str(net.merchants[1])})).status == 303
+    assert "Berthe" not in (await admin.get("/manage/customers")).text
+    assert (await admin.get(f"/manage/customers/{account}")).status == 404
+    assert (await admin.post("/manage/shop", {"merchant": str(net.merchants[0])})).status == 303
+    home = await admin.get("/manage")
+    assert f'href="/dashboard?merchant={net.merchants[0]}"' in home.text
+    listed = await admin.get("/manage/customers")
+    assert listed.status == 200 and "Berthe Morisot" in listed.text
+    for path in PAGES:
+        assert (await admin.get(path)).status == 200, path
+    assert "till 0" in (await admin.get("/manage/terminals")).text
+    # merchant 1's campaign is not merchant 0's back office's, though crm lets the admin read it
+    assert (await admin.get(f"/manage/campaigns/{draft}")).status == 404
+    assert (await admin.post(f"/manage/campaigns/{draft}/send", {})).status == 404
+
+    # a merchant of another association: not theirs, back to the choice
+    theirs = await admin.post("/manage/shop", {"merchant": str(elsewhere.merchants[0])})
+    assert theirs.status == 303
+    refused = await admin.get("/manage/terminals")
+    assert (refused.status, refused.headers["Location"]) == (303, "/manage")

@@ -26,6 +26,8 @@ FR: dict[str, str] = {
     "The people of your counter.": "Les personnes de votre comptoir.",
     "Terminals": "Terminaux",
     "Your tills and their state.": "Vos caisses et leur état.",
+    "Which merchant's back office": "Le back-office de quel commerçant",
+    "Open": "Ouvrir",
     # campaigns
     "Campaigns": "Campagnes",
     "New campaign": "Nouvelle campagne",

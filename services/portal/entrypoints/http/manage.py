@@ -17,6 +17,9 @@ from services.portal.domain import manage as rules
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http import manage_file, manage_shop
 from services.portal.entrypoints.http.manage_common import (
+    HOME,
+    SHOP_COOKIE,
+    acting,
     form_errors,
     identified,
     manager,
@@ -24,7 +27,7 @@ from services.portal.entrypoints.http.manage_common import (
     refused,
 )
 from services.portal.entrypoints.manage_words import refusal
-from services.portal.service import manage
+from services.portal.service import dashboard, manage
 from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 from shared import clock
@@ -35,8 +38,28 @@ CAMPAIGN = "/manage/campaigns/{campaign_id}"
 
 @routes.get("/manage")
 async def home(request: web.Request) -> web.Response:
+    """The back office's pages; an administrator first chooses which merchant's."""
     session = await manager(request)
-    return page(request, session, "manage_home.html")
+    p, found = session.principal, request.get("acting")
+    admin = p.role == "association_admin"
+    choices = await dashboard.merchants(w.portal(request).services, p) if admin else []
+    chosen = str(found.merchant_id) if found is not None else ""
+    return page(request, session, "manage_home.html", merchants=choices, chosen=chosen)
+
+
+@routes.post("/manage/shop")
+async def choose(request: web.Request) -> web.Response:
+    """An administrator's choice of merchant, kept in a cookie (an opaque id) for the back
+    office's pages; each page checks with cards that it is one of their association's."""
+    session = await w.signed_in_as(request, "association_admin")
+    fields = await w.form(request, session)
+    try:
+        chosen = UUID(fields.get("merchant", ""))
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    response = w.redirect(HOME)
+    w.set_cookie(request, response, SHOP_COOKIE, str(chosen), 12 * 3600)
+    return response
 
 
 # --- campaigns ---------------------------------------------------------------------------------
@@ -47,7 +70,7 @@ async def campaigns(request: web.Request) -> web.Response:
     session = await manager(request)
     portal = w.portal(request)
     try:
-        found = await manage.campaigns(portal, session.principal)
+        found = await manage.campaigns(portal, acting(request))
     except Refused as exc:
         return refused(request, session, exc, "manage_campaigns.html", campaigns=[])
     return page(request, session, "manage_campaigns.html", campaigns=found)
@@ -61,7 +84,7 @@ async def _compose(
     **context: Any,
 ) -> web.Response:
     try:
-        families = await manage.families(w.portal(request), session.principal)
+        families = await manage.families(w.portal(request), acting(request))
     except Refused:
         families = []  # the form still works without the family filter
     context.setdefault("errors", {})
@@ -100,7 +123,7 @@ async def composed(request: web.Request) -> web.Response:
         campaign_id = UUID(form["form_id"])
     except ValueError:
         raise web.HTTPNotFound() from None
-    portal, p = w.portal(request), session.principal
+    portal, p = w.portal(request), acting(request)
     try:
         known = {f["code"] for f in await manage.families(portal, p)}
     except Refused:
@@ -136,7 +159,7 @@ async def _campaign_page(
 ) -> web.Response:
     try:
         report = await manage.campaign(
-            w.portal(request), session.principal, identified(request, "campaign_id")
+            w.portal(request), acting(request), identified(request, "campaign_id")
         )
     except Refused as exc:
         return refused(request, session, exc, "manage_campaign.html", report=None)
@@ -155,7 +178,7 @@ async def send(request: web.Request) -> web.Response:
     session = await manager(request)
     await w.form(request, session)
     try:
-        await manage.send(w.portal(request), session.principal, identified(request, "campaign_id"))
+        await manage.send(w.portal(request), acting(request), identified(request, "campaign_id"))
     except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _campaign_page(request, session, exc.status, error=error)

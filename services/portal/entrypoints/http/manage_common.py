@@ -19,6 +19,9 @@ from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# An association's administrator's choice of merchant (an opaque id, no personal data).
+SHOP_COOKIE = "comptoir_shop"
+HOME = "/manage"
 
 
 def identified(request: web.Request, name: str) -> UUID:
@@ -29,9 +32,31 @@ def identified(request: web.Request, name: str) -> UUID:
         raise web.HTTPNotFound() from None
 
 
+def _chosen(request: web.Request) -> UUID | None:
+    try:
+        return UUID(w.read_cookie(request, SHOP_COOKIE) or "")
+    except ValueError:
+        return None
+
+
 async def manager(request: web.Request) -> Session:
-    """The page's session: a merchant's manager (else to the sign-in page)."""
-    return await w.signed_in_as(request, *manage.MANAGE_ROLES)
+    """The page's session: a merchant's manager, or an association's administrator (else to
+    the sign-in page), and the merchant the page acts for (``acting``): the manager's own, the
+    administrator's choice; an administrator who has chosen none is sent to choose one."""
+    session = await w.signed_in_as(request, *manage.MANAGE_ROLES)
+    found = await manage.acting(w.portal(request), session.principal, _chosen(request))
+    if found is None and request.path != HOME:
+        raise web.HTTPSeeOther(HOME)
+    request["acting"] = found
+    return session
+
+
+def acting(request: web.Request) -> manage.Acting:
+    """Who acts for which merchant on this page (``manager`` found it)."""
+    found: manage.Acting | None = request.get("acting")
+    if found is None:
+        raise web.HTTPSeeOther(HOME)
+    return found
 
 
 def page(
@@ -44,6 +69,7 @@ def page(
         session,
         status,
         money=lambda c: money(c, lang),
+        acting=request.get("acting"),
         when=lambda iso: rules.when(iso, lang),
         **context,
     )

@@ -16,6 +16,7 @@ from services.portal.domain.people import Scope
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http.manage_common import (
     EMAIL,
+    acting,
     form_errors,
     identified,
     manager,
@@ -44,7 +45,7 @@ async def customers(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPNotFound() from None
     try:
-        files, next_after = await manage.members(w.portal(request), session.principal, after)
+        files, next_after = await manage.members(w.portal(request), acting(request), after)
     except Refused as exc:
         return refused(
             request, session, exc, "manage_customers.html", files=[], next_after=None, term=""
@@ -66,7 +67,7 @@ async def customers_found(request: web.Request) -> web.Response:
             request, session, "manage_customers.html", 422, error=error, files=[], **context
         )
     try:
-        files = await manage.find(w.portal(request), session.principal, term)
+        files = await manage.find(w.portal(request), acting(request), term)
     except Refused as exc:
         return refused(request, session, exc, "manage_customers.html", files=[], **context)
     return page(request, session, "manage_customers.html", files=files, **context)
@@ -78,7 +79,7 @@ async def _customer_page(
     context.setdefault("errors", {})
     try:
         file = await manage.customer(
-            w.portal(request), session.principal, identified(request, "account_id")
+            w.portal(request), acting(request), identified(request, "account_id")
         )
     except Refused as exc:
         return refused(request, session, exc, "manage_customer.html", file=None, **context)
@@ -96,7 +97,7 @@ async def note_added(request: web.Request) -> web.Response:
     """A dated note added to the file (the same note posted twice the same day: once)."""
     session = await manager(request)
     text = (await w.form(request, session)).get("note", "")
-    portal, p = w.portal(request), session.principal
+    portal, p = w.portal(request), acting(request)
     account_id = identified(request, "account_id")
     try:
         file = await manage.customer(portal, p, account_id)
@@ -133,7 +134,7 @@ def _period(request: web.Request) -> str:
 async def statement(request: web.Request) -> web.Response:
     session = await manager(request)
     try:
-        doc = await manage.statement(w.portal(request), session.principal, _period(request))
+        doc = await manage.statement(w.portal(request), acting(request), _period(request))
     except Refused as exc:
         return refused(request, session, exc, "manage_statement.html", doc=None)
     return page(request, session, "manage_statement.html", doc=doc, percent=rules.percent)
@@ -147,7 +148,7 @@ async def statement_download(request: web.Request) -> web.StreamResponse:
     if fmt not in ("csv", "xlsx"):
         raise web.HTTPNotFound()
     period = _period(request)
-    path = manage.statement_file(session.principal, period, fmt)
+    path = manage.statement_file(acting(request), period, fmt)
     services = w.portal(request).services
     async with services.download(session.principal, "clearing", path, {}) as answer:
         if answer.status != 200:
@@ -177,7 +178,8 @@ async def _staff_page(
     request: web.Request, session: Session, status: int = 200, **context: Any
 ) -> web.Response:
     found = await people.listed(w.portal(request), session.principal)
-    staff = [r for r in found if r["role"] == "staff"]
+    mid = acting(request).merchant_id
+    staff = [r for r in found if r["role"] == "staff" and r["merchant_id"] == mid]
     context.setdefault("errors", {})
     context.setdefault("form", {"form_id": str(uuid.uuid4()), "name": "", "email": ""})
     return page(request, session, "manage_staff.html", status, staff=staff, **context)
@@ -209,11 +211,17 @@ async def staff_made(request: web.Request) -> web.Response:
     if errors:
         error = refusal("invalid_form", 422, lang)
         return await _staff_page(request, session, 422, errors=errors, error=error, form=form)
-    p = session.principal
-    scope = Scope("staff", p.association_id, p.merchant_id)
+    shop = acting(request)
+    scope = Scope("staff", shop.association_id, shop.merchant_id)
     try:
         await people.create(
-            w.portal(request), p, person_id, form["email"].lower(), form["name"], scope, lang
+            w.portal(request),
+            session.principal,
+            person_id,
+            form["email"].lower(),
+            form["name"],
+            scope,
+            lang,
         )
     except Problem as exc:
         reason = str(exc.extra.get("reason") or "refused")
@@ -229,7 +237,7 @@ async def staff_made(request: web.Request) -> web.Response:
 async def terminals(request: web.Request) -> web.Response:
     session = await manager(request)
     try:
-        found = await manage.terminals(w.portal(request), session.principal)
+        found = await manage.terminals(w.portal(request), acting(request))
     except Refused as exc:
         return refused(request, session, exc, "manage_terminals.html", terminals=[])
     return page(request, session, "manage_terminals.html", terminals=found)

@@ -13,6 +13,7 @@ from aiohttp import web
 from services.portal.domain import manage as rules
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http.manage_common import (
+    acting,
     form_errors,
     identified,
     manager,
@@ -34,7 +35,7 @@ routes = web.RouteTableDef()
 async def _families_page(
     request: web.Request, session: Session, status: int = 200, **context: Any
 ) -> web.Response:
-    portal, p = w.portal(request), session.principal
+    portal, p = w.portal(request), acting(request)
     context.setdefault("errors", {})
     context.setdefault("form", {})
     try:
@@ -69,7 +70,7 @@ async def family_saved(request: web.Request) -> web.Response:
     form = {k: fields.get(k, "")[:200] for k in ("code", "label", "rate")}
     try:
         f = rules.family(fields)
-        await manage.put_family(w.portal(request), session.principal, f.code, f.body)
+        await manage.put_family(w.portal(request), acting(request), f.code, f.body)
     except rules.FormRefused as exc:
         error = refusal("invalid_form", 422, w.language(request, session))
         errors = form_errors(request, exc)
@@ -86,7 +87,7 @@ async def family_deleted(request: web.Request) -> web.Response:
     await w.form(request, session)
     code = request.match_info["code"]
     try:
-        await manage.delete_family(w.portal(request), session.principal, code)
+        await manage.delete_family(w.portal(request), acting(request), code)
     except Refused as exc:
         if exc.status != 404:  # deleted already: a double submit
             error = refusal(exc.reason, exc.status, w.language(request, session))
@@ -112,7 +113,7 @@ def _new_promotion() -> dict[str, str]:
 async def _promotions_page(
     request: web.Request, session: Session, status: int = 200, **context: Any
 ) -> web.Response:
-    portal, p = w.portal(request), session.principal
+    portal, p = w.portal(request), acting(request)
     context.setdefault("errors", {})
     context.setdefault("form", _new_promotion())
     try:
@@ -158,7 +159,7 @@ async def promotion_made(request: web.Request) -> web.Response:
         promotion_id = UUID(form["form_id"])
     except ValueError:
         raise web.HTTPNotFound() from None
-    portal, p = w.portal(request), session.principal
+    portal, p = w.portal(request), acting(request)
     try:
         known = {f["code"] for f in await manage.families(portal, p)}
         body = rules.promotion(form, known, str(p.merchant_id))
@@ -179,7 +180,7 @@ async def promotion_ended(request: web.Request) -> web.Response:
     await w.form(request, session)
     try:
         await manage.end_promotion(
-            w.portal(request), session.principal, identified(request, "promotion_id")
+            w.portal(request), acting(request), identified(request, "promotion_id")
         )
     except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
