@@ -151,6 +151,11 @@ async def test_the_campaign_forms_mistakes_are_said_field_by_field(
     listed = await manager.get("/manage/campaigns")
     assert "Aucune campagne" in listed.text  # nothing was made
 
+    manager.jar["comptoir_lang"] = "en"  # the same page in English
+    english = await manager.post("/manage/campaigns/new", bad | {"action": "send"})
+    assert "Check the fields marked below." in english.text
+    assert 'id="body-error">Write the message.' in english.text and "Send now" in english.text
+
     contradicts = _campaign(form_id=form_id, seen_within_days="10", not_seen_for_days="30")
     page = await manager.post("/manage/campaigns/new", contradicts | {"action": "preview"})
     assert page.status == 422 and 'id="not_seen_for_days-error"' in page.text
@@ -178,7 +183,7 @@ async def test_a_monthly_newsletter_is_saved_for_its_day_and_sends_nothing_now(
     assert await messages_of(http, reader, "newsletter") == []
 
 
-async def test_the_back_office_is_a_managers_only(
+async def test_staff_and_visitors_are_kept_out_of_the_back_office(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
 ) -> None:
     net = await make_network(merchants=1)
