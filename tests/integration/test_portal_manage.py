@@ -239,6 +239,12 @@ async def test_each_back_office_page_answers_its_manager_and_keeps_another_merch
     found = await mine.post("/manage/customers/find", {"term": "lenoir"})
     assert found.status == 200 and "Ambroise Lenoir" in found.text
     assert "Ambroise" not in (await theirs.post("/manage/customers/find", {"term": "lenoir"})).text
+    for _ in range(2):  # the file's segment is saved again, not a second time
+        exported = await mine.post("/manage/customers/export", {"format": "csv"})
+        assert exported.status == 200 and exported.headers["Content-Type"].startswith("text/csv")
+        assert "LENOIR" in exported.text.upper(), exported.text
+    other = await theirs.post("/manage/customers/export", {"format": "csv"})
+    assert other.status == 200 and "LENOIR" not in other.text.upper()
     where = f"/manage/customers/{account}"
     one = await mine.get(where)
     assert one.status == 200 and "Ambroise Lenoir" in one.text and "25,00" in one.text

@@ -169,6 +169,8 @@ FR: dict[str, str] = {
     ),
     "Statement": "Relevé",
     "Download (Excel)": "Télécharger (Excel)",
+    "Download the file (Excel)": "Télécharger le fichier (Excel)",
+    "Download the file (CSV)": "Télécharger le fichier (CSV)",
     "Download (CSV)": "Télécharger (CSV)",
     # staff, terminals
     "The people of your counter": "Les personnes de votre comptoir",

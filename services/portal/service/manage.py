@@ -7,6 +7,7 @@ Every call to a service is made with the manager's own scope token (service/desk
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -288,6 +289,27 @@ async def customer(portal: Portal, p: Acting, account_id: UUID) -> dict[str, Any
     _ok(member)
     file = await _call(portal.services, p.principal, "GET", "crm", f"/v1/customers/{account_id}")
     return dict(_ok(file))
+
+
+# The merchant's whole file as a saved segment of crm's (no filter), under an id derived from
+# the merchant's: saved again before each export, never a second one.
+_FILE_SEGMENT = UUID("6f1d2c4e-9a57-4d0b-8a3e-2c1f0b7d5e90")
+
+
+def file_segment(p: Acting) -> UUID:
+    return uuid.uuid5(_FILE_SEGMENT, f"manage-file:{p.merchant_id}")
+
+
+async def file_export_path(portal: Portal, p: Acting, fmt: str) -> str:
+    """The path of crm's export of the merchant's file (CSV or workbook), its segment saved
+    first (crm's segments' exports are of saved segments)."""
+    assert fmt in ("csv", "xlsx")
+    aid, mid = _merchant(p)
+    sid = file_segment(p)
+    body = {"name": "Fichier clients (back-office)", "merchant_id": str(mid), "filters": {}}
+    path = f"/v1/associations/{aid}/segments/{sid}"
+    _ok(await _call(portal.services, p.principal, "PUT", "crm", path, json=body), 200, 201)
+    return f"{path}/customers.{fmt}"
 
 
 async def save_notes(portal: Portal, p: Acting, account_id: UUID, notes: str) -> None:

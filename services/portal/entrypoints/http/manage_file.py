@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
+from services.portal.adapters.services import Service
 from services.portal.domain import manage as rules
 from services.portal.domain.people import Scope
 from services.portal.entrypoints import web as w
@@ -71,6 +72,21 @@ async def customers_found(request: web.Request) -> web.Response:
     except Refused as exc:
         return refused(request, session, exc, "manage_customers.html", files=[], **context)
     return page(request, session, "manage_customers.html", files=files, **context)
+
+
+@routes.post("/manage/customers/export")
+async def customers_export(request: web.Request) -> web.StreamResponse:
+    """The merchant's file (crm's CSV or Excel workbook), streamed on as crm writes it."""
+    session = await manager(request)
+    fmt = (await w.form(request, session)).get("format", "")
+    if fmt not in ("csv", "xlsx"):
+        raise web.HTTPNotFound()
+    try:
+        path = await manage.file_export_path(w.portal(request), acting(request), fmt)
+    except Refused as exc:
+        context: dict[str, Any] = {"files": [], "next_after": None, "term": ""}
+        return refused(request, session, exc, "manage_customers.html", **context)
+    return await _relay(request, session, path, f"clients.{fmt}", "crm")
 
 
 async def _customer_page(
@@ -149,8 +165,16 @@ async def statement_download(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     period = _period(request)
     path = manage.statement_file(acting(request), period, fmt)
+    return await _relay(request, session, path, f"statement-{period}.{fmt}", "clearing")
+
+
+async def _relay(
+    request: web.Request, session: Session, path: str, filename: str, service: Service
+) -> web.StreamResponse:
+    """A service's file passed on as it comes, under the service's name for it; a refusal
+    before the first byte as the statement's page with one sentence."""
     services = w.portal(request).services
-    async with services.download(session.principal, "clearing", path, {}) as answer:
+    async with services.download(session.principal, service, path, {}) as answer:
         if answer.status != 200:
             body = await answer.json(content_type=None) if answer.content_length != 0 else None
             exc = Refused(answer.status, str((body or {}).get("reason") or "refused"))
@@ -159,7 +183,7 @@ async def statement_download(request: web.Request) -> web.StreamResponse:
             headers={
                 "Content-Type": answer.headers.get("Content-Type", "application/octet-stream"),
                 "Content-Disposition": answer.headers.get(
-                    "Content-Disposition", f'attachment; filename="statement-{period}.{fmt}"'
+                    "Content-Disposition", f'attachment; filename="{filename}"'
                 ),
                 "Cache-Control": "no-store",
             }
