@@ -70,6 +70,7 @@ def page(
         status,
         money=lambda c: money(c, lang),
         acting=request.get("acting"),
+        path=request.path,
         when=lambda iso: rules.when(iso, lang),
         **context,
     )

@@ -86,7 +86,10 @@ async def customers_export(request: web.Request) -> web.StreamResponse:
     except Refused as exc:
         context: dict[str, Any] = {"files": [], "next_after": None, "term": ""}
         return refused(request, session, exc, "manage_customers.html", **context)
-    return await _relay(request, session, path, f"clients.{fmt}", "crm")
+    context = {"files": [], "next_after": None, "term": ""}
+    return await _relay(
+        request, session, path, f"clients.{fmt}", "crm", "manage_customers.html", context
+    )
 
 
 async def _customer_page(
@@ -165,20 +168,29 @@ async def statement_download(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     period = _period(request)
     path = manage.statement_file(acting(request), period, fmt)
-    return await _relay(request, session, path, f"statement-{period}.{fmt}", "clearing")
+    name = f"statement-{period}.{fmt}"
+    return await _relay(
+        request, session, path, name, "clearing", "manage_statement.html", {"doc": None}
+    )
 
 
 async def _relay(
-    request: web.Request, session: Session, path: str, filename: str, service: Service
+    request: web.Request,
+    session: Session,
+    path: str,
+    filename: str,
+    service: Service,
+    template: str,
+    context: dict[str, Any],
 ) -> web.StreamResponse:
     """A service's file passed on as it comes, under the service's name for it; a refusal
-    before the first byte as the statement's page with one sentence."""
+    before the first byte as the page (``template``, ``context``) with one sentence."""
     services = w.portal(request).services
     async with services.download(session.principal, service, path, {}) as answer:
         if answer.status != 200:
             body = await answer.json(content_type=None) if answer.content_length != 0 else None
             exc = Refused(answer.status, str((body or {}).get("reason") or "refused"))
-            return refused(request, session, exc, "manage_statement.html", doc=None)
+            return refused(request, session, exc, template, **context)
         response = web.StreamResponse(
             headers={
                 "Content-Type": answer.headers.get("Content-Type", "application/octet-stream"),
