@@ -20,6 +20,7 @@ from services.portal.adapters.services import Services
 from services.portal.entrypoints import jobs
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords, space
+from services.portal.entrypoints.http.manage import ROUTES as MANAGE_ROUTES
 from services.portal.service.state import Portal
 from shared.access import Signer
 from shared.openapi import Api
@@ -58,6 +59,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         desk.routes,
         dashboard.routes,
         space.routes,
+        MANAGE_ROUTES,  # the merchant's back office
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)
