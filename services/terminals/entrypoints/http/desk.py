@@ -126,6 +126,7 @@ def _desk(
         "GET",
         base + "/{request_id}",
         summary=f"The answer to the front desk's: {what}",
+        status=201,  # the answer as it was given, as a till's GET of it
         also=(202,),
         **common,
     )(_status(kind))
