@@ -380,3 +380,55 @@ async def test_another_merchants_staff_is_refused(
 
 async def _none_booked(db: asyncpg.Connection, merchant: uuid.UUID) -> bool:
     return await _desk_requests(db, merchant) == 0
+
+
+async def test_the_desk_terminal_is_the_gateways_own(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    db: asyncpg.Connection,
+    make_network: NetworkFactory,
+) -> None:
+    """Registered once on first use (two first uses at once too), in the merchant's list of
+    terminals but not in the sync registry (it never syncs), and no manager can set its
+    secret to sign as it."""
+    net = await _network(make_network)
+    aid, mid = net.association_id, net.merchants[0]
+    manager = AdminClient(http, dev_token(Principal("manager@shop", "manager", aid, mid)))
+    bodies = [
+        {"sale_id": str(uuid.uuid4()), "customer": {"email": new_email()}, "amount_cents": 100}
+        for _ in range(2)
+    ]
+    first = await asyncio.gather(
+        *(manager.call("POST", f"{TERMINALS}/v1/merchants/{mid}/desk/sales", b) for b in bodies)
+    )
+    assert [r.status for r in first] == [422, 422], first  # nobody holds the e-mail
+    assert {r.body["reason"] for r in first} == {"unknown_account"}
+    desks = await db.fetch(
+        "SELECT id, shop_id, label FROM terminals.terminals WHERE merchant_id = $1 AND desk", mid
+    )
+    assert len(desks) == 1, desks
+    desk_id = desks[0]["id"]
+
+    scope = f"?association_id={aid}&merchant_id={mid}"
+    listed = await manager.call("GET", f"{TERMINALS}/v1/terminals{scope}")
+    assert listed.status == 200 and str(desk_id) in {t["id"] for t in listed.body}
+    registry = await manager.call("GET", f"{TERMINALS}/v1/sync/registry{scope}")
+    assert registry.status == 200, registry
+    assert str(desk_id) not in {t["terminal_id"] for t in registry.body}
+    assert len(registry.body) == 1  # the till
+
+    taken = await manager.call(
+        "PUT",
+        f"{TERMINALS}/v1/terminals/{desk_id}",
+        {
+            "association_id": str(aid),
+            "merchant_id": str(mid),
+            "shop_id": str(mid),
+            "label": "mine now",
+            "secret": "x" * 40,
+        },
+    )
+    assert (taken.status, taken.body["reason"]) == (409, "desk_terminal"), taken
+    assert await db.fetchval("SELECT label FROM terminals.terminals WHERE id = $1", desk_id) == (
+        "Front desk"
+    )
