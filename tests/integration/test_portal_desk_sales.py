@@ -432,3 +432,41 @@ async def test_the_desk_terminal_is_the_gateways_own(
     assert await db.fetchval("SELECT label FROM terminals.terminals WHERE id = $1", desk_id) == (
         "Front desk"
     )
+
+
+async def test_a_manager_records_a_purchase_at_their_desk_too(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    db: asyncpg.Connection,
+    make_network: NetworkFactory,
+) -> None:
+    net = await _network(make_network)
+    mid = net.merchants[0]
+    account, _ = await _customer(net, http)
+    email, password = await person(http, "manager", net.association_id, mid)
+    manager = Browser(http)
+    assert (await manager.sign_in(email, password)).status == 303
+    where = f"/desk/customers/{account}"
+    page = await manager.get(where)
+    assert page.status == 200, page.text
+    sale = await manager.post(
+        where + "/sales", {"amount": "10,00", "family": "", "sale_id": _field(page, "sale_id")}
+    )
+    assert sale.status == 303, sale.text
+    shown = await manager.get(sale.headers["Location"])
+    assert "Enregistré : un achat de 10,00\xa0€" in shown.text
+    actor = await db.fetchval(
+        "SELECT actor FROM terminals.desk_requests WHERE request_id = $1",
+        uuid.UUID(sale.headers["Location"].rsplit("/", 1)[1]),
+    )
+    staff = await _staff(http, net.association_id, mid)
+    page = await staff.get(where)
+    other = await staff.post(
+        where + "/sales", {"amount": "10,00", "family": "", "sale_id": _field(page, "sale_id")}
+    )
+    assert other.status == 303, other.text
+    staff_actor = await db.fetchval(
+        "SELECT actor FROM terminals.desk_requests WHERE request_id = $1",
+        uuid.UUID(other.headers["Location"].rsplit("/", 1)[1]),
+    )
+    assert actor and staff_actor and actor != staff_actor  # who sent each, recorded
