@@ -312,6 +312,11 @@ async def test_an_enrolment_sent_twice_with_its_form_id_is_one(
     assert (retry.status, retry.headers["Location"]) == (303, first.headers["Location"])
     account = first.headers["Location"].rsplit("/", 1)[1]
     assert (await file_of(http, account))["first_name"] == "Anatole"
+    # The enrolment's own page (where a slow answer is awaited) leads to the customer.
+    answered = await desk.get(f"/desk/enrolments/{form['enrolment_id']}")
+    assert (answered.status, answered.headers["Location"]) == (303, first.headers["Location"])
+    unknown = await desk.get(f"/desk/enrolments/{uuid.uuid4()}")
+    assert unknown.status == 404, unknown.text
 
     # Another enrolment (a new form) with the same phone: the clear 409, on with the customer.
     home = await desk.get("/desk")
