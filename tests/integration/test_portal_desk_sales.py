@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import uuid
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -475,3 +477,60 @@ async def test_a_manager_records_a_purchase_at_their_desk_too(
         uuid.UUID(other.headers["Location"].rsplit("/", 1)[1]),
     )
     assert actor and staff_actor and actor != staff_actor  # who sent each, recorded
+
+
+@pytest.fixture
+async def gateway_without_a_wait(services: harness.Services) -> Any:
+    """The gateway restarted to answer at once, before cards has decided (202, pending);
+    back on its usual wait afterwards, for the other tests."""
+    services.kill("terminals", signal.SIGTERM)
+    services.start("terminals", {"COMPTOIR_OUTCOME_TIMEOUT_S": "0"})
+    await services.wait_ready("terminals")
+    try:
+        yield services
+    finally:
+        services.kill("terminals", signal.SIGTERM)
+        services.start("terminals")
+        await services.wait_ready("terminals")
+
+
+async def test_a_booking_cards_has_not_answered_yet_is_shown_once_it_has(
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    gateway_without_a_wait: Any,
+) -> None:
+    net = await _network(make_network)
+    desk = await _staff(http, net.association_id, net.merchants[0])
+    home = await desk.get("/desk")
+    enrolment_id = _field(home, "enrolment_id")
+    sent = await desk.post("/desk/enrol", {"contact": new_phone(), "enrolment_id": enrolment_id})
+    # The gateway answered 202: the enrolment's own page, which leads on once cards answers.
+    assert (sent.status, sent.headers["Location"]) == (303, f"/desk/enrolments/{enrolment_id}")
+    answered: list[str] = []
+
+    async def enrolled() -> bool:
+        page = await desk.get(sent.headers["Location"])
+        assert page.status in (202, 303), page.text
+        if page.status == 202:
+            assert "en cours d'enregistrement" in page.text.replace("&#39;", "'")
+            return False
+        answered.append(page.headers["Location"])
+        return True
+
+    await eventually(enrolled, what="the enrolment answered")
+    where = answered[0]
+    page = await desk.get(where)
+    sale = await desk.post(
+        where + "/sales", {"amount": "20,00", "family": "", "sale_id": _field(page, "sale_id")}
+    )
+    assert sale.status == 303, sale.text
+
+    async def booked() -> bool:
+        shown = await desk.get(sale.headers["Location"])
+        assert shown.status == 200, shown.text
+        if 'id="reward"' not in shown.text:
+            assert "actualisez cette page" in shown.text, shown.text
+            return False
+        return "Enregistré : un achat de 20,00\xa0€" in shown.text
+
+    await eventually(booked, what="the sale answered")
