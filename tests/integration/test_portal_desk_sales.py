@@ -229,6 +229,8 @@ async def test_a_return_and_a_spend_at_the_desk_and_what_each_refuses(
     # The till's sale is returned at the desk too (a customer back with the goods).
     page = await desk.get(where)
     assert f'href="{where}/sales/{till_sale}"' in page.text
+    tills = await desk.get(f"{where}/sales/{till_sale}")
+    assert tills.status == 200 and 'id="return"' in tills.text and 'id="reward"' not in tills.text
     till_return = await desk.post(
         f"{where}/sales/{till_sale}/returns",
         {"amount": "20,00", "reason": "cancelled", "return_id": str(uuid.uuid4())},
@@ -477,6 +479,9 @@ async def test_a_manager_records_a_purchase_at_their_desk_too(
         uuid.UUID(other.headers["Location"].rsplit("/", 1)[1]),
     )
     assert actor and staff_actor and actor != staff_actor  # who sent each, recorded
+    await manager.post("/language", {"language": "en"})
+    english = await manager.get(sale.headers["Location"])
+    assert "Recorded: a purchase of €10.00. Reward:" in english.text, english.text
 
 
 @pytest.fixture
