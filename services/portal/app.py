@@ -19,7 +19,16 @@ from aiohttp import web
 from services.portal.adapters.services import Services
 from services.portal.entrypoints import jobs
 from services.portal.entrypoints import web as w
-from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords, space
+from services.portal.entrypoints.http import (
+    api,
+    dashboard,
+    desk,
+    desk_bookings,
+    holders,
+    pages,
+    passwords,
+    space,
+)
 from services.portal.entrypoints.http.manage import ROUTES as MANAGE_ROUTES
 from services.portal.service.state import Portal
 from shared.access import Signer
@@ -57,6 +66,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         passwords.routes,
         holders.routes,
         desk.routes,
+        desk_bookings.routes,
         dashboard.routes,
         space.routes,
         MANAGE_ROUTES,  # the merchant's back office

@@ -20,6 +20,7 @@ from services.terminals.domain.outcomes import OUTCOMES
 from services.terminals.entrypoints import consumers, jobs
 from services.terminals.entrypoints.http import (
     anonymous_sales,
+    desk,
     people,
     requests,
     sync,
@@ -37,7 +38,14 @@ API = Api(
     "terminals",
     "The gateway: sales, redemptions and enrolments signed by the shops' terminals (HMAC-SHA256, "
     "see README, Terminal API), and the back-office registry of terminals.",
-).include(terminals.routes, requests.routes, anonymous_sales.routes, sync.routes, people.routes)
+).include(
+    terminals.routes,
+    requests.routes,
+    anonymous_sales.routes,
+    sync.routes,
+    people.routes,
+    desk.routes,
+)
 
 
 async def on_ready(rt: Runtime) -> None:

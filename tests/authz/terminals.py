@@ -1,6 +1,7 @@
 """The gateway's back-office routes in the authorisation matrix: a terminal is its merchant's
 (the manager, or the association's admin); the lists are the operator's unless filtered by
-association (the admin) or merchant (the manager); the GDPR gathering route is internal."""
+association (the admin) or merchant (the manager); the GDPR gathering route is internal. The
+front desk's bookings (issue 15, CARD) are the merchant's staff's and manager's."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.authz.matrix import (
     merchant_only,
     no_association,
 )
+from tests.people import new_email
 
 
 def _body(t: Target, label: str = "matrix till") -> dict[str, Any]:
@@ -46,8 +48,54 @@ async def prepare(world: World, http: aiohttp.ClientSession) -> None:
             )
             assert r.status == 201, r
             t.ids[name] = tid
+        # A desk sale in each target (an e-mail nobody holds: refused, but answered), so that
+        # the rows read one answer that exists.
+        sale = str(uuid.uuid4())
+        r = await admin.call(
+            "POST",
+            f"{harness.url('terminals')}/v1/merchants/{t.merchant_id}/desk/sales",
+            _desk_body("sale", sale),
+        )
+        assert r.status == 422, r
+        t.ids["desk_sale"] = sale
         t.ids["own_association"] = str(world.own.association_id)
         t.ids["own_merchant"] = str(world.own.merchant_id)
+
+
+def _desk_body(kind: str, request_id: str) -> dict[str, Any]:
+    """A desk request no one is hurt by: a customer by an e-mail nobody holds (refused), a
+    return of a sale that does not exist (refused), an enrolment by a new e-mail."""
+    nobody = {"email": new_email()}
+    if kind == "sale":
+        return {"sale_id": request_id, "customer": nobody, "amount_cents": 1250}
+    if kind == "redemption":
+        return {"redemption_id": request_id, "customer": nobody, "amount_cents": 100}
+    if kind == "return":
+        return {
+            "return_id": request_id,
+            "sale_id": str(uuid.uuid4()),
+            "amount_cents": 100,
+            "reason": "returned",
+        }
+    return {"enrolment_id": request_id, "email": new_email()}
+
+
+def _desk(kind: str) -> list[Row]:
+    path = f"/v1/merchants/{{merchant_id}}/desk/{kind}s"
+
+    def post(t: Target) -> Request:
+        return Request(
+            f"/v1/merchants/{t.merchant_id}/desk/{kind}s", _desk_body(kind, str(uuid.uuid4()))
+        )
+
+    def get(t: Target) -> Request:
+        known = t.ids["desk_sale"] if kind == "sale" else str(uuid.uuid4())
+        return Request(f"/v1/merchants/{t.merchant_id}/desk/{kind}s/{known}")
+
+    return [
+        Row("POST", path, Need.STAFF, post, scope=merchant_only),
+        Row("GET", path + "/{request_id}", Need.STAFF, get, scope=merchant_only),
+    ]
 
 
 def _filtered(t: Target, merchant: bool) -> dict[str, str]:
@@ -130,4 +178,5 @@ ROWS: list[Row] = [
         lambda t: Request(f"/v1/people/{t.account_id}/enrolments"),
         scope=no_association,
     ),
+    *(row for kind in ("sale", "redemption", "return", "enrolment") for row in _desk(kind)),
 ]

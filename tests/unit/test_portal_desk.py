@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.portal.domain.desk import cents, money, search_kind
+from services.portal.entrypoints.desk_words import refusal
+from services.portal.service.desk import Refused, customer_key
 
 
 def test_amounts_are_written_as_each_language_writes_euros() -> None:
@@ -45,3 +47,39 @@ def test_the_one_search_field_tells_a_card_a_phone_an_email_and_a_name(
     term: str, expected: tuple[str, str]
 ) -> None:
     assert search_kind(term) == expected
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "fr"),
+    [
+        ("insufficient_balance", 422, "La cagnotte ne contient pas autant."),
+        ("return_exceeds_sale", 422, "C'est plus que le montant acheté."),
+        (
+            "card_lost",
+            422,
+            "Cette carte ne peut pas servir : bloquée, expirée ou non acceptée ici.",
+        ),
+        (
+            "card_expired",
+            422,
+            "Cette carte ne peut pas servir : bloquée, expirée ou non acceptée ici.",
+        ),
+        ("id_conflict", 409, "Ce formulaire a déjà servi à autre chose : rechargez la page."),
+        ("already_enrolled", 409, "Ce client est déjà inscrit."),
+        ("something_new", 422, "La demande a été refusée (something_new)."),
+    ],
+)
+def test_each_refusal_of_a_booking_is_one_sentence(reason: str, status: int, fr: str) -> None:
+    assert refusal(reason, status, "fr") == fr
+    assert refusal(reason, status, "en") != fr
+
+
+def test_the_desk_books_by_the_customers_card_else_mobile_else_email() -> None:
+    card = {"number": "9123450000000018", "status": "active"}
+    lost = {"number": "9123450000000026", "status": "lost"}
+    account = {"phone": "+33612345678", "email": "a@example.org", "cards": [lost, card]}
+    assert customer_key(account) == {"card_number": "9123450000000018"}
+    assert customer_key({**account, "cards": [lost]}) == {"phone": "+33612345678"}
+    assert customer_key({**account, "cards": [], "phone": None}) == {"email": "a@example.org"}
+    with pytest.raises(Refused):
+        customer_key({"cards": [lost], "phone": None, "email": None})

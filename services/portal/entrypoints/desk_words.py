@@ -61,8 +61,62 @@ FR: dict[str, str] = {
     "Reward:": "Récompense :",
     "Why:": "Pourquoi :",
     "No reward for this purchase.": "Pas de récompense pour cet achat.",
-    "The purchase itself is recorded by the shop's till.": (
-        "L'achat lui-même est enregistré par la caisse du commerce."
+    "Nothing is recorded: record the purchase to book it.": (
+        "Rien n'est enregistré : enregistrez l'achat pour le comptabiliser."
+    ),
+    # Bookings at the desk (desk_bookings.py, desk_booked.html).
+    "Record the purchase": "Enregistrer l'achat",
+    "Spend from the cagnotte": "Utiliser la cagnotte",
+    "Amount to spend": "Montant à utiliser",
+    "available:": "disponible :",
+    "Spend": "Utiliser",
+    "Purchase and return": "Achat et retour",
+    "cagnottage": "cagnottage",
+    "decagnottage": "décagnottage",
+    "points": "points",
+    "stamps": "tampons",
+    "Recorded": "Enregistré",
+    "Back to the customer": "Retour au client",
+    "A return": "Un retour",
+    "Being recorded: refresh this page in a moment.": (
+        "En cours d'enregistrement : actualisez cette page dans un instant."
+    ),
+    "Recorded: a purchase of": "Enregistré : un achat de",
+    "Not earned:": "Non acquis :",
+    "until the visit threshold": "jusqu'au seuil de passages",
+    "Recorded: spent from the cagnotte": "Enregistré : utilisé sur la cagnotte",
+    "Recorded: a return of": "Enregistré : un retour de",
+    "Reward taken back:": "Récompense reprise :",
+    "Amount returned": "Montant rendu",
+    "Kind of return": "Type de retour",
+    "Goods returned": "Marchandise rendue",
+    "Sale cancelled": "Vente annulée",
+    "Record the return": "Enregistrer le retour",
+    "Give an amount between 0.01 and 100,000 euros, for example 12.50.": (
+        "Donnez un montant entre 0,01 et 100 000 euros, par exemple 12,50."
+    ),
+    "Choose a product family of the list.": "Choisissez une famille de produits de la liste.",
+    "The enrolment is being recorded: refresh in a moment.": (
+        "L'inscription est en cours d'enregistrement : actualisez dans un instant."
+    ),
+    "The cagnotte does not hold that much.": "La cagnotte ne contient pas autant.",
+    "That is more than was bought.": "C'est plus que le montant acheté.",
+    "This sale is not known at this shop.": "Cette vente est inconnue dans ce commerce.",
+    "The reward of this sale has already been spent.": (
+        "La récompense de cette vente a déjà été utilisée."
+    ),
+    "This customer is not known.": "Ce client est inconnu.",
+    "This card cannot be used: blocked, expired or not accepted here.": (
+        "Cette carte ne peut pas servir : bloquée, expirée ou non acceptée ici."
+    ),
+    "This form was already used for something else: reload the page.": (
+        "Ce formulaire a déjà servi à autre chose : rechargez la page."
+    ),
+    "It could not be recorded; nothing was booked. Tell the operator.": (
+        "L'enregistrement a échoué ; rien n'a été comptabilisé. Prévenez l'opérateur."
+    ),
+    "This customer has no card, mobile or e-mail to book with.": (
+        "Ce client n'a ni carte, ni mobile, ni e-mail pour enregistrer l'opération."
     ),
     "Last entries": "Dernières opérations",
     "None yet.": "Aucune pour l'instant.",
@@ -87,7 +141,16 @@ _REASONS = {
     "already_enrolled": "This customer is already enrolled.",
     "unreachable": "A service does not answer: try again in a moment.",
     "no_contact": "This customer has no e-mail or mobile to send the link to.",
+    "insufficient_balance": "The cagnotte does not hold that much.",
+    "return_exceeds_sale": "That is more than was bought.",
+    "unknown_sale": "This sale is not known at this shop.",
+    "would_go_negative": "The reward of this sale has already been spent.",
+    "unknown_account": "This customer is not known.",
+    "id_conflict": "This form was already used for something else: reload the page.",
+    "not_processed": "It could not be recorded; nothing was booked. Tell the operator.",
+    "no_key": "This customer has no card, mobile or e-mail to book with.",
 }
+_CARD = "This card cannot be used: blocked, expired or not accepted here."
 _STATUSES = {
     403: "This is outside what your access reaches.",
     404: "Not found.",
@@ -98,6 +161,11 @@ _STATUSES = {
 
 def refusal(reason: str, status: int, language: str) -> str:
     """One sentence for a service's refusal, in the person's language."""
-    key = _REASONS.get(reason) or _STATUSES.get(status) or "The request was refused ({reason})."
+    key = (
+        _REASONS.get(reason)
+        or (_CARD if reason.startswith("card_") else None)
+        or _STATUSES.get(status)
+        or "The request was refused ({reason})."
+    )
     text = FR.get(key, key) if language == "fr" else key
     return text.format(reason=reason)

@@ -6,9 +6,8 @@ page to say in the person's language."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import aiohttp
@@ -45,7 +44,7 @@ def _refused(answer: Answer) -> Refused:
     held = body.get("account_id")
     return Refused(
         answer.status,
-        str(body.get("reason") or "refused"),
+        str(body.get("reason") or body.get("code") or "refused"),
         str(body.get("detail", "")),
         str(held) if held else None,
     )
@@ -161,19 +160,70 @@ async def block(services: Services, p: Principal, number: str, reason: str) -> d
 
 
 async def enrol(
-    services: Services, p: Principal, kind: Kind, value: str, first_name: str | None
-) -> UUID:
-    """A quick enrolment at the counter by mobile or e-mail (cards opens the account, crm the
-    file and sends the link to complete it). An address already enrolled: Refused 409 with
-    reason ``already_enrolled``."""
-    body: dict[str, Any] = {
-        "enrolment_id": str(uuid.uuid4()),
-        "merchant_id": str(p.merchant_id),
-        kind: value,
-    }
+    services: Services,
+    p: Principal,
+    enrolment_id: UUID,
+    kind: Kind,
+    value: str,
+    first_name: str | None,
+) -> UUID | None:
+    """A quick enrolment at the counter by mobile or e-mail, booked through the gateway as a
+    till's (cards opens the account, crm the file and sends the link to complete it): the
+    account, or None while cards has not answered yet (``enrolled`` tells later). A retry with
+    the same ``enrolment_id`` answers the same account; another enrolment of an address
+    already enrolled: Refused 409 with reason ``already_enrolled`` and the account."""
+    body: dict[str, Any] = {"enrolment_id": str(enrolment_id), kind: value}
     if first_name:
         body["first_name"] = first_name
+    answer = await book(services, p, "enrolment", body)
+    return None if answer is None else UUID(answer["account_id"])
+
+
+async def enrolled(services: Services, p: Principal, enrolment_id: UUID) -> UUID | None:
+    """The account an enrolment booked at the desk opened (None: not answered yet)."""
+    answer = await booked(services, p, "enrolment", enrolment_id)
+    return None if answer is None else UUID(answer["account_id"])
+
+
+# --- bookings at the desk, through the gateway (a till's path) ----------------------------
+
+Booking = Literal["sale", "redemption", "return", "enrolment"]
+
+
+def customer_key(account: dict[str, Any]) -> dict[str, str]:
+    """How the gateway finds the customer, as a till would: their active card, else their
+    mobile, else their e-mail address."""
+    for card in account.get("cards", []):
+        if card.get("status") == "active":
+            return {"card_number": str(card["number"])}
+    if account.get("phone"):
+        return {"phone": str(account["phone"])}
+    if account.get("email"):
+        return {"email": str(account["email"])}
+    raise Refused(422, "no_key", "the account has no card, mobile or e-mail")
+
+
+async def book(
+    services: Services, p: Principal, kind: Booking, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A booking at the person's merchant's desk (the gateway's ``/desk/<kind>s``): cards'
+    answer, or None while it has not come (202: ``booked`` reads it later). The same request
+    id sent again books nothing more and answers the same (a refusal too: Refused)."""
     answer = await _call(
-        services, p, "POST", "cards", f"/v1/associations/{p.association_id}/enrolments", json=body
+        services, p, "POST", "terminals", f"/v1/merchants/{p.merchant_id}/desk/{kind}s", json=body
     )
-    return UUID(_ok(answer, 200, 201)["account_id"])
+    if answer.status == 202:
+        return None
+    return dict(_ok(answer, 200, 201))
+
+
+async def booked(
+    services: Services, p: Principal, kind: Booking, request_id: UUID
+) -> dict[str, Any] | None:
+    """The answer to a booking at the desk (None: still pending); Refused as it was refused."""
+    answer = await _call(
+        services, p, "GET", "terminals", f"/v1/merchants/{p.merchant_id}/desk/{kind}s/{request_id}"
+    )
+    if answer.status == 202:
+        return None
+    return dict(_ok(answer, 200, 201))

@@ -298,7 +298,7 @@ async def registry(
         return rows
     rows = await pool.fetch(
         _REGISTRY
-        + """ WHERE ($2::uuid IS NULL OR t.association_id = $2)
+        + """ WHERE NOT t.desk AND ($2::uuid IS NULL OR t.association_id = $2)
                 AND ($3::uuid IS NULL OR t.merchant_id = $3)
               ORDER BY t.label, t.id""",
         session_ttl_s,

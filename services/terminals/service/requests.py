@@ -34,6 +34,7 @@ class Gateway:
         self.keyring = Keyring.from_settings(settings)
         self.terminals = TerminalRegistry(pool, self.keyring, settings.signature_window_s)
         self.waiters = Waiters()
+        self.desks: dict[UUID, UUID] = {}  # merchant → its desk terminal (service/desk.py)
 
     async def submit(
         self, kind: str, request_id: UUID, t: Terminal, nonce: str, body: bytes, event: Event[Any]

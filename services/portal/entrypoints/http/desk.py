@@ -1,12 +1,12 @@
 """The front desk's pages (issue 15, item 3, CARD), for a merchant's staff and manager: find a
 customer, see them, what a purchase earns and why, enrol, resend the details link, block a
-lost card. Search terms, phones and card numbers travel in POST bodies, never in a URL; an
+lost card (the bookings, a purchase, a spend, a return: desk_bookings.py). Search terms, phones and card numbers travel in POST bodies, never in a URL; an
 account appears in a URL by its opaque id only."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from aiohttp import web
 
@@ -36,6 +36,9 @@ def _page(
     request: web.Request, session: Session, template: str, status: int = 200, **context: Any
 ) -> web.Response:
     lang = w.language(request, session)
+    # Each booking form carries a new id: the same form sent twice books once.
+    for name in ("enrolment_id", "sale_id", "redemption_id"):
+        context.setdefault(name, uuid4())
     return w.render(request, template, session, status, money=lambda c: money(c, lang), **context)
 
 
@@ -176,10 +179,16 @@ async def enrol(request: web.Request) -> web.Response:
         error = w.say(request, "Give a mobile number or an e-mail address.")
         return _page(request, session, "desk_find.html", 422, error=error, term="")
     try:
+        enrolment_id = UUID(fields.get("enrolment_id", ""))
+    except ValueError:  # a form without its id: enrolled, but a retry would be refused
+        enrolment_id = uuid4()
+    try:
         account_id = await desk.enrol(
-            _services(request), session.principal, kind, value, first_name
+            _services(request), session.principal, enrolment_id, kind, value, first_name
         )
     except desk.Refused as exc:
         # already enrolled: the desk goes on with the customer who holds the contact
         return _refusal_page(request, session, exc, existing=exc.account_id)
+    if account_id is None:  # cards has not answered yet: the enrolment's page will tell
+        return w.redirect(f"/desk/enrolments/{enrolment_id}")
     return w.redirect(f"/desk/customers/{account_id}")

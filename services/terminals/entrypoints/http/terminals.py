@@ -15,6 +15,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from services.terminals.adapters import desk as desk_store
 from services.terminals.adapters import terminals as store
 from services.terminals.domain.sync_registry import SyncRegistry, SyncRegistryEntry
 from services.terminals.entrypoints.http.common import gateway
@@ -110,6 +111,13 @@ async def put_terminal(request: web.Request) -> web.Response:
     held = await store.scope(rt.pool, terminal_id)
     if held is not None:  # no taking another merchant's terminal over
         authorise(request, Need.MANAGER, *held)
+        if await desk_store.is_desk(rt.pool, terminal_id):  # nobody may sign as the desk
+            raise Problem(
+                409,
+                "The front desk's terminal",
+                "the gateway keeps the front desk's terminal: it cannot be changed",
+                reason="desk_terminal",
+            )
     secret = body.secret or secrets.token_urlsafe(32)
     created = await store.upsert(
         rt.pool,
