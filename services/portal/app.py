@@ -19,7 +19,16 @@ from aiohttp import web
 from services.portal.adapters.services import Services
 from services.portal.entrypoints import jobs
 from services.portal.entrypoints import web as w
-from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords, space
+from services.portal.entrypoints.http import (
+    api,
+    dashboard,
+    desk,
+    holders,
+    kiosk,
+    pages,
+    passwords,
+    space,
+)
 from services.portal.service.state import Portal
 from shared.access import Signer
 from shared.openapi import Api
@@ -30,7 +39,7 @@ API = Api(
     "The portal's identities: people (created within the caller's reach), machines' API "
     "tokens, and their exchange for a scope token. The HTML pages (sign-in, password links, "
     "a cardholder's code, each role's home) are the portal's other routes.",
-).include(api.routes)
+).include(api.routes, kiosk.api)
 
 
 async def on_ready(rt: Runtime) -> None:
@@ -58,6 +67,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         desk.routes,
         dashboard.routes,
         space.routes,
+        kiosk.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

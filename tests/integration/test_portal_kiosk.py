@@ -1,0 +1,188 @@
+"""The shop's kiosk over HTTP (F27, docs/kiosk.md), against the running services: a manager
+makes a screen the kiosk; a card presented through the reader's call (its key) shows that
+account's balance on that kiosk only, with a first name and nothing more personal, for a few
+seconds; a code from the cardholder's space works once, expires, and means nothing in
+another network."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import aiohttp
+import asyncpg
+import pytest
+
+from tests import harness
+from tests.conftest import NetworkFactory
+from tests.kiosk import card_for, kiosk_code, kiosk_of, present
+from tests.messaging import Mailbox
+from tests.portal import ADMIN, Browser, person
+from tests.space import holder_with_a_purchase, signed_in_holder
+
+pytestmark = pytest.mark.timeout(120)
+CARDS = harness.url("cards")
+WAITING = "Présentez votre carte au lecteur."
+
+
+async def _cagnotte(http: aiohttp.ClientSession, account_id: str) -> str:
+    """The account's cagnotte as the kiosk writes it in French (cards' own figure)."""
+    async with http.get(f"{CARDS}/v1/accounts/{account_id}", headers=ADMIN) as r:
+        cents = int((await r.json())["balance_cents"])
+    return f"{cents // 100},{cents % 100:02d} €"
+
+
+async def test_a_card_presented_with_the_key_shows_its_balance_with_a_first_name_only(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=2)
+    lea = await holder_with_a_purchase(http, net, "Léa", 4250)
+    number = await card_for(http, net, lea.account_id)
+    kiosk = await kiosk_of(http, net, 0)
+    # the manager is signed out of the kiosk's screen: it holds the kiosk's cookie only
+    assert set(kiosk.screen.jar) == {"__Host-comptoir_kiosk", "__Host-comptoir_csrf"}
+    assert (await kiosk.screen.get("/")).headers["Location"] == "/sign-in"
+
+    waiting = await kiosk.screen.get("/kiosk")
+    assert waiting.status == 200 and WAITING in waiting.text
+    csp = waiting.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp
+    assert (
+        "script-src" not in (await Browser(http).get("/sign-in")).headers["Content-Security-Policy"]
+    )
+
+    # a wrong key, or none, is refused and shows nothing
+    assert await present(http, "kio_" + "x" * 43, number) == (401, "invalid_kiosk_key")
+    assert (await present(http, "", number))[0] == 401
+    assert WAITING in (await kiosk.screen.get("/kiosk")).text
+    # a number the network does not know
+    assert await present(http, kiosk.key, "9999999999999995") == (404, "unknown_card")
+
+    assert await present(http, kiosk.key, number) == (202, "")
+    shown = await kiosk.screen.get("/kiosk")
+    assert shown.status == 200, shown.text
+    assert "Bonjour Léa" in shown.text and await _cagnotte(http, lea.account_id) in shown.text
+    assert "Cet écran s&#39;efface dans" in shown.text
+    for personal in (lea.email, lea.phone, lea.phone[1:], number, lea.account_id):
+        assert personal not in shown.text, personal
+    state = await kiosk.screen.get("/kiosk/state.json")
+    assert state.status == 200 and '"since":"' in state.text and lea.account_id not in state.text
+
+    # another shop's kiosk shows nothing of it
+    other = await kiosk_of(http, net, 1)
+    assert WAITING in (await other.screen.get("/kiosk")).text
+    assert '"since":null' in (await other.screen.get("/kiosk/state.json")).text
+
+    # "Done": the waiting screen at once
+    await kiosk.screen.post("/kiosk/done", {})
+    assert WAITING in (await kiosk.screen.get("/kiosk")).text
+
+    # a browser that is no kiosk is told so
+    stranger = await Browser(http).get("/kiosk")
+    assert stranger.status == 403 and "Cet écran n&#39;est pas une borne" in stranger.text
+
+
+async def test_the_balance_leaves_the_screen_after_its_seconds(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    db: asyncpg.Connection,
+) -> None:
+    net = await make_network(merchants=1)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    number = await card_for(http, net, lea.account_id)
+    kiosk = await kiosk_of(http, net)
+    assert await present(http, kiosk.key, number) == (202, "")
+    assert "Bonjour Léa" in (await kiosk.screen.get("/kiosk")).text
+    # its seconds over (moved back rather than waited for)
+    await db.execute(
+        "UPDATE portal.kiosk_shown SET shown_until = shown_until - interval '1 minute'"
+        " WHERE account_id = $1",
+        uuid.UUID(lea.account_id),
+    )
+    page = await kiosk.screen.get("/kiosk")
+    assert WAITING in page.text and "Léa" not in page.text
+    assert '"since":null' in (await kiosk.screen.get("/kiosk/state.json")).text
+
+
+async def test_a_retired_kiosk_is_refused_its_key_and_its_screen(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=2)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    number = await card_for(http, net, lea.account_id)
+    kiosk = await kiosk_of(http, net, 0)
+    email, password = await person(http, "manager", net.association_id, net.merchants[0])
+    manager = Browser(http)
+    await manager.sign_in(email, password)
+    listed = await manager.get("/kiosk/setup")
+    assert listed.status == 200 and "Installée le" in listed.text
+    [kiosk_id] = re.findall(r"/kiosk/setup/([0-9a-f-]{36})/retire", listed.text)
+    # another shop's manager cannot retire it
+    email1, password1 = await person(http, "manager", net.association_id, net.merchants[1])
+    stranger = Browser(http)
+    await stranger.sign_in(email1, password1)
+    await stranger.get("/kiosk/setup")
+    refused = await stranger.post(f"/kiosk/setup/{kiosk_id}/retire", {})
+    assert refused.status == 404
+    assert await present(http, kiosk.key, number) == (202, "")
+
+    retired = await manager.post(f"/kiosk/setup/{kiosk_id}/retire", {})
+    assert (retired.status, retired.headers["Location"]) == (303, "/kiosk/setup")
+    assert "retirée" in (await manager.get("/kiosk/setup")).text
+    assert (await present(http, kiosk.key, number))[0] == 401
+    assert (await kiosk.screen.get("/kiosk")).status == 403
+    # staff of the shop do not reach the set-up
+    email2, password2 = await person(http, "staff", net.association_id, net.merchants[0])
+    staff = Browser(http)
+    await staff.sign_in(email2, password2)
+    assert (await staff.get("/kiosk/setup")).headers["Location"] == "/sign-in"
+
+
+async def test_a_code_from_the_space_works_once_expires_and_stays_in_its_network(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    mailbox: Mailbox,
+    db: asyncpg.Connection,
+) -> None:
+    net = await make_network(merchants=1)
+    lea = await holder_with_a_purchase(http, net, "Léa", 4250)
+    holder = await signed_in_holder(http, mailbox, net, lea)
+    kiosk = await kiosk_of(http, net)
+    await kiosk.screen.get("/kiosk")
+
+    code = await kiosk_code(holder)
+    typed = await kiosk.screen.post("/kiosk/code", {"code": f"{code[:3]} {code[3:]}"})
+    assert (typed.status, typed.headers["Location"]) == (303, "/kiosk"), typed.text
+    shown = await kiosk.screen.get("/kiosk")
+    assert "Bonjour Léa" in shown.text and lea.email not in shown.text
+    await kiosk.screen.post("/kiosk/done", {})
+
+    # spent: a second use is refused
+    again = await kiosk.screen.post("/kiosk/code", {"code": code})
+    assert again.status == 422 and "Code incorrect ou expiré." in again.text
+
+    # a new code replaces the last
+    first, second = await kiosk_code(holder), await kiosk_code(holder)
+    if first != second:
+        assert (await kiosk.screen.post("/kiosk/code", {"code": first})).status == 422
+
+    # a kiosk of another network finds nothing with it (and it stays usable here)
+    elsewhere = await kiosk_of(http, await make_network(merchants=1))
+    await elsewhere.screen.get("/kiosk")
+    assert (await elsewhere.screen.post("/kiosk/code", {"code": second})).status == 422
+
+    # expired: refused
+    await db.execute(
+        "UPDATE portal.kiosk_codes SET expires_at = created_at WHERE account_id = $1",
+        uuid.UUID(lea.account_id),
+    )
+    expired = await kiosk.screen.post("/kiosk/code", {"code": second})
+    assert expired.status == 422
+
+    # guessing is slowed down: after a few wrong codes the kiosk waits
+    statuses = [
+        (await kiosk.screen.post("/kiosk/code", {"code": "000000"})).status for _ in range(6)
+    ]
+    assert statuses[-1] == 429, statuses
