@@ -6,18 +6,23 @@ another network."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import sys
 import uuid
+from collections.abc import Callable
 
 import aiohttp
 import asyncpg
 import pytest
 
 from tests import harness
+from tests.chipcards import VirtualCard
 from tests.conftest import NetworkFactory
 from tests.kiosk import card_for, kiosk_code, kiosk_of, present
 from tests.messaging import Mailbox
-from tests.portal import ADMIN, Browser, person
+from tests.portal import ADMIN, PORTAL, Browser, person
 from tests.space import holder_with_a_purchase, signed_in_holder
 
 pytestmark = pytest.mark.timeout(120)
@@ -186,3 +191,53 @@ async def test_a_code_from_the_space_works_once_expires_and_stays_in_its_network
         (await kiosk.screen.post("/kiosk/code", {"code": "000000"})).status for _ in range(6)
     ]
     assert statuses[-1] == 429, statuses
+
+
+async def test_a_card_put_in_the_terminal_programs_reader_shows_on_the_kiosk(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    virtual_card: Callable[..., VirtualCard],
+) -> None:
+    """The real reader path: a chip card in pcscd's reader (vpcd), read by
+    ``python -m terminal kiosk``, posted with the key, shown on the kiosk's page."""
+    net = await make_network(merchants=1)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    number = await card_for(http, net, lea.account_id)
+    kiosk = await kiosk_of(http, net)
+    virtual_card(number)
+    reader = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "terminal",
+        "kiosk",
+        "--once",
+        "--portal",
+        PORTAL,
+        env={**os.environ, "COMPTOIR_KIOSK_KEY": kiosk.key},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(reader.communicate(), 60)
+    said = out.decode()
+    assert reader.returncode == 0, said
+    assert "card shown on the kiosk" in said and number not in said
+    shown = await kiosk.screen.get("/kiosk")
+    assert "Bonjour Léa" in shown.text and number not in shown.text
+
+    # a key refused stops the program (status 2): nothing could work
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "terminal",
+        "kiosk",
+        "--once",
+        "--portal",
+        PORTAL,
+        "--key",
+        "kio_" + "x" * 43,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(refused.communicate(), 60)
+    assert refused.returncode == 2 and "kiosk key is refused" in out.decode()
