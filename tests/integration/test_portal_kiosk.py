@@ -12,6 +12,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import asyncpg
@@ -19,7 +20,7 @@ import pytest
 
 from tests import harness
 from tests.chipcards import VirtualCard
-from tests.conftest import NetworkFactory
+from tests.conftest import Network, NetworkFactory
 from tests.kiosk import card_for, kiosk_code, kiosk_of, present
 from tests.messaging import Mailbox
 from tests.portal import ADMIN, PORTAL, Browser, person
@@ -37,11 +38,31 @@ async def _cagnotte(http: aiohttp.ClientSession, account_id: str) -> str:
     return f"{cents // 100},{cents % 100:02d} €"
 
 
+async def _promotion(
+    http: aiohttp.ClientSession, net: Network, name: str, merchant: int | None
+) -> None:
+    """A promotion live now: the network's (``merchant`` None) or a merchant's."""
+    now = datetime.now(UTC)
+    body = {
+        "name": name,
+        "merchant_id": None if merchant is None else str(net.merchants[merchant]),
+        "starts_at": (now - timedelta(days=1)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "taux_client_bps": 900,
+    }
+    url = f"{CARDS}/v1/associations/{net.association_id}/promotions/{uuid.uuid4()}"
+    async with http.put(url, json=body, headers=ADMIN) as r:
+        assert r.status == 201, await r.text()
+
+
 async def test_a_card_presented_with_the_key_shows_its_balance_with_a_first_name_only(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
 ) -> None:
     net = await make_network(merchants=2)
     lea = await holder_with_a_purchase(http, net, "Léa", 4250)
+    await _promotion(http, net, "Triple week-end", None)
+    await _promotion(http, net, "Fête du pain", 0)
+    await _promotion(http, net, "Soldes d'ailleurs", 1)
     number = await card_for(http, net, lea.account_id)
     kiosk = await kiosk_of(http, net, 0)
     # the manager is signed out of the kiosk's screen: it holds the kiosk's cookie only
@@ -68,6 +89,9 @@ async def test_a_card_presented_with_the_key_shows_its_balance_with_a_first_name
     assert shown.status == 200, shown.text
     assert "Bonjour Léa" in shown.text and await _cagnotte(http, lea.account_id) in shown.text
     assert "Cet écran s&#39;efface dans" in shown.text
+    # the offers here: the network's and this shop's, not another shop's
+    assert "<li>Triple week-end</li>" in shown.text and "<li>Fête du pain</li>" in shown.text
+    assert "ailleurs" not in shown.text
     for personal in (lea.email, lea.phone, lea.phone[1:], number, lea.account_id):
         assert personal not in shown.text, personal
     state = await kiosk.screen.get("/kiosk/state.json")
