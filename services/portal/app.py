@@ -28,6 +28,7 @@ from services.portal.entrypoints.http import (
     pages,
     passwords,
     space,
+    space_changes,
 )
 from services.portal.service.state import Portal
 from shared.access import Signer
@@ -68,6 +69,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         dashboard.routes,
         space.routes,
         kiosk.routes,
+        space_changes.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

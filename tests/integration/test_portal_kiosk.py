@@ -265,3 +265,121 @@ async def test_a_card_put_in_the_terminal_programs_reader_shows_on_the_kiosk(
     )
     out, _ = await asyncio.wait_for(refused.communicate(), 60)
     assert refused.returncode == 2 and "kiosk key is refused" in out.decode()
+
+
+# --- the cardholder space: one's details, a message to a shop ----------------------------------
+
+CRM = harness.url("crm")
+_FORM_ID = re.compile(r'name="form_id" value="([0-9a-f-]{36})"')
+
+
+async def _file(http: aiohttp.ClientSession, account_id: str) -> dict[str, object]:
+    async with http.get(f"{CRM}/v1/customers/{account_id}", headers=ADMIN) as r:
+        assert r.status == 200, await r.text()
+        found: dict[str, object] = await r.json()
+        return found
+
+
+async def test_a_cardholder_corrects_their_details_in_crm_s_file(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    mailbox: Mailbox,
+) -> None:
+    net = await make_network(merchants=1)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    holder = await signed_in_holder(http, mailbox, net, lea)
+    page = await holder.get("/space/details")
+    assert page.status == 200 and 'value="Léa"' in page.text and lea.email in page.text
+
+    fields = {
+        "title": "MME",
+        "first_name": "Léa-Marie",
+        "last_name": "Martin",
+        "address": "3 rue des Lilas",
+        "postal_code": "69001",
+        "town": "Lyon",
+        "landline": "",
+        "birth_date": "1990-05-17",
+        "language": "fr",
+        "email": "someone-else@example.org",  # not a field of this form: left as it is
+    }
+    saved = await holder.post("/space/details", fields)
+    assert (saved.status, saved.headers["Location"]) == (303, "/space/done/details"), saved.text
+    file = await _file(http, lea.account_id)
+    assert (file["first_name"], file["last_name"], file["town"], file["birth_date"]) == (
+        "Léa-Marie",
+        "Martin",
+        "Lyon",
+        "1990-05-17",
+    )
+    assert file["title"] == "MME" and file["email"] == lea.email
+    assert "Bonjour Léa-Marie" in (await holder.get("/space")).text
+
+    # a field crm refuses: the page names it, keeps what was typed, and nothing changes
+    await holder.get("/space/details")
+    wrong = await holder.post("/space/details", {**fields, "postal_code": "?!", "town": "Paris"})
+    assert wrong.status == 422 and "Vérifiez ces champs : Code postal." in wrong.text
+    assert 'value="Paris"' in wrong.text
+    assert (await _file(http, lea.account_id))["town"] == "Lyon"
+
+
+async def test_a_cardholder_writes_to_a_shop_and_its_people_read_it_in_the_inbox(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    mailbox: Mailbox,
+) -> None:
+    net = await make_network(merchants=2)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    holder = await signed_in_holder(http, mailbox, net, lea)
+    page = await holder.get("/space/messages")
+    assert page.status == 200 and "merchant 0" in page.text and "merchant 1" in page.text
+    found = _FORM_ID.search(page.text)
+    assert found, page.text
+    text = "Avez-vous du pain sans gluten ? <b>merci</b>"
+    message = {"form_id": found.group(1), "merchant_id": str(net.merchants[0]), "body": text}
+    sent = await holder.post("/space/messages", message)
+    assert (sent.status, sent.headers["Location"]) == (303, "/space/done/message"), sent.text
+    again = await holder.post("/space/messages", message)  # the form sent twice: one message
+    assert again.status == 303
+    async with http.get(f"{CRM}/v1/customers/{lea.account_id}/shop-messages", headers=ADMIN) as r:
+        assert len((await r.json())["messages"]) == 1
+    listed = await holder.get("/space/messages")
+    assert "Avez-vous du pain sans gluten ? &lt;b&gt;merci&lt;/b&gt;" in listed.text
+
+    # the shop's people read it; another shop's do not
+    email, password = await person(http, "staff", net.association_id, net.merchants[0])
+    staff = Browser(http)
+    await staff.sign_in(email, password)
+    inbox = await staff.get("/inbox")
+    assert inbox.status == 200, inbox.text
+    assert "pain sans gluten ? &lt;b&gt;merci&lt;/b&gt;" in inbox.text and "Léa" in inbox.text
+    assert f'href="/desk/customers/{lea.account_id}"' in inbox.text
+    email1, password1 = await person(http, "manager", net.association_id, net.merchants[1])
+    other = Browser(http)
+    await other.sign_in(email1, password1)
+    elsewhere = await other.get("/inbox")
+    assert elsewhere.status == 200 and "gluten" not in elsewhere.text
+    # a cardholder has no inbox
+    assert (await holder.get("/inbox")).headers["Location"] == "/sign-in"
+
+    # a shop of another network, an empty message: refused, nothing kept
+    stranger = await make_network(merchants=1)
+    await holder.get("/space/messages")
+    fresh = {**message, "form_id": str(uuid.uuid4())}
+    refused = await holder.post(
+        "/space/messages", {**fresh, "merchant_id": str(stranger.merchants[0])}
+    )
+    assert refused.status == 422 and "Ce commerce n&#39;est pas de votre réseau." in refused.text
+    empty = await holder.post("/space/messages", {**fresh, "body": "   "})
+    assert empty.status == 422
+    async with http.get(f"{CRM}/v1/customers/{lea.account_id}/shop-messages", headers=ADMIN) as r:
+        assert len((await r.json())["messages"]) == 1
+
+    # the person's words go with their file when they ask for the erasure
+    await holder.get("/space/erasure")
+    assert (await holder.post("/space/erasure", {"confirm": "yes"})).status == 200
+    async with http.get(f"{CRM}/v1/customers/{lea.account_id}/shop-messages", headers=ADMIN) as r:
+        assert (await r.json())["messages"] == []
+    assert "gluten" not in (await staff.get("/inbox")).text
