@@ -16,12 +16,12 @@ from tests.journeys.kiosk import (
     card_presented,
     code_typed_at_the_kiosk,
     holder_shows_a_kiosk_code,
-    holder_signs_in,
     kiosk_goes_back_to_waiting,
     kiosk_shows_the_cagnotte,
     kiosk_waits_for_a_card,
     manager_makes_the_kiosk,
 )
+from tests.journeys.space import holder_signs_in
 from tests.kiosk import card_for
 from tests.messaging import Mailbox
 from tests.portal import ADMIN, person

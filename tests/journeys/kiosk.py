@@ -6,8 +6,6 @@ test chains them (tests/e2e/test_browser_kiosk.py runs them at three widths)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import aiohttp
 
 from tests.browser import Screen
@@ -82,22 +80,6 @@ async def kiosk_goes_back_to_waiting(screen: Screen, press_done: bool = False) -
     if press_done:
         await page.get_by_role("button", name="Terminé").click()
     await page.get_by_text(WAITING).wait_for(timeout=BACK_WITHIN_MS)
-
-
-async def holder_signs_in(
-    screen: Screen, association_id: str, address: str, code_sent: Callable[[], Awaitable[str]]
-) -> None:
-    """A cardholder signs in to their space with a one-time code: ``address`` (their e-mail
-    or mobile) given on the network's page; ``code_sent()`` answers the code the message
-    brought (e.g. tests.space.next_code over the mailbox)."""
-    page = screen.page
-    await screen.goto(f"/holder/{association_id}")
-    await page.get_by_label("Adresse e-mail ou numéro de mobile").fill(address)
-    await page.get_by_role("button", name="Recevoir un code").click()
-    await page.wait_for_url("**/holder-code")
-    await page.get_by_label("Code reçu").fill(await code_sent())
-    await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_url("**/space")
 
 
 async def holder_shows_a_kiosk_code(screen: Screen) -> str:
