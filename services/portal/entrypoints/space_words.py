@@ -92,9 +92,9 @@ FR: dict[str, str] = {
     # one's details and messages to a shop (space_changes.py)
     "Change your details": "Modifier vos coordonnées",
     "Title": "Civilité",
-    "title:M": "M.",
-    "title:MME": "Mme",
-    "title:MX": "Mx",
+    "Mr": "M.",
+    "Ms": "Mme",
+    "Mx": "Mx",
     "First name": "Prénom",
     "Last name": "Nom",
     "Postal code": "Code postal",

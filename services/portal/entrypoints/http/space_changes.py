@@ -27,6 +27,7 @@ LABELS = {
     "birth_date": "Birth date",
     "language": "Language",
 }
+TITLES = {"M": "Mr", "MME": "Ms", "MX": "Mx"}  # crm's titles, as the form says them
 
 
 async def _holder(request: web.Request) -> Session:
@@ -58,7 +59,7 @@ def _details_page(
         session,
         status=status,
         v=shown,
-        titles=changes.TITLES,
+        titles=[(code, w.say(request, TITLES[code])) for code in changes.TITLES],
         email=values.get("email"),
         phone=values.get("phone"),
         error=error,
