@@ -63,6 +63,7 @@ SAID = {
     202: "card shown on the kiosk",
     401: "the kiosk key is refused: set the kiosk up again (/kiosk/setup)",
     404: "a card this network does not know, or no longer live",
+    429: "too many unknown cards lately: the kiosk waits a few minutes",
 }
 
 

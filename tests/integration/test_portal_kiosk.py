@@ -134,6 +134,22 @@ async def test_the_balance_leaves_the_screen_after_its_seconds(
     assert '"since":null' in (await kiosk.screen.get("/kiosk/state.json")).text
 
 
+async def test_a_reader_given_many_unknown_numbers_waits_and_another_kiosk_does_not(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    """A key used to try card numbers one after the other is slowed down (the portal's
+    per-address limit, 30 in 15 minutes, counted per kiosk)."""
+    net = await make_network(merchants=2)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    number = await card_for(http, net, lea.account_id)
+    trying, other = await kiosk_of(http, net, 0), await kiosk_of(http, net, 1)
+    answers = [(await present(http, trying.key, f"99999999{i:08d}"))[0] for i in range(30)]
+    assert answers == [404] * 30
+    assert await present(http, trying.key, number) == (429, "too_many_unknown_cards")
+    assert WAITING in (await trying.screen.get("/kiosk")).text
+    assert await present(http, other.key, number) == (202, "")
+
+
 async def test_a_retired_kiosk_is_refused_its_key_and_its_screen(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
 ) -> None:

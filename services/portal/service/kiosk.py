@@ -20,7 +20,9 @@ import aiohttp
 import asyncpg
 
 from services.portal.adapters import kiosks as store
+from services.portal.adapters import sessions as session_store
 from services.portal.domain import kiosk as rules
+from services.portal.domain.limits import retry_after
 from services.portal.domain.sessions import digest
 from services.portal.service import sessions
 from services.portal.service.people import TooMany
@@ -142,24 +144,39 @@ async def _call(portal: Portal, p: Principal, path: str, **params: str) -> Any:
 
 async def present_card(portal: Portal, k: Kiosk, number: str) -> None:
     """The card the reader read: its account shown on the kiosk. Refused 404 ``unknown_card``
-    when the network has no such live card (a blocked or replaced card shows nothing)."""
-    digits = "".join(c for c in number if c.isdigit())
+    when the network has no such live card (a blocked or replaced card shows nothing);
+    TooMany when this kiosk's reader was given many unknown numbers lately (a key used to
+    try numbers one after the other is slowed down; a shop's customers are not)."""
+    unknown = f"kiosk-card:{k.id}"
+    now = clock.now()
+    limit = portal.address_limit
+    tried = await session_store.failures(portal.pool, [unknown], now - limit.window)
+    wait = retry_after(tried[unknown], limit, now)
+    if wait is not None:
+        raise TooMany(wait)
+    account_id = await _live_card(portal, k, "".join(c for c in number if c.isdigit()))
+    if account_id is None:
+        await session_store.fail(portal.pool, [unknown], now)
+        raise Refused(404, "unknown_card")
+    await _show(portal, k, account_id)
+
+
+async def _live_card(portal: Portal, k: Kiosk, digits: str) -> UUID | None:
+    """The account of this live card of the kiosk's network, or None."""
     if not 8 <= len(digits) <= 32:
-        raise Refused(422, "not_a_card_number")
+        return None
     try:
         found = await _call(
             portal, k.desk(), f"/v1/associations/{k.association_id}/accounts", card=digits
         )
     except Refused as exc:
         if exc.status in (400, 404, 409):
-            raise Refused(404, "unknown_card") from exc
+            return None
         raise
     account_id = UUID(str(found["id"]))
     detail = await _call(portal, k.reading(account_id), f"/v1/accounts/{account_id}")
     live = [c for c in detail.get("cards") or [] if c.get("number") == digits]
-    if not live or live[0].get("status") != "active":
-        raise Refused(404, "unknown_card")
-    await _show(portal, k, account_id)
+    return account_id if live and live[0].get("status") == "active" else None
 
 
 async def _show(portal: Portal, k: Kiosk, account_id: UUID) -> None:

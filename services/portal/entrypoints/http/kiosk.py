@@ -228,6 +228,14 @@ async def card_presented(request: web.Request) -> web.Response:
     body = await read_model(request, CardIn)
     try:
         await kiosk.present_card(w.portal(request), k, body.number)
+    except TooMany as exc:
+        raise Problem(
+            429,
+            "Too many unknown cards",
+            "this reader was given many unknown card numbers: it waits",
+            reason="too_many_unknown_cards",
+            retry_after=exc.retry_after,
+        ) from exc
     except kiosk.Refused as exc:
         titles = {404: "Unknown card", 422: "Not a card number", 503: "Unavailable"}
         raise Problem(exc.status, titles.get(exc.status, "Refused"), "", reason=exc.reason) from exc
