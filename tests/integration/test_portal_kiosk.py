@@ -18,6 +18,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from shared.access import Principal, dev_token
 from tests import harness
 from tests.chipcards import VirtualCard
 from tests.conftest import Network, NetworkFactory
@@ -399,3 +400,29 @@ async def test_a_cardholder_writes_to_a_shop_and_its_people_read_it_in_the_inbox
     async with http.get(f"{CRM}/v1/customers/{lea.account_id}/shop-messages", headers=ADMIN) as r:
         assert (await r.json())["messages"] == []
     assert "gluten" not in (await staff.get("/inbox")).text
+
+
+async def test_a_cardholder_s_token_does_not_write_the_shops_notes(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    """crm's correction of a file carries the merchants' notes too: a cardholder's own scope
+    corrects their details, never those notes (the portal's form does not send them; crm
+    refuses them all the same)."""
+    net = await make_network(merchants=1)
+    lea = await holder_with_a_purchase(http, net, "Léa")
+    holder = Principal(
+        actor=f"holder:{lea.account_id}",
+        role="cardholder",
+        association_id=net.association_id,
+        account_id=uuid.UUID(lea.account_id),
+    )
+    auth = {"Authorization": f"Bearer {dev_token(holder)}"}
+    url = f"{CRM}/v1/customers/{lea.account_id}"
+    async with http.patch(url, json={"notes": "VIP"}, headers=auth) as r:
+        assert r.status == 403, await r.text()
+    async with http.patch(url, json={"town": "Lyon"}, headers=auth) as r:
+        assert r.status == 200, await r.text()
+    async with http.patch(url, json={"notes": "aime le pain"}, headers=ADMIN) as r:
+        assert r.status == 200, await r.text()
+    file = await _file(http, lea.account_id)
+    assert (file["town"], file["notes"]) == ("Lyon", "aime le pain")
