@@ -4,6 +4,7 @@
         --gateway http://127.0.0.1:8080 --line 127.0.0.1:8070
     python -m terminal run --dir run/terminal      # the front desk (stdin)
     python -m terminal do --dir run/terminal "vente 12,50 livres"
+    python -m terminal kiosk --portal https://portal.example --key kio_...   # docs/kiosk.md
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from pathlib import Path
 from uuid import UUID
 
-from terminal import i18n
+from terminal import i18n, kiosk
 from terminal.adapters.journal import Journal
 from terminal.app import Desk, nightly
 from terminal.pcsc import PcscReader
@@ -72,7 +74,27 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("do", help="run front-desk commands and exit")
     d.add_argument("--dir", type=Path, required=True)
     d.add_argument("lines", nargs="+")
+    k = sub.add_parser("kiosk", help="the kiosk's card reader: each card's balance on its screen")
+    k.add_argument("--portal", required=True, help="the portal's address, https://host")
+    k.add_argument(
+        "--key",
+        default=os.environ.get("COMPTOIR_KIOSK_KEY"),
+        help="the reader key /kiosk/setup showed (default: $COMPTOIR_KIOSK_KEY)",
+    )
+    k.add_argument("--once", action="store_true", help="read one card, then exit")
     args = p.parse_args(argv)
+    if args.command == "kiosk":
+        if not args.key:
+            p.error("--key (or COMPTOIR_KIOSK_KEY): the key /kiosk/setup showed")
+        reader = PcscReader(card_reader=args.card_reader, sam_reader=args.sam_reader)
+        try:
+            return kiosk.run(
+                reader, kiosk.poster(args.portal, args.key), sys.stdout, once=args.once
+            )
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            reader.close()
     if args.command == "setup":
         if len(args.secret) < 32:
             p.error("--secret: at least 32 characters (the secret the back office gave)")

@@ -28,6 +28,7 @@ from services.crm.entrypoints.http import (
     public,
     rights,
     segments,
+    shop_messages,
     sponsorship,
     statistics,
     triggers,
@@ -61,6 +62,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
     campaigns.routes,
     levels.routes,
     sponsorship.routes,
+    shop_messages.routes,
     statistics.routes,
 )
 

@@ -25,9 +25,11 @@ from services.portal.entrypoints.http import (
     desk,
     desk_bookings,
     holders,
+    kiosk,
     pages,
     passwords,
     space,
+    space_changes,
 )
 from services.portal.entrypoints.http.manage import ROUTES as MANAGE_ROUTES
 from services.portal.service.state import Portal
@@ -40,7 +42,7 @@ API = Api(
     "The portal's identities: people (created within the caller's reach), machines' API "
     "tokens, and their exchange for a scope token. The HTML pages (sign-in, password links, "
     "a cardholder's code, each role's home) are the portal's other routes.",
-).include(api.routes)
+).include(api.routes, kiosk.api)
 
 
 async def on_ready(rt: Runtime) -> None:
@@ -70,6 +72,8 @@ def routes(app: web.Application, rt: Runtime) -> None:
         dashboard.routes,
         space.routes,
         MANAGE_ROUTES,  # the merchant's back office
+        kiosk.routes,
+        space_changes.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

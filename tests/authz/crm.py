@@ -148,6 +148,24 @@ ROWS: list[Row] = [
         ),
     ),
     Row("GET", C + "/messages", H, _get(_customer("/messages"))),
+    # A customer's message to a shop of their network, and the shop's inbox (its people).
+    Row(
+        "PUT",
+        C + "/shop-messages/{message_id}",
+        H,
+        lambda t: Request(
+            f"/v1/customers/{t.account_id}/shop-messages/{uuid.uuid4()}",
+            {"body": "Matrix message"} | _merchant(t),
+        ),
+    ),
+    Row("GET", C + "/shop-messages", H, _get(_customer("/shop-messages"))),
+    Row(
+        "GET",
+        "/v1/merchants/{merchant_id}/shop-messages",
+        S,
+        lambda t: Request(f"/v1/merchants/{t.merchant_id}/shop-messages"),
+        merchant_only,
+    ),
     Row("GET", C + "/personal-data", H, _get(_customer("/personal-data"))),
     Row("GET", C + "/personal-data.csv", H, _get(_customer("/personal-data.csv"))),
     Row("GET", C + "/levels", H, _get(_customer("/levels"))),

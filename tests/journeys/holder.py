@@ -2,7 +2,8 @@
 thing they do or see, each on a `tests.browser.Screen` already open at the width the test
 chose. tests/e2e/test_browser_cardholder.py runs them at three widths, and the "Done when"
 test chains them ("a cardholder signs in with a code, sees the purchase, withdraws an SMS
-consent and downloads their data")."""
+consent and downloads their data"); the details corrected and a message to a shop, read in
+the shop's inbox (tests/e2e/test_browser_space_changes.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser import Screen
+
+# The details form's fields by their French labels.
+DETAILS = {
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "address": "Adresse",
+    "postal_code": "Code postal",
+    "town": "Ville",
+    "landline": "Téléphone fixe",
+}
 
 
 async def holder_signs_in(
@@ -73,3 +84,44 @@ async def holder_downloads_the_data(screen: Screen) -> dict[str, Any]:
 def _read(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+async def holder_changes_details(screen: Screen, **fields: str) -> None:
+    """From their space (signed in: `holder_signs_in`), the cardholder opens "Modifier vos
+    coordonnées", types ``fields`` (keys of DETAILS: ``first_name="Léa-Marie"``,
+    ``town="Lyon"``...) and saves; the confirmation is shown."""
+    page = screen.page
+    await screen.goto("/space")
+    await page.get_by_role("link", name="Modifier vos coordonnées").click()
+    await page.wait_for_url("**/space/details")
+    for name, value in fields.items():
+        await page.get_by_label(DETAILS[name], exact=True).fill(value)
+    await page.get_by_role("button", name="Enregistrer mes coordonnées").click()
+    await page.wait_for_url("**/space/done/details")
+    await page.get_by_text("Vos coordonnées sont enregistrées.").wait_for()
+
+
+async def holder_writes_to_a_shop(screen: Screen, shop: str, text: str) -> None:
+    """From their space, the cardholder opens "Écrire à un commerce", chooses ``shop`` (its
+    name in the network's directory), writes ``text`` and sends it; the confirmation shown."""
+    page = screen.page
+    await screen.goto("/space")
+    await page.get_by_role("link", name="Écrire à un commerce").click()
+    await page.wait_for_url("**/space/messages")
+    await page.get_by_label("Commerce").select_option(label=shop)
+    await page.get_by_label("Votre message").fill(text)
+    await page.get_by_role("button", name="Envoyer").click()
+    await page.wait_for_url("**/space/done/message")
+    await page.get_by_text("Votre message est envoyé au commerce.").wait_for()
+
+
+async def shop_reads_its_inbox(screen: Screen, first_name: str, text: str) -> None:
+    """A person of the shop (staff or manager, signed in) opens Messages in the menu and sees
+    ``text`` from a customer named ``first_name``."""
+    page = screen.page
+    await screen.goto("/")
+    await page.get_by_role("link", name="Messages", exact=True).click()
+    await page.wait_for_url("**/inbox")
+    message = page.locator("ul.inbox li").filter(has_text=text)
+    await message.wait_for()
+    assert first_name in await message.inner_text()

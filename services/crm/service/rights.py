@@ -15,6 +15,7 @@ import asyncpg
 from services.crm.adapters import consents as consent_rows
 from services.crm.adapters import customers as visit_rows
 from services.crm.adapters import people as rows
+from services.crm.adapters import shop_messages as shop_message_rows
 from services.crm.adapters import sponsorship as sponsorship_rows
 from services.crm.adapters.services import Others
 from services.crm.domain.people import pseudonym
@@ -50,6 +51,7 @@ async def held_by_crm(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID)
         "consent_proofs": [dict(r) for r in await consent_rows.proofs_of(conn, account_id)],
         "messages": [dict(r) for r in await rows.messages_of(conn, account_id)],
         "sponsorship": await _sponsorship(conn, account_id),
+        "shop_messages": [dict(r) for r in await shop_message_rows.of_account(conn, account_id)],
     }
 
 
@@ -94,6 +96,7 @@ async def erase(
     live = [r["id"] for r in await consent_rows.of_account(conn, account_id)]
     await consents.withdraw(conn, live, "erasure")
     await rows.erase(conn, account_id, name, now)
+    await shop_message_rows.erase(conn, account_id)  # their words: erased with the file
     data = CustomerErased(
         account_id=account_id,
         association_id=file["association_id"],

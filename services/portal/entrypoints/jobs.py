@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
+from services.portal.adapters import kiosks
 from services.portal.adapters import sessions as store
 from services.portal.service.state import Portal
 from shared import clock
@@ -21,6 +22,8 @@ async def prune(portal: Portal, stopping: asyncio.Event) -> None:
     while not stopping.is_set():
         try:
             await store.prune(portal.pool, clock.now() - KEPT)
+            # what a kiosk showed names an account: gone as soon as it is off the screen
+            await kiosks.prune(portal.pool, clock.now())
         except Exception as exc:  # retried at the next pass
             log.get("jobs").warning("prune_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):

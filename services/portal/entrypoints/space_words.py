@@ -89,6 +89,39 @@ FR: dict[str, str] = {
     "letter": "courrier",
     "awaiting confirmation": "en attente de confirmation",
     "given": "donné",
+    # one's details and messages to a shop (space_changes.py)
+    "Change your details": "Modifier vos coordonnées",
+    "Title": "Civilité",
+    "Mr": "M.",
+    "Ms": "Mme",
+    "Mx": "Mx",
+    "First name": "Prénom",
+    "Last name": "Nom",
+    "Postal code": "Code postal",
+    "Town": "Ville",
+    "Landline": "Téléphone fixe",
+    "Language of the messages": "Langue des messages",
+    "Your e-mail address ({email}) and mobile ({phone}) sign you in here: a shop of the "
+    "network changes them.": (
+        "Votre adresse e-mail ({email}) et votre mobile ({phone}) vous connectent ici : un "
+        "commerce du réseau les change."
+    ),
+    "Save my details": "Enregistrer mes coordonnées",
+    "Check these fields: {fields}.": "Vérifiez ces champs : {fields}.",
+    "Your details are saved.": "Vos coordonnées sont enregistrées.",
+    "Write to a shop": "Écrire à un commerce",
+    "Your message": "Votre message",
+    "Send": "Envoyer",
+    "Your messages": "Vos messages",
+    "No message yet.": "Pas encore de message.",
+    "Choose a shop and write your message (2,000 characters at most).": (
+        "Choisissez un commerce et écrivez votre message (2 000 caractères au plus)."
+    ),
+    "This shop is not one of your network's.": "Ce commerce n'est pas de votre réseau.",
+    "Your message is sent to the shop.": "Votre message est envoyé au commerce.",
+    "Messages": "Messages",
+    "Customers' messages": "Les messages des clients",
+    "A customer": "Un client",
 }
 
 # A code's words (an entry's kind, a channel, a consent's status): "kind:value" → the English

@@ -53,6 +53,8 @@ _env = jinja2.Environment(
 async def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     """On every answer, pages, JSON and errors alike (an on_response_prepare signal)."""
     response.headers.update(HEADERS)
+    if "csp" in response:  # a page's own sources beside ours (the kiosk's script)
+        response.headers["Content-Security-Policy"] = f"{CSP}; {response['csp']}"
     if response.content_type == "text/html":
         response.headers["Cache-Control"] = "no-store"
 

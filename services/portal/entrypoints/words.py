@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.portal.entrypoints.dashboard_words import EN as DASHBOARD_EN
 from services.portal.entrypoints.dashboard_words import FR as DASHBOARD_FR
 from services.portal.entrypoints.desk_words import FR as DESK_FR
+from services.portal.entrypoints.kiosk_words import FR as KIOSK_FR
 from services.portal.entrypoints.manage_words import EN as MANAGE_EN
 from services.portal.entrypoints.manage_words import FR as MANAGE_FR
 from services.portal.entrypoints.space_words import FR as SPACE_FR
@@ -73,6 +74,7 @@ FR.update(DESK_FR)  # the front desk's pages (desk_words.py)
 FR.update(DASHBOARD_FR)  # the dashboard's (dashboard_words.py)
 FR.update(SPACE_FR)  # the cardholder space's (space_words.py)
 FR.update(MANAGE_FR)  # the merchant's back office (manage_words.py)
+FR.update(KIOSK_FR)  # the kiosk's (kiosk_words.py)
 # English where a key is not the English words (the dashboard's figures: ``fig.visits``).
 EN: dict[str, str] = {**DASHBOARD_EN, **MANAGE_EN}
 

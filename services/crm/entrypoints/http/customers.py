@@ -24,7 +24,7 @@ from shared.access import Need
 from shared.access_http import authorise
 from shared.db import transaction
 from shared.db.query import as_models
-from shared.http import json_response, parse_model, read_query, uuid_param
+from shared.http import Problem, json_response, parse_model, read_query, uuid_param
 from shared.openapi import Routes
 from shared.service import back_office
 
@@ -56,7 +56,12 @@ async def get_customer(request: web.Request) -> web.Response:
 async def patch_customer(request: web.Request) -> web.Response:
     rt = back_office(request)
     body = parse_model(await request.read(), DetailsPatch, strict=True)
-    _, account_id = await scope.customer(request, rt)
+    p, account_id = await scope.customer(request, rt)
+    if p.role == "cardholder" and "notes" in body.model_fields_set:
+        # the merchants' notes about the customer are theirs: the customer reads, never writes
+        raise Problem(
+            403, "Forbidden", "a cardholder does not write the shops' notes", reason="out_of_scope"
+        )
 
     async def work(conn: asyncpg.Connection) -> None:
         _, events = await customers.correct(conn, account_id, changes(body))

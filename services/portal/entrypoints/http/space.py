@@ -22,6 +22,8 @@ DONE = {
     "email": "A link to confirm is on its way to your e-mail address.",
     "post": "Your consent to letters is recorded: it awaits confirmation.",
     "confirmed": "Consent confirmed.",
+    "details": "Your details are saved.",
+    "message": "Your message is sent to the shop.",
 }
 
 
