@@ -19,7 +19,17 @@ from aiohttp import web
 from services.portal.adapters.services import Services
 from services.portal.entrypoints import jobs
 from services.portal.entrypoints import web as w
-from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords, space
+from services.portal.entrypoints.http import (
+    api,
+    association,
+    association_network,
+    dashboard,
+    desk,
+    holders,
+    pages,
+    passwords,
+    space,
+)
 from services.portal.service.state import Portal
 from shared.access import Signer
 from shared.openapi import Api
@@ -58,6 +68,8 @@ def routes(app: web.Application, rt: Runtime) -> None:
         desk.routes,
         dashboard.routes,
         space.routes,
+        association.routes,
+        association_network.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

@@ -1,0 +1,244 @@
+"""The association back office's words, French first (the key is the English), what each
+refusal of the services says to the treasurer, and why cards held a card transaction
+(words.py merges these into the pages')."""
+
+from __future__ import annotations
+
+from services.portal.entrypoints import desk_words
+
+FR: dict[str, str] = {
+    "Association back office": "Espace association",
+    "Association": "Association",
+    "The books": "La comptabilité",
+    "Clearing": "Compensation",
+    "Periods": "Périodes",
+    "Network statistics": "Statistiques du réseau",
+    "Quarantine": "Quarantaine",
+    "Reconciliation": "Rapprochement",
+    "Merchants": "Commerçants",
+    "Programmes": "Programmes",
+    "Card types": "Types de carte",
+    "Partners": "Partenaires",
+    "Webhooks": "Webhooks",
+    "Closed through": "Clôturé jusqu'à",
+    "Open from": "Ouvert depuis",
+    "Nothing is closed yet.": "Rien n'est encore clôturé.",
+    "Period": "Période",
+    "Closed on": "Clôturée le",
+    "Closed by": "Clôturée par",
+    "Statements": "Relevés",
+    "Settlement": "Règlement",
+    "See": "Voir",
+    "Close a month": "Clôturer un mois",
+    "Month": "Mois",
+    "Month (YYYY-MM)": "Mois (AAAA-MM)",
+    "Continue": "Continuer",
+    "Close {period}?": "Clôturer {period} ?",
+    "Closing {period} freezes its statements, books the partners' shares and writes the "
+    "settlement files, for {period} and every open month before it. Nothing can be booked "
+    "in it afterwards: a correction is an adjustment.": (
+        "Clôturer {period} fige ses relevés, comptabilise les parts des partenaires et écrit "
+        "les fichiers de règlement, pour {period} et chaque mois ouvert avant lui. Plus rien ne "
+        "pourra y être comptabilisé : une correction sera une régularisation."
+    ),
+    "Merchants' statements of {period} so far": "Relevés des commerçants de {period} à ce jour",
+    "Close {period} for good": "Clôturer {period} définitivement",
+    "Cancel": "Annuler",
+    "Closed: {periods}. Written: {statements} statement(s), {shares} partner share(s) and "
+    "the settlement below.": (
+        "Clôturé : {periods}. Écrit : {statements} relevé(s), {shares} part(s) de partenaires "
+        "et le règlement ci-dessous."
+    ),
+    "{period} was closed already: here is what was written.": (
+        "{period} était déjà clôturé : voici ce qui a été écrit."
+    ),
+    "The month {period}": "Le mois {period}",
+    "provisional": "provisoire",
+    "closed": "clôturé",
+    "Purchases": "Achats",
+    "Rewards": "Cagnottages",
+    "Fees": "Commissions",
+    "Redemptions": "Décagnottages",
+    "Partners' share": "Part des partenaires",
+    "Adjustments": "Régularisations",
+    "Net (+ pays, − is paid)": "Net (+ paie, − est payé)",
+    "No statement.": "Aucun relevé.",
+    "The month is open: its settlement is written at its close.": (
+        "Le mois est ouvert : son règlement est écrit à sa clôture."
+    ),
+    "settlement.ready": "prêt",
+    "settlement.no_bank_details": "coordonnées bancaires manquantes",
+    "settlement.nothing_due": "rien à régler",
+    "Direct debits": "Prélèvements",
+    "Credit transfers": "Virements",
+    "{n} for {amount}": "{n} pour {amount}",
+    "Held back": "Retenus",
+    "Settlement files": "Fichiers de règlement",
+    "Download the direct debits (SEPA pain.008)": "Télécharger les prélèvements (SEPA pain.008)",
+    "Download the credit transfers (SEPA pain.001)": "Télécharger les virements (SEPA pain.001)",
+    "No file: nothing of that kind is due.": "Aucun fichier : rien de tel n'est dû.",
+    "Last run": "Dernière exécution",
+    "Never run.": "Jamais exécuté.",
+    "Run it now": "Le lancer maintenant",
+    "All checks agree.": "Tous les contrôles concordent.",
+    "Some checks disagree: see below.": "Des contrôles ne concordent pas : voir ci-dessous.",
+    "Check": "Contrôle",
+    "Result": "Résultat",
+    "Difference": "Écart",
+    "agrees": "concorde",
+    "disagrees": "ne concorde pas",
+    "Card transactions in quarantine": "Transactions carte en quarantaine",
+    "Offline card transactions cards did not book: approve one to book it, reject it "
+    "otherwise. Who decides is recorded.": (
+        "Transactions carte hors ligne que le système n'a pas comptabilisées : approuvez-en une "
+        "pour la comptabiliser, rejetez-la sinon. Qui décide est enregistré."
+    ),
+    "Held": "En attente",
+    "Approved": "Approuvées",
+    "Rejected": "Rejetées",
+    "Nothing here.": "Rien ici.",
+    "Card": "Carte",
+    "Amount": "Montant",
+    "Occurred at": "Date",
+    "Why it was held": "Pourquoi elle est retenue",
+    "Decided by": "Décidée par",
+    "Reason for the decision": "Motif de la décision",
+    "Approve: book it": "Approuver : comptabiliser",
+    "Reject": "Rejeter",
+    "The card is at fault (block it)": "La carte est en cause (la bloquer)",
+    "Give a reason of at least 5 characters.": "Donnez un motif d'au moins 5 caractères.",
+    "Approved: the transaction is booked.": "Approuvée : la transaction est comptabilisée.",
+    "Rejected: nothing is booked.": "Rejetée : rien n'est comptabilisé.",
+    "This transaction was decided already: nothing was done again.": (
+        "Cette transaction était déjà décidée : rien n'a été refait."
+    ),
+    "sale": "achat",
+    "redemption": "décagnottage",
+    "Name": "Nom",
+    "Client rate (%)": "Taux client (%)",
+    "Fee rate (%)": "Taux UC (%)",
+    "Statements e-mail": "E-mail des relevés",
+    "Left the network on": "A quitté le réseau le",
+    "the network's": "celui du réseau",
+    "Add a merchant": "Ajouter un commerçant",
+    "Edit": "Modifier",
+    "Save": "Enregistrer",
+    "Saved.": "Enregistré.",
+    "A rate is a percentage such as 2,5.": "Un taux est un pourcentage, par exemple 2,5.",
+    "A name is needed.": "Un nom est nécessaire.",
+    "The date is not a date.": "La date n'est pas une date.",
+    "Kind": "Genre",
+    "Valid": "Valide",
+    "Subscribe": "S'abonner",
+    "Address (https://)": "Adresse (https://)",
+    "Events": "Événements",
+    "Description (optional)": "Description (facultative)",
+    "Choose at least one event.": "Choisissez au moins un événement.",
+    "Subscribed. Its signing secret, shown this once:": (
+        "Abonné. Son secret de signature, affiché cette seule fois :"
+    ),
+    "Delete": "Supprimer",
+    "Deleted.": "Supprimé.",
+    "No subscription.": "Aucun abonnement.",
+    "Created on": "Créé le",
+    "The reconciliation ran.": "Le rapprochement a été exécuté.",
+    # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
+    "why.clone": "carte clonée (même compteur, autre contenu)",
+    "why.broken_chain": "soldes de la carte non enchaînés",
+    "why.atc_gap": "compteur de la carte avec un trou",
+    "why.reward_mismatch": "récompense différente de celle des règles",
+    "why.bad_certificate": "certificat de la carte invalide",
+    "why.unknown_key_version": "version de clé inconnue",
+    "why.unknown_card": "carte inconnue du réseau",
+    "why.card_of_another_association": "carte d'une autre association",
+    "why.card_not_accepted": "carte non acceptée dans ce commerce",
+    "why.card_blocked": "carte bloquée",
+    "why.card_expired": "carte expirée",
+    "why.card_dormant": "carte dormante",
+    "why.occurred_in_future": "datée dans le futur",
+    "why.occurred_too_long_ago": "datée de trop longtemps",
+    "why.occurred_before_books_start": "datée avant le début des comptes",
+}
+# English where the key is not the English words.
+EN: dict[str, str] = {
+    "settlement.ready": "ready",
+    "settlement.no_bank_details": "bank details missing",
+    "settlement.nothing_due": "nothing due",
+    "why.clone": "a cloned card (same counter, other content)",
+    "why.broken_chain": "the card's balances do not chain",
+    "why.atc_gap": "a gap in the card's counter",
+    "why.reward_mismatch": "a reward other than the rules'",
+    "why.bad_certificate": "the card's certificate is wrong",
+    "why.unknown_key_version": "an unknown key version",
+    "why.unknown_card": "a card the network never issued",
+    "why.card_of_another_association": "another association's card",
+    "why.card_not_accepted": "a card this shop does not accept",
+    "why.card_blocked": "a blocked card",
+    "why.card_expired": "an expired card",
+    "why.card_dormant": "a dormant card",
+    "why.occurred_in_future": "dated in the future",
+    "why.occurred_too_long_ago": "dated too long ago",
+    "why.occurred_before_books_start": "dated before the books start",
+}
+
+# What a refusal says (the services' problem reasons), in English: FR gives the French.
+_REASONS: dict[str, str] = {
+    "period_not_over": "This month is not over: close it once it has ended.",
+    "period_closed": "This month is closed already: correct it with an adjustment.",
+    "before_books_start": "The books start after this month: there is nothing to close.",
+    "close_range_too_long": "Too many months at once: close an earlier month first.",
+    "unknown_card": "This card is unknown: the transaction cannot be booked; reject it.",
+    "atc_already_booked": (
+        "The card's counter is booked already (a clone's line): it cannot be booked; reject it."
+    ),
+    "unreadable_line": "The line cannot be read: it cannot be booked; reject it.",
+    "unknown_line": "This transaction is not in the quarantine.",
+    "not_https": "A webhook address starts with https://.",
+    "private_address": "A webhook address points at a public host.",
+    "bad_url": "This is not a web address.",
+    "unknown_event_type": "An event is unknown.",
+}
+FR.update(
+    {
+        "This month is not over: close it once it has ended.": (
+            "Ce mois n'est pas terminé : clôturez-le une fois fini."
+        ),
+        "This month is closed already: correct it with an adjustment.": (
+            "Ce mois est déjà clôturé : corrigez-le par une régularisation."
+        ),
+        "The books start after this month: there is nothing to close.": (
+            "Les comptes commencent après ce mois : il n'y a rien à clôturer."
+        ),
+        "Too many months at once: close an earlier month first.": (
+            "Trop de mois d'un coup : clôturez d'abord un mois plus ancien."
+        ),
+        "This card is unknown: the transaction cannot be booked; reject it.": (
+            "Cette carte est inconnue : la transaction ne peut pas être comptabilisée ; rejetez-la."
+        ),
+        "The card's counter is booked already (a clone's line): it cannot be booked; reject it.": (
+            "Le compteur de la carte est déjà comptabilisé (ligne d'un clone) : elle ne peut "
+            "pas être comptabilisée ; rejetez-la."
+        ),
+        "The line cannot be read: it cannot be booked; reject it.": (
+            "La ligne est illisible : elle ne peut pas être comptabilisée ; rejetez-la."
+        ),
+        "This transaction is not in the quarantine.": (
+            "Cette transaction n'est pas en quarantaine."
+        ),
+        "A webhook address starts with https://.": "L'adresse d'un webhook commence par https://.",
+        "A webhook address points at a public host.": (
+            "L'adresse d'un webhook désigne un hôte public."
+        ),
+        "This is not a web address.": "Ce n'est pas une adresse web.",
+        "An event is unknown.": "Un événement est inconnu.",
+    }
+)
+
+
+def refusal(reason: str, status: int, language: str) -> str:
+    """One sentence for a service's refusal, in the person's language (the desk's words for
+    the refusals every page shares: unreachable, forbidden...)."""
+    key = _REASONS.get(reason)
+    if key is None:
+        return desk_words.refusal(reason, status, language)
+    return FR.get(key, key) if language == "fr" else key

@@ -1,0 +1,224 @@
+"""The association back office's pages of the network (issue 15, item 3): its merchants (a
+list, a new one, one to edit), its programmes, card types and partner associations (lists),
+and its webhooks (subscribe, with the secret shown once; delete). The books and the
+quarantine are association.py's; the helpers shared by both are there too."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from services.portal.domain import association as a
+from services.portal.entrypoints import web as w
+from services.portal.entrypoints.http.association import (
+    ROLES,
+    error_of,
+    page,
+    refused_page,
+    services_of,
+    uuid_of,
+)
+from services.portal.service import association
+from services.portal.service.desk import Refused
+from services.portal.service.sessions import Session
+
+routes = web.RouteTableDef()
+LISTS = {"programmes": "programs", "card-types": "card-types", "partners": "partners"}
+
+
+# The network's catalogue.
+
+
+async def _merchants(
+    request: web.Request, session: Session, status: int = 200, **context: Any
+) -> web.Response:
+    try:
+        found = await association.merchants(services_of(request), session.principal)
+    except Refused as exc:
+        found = []
+        context["error"] = context.get("error") or error_of(request, session, exc)
+        status = exc.status
+    context.setdefault("form", {})
+    context.setdefault("new_id", str(uuid.uuid4()))  # the new merchant's, chosen once
+    return page(request, session, "association_merchants.html", status, merchants=found, **context)
+
+
+@routes.get("/association/merchants")
+async def merchants(request: web.Request) -> web.Response:
+    session = await w.signed_in_as(request, *ROLES)
+    notice = w.say(request, "Saved.") if request.query.get("saved") else None
+    return await _merchants(request, session, notice=notice)
+
+
+def _merchant_fields(
+    request: web.Request, fields: dict[str, str]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The merchant form as cards' body, or the first thing wrong with it."""
+    name = fields.get("name", "").strip()[:200]
+    if not name:
+        return None, w.say(request, "A name is needed.")
+    body: dict[str, Any] = {"name": name}
+    for key in ("taux_client_bps", "taux_uc_bps"):
+        typed = fields.get(key, "").strip()
+        if not typed:
+            body[key] = None
+            continue
+        value = a.bps(typed)
+        if value is None:
+            return None, w.say(request, "A rate is a percentage such as 2,5.")
+        body[key] = value
+    body["email"] = fields.get("email", "").strip()[:320] or None
+    closed = fields.get("closed_on", "").strip()
+    if closed:
+        found = a.day(closed)
+        if found is None:
+            return None, w.say(request, "The date is not a date.")
+        body["closed_on"] = found.isoformat()
+    else:
+        body["closed_on"] = None
+    return body, None
+
+
+@routes.post("/association/merchants")
+async def add_merchant(request: web.Request) -> web.Response:
+    """A new merchant, under the id the form was given (a retry saves the same one)."""
+    session = await w.signed_in_as(request, *ROLES)
+    fields = await w.form(request, session)
+    mid = uuid_of(fields.get("merchant_id", ""))
+    body, error = _merchant_fields(request, fields)
+    if body is None:
+        return await _merchants(request, session, 422, error=error, form=fields, new_id=str(mid))
+    try:
+        await association.save_merchant(services_of(request), session.principal, mid, body)
+    except Refused as exc:
+        return await _merchants(
+            request, session, exc.status, error=error_of(request, session, exc), form=fields,
+            new_id=str(mid),
+        )  # fmt: skip
+    return w.redirect("/association/merchants?saved=1")
+
+
+@routes.get("/association/merchants/{merchant_id}")
+async def merchant(request: web.Request) -> web.Response:
+    session = await w.signed_in_as(request, *ROLES)
+    mid = uuid_of(request.match_info["merchant_id"])
+    try:
+        found = await association.merchant(services_of(request), session.principal, mid)
+    except Refused as exc:
+        if exc.status in (403, 404):
+            raise web.HTTPNotFound() from None
+        raise
+    lang = w.language(request, session)
+    form = {
+        "name": found.get("name") or "",
+        "taux_client_bps": a.percent(found.get("taux_client_bps"), lang),
+        "taux_uc_bps": a.percent(found.get("taux_uc_bps"), lang),
+        "email": found.get("email") or "",
+        "closed_on": found.get("closed_on") or "",
+    }
+    notice = w.say(request, "Saved.") if request.query.get("saved") else None
+    return page(
+        request, session, "association_merchant.html", merchant_id=str(mid), form=form,
+        notice=notice,
+    )  # fmt: skip
+
+
+@routes.post("/association/merchants/{merchant_id}")
+async def edit_merchant(request: web.Request) -> web.Response:
+    session = await w.signed_in_as(request, *ROLES)
+    mid = uuid_of(request.match_info["merchant_id"])
+    fields = await w.form(request, session)
+    body, error = _merchant_fields(request, fields)
+    context = {"merchant_id": str(mid), "form": fields}
+    if body is None:
+        return page(request, session, "association_merchant.html", 422, error=error, **context)
+    try:
+        await association.save_merchant(services_of(request), session.principal, mid, body)
+    except Refused as exc:
+        return refused_page(request, session, exc, "association_merchant.html", **context)
+    return w.redirect(f"/association/merchants/{mid}?saved=1")
+
+
+@routes.get("/association/{what:programmes|card-types|partners}")
+async def listing(request: web.Request) -> web.Response:
+    """The association's programmes, card types or partner associations, as listed."""
+    session = await w.signed_in_as(request, *ROLES)
+    what = request.match_info["what"]
+    try:
+        items = await association.listing(services_of(request), session.principal, LISTS[what])
+    except Refused as exc:
+        return refused_page(request, session, exc, "association_list.html", what=what, items=[])
+    return page(request, session, "association_list.html", what=what, items=items)
+
+
+# Webhooks.
+
+
+async def _webhooks(
+    request: web.Request, session: Session, status: int = 200, **context: Any
+) -> web.Response:
+    try:
+        found = await association.webhooks(services_of(request), session.principal)
+    except Refused as exc:
+        found = []
+        context["error"] = context.get("error") or error_of(request, session, exc)
+        status = exc.status
+    context.setdefault("form", {})
+    context.setdefault("created", None)
+    return page(
+        request,
+        session,
+        "association_webhooks.html",
+        status,
+        subscriptions=found,
+        event_types=association.EVENT_TYPES,
+        **context,
+    )
+
+
+@routes.get("/association/webhooks")
+async def webhooks(request: web.Request) -> web.Response:
+    session = await w.signed_in_as(request, *ROLES)
+    notice = w.say(request, "Deleted.") if request.query.get("deleted") else None
+    return await _webhooks(request, session, notice=notice)
+
+
+@routes.post("/association/webhooks")
+async def subscribe(request: web.Request) -> web.Response:
+    """A new subscription; its page shows the signing secret this once (not a redirect:
+    notifications shows it at creation only)."""
+    session = await w.signed_in_as(request, *ROLES)
+    fields = await w.form(request, session)
+    data = await request.post()  # read (and its CSRF checked) by w.form: the events' list
+    events = [str(e) for e in data.getall("events", []) if e in association.EVENT_TYPES]
+    url = fields.get("url", "").strip()[:2000]
+    description = fields.get("description", "").strip()[:200] or None
+    form = {"url": url, "description": description or "", "events": events}
+    if not events:
+        error = w.say(request, "Choose at least one event.")
+        return await _webhooks(request, session, 422, error=error, form=form)
+    try:
+        created = await association.subscribe(
+            services_of(request), session.principal, url, events, description
+        )
+    except Refused as exc:
+        response = await _webhooks(
+            request, session, exc.status, error=error_of(request, session, exc), form=form
+        )
+        response.headers["X-Problem-Reason"] = exc.reason
+        return response
+    return await _webhooks(request, session, 201, created=created)
+
+
+@routes.post("/association/webhooks/{subscription_id}/delete")
+async def unsubscribe(request: web.Request) -> web.Response:
+    session = await w.signed_in_as(request, *ROLES)
+    await w.form(request, session)
+    sid = uuid_of(request.match_info["subscription_id"])
+    try:
+        await association.unsubscribe(services_of(request), session.principal, sid)
+    except Refused as exc:
+        return await _webhooks(request, session, exc.status, error=error_of(request, session, exc))
+    return w.redirect("/association/webhooks?deleted=1")

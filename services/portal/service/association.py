@@ -1,0 +1,249 @@
+"""The association back office's use cases (issue 15, item 3): an association's administrator
+(its treasurer) works the books in clearing (periods, the close of a month, statements,
+settlement files, reconciliation), reviews the offline card transactions cards holds in
+quarantine, and keeps the network's catalogue in cards (merchants, programmes, card types)
+and its webhooks in notifications. Each is a call with the person's own scope token: the
+services decide what the person reaches and record the signed-in person as the actor; a
+refusal comes back as ``Refused`` with the service's status and reason."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+from uuid import UUID
+
+import aiohttp
+
+from services.portal.adapters.services import Answer, Services
+from services.portal.service.desk import Refused
+from shared.access import Principal
+
+# The association's administrator alone: a manager has their own merchant's back office.
+ASSOCIATION_ROLES = ("association_admin",)
+PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+# The settlement's SEPA files (clearing's paths), by the name the page gives them.
+FILES: dict[str, str] = {
+    "direct-debit": "direct-debit.xml",  # pain.008: the merchants who owe
+    "credit-transfer": "credit-transfer.xml",  # pain.001: the parties owed
+}
+Decision = Literal["approve", "reject"]
+# The events a webhook may subscribe to (notifications' domain/webhooks.py EVENT_TYPES).
+EVENT_TYPES = (
+    "sale.booked",
+    "redemption.booked",
+    "customer.enrolled",
+    "consent.changed",
+    "status.changed",
+    "statement.ready",
+    "sponsorship.rewarded",
+    "sponsorship.reward_reversed",
+)
+
+
+def _refused(answer: Answer) -> Refused:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    reason = body.get("reason") or str(body.get("type", "")).rsplit("/", 1)[-1] or "refused"
+    return Refused(answer.status, str(reason), str(body.get("detail", "")))
+
+
+def _aid(p: Principal) -> UUID:
+    assert p.association_id is not None, "an association's administrator has one"
+    return p.association_id
+
+
+async def _call(
+    services: Services,
+    p: Principal,
+    method: str,
+    service: Any,
+    path: str,
+    ok: tuple[int, ...] = (200,),
+    **kw: Any,
+) -> Any:
+    """The service's answer's body when its status is one of ``ok``; Refused otherwise."""
+    try:
+        answer = await services.call(p, method, service, path, **kw)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", service) from exc
+    if answer.status not in ok:
+        raise _refused(answer)
+    return answer.body
+
+
+# Clearing: the books.
+
+
+async def periods(services: Services, p: Principal) -> dict[str, Any]:
+    """The closed periods (newest first) and where the open ones start."""
+    body = await _call(services, p, "GET", "clearing", f"/v1/associations/{_aid(p)}/periods")
+    closes = sorted(body.get("closes", []), key=lambda c: str(c["period"]), reverse=True)
+    return {**body, "closes": closes}
+
+
+async def close(services: Services, p: Principal, period: str) -> dict[str, Any]:
+    """Close ``period`` (and every open one before it): what clearing wrote."""
+    assert PERIOD.match(period)
+    path = f"/v1/associations/{_aid(p)}/periods/{period}/close"
+    return dict(await _call(services, p, "POST", "clearing", path, (201,), json={}))
+
+
+async def statements(services: Services, p: Principal, period: str) -> list[dict[str, Any]]:
+    """Every merchant's statement of the period (provisional while it is open)."""
+    path = f"/v1/associations/{_aid(p)}/statements/{period}"
+    body = await _call(services, p, "GET", "clearing", path)
+    return sorted(body, key=lambda s: str(s.get("merchant_name") or s.get("merchant_id")))
+
+
+async def settlement(services: Services, p: Principal, period: str) -> dict[str, Any] | None:
+    """The settlement of a closed period; None while the period is open."""
+    path = f"/v1/associations/{_aid(p)}/settlements/{period}"
+    try:
+        return dict(await _call(services, p, "GET", "clearing", path))
+    except Refused as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+@asynccontextmanager
+async def settlement_file(
+    services: Services, p: Principal, period: str, kind: str
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """One SEPA file of the period's settlement, open to be streamed on; Refused otherwise."""
+    assert PERIOD.match(period) and kind in FILES
+    path = f"/v1/associations/{_aid(p)}/settlements/{period}/{FILES[kind]}"
+    try:
+        async with services.download(p, "clearing", path, {}) as r:
+            if r.status != 200:
+                body = await r.json(content_type=None) if r.content_length != 0 else None
+                raise _refused(Answer(r.status, body))
+            yield r
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", "clearing") from exc
+
+
+async def reconciliation(services: Services, p: Principal) -> dict[str, Any] | None:
+    """The last reconciliation of the association's books; None when none has run."""
+    path = f"/v1/associations/{_aid(p)}/reconciliation"
+    try:
+        return dict(await _call(services, p, "GET", "clearing", path))
+    except Refused as exc:
+        if exc.reason == "never_run":
+            return None
+        raise
+
+
+async def reconcile(services: Services, p: Principal) -> dict[str, Any]:
+    """Run the reconciliation of the association's books now."""
+    path = f"/v1/associations/{_aid(p)}/reconciliation"
+    return dict(await _call(services, p, "POST", "clearing", path, json={}))
+
+
+# Cards: the quarantine of offline card transactions.
+
+
+async def quarantine(services: Services, p: Principal, status: str) -> list[dict[str, Any]]:
+    """The association's quarantined lines of one status, newest first."""
+    path = f"/v1/associations/{_aid(p)}/card-quarantine"
+    body = await _call(services, p, "GET", "cards", path, params={"status": status})
+    return list(body.get("lines", []))
+
+
+async def decide(
+    services: Services,
+    p: Principal,
+    line_id: int,
+    decision: Decision,
+    reason: str,
+    card_at_fault: bool = False,
+) -> bool:
+    """Approve (book) or reject a held line, cards recording the signed-in person. True when
+    done now; False when it was decided already (a second click, a retry): nothing again."""
+    body: dict[str, Any] = {"reason": reason}
+    if decision == "reject":
+        body["card_at_fault"] = card_at_fault
+    path = f"/v1/card-quarantine/{line_id}/{decision}"
+    try:
+        await _call(services, p, "POST", "cards", path, json=body)
+    except Refused as exc:
+        if exc.reason == "already_decided":
+            return False
+        raise
+    return True
+
+
+# Cards: the network's catalogue.
+
+
+async def merchants(services: Services, p: Principal) -> list[dict[str, Any]]:
+    body = await _call(services, p, "GET", "cards", f"/v1/associations/{_aid(p)}/merchants")
+    items = body.get("merchants", []) if isinstance(body, dict) else body
+    return sorted(items, key=lambda m: str(m.get("name", "")).lower())
+
+
+async def merchant(services: Services, p: Principal, merchant_id: UUID) -> dict[str, Any]:
+    path = f"/v1/associations/{_aid(p)}/merchants/{merchant_id}"
+    return dict(await _call(services, p, "GET", "cards", path))
+
+
+async def save_merchant(
+    services: Services, p: Principal, merchant_id: UUID | None, fields: dict[str, Any]
+) -> UUID:
+    """Create (no id: a new one) or change a merchant; a PUT, so a retry changes nothing."""
+    mid = merchant_id or uuid.uuid4()
+    path = f"/v1/associations/{_aid(p)}/merchants/{mid}"
+    await _call(services, p, "PUT", "cards", path, (200, 201), json=fields)
+    return mid
+
+
+async def listing(services: Services, p: Principal, what: str) -> list[dict[str, Any]]:
+    """One of the association's lists in cards (programs, card-types) or clearing
+    (partners), as the service gives it."""
+    service = "clearing" if what == "partners" else "cards"
+    body = await _call(services, p, "GET", service, f"/v1/associations/{_aid(p)}/{what}")
+    if isinstance(body, dict):
+        for key in (what.replace("-", "_"), "items", what):
+            if isinstance(body.get(key), list):
+                return list(body[key])
+        return []
+    return list(body)
+
+
+# Notifications: webhooks.
+
+
+async def webhooks(services: Services, p: Principal) -> list[dict[str, Any]]:
+    params = {"association_id": str(_aid(p))}
+    body = await _call(
+        services, p, "GET", "notifications", "/v1/webhook-subscriptions", params=params
+    )
+    return list(body)
+
+
+async def subscribe(
+    services: Services, p: Principal, url: str, events: list[str], description: str | None
+) -> dict[str, Any]:
+    """A new subscription of the association's network: its secret is shown once."""
+    body = {
+        "association_id": str(_aid(p)),
+        "url": url,
+        "event_types": events,
+        "description": description,
+    }
+    return dict(
+        await _call(
+            services, p, "POST", "notifications", "/v1/webhook-subscriptions", (201,), json=body
+        )
+    )
+
+
+async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -> None:
+    path = f"/v1/webhook-subscriptions/{subscription_id}"
+    try:
+        await _call(services, p, "DELETE", "notifications", path, (200, 204))
+    except Refused as exc:
+        if exc.status != 404:  # gone already: a second click
+            raise
