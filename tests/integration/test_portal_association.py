@@ -1,0 +1,303 @@
+"""The association back office in the portal (issue 15, item 3), at the HTTP level against the
+five services: the treasurer of a network whose last month has a sale and two card
+transactions held in quarantine reviews them (one approved and booked, one rejected: each
+recorded as theirs, a second click doing nothing again), closes the month after its
+confirmation (a second close showing what the first wrote), downloads its SEPA files (valid
+pain.008 and pain.001 whose totals are the settlement's) and runs the reconciliation; another
+association's administrator cannot decide on that network's transactions, and a merchant's
+manager cannot open the back office at all. Then the merchants' and webhooks' forms."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import aiohttp
+import pytest
+import sepaxml
+import xmlschema
+
+from tests import harness
+from tests.conftest import NetworkFactory, eventually
+from tests.journeys.association import CARDS, CLEARING, HELD_CENTS, SALE_CENTS, books_to_close
+from tests.portal import PORTAL, Browser, person
+
+pytestmark = pytest.mark.timeout(180)
+SCHEMAS = Path(sepaxml.__file__).parent / "schemas"
+
+
+async def _signed_in(http: aiohttp.ClientSession, email: str, password: str) -> Browser:
+    browser = Browser(http)
+    assert (await browser.sign_in(email, password)).status == 303
+    return browser
+
+
+async def _lines(net_admin: object, aid: uuid.UUID, status: str) -> list[dict[str, object]]:
+    r = await net_admin.call(  # type: ignore[attr-defined]
+        "GET", f"{CARDS}/v1/associations/{aid}/card-quarantine?status={status}"
+    )
+    assert r.status == 200, r
+    return list(r.body["lines"])
+
+
+@dataclass(frozen=True)
+class File:
+    status: int
+    headers: Any
+    body: bytes
+
+
+async def _file(browser: Browser, http: aiohttp.ClientSession, path: str) -> File:
+    """A download through the portal, as bytes (the Browser reads text)."""
+    async with http.post(
+        PORTAL + path,
+        data={"csrf": browser.csrf},
+        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in browser.jar.items())},
+        allow_redirects=False,
+    ) as r:
+        return File(r.status, r.headers, await r.read())
+
+
+def _sum(xml: bytes) -> Decimal:
+    root = ElementTree.fromstring(xml)
+    [total] = [e for e in root.iter() if e.tag.endswith("CtrlSum")][:1]
+    return Decimal(total.text or "0")
+
+
+async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloads_the_files(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    books = await books_to_close(http, make_network)
+    net, aid, month = books.network, books.association_id, books.month
+    treasurer = await _signed_in(http, books.email, books.password)
+
+    page = await treasurer.get("/association")
+    assert page.status == 200, page.text
+    assert "La comptabilité" in page.text and 'href="/dashboard"' in page.text
+    assert "Rien n&#39;est encore clôturé." in page.text
+
+    # The quarantine: both held, each with why.
+    page = await treasurer.get("/association/quarantine")
+    assert page.status == 200, page.text
+    assert f'id="line-{books.approvable}"' in page.text
+    assert f'id="line-{books.rejectable}"' in page.text
+    assert "récompense différente de celle des règles" in page.text
+    assert "carte inconnue du réseau" in page.text
+    ids = {str(line["transaction_id"]): line["id"] for line in await _lines(net.admin, aid, "held")}
+    approve = f"/association/quarantine/{ids[books.approvable]}/approve"
+    reject = f"/association/quarantine/{ids[books.rejectable]}/reject"
+
+    short = await treasurer.post(approve, {"reason": "ok"})
+    assert short.status == 422 and "au moins 5 caractères" in short.text
+    # The stranger's card cannot be booked: the page says so and it stays held.
+    refused = await treasurer.post(
+        f"/association/quarantine/{ids[books.rejectable]}/approve", {"reason": "je valide"}
+    )
+    assert refused.status == 409, refused.text
+    assert refused.headers["X-Problem-Reason"] == "unknown_card"
+    assert "Cette carte est inconnue" in refused.text
+
+    done = await treasurer.post(approve, {"reason": "vu avec le commerçant"})
+    assert (done.status, done.headers["Location"]) == (303, "/association/quarantine?done=approved")
+    again = await treasurer.post(approve, {"reason": "vu avec le commerçant"})
+    assert (again.status, again.headers["Location"]) == (
+        303,
+        "/association/quarantine?done=already",
+    )
+    page = await treasurer.get("/association/quarantine?done=already")
+    assert "était déjà décidée : rien n&#39;a été refait" in page.text
+    rejected = await treasurer.post(reject, {"reason": "carte étrangère", "card_at_fault": "yes"})
+    assert rejected.headers["Location"] == "/association/quarantine?done=rejected"
+
+    [approved] = await _lines(net.admin, aid, "approved")
+    [refusal] = await _lines(net.admin, aid, "rejected")
+    actor = str(approved["decided_by"])
+    assert actor.startswith("person:") and refusal["decided_by"] == actor
+    assert approved["decision_reason"] == "vu avec le commerçant"
+    assert await _lines(net.admin, aid, "held") == []
+    page = await treasurer.get("/association/quarantine?status=approved")
+    assert actor in page.text and "vu avec le commerçant" in page.text
+
+    async def booked() -> bool:  # the approved line reaches clearing's month
+        r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/statements/{month}")
+        return r.status == 200 and r.body[0]["figures"]["purchases_cents"] == (
+            SALE_CENTS + HELD_CENTS
+        )
+
+    await eventually(booked, what="the approved transaction in clearing's month")
+
+    # The close: a confirmation first, then what it wrote.
+    bad = await treasurer.get("/association/close?period=2026-13")
+    assert bad.status == 422
+    confirm = await treasurer.get(f"/association/close?period={month}")
+    assert confirm.status == 200, confirm.text
+    assert "25,00\xa0€" in confirm.text and "définitivement" in confirm.text
+    closed = await treasurer.post("/association/close", {"period": month})
+    assert closed.status == 303, closed.text
+    where = closed.headers["Location"]
+    assert where == f"/association/periods/{month}?closed={month}&statements=1&shares=0", where
+    page = await treasurer.get(where)
+    assert page.status == 200, page.text
+    assert "Clôturé :" in page.text and "1 relevé(s)" in page.text
+    twice = await treasurer.post("/association/close", {"period": month})
+    assert twice.headers["Location"] == f"/association/periods/{month}?already=1"
+    page = await treasurer.get(f"/association/periods/{month}?already=1")
+    assert "était déjà clôturé" in page.text
+    books_page = await treasurer.get("/association")
+    row = books_page.text[books_page.text.index(f'id="period-{month}"') :]
+    row = row[: row.index("</tr>")]
+    assert actor in row and "prêt" in row, row
+
+    # The settlement files, streamed through the portal.
+    r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/settlements/{month}")
+    settlement = r.body
+    assert settlement["status"] == "ready", settlement
+    for kind, name, xsd, cents in (
+        ("direct-debit", "pain008", "pain.008.001.08.xsd", settlement["collections_cents"]),
+        ("credit-transfer", "pain001", "pain.001.001.09.xsd", settlement["transfers_cents"]),
+    ):
+        answer = await _file(treasurer, http, f"/association/periods/{month}/files/{kind}")
+        assert answer.status == 200, kind
+        assert answer.headers["Content-Type"].startswith("application/xml")
+        assert f'filename="{name}-{month}.xml"' in answer.headers["Content-Disposition"]
+        xml = answer.body
+        xmlschema.XMLSchema(SCHEMAS / xsd).validate(io.BytesIO(xml))
+        assert _sum(xml) == Decimal(cents) / 100 and cents > 0, (kind, cents)
+    unknown = await _file(treasurer, http, "/association/periods/2001-01/files/direct-debit")
+    assert unknown.status == 404
+
+    # The reconciliation of the association's books.
+    ran = await treasurer.post("/association/reconciliation", {})
+    assert ran.headers["Location"] == "/association/reconciliation?ran=1"
+    page = await treasurer.get("/association/reconciliation?ran=1")
+    assert "Le rapprochement a été exécuté." in page.text
+    assert re.search(r"Tous les contrôles concordent|Des contrôles ne concordent pas", page.text)
+    assert "card_lines" in page.text
+
+
+async def test_another_associations_admin_and_a_manager_are_refused(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    books = await books_to_close(http, make_network)
+    net, aid = books.network, books.association_id
+    [line] = [
+        x
+        for x in await _lines(net.admin, aid, "held")
+        if str(x["transaction_id"]) == books.approvable
+    ]
+    other = await make_network(merchants=1)
+    stranger = await _signed_in(
+        http, *await person(http, "association_admin", other.association_id)
+    )
+    page = await stranger.get("/association/quarantine")
+    assert page.status == 200 and books.approvable not in page.text
+    refused = await stranger.post(
+        f"/association/quarantine/{line['id']}/approve", {"reason": "pas mon réseau"}
+    )
+    assert refused.status == 403, refused.text
+    assert 'role="alert"' in refused.text
+    # Their own association has no such month closed: no file of the other's.
+    file = await _file(stranger, http, f"/association/periods/{books.month}/files/direct-debit")
+    assert file.status == 404
+
+    manager = await _signed_in(http, *await person(http, "manager", aid, books.merchant_id))
+    for path in ("/association", "/association/quarantine", f"/association/periods/{books.month}"):
+        page = await manager.get(path)
+        assert (page.status, page.headers.get("Location")) == (303, "/sign-in"), path
+    page = await manager.get("/")
+    assert 'href="/association"' not in page.text
+    tried = await manager.post(
+        f"/association/quarantine/{line['id']}/approve", {"reason": "je suis gérant"}
+    )
+    assert (tried.status, tried.headers.get("Location")) == (303, "/sign-in")
+    closing = await manager.post("/association/close", {"period": books.month})
+    assert closing.status == 303 and closing.headers.get("Location") == "/sign-in"
+    assert str(line["id"]) in {str(x["id"]) for x in await _lines(net.admin, aid, "held")}
+    r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/periods")
+    assert r.body["closes"] == [], r.body
+
+
+async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    aid = net.association_id
+    treasurer = await _signed_in(http, *await person(http, "association_admin", aid))
+
+    page = await treasurer.get("/association/merchants")
+    assert page.status == 200 and "merchant 0" in page.text
+    new_id = re.search(r'name="merchant_id" value="([^"]+)"', page.text)
+    assert new_id
+    mid = new_id.group(1)
+    wrong = await treasurer.post(
+        "/association/merchants", {"merchant_id": mid, "name": "Fleurs", "taux_client_bps": "abc"}
+    )
+    assert wrong.status == 422 and "Un taux est un pourcentage" in wrong.text
+    form = {"merchant_id": mid, "name": "Fleurs d'Ava", "taux_client_bps": "2,5", "email": ""}
+    for _ in range(2):  # a retry of the same form saves the same merchant
+        saved = await treasurer.post("/association/merchants", form)
+        assert saved.headers["Location"] == "/association/merchants?saved=1", saved.text
+    r = await net.admin.call("GET", f"{CARDS}/v1/associations/{aid}/merchants")
+    mine = [m for m in r.body if m["name"] == "Fleurs d'Ava"]
+    assert [(m["id"], m["taux_client_bps"]) for m in mine] == [(mid, 250)]
+    page = await treasurer.get(f"/association/merchants/{mid}")
+    assert 'value="2,5"' in page.text
+    edited = await treasurer.post(
+        f"/association/merchants/{mid}",
+        {"name": "Fleurs d'Ava", "taux_client_bps": "", "taux_uc_bps": "0,75"},
+    )
+    assert edited.headers["Location"] == f"/association/merchants/{mid}?saved=1"
+    r = await net.admin.call("GET", f"{CARDS}/v1/associations/{aid}/merchants/{mid}")
+    assert (r.body["taux_client_bps"], r.body["taux_uc_bps"]) == (None, 75)
+    # Another association's merchant is not found through this one.
+    other = await make_network(merchants=1)
+    page = await treasurer.get(f"/association/merchants/{other.merchants[0]}")
+    assert page.status == 404
+
+    for path in ("/association/programmes", "/association/card-types", "/association/partners"):
+        page = await treasurer.get(path)
+        assert page.status == 200, (path, page.text)
+
+    # Webhooks: an address over plain HTTP is refused; an https one is shown with its secret.
+    page = await treasurer.get("/association/webhooks")
+    assert "Aucun abonnement." in page.text
+    plain = await treasurer.request(
+        "POST",
+        "/association/webhooks",
+        data=[("csrf", treasurer.csrf), ("url", "http://example.org/h"), ("events", "sale.booked")],  # type: ignore[arg-type]
+    )
+    assert plain.status == 422 and "commence par https://" in plain.text, plain.text
+    none = await treasurer.post("/association/webhooks", {"url": "https://example.org/h"})
+    assert none.status == 422 and "au moins un événement" in none.text
+    made = await treasurer.request(
+        "POST",
+        "/association/webhooks",
+        data=[
+            ("csrf", treasurer.csrf),
+            ("url", "https://example.org/comptoir"),
+            ("events", "sale.booked"),
+            ("events", "statement.ready"),
+            ("description", "la compta"),
+        ],  # type: ignore[arg-type]
+    )
+    assert made.status == 201, made.text
+    assert re.search(r"<code>whsec_[A-Za-z0-9+/=]{40,}</code>", made.text)
+    async with http.get(
+        f"{harness.url('notifications')}/v1/webhook-subscriptions",
+        params={"association_id": str(aid)},
+        headers=net.admin.headers,
+    ) as listed:
+        [sub] = await listed.json()
+    assert sub["event_types"] == ["sale.booked", "statement.ready"]
+    page = await treasurer.get("/association/webhooks")
+    assert "https://example.org/comptoir" in page.text and "whsec_" not in page.text
+    gone = await treasurer.post(f"/association/webhooks/{sub['id']}/delete", {})
+    assert gone.headers["Location"] == "/association/webhooks?deleted=1"
+    page = await treasurer.get("/association/webhooks?deleted=1")
+    assert "Aucun abonnement." in page.text
