@@ -247,3 +247,12 @@ async def downloads_the_settlement_files(
         assert path.read_bytes().startswith(b"<?xml"), path
         paths.append(path)
     return paths
+
+
+async def visits_every_page(screen: Screen) -> None:
+    """Every page of the back office in turn (PAGES): axe-core on each, with no serious or
+    critical violation, and its screenshot ``association-<name>-<width>.png``."""
+    for name, path in PAGES.items():
+        await screen.goto(path)
+        await screen.accessible(f"the association's {name} page")
+        await screen.screenshot(f"association-{name}")
