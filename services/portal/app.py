@@ -22,6 +22,7 @@ from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http import (
     api,
     association,
+    association_issuance,
     association_network,
     dashboard,
     desk,
@@ -70,6 +71,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         space.routes,
         association.routes,
         association_network.routes,
+        association_issuance.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

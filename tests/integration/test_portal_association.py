@@ -13,6 +13,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,17 @@ import pytest
 import sepaxml
 import xmlschema
 
+from shared import clock
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
-from tests.journeys.association import CARDS, CLEARING, HELD_CENTS, SALE_CENTS, books_to_close
+from tests.journeys.association import (
+    CARDS,
+    CLEARING,
+    HELD_CENTS,
+    SALE_CENTS,
+    books_to_close,
+    issues_cards,
+)
 from tests.portal import PORTAL, Browser, person
 
 pytestmark = pytest.mark.timeout(180)
@@ -122,7 +131,9 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
     assert approved["decision_reason"] == "vu avec le commerçant"
     assert await _lines(net.admin, aid, "held") == []
     page = await treasurer.get("/association/quarantine?status=approved")
-    assert actor in page.text and "vu avec le commerçant" in page.text
+    decided = page.text[page.text.index('class="decided-by"') :]
+    assert decided.startswith('class="decided-by">vous<'), decided[:80]
+    assert "vu avec le commerçant" in page.text
 
     async def booked() -> bool:  # the approved line reaches clearing's month
         r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/statements/{month}")
@@ -152,7 +163,9 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
     books_page = await treasurer.get("/association")
     row = books_page.text[books_page.text.index(f'id="period-{month}"') :]
     row = row[: row.index("</tr>")]
-    assert actor in row and "prêt" in row, row
+    assert "<td>vous</td>" in row and "prêt" in row, row
+    r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/periods")
+    assert [c["closed_by"] for c in r.body["closes"]] == [actor]
 
     # The settlement files, streamed through the portal.
     r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/settlements/{month}")
@@ -228,6 +241,7 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
 ) -> None:
     net = await make_network(merchants=1)
     aid = net.association_id
+    await issues_cards(net)
     treasurer = await _signed_in(http, *await person(http, "association_admin", aid))
 
     page = await treasurer.get("/association/merchants")
@@ -263,6 +277,36 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
     for path in ("/association/programmes", "/association/card-types", "/association/partners"):
         page = await treasurer.get(path)
         assert page.status == 200, (path, page.text)
+
+    # A batch of cards for the printer and one of gift vouchers, each once whatever the retries.
+    page = await treasurer.get("/association/issuance")
+    assert page.status == 200, page.text
+    found = re.search(r'name="batch_id" value="([^"]+)"', page.text)
+    assert found
+    form = {"batch_id": found.group(1), "card_type_id": "", "size": "3"}
+    batches = [await treasurer.post("/association/card-batches", form) for _ in range(2)]
+    assert [m.status for m in batches] == [201, 201], batches[0].text
+    numbers = [
+        re.search(r"3 cartes créées, numéros ([0-9 ]+) à ([0-9 ]+)\.", m.text) for m in batches
+    ]
+    assert numbers[0] and numbers[1] and numbers[0].groups() == numbers[1].groups()
+    printer = await _file(treasurer, http, f"/association/cards/{found.group(1)}.csv")
+    assert printer.status == 200 and printer.headers["Content-Type"].startswith("text/csv")
+    lines = printer.body.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("number"), lines
+    vouchers = re.findall(r'name="batch_id" value="([^"]+)"', page.text)[1]
+    terms = {"batch_id": vouchers, "reason": "lottery", "value": "5", "size": "2"}
+    past = await treasurer.post(
+        "/association/voucher-batches", terms | {"expires_on": "2020-01-01"}
+    )
+    assert past.status == 422 and "expirent un jour à venir" in past.text
+    until = (clock.today_paris() + timedelta(days=60)).isoformat()
+    issued = await treasurer.post("/association/voucher-batches", terms | {"expires_on": until})
+    assert issued.headers["Location"] == f"/association/voucher-batches/{vouchers}"
+    page = await treasurer.get(issued.headers["Location"])
+    assert "2 × 5,00\xa0€" in page.text and "tombola" in page.text, page.text
+    codes = await _file(treasurer, http, f"/association/vouchers/{vouchers}.csv")
+    assert len(codes.body.decode("utf-8-sig").strip().splitlines()) == 3
 
     # Webhooks: an address over plain HTTP is refused; an https one is shown with its secret.
     page = await treasurer.get("/association/webhooks")

@@ -37,6 +37,7 @@ PAGES = {
     "quarantine": "/association/quarantine",
     "reconciliation": "/association/reconciliation",
     "merchants": "/association/merchants",
+    "issuance": "/association/issuance",
     "webhooks": "/association/webhooks",
 }
 SALE_CENTS = 1_000  # the online sale of the month, at the network's 3 % (+ 0,5 % of fees)
@@ -87,12 +88,10 @@ async def _bank_details(net: Network, kind: str, party: str, details: dict[str, 
     await eventually(saved, what=f"the {kind}'s bank details in clearing")
 
 
-async def books_to_close(http: aiohttp.ClientSession, make_network: NetworkFactory) -> Books:
-    """The set-up: a network of one shop (3 %, fees 0,5 %) whose last month has a sale of
-    10,00 € booked (clearing has it) and two offline card transactions of 15,00 € held in
-    quarantine, and an administrator of the association with a password."""
-    net = await make_network(merchants=1)
-    aid, mid = net.association_id, net.merchants[0]
+async def issues_cards(net: Network) -> None:
+    """The network (3 %, fees 0,5 %) given an issuer prefix: cards of its default type can
+    be issued."""
+    aid = net.association_id
     r = await net.admin.call(
         "PUT",
         f"{CARDS}/v1/associations/{aid}",
@@ -105,6 +104,15 @@ async def books_to_close(http: aiohttp.ClientSession, make_network: NetworkFacto
         },
     )
     assert r.status == 200, r
+
+
+async def books_to_close(http: aiohttp.ClientSession, make_network: NetworkFactory) -> Books:
+    """The set-up: a network of one shop (3 %, fees 0,5 %) whose last month has a sale of
+    10,00 € booked (clearing has it) and two offline card transactions of 15,00 € held in
+    quarantine, and an administrator of the association with a password."""
+    net = await make_network(merchants=1)
+    aid, mid = net.association_id, net.merchants[0]
+    await issues_cards(net)
     month = previous_month()
     year, number = (int(x) for x in month.split("-"))
     at = datetime(year, number, 10, 12, 0, tzinfo=clock.PARIS)

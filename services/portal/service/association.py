@@ -247,3 +247,54 @@ async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -
     except Refused as exc:
         if exc.status != 404:  # gone already: a second click
             raise
+
+
+# Cards: card batches for the printer, gift vouchers.
+
+VOUCHER_REASONS = ("birthday", "sponsorship", "big_purchase", "lottery", "other")
+
+
+async def card_batch(
+    services: Services, p: Principal, batch_id: UUID, card_type_id: UUID | None, size: int
+) -> dict[str, Any]:
+    """A batch of ``size`` new cards for the printer; the same ``batch_id`` again (a retry)
+    answers the same batch."""
+    body = {"batch_id": str(batch_id), "size": size}
+    if card_type_id is not None:
+        body["card_type_id"] = str(card_type_id)
+    path = f"/v1/associations/{_aid(p)}/card-batches"
+    return dict(await _call(services, p, "POST", "cards", path, (200, 201), json=body))
+
+
+async def voucher_batch(
+    services: Services, p: Principal, batch_id: UUID, terms: dict[str, Any]
+) -> dict[str, Any]:
+    """A batch of gift vouchers; the same ``batch_id`` again answers the same batch."""
+    path = f"/v1/associations/{_aid(p)}/voucher-batches"
+    body = {"batch_id": str(batch_id), **terms}
+    return dict(await _call(services, p, "POST", "cards", path, (200, 201), json=body))
+
+
+async def voucher_batch_of(services: Services, p: Principal, batch_id: UUID) -> dict[str, Any]:
+    path = f"/v1/voucher-batches/{batch_id}"
+    return dict(await _call(services, p, "GET", "cards", path))
+
+
+# A batch's CSV (cards' paths), by the page's name for it.
+CSV_FILES = {"cards": "/v1/card-batches/{id}.csv", "vouchers": "/v1/voucher-batches/{id}.csv"}
+
+
+@asynccontextmanager
+async def batch_csv(
+    services: Services, p: Principal, kind: str, batch_id: UUID
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """A batch's CSV (the printer's cards, the vouchers' codes), open to be streamed on."""
+    path = CSV_FILES[kind].format(id=batch_id)
+    try:
+        async with services.download(p, "cards", path, {}) as r:
+            if r.status != 200:
+                body = await r.json(content_type=None) if r.content_length != 0 else None
+                raise _refused(Answer(r.status, body))
+            yield r
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", "cards") from exc
