@@ -22,6 +22,7 @@ from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http import (
     api,
     association,
+    association_card_types,
     association_issuance,
     association_network,
     dashboard,
@@ -72,6 +73,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         association.routes,
         association_network.routes,
         association_issuance.routes,
+        association_card_types.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

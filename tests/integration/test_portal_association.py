@@ -274,9 +274,37 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
     page = await treasurer.get(f"/association/merchants/{other.merchants[0]}")
     assert page.status == 404
 
-    for path in ("/association/programmes", "/association/card-types", "/association/partners"):
+    for path in ("/association/programmes", "/association/partners"):
         page = await treasurer.get(path)
         assert page.status == 200, (path, page.text)
+
+    # Card types: the default one's own rate at a merchant; another association's accepted.
+    page = await treasurer.get("/association/card-types")
+    assert page.status == 200, page.text
+    linked = re.search(r'href="/association/card-types/([0-9a-f-]{36})"', page.text)
+    assert linked
+    ctid = linked.group(1)
+    rated = await treasurer.post(
+        f"/association/card-types/{ctid}/rates",
+        {"merchant_id": str(net.merchants[0]), "taux_client_bps": "4", "taux_uc_bps": ""},
+    )
+    assert rated.headers.get("Location") == f"/association/card-types/{ctid}?done=saved", rated.text
+    page = await treasurer.get(f"/association/card-types/{ctid}?done=saved")
+    row = page.text[page.text.index(f'id="rate-{net.merchants[0]}"') :]
+    assert "merchant 0" in row[:200] and ">4<" in row[:300], row[:300]
+    await issues_cards(other)
+    r = await net.admin.call("GET", f"{CARDS}/v1/associations/{other.association_id}/card-types")
+    theirs = r.body[0]["id"]
+    assert (await treasurer.get(f"/association/card-types/{theirs}")).status == 404
+    for accept, done in (("yes", "accepted"), ("no", "withdrawn")):
+        answer = await treasurer.post(
+            "/association/acceptances",
+            {"card_type_id": theirs, "merchant_id": "", "accept": accept},
+        )
+        assert answer.headers.get("Location") == f"/association/card-types?done={done}", answer.text
+        r = await net.admin.call("GET", f"{CARDS}/v1/card-types/{theirs}")
+        accepting = {x["association_id"] for x in r.body["acceptances"]}
+        assert (str(aid) in accepting) == (accept == "yes"), r.body
 
     # A batch of cards for the printer and one of gift vouchers, each once whatever the retries.
     page = await treasurer.get("/association/issuance")

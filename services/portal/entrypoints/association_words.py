@@ -169,6 +169,26 @@ FR: dict[str, str] = {
     "voucher.big_purchase": "gros achat",
     "voucher.lottery": "tombola",
     "voucher.other": "autre",
+    "The card type is accepted.": "Le type de carte est accepté.",
+    "The acceptance is withdrawn.": "L'acceptation est retirée.",
+    "Give the card type's id, as its association gave it.": (
+        "Donnez l'identifiant du type de carte, tel que son association l'a donné."
+    ),
+    "Another association's card type": "Le type de carte d'une autre association",
+    "Its id, as its association gave it": "Son identifiant, tel que son association l'a donné",
+    "Accepted by": "Accepté par",
+    "Every merchant of the association": "Tous les commerçants de l'association",
+    "Accept it": "L'accepter",
+    "Stop accepting it": "Ne plus l'accepter",
+    "this association": "cette association",
+    "Its own rates at the merchants": "Ses taux propres chez les commerçants",
+    "the merchant's": "ceux du commerçant",
+    "card.association": "carte de l'association",
+    "card.generic": "carte générique",
+    "card.merchant": "carte d'un commerçant",
+    "card.gift": "carte cadeau",
+    "card.prepaid": "carte prépayée",
+    "card.epurse": "porte-monnaie électronique",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",
@@ -188,6 +208,12 @@ FR: dict[str, str] = {
 }
 # English where the key is not the English words.
 EN: dict[str, str] = {
+    "card.association": "the association's card",
+    "card.generic": "generic card",
+    "card.merchant": "a merchant's card",
+    "card.gift": "gift card",
+    "card.prepaid": "prepaid card",
+    "card.epurse": "e-purse",
     "voucher.birthday": "birthday",
     "voucher.sponsorship": "sponsorship",
     "voucher.big_purchase": "big purchase",

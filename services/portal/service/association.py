@@ -298,3 +298,37 @@ async def batch_csv(
             yield r
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Refused(503, "unreachable", "cards") from exc
+
+
+# Cards: a card type's rates at the merchants, and acceptances.
+
+
+async def card_type(services: Services, p: Principal, card_type_id: UUID) -> dict[str, Any]:
+    """A card type with its own rates per merchant and the associations that accept it."""
+    return dict(await _call(services, p, "GET", "cards", f"/v1/card-types/{card_type_id}"))
+
+
+async def set_rate(
+    services: Services,
+    p: Principal,
+    card_type_id: UUID,
+    merchant_id: UUID,
+    rates: dict[str, int | None],
+) -> None:
+    """The card type's own rates at one merchant (a PUT: a retry changes nothing)."""
+    path = f"/v1/card-types/{card_type_id}/rates/{merchant_id}"
+    await _call(services, p, "PUT", "cards", path, (200, 201), json=rates)
+
+
+async def acceptance(
+    services: Services,
+    p: Principal,
+    card_type_id: UUID,
+    merchant_id: UUID | None,
+    accept: bool,
+) -> None:
+    """The association (or one of its merchants) accepts another's card type, or stops."""
+    path = f"/v1/card-types/{card_type_id}/acceptances/{_aid(p)}"
+    params = {"merchant_id": str(merchant_id)} if merchant_id else None
+    method = "PUT" if accept else "DELETE"
+    await _call(services, p, method, "cards", path, (200, 201), params=params)

@@ -25,7 +25,7 @@ from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
-LISTS = {"programmes": "programs", "card-types": "card-types", "partners": "partners"}
+LISTS = {"programmes": "programs", "partners": "partners"}
 
 
 # The network's catalogue.
@@ -141,7 +141,7 @@ async def edit_merchant(request: web.Request) -> web.Response:
     return w.redirect(f"/association/merchants/{mid}?saved=1")
 
 
-@routes.get("/association/{what:programmes|card-types|partners}")
+@routes.get("/association/{what:programmes|partners}")
 async def listing(request: web.Request) -> web.Response:
     """The association's programmes, card types or partner associations, as listed."""
     session = await w.signed_in_as(request, *ROLES)
