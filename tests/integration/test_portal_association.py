@@ -146,6 +146,10 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
     # The close: a confirmation first, then what it wrote.
     bad = await treasurer.get("/association/close?period=2026-13")
     assert bad.status == 422
+    this_month = clock.today_paris().strftime("%Y-%m")
+    early = await treasurer.post("/association/close", {"period": this_month})
+    assert (early.status, early.headers["X-Problem-Reason"]) == (409, "period_not_over")
+    assert "Ce mois n&#39;est pas terminé" in early.text
     confirm = await treasurer.get(f"/association/close?period={month}")
     assert confirm.status == 200, confirm.text
     assert "25,00\xa0€" in confirm.text and "définitivement" in confirm.text
