@@ -39,6 +39,7 @@ PAGES = {
     "merchants": "/association/merchants",
     "issuance": "/association/issuance",
     "card-types": "/association/card-types",
+    "partners": "/association/partners",
     "webhooks": "/association/webhooks",
 }
 SALE_CENTS = 1_000  # the online sale of the month, at the network's 3 % (+ 0,5 % of fees)

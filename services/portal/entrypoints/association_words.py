@@ -189,6 +189,11 @@ FR: dict[str, str] = {
     "card.gift": "carte cadeau",
     "card.prepaid": "carte prépayée",
     "card.epurse": "porte-monnaie électronique",
+    "Members": "Membres",
+    "Merchants who give back": "Commerçants qui reversent",
+    "inactive": "inactive",
+    "Add a partner association": "Ajouter une association partenaire",
+    "Type a month such as 2026-10.": "Saisissez un mois, par exemple 2026-10.",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",

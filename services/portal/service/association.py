@@ -332,3 +332,16 @@ async def acceptance(
     params = {"merchant_id": str(merchant_id)} if merchant_id else None
     method = "PUT" if accept else "DELETE"
     await _call(services, p, method, "cards", path, (200, 201), params=params)
+
+
+# Clearing: partner associations.
+
+
+async def save_partner(
+    services: Services, p: Principal, partner_id: UUID, name: str, active: bool
+) -> None:
+    """A partner association of the network (a club, a charity): registered or renamed, a
+    PUT under the id the form carries."""
+    path = f"/v1/associations/{_aid(p)}/partners/{partner_id}"
+    body = {"name": name, "active": active}
+    await _call(services, p, "PUT", "clearing", path, (200, 201), json=body)

@@ -109,7 +109,7 @@ async def close_confirm(request: web.Request) -> web.Response:
     typed = request.query.get("period", "")
     period = a.month(typed)
     if period is None:
-        error = w.say(request, "Month (YYYY-MM)")
+        error = w.say(request, "Type a month such as 2026-10.")
         return await _home(request, session, 422, error=error, typed=typed[:7])
     try:
         found = await association.statements(services_of(request), session.principal, period)

@@ -25,7 +25,7 @@ from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
-LISTS = {"programmes": "programs", "partners": "partners"}
+LISTS = {"programmes": "programs"}
 
 
 # The network's catalogue.
@@ -141,9 +141,9 @@ async def edit_merchant(request: web.Request) -> web.Response:
     return w.redirect(f"/association/merchants/{mid}?saved=1")
 
 
-@routes.get("/association/{what:programmes|partners}")
+@routes.get("/association/{what:programmes}")
 async def listing(request: web.Request) -> web.Response:
-    """The association's programmes, card types or partner associations, as listed."""
+    """The association's programmes, as cards lists them."""
     session = await w.signed_in_as(request, *ROLES)
     what = request.match_info["what"]
     try:
@@ -151,6 +151,45 @@ async def listing(request: web.Request) -> web.Response:
     except Refused as exc:
         return refused_page(request, session, exc, "association_list.html", what=what, items=[])
     return page(request, session, "association_list.html", what=what, items=items)
+
+
+async def _partners(
+    request: web.Request, session: Session, status: int = 200, **context: Any
+) -> web.Response:
+    try:
+        found = await association.listing(services_of(request), session.principal, "partners")
+    except Refused as exc:
+        found = []
+        context["error"] = context.get("error") or error_of(request, session, exc)
+        status = exc.status
+    context.setdefault("new_id", str(uuid.uuid4()))  # the new partner's, chosen once
+    return page(request, session, "association_partners.html", status, partners=found, **context)
+
+
+@routes.get("/association/partners")
+async def partners(request: web.Request) -> web.Response:
+    session = await w.signed_in_as(request, *ROLES)
+    notice = w.say(request, "Saved.") if request.query.get("saved") else None
+    return await _partners(request, session, notice=notice)
+
+
+@routes.post("/association/partners")
+async def save_partner(request: web.Request) -> web.Response:
+    """A partner association registered (or renamed, or made inactive) under the form's id."""
+    session = await w.signed_in_as(request, *ROLES)
+    fields = await w.form(request, session)
+    pid = uuid_of(fields.get("partner_id", ""))
+    name = fields.get("name", "").strip()[:200]
+    if not name:
+        error = w.say(request, "A name is needed.")
+        return await _partners(request, session, 422, error=error, new_id=str(pid))
+    active = fields.get("active", "yes") == "yes"
+    try:
+        await association.save_partner(services_of(request), session.principal, pid, name, active)
+    except Refused as exc:
+        error = error_of(request, session, exc)
+        return await _partners(request, session, exc.status, error=error, new_id=str(pid))
+    return w.redirect("/association/partners?saved=1")
 
 
 # Webhooks.
