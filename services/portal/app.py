@@ -25,6 +25,7 @@ from services.portal.entrypoints.http import (
     association_card_types,
     association_issuance,
     association_network,
+    association_webhooks,
     dashboard,
     desk,
     holders,
@@ -74,6 +75,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         association_network.routes,
         association_issuance.routes,
         association_card_types.routes,
+        association_webhooks.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

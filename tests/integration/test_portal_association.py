@@ -35,6 +35,7 @@ from tests.journeys.association import (
     books_to_close,
     issues_cards,
 )
+from tests.people import new_phone
 from tests.portal import PORTAL, Browser, person
 
 pytestmark = pytest.mark.timeout(180)
@@ -384,6 +385,24 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
     assert sub["event_types"] == ["sale.booked", "statement.ready"]
     page = await treasurer.get("/association/webhooks")
     assert "https://example.org/comptoir" in page.text and "whsec_" not in page.text
+    # Its page: the delivery of a sale made now, a new secret shown once.
+    assert (await net.terminals[0].sale(new_phone(), 1_200)).status == 201
+
+    async def logged() -> bool:
+        shown = await treasurer.get(f"/association/webhooks/{sub['id']}")
+        return shown.status == 200 and '<th scope="row">sale.booked</th>' in shown.text
+
+    await eventually(logged, what="the sale's delivery in the webhook's log")
+    rotated = await treasurer.post(f"/association/webhooks/{sub['id']}/rotate-secret", {})
+    assert rotated.status == 200, rotated.text
+    assert re.search(r"<code>whsec_[A-Za-z0-9+/=]{40,}</code>", rotated.text)
+    assert "L&#39;ancien signe encore jusqu&#39;au" in rotated.text
+    page = await treasurer.get(f"/association/webhooks/{sub['id']}")
+    assert "whsec_" not in page.text
+    stranger = await _signed_in(
+        http, *await person(http, "association_admin", other.association_id)
+    )
+    assert (await stranger.get(f"/association/webhooks/{sub['id']}")).status == 404
     gone = await treasurer.post(f"/association/webhooks/{sub['id']}/delete", {})
     assert gone.headers["Location"] == "/association/webhooks?deleted=1"
     page = await treasurer.get("/association/webhooks?deleted=1")

@@ -194,6 +194,22 @@ FR: dict[str, str] = {
     "inactive": "inactive",
     "Add a partner association": "Ajouter une association partenaire",
     "Type a month such as 2026-10.": "Saisissez un mois, par exemple 2026-10.",
+    "Webhook": "Webhook",
+    "The new signing secret, shown this once:": (
+        "Le nouveau secret de signature, affiché cette seule fois :"
+    ),
+    "The previous one still signs until {until}.": "L'ancien signe encore jusqu'au {until}.",
+    "A new signing secret": "Un nouveau secret de signature",
+    "Deliveries": "Envois",
+    "Event": "Événement",
+    "Attempts": "Tentatives",
+    "Last answer": "Dernière réponse",
+    "Send again": "Renvoyer",
+    "Sent again.": "Renvoyé.",
+    "delivery.pending": "en attente",
+    "delivery.delivering": "en cours",
+    "delivery.delivered": "remis",
+    "delivery.failed": "échoué",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",
@@ -213,6 +229,10 @@ FR: dict[str, str] = {
 }
 # English where the key is not the English words.
 EN: dict[str, str] = {
+    "delivery.pending": "pending",
+    "delivery.delivering": "delivering",
+    "delivery.delivered": "delivered",
+    "delivery.failed": "failed",
     "card.association": "the association's card",
     "card.generic": "generic card",
     "card.merchant": "a merchant's card",

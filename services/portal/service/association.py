@@ -345,3 +345,28 @@ async def save_partner(
     path = f"/v1/associations/{_aid(p)}/partners/{partner_id}"
     body = {"name": name, "active": active}
     await _call(services, p, "PUT", "clearing", path, (200, 201), json=body)
+
+
+async def webhook(services: Services, p: Principal, subscription_id: UUID) -> dict[str, Any]:
+    path = f"/v1/webhook-subscriptions/{subscription_id}"
+    return dict(await _call(services, p, "GET", "notifications", path))
+
+
+async def deliveries(
+    services: Services, p: Principal, subscription_id: UUID
+) -> list[dict[str, Any]]:
+    """The subscription's last 50 deliveries, newest first."""
+    path = f"/v1/webhook-subscriptions/{subscription_id}/deliveries"
+    return list(await _call(services, p, "GET", "notifications", path, params={"limit": "50"}))
+
+
+async def replay(services: Services, p: Principal, delivery_id: UUID) -> None:
+    """A delivered or failed delivery sent again (the same webhook-id and body)."""
+    path = f"/v1/webhook-deliveries/{delivery_id}/replay"
+    await _call(services, p, "POST", "notifications", path, (202,))
+
+
+async def rotate(services: Services, p: Principal, subscription_id: UUID) -> dict[str, Any]:
+    """A new signing secret (shown once); the previous one still signs for a while."""
+    path = f"/v1/webhook-subscriptions/{subscription_id}/rotate-secret"
+    return dict(await _call(services, p, "POST", "notifications", path))

@@ -1,7 +1,7 @@
 """The association back office's pages of the network (issue 15, item 3): its merchants (a
-list, a new one, one to edit), its programmes, card types and partner associations (lists),
-and its webhooks (subscribe, with the secret shown once; delete). The books and the
-quarantine are association.py's; the helpers shared by both are there too."""
+list, a new one, one to edit), its programmes (a list) and its partner associations (a list,
+a new one). The books and the quarantine are association.py's, with the helpers the back
+office's modules share; card types, issuance and webhooks have modules of their own."""
 
 from __future__ import annotations
 
@@ -190,74 +190,3 @@ async def save_partner(request: web.Request) -> web.Response:
         error = error_of(request, session, exc)
         return await _partners(request, session, exc.status, error=error, new_id=str(pid))
     return w.redirect("/association/partners?saved=1")
-
-
-# Webhooks.
-
-
-async def _webhooks(
-    request: web.Request, session: Session, status: int = 200, **context: Any
-) -> web.Response:
-    try:
-        found = await association.webhooks(services_of(request), session.principal)
-    except Refused as exc:
-        found = []
-        context["error"] = context.get("error") or error_of(request, session, exc)
-        status = exc.status
-    context.setdefault("form", {})
-    context.setdefault("created", None)
-    return page(
-        request,
-        session,
-        "association_webhooks.html",
-        status,
-        subscriptions=found,
-        event_types=association.EVENT_TYPES,
-        **context,
-    )
-
-
-@routes.get("/association/webhooks")
-async def webhooks(request: web.Request) -> web.Response:
-    session = await w.signed_in_as(request, *ROLES)
-    notice = w.say(request, "Deleted.") if request.query.get("deleted") else None
-    return await _webhooks(request, session, notice=notice)
-
-
-@routes.post("/association/webhooks")
-async def subscribe(request: web.Request) -> web.Response:
-    """A new subscription; its page shows the signing secret this once (not a redirect:
-    notifications shows it at creation only)."""
-    session = await w.signed_in_as(request, *ROLES)
-    fields = await w.form(request, session)
-    data = await request.post()  # read (and its CSRF checked) by w.form: the events' list
-    events = [str(e) for e in data.getall("events", []) if e in association.EVENT_TYPES]
-    url = fields.get("url", "").strip()[:2000]
-    description = fields.get("description", "").strip()[:200] or None
-    form = {"url": url, "description": description or "", "events": events}
-    if not events:
-        error = w.say(request, "Choose at least one event.")
-        return await _webhooks(request, session, 422, error=error, form=form)
-    try:
-        created = await association.subscribe(
-            services_of(request), session.principal, url, events, description
-        )
-    except Refused as exc:
-        response = await _webhooks(
-            request, session, exc.status, error=error_of(request, session, exc), form=form
-        )
-        response.headers["X-Problem-Reason"] = exc.reason
-        return response
-    return await _webhooks(request, session, 201, created=created)
-
-
-@routes.post("/association/webhooks/{subscription_id}/delete")
-async def unsubscribe(request: web.Request) -> web.Response:
-    session = await w.signed_in_as(request, *ROLES)
-    await w.form(request, session)
-    sid = uuid_of(request.match_info["subscription_id"])
-    try:
-        await association.unsubscribe(services_of(request), session.principal, sid)
-    except Refused as exc:
-        return await _webhooks(request, session, exc.status, error=error_of(request, session, exc))
-    return w.redirect("/association/webhooks?deleted=1")
