@@ -198,6 +198,14 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
     assert re.search(r"Tous les contrôles concordent|Des contrôles ne concordent pas", page.text)
     assert "card_lines" in page.text
 
+    # English, when chosen.
+    treasurer.jar["comptoir_lang"] = "en"
+    page = await treasurer.get("/association/quarantine?status=rejected")
+    assert "Card transactions in quarantine" in page.text, page.text
+    assert "a card the network never issued" in page.text and ">you<" in page.text
+    page = await treasurer.get(f"/association/periods/{month}")
+    assert "Download the direct debits (SEPA pain.008)" in page.text
+
 
 async def test_another_associations_admin_and_a_manager_are_refused(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
