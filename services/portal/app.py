@@ -24,6 +24,7 @@ from services.portal.entrypoints.http import (
     association,
     association_card_types,
     association_issuance,
+    association_month,
     association_network,
     association_webhooks,
     dashboard,
@@ -76,6 +77,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         association_issuance.routes,
         association_card_types.routes,
         association_webhooks.routes,
+        association_month.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
+import openpyxl
 import pytest
 import sepaxml
 import xmlschema
@@ -189,6 +190,36 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
         assert _sum(xml) == Decimal(cents) / 100 and cents > 0, (kind, cents)
     unknown = await _file(treasurer, http, "/association/periods/2001-01/files/direct-debit")
     assert unknown.status == 404
+    mid = books.merchant_id
+    workbook = await _file(treasurer, http, f"/association/periods/{month}/statements/{mid}.xlsx")
+    assert workbook.status == 200 and "spreadsheetml" in workbook.headers["Content-Type"]
+    assert f"releve-{mid}-{month}.xlsx" in workbook.headers["Content-Disposition"]
+    sheets = openpyxl.load_workbook(io.BytesIO(workbook.body)).sheetnames
+    assert sheets == ["Rapport", "Classement", "Détails"], sheets
+    lines = await _file(treasurer, http, f"/association/periods/{month}/statements/{mid}.csv")
+    assert lines.status == 200 and lines.headers["Content-Type"].startswith("text/csv")
+
+    # The closed month corrected by an adjustment, once whatever the retries.
+    page = await treasurer.get(f"/association/periods/{month}")
+    found = re.search(r'name="adjustment_id" value="([^"]+)"', page.text)
+    assert found, page.text
+    form = {
+        "adjustment_id": found.group(1),
+        "merchant_id": str(mid),
+        "direction": "owes",
+        "amount": "5,00",
+        "reason": "erreur de caisse",
+    }
+    this_month = clock.today_paris().strftime("%Y-%m")
+    for _ in range(2):
+        adjusted = await treasurer.post(f"/association/periods/{month}/adjustments", form)
+        assert adjusted.headers.get("Location") == (
+            f"/association/periods/{month}?adjusted={this_month}"
+        ), adjusted.text
+    page = await treasurer.get(f"/association/periods/{month}?adjusted={this_month}")
+    assert "La régularisation est comptabilisée en" in page.text
+    r = await net.admin.call("GET", f"{CLEARING}/v1/associations/{aid}/statements/{this_month}")
+    assert [s["figures"]["adjustments_cents"] for s in r.body] == [500], r.body
 
     # The reconciliation of the association's books.
     ran = await treasurer.post("/association/reconciliation", {})

@@ -210,6 +210,20 @@ FR: dict[str, str] = {
     "delivery.delivering": "en cours",
     "delivery.delivered": "remis",
     "delivery.failed": "échoué",
+    "The adjustment is booked in {month}, with the month it corrects.": (
+        "La régularisation est comptabilisée en {month}, avec le mois qu'elle corrige."
+    ),
+    "Correct the month": "Corriger le mois",
+    "A closed month is corrected by an adjustment, booked in the open period.": (
+        "Un mois clôturé se corrige par une régularisation, comptabilisée dans la période ouverte."
+    ),
+    "The merchant owes more": "Le commerçant doit davantage",
+    "The merchant is owed": "Le commerçant doit recevoir",
+    "Direction": "Sens",
+    "Book the adjustment": "Comptabiliser la régularisation",
+    "Files": "Fichiers",
+    "Workbook": "Classeur",
+    "statement of": "relevé de",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",

@@ -30,17 +30,6 @@ FILES: dict[str, str] = {
     "credit-transfer": "credit-transfer.xml",  # pain.001: the parties owed
 }
 Decision = Literal["approve", "reject"]
-# The events a webhook may subscribe to (notifications' domain/webhooks.py EVENT_TYPES).
-EVENT_TYPES = (
-    "sale.booked",
-    "redemption.booked",
-    "customer.enrolled",
-    "consent.changed",
-    "status.changed",
-    "statement.ready",
-    "sponsorship.rewarded",
-    "sponsorship.reward_reversed",
-)
 
 
 def _refused(answer: Answer) -> Refused:
@@ -49,12 +38,12 @@ def _refused(answer: Answer) -> Refused:
     return Refused(answer.status, str(reason), str(body.get("detail", "")))
 
 
-def _aid(p: Principal) -> UUID:
+def aid_of(p: Principal) -> UUID:
     assert p.association_id is not None, "an association's administrator has one"
     return p.association_id
 
 
-async def _call(
+async def call(
     services: Services,
     p: Principal,
     method: str,
@@ -78,7 +67,7 @@ async def _call(
 
 async def periods(services: Services, p: Principal) -> dict[str, Any]:
     """The closed periods (newest first) and where the open ones start."""
-    body = await _call(services, p, "GET", "clearing", f"/v1/associations/{_aid(p)}/periods")
+    body = await call(services, p, "GET", "clearing", f"/v1/associations/{aid_of(p)}/periods")
     closes = sorted(body.get("closes", []), key=lambda c: str(c["period"]), reverse=True)
     return {**body, "closes": closes}
 
@@ -86,22 +75,22 @@ async def periods(services: Services, p: Principal) -> dict[str, Any]:
 async def close(services: Services, p: Principal, period: str) -> dict[str, Any]:
     """Close ``period`` (and every open one before it): what clearing wrote."""
     assert PERIOD.match(period)
-    path = f"/v1/associations/{_aid(p)}/periods/{period}/close"
-    return dict(await _call(services, p, "POST", "clearing", path, (201,), json={}))
+    path = f"/v1/associations/{aid_of(p)}/periods/{period}/close"
+    return dict(await call(services, p, "POST", "clearing", path, (201,), json={}))
 
 
 async def statements(services: Services, p: Principal, period: str) -> list[dict[str, Any]]:
     """Every merchant's statement of the period (provisional while it is open)."""
-    path = f"/v1/associations/{_aid(p)}/statements/{period}"
-    body = await _call(services, p, "GET", "clearing", path)
+    path = f"/v1/associations/{aid_of(p)}/statements/{period}"
+    body = await call(services, p, "GET", "clearing", path)
     return sorted(body, key=lambda s: str(s.get("merchant_name") or s.get("merchant_id")))
 
 
 async def settlement(services: Services, p: Principal, period: str) -> dict[str, Any] | None:
     """The settlement of a closed period; None while the period is open."""
-    path = f"/v1/associations/{_aid(p)}/settlements/{period}"
+    path = f"/v1/associations/{aid_of(p)}/settlements/{period}"
     try:
-        return dict(await _call(services, p, "GET", "clearing", path))
+        return dict(await call(services, p, "GET", "clearing", path))
     except Refused as exc:
         if exc.status == 404:
             return None
@@ -114,7 +103,7 @@ async def settlement_file(
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """One SEPA file of the period's settlement, open to be streamed on; Refused otherwise."""
     assert PERIOD.match(period) and kind in FILES
-    path = f"/v1/associations/{_aid(p)}/settlements/{period}/{FILES[kind]}"
+    path = f"/v1/associations/{aid_of(p)}/settlements/{period}/{FILES[kind]}"
     try:
         async with services.download(p, "clearing", path, {}) as r:
             if r.status != 200:
@@ -127,9 +116,9 @@ async def settlement_file(
 
 async def reconciliation(services: Services, p: Principal) -> dict[str, Any] | None:
     """The last reconciliation of the association's books; None when none has run."""
-    path = f"/v1/associations/{_aid(p)}/reconciliation"
+    path = f"/v1/associations/{aid_of(p)}/reconciliation"
     try:
-        return dict(await _call(services, p, "GET", "clearing", path))
+        return dict(await call(services, p, "GET", "clearing", path))
     except Refused as exc:
         if exc.reason == "never_run":
             return None
@@ -138,8 +127,8 @@ async def reconciliation(services: Services, p: Principal) -> dict[str, Any] | N
 
 async def reconcile(services: Services, p: Principal) -> dict[str, Any]:
     """Run the reconciliation of the association's books now."""
-    path = f"/v1/associations/{_aid(p)}/reconciliation"
-    return dict(await _call(services, p, "POST", "clearing", path, json={}))
+    path = f"/v1/associations/{aid_of(p)}/reconciliation"
+    return dict(await call(services, p, "POST", "clearing", path, json={}))
 
 
 # Cards: the quarantine of offline card transactions.
@@ -147,8 +136,8 @@ async def reconcile(services: Services, p: Principal) -> dict[str, Any]:
 
 async def quarantine(services: Services, p: Principal, status: str) -> list[dict[str, Any]]:
     """The association's quarantined lines of one status, newest first."""
-    path = f"/v1/associations/{_aid(p)}/card-quarantine"
-    body = await _call(services, p, "GET", "cards", path, params={"status": status})
+    path = f"/v1/associations/{aid_of(p)}/card-quarantine"
+    body = await call(services, p, "GET", "cards", path, params={"status": status})
     return list(body.get("lines", []))
 
 
@@ -167,7 +156,7 @@ async def decide(
         body["card_at_fault"] = card_at_fault
     path = f"/v1/card-quarantine/{line_id}/{decision}"
     try:
-        await _call(services, p, "POST", "cards", path, json=body)
+        await call(services, p, "POST", "cards", path, json=body)
     except Refused as exc:
         if exc.reason == "already_decided":
             return False
@@ -179,14 +168,14 @@ async def decide(
 
 
 async def merchants(services: Services, p: Principal) -> list[dict[str, Any]]:
-    body = await _call(services, p, "GET", "cards", f"/v1/associations/{_aid(p)}/merchants")
+    body = await call(services, p, "GET", "cards", f"/v1/associations/{aid_of(p)}/merchants")
     items = body.get("merchants", []) if isinstance(body, dict) else body
     return sorted(items, key=lambda m: str(m.get("name", "")).lower())
 
 
 async def merchant(services: Services, p: Principal, merchant_id: UUID) -> dict[str, Any]:
-    path = f"/v1/associations/{_aid(p)}/merchants/{merchant_id}"
-    return dict(await _call(services, p, "GET", "cards", path))
+    path = f"/v1/associations/{aid_of(p)}/merchants/{merchant_id}"
+    return dict(await call(services, p, "GET", "cards", path))
 
 
 async def save_merchant(
@@ -194,8 +183,8 @@ async def save_merchant(
 ) -> UUID:
     """Create (no id: a new one) or change a merchant; a PUT, so a retry changes nothing."""
     mid = merchant_id or uuid.uuid4()
-    path = f"/v1/associations/{_aid(p)}/merchants/{mid}"
-    await _call(services, p, "PUT", "cards", path, (200, 201), json=fields)
+    path = f"/v1/associations/{aid_of(p)}/merchants/{mid}"
+    await call(services, p, "PUT", "cards", path, (200, 201), json=fields)
     return mid
 
 
@@ -203,50 +192,13 @@ async def listing(services: Services, p: Principal, what: str) -> list[dict[str,
     """One of the association's lists in cards (programs, card-types) or clearing
     (partners), as the service gives it."""
     service = "clearing" if what == "partners" else "cards"
-    body = await _call(services, p, "GET", service, f"/v1/associations/{_aid(p)}/{what}")
+    body = await call(services, p, "GET", service, f"/v1/associations/{aid_of(p)}/{what}")
     if isinstance(body, dict):
         for key in (what.replace("-", "_"), "items", what):
             if isinstance(body.get(key), list):
                 return list(body[key])
         return []
     return list(body)
-
-
-# Notifications: webhooks.
-
-
-async def webhooks(services: Services, p: Principal) -> list[dict[str, Any]]:
-    params = {"association_id": str(_aid(p))}
-    body = await _call(
-        services, p, "GET", "notifications", "/v1/webhook-subscriptions", params=params
-    )
-    return list(body)
-
-
-async def subscribe(
-    services: Services, p: Principal, url: str, events: list[str], description: str | None
-) -> dict[str, Any]:
-    """A new subscription of the association's network: its secret is shown once."""
-    body = {
-        "association_id": str(_aid(p)),
-        "url": url,
-        "event_types": events,
-        "description": description,
-    }
-    return dict(
-        await _call(
-            services, p, "POST", "notifications", "/v1/webhook-subscriptions", (201,), json=body
-        )
-    )
-
-
-async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -> None:
-    path = f"/v1/webhook-subscriptions/{subscription_id}"
-    try:
-        await _call(services, p, "DELETE", "notifications", path, (200, 204))
-    except Refused as exc:
-        if exc.status != 404:  # gone already: a second click
-            raise
 
 
 # Cards: card batches for the printer, gift vouchers.
@@ -262,22 +214,22 @@ async def card_batch(
     body = {"batch_id": str(batch_id), "size": size}
     if card_type_id is not None:
         body["card_type_id"] = str(card_type_id)
-    path = f"/v1/associations/{_aid(p)}/card-batches"
-    return dict(await _call(services, p, "POST", "cards", path, (200, 201), json=body))
+    path = f"/v1/associations/{aid_of(p)}/card-batches"
+    return dict(await call(services, p, "POST", "cards", path, (200, 201), json=body))
 
 
 async def voucher_batch(
     services: Services, p: Principal, batch_id: UUID, terms: dict[str, Any]
 ) -> dict[str, Any]:
     """A batch of gift vouchers; the same ``batch_id`` again answers the same batch."""
-    path = f"/v1/associations/{_aid(p)}/voucher-batches"
+    path = f"/v1/associations/{aid_of(p)}/voucher-batches"
     body = {"batch_id": str(batch_id), **terms}
-    return dict(await _call(services, p, "POST", "cards", path, (200, 201), json=body))
+    return dict(await call(services, p, "POST", "cards", path, (200, 201), json=body))
 
 
 async def voucher_batch_of(services: Services, p: Principal, batch_id: UUID) -> dict[str, Any]:
     path = f"/v1/voucher-batches/{batch_id}"
-    return dict(await _call(services, p, "GET", "cards", path))
+    return dict(await call(services, p, "GET", "cards", path))
 
 
 # A batch's CSV (cards' paths), by the page's name for it.
@@ -305,7 +257,7 @@ async def batch_csv(
 
 async def card_type(services: Services, p: Principal, card_type_id: UUID) -> dict[str, Any]:
     """A card type with its own rates per merchant and the associations that accept it."""
-    return dict(await _call(services, p, "GET", "cards", f"/v1/card-types/{card_type_id}"))
+    return dict(await call(services, p, "GET", "cards", f"/v1/card-types/{card_type_id}"))
 
 
 async def set_rate(
@@ -317,7 +269,7 @@ async def set_rate(
 ) -> None:
     """The card type's own rates at one merchant (a PUT: a retry changes nothing)."""
     path = f"/v1/card-types/{card_type_id}/rates/{merchant_id}"
-    await _call(services, p, "PUT", "cards", path, (200, 201), json=rates)
+    await call(services, p, "PUT", "cards", path, (200, 201), json=rates)
 
 
 async def acceptance(
@@ -328,10 +280,10 @@ async def acceptance(
     accept: bool,
 ) -> None:
     """The association (or one of its merchants) accepts another's card type, or stops."""
-    path = f"/v1/card-types/{card_type_id}/acceptances/{_aid(p)}"
+    path = f"/v1/card-types/{card_type_id}/acceptances/{aid_of(p)}"
     params = {"merchant_id": str(merchant_id)} if merchant_id else None
     method = "PUT" if accept else "DELETE"
-    await _call(services, p, method, "cards", path, (200, 201), params=params)
+    await call(services, p, method, "cards", path, (200, 201), params=params)
 
 
 # Clearing: partner associations.
@@ -342,31 +294,50 @@ async def save_partner(
 ) -> None:
     """A partner association of the network (a club, a charity): registered or renamed, a
     PUT under the id the form carries."""
-    path = f"/v1/associations/{_aid(p)}/partners/{partner_id}"
+    path = f"/v1/associations/{aid_of(p)}/partners/{partner_id}"
     body = {"name": name, "active": active}
-    await _call(services, p, "PUT", "clearing", path, (200, 201), json=body)
+    await call(services, p, "PUT", "clearing", path, (200, 201), json=body)
 
 
-async def webhook(services: Services, p: Principal, subscription_id: UUID) -> dict[str, Any]:
-    path = f"/v1/webhook-subscriptions/{subscription_id}"
-    return dict(await _call(services, p, "GET", "notifications", path))
+# Clearing: a merchant's statement as a file, and the adjustment of a closed month.
+
+STATEMENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   "csv": "text/csv"}  # fmt: skip
 
 
-async def deliveries(
-    services: Services, p: Principal, subscription_id: UUID
-) -> list[dict[str, Any]]:
-    """The subscription's last 50 deliveries, newest first."""
-    path = f"/v1/webhook-subscriptions/{subscription_id}/deliveries"
-    return list(await _call(services, p, "GET", "notifications", path, params={"limit": "50"}))
+@asynccontextmanager
+async def statement_file(
+    services: Services, p: Principal, merchant_id: UUID, period: str, fmt: str
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """A merchant's statement of the period as XLSX or CSV, open to be streamed on."""
+    assert PERIOD.match(period) and fmt in STATEMENT_TYPES
+    path = f"/v1/merchants/{merchant_id}/statements/{period}.{fmt}"
+    try:
+        async with services.download(p, "clearing", path, {}) as r:
+            if r.status != 200:
+                body = await r.json(content_type=None) if r.content_length != 0 else None
+                raise _refused(Answer(r.status, body))
+            yield r
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Refused(503, "unreachable", "clearing") from exc
 
 
-async def replay(services: Services, p: Principal, delivery_id: UUID) -> None:
-    """A delivered or failed delivery sent again (the same webhook-id and body)."""
-    path = f"/v1/webhook-deliveries/{delivery_id}/replay"
-    await _call(services, p, "POST", "notifications", path, (202,))
-
-
-async def rotate(services: Services, p: Principal, subscription_id: UUID) -> dict[str, Any]:
-    """A new signing secret (shown once); the previous one still signs for a while."""
-    path = f"/v1/webhook-subscriptions/{subscription_id}/rotate-secret"
-    return dict(await _call(services, p, "POST", "notifications", path))
+async def adjust(
+    services: Services,
+    p: Principal,
+    adjustment_id: UUID,
+    merchant_id: UUID,
+    period: str,
+    amount_cents: int,
+    reason: str,
+) -> dict[str, Any]:
+    """Correct a merchant's closed ``period`` by an entry in the open one, under the id the
+    form carries (the same id again answers the same adjustment)."""
+    body = {
+        "adjustment_id": str(adjustment_id),
+        "period": period,
+        "amount_cents": amount_cents,
+        "reason": reason,
+    }
+    path = f"/v1/merchants/{merchant_id}/adjustments"
+    return dict(await call(services, p, "POST", "clearing", path, (200, 201), json=body))

@@ -11,9 +11,11 @@ a PUT under an id the form carries. Only months, opaque ids and status words rid
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from uuid import UUID
 
+import aiohttp
 from aiohttp import web
 
 from services.portal.adapters.services import Services
@@ -165,20 +167,56 @@ def _count(typed: str) -> int:
     return int(typed) if typed.isdigit() and len(typed) < 7 else 0
 
 
+async def month_page(
+    request: web.Request, session: Session, status: int = 200, **context: Any
+) -> web.Response:
+    """The month's page (``PERIOD``): its statements and, once closed, its settlement."""
+    period = _period(request)
+    services, p = services_of(request), session.principal
+    context.update(period=period, statements=[], settlement=None)
+    try:
+        context["statements"] = await association.statements(services, p, period)
+        context["settlement"] = await association.settlement(services, p, period)
+        context["merchants"] = await association.merchants(services, p)
+    except Refused as exc:
+        context.setdefault("merchants", [])
+        return refused_page(request, session, exc, "association_period.html", **context)
+    context.setdefault("new_adjustment", str(uuid.uuid4()))  # the form's id, chosen once
+    return page(request, session, "association_period.html", status, **context)
+
+
 @routes.get(PERIOD)
 async def period_page(request: web.Request) -> web.Response:
     """A month: every merchant's statement and, once closed, the settlement and its files."""
     session = await w.signed_in_as(request, *ROLES)
-    period = _period(request)
-    services, p = services_of(request), session.principal
-    context: dict[str, Any] = {"period": period, "statements": [], "settlement": None}
-    try:
-        context["statements"] = await association.statements(services, p, period)
-        context["settlement"] = await association.settlement(services, p, period)
-    except Refused as exc:
-        return refused_page(request, session, exc, "association_period.html", **context)
-    notice = _written(request, session, period)
-    return page(request, session, "association_period.html", notice=notice, **context)
+    notice = _written(request, session, _period(request))
+    booked = a.month(request.query.get("adjusted", ""))
+    if booked is not None:
+        lang = w.language(request, session)
+        notice = w.say(request, "The adjustment is booked in {month}, with the month it corrects.",
+                       month=a.month_written(booked, lang))  # fmt: skip
+    return await month_page(request, session, notice=notice)
+
+
+async def relay(
+    request: web.Request, answer: aiohttp.ClientResponse, content_type: str, filename: str
+) -> web.StreamResponse:
+    """A service's file passed on as it comes, under the service's name for it (else
+    ``filename``), never cached."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": answer.headers.get("Content-Type", content_type),
+            "Content-Disposition": answer.headers.get(
+                "Content-Disposition", f'attachment; filename="{filename}"'
+            ),
+            "Cache-Control": "no-store",
+        }
+    )
+    await response.prepare(request)
+    async for chunk in answer.content.iter_chunked(64 * 1024):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.post(PERIOD + "/files/{kind}")
@@ -196,25 +234,11 @@ async def settlement_file(request: web.Request) -> web.StreamResponse:
         async with association.settlement_file(services, p, period, kind) as answer:
             started = True
             name = f"{'pain008' if kind == 'direct-debit' else 'pain001'}-{period}.xml"
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": "application/xml",
-                    "Content-Disposition": answer.headers.get(
-                        "Content-Disposition", f'attachment; filename="{name}"'
-                    ),
-                    "Cache-Control": "no-store",
-                }
-            )
-            await response.prepare(request)
-            async for chunk in answer.content.iter_chunked(64 * 1024):
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+            return await relay(request, answer, "application/xml", name)
     except Refused as exc:
         if started:  # clearing failed half-way: the download breaks off, the browser says so
             raise
-        context: dict[str, Any] = {"period": period, "statements": [], "settlement": None}
-        return refused_page(request, session, exc, "association_period.html", **context)
+        return await month_page(request, session, exc.status, error=error_of(request, session, exc))
 
 
 @routes.get("/association/reconciliation")

@@ -19,6 +19,7 @@ from services.portal.entrypoints.http.association import (
     ROLES,
     error_of,
     page,
+    relay,
     services_of,
     uuid_of,
 )
@@ -151,20 +152,7 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
             services_of(request), session.principal, kind, batch_id
         ) as answer:
             started = True
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": answer.headers.get("Content-Type", "text/csv"),
-                    "Content-Disposition": answer.headers.get(
-                        "Content-Disposition", f'attachment; filename="{kind}-{batch_id}.csv"'
-                    ),
-                    "Cache-Control": "no-store",
-                }
-            )
-            await response.prepare(request)
-            async for chunk in answer.content.iter_chunked(64 * 1024):
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+            return await relay(request, answer, "text/csv", f"{kind}-{batch_id}.csv")
     except Refused as exc:
         if started:
             raise

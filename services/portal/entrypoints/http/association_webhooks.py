@@ -18,7 +18,7 @@ from services.portal.entrypoints.http.association import (
     services_of,
     uuid_of,
 )
-from services.portal.service import association
+from services.portal.service import association_webhooks as hooks
 from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
@@ -33,7 +33,7 @@ async def _webhooks(
     request: web.Request, session: Session, status: int = 200, **context: Any
 ) -> web.Response:
     try:
-        found = await association.webhooks(services_of(request), session.principal)
+        found = await hooks.webhooks(services_of(request), session.principal)
     except Refused as exc:
         found = []
         context["error"] = context.get("error") or error_of(request, session, exc)
@@ -46,7 +46,7 @@ async def _webhooks(
         "association_webhooks.html",
         status,
         subscriptions=found,
-        event_types=association.EVENT_TYPES,
+        event_types=hooks.EVENT_TYPES,
         **context,
     )
 
@@ -65,7 +65,7 @@ async def subscribe(request: web.Request) -> web.Response:
     session = await w.signed_in_as(request, *ROLES)
     fields = await w.form(request, session)
     data = await request.post()  # read (and its CSRF checked) by w.form: the events' list
-    events = [str(e) for e in data.getall("events", []) if e in association.EVENT_TYPES]
+    events = [str(e) for e in data.getall("events", []) if e in hooks.EVENT_TYPES]
     url = fields.get("url", "").strip()[:2000]
     description = fields.get("description", "").strip()[:200] or None
     form = {"url": url, "description": description or "", "events": events}
@@ -73,7 +73,7 @@ async def subscribe(request: web.Request) -> web.Response:
         error = w.say(request, "Choose at least one event.")
         return await _webhooks(request, session, 422, error=error, form=form)
     try:
-        created = await association.subscribe(
+        created = await hooks.subscribe(
             services_of(request), session.principal, url, events, description
         )
     except Refused as exc:
@@ -91,7 +91,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
     await w.form(request, session)
     sid = uuid_of(request.match_info["subscription_id"])
     try:
-        await association.unsubscribe(services_of(request), session.principal, sid)
+        await hooks.unsubscribe(services_of(request), session.principal, sid)
     except Refused as exc:
         return await _webhooks(request, session, exc.status, error=error_of(request, session, exc))
     return w.redirect("/association/webhooks?deleted=1")
@@ -103,8 +103,8 @@ async def _subscription(
     services, p = services_of(request), session.principal
     sid = uuid_of(request.match_info["subscription_id"])
     try:
-        found = await association.webhook(services, p, sid)
-        log = await association.deliveries(services, p, sid)
+        found = await hooks.webhook(services, p, sid)
+        log = await hooks.deliveries(services, p, sid)
     except Refused as exc:
         if exc.status in (403, 404):
             raise web.HTTPNotFound() from None
@@ -130,7 +130,7 @@ async def replay(request: web.Request) -> web.Response:
     sid = uuid_of(request.match_info["subscription_id"])
     delivery = uuid_of(request.match_info["delivery_id"])
     try:
-        await association.replay(services_of(request), session.principal, delivery)
+        await hooks.replay(services_of(request), session.principal, delivery)
     except Refused as exc:
         error = error_of(request, session, exc)
         return await _subscription(request, session, exc.status, error=error)
@@ -144,7 +144,7 @@ async def rotate(request: web.Request) -> web.Response:
     await w.form(request, session)
     sid = uuid_of(request.match_info["subscription_id"])
     try:
-        rotated = await association.rotate(services_of(request), session.principal, sid)
+        rotated = await hooks.rotate(services_of(request), session.principal, sid)
     except Refused as exc:
         error = error_of(request, session, exc)
         return await _subscription(request, session, exc.status, error=error)
