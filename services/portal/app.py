@@ -22,6 +22,7 @@ from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http import (
     api,
     association,
+    association_bank,
     association_card_types,
     association_issuance,
     association_month,
@@ -78,6 +79,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         association_card_types.routes,
         association_webhooks.routes,
         association_month.routes,
+        association_bank.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

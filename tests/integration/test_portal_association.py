@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
+import asyncpg
 import openpyxl
 import pytest
 import sepaxml
@@ -34,6 +35,7 @@ from tests.journeys.association import (
     HELD_CENTS,
     SALE_CENTS,
     books_to_close,
+    iban,
     issues_cards,
 )
 from tests.people import new_phone
@@ -281,7 +283,10 @@ async def test_another_associations_admin_and_a_manager_are_refused(
 
 
 async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
-    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    db: asyncpg.Connection,
 ) -> None:
     net = await make_network(merchants=1)
     aid = net.association_id
@@ -390,6 +395,42 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
     assert "2 × 5,00\xa0€" in page.text and "tombola" in page.text, page.text
     codes = await _file(treasurer, http, f"/association/vouchers/{vouchers}.csv")
     assert len(codes.body.decode("utf-8-sig").strip().splitlines()) == 3
+
+    # Bank details: checked by clearing, kept there, shown nowhere again.
+    page = await treasurer.get("/association/bank-details")
+    assert page.status == 200 and f'value="merchant:{net.merchants[0]}"' in page.text
+    wrong_iban = await treasurer.post(
+        "/association/bank-details",
+        {"party": "association", "holder": "Asso", "iban": "FR7630004000010000000000113"},
+    )
+    assert wrong_iban.status == 422 and "Cet IBAN n&#39;est pas valide" in wrong_iban.text
+    own = {
+        "party": "association",
+        "holder": "Asso",
+        "iban": iban(7),
+        "creditor_id": "FR72ZZZ123456",
+    }
+    saved = await treasurer.post("/association/bank-details", own)
+    assert saved.headers.get("Location") == "/association/bank-details?saved=1", saved.text
+    merchant_details = {
+        "party": f"merchant:{net.merchants[0]}",
+        "holder": "Épicerie",
+        "iban": iban(8),
+        "mandate_id": "CPT-EPI-1",
+        "mandate_signed_on": "2026-01-15",
+    }
+    saved = await treasurer.post("/association/bank-details", merchant_details)
+    assert saved.headers.get("Location") == "/association/bank-details?saved=1", saved.text
+    stored = await db.fetch(
+        "SELECT party_kind, holder, mandate_id FROM clearing.bank_details WHERE party_id = ANY($1)",
+        [aid, net.merchants[0]],
+    )
+    assert sorted(tuple(r) for r in stored) == [
+        ("association", "Asso", None),
+        ("merchant", "Epicerie", "CPT-EPI-1"),  # in SEPA's character set
+    ]
+    page = await treasurer.get("/association/bank-details?saved=1")
+    assert iban(8) not in page.text and "CPT-EPI-1" not in page.text
 
     # Webhooks: an address over plain HTTP is refused; an https one is shown with its secret.
     page = await treasurer.get("/association/webhooks")

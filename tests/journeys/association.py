@@ -40,6 +40,7 @@ PAGES = {
     "issuance": "/association/issuance",
     "card-types": "/association/card-types",
     "partners": "/association/partners",
+    "bank-details": "/association/bank-details",
     "webhooks": "/association/webhooks",
 }
 SALE_CENTS = 1_000  # the online sale of the month, at the network's 3 % (+ 0,5 % of fees)
@@ -73,14 +74,15 @@ def previous_month(today: Any = None) -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
-def _iban(n: int) -> str:
+def iban(n: int) -> str:
+    """A valid French IBAN, different for each ``n``."""
     bban = f"3000400001{n:011d}12"
     return f"FR{bank.iban_check_digits('FR', bban)}{bban}"
 
 
 async def _bank_details(net: Network, kind: str, party: str, details: dict[str, str]) -> None:
     """Once clearing knows the party (cards' events reach it a moment after)."""
-    body = {"iban": _iban(secrets.randbelow(10**9)), "bic": "BNPAFRPPXXX", **details}
+    body = {"iban": iban(secrets.randbelow(10**9)), "bic": "BNPAFRPPXXX", **details}
 
     async def saved() -> bool:
         r = await net.admin.call("PUT", f"{CLEARING}/v1/bank-details/{kind}/{party}", body)

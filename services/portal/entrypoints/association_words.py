@@ -224,6 +224,23 @@ FR: dict[str, str] = {
     "Files": "Fichiers",
     "Workbook": "Classeur",
     "statement of": "relevé de",
+    "Bank details": "Coordonnées bancaires",
+    "The settlement's SEPA files use the bank details set here at the close. They are "
+    "checked, kept by the clearing service and not shown again.": (
+        "Les fichiers SEPA du règlement utilisent les coordonnées saisies ici au moment de la "
+        "clôture. Elles sont vérifiées, gardées par le service de compensation et ne sont "
+        "plus affichées."
+    ),
+    "Whose": "De qui",
+    "The association (collects the direct debits)": "L'association (encaisse les prélèvements)",
+    "Account holder": "Titulaire du compte",
+    "BIC (optional)": "BIC (facultatif)",
+    "The association only": "L'association seulement",
+    "SEPA creditor id": "Identifiant créancier SEPA (ICS)",
+    "A merchant only": "Un commerçant seulement",
+    "Direct-debit mandate": "Mandat de prélèvement",
+    "Mandate signed on": "Mandat signé le",
+    "The holder and the IBAN are needed.": "Le titulaire et l'IBAN sont nécessaires.",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",
@@ -294,6 +311,12 @@ _REASONS: dict[str, str] = {
     "private_address": "A webhook address points at a public host.",
     "bad_url": "This is not a web address.",
     "unknown_event_type": "An event is unknown.",
+    "invalid_iban": "This IBAN is not valid: check it.",
+    "invalid_bic": "This BIC is not valid: check it.",
+    "invalid_mandate_id": "This mandate reference is not valid.",
+    "invalid_creditor_id": "The association needs a valid SEPA creditor id.",
+    "invalid_holder": "The holder's name is not valid.",
+    "invalid_address": "An IBAN from outside the EEA needs the holder's postal address.",
 }
 FR.update(
     {
@@ -328,6 +351,16 @@ FR.update(
         ),
         "This is not a web address.": "Ce n'est pas une adresse web.",
         "An event is unknown.": "Un événement est inconnu.",
+        "This IBAN is not valid: check it.": "Cet IBAN n'est pas valide : vérifiez-le.",
+        "This BIC is not valid: check it.": "Ce BIC n'est pas valide : vérifiez-le.",
+        "This mandate reference is not valid.": "Cette référence de mandat n'est pas valide.",
+        "The association needs a valid SEPA creditor id.": (
+            "L'association a besoin d'un identifiant créancier SEPA valide."
+        ),
+        "The holder's name is not valid.": "Le nom du titulaire n'est pas valide.",
+        "An IBAN from outside the EEA needs the holder's postal address.": (
+            "Un IBAN hors de l'EEE demande l'adresse postale du titulaire."
+        ),
     }
 )
 

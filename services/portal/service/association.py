@@ -341,3 +341,14 @@ async def adjust(
     }
     path = f"/v1/merchants/{merchant_id}/adjustments"
     return dict(await call(services, p, "POST", "clearing", path, (200, 201), json=body))
+
+
+async def bank_details(
+    services: Services, p: Principal, kind: str, party_id: UUID, details: dict[str, Any]
+) -> None:
+    """The bank details the settlement files use at the next close: the association's own
+    (with its SEPA creditor id), a merchant's (with its direct-debit mandate), a partner's.
+    clearing checks them (IBAN, BIC, mandate, creditor id) and keeps no copy here."""
+    assert kind in ("association", "merchant", "partner")
+    path = f"/v1/bank-details/{kind}/{party_id}"
+    await call(services, p, "PUT", "clearing", path, json=details)
