@@ -27,6 +27,7 @@ from services.portal.entrypoints.http import (
     association_issuance,
     association_month,
     association_network,
+    association_programmes,
     association_webhooks,
     dashboard,
     desk,
@@ -80,6 +81,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         association_webhooks.routes,
         association_month.routes,
         association_bank.routes,
+        association_programmes.routes,
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

@@ -323,8 +323,34 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
     page = await treasurer.get(f"/association/merchants/{other.merchants[0]}")
     assert page.status == 404
 
+    # A stamps programme: added (twice with one form: one programme), then changed.
     page = await treasurer.get("/association/programmes")
-    assert page.status == 200, page.text
+    new_programme = re.search(r'name="programme_id" value="([^"]+)"', page.text)
+    assert page.status == 200 and new_programme, page.text
+    pid = new_programme.group(1)
+    stamps = {"programme_id": pid, "name": "Carte à tampons", "kind": "stamps"}
+    incomplete = await treasurer.post("/association/programmes", stamps)
+    assert incomplete.status == 422 and "combien font une récompense" in incomplete.text
+    stamps |= {"visit_threshold": "1", "units_per_reward": "10", "reward": "5,00"}
+    for _ in range(2):
+        added = await treasurer.post("/association/programmes", stamps)
+        assert added.headers.get("Location") == "/association/programmes?saved=1", added.text
+    r = await net.admin.call("GET", f"{CARDS}/v1/associations/{aid}/programs")
+    mine = [(p["kind"], p["units_per_reward"], p["reward_cents"]) for p in r.body if p["id"] == pid]
+    assert mine == [("stamps", 10, 500)], r.body
+    page = await treasurer.get(f"/association/programmes/{pid}")
+    assert 'value="5,00"' in page.text and "tampons" in page.text
+    changed = await treasurer.post(
+        f"/association/programmes/{pid}",
+        {"name": "Tampons", "kind": "stamps", "units_per_reward": "8", "reward": "4"},
+    )
+    assert changed.headers.get("Location") == f"/association/programmes/{pid}?saved=1"
+    r = await net.admin.call("GET", f"{CARDS}/v1/associations/{aid}/programs/{pid}")
+    assert (r.body["name"], r.body["units_per_reward"], r.body["reward_cents"]) == (
+        "Tampons",
+        8,
+        400,
+    )
     page = await treasurer.get("/association/partners")
     partner = re.search(r'name="partner_id" value="([^"]+)"', page.text)
     assert page.status == 200 and partner, page.text

@@ -38,6 +38,7 @@ PAGES = {
     "reconciliation": "/association/reconciliation",
     "merchants": "/association/merchants",
     "issuance": "/association/issuance",
+    "programmes": "/association/programmes",
     "card-types": "/association/card-types",
     "partners": "/association/partners",
     "bank-details": "/association/bank-details",

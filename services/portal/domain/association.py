@@ -64,3 +64,9 @@ def day(typed: str) -> date | None:
         return date.fromisoformat(typed.strip())
     except ValueError:
         return None
+
+
+def euros(amount_cents: int, language: str) -> str:
+    """Cents as an amount to type again: 500 → ``5,00`` (``5.00`` in English)."""
+    text = f"{Decimal(amount_cents) / 100:.2f}"
+    return text.replace(".", ",") if language == "fr" else text

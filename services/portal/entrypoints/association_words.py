@@ -241,6 +241,24 @@ FR: dict[str, str] = {
     "Direct-debit mandate": "Mandat de prélèvement",
     "Mandate signed on": "Mandat signé le",
     "The holder and the IBAN are needed.": "Le titulaire et l'IBAN sont nécessaires.",
+    "Programme": "Programme",
+    "Add a programme": "Ajouter un programme",
+    "programme.cagnotte": "cagnotte (en euros)",
+    "programme.points": "points",
+    "programme.stamps": "tampons",
+    "Rewards available from the visit": "Récompenses disponibles à partir du passage",
+    "Points and stamps": "Points et tampons",
+    "Points per euro (points)": "Points par euro (points)",
+    "Points or stamps for a reward": "Points ou tampons pour une récompense",
+    "The reward (€)": "La récompense (€)",
+    "A count is a whole number; a reward, an amount such as 5,00.": (
+        "Un nombre est entier ; une récompense, un montant comme 5,00."
+    ),
+    "Points and stamps need how many make a reward, and its amount.": (
+        "Points et tampons demandent combien font une récompense, et son montant."
+    ),
+    "suspended": "suspendu",
+    "deleted": "supprimé",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",
@@ -260,6 +278,9 @@ FR: dict[str, str] = {
 }
 # English where the key is not the English words.
 EN: dict[str, str] = {
+    "programme.cagnotte": "cagnotte (in euros)",
+    "programme.points": "points",
+    "programme.stamps": "stamps",
     "delivery.pending": "pending",
     "delivery.delivering": "delivering",
     "delivery.delivered": "delivered",

@@ -352,3 +352,16 @@ async def bank_details(
     assert kind in ("association", "merchant", "partner")
     path = f"/v1/bank-details/{kind}/{party_id}"
     await call(services, p, "PUT", "clearing", path, json=details)
+
+
+async def programme(services: Services, p: Principal, programme_id: UUID) -> dict[str, Any]:
+    path = f"/v1/associations/{aid_of(p)}/programs/{programme_id}"
+    return dict(await call(services, p, "GET", "cards", path))
+
+
+async def save_programme(
+    services: Services, p: Principal, programme_id: UUID, fields: dict[str, Any]
+) -> None:
+    """Create or change a programme (a PUT under the form's id: a retry changes nothing)."""
+    path = f"/v1/associations/{aid_of(p)}/programs/{programme_id}"
+    await call(services, p, "PUT", "cards", path, (200, 201), json=fields)

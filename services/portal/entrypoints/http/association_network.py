@@ -1,6 +1,5 @@
 """The association back office's pages of the network (issue 15, item 3): its merchants (a
-list, a new one, one to edit), its programmes (a list) and its partner associations (a list,
-a new one). The books and the quarantine are association.py's, with the helpers the back
+list, a new one, one to edit) and its partner associations (a list, a new one). The books and the quarantine are association.py's, with the helpers the back
 office's modules share; card types, issuance and webhooks have modules of their own."""
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
-LISTS = {"programmes": "programs"}
 
 
 # The network's catalogue.
@@ -139,18 +137,6 @@ async def edit_merchant(request: web.Request) -> web.Response:
     except Refused as exc:
         return refused_page(request, session, exc, "association_merchant.html", **context)
     return w.redirect(f"/association/merchants/{mid}?saved=1")
-
-
-@routes.get("/association/{what:programmes}")
-async def listing(request: web.Request) -> web.Response:
-    """The association's programmes, as cards lists them."""
-    session = await w.signed_in_as(request, *ROLES)
-    what = request.match_info["what"]
-    try:
-        items = await association.listing(services_of(request), session.principal, LISTS[what])
-    except Refused as exc:
-        return refused_page(request, session, exc, "association_list.html", what=what, items=[])
-    return page(request, session, "association_list.html", what=what, items=items)
 
 
 async def _partners(
