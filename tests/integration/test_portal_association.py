@@ -103,6 +103,12 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
     assert "récompense différente de celle des règles" in page.text
     assert "carte inconnue du réseau" in page.text
     ids = {str(line["transaction_id"]): line["id"] for line in await _lines(net.admin, aid, "held")}
+    # A page of older lines: those before a line's id (newest first, 50 a page).
+    newer = max(ids, key=lambda tx: int(ids[tx]))  # type: ignore[call-overload]
+    older = min(ids, key=lambda tx: int(ids[tx]))  # type: ignore[call-overload]
+    page = await treasurer.get(f"/association/quarantine?before={ids[newer]}")
+    assert f'id="line-{older}"' in page.text and f'id="line-{newer}"' not in page.text
+    assert "Plus anciennes" not in page.text  # no page after this one
     approve = f"/association/quarantine/{ids[books.approvable]}/approve"
     reject = f"/association/quarantine/{ids[books.rejectable]}/reject"
 

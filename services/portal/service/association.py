@@ -134,11 +134,21 @@ async def reconcile(services: Services, p: Principal) -> dict[str, Any]:
 # Cards: the quarantine of offline card transactions.
 
 
-async def quarantine(services: Services, p: Principal, status: str) -> list[dict[str, Any]]:
-    """The association's quarantined lines of one status, newest first."""
+QUARANTINE_PAGE = 50
+
+
+async def quarantine(
+    services: Services, p: Principal, status: str, before: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The association's quarantined lines of one status, newest first, a page at a time
+    (``before``: the page after the one that ended there); and where the next page starts."""
     path = f"/v1/associations/{aid_of(p)}/card-quarantine"
-    body = await call(services, p, "GET", "cards", path, params={"status": status})
-    return list(body.get("lines", []))
+    params = {"status": status, "limit": str(QUARANTINE_PAGE)}
+    if before is not None:
+        params["before"] = str(before)
+    body = await call(services, p, "GET", "cards", path, params=params)
+    following = body.get("next")
+    return list(body.get("lines", [])), int(following) if following else None
 
 
 async def decide(

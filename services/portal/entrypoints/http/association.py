@@ -275,8 +275,13 @@ _DONE = {
 async def _quarantine(
     request: web.Request, session: Session, status: str, code: int = 200, **context: Any
 ) -> web.Response:
+    typed = request.query.get("before", "") if request.method == "GET" else ""
+    before = int(typed) if typed.isdigit() and 0 < len(typed) < 19 else None
+    following = None
     try:
-        lines = await association.quarantine(services_of(request), session.principal, status)
+        lines, following = await association.quarantine(
+            services_of(request), session.principal, status, before
+        )
     except Refused as exc:
         lines = []
         context["error"] = context.get("error") or error_of(request, session, exc)
@@ -287,6 +292,7 @@ async def _quarantine(
         "association_quarantine.html",
         code,
         lines=lines,
+        following=following,
         shown=status,
         statuses=STATUSES,
         **context,
