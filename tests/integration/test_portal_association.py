@@ -153,6 +153,12 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
 
     await eventually(booked, what="the approved transaction in clearing's month")
 
+    club = str(uuid.uuid4())  # a partner association: its statement of the month too
+    r = await net.admin.call(
+        "PUT", f"{CLEARING}/v1/associations/{aid}/partners/{club}", {"name": "Club de foot"}
+    )
+    assert r.status == 201, r
+
     # The close: a confirmation first, then what it wrote.
     bad = await treasurer.get("/association/close?period=2026-13")
     assert bad.status == 422 and "Saisissez un mois" in bad.text
@@ -206,6 +212,11 @@ async def test_the_treasurer_reviews_the_quarantine_closes_the_month_and_downloa
     assert sheets == ["Rapport", "Classement", "Détails"], sheets
     lines = await _file(treasurer, http, f"/association/periods/{month}/statements/{mid}.csv")
     assert lines.status == 200 and lines.headers["Content-Type"].startswith("text/csv")
+    page = await treasurer.get(f"/association/periods/{month}")
+    assert f"/association/periods/{month}/partners/{club}.xlsx" in page.text
+    theirs = await _file(treasurer, http, f"/association/periods/{month}/partners/{club}.xlsx")
+    assert theirs.status == 200 and "spreadsheetml" in theirs.headers["Content-Type"]
+    assert openpyxl.load_workbook(io.BytesIO(theirs.body)).sheetnames == ["Rapport", "Détails"]
 
     # The closed month corrected by an adjustment, once whatever the retries.
     page = await treasurer.get(f"/association/periods/{month}")

@@ -260,6 +260,7 @@ FR: dict[str, str] = {
     "suspended": "suspendu",
     "deleted": "supprimé",
     "Older": "Plus anciennes",
+    "Partners' statements": "Relevés des partenaires",
     # Why cards held a line (cards' domain/card_checks.py AnomalyKind).
     "why.clone": "carte clonée (même compteur, autre contenu)",
     "why.broken_chain": "soldes de la carte non enchaînés",

@@ -317,11 +317,13 @@ STATEMENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spread
 
 @asynccontextmanager
 async def statement_file(
-    services: Services, p: Principal, merchant_id: UUID, period: str, fmt: str
+    services: Services, p: Principal, party: str, party_id: UUID, period: str, fmt: str
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """A merchant's statement of the period as XLSX or CSV, open to be streamed on."""
+    """A merchant's (``party`` "merchants") or a partner association's ("partners")
+    statement of the period as XLSX or CSV, open to be streamed on."""
     assert PERIOD.match(period) and fmt in STATEMENT_TYPES
-    path = f"/v1/merchants/{merchant_id}/statements/{period}.{fmt}"
+    assert party in ("merchants", "partners")
+    path = f"/v1/{party}/{party_id}/statements/{period}.{fmt}"
     try:
         async with services.download(p, "clearing", path, {}) as r:
             if r.status != 200:

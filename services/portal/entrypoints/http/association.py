@@ -178,8 +178,10 @@ async def month_page(
         context["statements"] = await association.statements(services, p, period)
         context["settlement"] = await association.settlement(services, p, period)
         context["merchants"] = await association.merchants(services, p)
+        context["partners"] = await association.listing(services, p, "partners")
     except Refused as exc:
         context.setdefault("merchants", [])
+        context.setdefault("partners", [])
         return refused_page(request, session, exc, "association_period.html", **context)
     context.setdefault("new_adjustment", str(uuid.uuid4()))  # the form's id, chosen once
     return page(request, session, "association_period.html", status, **context)

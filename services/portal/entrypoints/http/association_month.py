@@ -1,5 +1,5 @@
 """A month of the association's books, beyond its page (association.py): each merchant's
-statement as a workbook or CSV, streamed through from clearing, and the correction of a
+and each partner association's statement as a workbook or CSV, streamed through from clearing, and the correction of a
 closed month by an adjustment (booked in the open period, under the id the form carries: the
 same form again books nothing more)."""
 
@@ -24,20 +24,23 @@ from services.portal.service.desk import Refused
 routes = web.RouteTableDef()
 
 
-@routes.post(PERIOD + "/statements/{merchant_id}.{fmt:xlsx|csv}")
+@routes.post(PERIOD + "/{party:statements|partners}/{party_id}.{fmt:xlsx|csv}")
 async def statement_file(request: web.Request) -> web.StreamResponse:
-    """One merchant's statement of the month (clearing's workbook or CSV), as it comes."""
+    """One merchant's statement of the month, or one partner association's (clearing's
+    workbook or CSV), as it comes."""
     session = await w.signed_in_as(request, *ROLES)
     await w.form(request, session)
     period, fmt = request.match_info["period"], request.match_info["fmt"]
-    merchant = uuid_of(request.match_info["merchant_id"])
+    party = "merchants" if request.match_info["party"] == "statements" else "partners"
+    party_id = uuid_of(request.match_info["party_id"])
     started = False
     try:
         async with association.statement_file(
-            services_of(request), session.principal, merchant, period, fmt
+            services_of(request), session.principal, party, party_id, period, fmt
         ) as answer:
             started = True
-            name = f"releve-{merchant}-{period}.{fmt}"
+            kind = "releve" if party == "merchants" else "releve-partenaire"
+            name = f"{kind}-{party_id}-{period}.{fmt}"
             return await relay(request, answer, association.STATEMENT_TYPES[fmt], name)
     except Refused as exc:
         if started:
