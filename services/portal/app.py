@@ -19,23 +19,8 @@ from aiohttp import web
 from services.portal.adapters.services import Services
 from services.portal.entrypoints import jobs
 from services.portal.entrypoints import web as w
-from services.portal.entrypoints.http import (
-    api,
-    association,
-    association_bank,
-    association_card_types,
-    association_issuance,
-    association_month,
-    association_network,
-    association_programmes,
-    association_webhooks,
-    dashboard,
-    desk,
-    holders,
-    pages,
-    passwords,
-    space,
-)
+from services.portal.entrypoints.http import api, dashboard, desk, holders, pages, passwords, space
+from services.portal.entrypoints.http.association_routes import ROUTES as ASSOCIATION_ROUTES
 from services.portal.service.state import Portal
 from shared.access import Signer
 from shared.openapi import Api
@@ -74,14 +59,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         desk.routes,
         dashboard.routes,
         space.routes,
-        association.routes,
-        association_network.routes,
-        association_issuance.routes,
-        association_card_types.routes,
-        association_webhooks.routes,
-        association_month.routes,
-        association_bank.routes,
-        association_programmes.routes,
+        ASSOCIATION_ROUTES,  # the association's back office
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)
