@@ -55,7 +55,9 @@ def percent(value: int | None, language: str) -> str:
     """Basis points as a percentage to type again: 250 → ``2,5`` (``2.5`` in English)."""
     if value is None:
         return ""
-    text = f"{Decimal(value) / 100:f}".rstrip("0").rstrip(".")
+    text = f"{Decimal(value) / 100:.2f}"
+    if "." in text:  # 2.50 → 2.5, 3.00 → 3; 10.00 → 10, not 1
+        text = text.rstrip("0").rstrip(".")
     return text.replace(".", ",") if language == "fr" else text
 
 
