@@ -31,6 +31,7 @@ from services.portal.entrypoints.http import (
     space,
     space_changes,
 )
+from services.portal.entrypoints.http.association_routes import ROUTES as ASSOCIATION_ROUTES
 from services.portal.entrypoints.http.manage import ROUTES as MANAGE_ROUTES
 from services.portal.service.state import Portal
 from shared.access import Signer
@@ -74,6 +75,7 @@ def routes(app: web.Application, rt: Runtime) -> None:
         MANAGE_ROUTES,  # the merchant's back office
         kiosk.routes,
         space_changes.routes,
+        ASSOCIATION_ROUTES,  # the association's back office
     ):
         app.router.add_routes(table)
     app.on_response_prepare.append(w.secure_headers)

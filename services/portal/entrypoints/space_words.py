@@ -13,7 +13,7 @@ FR: dict[str, str] = {
     "Your data": "Vos données",
     "Cagnotte": "Cagnotte",
     "Pending": "En attente",
-    "Stored value": "Montant chargé",
+    "Stored value": "Porte-monnaie",
     "Visits": "Passages",
     "Status": "Statut",
     "No status level yet": "Pas encore de statut",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.portal.entrypoints.association_words import EN as ASSOCIATION_EN
+from services.portal.entrypoints.association_words import FR as ASSOCIATION_FR
 from services.portal.entrypoints.dashboard_words import EN as DASHBOARD_EN
 from services.portal.entrypoints.dashboard_words import FR as DASHBOARD_FR
 from services.portal.entrypoints.desk_words import FR as DESK_FR
@@ -75,8 +77,9 @@ FR.update(DASHBOARD_FR)  # the dashboard's (dashboard_words.py)
 FR.update(SPACE_FR)  # the cardholder space's (space_words.py)
 FR.update(MANAGE_FR)  # the merchant's back office (manage_words.py)
 FR.update(KIOSK_FR)  # the kiosk's (kiosk_words.py)
+FR.update(ASSOCIATION_FR)  # the association back office's (association_words.py)
 # English where a key is not the English words (the dashboard's figures: ``fig.visits``).
-EN: dict[str, str] = {**DASHBOARD_EN, **MANAGE_EN}
+EN: dict[str, str] = {**DASHBOARD_EN, **MANAGE_EN, **ASSOCIATION_EN}
 
 
 def translate(key: str, language: str, **values: object) -> str:
