@@ -129,4 +129,9 @@ async def _cagnotte(http: aiohttp.ClientSession, account: str) -> str:
 
 
 async def _received(mailbox: Mailbox, address: str, text: str) -> bool:
-    return any(text in m.as_string() for m in mailbox.to(address))
+    """An e-mail to ``address`` whose text part says ``text`` (decoded)."""
+    for m in mailbox.to(address):
+        body = m.get_body(("plain",))
+        if body is not None and text in str(body.get_content()):
+            return True
+    return False
