@@ -18,7 +18,8 @@ database, and under 300 KB on first load.
    administrator, the merchant's manager and staff member, and a cardholder (a code by
    e-mail);
 4. crawls each role's pages from its home (same-site links, two levels, one page per shape
-   of path), then requests each ``--requests`` times, one at a time: p50 and p95 at the
+   of path), adds those no link reaches as such (a year's dashboard, a customer's pages, the
+   campaign's form), then requests each ``--requests`` times, one at a time: p50 and p95 at the
    client over the loopback, and the first load's weight (the HTML and the styles and
    scripts it links);
 5. prints a line per page, then the JSON line.
@@ -62,6 +63,22 @@ _DOWNLOAD = re.compile(r"\.(csv|xlsx|xml|json|zip|pdf)(\?|$)|/download|/export")
 
 def shape(path: str) -> str:
     return _UUID.sub("{id}", path.split("?")[0])
+
+
+def extra_pages(role: str, account: str) -> list[str]:
+    """Pages no link of the crawl reaches as such: the dashboards' longest preset (a year of
+    the generated data), a customer's pages (found by a search form), the campaign's form."""
+    year = ["/dashboard?preset=this_year", "/dashboard?preset=last_30_days"]
+    return {
+        "association_admin": year,
+        "manager": [
+            *year,
+            f"/desk/customers/{account}",
+            f"/manage/customers/{account}",
+            "/manage/campaigns/new",
+        ],
+        "staff": [f"/desk/customers/{account}"],
+    }.get(role, [])
 
 
 async def admitted(http: aiohttp.ClientSession, harness: Any, admin: dict[str, str]) -> Any:
@@ -213,9 +230,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     clock.install(clock.from_env({clock.ENV: anchor}))
     try:
         for name in harness.SERVICES:
-            procs.start(
-                name, {clock.ENV: anchor, "COMPTOIR_LOG_LEVEL": "WARNING"}
-            )
+            procs.start(name, {clock.ENV: anchor, "COMPTOIR_LOG_LEVEL": "WARNING"})
         await procs.wait_ready()
         conn = await asyncpg.connect(harness.DATABASE_URL)
         try:
@@ -239,8 +254,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             pages: dict[str, dict[str, Any]] = {}
             for role, browser in people.items():
                 home = "/space" if role == "cardholder" else "/"
-                for path in await crawl(browser, home):
-                    key = f"{role} {shape(path)}"
+                for path in [*await crawl(browser, home), *extra_pages(role, held[0][0])]:
+                    key = f"{role} {shape(path)}" + (
+                        "?" + path.split("?", 1)[1] if "?" in path else ""
+                    )
                     pages[key] = await timed(browser, path, args.requests)
                     p = pages[key]
                     print(
