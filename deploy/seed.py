@@ -315,14 +315,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# Where each demo login's pages are, once signed in (docs/front-desk.md, docs/dashboard.md,
+# docs/merchant-back-office.md, docs/association-back-office.md, docs/kiosk.md).
+PAGES = {
+    "association": "/association, /dashboard, /manage",
+    "manager": "/manage, /dashboard, /desk, /kiosk/setup",
+    "staff": "/desk, /inbox",
+    "cardholder": "/space",
+}
+
+
 def login_lines(demo: dict[str, Any]) -> list[str]:
-    """The demo's logins, one a line, with their passwords (a developer's own machine)."""
+    """The demo's logins, one a line, with their passwords (a developer's own machine) and
+    the pages each reaches."""
     lines = []
     for key, login in demo.get("logins", {}).items():
+        pages = f"   ({PAGES[key]})" if key in PAGES else ""
         if "password" in login:
-            lines.append(f"{key:<12} {login['email']:<34} {login['password']}")
+            lines.append(f"{key:<12} {login['email']:<34} {login['password']}{pages}")
         else:
-            lines.append(f"{key:<12} {login['email']:<34} a code by e-mail at {login['url']}")
+            lines.append(
+                f"{key:<12} {login['email']:<34} a code by e-mail at {login['url']}{pages}"
+            )
     return lines
 
 

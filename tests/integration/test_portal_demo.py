@@ -44,6 +44,8 @@ async def test_the_demo_has_a_login_per_role_that_signs_in(
         assert ROLE_WORDS[login["role"]] in html.unescape(home.text)
     lines = seed.login_lines(demo)
     assert any(logins["manager"]["password"] in line for line in lines)
+    manager = next(line for line in lines if logins["manager"]["email"] in line)
+    assert "/manage" in manager and "/kiosk/setup" in manager  # where the manager's pages are
     assert any(f"/holder/{seed.ASSOCIATION_ID}" in line for line in lines)
 
     again = await seed.seed(urls, harness.ADMIN_TOKEN, demo_file)
