@@ -191,14 +191,13 @@ ROWS: list[Row] = [
         _get(_association("/customers"), lambda _t: {"name": "Camille"}),
         association_only,
     ),
-    # ... or names the accounts a dashboard shows among the best customers
+    # ... and names the accounts a dashboard shows among the best customers
     Row(
-        "GET",
-        "/v1/associations/{association_id}/customers",
+        "POST",
+        "/v1/associations/{association_id}/customers/names",
         H,
-        _get(_association("/customers"), lambda t: {"account_id": str(t.account_id)}),
+        _with(_association("/customers/names"), lambda t: {"account_ids": [str(t.account_id)]}),
         association_only,
-        variant="by accounts",
     ),
     # The merchants' files: the front desk finds and adds a member, the manager reads the file.
     Row(

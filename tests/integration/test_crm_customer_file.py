@@ -229,7 +229,7 @@ async def test_the_dashboard_names_its_best_customers_in_one_call(
     services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
 ) -> None:
     """crm names the accounts given (a dashboard's best customers) in one call: those of the
-    association only; a query with neither name nor accounts, or with both, is refused."""
+    association only; an empty or too long list, or not ids, is refused."""
     net, other = await make_network(merchants=1), await make_network(merchants=1)
     ours = []
     for first in ("Ambre", "Basile"):
@@ -242,12 +242,17 @@ async def test_the_dashboard_names_its_best_customers_in_one_call(
     theirs = str(r.body["account_id"])
     await _file(http, theirs)
 
-    url = f"{CRM}/v1/associations/{net.association_id}/customers"
-    query = "&".join(f"account_id={a}" for a in [*ours, theirs])
-    status, body = await _call(http, "GET", f"{url}?{query}")
+    url = f"{CRM}/v1/associations/{net.association_id}/customers/names"
+    status, body = await _call(http, "POST", url, {"account_ids": [*ours, theirs]})
     assert status == 200, body
     named = {c["account_id"]: c["first_name"] for c in body["customers"]}
     assert named == {ours[0]: "Ambre", ours[1]: "Basile"}  # not the other network's
-    for bad in ("", f"?name=Ambre&account_id={ours[0]}"):
-        status, body = await _call(http, "GET", url + bad)
-        assert status == 400, (bad, body)
+    refused: list[dict[str, Any]] = [
+        {},
+        {"account_ids": []},
+        {"account_ids": ours * 26},
+        {"account_ids": ["x"]},
+    ]
+    for bad in refused:
+        status, body = await _call(http, "POST", url, bad)
+        assert (status, body["reason"]) == (422, "malformed") or status == 400, (bad, body)

@@ -12,12 +12,13 @@ import re
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 import asyncpg
 import pytest
 
+from shared import clock
 from shared.access import Principal, dev_token
 from tests import harness
 from tests.chipcards import VirtualCard
@@ -43,7 +44,7 @@ async def _promotion(
     http: aiohttp.ClientSession, net: Network, name: str, merchant: int | None
 ) -> None:
     """A promotion live now: the network's (``merchant`` None) or a merchant's."""
-    now = datetime.now(UTC)
+    now = clock.now()
     body = {
         "name": name,
         "merchant_id": None if merchant is None else str(net.merchants[merchant]),

@@ -103,6 +103,8 @@ def test_production_refuses_a_keyring_holding_the_development_master(
     monkeypatch.setenv("COMPTOIR_ADMIN_TOKEN", "a-real-admin-token-42")
     monkeypatch.setenv("COMPTOIR_SCOPE_PUBLIC_KEYS", "k1:" + "42" * 32)
     monkeypatch.setenv("COMPTOIR_ENV", "production")
+    monkeypatch.setenv("COMPTOIR_SERVICE", "cards")
+    monkeypatch.setenv("COMPTOIR_SERVICE_SIGNING_KEY", "svc-cards:" + "45" * 32)
     monkeypatch.setenv("COMPTOIR_CARD_CERT_KEYS", f"1:{DEV_MASTERS['cert'].hex()},2:{V2}")
     refused = production.refusal("cards", Settings())
     assert refused is not None and "COMPTOIR_CARD_CERT_KEYS" in refused

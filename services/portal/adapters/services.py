@@ -62,7 +62,7 @@ class Services:
         service: Service,
         path: str,
         *,
-        params: dict[str, str] | list[tuple[str, str]] | None = None,
+        params: dict[str, str] | None = None,
         json: Any = None,
     ) -> Answer:
         """``method`` ``path`` on ``service`` as ``p`` (None: as the portal itself, with its own

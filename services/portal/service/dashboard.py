@@ -105,10 +105,10 @@ async def names(services: Services, p: Principal, accounts: list[str]) -> dict[s
     try:
         answer = await services.call(
             p,
-            "GET",
+            "POST",
             "crm",
-            f"/v1/associations/{p.association_id}/customers",
-            params=[("account_id", a) for a in accounts[:50]],
+            f"/v1/associations/{p.association_id}/customers/names",
+            json={"account_ids": accounts[:50]},
         )
     except (aiohttp.ClientError, TimeoutError):
         return {}

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.crm.domain import people
 from services.crm.domain.people import Language
@@ -148,21 +148,14 @@ class MemberFile(Member):
 
 
 class NameQuery(BaseModel):
-    name: str | None = Field(
-        default=None, min_length=2, max_length=120, description="words of the first or last name"
-    )
-    account_id: list[UUID] = Field(
-        default_factory=list,
-        max_length=50,
-        description="or these accounts' names (a dashboard's best customers), in one call",
-    )
+    name: str = Field(min_length=2, max_length=120, description="words of the first or last name")
     limit: int = Field(default=20, ge=1, le=50)
 
-    @model_validator(mode="after")
-    def _one_way(self) -> NameQuery:
-        if (self.name is None) == (not self.account_id):
-            raise ValueError("give either name or account_id")
-        return self
+
+class NamesIn(Strict):
+    account_ids: list[UUID] = Field(
+        min_length=1, max_length=50, description="the accounts to name (a dashboard's best)"
+    )
 
 
 class NamedCustomer(BaseModel):
