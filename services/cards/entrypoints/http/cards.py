@@ -124,9 +124,9 @@ class Batches(RootModel[list[Batch]]):
     tag=TAG,
 )
 async def list_batches(request: web.Request) -> web.Response:
-    """Every batch made for the card printer (not the cards issued one by one), newest first:
-    `limit` of them, made before `before` for the next page. Its `csv` path downloads its file
-    again, as often as needed."""
+    """Every batch made for the card printer (a card issued on its own is a batch of one,
+    listed too), newest first: `limit` of them, made before `before` for the next page. Its
+    `csv` path downloads its file again, as often as needed."""
     rt = back_office(request)
     aid = uuid_param(request, "association_id")
     authorise(request, Need.ASSOCIATION, aid)
