@@ -548,6 +548,13 @@ ROWS: list[Row] = [
     ),
     Row(
         "GET",
+        A + "/card-batches",
+        Need.ASSOCIATION,
+        lambda t: _rq(f"/v1/associations/{t.association_id}/card-batches"),
+        association_only,
+    ),
+    Row(
+        "GET",
         "/v1/card-batches/{batch_id}.csv",
         Need.ASSOCIATION,
         lambda t: _rq(f"/v1/card-batches/{t.ids['card_batch']}.csv"),

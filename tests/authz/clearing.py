@@ -222,6 +222,39 @@ ROWS: list[Row] = [
         scope=no_association,
         variant="operator",
     ),
+    # Bank details read back (the IBAN masked), authorised as they are set.
+    Row(
+        "GET",
+        "/v1/bank-details/{party_kind}/{party_id}",
+        Need.ASSOCIATION,
+        lambda t: Request(f"/v1/bank-details/merchant/{t.merchant_id}"),
+        scope=merchant_only,
+        variant="merchant",
+    ),
+    Row(
+        "GET",
+        "/v1/bank-details/{party_kind}/{party_id}",
+        Need.ASSOCIATION,
+        lambda t: Request(f"/v1/bank-details/partner/{t.ids['partner']}"),
+        scope=association_only,
+        variant="partner",
+    ),
+    Row(
+        "GET",
+        "/v1/bank-details/{party_kind}/{party_id}",
+        Need.ASSOCIATION,
+        lambda t: Request(f"/v1/bank-details/association/{t.association_id}"),
+        scope=association_only,
+        variant="association",
+    ),
+    Row(
+        "GET",
+        "/v1/bank-details/{party_kind}/{party_id}",
+        Need.OPERATOR,
+        lambda t: Request(f"/v1/bank-details/operator/{NIL}"),
+        scope=no_association,
+        variant="operator",
+    ),
     # Partner associations.
     Row(
         "PUT",

@@ -178,6 +178,16 @@ ROWS: list[Row] = [
         merchant_only,
     ),
     Row(
+        "PUT",
+        SUB,
+        Need.MANAGER,
+        lambda t: Request(
+            f"/v1/webhook-subscriptions/{uuid.uuid4()}",
+            _scope(t) | {"url": "http://127.0.0.1:9/matrix", "event_types": ["sale.booked"]},
+        ),
+        merchant_only,
+    ),
+    Row(
         "GET",
         "/v1/webhook-subscriptions",
         Need.MANAGER,

@@ -51,4 +51,8 @@ async def test_the_treasurer_closes_the_month_reviews_the_quarantine_and_downloa
     ]
     assert b"pain.008" in paths[0].read_bytes() and b"pain.001" in paths[1].read_bytes()
 
+    await j.sees_the_bank_details_set(screen, books.merchant_id)
+    printed = await j.prints_a_card_batch_again(screen, tmp_path)
+    assert printed.name.startswith("cards-") and printed.suffix == ".csv"
+
     await j.visits_every_page(screen)

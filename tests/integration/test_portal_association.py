@@ -9,6 +9,7 @@ manager cannot open the back office at all. Then the merchants' and webhooks' fo
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import uuid
@@ -17,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import aiohttp
@@ -439,7 +441,7 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
     codes = await _file(treasurer, http, f"/association/vouchers/{vouchers}.csv")
     assert len(codes.body.decode("utf-8-sig").strip().splitlines()) == 3
 
-    # Bank details: checked by clearing, kept there, shown nowhere again.
+    # Bank details: checked by clearing, kept there, the IBAN never shown whole again.
     page = await treasurer.get("/association/bank-details")
     assert page.status == 200 and f'value="merchant:{net.merchants[0]}"' in page.text
     wrong_iban = await treasurer.post(
@@ -473,24 +475,35 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
         ("merchant", "Epicerie", "CPT-EPI-1"),  # in SEPA's character set
     ]
     page = await treasurer.get("/association/bank-details?saved=1")
-    assert iban(8) not in page.text and "CPT-EPI-1" not in page.text
+    assert iban(8) not in page.text and iban(8)[-4:] in page.text and "CPT-EPI-1" in page.text
 
     # Webhooks: an address over plain HTTP is refused; an https one is shown with its secret.
     page = await treasurer.get("/association/webhooks")
     assert "Aucun abonnement." in page.text
+    form_id = re.search(r'name="subscription_id" value="([^"]+)"', page.text)
+    assert form_id
+    sid = ("subscription_id", form_id.group(1))
     plain = await treasurer.request(
         "POST",
         "/association/webhooks",
-        data=[("csrf", treasurer.csrf), ("url", "http://example.org/h"), ("events", "sale.booked")],  # type: ignore[arg-type]
+        data=[
+            ("csrf", treasurer.csrf),
+            sid,
+            ("url", "http://example.org/h"),
+            ("events", "sale.booked"),
+        ],  # type: ignore[arg-type]
     )
     assert plain.status == 422 and "commence par https://" in plain.text, plain.text
-    none = await treasurer.post("/association/webhooks", {"url": "https://example.org/h"})
+    none = await treasurer.post(
+        "/association/webhooks", {"url": "https://example.org/h", "subscription_id": sid[1]}
+    )
     assert none.status == 422 and "au moins un événement" in none.text
     made = await treasurer.request(
         "POST",
         "/association/webhooks",
         data=[
             ("csrf", treasurer.csrf),
+            sid,
             ("url", "https://example.org/comptoir"),
             ("events", "sale.booked"),
             ("events", "statement.ready"),
@@ -526,7 +539,204 @@ async def test_the_treasurer_adds_and_edits_a_merchant_and_subscribes_a_webhook(
         http, *await person(http, "association_admin", other.association_id)
     )
     assert (await stranger.get(f"/association/webhooks/{sub['id']}")).status == 404
-    gone = await treasurer.post(f"/association/webhooks/{sub['id']}/delete", {})
-    assert gone.headers["Location"] == "/association/webhooks?deleted=1"
+    for _ in range(2):  # a second click finds it deleted: done all the same
+        gone = await treasurer.post(f"/association/webhooks/{sub['id']}/delete", {})
+        assert gone.headers.get("Location") == "/association/webhooks?deleted=1", gone.text
     page = await treasurer.get("/association/webhooks?deleted=1")
     assert "Aucun abonnement." in page.text
+
+
+def _name_of(email: str) -> str:
+    """The name tests/portal.py ``person`` gives: the role and 4 characters of its id."""
+    role, rest = email.split("-", 1)
+    return f"{role} {rest[:4]}"
+
+
+async def test_who_closed_and_who_decided_are_said_by_name_never_as_an_actor_or_an_address(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    """A colleague of the treasurer reads who approved a held line and who closed the month
+    by the treasurer's name; a line the operator's set-up token rejected says so in words."""
+    books = await books_to_close(http, make_network)
+    net, aid, month = books.network, books.association_id, books.month
+    treasurer = await _signed_in(http, books.email, books.password)
+    colleague_email, colleague_password = await person(http, "association_admin", aid)
+    colleague = await _signed_in(http, colleague_email, colleague_password)
+    ids = {str(line["transaction_id"]): line["id"] for line in await _lines(net.admin, aid, "held")}
+    assert (await treasurer.get("/association/quarantine")).status == 200
+    done = await treasurer.post(
+        f"/association/quarantine/{ids[books.approvable]}/approve", {"reason": "vu avec lui"}
+    )
+    assert done.headers["Location"] == "/association/quarantine?done=approved", done.text
+    r = await net.admin.call(
+        "POST",
+        f"{CARDS}/v1/card-quarantine/{ids[books.rejectable]}/reject",
+        {"reason": "carte étrangère", "card_at_fault": False},
+    )
+    assert r.status == 200, r
+    name = _name_of(books.email)
+    page = await colleague.get("/association/quarantine?status=approved")
+    decided = page.text[page.text.index('class="decided-by"') :]
+    assert decided.startswith(f'class="decided-by">{name}<'), decided[:80]
+    assert "person:" not in page.text and books.email not in page.text
+    page = await treasurer.get("/association/quarantine?status=approved")
+    assert 'class="decided-by">vous<' in page.text
+    page = await colleague.get("/association/quarantine?status=rejected")
+    decided = page.text[page.text.index('class="decided-by"') :]
+    assert decided.startswith(
+        'class="decided-by">l&#39;opérateur du réseau (jeton d&#39;installation)<'
+    ), decided[:100]
+    assert "operator:bootstrap" not in page.text
+    # In English too.
+    colleague.jar["comptoir_lang"] = "en"
+    page = await colleague.get("/association/quarantine?status=rejected")
+    assert "the network&#39;s operator (set-up token)" in page.text, page.text
+
+    closed = await treasurer.post("/association/close", {"period": month})
+    assert closed.status == 303, closed.text
+    colleague.jar.pop("comptoir_lang")
+    home = await colleague.get("/association")
+    row = home.text[home.text.index(f'id="period-{month}"') :]
+    row = row[: row.index("</tr>")]
+    assert f"<td>{name}</td>" in row and "person:" not in row, row
+    home = await treasurer.get("/association")
+    row = home.text[home.text.index(f'id="period-{month}"') :]
+    assert "<td>vous</td>" in row[: row.index("</tr>")]
+
+
+async def test_a_webhook_form_sent_twice_makes_one_subscription(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=1)
+    aid = net.association_id
+    treasurer = await _signed_in(http, *await person(http, "association_admin", aid))
+    page = await treasurer.get("/association/webhooks")
+    found = re.search(r'name="subscription_id" value="([^"]+)"', page.text)
+    assert found, page.text
+    form = [
+        ("csrf", treasurer.csrf),
+        ("subscription_id", found.group(1)),
+        ("url", "https://example.org/twice"),
+        ("events", "sale.booked"),
+    ]
+    made = [
+        await treasurer.request("POST", "/association/webhooks", data=form)  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    assert [m.status for m in made] == [201, 201], made[1].text
+    secrets = [re.findall(r"<code>(whsec_[A-Za-z0-9+/=]{40,})</code>", m.text) for m in made]
+    assert secrets[0] and secrets[0] == secrets[1]  # the first answer lost: shown again
+    notifications = harness.url("notifications")
+    async with http.get(
+        f"{notifications}/v1/webhook-subscriptions",
+        params={"association_id": str(aid)},
+        headers=net.admin.headers,
+    ) as listed:
+        subs = await listed.json()
+    assert [s["id"] for s in subs] == [found.group(1)], subs
+
+    # The service: the same body again answers 200; another body under the id, 409; once
+    # rotated, the secret is no longer given again.
+    path = f"{notifications}/v1/webhook-subscriptions/{found.group(1)}"
+    body: dict[str, Any] = {"association_id": str(aid), "url": "https://example.org/twice"}
+    body["event_types"] = ["sale.booked"]
+    async with http.put(path, json=body, headers=net.admin.headers) as r:
+        assert r.status == 200 and (await r.json())["secret"] == secrets[0][0]
+
+    async def put(sub_path: str) -> int:
+        async with http.put(sub_path, json=body, headers=net.admin.headers) as r:
+            return r.status
+
+    fresh = f"{notifications}/v1/webhook-subscriptions/{uuid.uuid4()}"
+    at_once = await asyncio.gather(put(fresh), put(fresh))  # sent twice at the same moment
+    assert sorted(at_once) == [200, 201], at_once
+    async with http.put(path, json=body | {"url": "https://example.org/other"}, headers=net.admin.headers) as r:  # fmt: skip
+        problem = await r.json()
+        assert (r.status, problem["reason"]) == (409, "subscription_id_taken"), problem
+    rotated = await treasurer.post(f"/association/webhooks/{found.group(1)}/rotate-secret", {})
+    assert rotated.status == 200, rotated.text
+    third = await treasurer.request("POST", "/association/webhooks", data=form)  # type: ignore[arg-type]
+    assert third.status == 201 and "whsec_" not in third.text
+    assert "Déjà abonné. Son secret a été remplacé" in third.text
+    other = await make_network(merchants=1)
+    stranger = await _signed_in(
+        http, *await person(http, "association_admin", other.association_id)
+    )
+    page = await stranger.get("/association/webhooks")
+    taken = [("csrf", stranger.csrf), *form[1:]]
+    refused = await stranger.request("POST", "/association/webhooks", data=taken)  # type: ignore[arg-type]
+    assert refused.status == 403, refused.text
+
+
+async def test_bank_details_are_read_back_masked_and_card_batches_are_listed(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+) -> None:
+    net = await make_network(merchants=1)
+    aid, mid = net.association_id, net.merchants[0]
+    await issues_cards(net)
+    treasurer = await _signed_in(http, *await person(http, "association_admin", aid))
+
+    # Bank details: what is set shown, the IBAN masked but its last 4 characters.
+    page = await treasurer.get("/association/bank-details")
+    assert page.status == 200 and 'id="bank-set"' in page.text, page.text
+    row = page.text[page.text.index(f'id="bank-merchant-{mid}"') :]
+    assert "Non renseignées" in row[: row.index("</tr>")]
+    own = {"party": "association", "holder": "Asso", "iban": iban(17)}
+    own |= {"bic": "BNPAFRPP", "creditor_id": "FR72ZZZ123456"}
+    saved = await treasurer.post("/association/bank-details", own)
+    assert saved.headers.get("Location") == "/association/bank-details?saved=1", saved.text
+    page = await treasurer.get("/association/bank-details?saved=1")
+    row = page.text[page.text.index(f'id="bank-association-{aid}"') :]
+    row = row[: row.index("</tr>")]
+    masked = "•" * (len(iban(17)) - 4) + iban(17)[-4:]
+    assert iban(17) not in page.text and f"••••&nbsp;{iban(17)[-4:]}" in row, row
+    assert "Asso" in row and "BNPAFRPP" in row and "FR72ZZZ123456" in row, row
+    clearing = harness.url("clearing")
+    async with http.get(
+        f"{clearing}/v1/bank-details/association/{aid}", headers=net.admin.headers
+    ) as r:
+        shown = await r.json()
+    assert (shown["iban_masked"], shown["iban_last4"]) == (masked, iban(17)[-4:]), shown
+    assert iban(17) not in str(shown)
+    async with http.get(
+        f"{clearing}/v1/bank-details/merchant/{mid}", headers=net.admin.headers
+    ) as r:
+        assert (r.status, (await r.json())["reason"]) == (404, "no_bank_details")
+
+    # Card batches: each one made is listed, its file downloadable again later.
+    page = await treasurer.get("/association/issuance")
+    assert "Aucun lot de cartes pour l&#39;instant." in page.text
+    made = []
+    for size in ("2", "3"):
+        page = await treasurer.get("/association/issuance")
+        found = re.search(r'name="batch_id" value="([^"]+)"', page.text)
+        assert found
+        answer = await treasurer.post(
+            "/association/card-batches",
+            {"batch_id": found.group(1), "card_type_id": "", "size": size},
+        )
+        assert answer.status == 201, answer.text
+        made.append(found.group(1))
+    page = await treasurer.get("/association/issuance")
+    listed = re.findall(r'id="batch-([0-9a-f-]{36})"', page.text)
+    assert listed == made[::-1], listed  # newest first
+    assert f'action="/association/cards/{made[0]}.csv"' in page.text
+    first = await _file(treasurer, http, f"/association/cards/{made[0]}.csv")
+    assert first.status == 200
+    assert len(first.body.decode("utf-8-sig").strip().splitlines()) == 3
+    b = await net.admin.call("GET", f"{CARDS}/v1/associations/{aid}/card-batches?limit=1")
+    assert b.status == 200 and [x["batch_id"] for x in b.body] == [made[1]], b.body
+    before = b.body[0]["created_at"]
+    b = await net.admin.call(
+        "GET", f"{CARDS}/v1/associations/{aid}/card-batches?{urlencode({'before': before})}"
+    )
+    assert [x["batch_id"] for x in b.body] == [made[0]], b.body
+    assert b.body[0]["csv"] == f"/v1/card-batches/{made[0]}.csv"
+    other = await make_network(merchants=1)
+    stranger = await _signed_in(
+        http, *await person(http, "association_admin", other.association_id)
+    )
+    page = await stranger.get("/association/issuance")
+    assert made[0] not in page.text

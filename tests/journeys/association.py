@@ -10,6 +10,7 @@ are within the suite's date window (tests/harness.py DATE_WINDOW_DAYS)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -269,3 +270,42 @@ async def visits_every_page(screen: Screen) -> None:
         await screen.goto(path)
         await screen.accessible(f"the association's {name} page")
         await screen.screenshot(f"association-{name}")
+
+
+async def sees_the_bank_details_set(screen: Screen, merchant_id: uuid.UUID) -> None:
+    """On the bank details' page, the treasurer reads what is set for the association and
+    for the merchant ``merchant_id`` (both set, as ``books_to_close`` does): the holder, the
+    IBAN masked but its last 4 characters (never whole), the creditor id or the mandate."""
+    page = screen.page
+    await screen.goto("/association/bank-details")
+    table = page.locator("#bank-set")
+    own = await table.locator("tr[id^='bank-association-']").inner_text()
+    assert "Association" in own and "FR72ZZZ123456" in own, own
+    theirs = await table.locator(f"#bank-merchant-{merchant_id}").inner_text()
+    assert f"CPT-{merchant_id.hex[:8]}" in theirs, theirs
+    for row in (own, theirs):  # the last 4 characters shown; never "FR76…"
+        assert re.search(r"••••\s[0-9A-Z]{4}", row) and not re.search(r"FR[0-9]{12}", row), row
+
+
+async def prints_a_card_batch_again(screen: Screen, into: Path, size: int = 2) -> Path:
+    """On the issuance page, the treasurer makes a batch of ``size`` cards for the printer,
+    then comes back to the page later: the batch is in the list of batches made (newest
+    first) and its printer's file is downloaded again from there into the folder ``into``;
+    its path (a CSV of a header and ``size`` lines)."""
+    page = screen.page
+    await screen.goto("/association/issuance")
+    await page.get_by_label("Combien").first.fill(str(size))
+    await page.get_by_role("button", name="Créer les cartes").click()
+    await page.wait_for_load_state()
+    assert "cartes créées" in await page.get_by_role("status").inner_text()
+    await screen.goto("/association/issuance")
+    newest = page.locator("#card-batches tbody tr").first
+    assert (await newest.locator("td.num").inner_text()).strip() == str(size)
+    async with page.expect_download() as info:
+        await newest.get_by_role("button").click()
+    download = await info.value
+    path = into / download.suggested_filename
+    await download.save_as(path)
+    lines = path.read_bytes().decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == size + 1 and lines[0].startswith("number"), lines
+    return path

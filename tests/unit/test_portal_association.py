@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from services.portal.domain import association as a
@@ -32,3 +33,30 @@ def test_an_amount_and_a_day_are_written_to_be_typed_again() -> None:
     assert (a.euros(500, "fr"), a.euros(1_234, "en")) == ("5,00", "12.34")
     assert a.day(" 2026-10-31 ") == date(2026, 10, 31)
     assert a.day("31/10/2026") is None
+
+
+def test_who_an_actor_is_said_by_name_or_in_words_never_as_recorded() -> None:
+    aid, elsewhere = uuid.uuid4(), uuid.uuid4()
+    me, colleague, operator, stranger, gone = (uuid.uuid4() for _ in range(5))
+    people = {
+        me: a.Known("Moi", "association_admin", aid),
+        colleague: a.Known("Alice Martin", "association_admin", aid),
+        operator: a.Known("Opé Rateur", "operator", None),
+        stranger: a.Known("Bob", "association_admin", elsewhere),
+    }
+
+    def who(actor: str | None) -> tuple[str, str]:
+        return a.who(actor, f"person:{me}", aid, people)
+
+    assert who(f"person:{me}") == ("actor.you", "")
+    assert who(f"person:{colleague}") == ("actor.person", "Alice Martin")
+    assert who(f"person:{operator}") == ("actor.operator_person", "Opé Rateur")
+    assert who(f"person:{stranger}") == ("actor.outsider", "")  # another association's
+    assert who(f"person:{gone}") == ("actor.former", "")
+    assert who("person:not-a-uuid") == ("actor.former", "")
+    assert who("service:clearing") == ("actor.service", "clearing")
+    assert who("service:x@example.org") == ("actor.machine", "")  # never an address
+    assert who("operator:bootstrap") == ("actor.operator", "")
+    assert who(f"token:{uuid.uuid4()}") == ("actor.api_token", "")
+    assert who("treasurer@example.org") == ("actor.machine", "")
+    assert who(None) == ("actor.nobody", "")

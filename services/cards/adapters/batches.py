@@ -105,6 +105,23 @@ async def summary(pool: asyncpg.Pool, batch_id: UUID) -> asyncpg.Record:
     return row
 
 
+async def of_association(
+    pool: asyncpg.Pool, association_id: UUID, before: datetime | None, limit: int
+) -> list[asyncpg.Record]:
+    """An association's print batches, newest first (those made before ``before``)."""
+    rows: list[asyncpg.Record] = await pool.fetch(
+        """SELECT b.id AS batch_id, b.association_id, b.card_type_id, b.size, b.created_at,
+                  min(c.number) AS first_number, max(c.number) AS last_number
+           FROM card_batches b JOIN cards c ON c.batch_id = b.id
+           WHERE b.association_id = $1 AND ($2::timestamptz IS NULL OR b.created_at < $2)
+           GROUP BY b.id ORDER BY b.created_at DESC, b.id DESC LIMIT $3""",
+        association_id,
+        before,
+        limit,
+    )
+    return rows
+
+
 async def exists(conn: asyncpg.Connection, batch_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM card_batches WHERE id = $1", batch_id))
 

@@ -230,6 +230,15 @@ async def batch_summary(pool: asyncpg.Pool, batch_id: UUID) -> Batch:
     return Batch(**dict(row), csv=f"/v1/card-batches/{batch_id}.csv")
 
 
+async def batches_of(
+    pool: asyncpg.Pool, association_id: UUID, before: datetime | None, limit: int
+) -> list[Batch]:
+    """The association's print batches, newest first, each with its CSV's path (a file can
+    be printed again whenever it is needed)."""
+    rows = await batches.of_association(pool, association_id, before, limit)
+    return [Batch(**dict(r), csv=f"/v1/card-batches/{r['batch_id']}.csv") for r in rows]
+
+
 async def create_batch(
     pool: asyncpg.Pool, association_id: UUID, batch_id: UUID, card_type_id: UUID | None, size: int
 ) -> tuple[Batch, bool]:

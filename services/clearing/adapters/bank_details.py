@@ -55,3 +55,14 @@ async def save(
         None if address is None else address.town,
         None if address is None else address.country,
     )
+
+
+async def get(conn: Db, kind: str, party_id: UUID) -> asyncpg.Record | None:
+    """A party's bank details as stored, or None."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """SELECT holder, iban, bic, mandate_id, mandate_signed_on, creditor_id, updated_at
+           FROM bank_details WHERE party_kind = $1 AND party_id = $2""",
+        kind,
+        party_id,
+    )
+    return row

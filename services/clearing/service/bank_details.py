@@ -104,3 +104,33 @@ async def set_details(
         address=details.address,
     )
     return details
+
+
+def masked(iban: str) -> str:
+    """An IBAN as it may be shown: every character but the last 4 hidden."""
+    return "•" * max(len(iban) - 4, 0) + iban[-4:]
+
+
+async def shown(conn: asyncpg.Pool, kind: str, party_id: UUID) -> dict[str, Any]:
+    """A party's bank details as they may be read back: the IBAN masked but its last 4
+    characters; 404 ``no_bank_details`` when none are set."""
+    row = await repo.get(conn, kind, party_id)
+    if row is None:
+        raise Problem(
+            404,
+            "No bank details",
+            f"no bank details are set for this {kind}",
+            reason="no_bank_details",
+        )
+    return {
+        "party_kind": kind,
+        "party_id": party_id,
+        "holder": row["holder"],
+        "iban_masked": masked(row["iban"]),
+        "iban_last4": row["iban"][-4:],
+        "bic": row["bic"],
+        "mandate_id": row["mandate_id"],
+        "mandate_signed_on": row["mandate_signed_on"],
+        "creditor_id": row["creditor_id"],
+        "updated_at": row["updated_at"],
+    }

@@ -103,6 +103,25 @@ async def add_subscription(
     await add_secret(conn, s.id, secret, at)
 
 
+async def lock_id(conn: asyncpg.Connection, sub_id: UUID) -> None:
+    """Hold a subscription's id until the transaction ends: two requests under one new id
+    (a form sent twice at once) make one subscription, the second finding the first's."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", str(sub_id))
+
+
+async def exists(conn: asyncpg.Connection, sub_id: UUID) -> bool:
+    """A subscription under this id, deleted ones too."""
+    return bool(await conn.fetchval("SELECT true FROM webhook_subscriptions WHERE id = $1", sub_id))
+
+
+async def first_secret_if_only(conn: asyncpg.Connection, sub_id: UUID) -> str | None:
+    """The secret made with the subscription while it is its only one (never rotated)."""
+    rows = await conn.fetch(
+        "SELECT secret FROM webhook_secrets WHERE subscription_id = $1 LIMIT 2", sub_id
+    )
+    return str(rows[0]["secret"]) if len(rows) == 1 else None
+
+
 async def add_secret(conn: asyncpg.Connection, sub_id: UUID, secret: str, at: datetime) -> None:
     await conn.execute(
         "INSERT INTO webhook_secrets (subscription_id, secret, created_at) VALUES ($1, $2, $3)",

@@ -70,13 +70,24 @@ def _check(new: NewSubscription, development: bool) -> None:
         raise _refused(422, "URL refused", details[reason], reason)
 
 
+class SubscribedById(Subscription):
+    secret: str | None = Field(
+        description="whsec_…: at creation, and again to the same request under the same id "
+        "while that secret is the subscription's only one; None once it was rotated"
+    )
+
+
 async def subscribe(
-    conn: asyncpg.Connection, new: NewSubscription, development: bool
+    conn: asyncpg.Connection,
+    new: NewSubscription,
+    development: bool,
+    sub_id: UUID | None = None,
 ) -> Subscribed:
+    """A new subscription, under ``sub_id`` if given (else a new id)."""
     _check(new, development)
     now = clock.now()
     sub = Subscription(
-        id=uuid.uuid4(),
+        id=uuid.uuid4() if sub_id is None else sub_id,
         association_id=new.association_id,
         merchant_id=new.merchant_id,
         url=new.url,
@@ -88,6 +99,42 @@ async def subscribe(
     secret = rules.new_secret(secrets.token_bytes(rules.SECRET_BYTES))
     await store.add_subscription(conn, sub, secret, now)
     return Subscribed(**sub.model_dump(), secret=secret)
+
+
+def _same(sub: Subscription, new: NewSubscription) -> bool:
+    """The request that made ``sub`` (the event types in any order)."""
+    return (
+        sub.association_id == new.association_id
+        and sub.merchant_id == new.merchant_id
+        and sub.url == new.url
+        and sorted(sub.event_types) == sorted(new.event_types)
+        and sub.description == new.description
+    )
+
+
+async def subscribe_as(
+    conn: asyncpg.Connection, sub_id: UUID, new: NewSubscription, development: bool
+) -> tuple[SubscribedById, bool]:
+    """The subscription under the client's id, and whether it was made now. The same request
+    again (a form sent twice, a retry after a lost answer) answers the same subscription, with
+    its secret while no rotation replaced it; another request under the id is refused (409
+    ``subscription_id_taken``), and so is the id of a deleted subscription (409 ``deleted``)."""
+    await store.lock_id(conn, sub_id)
+    if await store.exists(conn, sub_id):
+        sub = await store.subscription(conn, sub_id, lock=True)
+        if not _same(sub, new):
+            raise _refused(
+                409,
+                "Subscription id taken",
+                f"{sub_id} names a subscription made with another request: choose a new id",
+                "subscription_id_taken",
+            )
+        if sub.deleted_at is not None:
+            raise _refused(409, "Subscription deleted", f"{sub_id} was deleted", "deleted")
+        secret = await store.first_secret_if_only(conn, sub_id)
+        return SubscribedById(**sub.model_dump(), secret=secret), False
+    made = await subscribe(conn, new, development, sub_id)
+    return SubscribedById(**made.model_dump()), True
 
 
 async def rotate(conn: asyncpg.Connection, sub_id: UUID, keep: timedelta) -> Rotated:

@@ -119,3 +119,12 @@ async def spend_links(conn: asyncpg.Connection, person_id: UUID, at: datetime) -
         person_id,
         at,
     )
+
+
+async def named(pool: asyncpg.Pool, person_ids: list[UUID]) -> list[asyncpg.Record]:
+    """The name, role and association of each of these people the portal still knows."""
+    rows: list[asyncpg.Record] = await pool.fetch(
+        "SELECT id, name, role, association_id FROM people WHERE id = ANY($1::uuid[])",
+        person_ids,
+    )
+    return rows

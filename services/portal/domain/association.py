@@ -1,11 +1,15 @@
 """What the association back office's forms read and its pages write (pure): a month
-(``YYYY-MM``), a rate typed as a percentage (``2,5`` → 250 basis points), a day."""
+(``YYYY-MM``), a rate typed as a percentage (``2,5`` → 250 basis points), a day; who an
+actor the services recorded is, in words."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from uuid import UUID
 
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _PERCENT = re.compile(r"^[0-9]{1,3}([.,][0-9]{1,2})?$")
@@ -72,3 +76,63 @@ def euros(amount_cents: int, language: str) -> str:
     """Cents as an amount to type again: 500 → ``5,00`` (``5.00`` in English)."""
     text = f"{Decimal(amount_cents) / 100:.2f}"
     return text.replace(".", ",") if language == "fr" else text
+
+
+# Who closed a month or decided a held line, as the page says it (never an address).
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A person the portal knows: their name, role and association."""
+
+    name: str
+    role: str
+    association_id: UUID | None
+
+
+def person_of(actor: str | None) -> UUID | None:
+    """The person an actor names (``person:<uuid>``), or None."""
+    kind, _, rest = (actor or "").partition(":")
+    if kind != "person":
+        return None
+    try:
+        return UUID(rest)
+    except ValueError:
+        return None
+
+
+def who(
+    actor: str | None, me: str, association_id: UUID | None, people: Mapping[UUID, Known]
+) -> tuple[str, str]:
+    """The words key that says who an actor is, and the name it takes (``{name}``): oneself;
+    a person of the association by name; the network's operator's person by name and role;
+    a person gone or of elsewhere, a service, the operator's set-up token, an API token, a
+    kiosk, a cardholder in words. Anything else is "an automatic process": an actor the
+    services recorded is never shown as it is (it could carry an address)."""
+    if not actor:
+        return "actor.nobody", ""
+    if actor == me:
+        return "actor.you", ""
+    kind, _, rest = actor.partition(":")
+    if kind == "person":
+        pid = person_of(actor)
+        known = people.get(pid) if pid is not None else None
+        if known is None:
+            return "actor.former", ""
+        if known.role == "operator":
+            return "actor.operator_person", known.name
+        if known.association_id == association_id:
+            return "actor.person", known.name
+        return "actor.outsider", ""
+    if kind == "service" and _SERVICE.match(rest):
+        return "actor.service", rest
+    simple = {
+        "operator": "actor.operator",
+        "token": "actor.api_token",
+        "kiosk": "actor.kiosk",
+        "holder": "actor.holder",
+    }
+    return simple.get(kind, "actor.machine"), ""
+
+
+_SERVICE = re.compile(r"^[a-z]{2,20}$")

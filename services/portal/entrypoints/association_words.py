@@ -5,6 +5,9 @@ refusal of the services says to the treasurer, and why cards held a card transac
 from __future__ import annotations
 
 from services.portal.entrypoints import desk_words
+from services.portal.entrypoints.association_more_words import EN as _MORE_EN
+from services.portal.entrypoints.association_more_words import FR as _MORE_FR
+from services.portal.entrypoints.association_more_words import REASONS as _MORE_REASONS
 
 FR: dict[str, str] = {
     "Association back office": "Espace association",
@@ -225,12 +228,6 @@ FR: dict[str, str] = {
     "Workbook": "Classeur",
     "statement of": "relevé de",
     "Bank details": "Coordonnées bancaires",
-    "The settlement's SEPA files use the bank details set here at the close. They are "
-    "checked, kept by the clearing service and not shown again.": (
-        "Les fichiers SEPA du règlement utilisent les coordonnées saisies ici au moment de la "
-        "clôture. Elles sont vérifiées, gardées par le service de compensation et ne sont "
-        "plus affichées."
-    ),
     "Whose": "De qui",
     "The association (collects the direct debits)": "L'association (encaisse les prélèvements)",
     "Account holder": "Titulaire du compte",
@@ -395,3 +392,9 @@ def refusal(reason: str, status: int, language: str) -> str:
     if key is None:
         return desk_words.refusal(reason, status, language)
     return FR.get(key, key) if language == "fr" else key
+
+
+# Who closed or decided, bank details read back, card batches, in association_more_words.py.
+FR.update(_MORE_FR)
+EN.update(_MORE_EN)
+_REASONS.update(_MORE_REASONS)

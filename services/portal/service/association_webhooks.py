@@ -34,20 +34,23 @@ async def webhooks(services: Services, p: Principal) -> list[dict[str, Any]]:
 
 
 async def subscribe(
-    services: Services, p: Principal, url: str, events: list[str], description: str | None
+    services: Services,
+    p: Principal,
+    subscription_id: UUID,
+    url: str,
+    events: list[str],
+    description: str | None,
 ) -> dict[str, Any]:
-    """A new subscription of the association's network: its secret is shown once."""
+    """A new subscription of the association's network under the form's id: the same form
+    again answers the same subscription (its secret too while it was not rotated)."""
     body = {
         "association_id": str(aid_of(p)),
         "url": url,
         "event_types": events,
         "description": description,
     }
-    return dict(
-        await call(
-            services, p, "POST", "notifications", "/v1/webhook-subscriptions", (201,), json=body
-        )
-    )
+    path = f"/v1/webhook-subscriptions/{subscription_id}"
+    return dict(await call(services, p, "PUT", "notifications", path, (200, 201), json=body))
 
 
 async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -> None:
@@ -55,7 +58,7 @@ async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -
     try:
         await call(services, p, "DELETE", "notifications", path, (200, 204))
     except Refused as exc:
-        if exc.status != 404:  # gone already: a second click
+        if exc.status != 404 and exc.reason != "deleted":  # gone already: a second click
             raise
 
 

@@ -3,6 +3,7 @@ links that create or reset a password (docs/access.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -13,6 +14,7 @@ import asyncpg
 from services.portal.adapters import messages
 from services.portal.adapters import people as store
 from services.portal.adapters import sessions as session_store
+from services.portal.domain.association import Known, person_of
 from services.portal.domain.people import Scope, may_create_person
 from services.portal.domain.sessions import digest, usable_until
 from services.portal.service import sessions
@@ -224,3 +226,12 @@ async def sign_in(
     p = person_principal(person)
     session_id = await sessions.open_session(portal, p, person["id"], person["name"], language)
     return SignedIn(session_id, p)
+
+
+async def known(portal: Portal, actors: Iterable[str | None]) -> dict[UUID, Known]:
+    """The people these actors name (``person:<id>``), as far as the portal knows them."""
+    ids = sorted({pid for a in actors if (pid := person_of(a)) is not None})
+    if not ids:
+        return {}
+    rows = await store.named(portal.pool, ids)
+    return {r["id"]: Known(r["name"], r["role"], r["association_id"]) for r in rows}

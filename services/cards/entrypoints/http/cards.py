@@ -3,10 +3,11 @@ card's details."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from services.cards.adapters import scopes
 from services.cards.domain.cards import MAX_BATCH
@@ -17,7 +18,15 @@ from services.cards.service.views import Batch, Card
 from shared.access import Need
 from shared.access_http import authorise
 from shared.fields import Name, PhoneNumber
-from shared.http import In, Problem, json_response, parse_model, stream_csv, uuid_param
+from shared.http import (
+    In,
+    Problem,
+    json_response,
+    parse_model,
+    read_query,
+    stream_csv,
+    uuid_param,
+)
 from shared.openapi import Routes
 from shared.rules.codes import format_card_number
 from shared.service import back_office
@@ -92,6 +101,37 @@ async def create_batch(request: web.Request) -> web.Response:
         rt.pool, aid, body.batch_id, body.card_type_id, body.size
     )
     return json_response(batch, 201 if created else 200)
+
+
+class BatchQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    before: datetime | None = Field(
+        default=None, description="the batches made before this time (the next page)"
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class Batches(RootModel[list[Batch]]):
+    pass
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/card-batches",
+    summary="The association's print batches of cards, newest first, each with its CSV's path",
+    query=BatchQuery,
+    returns=Batches,
+    tag=TAG,
+)
+async def list_batches(request: web.Request) -> web.Response:
+    """Every batch made for the card printer (a card issued on its own is a batch of one,
+    listed too), newest first: `limit` of them, made before `before` for the next page. Its
+    `csv` path downloads its file again, as often as needed."""
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
+    q = read_query(request, BatchQuery)
+    return json_response(Batches(await issuance.batches_of(rt.pool, aid, q.before, q.limit)))
 
 
 CSV_HEADER = (

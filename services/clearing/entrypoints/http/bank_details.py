@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from shared.openapi import Routes
 from shared.service import back_office
 
 routes = Routes()
+_PATH = "/v1/bank-details/{party_kind:merchant|partner|association|operator}/{party_id}"
 
 PartyKind = Literal["merchant", "partner", "association", "operator"]
 
@@ -67,9 +68,52 @@ class BankDetailsOut(BaseModel):
     address: AddressOut | None
 
 
+class BankDetailsShown(BaseModel):
+    """Bank details read back: the IBAN is never shown whole."""
+
+    party_kind: PartyKind
+    party_id: UUID
+    holder: str
+    iban_masked: str = Field(description="the IBAN, every character but the last 4 hidden (•)")
+    iban_last4: str
+    bic: str | None
+    mandate_id: str | None
+    mandate_signed_on: date | None
+    creditor_id: str | None
+    updated_at: datetime
+
+
+async def _authorised_party(request: web.Request) -> tuple[str, UUID]:
+    """The path's party, once the principal may reach its bank details: the association's
+    admin its own, its merchants' and its partners' (those clearing knows); the operator,
+    every party's."""
+    rt = back_office(request)
+    kind = request.match_info["party_kind"]
+    pid = uuid_param(request, "party_id")
+    aid = await bank_details.party_association(rt.pool, kind, pid)
+    merchant = pid if kind == "merchant" else None
+    authorise(request, Need.ASSOCIATION if aid else Need.OPERATOR, aid, merchant)
+    return kind, pid
+
+
+@routes.route(
+    "GET",
+    _PATH,
+    summary="Read back a party's bank details (the IBAN masked but its last 4 characters)",
+    returns=BankDetailsShown,
+    tag="settlements",
+)
+async def get_bank_details(request: web.Request) -> web.Response:
+    """Authorised as the PUT is; 404 `no_bank_details` when none are set. The IBAN is masked
+    (`iban_masked`, `iban_last4`): it is never read back whole."""
+    rt = back_office(request)
+    kind, pid = await _authorised_party(request)
+    return json_response(await bank_details.shown(rt.pool, kind, pid))
+
+
 @routes.route(
     "PUT",
-    "/v1/bank-details/{party_kind:merchant|partner|association|operator}/{party_id}",
+    _PATH,
     summary="Set the bank details of a merchant, a partner, the association or the operator",
     body=BankDetailsIn,
     returns=BankDetailsOut,
@@ -82,12 +126,8 @@ async def put_bank_details(request: web.Request) -> web.Response:
     The operator's id is the nil UUID. The association's admin sets its own, its merchants'
     and its partners' (those clearing knows); the operator, every party's."""
     rt = back_office(request)
-    kind = request.match_info["party_kind"]
-    pid = uuid_param(request, "party_id")
+    kind, pid = await _authorised_party(request)
     body = await read_model(request, BankDetailsIn)
-    aid = await bank_details.party_association(rt.pool, kind, pid)
-    merchant = pid if kind == "merchant" else None
-    authorise(request, Need.ASSOCIATION if aid else Need.OPERATOR, aid, merchant)
     typed = bank_details.Typed(
         holder=body.holder,
         iban=body.iban,

@@ -21,6 +21,7 @@ from services.notifications.service.webhooks import (
     NewSubscription,
     Rotated,
     Subscribed,
+    SubscribedById,
 )
 from shared import merchants
 from shared.db import transaction
@@ -92,6 +93,42 @@ async def subscribe(request: web.Request) -> web.Response:
     created = await transaction(rt.pool, work)
     live_networks(rt).invalidate()  # committed: this replica's next events hear of it
     return json_response(created, 201)
+
+
+@routes.route(
+    "PUT",
+    _SUB,
+    summary="Subscribe under the client's id: the same request again answers the same one",
+    body=NewSubscription,
+    returns=SubscribedById,
+    status=201,
+    also=(200,),
+    tag=TAG,
+)
+async def subscribe_as(request: web.Request) -> web.Response:
+    """Idempotent: 201 with the secret when made; the same body again, 200 with the same
+    subscription (its secret too while no rotation replaced it: the first answer may have been
+    lost); another body under the id, 409 `subscription_id_taken`; a deleted one's id, 409
+    `deleted`. An id of another association's subscription is refused (403) as its other
+    routes are. A merchant's subscription names one of the association's merchants (422
+    `merchant_not_in_association` otherwise)."""
+    rt = back_office(request)
+    sub_id = uuid_param(request, "subscription_id")
+    body = parse_model(await request.read(), NewSubscription, strict=True)
+    development = rt.settings.env == "development"
+    scope.of(request, body.association_id, body.merchant_id)
+    existing = await scopes.subscription(rt.pool, sub_id)
+    if existing is not None:
+        scope.of(request, existing.association_id, existing.merchant_id)
+    await merchants.check_in_association(rt.settings, body.association_id, body.merchant_id)
+
+    async def work(conn: asyncpg.Connection) -> tuple[SubscribedById, bool]:
+        return await webhooks.subscribe_as(conn, sub_id, body, development)
+
+    answer, created = await transaction(rt.pool, work)
+    if created:
+        live_networks(rt).invalidate()
+    return json_response(answer, 201 if created else 200)
 
 
 @routes.route(

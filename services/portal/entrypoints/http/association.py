@@ -12,6 +12,7 @@ a PUT under an id the form carries. Only months, opaque ids and status words rid
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,8 @@ from services.portal.domain import association as a
 from services.portal.domain.desk import money
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.association_words import refusal
-from services.portal.service import association
+from services.portal.entrypoints.words import translate
+from services.portal.service import association, people
 from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
@@ -56,6 +58,22 @@ def page(
 
 def error_of(request: web.Request, session: Session, exc: Refused) -> str:
     return refusal(exc.reason, exc.status, w.language(request, session))
+
+
+async def who_says(
+    request: web.Request, session: Session, actors: Iterable[str | None]
+) -> Callable[[str | None], str]:
+    """What says who each actor is on a page (``who`` in its template): the person's name,
+    "you", a service or a machine in words; never the actor as recorded."""
+    found = list(actors)
+    known = await people.known(w.portal(request), found)
+    lang, p = w.language(request, session), session.principal
+
+    def say(actor: str | None) -> str:
+        key, name = a.who(actor, p.actor, p.association_id, known)
+        return translate(key, lang, name=name)
+
+    return say
 
 
 def refused_page(
@@ -95,7 +113,8 @@ async def _home(
         books = {"closes": [], "closed_through": None, "open_from": None}
         context.setdefault("error", error_of(request, session, exc))
     context.setdefault("typed", "")
-    return page(request, session, "association_home.html", status, books=books, **context)
+    who = await who_says(request, session, (c.get("closed_by") for c in books["closes"]))
+    return page(request, session, "association_home.html", status, books=books, who=who, **context)
 
 
 @routes.get("/association")
@@ -288,11 +307,13 @@ async def _quarantine(
         lines = []
         context["error"] = context.get("error") or error_of(request, session, exc)
         code = exc.status
+    who = await who_says(request, session, (line.get("decided_by") for line in lines))
     return page(
         request,
         session,
         "association_quarantine.html",
         code,
+        who=who,
         lines=lines,
         following=following,
         shown=status,

@@ -1,11 +1,14 @@
 """The association back office's bank details (issue 15, item 3): what the settlement's
 SEPA files need, set by the treasurer for the association (its creditor id), a merchant (its
-direct-debit mandate) or a partner association. clearing checks and keeps them and shows
-none back: the page is a form, and an IBAN is never put in a URL nor shown again."""
+direct-debit mandate) or a partner association. clearing checks and keeps them; the page
+shows what is set for each party as clearing reads it back (holder, the IBAN masked but its
+last 4 characters, BIC, mandate or creditor id), and an IBAN is never put in a URL nor shown
+whole again."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
 
@@ -18,7 +21,7 @@ from services.portal.entrypoints.http.association import (
     services_of,
     uuid_of,
 )
-from services.portal.service import association
+from services.portal.service import association, association_lists
 from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 
@@ -32,8 +35,14 @@ async def _bank(
     try:
         merchants = await association.merchants(services, p)
         partners = await association.listing(services, p, "partners")
+        own = w.say(request, "The association")
+        parties = [("association", a_id(session), own)]
+        parties += [("merchant", UUID(str(m["id"])), str(m["name"])) for m in merchants]
+        parties += [("partner", UUID(str(x["partner_id"])), str(x["name"])) for x in partners]
+        context["set"] = await association_lists.bank_details_set(services, p, parties)
     except Refused as exc:
         merchants, partners = [], []
+        context["set"] = []
         context["error"] = context.get("error") or error_of(request, session, exc)
         status = exc.status
     context.setdefault("form", {})
@@ -41,6 +50,11 @@ async def _bank(
         request, session, "association_bank.html", status, merchants=merchants,
         partners=partners, **context,
     )  # fmt: skip
+
+
+def a_id(session: Session) -> UUID:
+    assert session.principal.association_id is not None
+    return session.principal.association_id
 
 
 @routes.get("/association/bank-details")

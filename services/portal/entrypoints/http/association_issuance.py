@@ -1,8 +1,8 @@
 """The association back office's issuance pages (issue 15, item 3): a batch of cards for the
 printer and a batch of gift vouchers, each made under an id the form carries (a retry, a
 refresh, answers the same batch: nothing is issued twice), and its CSV (the printer's lines,
-the vouchers' codes) streamed through from cards. cards keeps no list of batches: the page
-after a batch is made is where its file is downloaded."""
+the vouchers' codes) streamed through from cards. The card batches made before are listed
+(newest first, 50 a page) with their file's button: a batch's file can be printed again."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from services.portal.entrypoints.http.association import (
     services_of,
     uuid_of,
 )
-from services.portal.service import association
+from services.portal.service import association, association_lists
 from services.portal.service.desk import Refused
 from services.portal.service.sessions import Session
 from shared import clock
@@ -36,11 +36,19 @@ async def _issuance(
     request: web.Request, session: Session, status: int = 200, **context: Any
 ) -> web.Response:
     """The page: the two forms (each with a new batch id), what was just made, if anything."""
+    before = _before(request.query.get("before", ""))
     try:
         types = await association.listing(services_of(request), session.principal, "card-types")
+        batches = await association_lists.card_batches(
+            services_of(request), session.principal, before
+        )
     except Refused as exc:
-        types = []
+        types, batches = [], []
         context["error"] = context.get("error") or error_of(request, session, exc)
+    names = {str(c["id"]): str(c["name"]) for c in types}
+    for b in batches:
+        b["card_type"] = names.get(str(b["card_type_id"]), "—")
+    older = batches[-1]["created_at"] if len(batches) == association_lists.BATCHES_PAGE else None
     context.setdefault("card_batch", None)
     context.setdefault("vouchers", None)
     context.setdefault("form", {})
@@ -51,10 +59,20 @@ async def _issuance(
         status,
         card_types=types,
         reasons=association.VOUCHER_REASONS,
+        batches=batches,
+        older=older,
         new_card_batch=str(uuid.uuid4()),
         new_voucher_batch=str(uuid.uuid4()),
         **context,
     )
+
+
+def _before(typed: str) -> str | None:
+    """The next page's cursor (a batch's creation time, as cards wrote it), or None."""
+    try:
+        return datetime.fromisoformat(typed).isoformat() if 0 < len(typed) < 40 else None
+    except ValueError:
+        return None
 
 
 def _size(typed: str) -> int | None:

@@ -6,6 +6,7 @@ signs for a while, docs/webhooks.md)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +41,7 @@ async def _webhooks(
         status = exc.status
     context.setdefault("form", {})
     context.setdefault("created", None)
+    context.setdefault("new_id", str(uuid.uuid4()))  # the new subscription's, chosen once
     return page(
         request,
         session,
@@ -68,18 +70,20 @@ async def subscribe(request: web.Request) -> web.Response:
     events = [str(e) for e in data.getall("events", []) if e in hooks.EVENT_TYPES]
     url = fields.get("url", "").strip()[:2000]
     description = fields.get("description", "").strip()[:200] or None
+    sid = uuid_of(fields.get("subscription_id", ""))
     form = {"url": url, "description": description or "", "events": events}
     if not events:
         error = w.say(request, "Choose at least one event.")
-        return await _webhooks(request, session, 422, error=error, form=form)
+        return await _webhooks(request, session, 422, error=error, form=form, new_id=str(sid))
     try:
         created = await hooks.subscribe(
-            services_of(request), session.principal, url, events, description
+            services_of(request), session.principal, sid, url, events, description
         )
     except Refused as exc:
         response = await _webhooks(
-            request, session, exc.status, error=error_of(request, session, exc), form=form
-        )
+            request, session, exc.status, error=error_of(request, session, exc), form=form,
+            new_id=str(sid),
+        )  # fmt: skip
         response.headers["X-Problem-Reason"] = exc.reason
         return response
     return await _webhooks(request, session, 201, created=created)
