@@ -147,6 +147,11 @@ async def test_a_scheduled_campaign_goes_once_after_its_time_across_restarts(
     assert await _messages(http, never, "newsletter") == []
     status, problem = await _call(http, "POST", f"{CRM}/v1/campaigns/{scheduled}/cancel")
     assert (status, problem["reason"]) == (409, "campaign_sent"), problem
+    # the same PUT again (a form posted twice, the second after it went): sent, not "past"
+    status, problem = await _call(
+        http, "PUT", f"{CRM}/v1/campaigns/{scheduled}", _body(net, send_at=send_at.isoformat())
+    )
+    assert (status, problem["reason"]) == (409, "campaign_sent"), problem
     status, problem = await _call(
         http,
         "PUT",

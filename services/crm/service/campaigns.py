@@ -103,6 +103,10 @@ async def save(
     """The campaign made or changed, to filters given inline (``Segment``) or to a saved
     segment of its association (its id: the campaign follows the segment until it is sent)."""
     association_id: UUID = fields["association_id"]
+    was = await rows.lock(conn, campaign_id)
+    if was is not None and (was["segment_frozen_at"] or was["cancelled_at"]):
+        # before the time is checked: the same form posted again after it went is "sent"
+        raise _refusal({**dict(was), "monthly_day": None})
     now = clock.now()
     check_send_at(fields.get("send_at"), now)
     if isinstance(segment, UUID):
