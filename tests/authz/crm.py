@@ -306,6 +306,23 @@ ROWS: list[Row] = [
         merchant_only,
     ),
     Row(
+        "PUT",
+        "/v1/campaigns/{campaign_id}/send-at",
+        M,
+        lambda t: Request(
+            f"/v1/campaigns/{t.ids['campaign']}/send-at",
+            {"send_at": (clock.now() + timedelta(days=2)).isoformat()},
+        ),
+        merchant_only,
+    ),
+    Row(
+        "POST",
+        "/v1/campaigns/{campaign_id}/cancel",
+        M,
+        lambda t: Request(f"/v1/campaigns/{t.ids['campaign']}/cancel"),
+        merchant_only,
+    ),
+    Row(
         "POST",
         "/v1/campaigns/{campaign_id}/send",
         M,

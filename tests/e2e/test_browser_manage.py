@@ -6,9 +6,12 @@ every page of the back office, axe-core on each, screenshots ``manage-*``."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp
 import pytest
 
+from shared import clock
 from tests import harness
 from tests.browser import Screen
 from tests.conftest import NetworkFactory, eventually
@@ -45,3 +48,18 @@ async def test_a_manager_sees_a_purchase_in_the_dashboard_and_sends_a_campaign(
     await j.sends_it(screen)
     await j.sees_it_sent(screen, "Truffes", messages=1)
     await j.visits_every_page(screen)
+
+
+async def test_a_manager_schedules_a_campaign_for_later_and_cancels_it(
+    services: harness.Services,
+    http: aiohttp.ClientSession,
+    make_network: NetworkFactory,
+    screen: Screen,
+) -> None:
+    net = await make_network(merchants=1)
+    email, password = await person(http, "manager", net.association_id, net.merchants[0])
+    await j.manager_signs_in(screen, email, password)
+    await j.composes_a_campaign(screen, "Les truffes samedi", "Arrivage de truffes samedi.")
+    when = (clock.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    await j.schedules_it(screen, when)
+    await j.cancels_it(screen)

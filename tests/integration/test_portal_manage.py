@@ -7,10 +7,13 @@ field."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import aiohttp
 import pytest
 
+from services.portal.domain.manage import PARIS
+from shared import clock
 from tests import harness
 from tests.conftest import Network, NetworkFactory, eventually
 from tests.people import customer, email_consent, file_of, messages_of
@@ -381,3 +384,77 @@ async def test_an_association_administrator_opens_the_back_office_of_one_of_its_
     assert theirs.status == 303
     refused = await admin.get("/manage/terminals")
     assert (refused.status, refused.headers["Location"]) == (303, "/manage")
+
+
+def _paris(days: int, hour: int) -> tuple[str, str]:
+    """A day ``days`` from today in Paris and a time on it, as the form takes them."""
+    day = clock.now().astimezone(PARIS).date() + timedelta(days=days)
+    return day.isoformat(), f"{hour:02d}:30"
+
+
+async def test_a_manager_schedules_a_campaign_changes_its_time_and_cancels_it(
+    services: harness.Services, http: aiohttp.ClientSession, make_network: NetworkFactory
+) -> None:
+    net = await make_network(merchants=2)
+    reader = await customer(net, http)
+    await email_consent(http, reader, str(net.merchants[0]))
+    manager = await _manager(http, net)
+    form_id = _form_id((await manager.get("/manage/campaigns/new")).text)
+    day, at = _paris(2, 10)
+    fields = _campaign(form_id=form_id, name="Les truffes samedi", when="later")
+    # the day and time: both given, and to come
+    for typed in ({}, {"send_date": day}, {"send_date": _paris(-1, 10)[0], "send_time": at}):
+        wrong = await manager.post("/manage/campaigns/new", fields | typed | {"action": "send"})
+        assert wrong.status == 422 and 'id="send_date-error"' in wrong.text, wrong.text
+    wrong = await manager.post(
+        "/manage/campaigns/new",
+        fields | {"send_date": _paris(400, 10)[0], "send_time": at, "action": "send"},
+    )
+    assert "Choisissez une heure dans l&#39;année qui vient." in wrong.text, wrong.text
+    # "send later", posted twice: one campaign, scheduled, nothing sent now
+    where = f"/manage/campaigns/{form_id}"
+    for _ in range(2):
+        made = await manager.post(
+            "/manage/campaigns/new",
+            fields | {"send_date": day, "send_time": at, "action": "send"},
+        )
+        assert (made.status, made.headers["Location"]) == (303, where), made.text
+    shown = "/".join(reversed(day.split("-"))) + f" {at}"
+    page = await manager.get(where)
+    assert 'data-status="scheduled" id="campaign-state">programmée<' in page.text, page.text
+    assert f'id="campaign-send-at">{shown}<' in page.text
+    assert f'value="{day}"' in page.text and f'value="{at}"' in page.text  # the change form
+    listed = await manager.get("/manage/campaigns")
+    assert f"programmée : {shown}" in listed.text, listed.text
+    # re-timed: a day later (a time past is refused, said by the field)
+    later_day, later_at = _paris(3, 18)
+    past = await manager.post(
+        f"{where}/send-at", {"send_date": _paris(0, 0)[0], "send_time": "00:00"}
+    )
+    assert past.status == 422 and "Choisissez une heure à venir." in past.text, past.text
+    moved = await manager.post(f"{where}/send-at", {"send_date": later_day, "send_time": later_at})
+    assert moved.status == 303, moved.text
+    shown = "/".join(reversed(later_day.split("-"))) + f" {later_at}"
+    assert f'id="campaign-send-at">{shown}<' in (await manager.get(where)).text
+    # another merchant's manager can neither cancel nor re-time it
+    other = await _manager(http, net, 1)
+    assert (await other.post(f"{where}/cancel", {})).status == 403
+    stolen = await other.post(f"{where}/send-at", {"send_date": day, "send_time": at})
+    assert stolen.status == 403
+    # cancelled (twice: the same), then it can no longer be scheduled
+    for _ in range(2):
+        assert (await manager.post(f"{where}/cancel", {})).status == 303
+    page = await manager.get(where)
+    assert 'id="campaign-state">annulée<' in page.text and 'id="cancel"' not in page.text
+    again = await manager.post(f"{where}/send-at", {"send_date": day, "send_time": at})
+    assert again.status == 409 and "Cette campagne a été annulée." in again.text, again.text
+    assert await messages_of(http, reader, "quick_news") == []
+    # "save as a draft" with a time: a draft, not scheduled
+    draft_id = _form_id((await manager.get("/manage/campaigns/new")).text)
+    saved = await manager.post(
+        "/manage/campaigns/new",
+        fields | {"form_id": draft_id, "send_date": day, "send_time": at, "action": "save"},
+    )
+    assert saved.status == 303
+    page = await manager.get(f"/manage/campaigns/{draft_id}")
+    assert 'id="campaign-state">brouillon<' in page.text and "Envoyer plus tard" in page.text

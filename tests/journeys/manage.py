@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 
@@ -109,6 +111,35 @@ async def sends_it(screen: Screen) -> None:
     page = screen.page
     await page.get_by_role("button", name="Envoyer maintenant").click()
     await page.wait_for_url(re.compile(r".*/manage/campaigns/[0-9a-f-]{36}$"))
+
+
+async def schedules_it(screen: Screen, when: datetime) -> None:
+    """Chooses "send later" for the campaign being composed (after `composes_a_campaign`) at
+    ``when`` (an aware instant, to come: typed as its day and time in Paris, to the minute),
+    sends it and lands on the campaign's page, which shows it scheduled for that time."""
+    page = screen.page
+    local = when.astimezone(ZoneInfo("Europe/Paris"))
+    await page.get_by_label("Une fois, plus tard", exact=False).check()
+    await page.get_by_label("Jour", exact=True).fill(local.date().isoformat())
+    await page.get_by_label("Heure", exact=True).fill(local.strftime("%H:%M"))
+    await page.get_by_role("button", name="Envoyer maintenant ou à l'heure choisie").click()
+    await page.wait_for_url(re.compile(r".*/manage/campaigns/[0-9a-f-]{36}$"))
+    assert await page.locator("#campaign-state").inner_text() == "programmée"
+    shown = await page.locator("#campaign-send-at").inner_text()
+    assert shown == local.strftime("%d/%m/%Y %H:%M"), shown
+    await screen.accessible("the campaign scheduled")
+    await screen.screenshot("manage-campaign-scheduled")
+
+
+async def cancels_it(screen: Screen) -> None:
+    """On a scheduled campaign's page (after `schedules_it`), cancels it: the page says it
+    is cancelled and offers neither cancel nor a time any more."""
+    page = screen.page
+    await page.get_by_role("button", name="Annuler la campagne").click()
+    await page.wait_for_load_state()
+    assert await page.locator("#campaign-state").inner_text() == "annulée"
+    assert await page.locator("#cancel").count() == 0
+    assert await page.locator("#schedule").count() == 0
 
 
 async def sees_it_sent(screen: Screen, name: str, messages: int, timeout: float = 30) -> None:

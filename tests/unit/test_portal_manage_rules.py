@@ -118,3 +118,23 @@ def test_a_note_is_added_once_a_day() -> None:
 def test_the_statements_months_this_one_first() -> None:
     assert rules.months(date(2026, 2, 10), 3) == ["2026-02", "2026-01", "2025-12"]
     assert rules.period("2026-13") is None and rules.period("2026-01") == "2026-01"
+
+
+def test_send_later_is_a_paris_time_to_come_within_a_year() -> None:
+    now = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # Saturday: summer time begins the next day
+    at = rules.paris_instant("2026-03-29", "18:30", now)
+    assert at == datetime(2026, 3, 29, 16, 30, tzinfo=UTC)  # UTC+2 from that night
+    assert rules.paris_instant("2026-03-28", "13:00", now) == "Choose a time to come."  # 12:00Z
+    assert rules.paris_instant("2027-03-30", "10:00", now) == "Choose a time within a year."
+    for day, time in (("", "10:00"), ("2026-04-01", ""), ("28/03/2026", "10:00")):
+        assert rules.paris_instant(day, time, now).startswith("A day and a time")  # type: ignore[union-attr]
+    fields = {"name": "x", "channel": "email", "body": "b", "when": "later"}
+    c = rules.campaign(fields | {"send_date": "2026-04-01", "send_time": "09:00"}, set(), now)
+    assert c.send_at == datetime(2026, 4, 1, 7, 0, tzinfo=UTC)
+    try:
+        rules.campaign(fields | {"send_date": "2026-03-01", "send_time": "09:00"}, set(), now)
+    except rules.FormRefused as exc:
+        assert exc.errors == {"send_date": "Choose a time to come."}
+    else:
+        raise AssertionError("a time past is refused")
+    assert rules.paris_parts("2026-04-01T07:00:00+00:00") == ("2026-04-01", "09:00")

@@ -259,10 +259,11 @@ async def of_association(
 
 
 async def in_use(conn: asyncpg.Connection, segment_id: UUID) -> int:
-    """The campaigns that still follow the segment (not sent yet, or monthly)."""
+    """The campaigns that still follow the segment (not sent yet nor cancelled, or monthly)."""
     n: int = await conn.fetchval(
         """SELECT count(*) FROM campaigns
-           WHERE segment_id = $1 AND (segment_frozen_at IS NULL OR monthly_day IS NOT NULL)""",
+           WHERE segment_id = $1 AND cancelled_at IS NULL
+             AND (segment_frozen_at IS NULL OR monthly_day IS NOT NULL)""",
         segment_id,
     )
     return n

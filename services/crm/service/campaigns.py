@@ -7,12 +7,17 @@ each message through ``messages.marketing_many`` (consent, frequency cap).
 A one-off campaign is not sent in the request that asks for it: the request makes its day's
 row (``ask``), and crm's campaign job (entrypoints/jobs.py, on every replica) sends what was
 asked, batch after batch, each batch one transaction that moves the row on: a crash resumes
-after the last batch written, a second replica goes on from there, no person is asked twice."""
+after the last batch written, a second replica goes on from there, no person is asked twice.
+
+A one-off campaign may instead carry ``send_at``, an instant to come (at most ``MAX_AHEAD``):
+the campaign job asks for its sending itself once that instant has passed (``ask_due``, the
+same day row as ``/send``, taken once whatever the replicas), so consent and the cap are those
+of the moment it goes. Until then it can be re-timed (``retime``) or cancelled (``cancel``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -32,6 +37,44 @@ from shared.events import Event
 from shared.http import Problem
 
 BATCH = 500
+# How far ahead a campaign can be scheduled.
+MAX_AHEAD = timedelta(days=366)
+# Scheduled campaigns taken per pass of the campaign job (the next pass takes the rest).
+DUE_PER_PASS = 100
+
+
+def check_send_at(send_at: datetime | None, now: datetime) -> None:
+    """A campaign's instant: to come (422 ``send_at_past``), within ``MAX_AHEAD`` (422
+    ``send_at_too_far``)."""
+    if send_at is None:
+        return
+    if send_at <= now:
+        raise Problem(
+            422, "Send time past", "send_at must be an instant to come", reason="send_at_past"
+        )
+    if send_at > now + MAX_AHEAD:
+        raise Problem(
+            422,
+            "Send time too far",
+            f"send_at must be within {MAX_AHEAD.days} days",
+            reason="send_at_too_far",
+        )
+
+
+def _refusal(campaign: dict[str, Any] | asyncpg.Record) -> Problem:
+    """Why a campaign cannot be changed, cancelled or sent any more."""
+    if campaign["monthly_day"] is not None:
+        return Problem(409, "A newsletter", "it goes on its day of the month", reason="monthly")
+    if campaign["cancelled_at"] is not None:
+        return Problem(
+            409,
+            "Campaign cancelled",
+            "a campaign cancelled is never sent",
+            reason="campaign_cancelled",
+        )
+    return Problem(
+        409, "Campaign sent", "a campaign sent stays as it was sent", reason="campaign_sent"
+    )
 
 
 async def segment_of(conn: asyncpg.Connection | asyncpg.Pool, campaign: dict[str, Any]) -> Segment:
@@ -60,6 +103,12 @@ async def save(
     """The campaign made or changed, to filters given inline (``Segment``) or to a saved
     segment of its association (its id: the campaign follows the segment until it is sent)."""
     association_id: UUID = fields["association_id"]
+    was = await rows.lock(conn, campaign_id)
+    if was is not None and (was["segment_frozen_at"] or was["cancelled_at"]):
+        # before the time is checked: the same form posted again after it went is "sent"
+        raise _refusal({**dict(was), "monthly_day": None})
+    now = clock.now()
+    check_send_at(fields.get("send_at"), now)
     if isinstance(segment, UUID):
         saved = await segments.get(conn, association_id, segment)
         scope, filters, segment_id = saved["merchant_id"], saved["filters"], segment
@@ -73,14 +122,13 @@ async def save(
         segment=filters,
         segment_id=segment_id,
         **fields,
-        at=clock.now(),
+        at=now,
     )
     if made is not None:
         return made
-    if (await rows.one(conn, campaign_id))["segment_frozen_at"] is not None:
-        raise Problem(
-            409, "Campaign sent", "a campaign sent stays as it was sent", reason="campaign_sent"
-        )
+    was = await rows.one(conn, campaign_id)
+    if was["segment_frozen_at"] is not None or was["cancelled_at"] is not None:
+        raise _refusal({**was, "monthly_day": None})
     raise Problem(
         409,
         "Another campaign",
@@ -134,11 +182,12 @@ async def send_day(
 
 @dataclass(frozen=True, slots=True)
 class Sending:
-    """Where a one-off campaign's sending stands: ``draft`` (not asked), ``sending`` (asked, in
-    the campaign job's hands), ``sent`` (every message asked of notifications); ``asked``: the
-    messages asked so far."""
+    """Where a one-off campaign's sending stands: ``draft`` (not asked), ``scheduled`` (to be
+    asked by the campaign job at its ``send_at``), ``cancelled`` (never sent), ``sending``
+    (asked, in the campaign job's hands), ``sent`` (every message asked of notifications);
+    ``asked``: the messages asked so far."""
 
-    status: Literal["draft", "sending", "sent"]
+    status: Literal["draft", "scheduled", "cancelled", "sending", "sent"]
     asked_at: datetime | None
     finished_at: datetime | None
     asked: int
@@ -150,6 +199,10 @@ async def sending(pool: asyncpg.Pool, campaign: dict[str, Any]) -> Sending | Non
         return None
     row = await rows.sending(pool, campaign["id"])
     if row is None:
+        if campaign["cancelled_at"] is not None:
+            return Sending("cancelled", None, None, 0)
+        if campaign["send_at"] is not None:
+            return Sending("scheduled", None, None, 0)
         return Sending("draft", None, None, 0)
     status: Literal["sending", "sent"] = "sent" if row["finished_at"] else "sending"
     return Sending(status, row["asked_at"], row["finished_at"], row["items"])
@@ -157,11 +210,16 @@ async def sending(pool: asyncpg.Pool, campaign: dict[str, Any]) -> Sending | Non
 
 async def ask(pool: asyncpg.Pool, campaign_id: UUID) -> tuple[Sending, bool]:
     """A one-off campaign's sending asked for (once: asked again, nothing more is sent); the
-    campaign job does it. (Where it stands, whether it was finished already.)"""
+    campaign job does it. (Where it stands, whether it was finished already.) A scheduled
+    campaign goes now; a cancelled one never (409 ``campaign_cancelled``)."""
     campaign = await rows.one(pool, campaign_id)
     if campaign["monthly_day"] is not None:
-        raise Problem(409, "A newsletter", "it goes on its day of the month", reason="monthly")
+        raise _refusal(campaign)
     async with pool.acquire() as conn, conn.transaction():
+        locked = await rows.lock(conn, campaign_id)
+        assert locked is not None
+        if locked["cancelled_at"] is not None:
+            raise _refusal(locked)
         now = clock.now()
         await rows.freeze(conn, campaign_id, now)
         await daily_rows.take_day(conn, rules.campaign_job(campaign_id), sending_day(campaign), now)
@@ -170,11 +228,45 @@ async def ask(pool: asyncpg.Pool, campaign_id: UUID) -> tuple[Sending, bool]:
     return state, state.status == "sent"
 
 
+async def retime(pool: asyncpg.Pool, campaign_id: UUID, send_at: datetime | None) -> None:
+    """A one-off campaign not yet sent nor cancelled, scheduled for ``send_at`` (None: back
+    to a draft); 409 ``campaign_sent``, ``campaign_cancelled``, ``monthly`` otherwise."""
+    check_send_at(send_at, clock.now())
+    async with pool.acquire() as conn, conn.transaction():
+        if not await rows.retime(conn, campaign_id, send_at, clock.now()):
+            raise _refusal(await rows.one(conn, campaign_id))
+
+
+async def cancel(pool: asyncpg.Pool, campaign_id: UUID) -> None:
+    """A one-off campaign not yet sent, cancelled (again: nothing more); 409
+    ``campaign_sent`` once its sending was asked for, ``monthly`` for a newsletter."""
+    async with pool.acquire() as conn, conn.transaction():
+        if await rows.cancel(conn, campaign_id, clock.now()):
+            return
+        was = await rows.one(conn, campaign_id)
+        if was["cancelled_at"] is None or was["monthly_day"] is not None:
+            raise _refusal(was)
+
+
+async def ask_due(pool: asyncpg.Pool, limit: int = DUE_PER_PASS) -> list[UUID]:
+    """The scheduled campaigns whose instant has passed, asked for as ``/send`` asks (their
+    filters recorded and their day row made in one transaction): each once, whichever
+    replica's pass takes it, however late (a stop over the instant: the next start sends)."""
+    async with pool.acquire() as conn, conn.transaction():
+        now = clock.now()
+        due = await rows.freeze_due(conn, now, limit)
+        for c in due:
+            await daily_rows.take_day(conn, rules.campaign_job(c["id"]), sending_day(dict(c)), now)
+    return [c["id"] for c in due]
+
+
 async def send_asked(
     pool: asyncpg.Pool, links: Links, batch: int = BATCH
 ) -> dict[UUID, int | None]:
-    """The campaign job's pass: every one-off campaign asked for and not finished, sent to its
-    end (None: another replica finished it first)."""
+    """The campaign job's pass: the scheduled campaigns due asked for, then every one-off
+    campaign asked for and not finished, sent to its end (None: another replica finished it
+    first)."""
+    await ask_due(pool)
     return {
         c["id"]: await send_day(pool, links, c, sending_day(c), batch)
         for c in await rows.sends_asked(pool)

@@ -33,8 +33,12 @@ FIELDS = (
     "min_visits",
     "family",
     "when",
+    "send_date",
+    "send_time",
     "monthly_day",
 )
+# How far ahead a campaign can be scheduled (crm's own bound).
+MAX_AHEAD = timedelta(days=366)
 
 
 class FormRefused(Exception):
@@ -53,6 +57,7 @@ class Campaign:
     variables: dict[str, str]
     filters: dict[str, Any] = field(default_factory=dict)
     monthly_day: int | None = None  # a newsletter sent each month on this day; None: once
+    send_at: datetime | None = None  # a one-off campaign scheduled for this instant (aware)
 
     def segment(self, merchant_id: str) -> dict[str, Any]:
         """crm's inline segment: the merchant's customers the filters keep, on the channel."""
@@ -124,10 +129,35 @@ def campaign(fields: dict[str, str], families: set[str], now: datetime) -> Campa
             errors["monthly_day"] = "A day of the month, from 1 to 28."
         else:
             monthly_day = int(day)
+    send_at: datetime | None = None
+    if fields.get("when") == "later":
+        chosen = paris_instant(fields.get("send_date", ""), fields.get("send_time", ""), now)
+        if isinstance(chosen, str):
+            errors["send_date"] = chosen
+        else:
+            send_at = chosen
     if errors:
         raise FormRefused(errors)
     variables = {"body": body} | ({"offer": offer} if offer else {})
-    return Campaign(name, channel, template, variables, filters, monthly_day)
+    return Campaign(name, channel, template, variables, filters, monthly_day, send_at)
+
+
+def paris_instant(day: str, at: str, now: datetime) -> datetime | str:
+    """A day (``2026-12-24``) and a time (``18:30``) typed in Paris time, as an instant to
+    come within ``MAX_AHEAD``; otherwise the sentence that says why not."""
+    try:
+        d = date.fromisoformat(day.strip())
+        t = time.fromisoformat(at.strip())
+    except ValueError:
+        return "A day and a time, such as 2026-12-24 and 18:30."
+    if t.second or t.microsecond or t.tzinfo is not None:
+        return "A day and a time, such as 2026-12-24 and 18:30."
+    instant = datetime.combine(d, t, PARIS)
+    if instant <= now:
+        return "Choose a time to come."
+    if instant > now + MAX_AHEAD:
+        return "Choose a time within a year."
+    return instant
 
 
 # --- product families, promotions -----------------------------------------------------------
@@ -260,6 +290,15 @@ def months(today: date, n: int = 12) -> list[str]:
 
 def period(value: str) -> str | None:
     return value if re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", value) else None
+
+
+def paris_parts(iso: str | None) -> tuple[str, str]:
+    """An instant of a service's answer as the day and time a form shows in Paris time
+    (``2026-12-24``, ``18:30``); empty for none."""
+    if not iso:
+        return "", ""
+    at = datetime.fromisoformat(iso).astimezone(PARIS)
+    return at.date().isoformat(), at.strftime("%H:%M")
 
 
 def when(iso: str | None, language: str) -> str:

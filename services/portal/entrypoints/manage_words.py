@@ -75,6 +75,31 @@ FR: dict[str, str] = {
     "When": "Quand",
     "Once: now, or when I send the draft": "Une fois : maintenant, ou quand j'envoie le brouillon",
     "Every month, on a day": "Chaque mois, un jour donné",
+    # scheduled campaigns
+    "Once, later: on a day at a time (Paris time)": (
+        "Une fois, plus tard : un jour à une heure (heure de Paris)"
+    ),
+    "Day": "Jour",
+    "Time": "Heure",
+    "Send now or at the time chosen": "Envoyer maintenant ou à l'heure choisie",
+    "scheduled": "programmée",
+    "cancelled": "annulée",
+    "Goes on": "Part le",
+    "Change the time": "Changer l'heure",
+    "Send later": "Envoyer plus tard",
+    "Paris time. Consent is checked when it goes.": (
+        "Heure de Paris. Le consentement est vérifié au moment de l'envoi."
+    ),
+    "Schedule": "Programmer",
+    "Cancel the campaign": "Annuler la campagne",
+    "change or cancel": "changer ou annuler",
+    "A day and a time, such as 2026-12-24 and 18:30.": (
+        "Un jour et une heure, par exemple 2026-12-24 et 18:30."
+    ),
+    "Choose a time to come.": "Choisissez une heure à venir.",
+    "Choose a time within a year.": "Choisissez une heure dans l'année qui vient.",
+    "This campaign was cancelled.": "Cette campagne a été annulée.",
+    "This time is past, or more than a year ahead.": ("Cette heure est passée, ou à plus d'un an."),
     "Day of the month (1 to 28)": "Jour du mois (1 à 28)",
     "Every month, on day {day}": "Chaque mois, le {day}",
     # the form's mistakes
@@ -228,6 +253,9 @@ _REASONS = {
     "invalid_filter": "These filters contradict each other.",
     "campaign_sent": "This campaign was sent already.",
     "campaign_mismatch": "This campaign is not yours.",
+    "campaign_cancelled": "This campaign was cancelled.",
+    "send_at_past": "This time is past, or more than a year ahead.",
+    "send_at_too_far": "This time is past, or more than a year ahead.",
     "unknown_campaign": "Not found.",
     "conflict": "This e-mail address is already another person's.",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -110,6 +111,8 @@ async def save(portal: Portal, p: Acting, campaign_id: UUID, c: Campaign) -> dic
     }
     if c.monthly_day is not None:
         body["monthly_day"] = c.monthly_day
+    if c.send_at is not None:
+        body["send_at"] = c.send_at.isoformat()
     answer = await _call(
         portal.services, p.principal, "PUT", "crm", f"/v1/campaigns/{campaign_id}", json=body
     )
@@ -131,6 +134,35 @@ async def send(portal: Portal, p: Acting, campaign_id: UUID) -> dict[str, Any]:
     return dict(_ok(answer, 200, 202))
 
 
+async def retime(
+    portal: Portal, p: Acting, campaign_id: UUID, send_at: datetime | None
+) -> dict[str, Any]:
+    """A campaign not yet sent scheduled for ``send_at`` (None: back to a draft); crm
+    refuses one sent or cancelled (Refused 409 ``campaign_sent``, ``campaign_cancelled``).
+    Asked twice, the same instant: the same campaign."""
+    await campaign(portal, p, campaign_id)  # the merchant's (an administrator's reach is wider)
+    body = {"send_at": None if send_at is None else send_at.isoformat()}
+    answer = await _call(
+        portal.services,
+        p.principal,
+        "PUT",
+        "crm",
+        f"/v1/campaigns/{campaign_id}/send-at",
+        json=body,
+    )
+    return dict(_ok(answer))
+
+
+async def cancel(portal: Portal, p: Acting, campaign_id: UUID) -> dict[str, Any]:
+    """A campaign not yet sent cancelled: it never goes (asked twice: once). One sent
+    already: Refused 409 ``campaign_sent``."""
+    await campaign(portal, p, campaign_id)
+    answer = await _call(
+        portal.services, p.principal, "POST", "crm", f"/v1/campaigns/{campaign_id}/cancel"
+    )
+    return dict(_ok(answer))
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """A campaign as the back office shows it: its name here, crm's answer (size, sending,
@@ -144,6 +176,11 @@ class Report:
     def status(self) -> str:
         sending = self.crm.get("sending") or {}
         return str(sending.get("status") or "monthly")
+
+    @property
+    def send_at(self) -> str | None:
+        """A scheduled campaign's instant (crm's ISO text), None otherwise."""
+        return str(self.crm["send_at"]) if self.crm.get("send_at") else None
 
     @property
     def messages(self) -> dict[str, int]:

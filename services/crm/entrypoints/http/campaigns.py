@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from services.crm.adapters import scopes
 from services.crm.domain.segments import Segment
@@ -65,6 +65,12 @@ class CampaignIn(Strict):
     monthly_day: int | None = Field(
         default=None, ge=1, le=28, description="a monthly newsletter's day; None: one-off"
     )
+    send_at: AwareDatetime | None = Field(
+        default=None,
+        description="a one-off campaign scheduled: the instant crm's campaign job sends it "
+        "(to come, within 366 days: 422 send_at_past, send_at_too_far); None: a draft, sent "
+        "by /send",
+    )
 
     @model_validator(mode="after")
     def one_segment(self) -> CampaignIn:
@@ -74,14 +80,23 @@ class CampaignIn(Strict):
             raise coded_error("one_segment", "a campaign to a saved segment needs its channel")
         if self.segment is not None and self.channel not in (None, self.segment.channel):
             raise coded_error("one_segment", "the channel is the inline segment's")
+        if self.send_at is not None and self.monthly_day is not None:
+            raise coded_error("send_at_monthly", "a monthly newsletter goes on its day")
         return self
+
+
+class SendAtIn(Strict):
+    send_at: AwareDatetime | None = Field(
+        description="the instant to send it (to come, within 366 days); null: back to a draft"
+    )
 
 
 class Sending(BaseModel):
     """A one-off campaign's sending, done by crm's campaign job after the request."""
 
-    status: Literal["draft", "sending", "sent"] = Field(
-        description="draft: not asked; sending: asked, under way; sent: every message asked for"
+    status: Literal["draft", "scheduled", "cancelled", "sending", "sent"] = Field(
+        description="draft: not asked; scheduled: to be sent at its send_at; cancelled: never "
+        "sent; sending: asked, under way; sent: every message asked for"
     )
     asked_at: datetime | None = Field(description="when the sending was asked for")
     finished_at: datetime | None
@@ -105,6 +120,8 @@ class Campaign(BaseModel):
         description="when its filters were recorded (its sending asked for)"
     )
     monthly_day: int | None
+    send_at: datetime | None = Field(description="a scheduled campaign's instant")
+    cancelled_at: datetime | None = Field(description="when it was cancelled (never sent)")
     created_at: datetime
     updated_at: datetime
     size: int
@@ -181,6 +198,7 @@ async def put_campaign(request: web.Request) -> web.Response:
             template=b.template,
             variables=b.variables.model_dump(exclude_none=True),
             monthly_day=b.monthly_day,
+            send_at=b.send_at,
         )
 
     await transaction(rt.pool, work)
@@ -217,6 +235,38 @@ async def send_campaign(request: web.Request) -> web.Response:
         jobs.campaign_asked(rt)
     answer = CampaignSending(campaign_id=campaign_id, **asdict(state))
     return json_response(answer, 200 if finished else 202)
+
+
+@routes.route(
+    "PUT",
+    "/v1/campaigns/{campaign_id}/send-at",
+    summary="Schedule or re-time a one-off campaign not yet sent (null: back to a draft); "
+    "crm's campaign job sends it once that instant has passed",
+    body=SendAtIn,
+    returns=Campaign,
+    tag=TAG,
+)
+async def put_send_at(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    campaign_id = await _authorised(request, rt.pool)
+    b = parse_model(await request.read(), SendAtIn, strict=True)
+    await campaigns.retime(rt.pool, campaign_id, b.send_at)
+    return json_response(await _answer(rt.pool, campaign_id))
+
+
+@routes.route(
+    "POST",
+    "/v1/campaigns/{campaign_id}/cancel",
+    summary="Cancel a one-off campaign not yet sent (scheduled or a draft): it is never sent; "
+    "cancelled again, nothing more. 409 campaign_sent once its sending was asked for",
+    returns=Campaign,
+    tag=TAG,
+)
+async def cancel_campaign(request: web.Request) -> web.Response:
+    rt = back_office(request)
+    campaign_id = await _authorised(request, rt.pool)
+    await campaigns.cancel(rt.pool, campaign_id)
+    return json_response(await _answer(rt.pool, campaign_id))
 
 
 @routes.route(

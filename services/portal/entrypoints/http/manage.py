@@ -8,6 +8,7 @@ manage_shop.py's, the records' manage_file.py's; ``ROUTES`` mounts them all."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -114,7 +115,9 @@ async def compose(request: web.Request) -> web.Response:
 
 @routes.post("/manage/campaigns/new")
 async def composed(request: web.Request) -> web.Response:
-    """The compose form's three buttons: preview the segment's size, save a draft, send now."""
+    """The compose form's three buttons: preview the segment's size, save a draft (never
+    scheduled), send (now; or at the day and time chosen, "send later": crm's campaign job
+    sends it then)."""
     session = await manager(request)
     fields = await w.form(request, session)
     form = {k: fields.get(k, "")[:2000] for k in rules.FIELDS}
@@ -141,11 +144,14 @@ async def composed(request: web.Request) -> web.Response:
             return await _compose(request, session, form, size=size)
         if action not in ("save", "send"):
             raise web.HTTPNotFound()
+        if action == "save":  # a draft is not scheduled: it goes when sent or scheduled
+            c = replace(c, send_at=None)
         await manage.save(portal, p, campaign_id, c)
-        if action == "send" and c.monthly_day is None:  # a monthly one goes on its day
+        if action == "send" and c.monthly_day is None and c.send_at is None:
+            # a monthly one goes on its day, a scheduled one at its time
             await manage.send(portal, p, campaign_id)
     except Refused as exc:
-        if exc.reason == "campaign_sent":  # this form was posted already: the campaign is out
+        if exc.reason in ("campaign_sent", "campaign_cancelled"):  # posted already: see it
             return w.redirect(f"/manage/campaigns/{campaign_id}")
         error = refusal(exc.reason, exc.status, w.language(request, session))
         response = await _compose(request, session, form, exc.status, error=error)
@@ -163,6 +169,9 @@ async def _campaign_page(
         )
     except Refused as exc:
         return refused(request, session, exc, "manage_campaign.html", report=None)
+    send_date, send_time = rules.paris_parts(report.send_at)
+    context.setdefault("form", {"send_date": send_date, "send_time": send_time})
+    context.setdefault("errors", {})
     return page(request, session, "manage_campaign.html", status, report=report, **context)
 
 
@@ -183,6 +192,42 @@ async def send(request: web.Request) -> web.Response:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _campaign_page(request, session, exc.status, error=error)
     return w.redirect(f"/manage/campaigns/{request.match_info['campaign_id']}")
+
+
+@routes.post(CAMPAIGN + "/send-at")
+async def send_at(request: web.Request) -> web.Response:
+    """A campaign not yet sent scheduled, or re-timed, for a day and time in Paris (to come,
+    within a year); posted twice, the same time: nothing more changes."""
+    session = await manager(request)
+    fields = await w.form(request, session)
+    form = {k: fields.get(k, "")[:20] for k in ("send_date", "send_time")}
+    campaign_id = identified(request, "campaign_id")
+    lang = w.language(request, session)
+    instant = rules.paris_instant(form["send_date"], form["send_time"], clock.now())
+    if isinstance(instant, str):
+        errors = {"send_date": w.say(request, instant)}
+        error = refusal("invalid_form", 422, lang)
+        return await _campaign_page(request, session, 422, error=error, errors=errors, form=form)
+    try:
+        await manage.retime(w.portal(request), acting(request), campaign_id, instant)
+    except Refused as exc:
+        error = refusal(exc.reason, exc.status, lang)
+        return await _campaign_page(request, session, exc.status, error=error, form=form)
+    return w.redirect(f"/manage/campaigns/{campaign_id}")
+
+
+@routes.post(CAMPAIGN + "/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    """A scheduled campaign cancelled: it never goes (posted twice: once)."""
+    session = await manager(request)
+    await w.form(request, session)
+    campaign_id = identified(request, "campaign_id")
+    try:
+        await manage.cancel(w.portal(request), acting(request), campaign_id)
+    except Refused as exc:
+        error = refusal(exc.reason, exc.status, w.language(request, session))
+        return await _campaign_page(request, session, exc.status, error=error)
+    return w.redirect(f"/manage/campaigns/{campaign_id}")
 
 
 # Every back-office route, for app.py to mount.
