@@ -96,6 +96,7 @@ fuzz: infra
 
 lint: venv
 	$(PYTHON) -m ruff check $(LINT_PATHS)
+	$(PYTHON) -m ruff format --check $(LINT_PATHS) bench
 	$(PYTHON) -m deploy.topology --check
 	$(PYTHON) -m mypy $(LINT_PATHS)
 	$(PYTHON) -m deploy.check_house --baseline deploy/house-baseline.txt services shared terminal

@@ -144,9 +144,7 @@ def _terminal_frame(kind: str, body: type[BaseModel]) -> type[_Frame]:
         "type": (Literal[kind], ...),
         "body": (body, ...),
     }
-    return create_model(
-        f"{kind.capitalize()}Frame", __base__=_Frame, **fields
-    )
+    return create_model(f"{kind.capitalize()}Frame", __base__=_Frame, **fields)
 
 
 def _gateway_frame(kind: str, body: type[BaseModel]) -> type[_Frame]:
@@ -155,9 +153,7 @@ def _gateway_frame(kind: str, body: type[BaseModel]) -> type[_Frame]:
         "type": (Literal[kind], ...),
         "body": (body, ...),
     }
-    return create_model(
-        f"{kind.capitalize()}Answer", __base__=_Frame, **fields
-    )
+    return create_model(f"{kind.capitalize()}Answer", __base__=_Frame, **fields)
 
 
 class UpdatesReply(messages.UpdatesReply):

@@ -135,7 +135,9 @@ async def test_a_chip_cards_sales_get_their_receipt_and_the_threshold_message_on
     }  # fmt: skip
     # the customer's referral code (F22), the same on each receipt
     code = receipts[2000]["referral_code"]
-    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", code) and receipts[3000]["referral_code"] == code
+    assert (
+        re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", code) and receipts[3000]["referral_code"] == code
+    )
     assert (receipts[3000]["reward_cents"], receipts[3000]["balance_cents"]) == (90, 150)
     assert receipts[3000]["pending_cents"] == 0
     (reached,) = [d for d in asked if d["template"] == "threshold_reached"]

@@ -177,7 +177,6 @@ async def test_the_statistics_of_a_hand_built_month_are_the_figures_computed_by_
     await _refusals(http, aid, m0)
 
 
-
 async def _download(http: aiohttp.ClientSession, path: str, query: dict[str, str]) -> bytes:
     async with http.get(f"{CRM}{path}?{qs(query)}", headers=ADMIN) as r:
         assert r.status == 200, await r.text()

@@ -90,7 +90,6 @@ def test_the_document_is_openapi_3_1_with_the_declared_parameters_and_schemas() 
     scheme = doc["components"]["securitySchemes"]["admin"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
 
-
     put = doc["paths"]["/v1/groups/{group_id}/shops/{slug}"]["put"]
     assert put["security"] == [{"admin": []}]
     assert "403" in put["responses"]  # a sign-in whose scope does not reach the data

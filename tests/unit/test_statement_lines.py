@@ -179,9 +179,7 @@ def test_a_detail_line_says_who_which_family_and_which_rate() -> None:
 
 
 def test_crms_titles_are_written_as_a_statement_writes_them_others_as_given() -> None:
-    shown = [
-        statement_lines.civility(t) for t in ("M", "MME", "MX", "Monsieur", "Mme", None)
-    ]
+    shown = [statement_lines.civility(t) for t in ("M", "MME", "MX", "Monsieur", "Mme", None)]
     assert shown == ["M.", "Mme", "Mx", "Monsieur", "Mme", None]
 
 
