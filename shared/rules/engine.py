@@ -40,7 +40,7 @@ from shared.rules.catalogue import (
     taux_client_for,
     taux_uc_for,
 )
-from shared.rules.explain import Refusal, Step
+from shared.rules.explain import Args, Refusal, Step
 from shared.rules.money import MAX_RATE_BPS, apply_rate, format_eur
 from shared.rules.programs import Program, ProgramKind, ProgramStatus
 from shared.rules.promotions import PERSONAL_REASONS, Promotion, Scheduled, combine
@@ -72,6 +72,12 @@ RATE_SOURCES = frozenset(
 )
 # A customer's status level sets it too, named by its code (``level.privilege``).
 LEVEL_SOURCE = "level."
+
+
+def _within_book_cap(rate: int) -> Step:
+    return Step(
+        "legal.book_cap", False, "within the 5 % cap on books", rate, (), "legal.book_cap.within"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +133,14 @@ class _Slot:
 class RuleBook:
     """The compiled rules of one network and program. Immutable once built."""
 
-    __slots__ = ("_network", "_program", "_program_refusal", "_slots", "_validity")
+    __slots__ = (
+        "_network",
+        "_program",
+        "_program_refusal",
+        "_slots",
+        "_validity",
+        "_validity_args",
+    )
 
     def __init__(
         self,
@@ -146,12 +159,19 @@ class RuleBook:
         self._program_refusal: Refusal | None = None
         if program.status is not ProgramStatus.ACTIVE:
             self._program_refusal = Refusal(
-                f"program_{program.status}", f"program {program.program_id} is {program.status}"
+                f"program_{program.status}",
+                f"program {program.program_id} is {program.status}",
+                (("program", program.program_id),),
             )
         self._validity = (
             f"program {program.program_id} is valid from "
             f"{program.valid_from.isoformat() if program.valid_from else 'always'} to "
             f"{program.valid_until.isoformat() + ' (excluded)' if program.valid_until else 'no end'}"
+        )
+        self._validity_args: Args = (
+            ("program", program.program_id),
+            ("valid_from", program.valid_from.isoformat() if program.valid_from else ""),
+            ("valid_until", program.valid_until.isoformat() if program.valid_until else ""),
         )
         self._slots: dict[str, dict[str | None, _Slot]] = {}
         for merchant in merchants:
@@ -173,32 +193,46 @@ class RuleBook:
                 "rate.merchant": f"merchant {merchant.merchant_id}",
                 "rate.network": "the network",
             }[rule]
+            args: Args = (("rate", rate),)
+            if rule == "rate.family":
+                args += (("family", str(code)),)
+            if rule != "rate.network":
+                args += (("merchant", merchant.merchant_id),)
             base_step = Step(
-                rule, True, f"taux client {rate} bp of {whose} (mode {self._network.mode})", rate
+                rule,
+                True,
+                f"taux client {rate} bp of {whose} (mode {self._network.mode})",
+                rate,
+                (*args, ("mode", str(self._network.mode))),
             )
         elif program.kind is ProgramKind.POINTS:
             rate = program.points_per_euro * 100
             base_step = Step(
-                "points.rate", True, f"{program.points_per_euro} points per euro", rate
+                "points.rate",
+                True,
+                f"{program.points_per_euro} points per euro",
+                rate,
+                (("points_per_euro", program.points_per_euro),),
             )
         else:
             rate = 0  # stamps: the sale's quantity, known per sale
             base_step = Step("stamps.rate", True, "one stamp per item bought", rate)
         refusal: Refusal | None = None
         if not program.covers(code):
+            families = ", ".join(sorted(program.families or ()))
             refusal = Refusal(
                 "out_of_scope",
-                f"family {code} is outside program {program.program_id}'s scope "
-                f"({', '.join(sorted(program.families or ()))})",
+                f"family {code} is outside program {program.program_id}'s scope ({families})",
+                (("family", str(code)), ("program", program.program_id), ("families", families)),
             )
-            refusal_step = Step("program.scope", True, refusal.detail, 0)
+            refusal_step = Step("program.scope", True, refusal.detail, 0, refusal.args)
         else:
             forbidden = legal.forbidden(family)
             if forbidden is not None:
-                refusal = Refusal(*forbidden)
-                refusal_step = Step(
-                    f"legal.{forbidden[0].removeprefix('legal_')}", True, forbidden[1], 0
-                )
+                args = (("family", str(code)),)
+                refusal = Refusal(*forbidden, args)
+                rule = f"legal.{forbidden[0].removeprefix('legal_')}"
+                refusal_step = Step(rule, True, forbidden[1], 0, args, wording=rule)
         return _Slot(
             family=family,
             base_rate=rate,
@@ -229,7 +263,9 @@ class RuleBook:
         per_family = self._slots.get(sale.merchant_id)
         if per_family is None:
             unknown = Refusal(
-                "unknown_merchant", f"merchant {sale.merchant_id} is not in the network"
+                "unknown_merchant",
+                f"merchant {sale.merchant_id} is not in the network",
+                (("merchant", sale.merchant_id),),
             )
             return Evaluation(kind, 0, 0, 0, 0, 0, 0, (), (unknown,))
         steps: list[Step] = []
@@ -243,6 +279,7 @@ class RuleBook:
                     f"family {sale.product_family} is not in merchant {sale.merchant_id}'s catalogue: "
                     "earns as a sale without family (no family rate, no family flag)",
                     slot.base_rate,
+                    (("family", str(sale.product_family)), ("merchant", sale.merchant_id)),
                 )
             )
         uc = slot.uc_bps
@@ -252,7 +289,7 @@ class RuleBook:
         if refusal is None:
             code = program.validity_refusal(at)
             if code is not None:
-                refusal = Refusal(code, self._validity)
+                refusal = Refusal(code, self._validity, self._validity_args)
             else:
                 refusal = slot.refusal
                 if refusal is not None and slot.refusal_step is not None:
@@ -274,21 +311,33 @@ class RuleBook:
             if rate > MAX_RATE_BPS:
                 rate = MAX_RATE_BPS
                 steps.append(
-                    Step("rate.max", True, f"a taux client is at most {MAX_RATE_BPS} bp", rate)
+                    Step(
+                        "rate.max",
+                        True,
+                        f"a taux client is at most {MAX_RATE_BPS} bp",
+                        rate,
+                        (("max", MAX_RATE_BPS),),
+                    )
                 )
             refusals: tuple[Refusal, ...] = ()
             if slot.book:
                 if rate > legal.BOOK_CAP_BPS:
+                    before, after = apply_rate(amount, rate), apply_rate(amount, legal.BOOK_CAP_BPS)
                     detail = (
                         f"books earn at most {legal.BOOK_CAP_BPS} bp by law: {rate} bp capped, "
-                        f"{format_eur(apply_rate(amount, rate))} → "
-                        f"{format_eur(apply_rate(amount, legal.BOOK_CAP_BPS))}"
+                        f"{format_eur(before)} → {format_eur(after)}"
+                    )
+                    capped_bp: Args = (
+                        ("cap", legal.BOOK_CAP_BPS),
+                        ("before", rate),
+                        ("before_cents", before),
+                        ("after_cents", after),
                     )
                     rate = legal.BOOK_CAP_BPS
-                    refusals = (Refusal("legal_book_cap", detail),)
-                    steps.append(Step("legal.book_cap", True, detail, rate))
+                    refusals = (Refusal("legal_book_cap", detail, capped_bp),)
+                    steps.append(Step("legal.book_cap", True, detail, rate, capped_bp))
                 else:
-                    steps.append(Step("legal.book_cap", False, "within the 5 % cap on books", rate))
+                    steps.append(_within_book_cap(rate))
             reward = apply_rate(amount, rate)
             return Evaluation(kind, reward, 0, 0, fee, rate, uc, tuple(steps), refusals)
 
@@ -300,11 +349,16 @@ class RuleBook:
                 detail = (
                     f"books earn at most 5 % of the price by law: {units} {kind} capped at {cap}"
                 )
+                capped: Args = (("units", units), ("kind", str(kind)), ("cap", cap))
                 units = cap
-                refusals = (Refusal("legal_book_cap", detail),)
-                steps.append(Step("legal.book_cap", True, detail, rate))
+                refusals = (
+                    Refusal("legal_book_cap", detail, capped, wording="legal_book_cap.units"),
+                )
+                steps.append(
+                    Step("legal.book_cap", True, detail, rate, capped, "legal.book_cap.units")
+                )
             else:
-                steps.append(Step("legal.book_cap", False, "within the 5 % cap on books", rate))
+                steps.append(_within_book_cap(rate))
         if kind is ProgramKind.POINTS:
             return Evaluation(kind, 0, units, 0, fee, 0, uc, tuple(steps), refusals)
         return Evaluation(kind, 0, 0, units, fee, 0, uc, tuple(steps), refusals)

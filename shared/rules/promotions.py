@@ -96,6 +96,17 @@ class Promotion:
             return f"the customer's {self.reason} offer"
         return "network" if self.merchant_id is None else f"merchant {self.merchant_id}"
 
+    @property
+    def owner_args(self) -> tuple[tuple[str, str | int], ...]:
+        """Who the promotion is of, for ``shared.rules.wording`` (its ``owner`` in words)."""
+        if self.reason == "level":
+            return (("owner", "level"), ("label", str(self.label)))
+        if self.reason is not None:
+            return (("owner", self.reason),)
+        if self.merchant_id is None:
+            return (("owner", "network"),)
+        return (("owner", "merchant"), ("merchant", self.merchant_id))
+
     def rule(self, effect: str) -> str:
         """The name of the step this promotion applies: ``promotion.override`` or
         ``promotion.multiplier``, or for a personal one ``promotion.<reason>`` (a status level:
@@ -147,6 +158,12 @@ def combine(
                     False,
                     f"promotion {p.promotion_id} ({p.owner}) is not live: {compiled.period}",
                     rate,
+                    (
+                        ("promotion", p.promotion_id),
+                        *p.owner_args,
+                        ("starts", p.starts_at.isoformat()),
+                        ("ends", p.ends_at.isoformat()),
+                    ),
                 )
             )
     if not live:
@@ -172,21 +189,44 @@ def combine(
                     True,
                     f"promotion {p.promotion_id} ({p.owner}): taux client {rate} → {best_bps} bp",
                     best_bps,
+                    (
+                        ("promotion", p.promotion_id),
+                        *p.owner_args,
+                        ("before", rate),
+                        ("after", best_bps),
+                    ),
+                    "promotion.override",
                 )
             )
         elif kind is not ProgramKind.CAGNOTTE:
             why = f"an override sets a taux client, not {kind}"
+            args: tuple[tuple[str, str | int], ...] = (
+                ("promotion", p.promotion_id),
+                ("kind", str(kind)),
+            )
             steps.append(
-                Step(p.rule("override"), False, f"promotion {p.promotion_id}: {why}", rate)
+                Step(
+                    p.rule("override"),
+                    False,
+                    f"promotion {p.promotion_id}: {why}",
+                    rate,
+                    args,
+                    "promotion.override.not_cagnotte",
+                )
             )
         else:
-            why = (
-                f"{effect.taux_client_bps} bp is not above the base {rate} bp"
-                if effect.taux_client_bps <= rate
-                else f"{effect.taux_client_bps} bp is below the better override {best_bps} bp"
-            )
+            offered = effect.taux_client_bps
+            if offered <= rate:
+                why = f"{offered} bp is not above the base {rate} bp"
+                key, args = "promotion.override.not_above", (("base", rate),)
+            else:
+                why = f"{offered} bp is below the better override {best_bps} bp"
+                key, args = "promotion.override.below_best", (("best", best_bps),)
+            args = (("promotion", p.promotion_id), ("offered", offered), *args)
             steps.append(
-                Step(p.rule("override"), False, f"promotion {p.promotion_id}: {why}", rate)
+                Step(
+                    p.rule("override"), False, f"promotion {p.promotion_id}: {why}", rate, args, key
+                )
             )
     rate = base = best_bps
     num, den = 1, 1
@@ -202,6 +242,14 @@ def combine(
                     True,
                     f"promotion {p.promotion_id} ({p.owner}): {effect}, {base} → {rate}",
                     rate,
+                    (
+                        ("promotion", p.promotion_id),
+                        *p.owner_args,
+                        ("factor", str(effect)),
+                        ("before", base),
+                        ("after", rate),
+                    ),
+                    "promotion.multiplier",
                 )
             )
     return rate

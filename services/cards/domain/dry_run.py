@@ -1,17 +1,20 @@
-"""The dry run of a sale: what it would earn under a card type's rule book, and one English
-sentence saying why. Pure: it reads a snapshot of the rule books and records nothing."""
+"""The dry run of a sale: what it would earn under a card type's rule book, and one sentence
+saying why (in English, or in French or English as asked: ``shared.rules.wording``). Pure: it
+reads a snapshot of the rule books and records nothing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
+
+from babel.numbers import format_currency
 
 from services.cards.domain.base import Refused
 from services.cards.domain.rulebooks import CardTypeRules, Snapshot
+from shared.rules import wording
 from shared.rules.engine import Evaluation, Sale
-from shared.rules.money import format_eur
-from shared.rules.programs import ProgramKind
 from shared.rules.visit_threshold import VisitThreshold
 
 
@@ -31,32 +34,24 @@ class DryRun:
     rules_version: int
 
 
-def explain(ev: Evaluation, amount_cents: int, threshold: VisitThreshold) -> str:
-    """One English sentence from the evaluation's steps and refusals."""
-    sale = f"A sale of {format_eur(amount_cents)}"
-    fee = f"the merchant pays a fee of {format_eur(ev.fee_cents)} ({ev.taux_uc_bps} bp)"
-    if ev.refused:
-        reasons = "; ".join(r.detail for r in ev.refusals)
-        return f"{sale} earns nothing because {reasons}; {fee}."
-    if ev.kind is ProgramKind.CAGNOTTE:
-        earned = f"{format_eur(ev.reward_cents)} in the cagnotte at {ev.taux_client_bps} bp"
-    elif ev.kind is ProgramKind.POINTS:
-        earned = f"{ev.points} points"
-    else:
-        earned = f"{ev.stamps} stamps"
-    wait = ""
-    if threshold.visits_needed > 1:
-        wait = f", held pending until the customer's visit number {threshold.visits_needed}"
-        if threshold.max_period is not None:
-            wait += f" within {threshold.max_period.days} days"
-    applied = [s.detail for s in ev.steps if s.applied]
-    skipped = [
-        s.detail for s in ev.steps if not s.applied and s.rule.startswith(("promotion.", "family."))
-    ]
-    why = "; ".join(applied)
-    if skipped:
-        why += "; not applied: " + "; ".join(skipped)
-    return f"{sale} earns {earned}{wait}: {why}; {fee}."
+def explain(
+    ev: Evaluation,
+    amount_cents: int,
+    threshold: VisitThreshold,
+    language: wording.Language | None = None,
+) -> str:
+    """One sentence from the evaluation's steps and refusals (``shared.rules.wording``): in
+    ``language`` with its amounts as Babel writes them (``0,75 €``, ``€0.75``), else in English
+    with the engine's amounts (``0.75 €``), as the API always answered."""
+    max_days = threshold.max_period.days if threshold.max_period is not None else None
+    if language is None:
+        return wording.sentence(ev, amount_cents, threshold.visits_needed, max_days)
+    locale = "fr_FR" if language == "fr" else "en_GB"
+
+    def money(cents: int) -> str:
+        return format_currency(Decimal(cents) / 100, "EUR", locale=locale)
+
+    return wording.sentence(ev, amount_cents, threshold.visits_needed, max_days, language, money)
 
 
 def _rules(snapshot: Snapshot, association_id: UUID, card_type_id: UUID | None) -> CardTypeRules:
@@ -92,6 +87,7 @@ def dry_run(
     amount_cents: int,
     quantity: int,
     at: datetime,
+    language: wording.Language | None = None,
 ) -> DryRun:
     """What a sale of ``amount_cents`` at merchant ``mid`` would earn under a card type of the
     association: the card type must be accepted at the merchant and earn something."""
@@ -129,6 +125,6 @@ def dry_run(
         at=at,
         evaluation=ev,
         visit_threshold=rules.visit_threshold,
-        explanation=explain(ev, amount_cents, rules.visit_threshold),
+        explanation=explain(ev, amount_cents, rules.visit_threshold, language),
         rules_version=snapshot.version,
     )

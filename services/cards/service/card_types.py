@@ -150,4 +150,5 @@ async def run_dry(pool: asyncpg.Pool, aid: UUID, body: DryRunIn) -> DryRun:
             body.amount_cents,
             body.quantity,
             at,
+            body.language,
         )

@@ -173,6 +173,11 @@ class DryRunIn(In):
     card_type_id: UUID | None = Field(
         default=None, description="None: the association's default card type"
     )
+    language: Literal["fr", "en"] | None = Field(
+        default=None,
+        description="the explanation's language, its amounts as Babel writes them "
+        "(0,75 € in fr, €0.75 in en); none: English with amounts as 0.75 €",
+    )
 
 
 # --- output types ----------------------------------------------------------------------------
