@@ -61,7 +61,9 @@ async def test_a_staff_member_finds_sees_rewards_resends_and_blocks(
     reward = await desk.post(where + "/purchase", {"amount": "25,00", "family": ""})
     assert reward.status == 200, reward.text
     assert "Récompense" in reward.text and "0,75\xa0€" in reward.text  # 300 bp of 25,00 €
-    assert "A sale of 25.00 € earns" in reward.text  # cards' explanation, the why
+    # cards' explanation, the why: in French, the amounts as the portal writes them
+    assert "Un achat de 25,00\xa0€ rapporte 0,75\xa0€ dans la cagnotte à 300 pb : " in reward.text
+    assert "A sale of" not in reward.text
     not_a_price = await desk.post(where + "/purchase", {"amount": "douze"})
     assert not_a_price.status == 422 and "pas un prix" in not_a_price.text
 

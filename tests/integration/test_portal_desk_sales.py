@@ -62,6 +62,12 @@ async def _network(make_network: NetworkFactory, merchants: int = 1) -> Network:
             "PUT", f"{CARDS}/v1/merchants/{mid}/families/fleurs", {"label": "Fleurs"}
         )
         assert r.status in (200, 201), r
+        r = await net.admin.call(
+            "PUT",
+            f"{CARDS}/v1/merchants/{mid}/families/tabac",
+            {"label": "Tabac", "tobacco": True},
+        )
+        assert r.status in (200, 201), r
     return net
 
 
@@ -109,7 +115,13 @@ async def test_a_purchase_at_the_desk_is_booked_once_and_seen_as_a_tills_sale(
     assert reward, booked.text
     text = re.sub(r"[ \t\n]+", " ", reward.group(1)).strip()
     assert text == "Enregistré : un achat de 25,00\xa0€. Récompense : 0,75\xa0€", text  # 3 %
-    assert "A sale of 25.00 € earns" in booked.text  # the why: cards' rules engine
+    # the why: cards' rules engine, in the page's language, amounts as the portal writes them
+    assert (
+        "Un achat de 25,00\xa0€ rapporte 0,75\xa0€ dans la cagnotte à 300 pb : taux client de "
+        "300 pb du réseau"
+    ) in booked.text, booked.text
+    assert "le commerce paie une commission de 0,13\xa0€ (50 pb)." in booked.text
+    assert "A sale of" not in booked.text and "25.00 €" not in booked.text
     assert 'id="return"' in booked.text
 
     # Booked once, by the merchant's desk terminal, the staff member recorded as its sender.
@@ -183,6 +195,17 @@ async def test_a_purchase_at_the_desk_is_booked_once_and_seen_as_a_tills_sale(
     ]
     assert seen[0] == seen[1] == (account, mid, row["shop_id"], "fleurs"), seen
     assert visits[sid]["amount_cents"] == 2500
+
+    # Tobacco earns nothing by law: the page says so, and why, in French.
+    page = await desk.get(where)
+    form = {"amount": "10,00", "family": "tabac", "sale_id": _field(page, "sale_id")}
+    tabac = await desk.post(where + "/sales", form)
+    assert tabac.status == 303, tabac.text
+    refused = await desk.get(tabac.headers["Location"])
+    assert refused.status == 200 and "Pas de récompense pour cet achat." in refused.text
+    law = "la famille tabac est du tabac : aucune récompense de fidélité selon la loi"
+    assert f"Un achat de 10,00\xa0€ ne rapporte rien car {law} ;" in refused.text, refused.text
+    assert f"Non acquis : {law}" in refused.text, refused.text
 
 
 async def test_a_return_and_a_spend_at_the_desk_and_what_each_refuses(
@@ -482,6 +505,9 @@ async def test_a_manager_records_a_purchase_at_their_desk_too(
     await manager.post("/language", {"language": "en"})
     english = await manager.get(sale.headers["Location"])
     assert "Recorded: a purchase of €10.00. Reward:" in english.text, english.text
+    # the why in English too, amounts as the portal writes them in English
+    assert "Why:</strong> A sale of €10.00 earns €0.30 in the cagnotte at 300 bp: " in english.text
+    assert "the merchant pays a fee of €0.05 (50 bp)." in english.text, english.text
 
 
 @pytest.fixture

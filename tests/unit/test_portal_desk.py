@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from services.cards.domain.dry_run import money_for
 from services.portal.domain.desk import cents, money, search_kind
 from services.portal.entrypoints.desk_words import refusal
+from services.portal.entrypoints.http.desk_bookings import _not_earned
 from services.portal.service.desk import Refused, customer_key
 
 
@@ -83,3 +85,18 @@ def test_the_desk_books_by_the_customers_card_else_mobile_else_email() -> None:
     assert customer_key({**account, "cards": [], "phone": None}) == {"email": "a@example.org"}
     with pytest.raises(Refused):
         customer_key({"cards": [lost], "phone": None, "email": None})
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_cards_writes_the_whys_amounts_as_the_portal_does(language: str) -> None:
+    for cents_ in (0, 75, 2500, 123456):
+        assert money_for(language)(cents_) == money(cents_, language)  # type: ignore[arg-type]
+
+
+def test_a_booked_sales_refusals_are_said_as_the_dry_run_said_them() -> None:
+    answer = {"refusals": [{"code": "legal_book_cap", "detail": "books earn at most 500 bp"}]}
+    run = {"refusals": [{"code": "legal_book_cap", "detail": "…", "said": "les livres…"}]}
+    assert _not_earned(answer, run) == ["les livres…"]
+    # one the dry run did not meet: cards' own words rather than nothing
+    assert _not_earned(answer, {"refusals": []}) == ["books earn at most 500 bp"]
+    assert _not_earned({"refusals": []}, run) == []

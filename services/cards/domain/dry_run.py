@@ -15,6 +15,7 @@ from services.cards.domain.base import Refused
 from services.cards.domain.rulebooks import CardTypeRules, Snapshot
 from shared.rules import wording
 from shared.rules.engine import Evaluation, Sale
+from shared.rules.money import format_eur
 from shared.rules.visit_threshold import VisitThreshold
 
 
@@ -32,6 +33,20 @@ class DryRun:
     visit_threshold: VisitThreshold
     explanation: str
     rules_version: int
+    language: wording.Language | None = None
+
+
+def money_for(language: wording.Language | None) -> wording.Money:
+    """How amounts are written: as Babel writes them in ``language`` (``0,75 €``, ``€0.75``),
+    else as the engine writes them (``0.75 €``), as the API always answered."""
+    if language is None:
+        return format_eur
+    locale = "fr_FR" if language == "fr" else "en_GB"
+
+    def money(cents: int) -> str:
+        return format_currency(Decimal(cents) / 100, "EUR", locale=locale)
+
+    return money
 
 
 def explain(
@@ -40,18 +55,17 @@ def explain(
     threshold: VisitThreshold,
     language: wording.Language | None = None,
 ) -> str:
-    """One sentence from the evaluation's steps and refusals (``shared.rules.wording``): in
-    ``language`` with its amounts as Babel writes them (``0,75 €``, ``€0.75``), else in English
-    with the engine's amounts (``0.75 €``), as the API always answered."""
+    """One sentence from the evaluation's steps and refusals (``shared.rules.wording``), in
+    ``language`` (else English) with its amounts as ``money_for`` writes them."""
     max_days = threshold.max_period.days if threshold.max_period is not None else None
-    if language is None:
-        return wording.sentence(ev, amount_cents, threshold.visits_needed, max_days)
-    locale = "fr_FR" if language == "fr" else "en_GB"
-
-    def money(cents: int) -> str:
-        return format_currency(Decimal(cents) / 100, "EUR", locale=locale)
-
-    return wording.sentence(ev, amount_cents, threshold.visits_needed, max_days, language, money)
+    return wording.sentence(
+        ev,
+        amount_cents,
+        threshold.visits_needed,
+        max_days,
+        language or "en",
+        money_for(language),
+    )
 
 
 def _rules(snapshot: Snapshot, association_id: UUID, card_type_id: UUID | None) -> CardTypeRules:
@@ -127,4 +141,5 @@ def dry_run(
         visit_threshold=rules.visit_threshold,
         explanation=explain(ev, amount_cents, rules.visit_threshold, language),
         rules_version=snapshot.version,
+        language=language,
     )

@@ -325,11 +325,13 @@ class StepOut(BaseModel):
     applied: bool
     detail: str
     rate: int = Field(description="the earn rate after this rule (bp, points rate or stamps)")
+    said: str = Field(description="what detail says, in the language asked (else English)")
 
 
 class RefusalOut(BaseModel):
     code: str
     detail: str
+    said: str = Field(description="what detail says, in the language asked (else English)")
 
 
 class DryRunOut(BaseModel):

@@ -124,10 +124,16 @@ async def dry_run(
     amount_cents: int,
     family: str | None,
     card_type_id: str | None,
+    language: str,
 ) -> dict[str, Any]:
     """What this purchase earns at the person's merchant, and why (cards' rules engine,
-    nothing recorded): the reward, the rules applied, one sentence."""
-    body: dict[str, Any] = {"merchant_id": str(p.merchant_id), "amount_cents": amount_cents}
+    nothing recorded): the reward, the rules applied (each ``said`` in ``language``), one
+    sentence in ``language`` with the amounts as the portal writes them (``explanation``)."""
+    body: dict[str, Any] = {
+        "merchant_id": str(p.merchant_id),
+        "amount_cents": amount_cents,
+        "language": language,
+    }
     if family:
         body["product_family"] = family
     if card_type_id:

@@ -8,7 +8,7 @@ from uuid import UUID
 from aiohttp import web
 
 from services.cards.adapters import scopes
-from services.cards.domain.dry_run import DryRun
+from services.cards.domain.dry_run import DryRun, money_for
 from services.cards.entrypoints.http import scoped
 from services.cards.service import card_types
 from services.cards.service.catalogue_models import (
@@ -31,6 +31,7 @@ from shared.access_http import authorise
 from shared.db.query import as_model, as_models
 from shared.http import json_response, read_model, read_query, uuid_param
 from shared.openapi import Routes
+from shared.rules import wording
 from shared.service import back_office
 
 TAG = "catalogue and rules"
@@ -185,6 +186,7 @@ async def delete_acceptance(request: web.Request) -> web.Response:
 
 def _dry_run_out(run: DryRun) -> DryRunOut:
     ev, threshold = run.evaluation, run.visit_threshold
+    lang, money = run.language or "en", money_for(run.language)
     return DryRunOut(
         association_id=run.association_id,
         card_type_id=run.card_type_id,
@@ -207,9 +209,19 @@ def _dry_run_out(run: DryRun) -> DryRunOut:
             max_days=threshold.max_period.days if threshold.max_period else None,
         ),
         steps=[
-            StepOut(rule=s.rule, applied=s.applied, detail=s.detail, rate=s.rate) for s in ev.steps
+            StepOut(
+                rule=s.rule,
+                applied=s.applied,
+                detail=s.detail,
+                rate=s.rate,
+                said=wording.step(s, lang, money),
+            )
+            for s in ev.steps
         ],
-        refusals=[RefusalOut(code=r.code, detail=r.detail) for r in ev.refusals],
+        refusals=[
+            RefusalOut(code=r.code, detail=r.detail, said=wording.refusal(r, lang, money))
+            for r in ev.refusals
+        ],
         explanation=run.explanation,
         rules_version=run.rules_version,
     )

@@ -132,7 +132,12 @@ async def purchase(request: web.Request) -> web.Response:
     try:
         found = await desk.customer(services, p, _account_id(request))
         reward = await desk.dry_run(
-            services, p, amount, fields.get("family") or None, _card_type(found.account)
+            services,
+            p,
+            amount,
+            fields.get("family") or None,
+            _card_type(found.account),
+            w.language(request, session),
         )
     except desk.Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))

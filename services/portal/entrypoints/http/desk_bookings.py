@@ -89,6 +89,14 @@ async def record_sale(request: web.Request) -> web.Response:
     return w.redirect(f"/desk/customers/{account_id}/sales/{sale_id}{suffix}")
 
 
+def _not_earned(answer: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """The booked sale's refusals (the rules that refused part or all of its reward), each as
+    the dry run said it in the person's language; one the dry run did not meet (a personal
+    promotion's, a rule changed since) in cards' own words."""
+    said = {r["code"]: r.get("said") or r["detail"] for r in run.get("refusals", [])}
+    return [said.get(r["code"], r["detail"]) for r in answer.get("refusals", [])]
+
+
 @routes.get(CUSTOMER + "/sales/{request_id}")
 async def sale_page(request: web.Request) -> web.Response:
     """A sale: what it booked and why (if the desk booked it), and the form of its return."""
@@ -96,7 +104,7 @@ async def sale_page(request: web.Request) -> web.Response:
     services, p = _services(request), session.principal
     sale_id = _request_id(request)
     answer: dict[str, Any] | None = None
-    pending, why = False, None
+    pending, why, not_earned = False, None, []
     try:
         found = await desk.customer(services, p, _account_id(request))
         try:
@@ -109,9 +117,15 @@ async def sale_page(request: web.Request) -> web.Response:
             family = request.query.get("family") or None
             family = family if family and _FAMILY.match(family) else None
             run = await desk.dry_run(
-                services, p, int(answer["amount_cents"]), family, _card_type(found.account)
+                services,
+                p,
+                int(answer["amount_cents"]),
+                family,
+                _card_type(found.account),
+                w.language(request, session),
             )
             why = run.get("explanation")
+            not_earned = _not_earned(answer, run)
     except desk.Refused as exc:
         return await _refused(request, session, exc)
     return _page(
@@ -124,6 +138,7 @@ async def sale_page(request: web.Request) -> web.Response:
         answer=answer,
         pending=pending,
         why=why,
+        not_earned=not_earned,
         return_id=uuid.uuid4(),
     )
 
