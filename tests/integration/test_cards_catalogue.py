@@ -671,6 +671,23 @@ async def test_the_dry_run_says_what_a_sale_earns_and_why(
     assert [r["code"] for r in book["refusals"]] == ["legal_book_cap"]
     assert "1.40 € → 1.00 €" in book["refusals"][0]["detail"]
     assert [s["rule"] for s in book["steps"]] == ["rate.family", "legal.book_cap"]
+    # Asked in French: the same evaluation said in French, amounts as Babel writes them.
+    livre = await dry(
+        merchant_id=str(bookshop),
+        product_family="livres",
+        amount_cents=2000,
+        at=NOVEMBER,
+        language="fr",
+    )
+    said = "les livres rapportent au plus 500 pb selon la loi : 700 pb plafonnés, 1,40\xa0€ → 1,00\xa0€"
+    assert livre["explanation"] == (
+        "Un achat de 20,00\xa0€ rapporte 1,00\xa0€ dans la cagnotte à 500 pb : taux client de "
+        f"700 pb de la famille livres du commerce {bookshop} (mode family) ; {said} ; "
+        "le commerce paie une commission de 0,10\xa0€ (50 pb)."
+    ).replace("(mode family)", "(mode famille)")
+    assert [r["said"] for r in livre["refusals"]] == [said]
+    assert livre["refusals"][0]["detail"] == book["refusals"][0]["detail"]  # detail: English
+    assert [s["said"] for s in book["steps"]] == [s["detail"] for s in book["steps"]]
 
     # A network promotion x2 for December only.
     xmas = uuid.uuid4()
