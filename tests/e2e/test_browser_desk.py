@@ -55,7 +55,12 @@ async def test_a_staff_member_enrols_a_customer_and_records_a_purchase(
 
     booked = await staff_records_a_purchase(screen, "25,00", "fleurs")
     assert booked == "Enregistré : un achat de 25,00 €. Récompense : 0,75 €", booked
-    assert (await staff_sees_why(screen)).startswith("A sale of 25.00 € earns 0.75 €")
+    why = await staff_sees_why(screen)  # in French, the amounts as the page writes them
+    assert why.startswith(
+        "Un achat de 25,00 € rapporte 0,75 € dans la cagnotte à 300 pb : "
+        "taux client de 300 pb du réseau"
+    ), why
+    assert why.endswith("le commerce paie une commission de 0,13 € (50 pb)."), why
     await screen.accessible("a purchase's page")
     await screen.screenshot("desk-purchase")
 

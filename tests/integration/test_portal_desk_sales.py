@@ -506,7 +506,10 @@ async def test_a_manager_records_a_purchase_at_their_desk_too(
     english = await manager.get(sale.headers["Location"])
     assert "Recorded: a purchase of €10.00. Reward:" in english.text, english.text
     # the why in English too, amounts as the portal writes them in English
-    assert "Why:</strong> A sale of €10.00 earns €0.30 in the cagnotte at 300 bp: " in english.text
+    assert (
+        "Why:</strong> <span>A sale of €10.00 earns €0.30 in the cagnotte at 300 bp: "
+        in english.text
+    )
     assert "the merchant pays a fee of €0.05 (50 bp)." in english.text, english.text
 
 

@@ -83,9 +83,10 @@ async def staff_records_a_purchase(screen: Screen, euros: str, family: str = "")
 
 
 async def staff_sees_why(screen: Screen) -> str:
-    """On a purchase's page: the sentence that says why it earned what it earned."""
-    text = await screen.page.locator("#booked").inner_text()
-    return text.split("Pourquoi :", 1)[1].strip().split("\n", 1)[0] if "Pourquoi" in text else ""
+    """On a purchase's page: the sentence that says why it earned what it earned, in the
+    page's language (no-break spaces read as spaces); "" when the page shows none."""
+    why = screen.page.locator("#booked #why span")
+    return _words(await why.inner_text()) if await why.count() else ""
 
 
 async def staff_records_a_return(screen: Screen, euros: str, cancelled: bool = False) -> str:
