@@ -22,6 +22,7 @@ import aiohttp
 
 from shared import clock
 from shared.client import TerminalClient
+from shared.rules import wording
 from shared.sync.client import HttpTransport, LineTransport, SyncClient, SyncReport
 from terminal import i18n
 from terminal.adapters.journal import Fill, Journal
@@ -133,7 +134,11 @@ class Desk:
                 visits=t.visits_after,
             )
         ]
-        out += [say(self.lang, "sale_reason", detail=r) for r in done.reasons]
+        lang = self.lang
+        out += [
+            say(lang, "sale_reason", detail=wording.refusal(r, lang, lambda c: euros(c, lang)))
+            for r in done.reasons
+        ]
         return out + self._fill(done)
 
     async def redeem(self, args: list[str]) -> list[str]:

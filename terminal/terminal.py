@@ -19,6 +19,7 @@ from shared import clock
 from shared.contracts import CardTransaction
 from shared.rules.accounts import AccountState, credit_sale
 from shared.rules.engine import Sale
+from shared.rules.explain import Refusal
 from shared.rules.params import TerminalParameters, TerminalRules, is_dormant_on
 from shared.rules.params import compile as compile_rules
 from terminal.adapters.journal import Fill, Journal
@@ -47,7 +48,8 @@ class Refused(Exception):
 class Recorded:
     transaction: CardTransaction
     fill: Fill
-    reasons: tuple[str, ...] = ()  # why the reward is not the full rate (law, scope...)
+    # why the reward is not the full rate (law, scope...): said by shared.rules.wording
+    reasons: tuple[Refusal, ...] = ()
 
 
 class Terminal:
@@ -147,7 +149,7 @@ class Terminal:
             window_started_at=after.window_started_at,
         )
         self.journal.append(tx)
-        return Recorded(tx, self.journal.fill(), tuple(r.detail for r in evaluation.refusals))
+        return Recorded(tx, self.journal.fill(), evaluation.refusals)
 
     def redeem(self, amount_cents: int | None = None) -> Recorded:
         """Spend ``amount_cents`` of the cagnotte, or all of it."""

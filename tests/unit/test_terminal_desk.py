@@ -96,10 +96,13 @@ async def test_the_law_and_the_reason_are_on_screen(tmp_path: Path) -> None:
     d = desk(tmp_path)
     out = await d.handle("vente 20 tabac")
     assert out[0].startswith("Vente 20,00 € enregistrée : +0,00 €")
-    assert "tabac" in out[1]
-    assert (await d.handle("vente 100 livres"))[0].startswith(
-        "Vente 100,00 € enregistrée : +5,00 €"
-    )
+    # the reason in the screen's language (shared.rules.wording), not the engine's English
+    law = "la famille tabac est du tabac : aucune récompense de fidélité selon la loi"
+    assert out[1] == f"Sans récompense complète : {law}", out
+    livres = await d.handle("vente 100 livres")
+    assert livres[0].startswith("Vente 100,00 € enregistrée : +5,00 €")
+    assert livres[1].startswith("Sans récompense complète : les livres rapportent au plus 500 pb")
+    assert "€ → 5,00 €" in livres[1], livres
 
 
 async def test_redeeming_part_then_all_and_never_more(tmp_path: Path) -> None:
