@@ -19,6 +19,7 @@ from shared.rules.money import format_eur
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
 Money = Callable[[int], str]
+When = Callable[[str], str]  # an ISO 8601 instant as the reader writes it
 Args = tuple[tuple[str, str | int], ...]
 
 # One template per step key (``Step.key``, else its rule).
@@ -208,11 +209,25 @@ class Worded(Protocol):
     def args(self) -> Args: ...
 
 
+_INSTANTS = frozenset({"starts", "ends", "valid_from", "valid_until"})
+
+
+def _iso(instant: str) -> str:
+    return instant
+
+
 def _value(
-    name: str, value: str | int, args: Mapping[str, str | int], lang: Language, money: Money
+    name: str,
+    value: str | int,
+    args: Mapping[str, str | int],
+    lang: Language,
+    money: Money,
+    when: When,
 ) -> str:
     if name.endswith("_cents") and isinstance(value, int):
         return money(value)
+    if name in _INSTANTS and value:
+        value = when(str(value))
     if name in VALUES:
         return VALUES[name][str(value)][lang].format(**args)
     if name == "valid_from":
@@ -224,19 +239,23 @@ def _value(
     return str(value)
 
 
-def fill(template: str, args: Args, lang: Language, money: Money = format_eur) -> str:
+def fill(
+    template: str, args: Args, lang: Language, money: Money = format_eur, when: When = _iso
+) -> str:
+    """``template`` filled with ``args``: amounts (``*_cents``) by ``money``, instants by
+    ``when`` (ISO 8601 by default), the words of a mode, kind or owner in ``lang``."""
     given = dict(args)
-    return template.format(**{n: _value(n, v, given, lang, money) for n, v in args})
+    return template.format(**{n: _value(n, v, given, lang, money, when) for n, v in args})
 
 
-def step(s: Worded, lang: Language, money: Money = format_eur) -> str:
+def step(s: Worded, lang: Language, money: Money = format_eur, when: When = _iso) -> str:
     """What one step says, in ``lang``."""
-    return fill(STEPS[s.key][lang], s.args, lang, money)
+    return fill(STEPS[s.key][lang], s.args, lang, money, when)
 
 
-def refusal(r: Worded, lang: Language, money: Money = format_eur) -> str:
+def refusal(r: Worded, lang: Language, money: Money = format_eur, when: When = _iso) -> str:
     """What one refusal says, in ``lang``."""
-    return fill(REFUSALS[r.key][lang], r.args, lang, money)
+    return fill(REFUSALS[r.key][lang], r.args, lang, money, when)
 
 
 class Evaluated(Protocol):
@@ -279,6 +298,7 @@ def sentence(
     max_days: int | None,
     lang: Language = "en",
     money: Money = format_eur,
+    when: When = _iso,
 ) -> str:
     """One sentence saying what a sale earns and why: the applied rules, the promotions and
     families looked at but not applied, the refusals, the visit threshold and the fee."""
@@ -286,7 +306,7 @@ def sentence(
     sale = say["sale"].format(amount=money(amount_cents))
     fee = say["fee"].format(fee=money(ev.fee_cents), uc=ev.taux_uc_bps)
     if ev.refused:
-        why = say["and"].join(refusal(r, lang, money) for r in ev.refusals)
+        why = say["and"].join(refusal(r, lang, money, when) for r in ev.refusals)
         return say["nothing"].format(sale=sale, why=why, fee=fee)
     if ev.kind == "cagnotte":
         earned = say["cagnotte"].format(reward=money(ev.reward_cents), rate=ev.taux_client_bps)
@@ -300,9 +320,9 @@ def sentence(
         if max_days is not None:
             wait += say["within"].format(days=max_days)
     steps = list(ev.steps)
-    why = say["and"].join(step(s, lang, money) for s in steps if s.applied)
+    why = say["and"].join(step(s, lang, money, when) for s in steps if s.applied)
     skipped = [
-        step(s, lang, money)
+        step(s, lang, money, when)
         for s in steps
         if not s.applied and s.rule.startswith(("promotion.", "family."))
     ]

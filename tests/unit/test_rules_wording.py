@@ -222,7 +222,11 @@ def test_a_refusal_a_promotion_not_applied_and_the_visit_threshold_in_french() -
     later = run("lunch", promotions=(promo("later", RateOverride(900), live=False),))
     said = explain(later, 2500, VisitThreshold(3, timedelta(days=30)), "fr")
     assert ", en attente jusqu'à la visite numéro 3 du client sous 30 jours : " in said
-    assert " ; non appliqué : la promotion later (réseau) n'a pas cours : du " in said
+    # the promotion's period as a French reader writes it (Babel), not in ISO 8601
+    assert (
+        " ; non appliqué : la promotion later (réseau) n'a pas cours : "
+        "du 8 déc. 2026, 12:00 au 11 déc. 2026, 12:00 (exclu) ;"
+    ) in said, said
     capped = explain(run("livres", cents=2000), 2000, ONE_VISIT, "fr")
     assert f"700 pb plafonnés, {fr(140)} → {fr(100)}" in capped
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from babel.dates import format_datetime
 from babel.numbers import format_currency
 
 from services.cards.domain.base import Refused
@@ -49,6 +50,20 @@ def money_for(language: wording.Language | None) -> wording.Money:
     return money
 
 
+def when_for(language: wording.Language | None) -> wording.When:
+    """How instants are written: as Babel writes them in ``language`` (``1 déc. 2026, 00:00``,
+    in the instant's own offset), else in ISO 8601, as the API always answered."""
+    if language is None:
+        return str
+    locale = "fr_FR" if language == "fr" else "en_GB"
+
+    def when(instant: str) -> str:
+        at = datetime.fromisoformat(instant)
+        return format_datetime(at, "d MMM y, HH:mm", tzinfo=at.tzinfo, locale=locale)
+
+    return when
+
+
 def explain(
     ev: Evaluation,
     amount_cents: int,
@@ -65,6 +80,7 @@ def explain(
         max_days,
         language or "en",
         money_for(language),
+        when_for(language),
     )
 
 
