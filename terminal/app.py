@@ -135,9 +135,9 @@ class Desk:
             )
         ]
         lang = self.lang
+        reader = wording.Reader(money=lambda cents: euros(cents, lang))
         out += [
-            say(lang, "sale_reason", detail=wording.refusal(r, lang, lambda c: euros(c, lang)))
-            for r in done.reasons
+            say(lang, "sale_reason", detail=wording.refusal(r, lang, reader)) for r in done.reasons
         ]
         return out + self._fill(done)
 

@@ -1,8 +1,9 @@
 """The words of a reward's "why", in French and English: one template per rule step and per
 refusal, filled from the structured arguments the engine gives each ``Step`` and ``Refusal``
 (``key`` and ``args``), never by translating an English sentence. Pure and dependency-free, so
-the offline terminal can say it too; the amounts are formatted by the caller's ``money``
-(Babel in the services, ``format_eur`` by default).
+the offline terminal can say it too; amounts, instants, promotions and families are written
+by the caller's ``Reader`` (Babel and names in cards' dry run; by default as the engine's
+English ``detail``: ``0.75 €``, ISO 8601, ids and codes).
 
 The English templates say exactly what the engine's ``detail`` says (a unit test holds them
 to it); every key the engine can produce has a wording in both languages
@@ -12,6 +13,7 @@ to it); every key the engine can produce has a wording in both languages
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from shared.rules.money import format_eur
@@ -216,18 +218,57 @@ def _iso(instant: str) -> str:
     return instant
 
 
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """How the reader writes what the rules give raw: amounts (``money``), instants
+    (``when``, given ISO 8601), a promotion (its name in ``promotions``, by id, else its id),
+    the merchant they stand at (``here``: its id; that merchant is then "the merchant", not
+    an id) and its families (their labels in ``families``, by code, else their code). The default, ``PLAIN``, writes them as the engine's English ``detail`` does."""
+
+    money: Money = format_eur
+    when: When = _iso
+    promotions: Mapping[str, str] = field(default_factory=dict)
+    here: str | None = None
+    families: Mapping[str, str] = field(default_factory=dict)  # here's: code → its label
+
+
+PLAIN = Reader()
+
+# The steps that name the merchant, said at that merchant (``Reader.here``): no id.
+HERE: dict[str, dict[Language, str]] = {
+    "rate.family": {
+        "en": "taux client {rate} bp of family {family} (mode {mode})",
+        "fr": "taux client de {rate} pb de la famille {family} (mode {mode})",
+    },
+    "rate.merchant": {
+        "en": "taux client {rate} bp of the merchant (mode {mode})",
+        "fr": "taux client de {rate} pb du commerce (mode {mode})",
+    },
+    "family.unknown": {
+        "en": "family {family} is not in the merchant's catalogue: earns as a sale without "
+        "family (no family rate, no family flag)",
+        "fr": "la famille {family} n'est pas au catalogue du commerce : l'achat rapporte comme "
+        "un achat sans famille (ni taux ni marque de famille)",
+    },
+}
+# A promotion of the merchant the reader stands at; a promotion by its name.
+_OWNER_HERE: dict[Language, str] = {"en": "the merchant's", "fr": "du commerce"}
+_NAMED: dict[Language, str] = {"en": "“{}”", "fr": "« {} »"}
+
+
 def _value(
-    name: str,
-    value: str | int,
-    args: Mapping[str, str | int],
-    lang: Language,
-    money: Money,
-    when: When,
+    name: str, value: str | int, args: Mapping[str, str | int], lang: Language, reader: Reader
 ) -> str:
     if name.endswith("_cents") and isinstance(value, int):
-        return money(value)
+        return reader.money(value)
     if name in _INSTANTS and value:
-        value = when(str(value))
+        value = reader.when(str(value))
+    if name == "promotion" and str(value) in reader.promotions:
+        return _NAMED[lang].format(reader.promotions[str(value)])
+    if name == "family" and str(value) in reader.families:
+        return reader.families[str(value)]
+    if name == "owner" and value == "merchant" and args.get("merchant") == reader.here:
+        return _OWNER_HERE[lang]
     if name in VALUES:
         return VALUES[name][str(value)][lang].format(**args)
     if name == "valid_from":
@@ -239,23 +280,23 @@ def _value(
     return str(value)
 
 
-def fill(
-    template: str, args: Args, lang: Language, money: Money = format_eur, when: When = _iso
-) -> str:
-    """``template`` filled with ``args``: amounts (``*_cents``) by ``money``, instants by
-    ``when`` (ISO 8601 by default), the words of a mode, kind or owner in ``lang``."""
+def fill(template: str, args: Args, lang: Language, reader: Reader = PLAIN) -> str:
+    """``template`` filled with ``args`` as ``reader`` writes them, the words of a mode, a
+    kind or an owner in ``lang``."""
     given = dict(args)
-    return template.format(**{n: _value(n, v, given, lang, money, when) for n, v in args})
+    return template.format(**{n: _value(n, v, given, lang, reader) for n, v in args})
 
 
-def step(s: Worded, lang: Language, money: Money = format_eur, when: When = _iso) -> str:
+def step(s: Worded, lang: Language, reader: Reader = PLAIN) -> str:
     """What one step says, in ``lang``."""
-    return fill(STEPS[s.key][lang], s.args, lang, money, when)
+    here = reader.here is not None and dict(s.args).get("merchant") == reader.here
+    table = HERE if here and s.key in HERE else STEPS
+    return fill(table[s.key][lang], s.args, lang, reader)
 
 
-def refusal(r: Worded, lang: Language, money: Money = format_eur, when: When = _iso) -> str:
+def refusal(r: Worded, lang: Language, reader: Reader = PLAIN) -> str:
     """What one refusal says, in ``lang``."""
-    return fill(REFUSALS[r.key][lang], r.args, lang, money, when)
+    return fill(REFUSALS[r.key][lang], r.args, lang, reader)
 
 
 class Evaluated(Protocol):
@@ -297,16 +338,16 @@ def sentence(
     visits_needed: int,
     max_days: int | None,
     lang: Language = "en",
-    money: Money = format_eur,
-    when: When = _iso,
+    reader: Reader = PLAIN,
 ) -> str:
     """One sentence saying what a sale earns and why: the applied rules, the promotions and
     families looked at but not applied, the refusals, the visit threshold and the fee."""
     say = {k: v[lang] for k, v in SENTENCE.items()}
+    money = reader.money
     sale = say["sale"].format(amount=money(amount_cents))
     fee = say["fee"].format(fee=money(ev.fee_cents), uc=ev.taux_uc_bps)
     if ev.refused:
-        why = say["and"].join(refusal(r, lang, money, when) for r in ev.refusals)
+        why = say["and"].join(refusal(r, lang, reader) for r in ev.refusals)
         return say["nothing"].format(sale=sale, why=why, fee=fee)
     if ev.kind == "cagnotte":
         earned = say["cagnotte"].format(reward=money(ev.reward_cents), rate=ev.taux_client_bps)
@@ -320,9 +361,9 @@ def sentence(
         if max_days is not None:
             wait += say["within"].format(days=max_days)
     steps = list(ev.steps)
-    why = say["and"].join(step(s, lang, money, when) for s in steps if s.applied)
+    why = say["and"].join(step(s, lang, reader) for s in steps if s.applied)
     skipped = [
-        step(s, lang, money, when)
+        step(s, lang, reader)
         for s in steps
         if not s.applied and s.rule.startswith(("promotion.", "family."))
     ]

@@ -682,9 +682,9 @@ async def test_the_dry_run_says_what_a_sale_earns_and_why(
     said = "les livres rapportent au plus 500 pb selon la loi : 700 pb plafonnés, 1,40\xa0€ → 1,00\xa0€"
     assert livre["explanation"] == (
         "Un achat de 20,00\xa0€ rapporte 1,00\xa0€ dans la cagnotte à 500 pb : taux client de "
-        f"700 pb de la famille livres du commerce {bookshop} (mode family) ; {said} ; "
+        f"700 pb de la famille Livres (mode famille) ; {said} ; "  # its label, at its merchant
         "le commerce paie une commission de 0,10\xa0€ (50 pb)."
-    ).replace("(mode family)", "(mode famille)")
+    )
     assert [r["said"] for r in livre["refusals"]] == [said]
     assert livre["refusals"][0]["detail"] == book["refusals"][0]["detail"]  # detail: English
     assert [s["said"] for s in book["steps"]] == [s["detail"] for s in book["steps"]]
@@ -711,6 +711,14 @@ async def test_the_dry_run_says_what_a_sale_earns_and_why(
     step = december["steps"][-1]
     assert (step["rule"], step["applied"], step["rate"]) == ("promotion.multiplier", True, 1600)
     assert str(xmas) in step["detail"] and "x2" in step["detail"]
+    fr = await dry(
+        merchant_id=str(restaurant),
+        product_family="menu",
+        amount_cents=2500,
+        at=DECEMBER,
+        language="fr",
+    )
+    assert fr["steps"][-1]["said"] == "promotion « Noël x2 » (réseau) : x2, 800 → 1600"  # its name
     # November: not live, still 2.00 €, and the step says why.
     november = await dry(
         merchant_id=str(restaurant), product_family="menu", amount_cents=2500, at=NOVEMBER

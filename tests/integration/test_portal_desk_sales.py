@@ -203,7 +203,7 @@ async def test_a_purchase_at_the_desk_is_booked_once_and_seen_as_a_tills_sale(
     assert tabac.status == 303, tabac.text
     refused = await desk.get(tabac.headers["Location"])
     assert refused.status == 200 and "Pas de récompense pour cet achat." in refused.text
-    law = "la famille tabac est du tabac : aucune récompense de fidélité selon la loi"
+    law = "la famille Tabac est du tabac : aucune récompense de fidélité selon la loi"
     assert f"Un achat de 10,00\xa0€ ne rapporte rien car {law} ;" in refused.text, refused.text
     assert f"Non acquis : {law}" in refused.text, refused.text
 

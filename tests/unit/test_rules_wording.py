@@ -239,3 +239,42 @@ def test_points_and_stamps_in_french() -> None:
     assert explain(run("lunch", program=stamps, cents=900), 900, ONE_VISIT, "fr").startswith(
         f"Un achat de {fr(900)} rapporte 3 tampons : un tampon par article acheté ;"
     )
+
+
+def test_a_reader_at_the_merchant_reads_names_not_ids() -> None:
+    """At the merchant's counter: "the merchant" rather than its id, the promotion's name
+    and the family's label rather than their id and code."""
+    ev = run(
+        "lunch",
+        promotions=(
+            promo("p-1", Multiplier(2), merchant_id="shop"),
+            promo("p-2", RateOverride(900), live=False),
+        ),
+    )
+    reader = wording.Reader(
+        fr, promotions={"p-1": "Noël x2"}, here="shop", families={"lunch": "Déjeuner"}
+    )
+    said = wording.sentence(ev, 2500, 1, None, "fr", reader)
+    assert said == (
+        f"Un achat de {fr(2500)} rapporte {fr(400)} dans la cagnotte à 1600 pb : "
+        "taux client de 800 pb de la famille Déjeuner (mode famille) ; "
+        "promotion « Noël x2 » (du commerce) : x2, 800 → 1600 ; "
+        "non appliqué : la promotion p-2 (réseau) n'a pas cours : "
+        f"du {(AT + DAY).isoformat()} au {(AT + 4 * DAY).isoformat()} (exclu) ; "
+        f"le commerce paie une commission de {fr(13)} (50 pb)."
+    )
+    english = wording.Reader(promotions={"p-1": "Xmas x2"}, here="shop")
+    assert wording.step(run("nope").steps[0], "en", english) == (
+        "family nope is not in the merchant's catalogue: earns as a sale without family "
+        "(no family rate, no family flag)"
+    )
+    assert "“Xmas x2” (the merchant's): x2" in wording.sentence(ev, 2500, 1, None, "en", english)
+    elsewhere = wording.Reader(here="plain")  # another merchant's id stays
+    assert "of merchant shop" in wording.step(ev.steps[0], "en", elsewhere)
+
+
+def test_the_words_said_at_the_merchant_are_in_both_languages_and_of_known_steps() -> None:
+    assert wording.HERE.keys() <= wording.STEPS.keys()
+    for key, words in wording.HERE.items():
+        assert set(words) == set(wording.LANGUAGES), key
+        assert "{merchant}" not in words["en"] + words["fr"], key

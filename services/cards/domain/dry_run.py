@@ -35,6 +35,7 @@ class DryRun:
     explanation: str
     rules_version: int
     language: wording.Language | None = None
+    reader: wording.Reader = wording.PLAIN  # how its said words are written
 
 
 def money_for(language: wording.Language | None) -> wording.Money:
@@ -42,7 +43,7 @@ def money_for(language: wording.Language | None) -> wording.Money:
     else as the engine writes them (``0.75 €``), as the API always answered."""
     if language is None:
         return format_eur
-    locale = "fr_FR" if language == "fr" else "en_GB"
+    locale = _LOCALES[language]
 
     def money(cents: int) -> str:
         return format_currency(Decimal(cents) / 100, "EUR", locale=locale)
@@ -50,12 +51,10 @@ def money_for(language: wording.Language | None) -> wording.Money:
     return money
 
 
-def when_for(language: wording.Language | None) -> wording.When:
-    """How instants are written: as Babel writes them in ``language`` (``1 déc. 2026, 00:00``,
-    in the instant's own offset), else in ISO 8601, as the API always answered."""
-    if language is None:
-        return str
-    locale = "fr_FR" if language == "fr" else "en_GB"
+def when_for(language: wording.Language) -> wording.When:
+    """How instants are written: as Babel writes them in ``language`` (``1 déc. 2026, 00:00``),
+    in the instant's own offset."""
+    locale = _LOCALES[language]
 
     def when(instant: str) -> str:
         at = datetime.fromisoformat(instant)
@@ -64,14 +63,37 @@ def when_for(language: wording.Language | None) -> wording.When:
     return when
 
 
+_LOCALES: dict[wording.Language, str] = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def reader_for(
+    language: wording.Language | None, snapshot: Snapshot | None = None, mid: UUID | None = None
+) -> wording.Reader:
+    """How the dry run's words are written: without ``language``, as the API always answered
+    (the engine's English detail: ``0.75 €``, ISO 8601, ids and codes); in ``language``, as
+    the person reads it: Babel's amounts and dates, the promotions' names and the merchant's
+    families' labels (``snapshot``), the merchant ``mid`` the sale is at as "the merchant"."""
+    if language is None:
+        return wording.PLAIN
+    promotions, families = snapshot.names(mid) if snapshot and mid else ({}, {})
+    return wording.Reader(
+        money_for(language),
+        when_for(language),
+        promotions,
+        str(mid) if mid else None,
+        families,
+    )
+
+
 def explain(
     ev: Evaluation,
     amount_cents: int,
     threshold: VisitThreshold,
     language: wording.Language | None = None,
+    reader: wording.Reader | None = None,
 ) -> str:
     """One sentence from the evaluation's steps and refusals (``shared.rules.wording``), in
-    ``language`` (else English) with its amounts as ``money_for`` writes them."""
+    ``language`` (else English) as ``reader`` writes it (else ``reader_for(language)``)."""
     max_days = threshold.max_period.days if threshold.max_period is not None else None
     return wording.sentence(
         ev,
@@ -79,8 +101,7 @@ def explain(
         threshold.visits_needed,
         max_days,
         language or "en",
-        money_for(language),
-        when_for(language),
+        reader or reader_for(language),
     )
 
 
@@ -143,6 +164,7 @@ def dry_run(
             "Card type earns nothing",
             f"card type {ctid} is a {rules.kind} card: it holds money and earns nothing",
         )
+    reader = reader_for(language, snapshot, mid)
     ev = rules.book.evaluate(Sale(str(mid), product_family, amount_cents, at, quantity))
     return DryRun(
         association_id=association_id,
@@ -155,7 +177,8 @@ def dry_run(
         at=at,
         evaluation=ev,
         visit_threshold=rules.visit_threshold,
-        explanation=explain(ev, amount_cents, rules.visit_threshold, language),
+        explanation=explain(ev, amount_cents, rules.visit_threshold, language, reader),
         rules_version=snapshot.version,
         language=language,
+        reader=reader,
     )

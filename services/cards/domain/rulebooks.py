@@ -140,6 +140,17 @@ class Snapshot:
         self._books: dict[UUID, CardTypeRules] = {}
         self._accepted_by: dict[UUID, list[UUID]] | None = None
 
+    def names(self, merchant_id: UUID) -> tuple[dict[str, str], dict[str, str]]:
+        """What a person reads for a rule book's ids: the promotions' names (by id) and the
+        merchant's families' labels (by code), for ``shared.rules.wording.Reader``."""
+        promotions = {str(p["id"]): p["name"] for p in self._promotions if p.get("name")}
+        families = {
+            code: label
+            for (mid, code), label in self._labels.items()
+            if mid == merchant_id and label
+        }
+        return promotions, families
+
     def family_label(self, merchant_id: UUID, code: str | None) -> str | None:
         """The label of the merchant's family ``code``; None when it has none or is unknown."""
         return None if code is None else self._labels.get((merchant_id, code))

@@ -8,7 +8,7 @@ from uuid import UUID
 from aiohttp import web
 
 from services.cards.adapters import scopes
-from services.cards.domain.dry_run import DryRun, money_for, when_for
+from services.cards.domain.dry_run import DryRun
 from services.cards.entrypoints.http import scoped
 from services.cards.service import card_types
 from services.cards.service.catalogue_models import (
@@ -186,7 +186,7 @@ async def delete_acceptance(request: web.Request) -> web.Response:
 
 def _dry_run_out(run: DryRun) -> DryRunOut:
     ev, threshold = run.evaluation, run.visit_threshold
-    lang, money, when = run.language or "en", money_for(run.language), when_for(run.language)
+    lang, reader = run.language or "en", run.reader
     return DryRunOut(
         association_id=run.association_id,
         card_type_id=run.card_type_id,
@@ -214,12 +214,12 @@ def _dry_run_out(run: DryRun) -> DryRunOut:
                 applied=s.applied,
                 detail=s.detail,
                 rate=s.rate,
-                said=wording.step(s, lang, money, when),
+                said=wording.step(s, lang, reader),
             )
             for s in ev.steps
         ],
         refusals=[
-            RefusalOut(code=r.code, detail=r.detail, said=wording.refusal(r, lang, money, when))
+            RefusalOut(code=r.code, detail=r.detail, said=wording.refusal(r, lang, reader))
             for r in ev.refusals
         ],
         explanation=run.explanation,
