@@ -123,6 +123,9 @@ class Services:
             "COMPTOIR_SMS_SENDSMS_URL": f"http://127.0.0.1:{kannel_base() + 4}/cgi-bin/sendsms",
             "COMPTOIR_SMS_CALLBACK_TOKEN": SMS_CALLBACK_TOKEN,
             "COMPTOIR_SEND_POLL_S": "0.2",
+            # crm's campaign job looks for campaigns to send every 5 s in production; a test
+            # that sends one would wait for it
+            "COMPTOIR_CAMPAIGN_POLL_S": "0.5",
             "COMPTOIR_SEND_RETRY_S": "0.5",
             # A sender killed holding claims: another takes them after this (tests wait it).
             "COMPTOIR_SEND_LEASE_S": "8",

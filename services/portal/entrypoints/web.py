@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import aiohttp
 import jinja2
 from aiohttp import web
 
@@ -268,3 +269,24 @@ async def caller(request: web.Request) -> Principal:
         if not csrf_ok(request, session, request.headers.get(CSRF_HEADER)):
             raise Problem(403, "Forbidden", "missing or wrong CSRF token", reason="csrf")
     return session.principal
+
+
+async def relay(
+    request: web.Request, answer: aiohttp.ClientResponse, content_type: str, filename: str
+) -> web.StreamResponse:
+    """A service's file passed on as it comes (a statement, a SEPA file, an export), under
+    the service's name for it (else ``filename``), never cached."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": answer.headers.get("Content-Type", content_type),
+            "Content-Disposition": answer.headers.get(
+                "Content-Disposition", f'attachment; filename="{filename}"'
+            ),
+            "Cache-Control": "no-store",
+        }
+    )
+    await response.prepare(request)
+    async for chunk in answer.content.iter_chunked(64 * 1024):
+        await response.write(chunk)
+    await response.write_eof()
+    return response

@@ -98,12 +98,10 @@ async def settlement(services: Services, p: Principal, period: str) -> dict[str,
 
 
 @asynccontextmanager
-async def settlement_file(
-    services: Services, p: Principal, period: str, kind: str
+async def _download(
+    services: Services, p: Principal, path: str
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """One SEPA file of the period's settlement, open to be streamed on; Refused otherwise."""
-    assert PERIOD.match(period) and kind in FILES
-    path = f"/v1/associations/{aid_of(p)}/settlements/{period}/{FILES[kind]}"
+    """clearing's file at ``path``, open to be streamed on; Refused before its first byte."""
     try:
         async with services.download(p, "clearing", path, {}) as r:
             if r.status != 200:
@@ -112,6 +110,17 @@ async def settlement_file(
             yield r
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Refused(503, "unreachable", "clearing") from exc
+
+
+@asynccontextmanager
+async def settlement_file(
+    services: Services, p: Principal, period: str, kind: str
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """One SEPA file of the period's settlement, open to be streamed on; Refused otherwise."""
+    assert PERIOD.match(period) and kind in FILES
+    path = f"/v1/associations/{aid_of(p)}/settlements/{period}/{FILES[kind]}"
+    async with _download(services, p, path) as r:
+        yield r
 
 
 async def reconciliation(services: Services, p: Principal) -> dict[str, Any] | None:
@@ -324,14 +333,8 @@ async def statement_file(
     assert PERIOD.match(period) and fmt in STATEMENT_TYPES
     assert party in ("merchants", "partners")
     path = f"/v1/{party}/{party_id}/statements/{period}.{fmt}"
-    try:
-        async with services.download(p, "clearing", path, {}) as r:
-            if r.status != 200:
-                body = await r.json(content_type=None) if r.content_length != 0 else None
-                raise _refused(Answer(r.status, body))
-            yield r
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Refused(503, "unreachable", "clearing") from exc
+    async with _download(services, p, path) as r:
+        yield r
 
 
 async def adjust(

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
-import aiohttp
 from aiohttp import web
 
 from services.portal.adapters.services import Services
@@ -219,27 +218,6 @@ async def period_page(request: web.Request) -> web.Response:
     return await month_page(request, session, notice=notice)
 
 
-async def relay(
-    request: web.Request, answer: aiohttp.ClientResponse, content_type: str, filename: str
-) -> web.StreamResponse:
-    """A service's file passed on as it comes, under the service's name for it (else
-    ``filename``), never cached."""
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": answer.headers.get("Content-Type", content_type),
-            "Content-Disposition": answer.headers.get(
-                "Content-Disposition", f'attachment; filename="{filename}"'
-            ),
-            "Cache-Control": "no-store",
-        }
-    )
-    await response.prepare(request)
-    async for chunk in answer.content.iter_chunked(64 * 1024):
-        await response.write(chunk)
-    await response.write_eof()
-    return response
-
-
 @routes.post(PERIOD + "/files/{kind}")
 async def settlement_file(request: web.Request) -> web.StreamResponse:
     """A SEPA file of the month's settlement, streamed on as clearing sends it, under a name
@@ -255,7 +233,7 @@ async def settlement_file(request: web.Request) -> web.StreamResponse:
         async with association.settlement_file(services, p, period, kind) as answer:
             started = True
             name = f"{'pain008' if kind == 'direct-debit' else 'pain001'}-{period}.xml"
-            return await relay(request, answer, "application/xml", name)
+            return await w.relay(request, answer, "application/xml", name)
     except Refused as exc:
         if started:  # clearing failed half-way: the download breaks off, the browser says so
             raise

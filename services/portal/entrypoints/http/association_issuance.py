@@ -19,7 +19,6 @@ from services.portal.entrypoints.http.association import (
     ROLES,
     error_of,
     page,
-    relay,
     services_of,
     uuid_of,
 )
@@ -170,7 +169,7 @@ async def batch_csv(request: web.Request) -> web.StreamResponse:
             services_of(request), session.principal, kind, batch_id
         ) as answer:
             started = True
-            return await relay(request, answer, "text/csv", f"{kind}-{batch_id}.csv")
+            return await w.relay(request, answer, "text/csv", f"{kind}-{batch_id}.csv")
     except Refused as exc:
         if started:
             raise

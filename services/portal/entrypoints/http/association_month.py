@@ -14,7 +14,6 @@ from services.portal.entrypoints.http.association import (
     ROLES,
     error_of,
     month_page,
-    relay,
     services_of,
     uuid_of,
 )
@@ -41,7 +40,7 @@ async def statement_file(request: web.Request) -> web.StreamResponse:
             started = True
             kind = "releve" if party == "merchants" else "releve-partenaire"
             name = f"{kind}-{party_id}-{period}.{fmt}"
-            return await relay(request, answer, association.STATEMENT_TYPES[fmt], name)
+            return await w.relay(request, answer, association.STATEMENT_TYPES[fmt], name)
     except Refused as exc:
         if started:
             raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import aiohttp
 from aiohttp import web
 
 from services.portal.domain import dashboard as d
@@ -103,26 +102,6 @@ async def dashboard_page(request: web.Request) -> web.Response:
     )
 
 
-async def _relay(
-    request: web.Request, answer: aiohttp.ClientResponse, filename: str
-) -> web.StreamResponse:
-    """crm's file passed on as it comes, under crm's name for it."""
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": answer.headers.get("Content-Type", XLSX),
-            "Content-Disposition": answer.headers.get(
-                "Content-Disposition", f'attachment; filename="{filename}"'
-            ),
-            "Cache-Control": "no-store",
-        }
-    )
-    await response.prepare(request)
-    async for chunk in answer.content.iter_chunked(64 * 1024):
-        await response.write(chunk)
-    await response.write_eof()
-    return response
-
-
 @routes.post("/dashboard/export")
 async def export(request: web.Request) -> web.StreamResponse:
     """One figure's detail lines (crm's CSV or XLSX), streamed on as crm writes it."""
@@ -141,7 +120,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         services = w.portal(request).services
         async with dashboard.export(services, p, scope, period, name, kind) as answer:
             started = True
-            return await _relay(request, answer, f"{name}.{fmt}")
+            return await w.relay(request, answer, XLSX, f"{name}.{fmt}")
     except d.PeriodRefused as exc:
         return _refused(request, session, Refused(400, exc.reason), **context)
     except Refused as exc:

@@ -191,20 +191,7 @@ async def _relay(
             body = await answer.json(content_type=None) if answer.content_length != 0 else None
             exc = Refused(answer.status, str((body or {}).get("reason") or "refused"))
             return refused(request, session, exc, template, **context)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": answer.headers.get("Content-Type", "application/octet-stream"),
-                "Content-Disposition": answer.headers.get(
-                    "Content-Disposition", f'attachment; filename="{filename}"'
-                ),
-                "Cache-Control": "no-store",
-            }
-        )
-        await response.prepare(request)
-        async for chunk in answer.content.iter_chunked(64 * 1024):
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await w.relay(request, answer, "application/octet-stream", filename)
 
 
 # --- staff, terminals ------------------------------------------------------------------------
