@@ -84,6 +84,10 @@ class Operation:
     admin: bool
     tag: str | None
     headers: tuple[Header, ...] = field(default=())
+    # Another bearer credential than the scope token (a key of BEARERS), for a route that
+    # is not a back-office route but is not open either (a machine's API token, a kiosk's
+    # reader key).
+    bearer: str | None = None
 
     @property
     def operation_id(self) -> str:
@@ -92,6 +96,13 @@ class Operation:
 
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
+
+
+# The bearer credentials other than the scope token, by their security scheme's name.
+BEARERS = {
+    "api_token": "a machine's API token (docs/access.md), exchanged for a scope token",
+    "kiosk_key": "a shop kiosk's reader key (docs/kiosk.md), shown once at its set-up",
+}
 
 
 class Routes:
@@ -119,6 +130,7 @@ class Routes:
         admin: bool = True,
         tag: str | None = None,
         headers: Sequence[Header] = (),
+        bearer: str | None = None,
     ) -> Callable[[H], H]:
         """Record an operation; the decorated handler is returned unchanged.
 
@@ -134,6 +146,8 @@ class Routes:
             raise ValueError(f"unsupported method {method}")
         if body is not None and not _is_json(request_content_type):
             raise ValueError(f"{method} {path}: a {request_content_type} body has no model")
+        if bearer is not None and (admin or bearer not in BEARERS):
+            raise ValueError(f"{method} {path}: bearer {bearer!r} is for a route without admin")
         if any((op.method, op.path) == (method, path) for op in self.operations):
             raise ValueError(f"{method} {path} is declared twice")
         statuses = tuple(dict.fromkeys((status, *also)))
@@ -154,6 +168,7 @@ class Routes:
                     admin,
                     tag,
                     tuple(headers),
+                    bearer,
                 )
             )
             self._document = None
@@ -239,7 +254,7 @@ class Api(Routes):
             operation: dict[str, Any] = {
                 "operationId": op.operation_id,
                 "summary": op.summary,
-                "security": [{"admin": []}] if op.admin else [],
+                "security": [{"admin": []}] if op.admin else [{op.bearer: []}] if op.bearer else [],
             }
             doc = (op.handler.__doc__ or "").strip()
             if doc:
@@ -280,7 +295,12 @@ class Api(Routes):
                         "description": "a scope token signed by the portal (a person's or a "
                         "machine's role and scope, docs/access.md), or the operator's "
                         "bootstrap admin token (COMPTOIR_ADMIN_TOKEN)",
-                    }
+                    },
+                    **{
+                        name: {"type": "http", "scheme": "bearer", "description": what}
+                        for name, what in BEARERS.items()
+                        if any(op.bearer == name for op in self.operations)
+                    },
                 },
             },
         }
@@ -301,7 +321,7 @@ class Api(Routes):
             for s in op.statuses
         }
         for status, description in _ERRORS.items():
-            if status == 401 and not (op.admin or op.headers):
+            if status == 401 and not (op.admin or op.headers or op.bearer):
                 continue
             if status == 403 and not op.admin:
                 continue

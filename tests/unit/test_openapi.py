@@ -243,3 +243,26 @@ async def test_the_fuzzer_reports_each_broken_operation_with_its_response() -> N
     assert "500" in by_operation["GET /v1/crash/{thing_id}"], report
     assert "text/plain" in by_operation["GET /v1/plain/{thing_id}"], report
     assert "not a uuid" in by_operation["GET /v1/wrong/{thing_id}"], report
+
+
+def test_a_route_with_another_bearer_documents_its_own_scheme_not_the_scope_tokens() -> None:
+    """A machine's API token or a kiosk's reader key is a bearer of its own: its route says
+    so (and answers 401 without it), and is not a back-office route (the authorisation
+    matrix reads the ``admin`` scheme only)."""
+    api = Api("t", "test")
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    api.route("POST", "/v1/kiosk", summary="a card", admin=False, bearer="kiosk_key")(handler)
+    doc = api.document()
+    validate(cast(Any, doc))
+    post = doc["paths"]["/v1/kiosk"]["post"]
+    assert post["security"] == [{"kiosk_key": []}]
+    assert "401" in post["responses"] and "403" not in post["responses"]
+    assert doc["components"]["securitySchemes"]["kiosk_key"]["scheme"] == "bearer"
+    assert "api_token" not in doc["components"]["securitySchemes"]  # no route takes one
+    with pytest.raises(ValueError, match="bearer"):
+        api.route("GET", "/v1/x", summary="x", bearer="kiosk_key")(handler)  # admin too
+    with pytest.raises(ValueError, match="bearer"):
+        api.route("GET", "/v1/y", summary="y", admin=False, bearer="nobody")(handler)

@@ -198,6 +198,7 @@ async def delete_token(request: web.Request) -> web.Response:
     summary="Exchange an API token (Authorization: Bearer <API token>) for a scope token",
     returns=ScopeToken,
     admin=False,
+    bearer="api_token",
     tag=TAG,
 )
 async def exchange(request: web.Request) -> web.Response:

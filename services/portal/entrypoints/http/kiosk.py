@@ -215,9 +215,8 @@ class Presented(BaseModel):
     body=CardIn,
     returns=Presented,
     status=202,
-    # not a scope token's route (the authorisation matrix's): the kiosk's own reader key,
-    # as POST /v1/tokens takes an API token
     admin=False,
+    bearer="kiosk_key",
     tag="kiosk",
 )
 async def card_presented(request: web.Request) -> web.Response:
