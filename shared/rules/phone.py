@@ -50,7 +50,7 @@ def normalise(raw: str, default_country_code: str = "33", *, region: str | None 
 # libphonenumber is pure Python: parsing and checking a number takes some 40 µs, and the gateway
 # checks one with each sale (bench/ingest's gateway spent 2-8 % more CPU a sale without this
 # cache, docs/benchmarks.md, 2026-12-07). A loyalty card's customers come back, so their
-# numbers recur: the answers for the last numbers seen are kept (bounded, about 100 bytes
+# numbers recur: the answers for the last numbers seen are kept (bounded: 7 MB when full, 210 bytes
 # each; a refused one too, so that repeating a bad number costs no more). It maps spellings to
 # spellings in one process's memory, never to an account, and older ones fall out as new ones
 # come: nothing an erasure must reach.
