@@ -24,7 +24,12 @@ import pytest_asyncio
 from shared import clock
 from shared.access import Principal, dev_token
 from shared.client import AdminClient
-from shared.contracts import CardTransaction, CardTransactionsSynced, card_transaction_id
+from shared.contracts import (
+    CardTransaction,
+    CardTransactionsSynced,
+    SaleRecorded,
+    card_transaction_id,
+)
 from shared.events import BATCH_CONTENT_TYPE, Event, new_event, pack, unpack
 from tests import harness
 from tests.bookkeeping import assert_books_agree
@@ -118,7 +123,9 @@ class World:
             subject=f"terminal/{shop.terminal_id}",
         )
 
-    async def publish(self, *events: Event[Any]) -> None:
+    async def publish(
+        self, *events: Event[Any], routing_key: str = "card.transactions.synced.v1"
+    ) -> None:
         """As the gateway's outbox relay: a batch of envelopes in one persistent message."""
         await self.exchange.publish(
             aio_pika.Message(
@@ -126,7 +133,7 @@ class World:
                 content_type=BATCH_CONTENT_TYPE,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
-            routing_key="card.transactions.synced.v1",
+            routing_key=routing_key,
             mandatory=True,
         )
 
@@ -709,3 +716,65 @@ async def test_a_line_the_database_refuses_is_held_and_the_other_lines_of_its_ch
                 return await _has_entry(db, transaction_id)
 
             await eventually(cleared, what="clearing booking the other lines")
+
+
+async def test_online_sales_batched_at_one_till_are_one_booked_fact(
+    world: World, db: asyncpg.Connection
+) -> None:
+    """The sales of one batch give cards' consumer one booked fact per till, as a synced
+    chunk does (not one a sale: an envelope and an inbox row less a sale in clearing, crm and
+    notifications); each sale is still booked once, in clearing and crm alike."""
+    a, b = world.shops
+    card = await world.issue()
+
+    def sale(shop: Shop, cents: int) -> Event[SaleRecorded]:
+        return new_event(
+            "terminals",
+            SaleRecorded(
+                association_id=world.net.association_id,
+                merchant_id=shop.merchant_id,
+                shop_id=shop.merchant_id,
+                terminal_id=shop.terminal_id,
+                occurred_at=T0,
+                sale_id=uuid.uuid4(),
+                amount_cents=cents,
+                card_number=card.number,
+            ),
+            subject=f"terminal/{shop.terminal_id}",
+        )
+
+    sales = [sale(a, 1000), sale(b, 2000), sale(a, 3000), sale(a, 4000)]
+    await world.publish(*sales, routing_key="sale.recorded.v1")
+    await world.handled(db, *sales)
+    ids = {str(e.data.sale_id) for e in sales}
+
+    def booked() -> list[dict[str, Any]]:
+        return world.seen.of(
+            "transactions.booked",
+            lambda d: any(t["transaction_id"] in ids for t in d["transactions"]),
+        )
+
+    async def all_seen() -> bool:
+        return sum(len(e["data"]["transactions"]) for e in booked()) == len(sales)
+
+    await eventually(all_seen, what="the booked facts of the batch")
+    facts = {e["data"]["terminal_id"]: e for e in booked()}
+    assert len(booked()) == 2 and set(facts) == {str(a.terminal_id), str(b.terminal_id)}
+    at_a = facts[str(a.terminal_id)]
+    assert [t["amount_cents"] for t in at_a["data"]["transactions"]] == [1000, 3000, 4000]
+    assert at_a["subject"] == f"terminal/{a.terminal_id}"
+    assert at_a["correlationid"] == sales[0].correlation_id  # its first sale's
+
+    async def followed() -> bool:
+        visits = await db.fetchval(
+            "SELECT count(*) FROM crm.visits WHERE sale_id = ANY($1::uuid[])", list(ids)
+        )
+        entries = await db.fetchval(
+            """SELECT count(*) FROM clearing.journal_entries
+               WHERE reference_id = ANY($1::uuid[]) AND kind = 'accrual'""",
+            list(ids),
+        )
+        return bool(visits == entries == len(sales))
+
+    await eventually(followed, what="clearing and crm booking each sale once")
+    await assert_books_agree(db, world.net.association_id)
