@@ -4,7 +4,7 @@ process spends per storm line (docs/benchmarks.md, issues 12 and 13, 2026-12-07)
     PYTHONPATH=CHECKOUT python THIS_TREE/bench/_sync_cpu.py DB PORT_BASE LABEL \\
         --terminals 8 --per-terminal 2000 --cards 4000 --single 2000 --raw-rows 0
 
-DB must exist, as a database and a vhost (`/work/wt/mkenv.sh DB`); the run resets its schemas.
+DB must exist, as a database and a vhost (`bash bench/env.sh DB`); the run resets its schemas.
 The checkout's own bench/sync runs: older ones have no --database flag, so this points their
 module globals (DB, DSN, AMQP, ports) at DB and PORT_BASE. It skips (c), the raw limit.
 

@@ -24,7 +24,7 @@ database, and under 300 KB on first load.
    scripts it links);
 5. prints a line per page, then the JSON line.
 
-Uses its own database and vhost (``/work/wt/mkenv.sh bench``), never a suite's: it empties
+Uses its own database and vhost (``bash bench/env.sh bench``), never a suite's: it empties
 crm's statistics.
 """
 

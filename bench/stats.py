@@ -22,7 +22,7 @@ sales, answered by crm's statistics API from its aggregates (docs/statistics.md)
    unless ``--keep`` (``--reuse`` skips 1 and 2: queries what a ``--keep`` run left, for an
    A/B of two commits on the same data; give it ``--keep`` too to keep it again).
 
-Uses its own database and vhost (``/work/wt/mkenv.sh comptoir_b4``); never a suite's.
+Uses its own database and vhost (``bash bench/env.sh comptoir_b4``); never a suite's.
 """
 
 from __future__ import annotations
