@@ -9,7 +9,8 @@ from services.cards.domain.dry_run import money_for
 from services.portal.domain.desk import cents, money, search_kind
 from services.portal.entrypoints.desk_words import refusal
 from services.portal.entrypoints.http.desk_bookings import _not_earned
-from services.portal.service.desk import Refused, customer_key
+from services.portal.service.calls import Refused
+from services.portal.service.desk import customer_key
 
 
 def test_amounts_are_written_as_each_language_writes_euros() -> None:

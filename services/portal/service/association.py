@@ -18,7 +18,7 @@ from uuid import UUID
 import aiohttp
 
 from services.portal.adapters.services import Answer, Services
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused, refused, result
 from shared.access import Principal
 
 # The association's administrator alone: a manager has their own merchant's back office.
@@ -32,34 +32,9 @@ FILES: dict[str, str] = {
 Decision = Literal["approve", "reject"]
 
 
-def _refused(answer: Answer) -> Refused:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    reason = body.get("reason") or str(body.get("type", "")).rsplit("/", 1)[-1] or "refused"
-    return Refused(answer.status, str(reason), str(body.get("detail", "")))
-
-
 def aid_of(p: Principal) -> UUID:
     assert p.association_id is not None, "an association's administrator has one"
     return p.association_id
-
-
-async def call(
-    services: Services,
-    p: Principal,
-    method: str,
-    service: Any,
-    path: str,
-    ok: tuple[int, ...] = (200,),
-    **kw: Any,
-) -> Any:
-    """The service's answer's body when its status is one of ``ok``; Refused otherwise."""
-    try:
-        answer = await services.call(p, method, service, path, **kw)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Refused(503, "unreachable", service) from exc
-    if answer.status not in ok:
-        raise _refused(answer)
-    return answer.body
 
 
 # Clearing: the books.
@@ -67,7 +42,7 @@ async def call(
 
 async def periods(services: Services, p: Principal) -> dict[str, Any]:
     """The closed periods (newest first) and where the open ones start."""
-    body = await call(services, p, "GET", "clearing", f"/v1/associations/{aid_of(p)}/periods")
+    body = await result(services, p, "GET", "clearing", f"/v1/associations/{aid_of(p)}/periods")
     closes = sorted(body.get("closes", []), key=lambda c: str(c["period"]), reverse=True)
     return {**body, "closes": closes}
 
@@ -76,13 +51,13 @@ async def close(services: Services, p: Principal, period: str) -> dict[str, Any]
     """Close ``period`` (and every open one before it): what clearing wrote."""
     assert PERIOD.match(period)
     path = f"/v1/associations/{aid_of(p)}/periods/{period}/close"
-    return dict(await call(services, p, "POST", "clearing", path, (201,), json={}))
+    return dict(await result(services, p, "POST", "clearing", path, (201,), json={}))
 
 
 async def statements(services: Services, p: Principal, period: str) -> list[dict[str, Any]]:
     """Every merchant's statement of the period (provisional while it is open)."""
     path = f"/v1/associations/{aid_of(p)}/statements/{period}"
-    body = await call(services, p, "GET", "clearing", path)
+    body = await result(services, p, "GET", "clearing", path)
     return sorted(body, key=lambda s: str(s.get("merchant_name") or s.get("merchant_id")))
 
 
@@ -90,7 +65,7 @@ async def settlement(services: Services, p: Principal, period: str) -> dict[str,
     """The settlement of a closed period; None while the period is open."""
     path = f"/v1/associations/{aid_of(p)}/settlements/{period}"
     try:
-        return dict(await call(services, p, "GET", "clearing", path))
+        return dict(await result(services, p, "GET", "clearing", path))
     except Refused as exc:
         if exc.status == 404:
             return None
@@ -106,7 +81,7 @@ async def _download(
         async with services.download(p, "clearing", path, {}) as r:
             if r.status != 200:
                 body = await r.json(content_type=None) if r.content_length != 0 else None
-                raise _refused(Answer(r.status, body))
+                raise refused(Answer(r.status, body))
             yield r
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Refused(503, "unreachable", "clearing") from exc
@@ -127,7 +102,7 @@ async def reconciliation(services: Services, p: Principal) -> dict[str, Any] | N
     """The last reconciliation of the association's books; None when none has run."""
     path = f"/v1/associations/{aid_of(p)}/reconciliation"
     try:
-        return dict(await call(services, p, "GET", "clearing", path))
+        return dict(await result(services, p, "GET", "clearing", path))
     except Refused as exc:
         if exc.reason == "never_run":
             return None
@@ -137,7 +112,7 @@ async def reconciliation(services: Services, p: Principal) -> dict[str, Any] | N
 async def reconcile(services: Services, p: Principal) -> dict[str, Any]:
     """Run the reconciliation of the association's books now."""
     path = f"/v1/associations/{aid_of(p)}/reconciliation"
-    return dict(await call(services, p, "POST", "clearing", path, json={}))
+    return dict(await result(services, p, "POST", "clearing", path, json={}))
 
 
 # Cards: the quarantine of offline card transactions.
@@ -155,7 +130,7 @@ async def quarantine(
     params = {"status": status, "limit": str(QUARANTINE_PAGE)}
     if before is not None:
         params["before"] = str(before)
-    body = await call(services, p, "GET", "cards", path, params=params)
+    body = await result(services, p, "GET", "cards", path, params=params)
     following = body.get("next")
     return list(body.get("lines", [])), int(following) if following else None
 
@@ -175,7 +150,7 @@ async def decide(
         body["card_at_fault"] = card_at_fault
     path = f"/v1/card-quarantine/{line_id}/{decision}"
     try:
-        await call(services, p, "POST", "cards", path, json=body)
+        await result(services, p, "POST", "cards", path, json=body)
     except Refused as exc:
         if exc.reason == "already_decided":
             return False
@@ -187,14 +162,14 @@ async def decide(
 
 
 async def merchants(services: Services, p: Principal) -> list[dict[str, Any]]:
-    body = await call(services, p, "GET", "cards", f"/v1/associations/{aid_of(p)}/merchants")
+    body = await result(services, p, "GET", "cards", f"/v1/associations/{aid_of(p)}/merchants")
     items = body.get("merchants", []) if isinstance(body, dict) else body
     return sorted(items, key=lambda m: str(m.get("name", "")).lower())
 
 
 async def merchant(services: Services, p: Principal, merchant_id: UUID) -> dict[str, Any]:
     path = f"/v1/associations/{aid_of(p)}/merchants/{merchant_id}"
-    return dict(await call(services, p, "GET", "cards", path))
+    return dict(await result(services, p, "GET", "cards", path))
 
 
 async def save_merchant(
@@ -203,7 +178,7 @@ async def save_merchant(
     """Create (no id: a new one) or change a merchant; a PUT, so a retry changes nothing."""
     mid = merchant_id or uuid.uuid4()
     path = f"/v1/associations/{aid_of(p)}/merchants/{mid}"
-    await call(services, p, "PUT", "cards", path, (200, 201), json=fields)
+    await result(services, p, "PUT", "cards", path, (200, 201), json=fields)
     return mid
 
 
@@ -211,7 +186,7 @@ async def listing(services: Services, p: Principal, what: str) -> list[dict[str,
     """One of the association's lists in cards (programs, card-types) or clearing
     (partners), as the service gives it."""
     service = "clearing" if what == "partners" else "cards"
-    body = await call(services, p, "GET", service, f"/v1/associations/{aid_of(p)}/{what}")
+    body = await result(services, p, "GET", service, f"/v1/associations/{aid_of(p)}/{what}")
     if isinstance(body, dict):
         for key in (what.replace("-", "_"), "items", what):
             if isinstance(body.get(key), list):
@@ -234,7 +209,7 @@ async def card_batch(
     if card_type_id is not None:
         body["card_type_id"] = str(card_type_id)
     path = f"/v1/associations/{aid_of(p)}/card-batches"
-    return dict(await call(services, p, "POST", "cards", path, (200, 201), json=body))
+    return dict(await result(services, p, "POST", "cards", path, (200, 201), json=body))
 
 
 async def voucher_batch(
@@ -243,12 +218,12 @@ async def voucher_batch(
     """A batch of gift vouchers; the same ``batch_id`` again answers the same batch."""
     path = f"/v1/associations/{aid_of(p)}/voucher-batches"
     body = {"batch_id": str(batch_id), **terms}
-    return dict(await call(services, p, "POST", "cards", path, (200, 201), json=body))
+    return dict(await result(services, p, "POST", "cards", path, (200, 201), json=body))
 
 
 async def voucher_batch_of(services: Services, p: Principal, batch_id: UUID) -> dict[str, Any]:
     path = f"/v1/voucher-batches/{batch_id}"
-    return dict(await call(services, p, "GET", "cards", path))
+    return dict(await result(services, p, "GET", "cards", path))
 
 
 # A batch's CSV (cards' paths), by the page's name for it.
@@ -265,7 +240,7 @@ async def batch_csv(
         async with services.download(p, "cards", path, {}) as r:
             if r.status != 200:
                 body = await r.json(content_type=None) if r.content_length != 0 else None
-                raise _refused(Answer(r.status, body))
+                raise refused(Answer(r.status, body))
             yield r
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Refused(503, "unreachable", "cards") from exc
@@ -276,7 +251,7 @@ async def batch_csv(
 
 async def card_type(services: Services, p: Principal, card_type_id: UUID) -> dict[str, Any]:
     """A card type with its own rates per merchant and the associations that accept it."""
-    return dict(await call(services, p, "GET", "cards", f"/v1/card-types/{card_type_id}"))
+    return dict(await result(services, p, "GET", "cards", f"/v1/card-types/{card_type_id}"))
 
 
 async def set_rate(
@@ -288,7 +263,7 @@ async def set_rate(
 ) -> None:
     """The card type's own rates at one merchant (a PUT: a retry changes nothing)."""
     path = f"/v1/card-types/{card_type_id}/rates/{merchant_id}"
-    await call(services, p, "PUT", "cards", path, (200, 201), json=rates)
+    await result(services, p, "PUT", "cards", path, (200, 201), json=rates)
 
 
 async def acceptance(
@@ -302,7 +277,7 @@ async def acceptance(
     path = f"/v1/card-types/{card_type_id}/acceptances/{aid_of(p)}"
     params = {"merchant_id": str(merchant_id)} if merchant_id else None
     method = "PUT" if accept else "DELETE"
-    await call(services, p, method, "cards", path, (200, 201), params=params)
+    await result(services, p, method, "cards", path, (200, 201), params=params)
 
 
 # Clearing: partner associations.
@@ -315,7 +290,7 @@ async def save_partner(
     PUT under the id the form carries."""
     path = f"/v1/associations/{aid_of(p)}/partners/{partner_id}"
     body = {"name": name, "active": active}
-    await call(services, p, "PUT", "clearing", path, (200, 201), json=body)
+    await result(services, p, "PUT", "clearing", path, (200, 201), json=body)
 
 
 # Clearing: a merchant's statement as a file, and the adjustment of a closed month.
@@ -355,7 +330,7 @@ async def adjust(
         "reason": reason,
     }
     path = f"/v1/merchants/{merchant_id}/adjustments"
-    return dict(await call(services, p, "POST", "clearing", path, (200, 201), json=body))
+    return dict(await result(services, p, "POST", "clearing", path, (200, 201), json=body))
 
 
 async def bank_details(
@@ -366,12 +341,12 @@ async def bank_details(
     clearing checks them (IBAN, BIC, mandate, creditor id) and keeps no copy here."""
     assert kind in ("association", "merchant", "partner")
     path = f"/v1/bank-details/{kind}/{party_id}"
-    await call(services, p, "PUT", "clearing", path, json=details)
+    await result(services, p, "PUT", "clearing", path, json=details)
 
 
 async def programme(services: Services, p: Principal, programme_id: UUID) -> dict[str, Any]:
     path = f"/v1/associations/{aid_of(p)}/programs/{programme_id}"
-    return dict(await call(services, p, "GET", "cards", path))
+    return dict(await result(services, p, "GET", "cards", path))
 
 
 async def save_programme(
@@ -379,4 +354,4 @@ async def save_programme(
 ) -> None:
     """Create or change a programme (a PUT under the form's id: a retry changes nothing)."""
     path = f"/v1/associations/{aid_of(p)}/programs/{programme_id}"
-    await call(services, p, "PUT", "cards", path, (200, 201), json=fields)
+    await result(services, p, "PUT", "cards", path, (200, 201), json=fields)

@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from services.portal.adapters.services import Services
-from services.portal.service.association import aid_of, call
-from services.portal.service.desk import Refused
+from services.portal.service.association import aid_of
+from services.portal.service.calls import Refused, result
 from shared.access import Principal
 
 
@@ -25,7 +25,7 @@ async def bank_details_set(
     async def one(kind: str, party_id: UUID, name: str) -> dict[str, Any]:
         path = f"/v1/bank-details/{kind}/{party_id}"
         try:
-            details = dict(await call(services, p, "GET", "clearing", path))
+            details = dict(await result(services, p, "GET", "clearing", path))
         except Refused as exc:
             if exc.status not in (403, 404):
                 raise
@@ -45,4 +45,4 @@ async def card_batches(
     ``before``): each one's file can be downloaded again."""
     params = {"limit": str(BATCHES_PAGE)} | ({"before": before} if before else {})
     path = f"/v1/associations/{aid_of(p)}/card-batches"
-    return list(await call(services, p, "GET", "cards", path, params=params))
+    return list(await result(services, p, "GET", "cards", path, params=params))

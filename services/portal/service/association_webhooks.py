@@ -8,8 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from services.portal.adapters.services import Services
-from services.portal.service.association import aid_of, call
-from services.portal.service.desk import Refused
+from services.portal.service.association import aid_of
+from services.portal.service.calls import Refused, result
 from shared.access import Principal
 
 # The events a webhook may subscribe to (notifications' domain/webhooks.py EVENT_TYPES).
@@ -27,7 +27,7 @@ EVENT_TYPES = (
 
 async def webhooks(services: Services, p: Principal) -> list[dict[str, Any]]:
     params = {"association_id": str(aid_of(p))}
-    body = await call(
+    body = await result(
         services, p, "GET", "notifications", "/v1/webhook-subscriptions", params=params
     )
     return list(body)
@@ -50,13 +50,13 @@ async def subscribe(
         "description": description,
     }
     path = f"/v1/webhook-subscriptions/{subscription_id}"
-    return dict(await call(services, p, "PUT", "notifications", path, (200, 201), json=body))
+    return dict(await result(services, p, "PUT", "notifications", path, (200, 201), json=body))
 
 
 async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -> None:
     path = f"/v1/webhook-subscriptions/{subscription_id}"
     try:
-        await call(services, p, "DELETE", "notifications", path, (200, 204))
+        await result(services, p, "DELETE", "notifications", path, (200, 204))
     except Refused as exc:
         if exc.status != 404 and exc.reason != "deleted":  # gone already: a second click
             raise
@@ -64,7 +64,7 @@ async def unsubscribe(services: Services, p: Principal, subscription_id: UUID) -
 
 async def webhook(services: Services, p: Principal, subscription_id: UUID) -> dict[str, Any]:
     path = f"/v1/webhook-subscriptions/{subscription_id}"
-    return dict(await call(services, p, "GET", "notifications", path))
+    return dict(await result(services, p, "GET", "notifications", path))
 
 
 async def deliveries(
@@ -72,16 +72,16 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     """The subscription's last 50 deliveries, newest first."""
     path = f"/v1/webhook-subscriptions/{subscription_id}/deliveries"
-    return list(await call(services, p, "GET", "notifications", path, params={"limit": "50"}))
+    return list(await result(services, p, "GET", "notifications", path, params={"limit": "50"}))
 
 
 async def replay(services: Services, p: Principal, delivery_id: UUID) -> None:
     """A delivered or failed delivery sent again (the same webhook-id and body)."""
     path = f"/v1/webhook-deliveries/{delivery_id}/replay"
-    await call(services, p, "POST", "notifications", path, (202,))
+    await result(services, p, "POST", "notifications", path, (202,))
 
 
 async def rotate(services: Services, p: Principal, subscription_id: UUID) -> dict[str, Any]:
     """A new signing secret (shown once); the previous one still signs for a while."""
     path = f"/v1/webhook-subscriptions/{subscription_id}/rotate-secret"
-    return dict(await call(services, p, "POST", "notifications", path))
+    return dict(await result(services, p, "POST", "notifications", path))

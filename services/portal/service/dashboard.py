@@ -15,7 +15,7 @@ import aiohttp
 
 from services.portal.adapters.services import Answer, Services
 from services.portal.domain.dashboard import Period
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused, call, ok, refused
 from shared.access import Principal
 
 # A merchant's manager (their merchant) and an association's administrator (their network).
@@ -59,36 +59,19 @@ def scope_of(p: Principal, merchant_id: UUID | None) -> Scope:
     return Scope(p.association_id, merchant_id)
 
 
-def _refused(answer: Answer) -> Refused:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    reason = body.get("reason") or str(body.get("type", "")).rsplit("/", 1)[-1] or "refused"
-    return Refused(answer.status, str(reason), str(body.get("detail", "")))
-
-
-async def _get(
-    services: Services, p: Principal, service: Any, path: str, params: dict[str, str] | None
-) -> Answer:
-    try:
-        return await services.call(p, "GET", service, path, params=params)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Refused(503, "unreachable", service) from exc
-
-
 async def statistics(
     services: Services, p: Principal, scope: Scope, period: Period
 ) -> dict[str, Any]:
     """crm's answer for the scope and the period, with the previous period's."""
-    answer = await _get(services, p, "crm", "/v1/statistics", scope.query(period))
-    if answer.status != 200:
-        raise _refused(answer)
-    return dict(answer.body)
+    path = "/v1/statistics"
+    return dict(ok(await call(services, p, "GET", "crm", path, params=scope.query(period))))
 
 
 async def merchants(services: Services, p: Principal) -> list[dict[str, Any]]:
     """The association's merchants, for an administrator to choose one (cards); none when
     cards does not answer: the association's own figures still show."""
-    answer = await _get(
-        services, p, "cards", f"/v1/associations/{p.association_id}/merchants", None
+    answer = await call(
+        services, p, "GET", "cards", f"/v1/associations/{p.association_id}/merchants"
     )
     if answer.status != 200:
         return []
@@ -134,7 +117,7 @@ async def export(
         ) as r:
             if r.status != 200:
                 body = await r.json(content_type=None) if r.content_length != 0 else None
-                raise _refused(Answer(r.status, body))
+                raise refused(Answer(r.status, body))
             yield r
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Refused(503, "unreachable", "crm") from exc

@@ -10,26 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
-import aiohttp
-
-from services.portal.adapters.services import Answer, Services
+from services.portal.adapters.services import Services
 from services.portal.domain.desk import Kind
+from services.portal.service.calls import Refused, call, ok, refused
 from shared.access import Principal
 
 # The roles of a merchant's counter: its staff (CARD) and its manager.
 DESK_ROLES = ("staff", "manager")
 NAME_RESULTS = 20
-
-
-class Refused(Exception):
-    """A service said no (or could not be reached: status 503, reason ``unreachable``)."""
-
-    def __init__(
-        self, status: int, reason: str, detail: str = "", account_id: str | None = None
-    ) -> None:
-        super().__init__(f"{status} {reason}: {detail}")
-        self.status, self.reason, self.detail = status, reason, detail
-        self.account_id = account_id  # already_enrolled: the account that holds the contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,38 +27,12 @@ class Customer:
     levels: list[dict[str, Any]]  # crm: the status levels now
 
 
-def _refused(answer: Answer) -> Refused:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    held = body.get("account_id")
-    return Refused(
-        answer.status,
-        str(body.get("reason") or body.get("code") or "refused"),
-        str(body.get("detail", "")),
-        str(held) if held else None,
-    )
-
-
-async def _call(
-    services: Services, p: Principal, method: str, service: Any, path: str, **kw: Any
-) -> Answer:
-    try:
-        return await services.call(p, method, service, path, **kw)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Refused(503, "unreachable", service) from exc
-
-
-def _ok(answer: Answer, *fine: int) -> Any:
-    if answer.status not in (fine or (200,)):
-        raise _refused(answer)
-    return answer.body
-
-
 async def find(services: Services, p: Principal, kind: Kind, value: str) -> list[UUID]:
     """The accounts of the person's association that the term names: by card, phone or e-mail
     (cards, at most one), by name (crm's search, a few)."""
     aid = p.association_id
     if kind == "name":
-        answer = await _call(
+        answer = await call(
             services,
             p,
             "GET",
@@ -78,33 +40,33 @@ async def find(services: Services, p: Principal, kind: Kind, value: str) -> list
             f"/v1/associations/{aid}/customers",
             params={"name": value, "limit": str(NAME_RESULTS)},
         )
-        return [UUID(c["account_id"]) for c in _ok(answer)["customers"]]
-    answer = await _call(
+        return [UUID(c["account_id"]) for c in ok(answer)["customers"]]
+    answer = await call(
         services, p, "GET", "cards", f"/v1/associations/{aid}/accounts", params={kind: value}
     )
     if answer.status in (400, 404):  # a malformed number or phone finds nobody either
         return []
-    return [UUID(_ok(answer)["id"])]
+    return [UUID(ok(answer)["id"])]
 
 
 async def names(services: Services, p: Principal, ids: list[UUID]) -> list[dict[str, Any]]:
     """The files of several customers found by name, to choose one (crm, as for one)."""
     files = await asyncio.gather(
-        *(_call(services, p, "GET", "crm", f"/v1/customers/{a}") for a in ids)
+        *(call(services, p, "GET", "crm", f"/v1/customers/{a}") for a in ids)
     )
-    return [_ok(f) for f in files]
+    return [ok(f) for f in files]
 
 
 async def customer(services: Services, p: Principal, account_id: UUID) -> Customer:
     """The account (cards) and, beside it, its file and levels (crm). cards answers first: a
     refusal there is the page's; crm's file may lag an account just opened (then None)."""
-    account = _ok(await _call(services, p, "GET", "cards", f"/v1/accounts/{account_id}"))
+    account = ok(await call(services, p, "GET", "cards", f"/v1/accounts/{account_id}"))
     file, levels = await asyncio.gather(
-        _call(services, p, "GET", "crm", f"/v1/customers/{account_id}"),
-        _call(services, p, "GET", "crm", f"/v1/customers/{account_id}/levels"),
+        call(services, p, "GET", "crm", f"/v1/customers/{account_id}"),
+        call(services, p, "GET", "crm", f"/v1/customers/{account_id}/levels"),
     )
     if file.status not in (200, 404):
-        raise _refused(file)
+        raise refused(file)
     return Customer(
         account,
         file.body if file.status == 200 else None,
@@ -114,8 +76,8 @@ async def customer(services: Services, p: Principal, account_id: UUID) -> Custom
 
 async def families(services: Services, p: Principal) -> list[dict[str, Any]]:
     """The merchant's product families, for the purchase form."""
-    answer = await _call(services, p, "GET", "cards", f"/v1/merchants/{p.merchant_id}/families")
-    return list(_ok(answer))
+    answer = await call(services, p, "GET", "cards", f"/v1/merchants/{p.merchant_id}/families")
+    return list(ok(answer))
 
 
 async def dry_run(
@@ -138,15 +100,15 @@ async def dry_run(
         body["product_family"] = family
     if card_type_id:
         body["card_type_id"] = card_type_id
-    answer = await _call(
+    answer = await call(
         services, p, "POST", "cards", f"/v1/associations/{p.association_id}/dry-run", json=body
     )
-    return dict(_ok(answer))
+    return dict(ok(answer))
 
 
 async def details_link(services: Services, p: Principal, account_id: UUID) -> dict[str, Any]:
     """Send again the link to complete one's details (crm picks the e-mail, else the SMS)."""
-    answer = await _call(
+    answer = await call(
         services,
         p,
         "POST",
@@ -154,15 +116,15 @@ async def details_link(services: Services, p: Principal, account_id: UUID) -> di
         f"/v1/customers/{account_id}/details-link",
         json={"merchant_id": str(p.merchant_id)},
     )
-    return dict(_ok(answer, 200, 201, 202))
+    return dict(ok(answer, 200, 201, 202))
 
 
 async def block(services: Services, p: Principal, number: str, reason: str) -> dict[str, Any]:
     """A lost or stolen card blocked, on the blacklist for every till (F16): one click."""
-    answer = await _call(
+    answer = await call(
         services, p, "POST", "cards", f"/v1/cards/{number}/block", json={"reason": reason}
     )
-    return dict(_ok(answer, 200, 201))
+    return dict(ok(answer, 200, 201))
 
 
 async def enrol(
@@ -215,21 +177,21 @@ async def book(
     """A booking at the person's merchant's desk (the gateway's ``/desk/<kind>s``): cards'
     answer, or None while it has not come (202: ``booked`` reads it later). The same request
     id sent again books nothing more and answers the same (a refusal too: Refused)."""
-    answer = await _call(
+    answer = await call(
         services, p, "POST", "terminals", f"/v1/merchants/{p.merchant_id}/desk/{kind}s", json=body
     )
     if answer.status == 202:
         return None
-    return dict(_ok(answer, 200, 201))
+    return dict(ok(answer, 200, 201))
 
 
 async def booked(
     services: Services, p: Principal, kind: Booking, request_id: UUID
 ) -> dict[str, Any] | None:
     """The answer to a booking at the desk (None: still pending); Refused as it was refused."""
-    answer = await _call(
+    answer = await call(
         services, p, "GET", "terminals", f"/v1/merchants/{p.merchant_id}/desk/{kind}s/{request_id}"
     )
     if answer.status == 202:
         return None
-    return dict(_ok(answer, 200, 201))
+    return dict(ok(answer, 200, 201))

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import aiohttp
 import asyncpg
 
 from services.portal.adapters import kiosks as store
@@ -25,19 +24,11 @@ from services.portal.domain import kiosk as rules
 from services.portal.domain.limits import retry_after
 from services.portal.domain.sessions import digest
 from services.portal.service import sessions
+from services.portal.service.calls import Refused, call, ok
 from services.portal.service.people import TooMany
 from services.portal.service.state import Portal, new_secret
 from shared import clock
 from shared.access import Principal
-
-
-class Refused(Exception):
-    """What the kiosk or its reader asked cannot be done; ``reason`` is stable."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +119,9 @@ async def of_key(portal: Portal, key: str) -> Kiosk | None:
     return Kiosk.of(row) if row else None
 
 
-async def _call(portal: Portal, p: Principal, path: str, **params: str) -> Any:
+async def _get(portal: Portal, p: Principal, path: str, **params: str) -> Any:
     """A GET's body, or Refused (503 when the service cannot be reached)."""
-    try:
-        answer = await portal.services.call(
-            p, "GET", "cards", path, params=params if params else None
-        )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Refused(503, "unreachable") from exc
-    if answer.status != 200:
-        body = answer.body if isinstance(answer.body, dict) else {}
-        raise Refused(answer.status, str(body.get("reason") or "refused"))
-    return answer.body
+    return ok(await call(portal.services, p, "GET", "cards", path, params=params or None))
 
 
 async def present_card(portal: Portal, k: Kiosk, number: str) -> None:
@@ -166,7 +148,7 @@ async def _live_card(portal: Portal, k: Kiosk, digits: str) -> UUID | None:
     if not 8 <= len(digits) <= 32:
         return None
     try:
-        found = await _call(
+        found = await _get(
             portal, k.desk(), f"/v1/associations/{k.association_id}/accounts", card=digits
         )
     except Refused as exc:
@@ -174,7 +156,7 @@ async def _live_card(portal: Portal, k: Kiosk, digits: str) -> UUID | None:
             return None
         raise
     account_id = UUID(str(found["id"]))
-    detail = await _call(portal, k.reading(account_id), f"/v1/accounts/{account_id}")
+    detail = await _get(portal, k.reading(account_id), f"/v1/accounts/{account_id}")
     live = [c for c in detail.get("cards") or [] if c.get("number") == digits]
     return account_id if live and live[0].get("status") == "active" else None
 
@@ -225,9 +207,9 @@ async def screen(portal: Portal, k: Kiosk) -> rules.Screen | None:
     account_id: UUID = row["account_id"]
     holder = k.reading(account_id)
     parts: tuple[Any, ...] = await asyncio.gather(
-        _call(portal, holder, f"/v1/accounts/{account_id}"),
-        _call(portal, holder, f"/v1/accounts/{account_id}/levels"),
-        _call(
+        _get(portal, holder, f"/v1/accounts/{account_id}"),
+        _get(portal, holder, f"/v1/accounts/{account_id}/levels"),
+        _get(
             portal,
             k.desk(),
             f"/v1/associations/{k.association_id}/promotions",

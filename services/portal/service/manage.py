@@ -1,7 +1,7 @@
 """The back office's use cases (issue 15, item 3, MANAGER): a merchant's manager runs their
 campaigns, reads their catalogue, promotions, customer file, statements, staff and tills.
 Every call to a service is made with the manager's own scope token (service/desk.py's
-``_call``), so that each service decides what the manager reaches; a refusal comes back as
+``call``), so that each service decides what the manager reaches; a refusal comes back as
 ``Refused`` for the page to say in words. The portal keeps only each campaign's name."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from uuid import UUID
 
 from services.portal.adapters import manage as rows
 from services.portal.domain.manage import Campaign
-from services.portal.service.desk import Refused, _call, _ok
+from services.portal.service.calls import Refused, call, ok
 from services.portal.service.state import Portal
 from shared import clock
 from shared.access import Principal
@@ -54,14 +54,14 @@ async def acting(portal: Portal, p: Principal, chosen: UUID | None) -> Acting | 
     if chosen is None:
         return None
     path = f"/v1/associations/{p.association_id}/merchants/{chosen}"
-    answer = await _call(portal.services, p, "GET", "cards", path)
+    answer = await call(portal.services, p, "GET", "cards", path)
     return Acting(p, p.association_id, chosen) if answer.status == 200 else None
 
 
 async def shop_name(portal: Portal, p: Acting) -> str | None:
     """The merchant's name (cards), signed at the head of a campaign's message."""
     aid, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "GET", "cards", f"/v1/associations/{aid}/merchants/{mid}"
     )
     return str(answer.body.get("name") or "") or None if answer.status == 200 else None
@@ -70,10 +70,10 @@ async def shop_name(portal: Portal, p: Acting) -> str | None:
 async def families(portal: Portal, p: Acting) -> list[dict[str, Any]]:
     """The merchant's product families (cards)."""
     _, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "GET", "cards", f"/v1/merchants/{mid}/families"
     )
-    body = _ok(answer)
+    body = ok(answer)
     items = body.get("families", []) if isinstance(body, dict) else body
     return list(items)
 
@@ -82,7 +82,7 @@ async def preview(portal: Portal, p: Acting, c: Campaign) -> tuple[int, int]:
     """How many of the merchant's customers the segment holds, and how many of them would
     receive (those who consented to the channel): crm counts, nothing is saved."""
     aid, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services,
         p.principal,
         "POST",
@@ -90,7 +90,7 @@ async def preview(portal: Portal, p: Acting, c: Campaign) -> tuple[int, int]:
         f"/v1/associations/{aid}/segments/size",
         json=c.segment(str(mid)),
     )
-    body = _ok(answer)
+    body = ok(answer)
     return int(body["size"]), int(body["consenting"] or 0)
 
 
@@ -113,10 +113,10 @@ async def save(portal: Portal, p: Acting, campaign_id: UUID, c: Campaign) -> dic
         body["monthly_day"] = c.monthly_day
     if c.send_at is not None:
         body["send_at"] = c.send_at.isoformat()
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "PUT", "crm", f"/v1/campaigns/{campaign_id}", json=body
     )
-    made = dict(_ok(answer))
+    made = dict(ok(answer))
     if not await rows.name_campaign(
         portal.pool, campaign_id, aid, mid, c.name, p.actor, clock.now()
     ):
@@ -128,10 +128,10 @@ async def send(portal: Portal, p: Acting, campaign_id: UUID) -> dict[str, Any]:
     """The campaign's sending asked of crm: once, however often it is asked (crm answers 200
     with nothing more sent when it was)."""
     await campaign(portal, p, campaign_id)  # the merchant's (an administrator's reach is wider)
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "POST", "crm", f"/v1/campaigns/{campaign_id}/send"
     )
-    return dict(_ok(answer, 200, 202))
+    return dict(ok(answer, 200, 202))
 
 
 async def retime(
@@ -142,7 +142,7 @@ async def retime(
     Asked twice, the same instant: the same campaign."""
     await campaign(portal, p, campaign_id)  # the merchant's (an administrator's reach is wider)
     body = {"send_at": None if send_at is None else send_at.isoformat()}
-    answer = await _call(
+    answer = await call(
         portal.services,
         p.principal,
         "PUT",
@@ -150,17 +150,17 @@ async def retime(
         f"/v1/campaigns/{campaign_id}/send-at",
         json=body,
     )
-    return dict(_ok(answer))
+    return dict(ok(answer))
 
 
 async def cancel(portal: Portal, p: Acting, campaign_id: UUID) -> dict[str, Any]:
     """A campaign not yet sent cancelled: it never goes (asked twice: once). One sent
     already: Refused 409 ``campaign_sent``."""
     await campaign(portal, p, campaign_id)
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "POST", "crm", f"/v1/campaigns/{campaign_id}/cancel"
     )
-    return dict(_ok(answer))
+    return dict(ok(answer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +189,8 @@ class Report:
 
 async def campaign(portal: Portal, p: Acting, campaign_id: UUID) -> Report:
     """One campaign (crm decides whether the manager reaches it: 403/404 otherwise)."""
-    answer = await _call(portal.services, p.principal, "GET", "crm", f"/v1/campaigns/{campaign_id}")
-    body = dict(_ok(answer))
+    answer = await call(portal.services, p.principal, "GET", "crm", f"/v1/campaigns/{campaign_id}")
+    body = dict(ok(answer))
     if body.get("merchant_id") != str(p.merchant_id):  # the association's, or another shop's
         raise Refused(404, "unknown_campaign")
     name = await rows.campaign_name(portal.pool, campaign_id)
@@ -203,7 +203,7 @@ async def campaigns(portal: Portal, p: Acting) -> list[Report]:
     named = await rows.campaigns(portal.pool, mid, LISTED)
     answers = await asyncio.gather(
         *(
-            _call(portal.services, p.principal, "GET", "crm", f"/v1/campaigns/{r['campaign_id']}")
+            call(portal.services, p.principal, "GET", "crm", f"/v1/campaigns/{r['campaign_id']}")
             for r in named
         )
     )
@@ -220,33 +220,33 @@ async def campaigns(portal: Portal, p: Acting) -> list[Report]:
 async def merchant(portal: Portal, p: Acting) -> dict[str, Any]:
     """The merchant as cards has it: its name, its own rates (None: the association's)."""
     aid, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "GET", "cards", f"/v1/associations/{aid}/merchants/{mid}"
     )
-    return dict(_ok(answer))
+    return dict(ok(answer))
 
 
 async def put_family(portal: Portal, p: Acting, code: str, body: dict[str, Any]) -> None:
     """A product family made or changed (its code is its key: posted twice, the same)."""
     _, mid = _merchant(p)
     path = f"/v1/merchants/{mid}/families/{code}"
-    _ok(await _call(portal.services, p.principal, "PUT", "cards", path, json=body), 200, 201)
+    ok(await call(portal.services, p.principal, "PUT", "cards", path, json=body), 200, 201)
 
 
 async def delete_family(portal: Portal, p: Acting, code: str) -> None:
     _, mid = _merchant(p)
     path = f"/v1/merchants/{mid}/families/{code}"
-    _ok(await _call(portal.services, p.principal, "DELETE", "cards", path))
+    ok(await call(portal.services, p.principal, "DELETE", "cards", path))
 
 
 async def promotions(portal: Portal, p: Acting) -> tuple[list[Any], list[Any]]:
     """The merchant's own promotions, and the association's network-wide ones (read only),
     the latest first."""
     aid, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "GET", "cards", f"/v1/associations/{aid}/promotions"
     )
-    found = sorted(_ok(answer), key=lambda r: str(r["starts_at"]), reverse=True)
+    found = sorted(ok(answer), key=lambda r: str(r["starts_at"]), reverse=True)
     mine = [r for r in found if r.get("merchant_id") == str(mid)]
     network = [r for r in found if r.get("merchant_id") is None]
     return mine, network
@@ -258,7 +258,7 @@ async def put_promotion(
     """A promotion made under the form's id (posted twice: the same promotion)."""
     aid, _ = _merchant(p)
     path = f"/v1/associations/{aid}/promotions/{promotion_id}"
-    _ok(await _call(portal.services, p.principal, "PUT", "cards", path, json=body), 200, 201)
+    ok(await call(portal.services, p.principal, "PUT", "cards", path, json=body), 200, 201)
 
 
 async def end_promotion(portal: Portal, p: Acting, promotion_id: UUID) -> None:
@@ -268,7 +268,7 @@ async def end_promotion(portal: Portal, p: Acting, promotion_id: UUID) -> None:
     if not any(r["id"] == str(promotion_id) for r in mine):
         raise Refused(404, "unknown_promotion")
     path = f"/v1/associations/{aid}/promotions/{promotion_id}"
-    _ok(await _call(portal.services, p.principal, "DELETE", "cards", path))
+    ok(await call(portal.services, p.principal, "DELETE", "cards", path))
 
 
 # --- the customer file --------------------------------------------------------------------------
@@ -278,7 +278,7 @@ PAGE = 25
 
 async def _files(portal: Portal, p: Acting, accounts: list[str]) -> list[dict[str, Any]]:
     answers = await asyncio.gather(
-        *(_call(portal.services, p.principal, "GET", "crm", f"/v1/customers/{a}") for a in accounts)
+        *(call(portal.services, p.principal, "GET", "crm", f"/v1/customers/{a}") for a in accounts)
     )
     return [dict(a.body) for a in answers if a.status == 200]
 
@@ -289,10 +289,10 @@ async def members(
     """A page of the merchant's file (crm): each customer's file, and the next page's key."""
     _, mid = _merchant(p)
     params = {"limit": str(PAGE)} | ({"after": str(after)} if after else {})
-    answer = await _call(
+    answer = await call(
         portal.services, p.principal, "GET", "crm", f"/v1/merchants/{mid}/customers", params=params
     )
-    body = _ok(answer)
+    body = ok(answer)
     return await _files(portal, p, [str(a) for a in body["accounts"]]), body["next_after"]
 
 
@@ -304,7 +304,7 @@ async def find(portal: Portal, p: Acting, name: str) -> list[dict[str, Any]]:
     """The merchant's customers whose name has these words (crm's search, then only those
     of the merchant's file)."""
     aid, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services,
         p.principal,
         "GET",
@@ -312,7 +312,7 @@ async def find(portal: Portal, p: Acting, name: str) -> list[dict[str, Any]]:
         f"/v1/associations/{aid}/customers",
         params={"name": name, "limit": "50"},
     )
-    found = [str(c["account_id"]) for c in _ok(answer)["customers"]]
+    found = [str(c["account_id"]) for c in ok(answer)["customers"]]
     return [f for f in await _files(portal, p, found) if _member_of(f, mid)]
 
 
@@ -320,12 +320,12 @@ async def customer(portal: Portal, p: Acting, account_id: UUID) -> dict[str, Any
     """One customer's file, if they are in the merchant's (crm says 404 otherwise: the file of
     another merchant's customer is not the back office's to read)."""
     _, mid = _merchant(p)
-    member = await _call(
+    member = await call(
         portal.services, p.principal, "GET", "crm", f"/v1/merchants/{mid}/customers/{account_id}"
     )
-    _ok(member)
-    file = await _call(portal.services, p.principal, "GET", "crm", f"/v1/customers/{account_id}")
-    return dict(_ok(file))
+    ok(member)
+    file = await call(portal.services, p.principal, "GET", "crm", f"/v1/customers/{account_id}")
+    return dict(ok(file))
 
 
 # The merchant's whole file as a saved segment of crm's (no filter), under an id derived from
@@ -345,13 +345,13 @@ async def file_export_path(portal: Portal, p: Acting, fmt: str) -> str:
     sid = file_segment(p)
     body = {"name": "Fichier clients (back-office)", "merchant_id": str(mid), "filters": {}}
     path = f"/v1/associations/{aid}/segments/{sid}"
-    _ok(await _call(portal.services, p.principal, "PUT", "crm", path, json=body), 200, 201)
+    ok(await call(portal.services, p.principal, "PUT", "crm", path, json=body), 200, 201)
     return f"{path}/customers.{fmt}"
 
 
 async def save_notes(portal: Portal, p: Acting, account_id: UUID, notes: str) -> None:
     path = f"/v1/customers/{account_id}"
-    _ok(await _call(portal.services, p.principal, "PATCH", "crm", path, json={"notes": notes}))
+    ok(await call(portal.services, p.principal, "PATCH", "crm", path, json={"notes": notes}))
 
 
 # --- statements, terminals -------------------------------------------------------------------
@@ -361,7 +361,7 @@ async def statement(portal: Portal, p: Acting, period: str) -> dict[str, Any]:
     """The merchant's statement of a month (clearing: closed, or provisional)."""
     _, mid = _merchant(p)
     path = f"/v1/merchants/{mid}/statements/{period}"
-    return dict(_ok(await _call(portal.services, p.principal, "GET", "clearing", path)))
+    return dict(ok(await call(portal.services, p.principal, "GET", "clearing", path)))
 
 
 def statement_file(p: Acting, period: str, fmt: str) -> str:
@@ -374,7 +374,7 @@ def statement_file(p: Acting, period: str, fmt: str) -> str:
 async def terminals(portal: Portal, p: Acting) -> list[dict[str, Any]]:
     """The merchant's tills (the gateway), by label."""
     aid, mid = _merchant(p)
-    answer = await _call(
+    answer = await call(
         portal.services,
         p.principal,
         "GET",
@@ -382,4 +382,4 @@ async def terminals(portal: Portal, p: Acting) -> list[dict[str, Any]]:
         "/v1/terminals",
         params={"association_id": str(aid), "merchant_id": str(mid)},
     )
-    return sorted(_ok(answer), key=lambda t: str(t.get("label", "")))
+    return sorted(ok(answer), key=lambda t: str(t.get("label", "")))

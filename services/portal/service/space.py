@@ -12,20 +12,12 @@ from uuid import UUID
 
 import aiohttp
 
-from services.portal.adapters.services import Answer, Services
+from services.portal.adapters.services import Services
+from services.portal.service.calls import Refused, call, ok
 from shared.access import Principal
 
 Channel = Literal["email", "sms", "post"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "post")
-
-
-class Refused(Exception):
-    """A service refused the cardholder's call (403, 404, 409, 422…): the page says so."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +80,10 @@ def _current(consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(live, key=lambda c: c["requested_at"], reverse=True)
 
 
-def _ok(answer: Answer, *expected: int) -> Any:
-    if answer.status not in expected:
-        body = answer.body if isinstance(answer.body, dict) else {}
-        raise Refused(answer.status, str(body.get("reason") or "refused"))
-    return answer.body
-
-
 async def withdraw(services: Services, p: Principal, consent_id: UUID) -> None:
     aid = _account(p)
     path = f"/v1/customers/{aid}/consents/{consent_id}"
-    _ok(await services.call(p, "DELETE", "crm", path), 200)
+    ok(await call(services, p, "DELETE", "crm", path), 200)
 
 
 async def give(services: Services, p: Principal, channel: Channel) -> dict[str, Any]:
@@ -106,15 +91,15 @@ async def give(services: Services, p: Principal, channel: Channel) -> dict[str, 
     opt-in (an e-mail link, an SMS code to enter here) and keeps the proof."""
     aid = _account(p)
     body = {"channel": channel, "merchant_id": None}
-    answer = await services.call(p, "POST", "crm", f"/v1/customers/{aid}/consents", json=body)
-    result: dict[str, Any] = _ok(answer, 201)
-    return result
+    path = f"/v1/customers/{aid}/consents"
+    given: dict[str, Any] = ok(await call(services, p, "POST", "crm", path, json=body), 201)
+    return given
 
 
 async def confirm(services: Services, p: Principal, consent_id: UUID, code: str) -> None:
     aid = _account(p)
     path = f"/v1/customers/{aid}/consents/{consent_id}/code"
-    _ok(await services.call(p, "POST", "crm", path, json={"code": code}), 200)
+    ok(await call(services, p, "POST", "crm", path, json={"code": code}), 200)
 
 
 async def personal_data(
@@ -132,4 +117,4 @@ async def personal_data(
 
 async def erase(services: Services, p: Principal) -> None:
     aid = _account(p)
-    _ok(await services.call(p, "POST", "crm", f"/v1/customers/{aid}/erasure"), 200)
+    ok(await call(services, p, "POST", "crm", f"/v1/customers/{aid}/erasure"), 200)

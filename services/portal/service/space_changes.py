@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import aiohttp
-
-from services.portal.adapters.services import Answer, Services
+from services.portal.adapters.services import Services
+from services.portal.service.calls import Refused, call, ok
 from shared.access import Principal
 
 # What a cardholder may change of their file here (crm's PublicDetails, less the e-mail and
@@ -31,40 +30,10 @@ TITLES = ("M", "MME", "MX")
 MAX_MESSAGE = 2000
 
 
-class Refused(Exception):
-    """crm refused (or could not be reached: 503 ``unreachable``); ``fields``: the fields a
-    422 named."""
-
-    def __init__(self, status: int, reason: str, fields: tuple[str, ...] = ()) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status, self.reason, self.fields = status, reason, fields
-
-
 def _account(p: Principal) -> UUID:
     if p.role != "cardholder" or p.account_id is None:
         raise Refused(403, "out_of_scope")
     return p.account_id
-
-
-async def _call(
-    services: Services, p: Principal, method: str, service: Any, path: str, **kw: Any
-) -> Answer:
-    try:
-        return await services.call(p, method, service, path, **kw)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Refused(503, "unreachable") from exc
-
-
-def _ok(answer: Answer, *fine: int) -> Any:
-    if answer.status in fine:
-        return answer.body
-    body = answer.body if isinstance(answer.body, dict) else {}
-    named = tuple(
-        str(e.get("field", "")).split(".")[0]
-        for e in body.get("errors") or []
-        if isinstance(e, dict)
-    )
-    raise Refused(answer.status, str(body.get("reason") or "refused"), named)
 
 
 def details_of_form(fields: dict[str, str]) -> dict[str, Any]:
@@ -82,13 +51,13 @@ def details_of_form(fields: dict[str, str]) -> dict[str, Any]:
 
 async def details(services: Services, p: Principal) -> dict[str, Any]:
     aid = _account(p)
-    found: dict[str, Any] = _ok(await _call(services, p, "GET", "crm", f"/v1/customers/{aid}"), 200)
+    found: dict[str, Any] = ok(await call(services, p, "GET", "crm", f"/v1/customers/{aid}"), 200)
     return found
 
 
 async def correct(services: Services, p: Principal, changes: dict[str, Any]) -> None:
     aid = _account(p)
-    _ok(await _call(services, p, "PATCH", "crm", f"/v1/customers/{aid}", json=changes), 200)
+    ok(await call(services, p, "PATCH", "crm", f"/v1/customers/{aid}", json=changes), 200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +69,10 @@ class Messages:
 async def messages(services: Services, p: Principal) -> Messages:
     aid = _account(p)
     shops, sent = await asyncio.gather(
-        _call(services, p, "GET", "cards", f"/v1/associations/{p.association_id}/directory"),
-        _call(services, p, "GET", "crm", f"/v1/customers/{aid}/shop-messages"),
+        call(services, p, "GET", "cards", f"/v1/associations/{p.association_id}/directory"),
+        call(services, p, "GET", "crm", f"/v1/customers/{aid}/shop-messages"),
     )
-    return Messages(list(_ok(shops, 200)), list(_ok(sent, 200)["messages"]))
+    return Messages(list(ok(shops, 200)), list(ok(sent, 200)["messages"]))
 
 
 async def send(
@@ -113,7 +82,7 @@ async def send(
     aid = _account(p)
     path = f"/v1/customers/{aid}/shop-messages/{message_id}"
     payload = {"merchant_id": str(merchant_id), "body": body}
-    _ok(await _call(services, p, "PUT", "crm", path, json=payload), 200, 201)
+    ok(await call(services, p, "PUT", "crm", path, json=payload), 200, 201)
 
 
 INBOX_ROLES = ("staff", "manager")
@@ -124,4 +93,4 @@ async def inbox(services: Services, p: Principal) -> list[dict[str, Any]]:
     if p.role not in INBOX_ROLES or p.merchant_id is None:
         raise Refused(403, "out_of_scope")
     path = f"/v1/merchants/{p.merchant_id}/shop-messages"
-    return list(_ok(await _call(services, p, "GET", "crm", path), 200)["messages"])
+    return list(ok(await call(services, p, "GET", "crm", path), 200)["messages"])

@@ -25,7 +25,7 @@ from services.portal.entrypoints import web as w
 from services.portal.entrypoints.association_words import refusal
 from services.portal.entrypoints.words import translate
 from services.portal.service import association, people
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()

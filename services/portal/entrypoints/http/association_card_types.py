@@ -19,7 +19,7 @@ from services.portal.entrypoints.http.association import (
     uuid_of,
 )
 from services.portal.service import association
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()

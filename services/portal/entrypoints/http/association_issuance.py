@@ -23,7 +23,7 @@ from services.portal.entrypoints.http.association import (
     uuid_of,
 )
 from services.portal.service import association, association_lists
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 from shared import clock
 

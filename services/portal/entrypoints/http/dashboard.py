@@ -15,7 +15,7 @@ from services.portal.domain import dashboard as d
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.dashboard_words import refusal
 from services.portal.service import dashboard
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 from shared import clock
 

@@ -15,6 +15,7 @@ from services.portal.domain.desk import cents, money, search_kind
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.desk_words import refusal
 from services.portal.service import desk
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
@@ -43,7 +44,7 @@ def _page(
 
 
 def _refusal_page(
-    request: web.Request, session: Session, exc: desk.Refused, **context: Any
+    request: web.Request, session: Session, exc: Refused, **context: Any
 ) -> web.Response:
     """A service's refusal as the desk's page with one clear sentence, and its status."""
     error = refusal(exc.reason, exc.status, w.language(request, session))
@@ -72,7 +73,7 @@ async def find(request: web.Request) -> web.Response:
         if len(found) == 1:
             return w.redirect(f"/desk/customers/{found[0]}")
         files = await desk.names(_services(request), session.principal, found)
-    except desk.Refused as exc:
+    except Refused as exc:
         return _refusal_page(request, session, exc, term=term)
     if not files:
         error = w.say(request, "Nobody found: check it, or enrol the customer.")
@@ -92,7 +93,7 @@ async def _customer_page(
     try:
         found = found or await desk.customer(services, p, _account_id(request))
         families = await desk.families(services, p)
-    except desk.Refused as exc:
+    except Refused as exc:
         return _refusal_page(request, session, exc)
     context.setdefault("error", None)
     return _page(
@@ -139,7 +140,7 @@ async def purchase(request: web.Request) -> web.Response:
             _card_type(found.account),
             w.language(request, session),
         )
-    except desk.Refused as exc:
+    except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _customer_page(request, session, exc.status, error=error)
     return await _customer_page(request, session, found=found, reward=reward)
@@ -151,7 +152,7 @@ async def details_link(request: web.Request) -> web.Response:
     await w.form(request, session)
     try:
         await desk.details_link(_services(request), session.principal, _account_id(request))
-    except desk.Refused as exc:
+    except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _customer_page(request, session, exc.status, error=error)
     notice = w.say(request, "The link to complete their details is on its way.")
@@ -167,7 +168,7 @@ async def block(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     try:
         await desk.block(_services(request), session.principal, number, reason)
-    except desk.Refused as exc:
+    except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return await _customer_page(request, session, exc.status, error=error)
     notice = w.say(request, "The card is blocked: no till accepts it any more.")
@@ -191,7 +192,7 @@ async def enrol(request: web.Request) -> web.Response:
         account_id = await desk.enrol(
             _services(request), session.principal, enrolment_id, kind, value, first_name
         )
-    except desk.Refused as exc:
+    except Refused as exc:
         # already enrolled: the desk goes on with the customer who holds the contact
         return _refusal_page(request, session, exc, existing=exc.account_id)
     if account_id is None:  # cards has not answered yet: the enrolment's page will tell

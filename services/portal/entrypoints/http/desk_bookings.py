@@ -25,6 +25,7 @@ from services.portal.entrypoints.http.desk import (
     _services,
 )
 from services.portal.service import desk
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
@@ -48,7 +49,7 @@ def _request_id(request: web.Request, name: str = "request_id") -> UUID:
 
 
 async def _refused(
-    request: web.Request, session: Session, exc: desk.Refused, **context: Any
+    request: web.Request, session: Session, exc: Refused, **context: Any
 ) -> web.Response:
     error = refusal(exc.reason, exc.status, w.language(request, session))
     status = exc.status if exc.status >= 400 else 422
@@ -83,7 +84,7 @@ async def record_sale(request: web.Request) -> web.Response:
         if family is not None:
             body["product_family"] = family
         await desk.book(services, p, "sale", body)
-    except desk.Refused as exc:
+    except Refused as exc:
         return await _refused(request, session, exc)
     suffix = f"?family={family}" if family else ""
     return w.redirect(f"/desk/customers/{account_id}/sales/{sale_id}{suffix}")
@@ -110,7 +111,7 @@ async def sale_page(request: web.Request) -> web.Response:
         try:
             answer = await desk.booked(services, p, "sale", sale_id)
             pending = answer is None
-        except desk.Refused as exc:
+        except Refused as exc:
             if exc.status != 404:  # 404: a till's sale, or none: the return form only
                 return await _refused(request, session, exc, found=found)
         if answer is not None:
@@ -126,7 +127,7 @@ async def sale_page(request: web.Request) -> web.Response:
             )
             why = run.get("explanation")
             not_earned = _not_earned(answer, run)
-    except desk.Refused as exc:
+    except Refused as exc:
         return await _refused(request, session, exc)
     return _page(
         request,
@@ -163,7 +164,7 @@ async def record_return(request: web.Request) -> web.Response:
     }
     try:
         await desk.book(services, p, "return", body)
-    except desk.Refused as exc:
+    except Refused as exc:
         return await _refused(request, session, exc)
     return w.redirect(f"/desk/customers/{account_id}/returns/{return_id}")
 
@@ -181,14 +182,14 @@ async def record_redemption(request: web.Request) -> web.Response:
     try:
         found = await desk.customer(services, p, account_id)
         if amount > int(found.account.get("balance_cents", 0)):
-            raise desk.Refused(422, "insufficient_balance")
+            raise Refused(422, "insufficient_balance")
         body = {
             "redemption_id": str(redemption_id),
             "customer": desk.customer_key(found.account),
             "amount_cents": amount,
         }
         await desk.book(services, p, "redemption", body)
-    except desk.Refused as exc:
+    except Refused as exc:
         return await _refused(request, session, exc)
     return w.redirect(f"/desk/customers/{account_id}/redemptions/{redemption_id}")
 
@@ -200,7 +201,7 @@ async def _booked_page(request: web.Request, kind: desk.Booking) -> web.Response
     try:
         found = await desk.customer(services, p, _account_id(request))
         answer = await desk.booked(services, p, kind, request_id)
-    except desk.Refused as exc:
+    except Refused as exc:
         return await _refused(request, session, exc)
     return _page(
         request,
@@ -230,7 +231,7 @@ async def enrolment_page(request: web.Request) -> web.Response:
     session = await w.signed_in_as(request, *desk.DESK_ROLES)
     try:
         account = await desk.enrolled(_services(request), session.principal, _request_id(request))
-    except desk.Refused as exc:
+    except Refused as exc:
         error = refusal(exc.reason, exc.status, w.language(request, session))
         return _page(
             request,

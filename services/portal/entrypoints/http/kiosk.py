@@ -17,6 +17,7 @@ from services.portal.entrypoints import web as w
 from services.portal.entrypoints.http.pages import STATIC, too_many
 from services.portal.entrypoints.http.space import euros
 from services.portal.service import kiosk, sessions
+from services.portal.service.calls import Refused
 from services.portal.service.people import TooMany
 from shared import clock
 from shared.http import In, Problem, json_response, read_model
@@ -73,7 +74,7 @@ async def retire(request: web.Request) -> web.Response:
     try:
         kiosk_id = UUID(request.match_info["kiosk_id"])
         await kiosk.retire(w.portal(request), session.principal, kiosk_id)
-    except (ValueError, kiosk.Refused):
+    except (ValueError, Refused):
         found = await kiosk.listed(w.portal(request), session.principal)
         error = w.say(request, SETUP_ERRORS["unknown_kiosk"])
         return w.render(request, "kiosk_setup.html", session, status=404, kiosks=found, error=error)
@@ -103,7 +104,7 @@ async def kiosk_page(request: web.Request) -> web.Response:
     portal = w.portal(request)
     try:
         seen = await kiosk.screen(portal, k)
-    except kiosk.Refused:
+    except Refused:
         return _page(request, status=503, error=w.say(request, KIOSK_ERRORS["unreachable"]))
     if seen is None:
         return _page(request)
@@ -126,7 +127,7 @@ async def code_typed(request: web.Request) -> web.Response:
         response = too_many(request, "kiosk.html", exc.retry_after, **_defaults(request))
         response["csp"] = KIOSK_CSP
         return response
-    except kiosk.Refused as exc:
+    except Refused as exc:
         key = KIOSK_ERRORS.get(exc.reason, KIOSK_ERRORS["wrong_code"])
         return _page(request, status=422, error=w.say(request, key))
     return w.redirect("/kiosk")
@@ -238,7 +239,7 @@ async def card_presented(request: web.Request) -> web.Response:
             reason="too_many_unknown_cards",
             retry_after=exc.retry_after,
         ) from exc
-    except kiosk.Refused as exc:
+    except Refused as exc:
         titles = {404: "Unknown card", 422: "Not a card number", 503: "Unavailable"}
         raise Problem(exc.status, titles.get(exc.status, "Refused"), "", reason=exc.reason) from exc
     return json_response(Presented(), 202)

@@ -15,7 +15,7 @@ from services.portal.domain.desk import money
 from services.portal.entrypoints import web as w
 from services.portal.entrypoints.manage_words import refusal
 from services.portal.service import manage
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

@@ -26,7 +26,7 @@ from services.portal.entrypoints.http.manage_common import (
 )
 from services.portal.entrypoints.manage_words import refusal
 from services.portal.service import manage, people
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 from shared import clock
 from shared.http import Problem

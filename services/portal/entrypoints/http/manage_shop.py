@@ -22,7 +22,7 @@ from services.portal.entrypoints.http.manage_common import (
 )
 from services.portal.entrypoints.manage_words import refusal
 from services.portal.service import manage
-from services.portal.service.desk import Refused
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 from shared import clock
 

@@ -13,6 +13,7 @@ from services.portal.entrypoints import web as w
 from services.portal.entrypoints.space_words import LABELS
 from services.portal.entrypoints.words import translate
 from services.portal.service import sessions, space
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
@@ -55,7 +56,7 @@ def label(lang: str) -> Any:
     return show
 
 
-def _refused(request: web.Request, session: Session, exc: space.Refused) -> web.Response:
+def _refused(request: web.Request, session: Session, exc: Refused) -> web.Response:
     message = w.say(request, "The request was refused ({reason}).", reason=exc.reason)
     status = exc.status if 400 <= exc.status < 500 else 502
     return w.render(request, "space_done.html", session, status=status, message=message)
@@ -90,7 +91,7 @@ async def withdraw(request: web.Request) -> web.Response:
     await w.form(request, session)
     try:
         await space.withdraw(w.portal(request).services, session.principal, _consent_id(request))
-    except space.Refused as exc:
+    except Refused as exc:
         return _refused(request, session, exc)
     return w.redirect("/space/done/withdrawn")
 
@@ -104,7 +105,7 @@ async def give(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     try:
         asked = await space.give(w.portal(request).services, session.principal, channel)
-    except space.Refused as exc:
+    except Refused as exc:
         return _refused(request, session, exc)
     if channel == "sms":  # double opt-in: the code the SMS brings is entered here
         return w.redirect(f"/space/consents/{asked['id']}/code")
@@ -126,7 +127,7 @@ async def confirm(request: web.Request) -> web.Response:
         await space.confirm(
             w.portal(request).services, session.principal, consent_id, fields.get("code", "")[:6]
         )
-    except space.Refused:
+    except Refused:
         error = w.say(request, "Wrong or expired code.")
         return w.render(
             request, "space_code.html", session, status=422, consent_id=consent_id, error=error
@@ -157,7 +158,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         body, content_type = await space.personal_data(
             w.portal(request).services, session.principal, form
         )
-    except space.Refused as exc:
+    except Refused as exc:
         return _refused(request, session, exc)
     response = web.Response(body=body, content_type=content_type)
     if form == "csv":
@@ -181,7 +182,7 @@ async def erase(request: web.Request) -> web.Response:
         return w.render(request, "space_erasure.html", session, status=422, error=error)
     try:
         await space.erase(w.portal(request).services, session.principal)
-    except space.Refused as exc:
+    except Refused as exc:
         return _refused(request, session, exc)
     await sessions.close(w.portal(request), session)  # nothing left to show: signed out
     response = w.render(request, "space_erased.html")

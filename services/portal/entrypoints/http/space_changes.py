@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.portal.entrypoints import web as w
 from services.portal.service import space_changes as changes
+from services.portal.service.calls import Refused
 from services.portal.service.sessions import Session
 
 routes = web.RouteTableDef()
@@ -34,7 +35,7 @@ async def _holder(request: web.Request) -> Session:
     return await w.signed_in_as(request, "cardholder")
 
 
-def _unavailable(request: web.Request, session: Session, exc: changes.Refused) -> web.Response:
+def _unavailable(request: web.Request, session: Session, exc: Refused) -> web.Response:
     message = w.say(request, "The request was refused ({reason}).", reason=exc.reason)
     status = exc.status if 400 <= exc.status < 500 else 502
     return w.render(request, "space_done.html", session, status=status, message=message)
@@ -71,7 +72,7 @@ async def details_page(request: web.Request) -> web.Response:
     session = await _holder(request)
     try:
         found = await changes.details(w.portal(request).services, session.principal)
-    except changes.Refused as exc:
+    except Refused as exc:
         return _unavailable(request, session, exc)
     return _details_page(request, session, found)
 
@@ -83,7 +84,7 @@ async def correct(request: web.Request) -> web.Response:
     wanted = changes.details_of_form(fields)
     try:
         await changes.correct(w.portal(request).services, session.principal, wanted)
-    except changes.Refused as exc:
+    except Refused as exc:
         if exc.status != 422:
             return _unavailable(request, session, exc)
         named = [w.say(request, LABELS[f]) for f in exc.fields if f in LABELS]
@@ -125,7 +126,7 @@ async def messages_page(request: web.Request) -> web.Response:
     session = await _holder(request)
     try:
         seen = await changes.messages(w.portal(request).services, session.principal)
-    except changes.Refused as exc:
+    except Refused as exc:
         return _unavailable(request, session, exc)
     return _messages_page(request, session, seen)
 
@@ -150,7 +151,7 @@ async def send(request: web.Request) -> web.Response:
         return _messages_page(request, session, seen, 422, error, text[: changes.MAX_MESSAGE])
     try:
         await changes.send(services, session.principal, message_id, merchant_id, text)
-    except changes.Refused as exc:
+    except Refused as exc:
         if exc.status != 422:
             return _unavailable(request, session, exc)
         seen = await changes.messages(services, session.principal)
@@ -167,6 +168,6 @@ async def inbox(request: web.Request) -> web.Response:
     session = await w.signed_in_as(request, *changes.INBOX_ROLES)
     try:
         found = await changes.inbox(w.portal(request).services, session.principal)
-    except changes.Refused as exc:
+    except Refused as exc:
         return _unavailable(request, session, exc)
     return w.render(request, "inbox.html", session, messages=found)
