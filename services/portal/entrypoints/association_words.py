@@ -385,13 +385,8 @@ FR.update(
 )
 
 
-def refusal(reason: str, status: int, language: str) -> str:
-    """One sentence for a service's refusal, in the person's language (the desk's words for
-    the refusals every page shares: unreachable, forbidden...)."""
-    key = _REASONS.get(reason)
-    if key is None:
-        return desk_words.refusal(reason, status, language)
-    return FR.get(key, key) if language == "fr" else key
+# The association back office's refusals, else the desk's (unreachable, forbidden...).
+refusal = desk_words.refusals(_REASONS, FR)
 
 
 # Who closed or decided, bank details read back, card batches, in association_more_words.py.

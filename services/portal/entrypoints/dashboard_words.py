@@ -168,9 +168,5 @@ _REASONS = {
 }
 
 
-def refusal(reason: str, status: int, language: str) -> str:
-    """The dashboard's refusals (a period, an export), else the desk's (scope, services)."""
-    key = _REASONS.get(reason)
-    if key is None:
-        return desk_words.refusal(reason, status, language)
-    return FR.get(key, key) if language == "fr" else key
+# The dashboard's refusals (a period, an export), else the desk's (scope, services).
+refusal = desk_words.refusals(_REASONS, FR)

@@ -3,6 +3,11 @@ the services says to the person at the counter (words.py merges these into the p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+# What a page calls to word a service's refusal: (reason, status, language) -> a sentence.
+Refusal = Callable[[str, int, str], str]
+
 FR: dict[str, str] = {
     "Front desk": "Comptoir (CARD)",
     "Find a customer": "Trouver un client",
@@ -169,3 +174,16 @@ def refusal(reason: str, status: int, language: str) -> str:
     )
     text = FR.get(key, key) if language == "fr" else key
     return text.format(reason=reason)
+
+
+def refusals(reasons: Mapping[str, str], fr: Mapping[str, str]) -> Refusal:
+    """A part's ``refusal``: its own sentences for its reasons (``fr`` their French), else the
+    desk's for the refusals every page shares (unreachable, out of scope, not found...)."""
+
+    def own(reason: str, status: int, language: str) -> str:
+        key = reasons.get(reason)
+        if key is None:
+            return refusal(reason, status, language)
+        return fr.get(key, key) if language == "fr" else key
+
+    return own

@@ -261,9 +261,5 @@ _REASONS = {
 }
 
 
-def refusal(reason: str, status: int, language: str) -> str:
-    """The back office's refusals, else the desk's (scope, services, not found)."""
-    key = _REASONS.get(reason)
-    if key is None:
-        return desk_words.refusal(reason, status, language)
-    return FR.get(key, key) if language == "fr" else key
+# The back office's refusals, else the desk's (scope, services, not found).
+refusal = desk_words.refusals(_REASONS, FR)
