@@ -19,6 +19,13 @@ DB_ROLE=comptoir
 DB_PASSWORD=comptoir
 DATABASES=(comptoir comptoir_test comptoir_bench)
 VHOSTS=(comptoir_test comptoir_bench)
+# A benchmark's own database and vhost besides (bench/env.sh), made as the suite's are.
+if [[ -n ${COMPTOIR_BENCH_ENV:-} ]]; then
+    [[ $COMPTOIR_BENCH_ENV =~ ^[a-z_][a-z0-9_]*$ ]] ||
+        { echo "ensure-infra: COMPTOIR_BENCH_ENV must be a plain lower-case name" >&2; exit 2; }
+    DATABASES+=("$COMPTOIR_BENCH_ENV")
+    VHOSTS+=("$COMPTOIR_BENCH_ENV")
+fi
 PG_HOST=127.0.0.1
 PG_PORT=5432
 AMQP_PORT=5672
