@@ -132,7 +132,7 @@ async def on_sales(
             books.booked.add(d.sale_id)
             label = snap.family_label(d.merchant_id, d.product_family)
             offers = personal.get(r.account_id, ())
-            out.extend(_credit(books, e, r, r.account_id in opened, label, offers))
+            out.append(_credit(books, e, r, r.account_id in opened, label, offers))
         else:
             refused = SaleRefused(sale_id=d.sale_id, reason=r[0], detail=r[1])
             out.append(new_event(SOURCE, refused, cause=e))
@@ -192,9 +192,10 @@ def _credit(
     opened: bool,
     label: str | None,
     personal: tuple[Promotion, ...] = (),
-) -> list[Event[Any]]:
-    """One sale credited: its movements in the cagnotte, the till's answer, the booked fact
-    (with its family's ``label`` and the rate applied, for the statement's detail line).
+) -> Event[Any]:
+    """One sale credited: its movements in the cagnotte, the till's answer, its line of the
+    booked fact (with its family's ``label`` and the rate applied, for the statement's detail
+    line).
     ``personal``: the account's own promotions (its birthday offer)."""
     d = e.data
     book = r.rules.book
@@ -301,12 +302,12 @@ async def on_redemptions(
             refused = RedemptionRefused(redemption_id=d.redemption_id, reason=r[0], detail=r[1])
             out.append(new_event(SOURCE, refused, cause=e))
             continue
-        out.extend(_debit(books, e, r))
+        out.append(_debit(books, e, r))
     await books.save(conn)
     return out + books.facts()
 
 
-def _debit(books: _Books, e: Event[RedemptionRequested], r: Resolved) -> list[Event[Any]]:
+def _debit(books: _Books, e: Event[RedemptionRequested], r: Resolved) -> Event[Any]:
     """One redemption: the purse debited, or refused when it would go below zero."""
     d = e.data
     bucket: Bucket = "available" if d.purse == "cagnotte" else "stored_value"
@@ -324,7 +325,7 @@ def _debit(books: _Books, e: Event[RedemptionRequested], r: Resolved) -> list[Ev
             detail=f"available {exc.available} cents, asked {d.amount_cents}",
             available_cents=exc.available,
         )
-        return [new_event(SOURCE, refused, cause=e)]
+        return new_event(SOURCE, refused, cause=e)
     books.booked.add(d.redemption_id)
     books.states[r.account_id] = new_state
     ((m, after),) = applied
@@ -365,7 +366,7 @@ def _answered(
     r: Resolved,
     answer: CagnotteCredited | CagnotteRedeemed,
     **line: Any,
-) -> list[Event[Any]]:
+) -> Event[Any]:
     """The till's answer (for the gateway); the line clearing and crm book goes with its
     till's others into the batch's booked fact (``_Books.facts``)."""
     d = e.data
@@ -378,4 +379,4 @@ def _answered(
         **line,
     )
     books.lines.setdefault(till, (e, []))[1].append(booked)
-    return [new_event(SOURCE, answer, subject=f"account/{r.account_id}", cause=e)]
+    return new_event(SOURCE, answer, subject=f"account/{r.account_id}", cause=e)
