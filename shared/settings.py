@@ -196,6 +196,10 @@ class Settings(BaseSettings):
     # each batch one transaction.
     campaign_poll_s: float = Field(default=5.0, gt=0)
     campaign_batch: int = Field(default=500, ge=1, le=10_000)
+    # crm: how often the roll-up adds the facts recorded to the statistics' sums (a reading
+    # adds them first anyway); the longer, the fewer updates of the association's and the
+    # network's day rows under load.
+    statistics_roll_up_s: float = Field(default=1.0, gt=0)
 
     # notifications (issue 13; docs/messages.md). E-mail through an SMTP server, pooled
     # connections; the development default is the sink of `make run` (deploy/messaging.py).

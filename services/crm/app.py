@@ -67,7 +67,7 @@ API = Api("crm", "The customer files: per network, and per merchant of the netwo
 )
 
 # The events crm receives, each with its handler (shared/topology.json is generated from them).
-# The statistics count their facts in the same transaction (entrypoints/statistics.py,
+# The statistics record their facts in the same transaction (entrypoints/statistics.py,
 # docs/statistics.md): a queue of their own (crm.statistics, retired) took a second copy of
 # each booked fact, with its own parse, inbox row and commit.
 SUBSCRIPTIONS = Subscriptions(

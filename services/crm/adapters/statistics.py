@@ -1,51 +1,16 @@
 """The SQL of the statistics: the facts counted once (and exported as detail lines), and the
-aggregates crm.events' handlers add to (services/crm/migrations/0009_statistics.sql)."""
+aggregates the roll-up adds them to (services/crm/migrations/0009_statistics.sql, 0019)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas, Line
+from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas
 from shared.db.query import Batch
-
-LINES = Batch(
-    "statistics_lines",
-    [
-        ("kind", "text"),
-        ("id", "uuid"),
-        ("association_id", "uuid"),
-        ("merchant_id", "uuid"),
-        ("shop_id", "uuid"),
-        ("account_id", "uuid"),
-        ("occurred_at", "timestamptz"),
-        ("day", "date"),
-        ("amount_cents", "bigint"),
-        ("reward_cents", "bigint"),
-        ("product_family", "text"),
-        ("sale_id", "uuid"),
-    ],
-    "ON CONFLICT (kind, id) DO NOTHING RETURNING kind, id",
-)
-
-CUSTOMER_DAYS = Batch(
-    "statistics_customer_days",
-    [
-        ("shop_id", "uuid"),
-        ("day", "date"),
-        ("account_id", "uuid"),
-        ("merchant_id", "uuid"),
-        ("association_id", "uuid"),
-        ("visits", "bigint"),
-        ("spent_cents", "bigint"),
-    ],
-    """ON CONFLICT (shop_id, day, account_id) DO UPDATE SET
-           visits = statistics_customer_days.visits + excluded.visits,
-           spent_cents = statistics_customer_days.spent_cents + excluded.spent_cents""",
-)
 
 ENROLMENTS = Batch(
     "statistics_enrolments",
@@ -53,55 +18,6 @@ ENROLMENTS = Batch(
     """ON CONFLICT (scope_id, day) DO UPDATE SET
            enrolments = statistics_enrolments.enrolments + excluded.enrolments""",
 )
-
-_ADDED = ", ".join(f"{c} = d.{c} + excluded.{c}" for c in COUNTERS)
-_COUNTER_ARRAYS = ", ".join(f"${i}::bigint[]" for i in range(4, 4 + len(COUNTERS)))
-_HOURS = 4 + len(COUNTERS)
-
-
-def _days_sql() -> str:
-    # unnest(...) WITH ORDINALITY numbers the rows, to pick each row's hours (text, since a
-    # two-dimensional array cannot be unnested by row).
-    cols = ", ".join(f"c{i}" for i in range(3 + len(COUNTERS)))
-    return f"""
-    INSERT INTO statistics_days AS d (scope_id, day, merchant_id, {", ".join(COUNTERS)},
-                                      sales_by_hour)
-    SELECT {cols}, (${_HOURS}::text[])[n]::bigint[]
-    FROM unnest($1::uuid[], $2::date[], $3::uuid[], {_COUNTER_ARRAYS})
-         WITH ORDINALITY AS u({cols}, n)
-    ON CONFLICT (scope_id, day) DO UPDATE SET {_ADDED},
-        sales_by_hour = ARRAY(
-            SELECT a + b
-            FROM unnest(d.sales_by_hour, excluded.sales_by_hour) WITH ORDINALITY AS z(a, b, i)
-            ORDER BY i)"""
-
-
-_ADD_DAYS = _days_sql()
-
-
-async def insert_lines(conn: asyncpg.Connection, lines: Sequence[Line]) -> set[tuple[str, UUID]]:
-    """Record the facts; the (kind, id) of those that were new."""
-    rows = await LINES.fetch(
-        conn,
-        (
-            (
-                x.kind,
-                x.id,
-                x.association_id,
-                x.merchant_id,
-                x.shop_id,
-                x.account_id,
-                x.occurred_at,
-                x.day,
-                x.amount_cents,
-                x.reward_cents,
-                x.product_family,
-                x.sale_id,
-            )
-            for x in lines
-        ),
-    )
-    return {(r["kind"], r["id"]) for r in rows}
 
 
 async def counted_before(conn: asyncpg.Connection, event_ids: Sequence[str]) -> set[str]:
@@ -113,41 +29,11 @@ async def counted_before(conn: asyncpg.Connection, event_ids: Sequence[str]) -> 
     return {str(r["event_id"]) for r in rows}
 
 
-async def sales(conn: asyncpg.Connection, ids: Iterable[UUID]) -> dict[UUID, Line]:
-    """The members' sales of these ids the statistics counted."""
-    found = await conn.fetch(
-        """SELECT kind, id, association_id, merchant_id, shop_id, account_id, occurred_at,
-                  amount_cents, reward_cents, product_family, sale_id
-           FROM statistics_lines WHERE kind = 'sale' AND id = ANY($1::uuid[])""",
-        list(set(ids)),
-    )
-    return {r["id"]: Line(**dict(r)) for r in found}
-
-
-async def add(conn: asyncpg.Connection, deltas: Deltas) -> None:
-    """Add a batch's deltas, each table's rows in key order (two batches updating the same
-    rows lock them in the same order: no deadlock)."""
-    days = sorted(deltas.days.items(), key=lambda kv: (kv[0][0], kv[0][1]))
-    if days:
-        arrays: list[list[object]] = [[] for _ in range(4 + len(COUNTERS))]
-        for (scope_id, day), row in days:
-            arrays[0].append(scope_id)
-            arrays[1].append(day)
-            arrays[2].append(row.merchant_id)
-            for i, name in enumerate(COUNTERS, start=3):
-                arrays[i].append(row.counters[name])
-            arrays[-1].append("{" + ",".join(map(str, row.sales_by_hour)) + "}")
-        await conn.execute(_ADD_DAYS, *arrays)
-    await CUSTOMER_DAYS.execute(
-        conn,
-        (
-            (shop, day, account, c.merchant_id, c.association_id, c.visits, c.spent_cents)
-            for (shop, day, account), c in sorted(deltas.customers.items(), key=lambda kv: kv[0])
-        ),
-    )
+async def add_enrolments(conn: asyncpg.Connection, deltas: Deltas) -> None:
+    """Add a batch's enrolments, in key order (two batches updating the same rows lock them
+    in the same order: no deadlock)."""
     await ENROLMENTS.execute(
-        conn,
-        ((scope, day, n) for (scope, day), n in sorted(deltas.enrolments.items())),
+        conn, ((scope, day, n) for (scope, day), n in sorted(deltas.enrolments.items()))
     )
 
 

@@ -103,13 +103,16 @@ class Deltas:
             self.enrolments[(scope_id, day)] = self.enrolments.get((scope_id, day), 0) + 1
 
 
-# What each kind of fact adds to which counter: (counter, per fact, per cent of its amount,
-# per cent of its reward). A sale and a cancellation also move the traffic (±1 in their hour).
+# What each kind of fact adds to which counter: (counter's slot in COUNTERS, per fact, per
+# cent of its amount, per cent of its reward). A sale and a cancellation also move the traffic
+# (±1 in their hour). These tables are the rule: ``count`` applies them to a batch in Python,
+# the roll-up (adapters/statistics_roll_up.py) compiles them into its SQL, and a test checks
+# that both give the same sums.
 def _adds(*terms: tuple[str, int, int, int]) -> tuple[tuple[int, int, int, int], ...]:
     return tuple((COUNTERS.index(name), n, amount, reward) for name, n, amount, reward in terms)
 
 
-_ADDS = {
+ADDS: dict[LineKind, tuple[tuple[int, int, int, int], ...]] = {
     "sale": _adds(
         ("member_sales", 1, 0, 0),
         ("member_sales_cents", 0, 1, 0),
@@ -126,9 +129,13 @@ _ADDS = {
     ),
     "redemption": _adds(("redemptions", 1, 0, 0), ("rewards_spent_cents", 0, 1, 0)),
 }
-_TRAFFIC = {"sale": 1, "anonymous_sale": 1, "cancellation": -1}
+TRAFFIC: dict[LineKind, int] = {"sale": 1, "anonymous_sale": 1, "cancellation": -1}
 # A member's visits and spending at the shop that day (visits, sign of the amount).
-_CUSTOMER = {"sale": (1, 1), "return": (0, -1), "cancellation": (-1, -1)}
+CUSTOMER: dict[LineKind, tuple[int, int]] = {
+    "sale": (1, 1),
+    "return": (0, -1),
+    "cancellation": (-1, -1),
+}
 _HOUR = len(COUNTERS)  # the sales in the hour, after the counters
 
 
@@ -138,9 +145,10 @@ def count(lines: Iterable[Line], sales: Mapping[UUID, Line]) -> Deltas:
     of its own day, shop and hour, as if it never happened; a cancellation of a sale the
     statistics never saw is taken out of the cancellation's day and shop instead.
 
-    The facts are summed per shop, day and hour first (a synced chunk's lines share a shop
-    and mostly a day), then each sum goes once to the shop's, the association's and the
-    network's day: the same sums as fact by fact, at a dictionary look-up a fact."""
+    The facts are summed per shop, day and hour first, then each sum goes once to the shop's,
+    the association's and the network's day. This is the rule in Python: the service adds
+    the facts with the roll-up's SQL, compiled from the same tables, and
+    tests/integration/test_statistics_roll_up.py checks both give the same sums."""
     out = Deltas()
     sums: dict[tuple[UUID, UUID, UUID, date, int], list[int]] = {}
     for line in lines:
@@ -154,10 +162,10 @@ def count(lines: Iterable[Line], sales: Mapping[UUID, Line]) -> Deltas:
         if row is None:
             row = sums[key] = [0] * (_HOUR + 1)
         amount, reward = line.amount_cents, line.reward_cents
-        for slot, n, per_amount, per_reward in _ADDS[kind]:
+        for slot, n, per_amount, per_reward in ADDS[kind]:
             row[slot] += n + per_amount * amount + per_reward * reward
-        row[_HOUR] += _TRAFFIC.get(kind, 0)
-        customer = _CUSTOMER.get(kind)
+        row[_HOUR] += TRAFFIC.get(kind, 0)
+        customer = CUSTOMER.get(kind)
         if customer is not None and where.account_id is not None:
             out._customer(where, day, customer[0], customer[1] * amount)
     for (shop_id, merchant_id, association_id, day, hour), row in sums.items():

@@ -2,7 +2,8 @@
 daily triggers (birthdays, not seen for X months, visits spacing out) and the monthly
 newsletters, checked at start and every ``daily_check_s``; each day of each job runs once
 whatever the restarts or replicas, and a missed day is caught up. Beside them, the campaign
-job: the one-off campaigns asked for (``POST /v1/campaigns/{id}/send``), sent in batches."""
+job: the one-off campaigns asked for (``POST /v1/campaigns/{id}/send``), sent in batches; and
+the statistics' roll-up, every ``statistics_roll_up_s``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncio
 import contextlib
 
 from services.crm.adapters.vouchers import Vouchers
-from services.crm.service import campaigns, rights, triggers
+from services.crm.service import campaigns, rights, statistics, triggers
 from services.crm.service.common import Links
 from shared import clock
 from shared import logging as log
@@ -75,6 +76,20 @@ async def _campaigns(rt: Runtime) -> None:
             await asyncio.wait_for(wake.wait(), rt.settings.campaign_poll_s)
 
 
+async def _statistics(rt: Runtime) -> None:
+    """The statistics' roll-up, every ``statistics_roll_up_s``: the facts crm.events recorded
+    added to the sums (one roll-up at a time across replicas: an advisory lock)."""
+    logger = log.get("crm")
+    while not rt.stopping:
+        try:
+            await statistics.catch_up(rt.pool)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database away: the facts wait for the next pass
+            logger.warning("statistics_roll_up_failed", error=repr(exc))
+        await asyncio.sleep(rt.settings.statistics_roll_up_s)
+
+
 def campaign_asked(rt: Runtime) -> None:
     """The campaign job of this replica looks now."""
     wake: asyncio.Event | None = rt.state.get(WAKE)
@@ -83,10 +98,13 @@ def campaign_asked(rt: Runtime) -> None:
 
 
 async def start(rt: Runtime) -> None:
-    """The campaign job, and the daily jobs unless ``daily_check_s`` is 0 (the retention also
+    """The campaign job, the statistics' roll-up, and the daily jobs unless ``daily_check_s`` is 0 (the retention also
     off when ``retention_days`` is 0)."""
     rt.state[WAKE] = asyncio.Event()
-    rt.state["crm_jobs"] = [asyncio.create_task(_campaigns(rt), name="campaigns")]
+    rt.state["crm_jobs"] = [
+        asyncio.create_task(_campaigns(rt), name="campaigns"),
+        asyncio.create_task(_statistics(rt), name="statistics"),
+    ]
     if rt.settings.daily_check_s > 0:
         rt.state["crm_jobs"].append(asyncio.create_task(_daily(rt), name="daily"))
 

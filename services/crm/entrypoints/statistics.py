@@ -1,7 +1,7 @@
 """The statistics' reading of crm's events: each event read into the facts the statistics
 count, called by crm.events' handlers (entrypoints/consumers.py) in the transaction that
 records the visits, so that a booked fact is parsed, taken into the inbox and committed once
-for both (docs/statistics.md)."""
+for both; the roll-up (jobs.py) adds the facts to the sums (docs/statistics.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The statistics' use cases: count a batch of facts into the aggregates (in crm.events'
-transaction for the batch), and answer a scope's figures over a period and the previous one
-(docs/statistics.md)."""
+"""The statistics' use cases: record a batch of facts (in crm.events' transaction for the
+batch), add the facts recorded to the aggregates (the roll-up), and answer a scope's figures
+over a period and the previous one (docs/statistics.md)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,34 @@ import asyncpg
 import orjson
 
 from services.crm.adapters import statistics as store
+from services.crm.adapters import statistics_roll_up as roll_up
 from services.crm.adapters import statistics_sponsorship as sponsorship_store
 from services.crm.domain import statistics_figures as fig
 from services.crm.domain import statistics_sponsorship as sponsorship
-from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas, Line, count
+from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas, Line
 
 
 async def record(conn: asyncpg.Connection, lines: Iterable[Line]) -> int:
-    """Count the facts the statistics have not counted yet; how many were new."""
-    batch = list(lines)
-    if not batch:
-        return 0
-    fresh_keys = await store.insert_lines(conn, batch)
-    fresh = [x for x in batch if (x.kind, x.id) in fresh_keys]
-    named = [x.sale_id for x in fresh if x.kind == "cancellation" and x.sale_id is not None]
-    sales = await store.sales(conn, named) if named else {}
-    await store.add(conn, count(fresh, sales))
-    return len(fresh)
+    """Record the facts the statistics have not seen yet, in the caller's transaction; the
+    roll-up adds them to the sums (``catch_up``). How many were new."""
+    return await roll_up.record_lines(conn, lines)
+
+
+# Facts added to the sums per roll-up transaction (a few seconds of the ingest bench's sales).
+ROLL_UP_BATCH = 5000
+
+
+async def catch_up(pool: asyncpg.Pool) -> int:
+    """Add every fact recorded so far to the sums, a batch per transaction; how many. Run by
+    crm's roll-up job, and before each reading so that a figure counts every fact committed
+    before it was asked for."""
+    total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            taken = await roll_up.roll_up(conn, ROLL_UP_BATCH)
+        total += taken
+        if taken < ROLL_UP_BATCH:
+            return total
 
 
 async def enrolled(
@@ -44,7 +55,7 @@ async def enrolled(
     for event_id, association_id, merchant_id, at in accounts:
         if event_id not in before:
             deltas.enrolled(association_id, merchant_id, at)
-    await store.add(conn, deltas)
+    await store.add_enrolments(conn, deltas)
 
 
 async def _money(

@@ -44,6 +44,9 @@ async def _asked(request: web.Request, rt: Runtime) -> tuple[fig.Scope, fig.Peri
         raise Problem(
             400, "Invalid statistics query", str(exc), type_=PROBLEMS + exc.reason
         ) from exc
+    # Every fact committed before the question counts (the roll-up may be up to a pass late);
+    # a shop's merchant, for the authorisation, is also the statistics'.
+    await statistics.catch_up(rt.pool)
     await _authorise(request, rt, scope)
     return scope, period
 
