@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -120,15 +120,12 @@ async def sales_booked(
     conn: asyncpg.Connection, sale_ids: list[UUID]
 ) -> dict[UUID, list[asyncpg.Record]]:
     """The entries of sales (their reward) and of the returns that reversed them."""
-    # the buckets named for the same reason as in already_booked: an index walk, not a scan
     rows = await conn.fetch(
         """SELECT * FROM cagnotte_entries
-           WHERE (reference_id = ANY($1::uuid[]) AND kind IN ('cagnottage', 'conversion')
-                  AND bucket = ANY($2::text[]))
+           WHERE (reference_id = ANY($1::uuid[]) AND kind IN ('cagnottage', 'conversion'))
               OR reverses = ANY($1::uuid[])
            ORDER BY id""",
         sale_ids,
-        BUCKETS,
     )
     out: dict[UUID, list[asyncpg.Record]] = {}
     for r in rows:
@@ -136,21 +133,14 @@ async def sales_booked(
     return out
 
 
-# Every bucket an entry can be in: naming them all lets a lookup by (kind, reference) walk the
-# (kind, bucket, reference_id) index one probe per bucket and reference; without the bucket
-# that index is no use and the lookup scans every earlier entry of the kind (issue 11, #14).
-BUCKETS: list[str] = list(get_args(Bucket))
-
-
 async def already_booked(conn: asyncpg.Connection, kind: str, refs: list[UUID]) -> set[UUID]:
     """The references (sales, redemptions, returns...) that already have an entry of this kind,
     in any bucket: a re-sent operation is booked once."""
     rows = await conn.fetch(
         """SELECT DISTINCT reference_id FROM cagnotte_entries
-           WHERE kind = $1 AND bucket = ANY($3::text[]) AND reference_id = ANY($2::uuid[])""",
+           WHERE reference_id = ANY($2::uuid[]) AND kind = $1""",
         kind,
         refs,
-        BUCKETS,
     )
     return {r["reference_id"] for r in rows}
 
