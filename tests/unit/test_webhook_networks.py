@@ -15,7 +15,7 @@ import orjson
 from services.notifications.domain import webhooks as rules
 from services.notifications.service.webhook_networks import LiveNetworks
 from shared.broker import QUEUES
-from shared.contracts import BookedTransaction, ConsentChanged, TransactionsBooked
+from shared.contracts import AccountOpened, BookedTransaction, ConsentChanged, TransactionsBooked
 from shared.events import TYPE_PREFIX, new_event
 
 A, B = uuid.uuid4(), uuid.uuid4()
@@ -60,6 +60,28 @@ def test_an_event_is_unwanted_unless_its_network_subscribes_to_its_type() -> Non
     assert ConsentChanged.type() in rules.sources_of(["consent.changed"])
 
 
+def opened(association: uuid.UUID) -> dict[str, Any]:
+    fact = AccountOpened(
+        account_id=uuid.uuid4(),
+        association_id=association,
+        phone="+33612345678",
+        opened_at="2031-03-04T10:00:00+01:00",  # type: ignore[arg-type]
+        request_id=uuid.uuid4(),
+        request_kind="sale",
+    )
+    raw: dict[str, Any] = orjson.loads(new_event("cards", fact).to_json())
+    return raw
+
+
+def test_an_account_opened_is_skipped_unless_its_network_hears_of_enrolments() -> None:
+    """A quick enrolment at the till opens an account: as many as a network's new customers,
+    each parsed, inboxed and committed for no delivery before they were skipped too."""
+    assert rules.unwanted(opened(A), {})
+    assert rules.unwanted(opened(A), {KA: rules.sources_of(["sale.booked"])})
+    assert rules.unwanted(opened(B), {KA: rules.sources_of(["customer.enrolled"])})
+    assert not rules.unwanted(opened(A), {KA: rules.sources_of(["customer.enrolled"])})
+
+
 def test_an_event_not_read_with_certainty_goes_the_full_way() -> None:
     """What the full path would dead-letter is not skipped: it still is dead-lettered."""
     good = booked(B)
@@ -85,6 +107,7 @@ def test_only_events_another_queue_takes_too_are_skipped() -> None:
     """An event whose only consumer is this queue (a consent change) is parsed whoever
     subscribes, so a malformed one is dead-lettered here; the skipped ones (booked facts) are
     taken by another queue, which dead-letters them if malformed."""
+    assert rules.SKIPPABLE == {TransactionsBooked.type(), AccountOpened.type()}
     consent = booked(B) | {"type": ConsentChanged.type()}
     assert not rules.unwanted(consent, {})
     for source in rules.SKIPPABLE:

@@ -266,9 +266,12 @@ def sources_of(event_types: Iterable[str]) -> frozenset[str]:
     return frozenset(TYPE_PREFIX + EVENT_TYPES[t] for t in event_types if t in EVENT_TYPES)
 
 
-# Skipped only: the booked facts (the bulk), which clearing's and crm's queues dead-letter if
-# malformed; any other event (a consent change: this queue's alone) is always parsed here.
-SKIPPABLE = frozenset({TYPE_PREFIX + TransactionsBooked.routing_key()})
+# Skipped only: the booked facts (the bulk) and the accounts opened (one a quick enrolment at
+# the till), which clearing's and crm's queues dead-letter if malformed; any other event (a
+# consent change: this queue's alone) is always parsed here.
+SKIPPABLE = frozenset(
+    {TYPE_PREFIX + TransactionsBooked.routing_key(), TYPE_PREFIX + AccountOpened.routing_key()}
+)
 
 # A UUID as pydantic writes one (canonical, lower case): a cheaper test than parsing it, and
 # one a network's id in another spelling fails, so its event is not skipped but parsed.
