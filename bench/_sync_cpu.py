@@ -17,7 +17,9 @@ updates and HOT updates of the busiest tables.
 Options, by environment:
 - SYNC_CPU_PROFILE=DIR: each service under cProfile for the window (this tree's
   bench/experiments/sitecustomize.py, BENCH_EXP_PROFILE), one DIR/<service>-<pid>.pstats each;
-- SYNC_CPU_PGSAMPLE=FILE: pg_stat_activity sampled over the window (bench/_pgsample.py).
+- SYNC_CPU_PGSAMPLE=FILE: pg_stat_activity sampled over the window (bench/_pgsample.py);
+- SYNC_CPU_EXP=NAME=VALUE[,NAME=VALUE]: the experiments of this tree's
+  bench/experiments/sitecustomize.py (BENCH_EXP_NAME=VALUE), as bench/ingest's ``--exp``.
 
 Prints one JSON line.
 """
@@ -51,17 +53,20 @@ for i, name in enumerate(ing.SERVICES):
 bs.DSN, bs.AMQP, bs.LINE_PORT = ing.DSN, ing.AMQP, base + 10
 PROFILE = os.environ.get("SYNC_CPU_PROFILE")
 PGSAMPLE = os.environ.get("SYNC_CPU_PGSAMPLE")
+EXP = dict(kv.partition("=")[::2] for kv in os.environ.get("SYNC_CPU_EXP", "").split(",") if kv)
 TICK = os.sysconf("SC_CLK_TCK")
 procs: dict[str, Any] = {}
 marks: dict[str, Any] = {}
 
-if PROFILE:
+if PROFILE or EXP:
     _child_env = ing.child_env
 
     def child_env(extra: dict[str, str]) -> dict[str, str]:
         env = _child_env(extra)
         env["PYTHONPATH"] = f"{HERE / 'experiments'}:{env['PYTHONPATH']}"
-        env["BENCH_EXP_PROFILE"] = PROFILE
+        if PROFILE:
+            env["BENCH_EXP_PROFILE"] = PROFILE
+        env.update({f"BENCH_EXP_{k.upper()}": v for k, v in EXP.items()})
         return env
 
     ing.child_env = child_env

@@ -14,7 +14,9 @@ candidate change so that its effect can be measured before anyone proposes it fo
   seconds), written to dir/<service>-<pid>.json every 2 s: the queries per sale of a service,
   old code against new (copy this file into the old code's tree);
 - BENCH_EXP_PROFILE=dir: the service under cProfile from SIGUSR1 to SIGUSR2, written then to
-  dir/<service>-<pid>.pstats (bench/_sync_cpu.py: the storm's window; calls per line).
+  dir/<service>-<pid>.pstats (bench/_sync_cpu.py: the storm's window; calls per line);
+- BENCH_EXP_NO_STATISTICS=1: crm records no statistics' fact and counts no enrolment (issue
+  14's A/B: the sale path with and without its aggregates; the answers are then wrong).
 """
 
 from __future__ import annotations
@@ -122,3 +124,13 @@ if _profile:
 
     signal.signal(signal.SIGUSR1, _profile_on)
     signal.signal(signal.SIGUSR2, _profile_off)
+
+if os.environ.get("BENCH_EXP_NO_STATISTICS") == "1":
+    # Imported in every service's process; only crm's calls these.
+    from services.crm.service import statistics as _statistics
+
+    async def _nothing(*_: object, **__: object) -> int:
+        return 0
+
+    _statistics.record = _nothing  # type: ignore[assignment]
+    _statistics.enrolled = _nothing  # type: ignore[assignment]
