@@ -105,9 +105,9 @@ def test_an_event_not_read_with_certainty_goes_the_full_way() -> None:
 
 def test_only_events_another_queue_takes_too_are_skipped() -> None:
     """An event whose only consumer is this queue (a consent change) is parsed whoever
-    subscribes, so a malformed one is dead-lettered here; the skipped ones (booked facts) are
-    taken by another queue, which dead-letters them if malformed."""
-    assert rules.SKIPPABLE == {TransactionsBooked.type(), AccountOpened.type()}
+    subscribes, so a malformed one is dead-lettered here; the skipped ones (booked facts, accounts
+    opened) are taken by another queue, which dead-letters them if malformed."""
+    assert {TransactionsBooked.type(), AccountOpened.type()} == rules.SKIPPABLE
     consent = booked(B) | {"type": ConsentChanged.type()}
     assert not rules.unwanted(consent, {})
     for source in rules.SKIPPABLE:

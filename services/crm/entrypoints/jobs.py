@@ -98,8 +98,8 @@ def campaign_asked(rt: Runtime) -> None:
 
 
 async def start(rt: Runtime) -> None:
-    """The campaign job, the statistics' roll-up, and the daily jobs unless ``daily_check_s`` is 0 (the retention also
-    off when ``retention_days`` is 0)."""
+    """The campaign job, the statistics' roll-up, and the daily jobs unless ``daily_check_s``
+    is 0 (the retention also off when ``retention_days`` is 0)."""
     rt.state[WAKE] = asyncio.Event()
     rt.state["crm_jobs"] = [
         asyncio.create_task(_campaigns(rt), name="campaigns"),

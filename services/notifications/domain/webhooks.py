@@ -3,10 +3,9 @@ events they come from, what each delivery carries, how it is signed (Standard We
 https://www.standardwebhooks.com/), where a subscriber's URL may point, and when a failed
 delivery is tried again. Pure: no clock read, no I/O.
 
-A payload carries ids, amounts and times, never a person's name, address, phone or card
-number: a subscriber learns *that* account 7f3e… bought for 24.60 €, not who it is (issue 14:
-"never a customer's personal data without a consent scope that allows it"; no scope allows it
-yet, docs/webhooks.md)."""
+A payload carries ids, amounts and times, never a person's name, address, phone or card number:
+a subscriber learns *that* account 7f3e… bought for 24.60 €, not who (issue 14: "never a
+customer's personal data without a consent scope that allows it"; none does yet)."""
 
 from __future__ import annotations
 
@@ -266,12 +265,10 @@ def sources_of(event_types: Iterable[str]) -> frozenset[str]:
     return frozenset(TYPE_PREFIX + EVENT_TYPES[t] for t in event_types if t in EVENT_TYPES)
 
 
-# Skipped only: the booked facts (the bulk) and the accounts opened (one a quick enrolment at
-# the till), which clearing's and crm's queues dead-letter if malformed; any other event (a
+# Skipped only: the booked facts (the bulk) and the accounts opened (a quick enrolment at the
+# till each), which clearing's and crm's queues dead-letter if malformed; any other event (a
 # consent change: this queue's alone) is always parsed here.
-SKIPPABLE = frozenset(
-    {TYPE_PREFIX + TransactionsBooked.routing_key(), TYPE_PREFIX + AccountOpened.routing_key()}
-)
+SKIPPABLE = frozenset(TYPE_PREFIX + e.routing_key() for e in (TransactionsBooked, AccountOpened))
 
 # A UUID as pydantic writes one (canonical, lower case): a cheaper test than parsing it, and
 # one a network's id in another spelling fails, so its event is not skipped but parsed.
