@@ -21,7 +21,16 @@ from shared import failpoints, metrics
 from shared import logging as log
 from shared.events import BATCH_CONTENT_TYPE, Event, pack
 
-CHANNEL = "comptoir_outbox"
+# The NOTIFY channel of a schema's outbox: every service's schema is in the same database, and
+# one channel for all woke every relay (five services, each replica) at every commit of any of
+# them, for a SELECT of an empty outbox in a transaction of its own (docs/benchmarks.md).
+CHANNEL_PREFIX = "comptoir_outbox_"
+
+
+def channel(schema: str) -> str:
+    return CHANNEL_PREFIX + schema
+
+
 # A confirm that does not come back in this time is treated as a failure and re-published:
 # on a channel broken by a broker restart the confirm may never come.
 PUBLISH_TIMEOUT_S = 10.0
@@ -38,8 +47,9 @@ async def write(conn: asyncpg.Connection, events: Sequence[Event[Any]]) -> None:
         [e.routing_key for e in events],
         [e.to_json() for e in events],
     )
-    # Delivered at commit only, and folded into one by PostgreSQL within a transaction.
-    await conn.execute(f"NOTIFY {CHANNEL}")
+    # Delivered at commit only, and folded into one by PostgreSQL within a transaction; on the
+    # channel of the schema the rows went to (the connection's search_path), its relay's.
+    await conn.execute("SELECT pg_notify($1 || current_schema(), '')", CHANNEL_PREFIX)
 
 
 class Relay:
@@ -61,6 +71,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._listener: asyncpg.Connection | None = None
+        self._channel = ""
         self._reported = 0.0
         self._log = log.get("outbox")
 
@@ -142,13 +153,18 @@ class Relay:
     async def _ensure_listener(self) -> None:
         if self._listener is None or self._listener.is_closed():
             conn = await self.pool.acquire()
-            await conn.add_listener(CHANNEL, self.wake)
+            try:
+                self._channel = channel(await conn.fetchval("SELECT current_schema()"))
+                await conn.add_listener(self._channel, self.wake)
+            except BaseException:
+                await self.pool.release(conn)
+                raise
             self._listener = conn
 
     async def _drop_listener(self) -> None:
         conn, self._listener = self._listener, None
         if conn is not None:
             with contextlib.suppress(Exception):
-                await conn.remove_listener(CHANNEL, self.wake)
+                await conn.remove_listener(self._channel, self.wake)
             with contextlib.suppress(Exception):
                 await self.pool.release(conn)

@@ -205,6 +205,34 @@ async def test_events_written_in_a_transaction_are_published_once_and_consumed_o
         await queue.unbind("comptoir.events", "sale.recorded.v1")
 
 
+async def test_a_commit_wakes_the_relay_of_its_own_schema_only(schema: asyncpg.Pool) -> None:
+    """Every service's schema is in one database: a channel for all woke every relay of every
+    service at each commit of any, for a look at an empty outbox."""
+    heard: dict[str, int] = {}
+    listener = await asyncpg.connect(harness.DATABASE_URL)
+    try:
+        for name in (outbox.channel(SCHEMA), outbox.channel("cards")):
+            heard[name] = 0
+
+            def count(*args: Any, name: str = name) -> None:
+                heard[name] += 1
+
+            await listener.add_listener(name, count)
+        async with schema.acquire() as conn, conn.transaction():
+            await outbox.write(conn, [_sale(), _sale()])
+            await outbox.write(conn, [_sale()])
+
+        async def woken() -> bool:
+            return heard[outbox.channel(SCHEMA)] > 0
+
+        await eventually(woken, what="the itest relay's channel notified")
+        await asyncio.sleep(0.2)  # a notification on the other channel would be here by now
+        # one per commit, whatever the writes
+        assert heard == {outbox.channel(SCHEMA): 1, outbox.channel("cards"): 0}
+    finally:
+        await listener.close()
+
+
 async def test_a_rolled_back_transaction_publishes_nothing(pipe: Any) -> None:
     p, _, relay = pipe
     with contextlib.suppress(RuntimeError):
