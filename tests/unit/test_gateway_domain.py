@@ -21,6 +21,7 @@ from services.terminals.domain.sync import (
     session_state,
 )
 from services.terminals.domain.sync_registry import LATE_AFTER_S, health
+from services.terminals.entrypoints import consumers
 from services.terminals.service.waiters import Waiters
 from shared.contracts import (
     AccountOpened,
@@ -75,6 +76,30 @@ def test_an_accepted_sale_is_answered_with_its_model_dumped() -> None:
     )
     assert body["refusals"] == [{"code": "legal_tobacco", "detail": "tobacco earns nothing"}]
     assert list(body) == list(SaleAccepted.model_fields)
+
+
+def test_a_verdict_is_decided_once_for_its_request_and_its_waiter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The handler stores the decision in its transaction, the commit wakes the waiter with the
+    same one: it was decided (an answer model built and dumped) twice."""
+    made: list[str] = []
+
+    def counted(event: Any) -> Any:
+        made.append(event.id)
+        return decide(event)
+
+    monkeypatch.setattr(consumers, "decide", counted)
+    kept = consumers.Decided(size=3)
+    events = [new_event("cards", _credited()) for _ in range(5)]
+    stored = [kept.made(e) for e in events[:2]]
+    assert [kept.committed(e) for e in events[:2]] == stored  # the same, not made again
+    assert made == [e.id for e in events[:2]]
+    # a batch whose commit failed is pushed out, bounded; one never kept is made after commit
+    for e in events:
+        kept.made(e)
+    assert kept.committed(events[0]) is not None and made.count(events[0].id) == 3
+    assert kept.committed(events[4]) is not None and made.count(events[4].id) == 1
 
 
 def test_an_account_a_sale_opened_answers_nothing_an_enrolment_refusal_a_409() -> None:

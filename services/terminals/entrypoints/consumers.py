@@ -16,9 +16,38 @@ from shared.contracts import BlacklistChanged, CustomerErased, TerminalParameter
 from shared.events import Event
 
 
+class Decided:
+    """Each verdict's decision, made once: the handler stores it on its request in the batch's
+    transaction, and after the commit the same decision wakes the waiting request. Made in both
+    places it was two answer models built and dumped a sale (docs/benchmarks.md). A decision is
+    a function of its event alone, so one kept by event id is the one that would be made again;
+    bounded, since a batch whose commit failed leaves its decisions until they are pushed out
+    (a redelivery makes them again)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self._kept: dict[str, Decision | None] = {}
+        self._size = size
+
+    def made(self, event: Event[Any]) -> Decision | None:
+        """The decision of an event being handled, kept for its commit."""
+        d = self._kept[event.id] = decide(event)
+        while len(self._kept) > self._size:
+            del self._kept[next(iter(self._kept))]
+        return d
+
+    def committed(self, event: Event[Any]) -> Decision | None:
+        """The decision of an event committed, made again only if it was not kept."""
+        if event.id in self._kept:
+            return self._kept.pop(event.id)
+        return decide(event)
+
+
+DECIDED = Decided()
+
+
 async def record(conn: asyncpg.Connection, events: list[Event[Any]]) -> list[Decision]:
     """Store the answers on their requests (first verdict wins); return those that applied."""
-    decisions = [d for d in map(decide, events) if d is not None]
+    decisions = [d for d in map(DECIDED.made, events) if d is not None]
     if not decisions:
         return []
     applied = await request_store.record_outcomes(conn, decisions)
@@ -58,7 +87,7 @@ def wake(gateway: Callable[[], Gateway | None]) -> Callable[[list[Event[Any]]], 
     def after_commit(events: list[Event[Any]]) -> None:
         gw = gateway()
         if gw is not None:
-            decisions = (decide(e) for e in events if isinstance(e.data, OUTCOMES))
+            decisions = (DECIDED.committed(e) for e in events if isinstance(e.data, OUTCOMES))
             gw.waiters.resolve((d.request_id, d.http_status, d.body) for d in decisions if d)
 
     return after_commit
