@@ -41,7 +41,7 @@ LINES = Batch(
 # The lines new to the statistics are named in statistics_uncounted by the same statement
 # (migration 0019): the roll-up adds them to the sums later, set-wise.
 _RECORD = f"""WITH fresh AS ({LINES.sql})
-    INSERT INTO statistics_uncounted (kind, id) SELECT kind, id FROM fresh RETURNING kind, id"""
+    INSERT INTO statistics_uncounted (kind, id) SELECT kind, id FROM fresh"""
 
 
 async def record_lines(conn: asyncpg.Connection, lines: Iterable[Line]) -> int:
@@ -68,7 +68,8 @@ async def record_lines(conn: asyncpg.Connection, lines: Iterable[Line]) -> int:
     )
     if not arrays[0]:
         return 0
-    return len(await conn.fetch(_RECORD, *arrays))
+    status: str = await conn.execute(_RECORD, *arrays)  # "INSERT 0 <rows named>"
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def _case(by_kind: dict[str, str]) -> str:
