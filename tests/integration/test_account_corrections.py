@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import uuid
 
 import aiohttp
+import asyncpg
 import pytest
 
 from shared import clock
+from shared.contracts import AccountDetailsCorrected, AccountOpened
+from shared.events import new_event
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
 from tests.people import ADMIN, card_issued
 from tests.people import call as _call
 from tests.people import new_phone as _phone
-from tests.watch import watching
+from tests.watch import publish, watching
 
 pytestmark = pytest.mark.asyncio
 
@@ -141,6 +145,72 @@ async def test_a_correction_crm_made_meanwhile_is_overtaken_by_cards_and_both_ag
         return bool(file["last_name"] == a["last_name"] == "Dupond")
 
     await eventually(agree, what="crm and cards on the name given last")
+
+
+async def test_a_correction_handled_before_the_opening_ends_with_the_whole_names_everywhere(
+    make_network: NetworkFactory, http: aiohttp.ClientSession, db: asyncpg.Connection
+) -> None:
+    """cards publishes an account's opening, then a correction a moment later; crm handles the
+    two messages concurrently, so the correction may commit first (it did in CI). crm's file
+    then had no first name, and its change went out without one: clearing, having the opening's
+    names already, put the statement's first name back to none. The opening now fills the file
+    and publishes that change too, so every service ends on the whole names."""
+    net = await make_network(merchants=1)
+    aid, account = net.association_id, uuid.uuid4()
+    now = clock.now()
+    correction = AccountDetailsCorrected(
+        account_id=account,
+        association_id=aid,
+        changed=["title", "last_name"],
+        title="M",
+        first_name="Bob",
+        last_name="Durand-Leroy",
+        corrected_at=now,
+    )
+    opening = AccountOpened(
+        account_id=account,
+        association_id=aid,
+        phone=_phone(),
+        first_name="Bob",
+        last_name="Durand",
+        opened_at=now,
+        request_id=uuid.uuid4(),
+        request_kind="enrolment",
+    )
+
+    async def holder() -> tuple[str | None, ...] | None:
+        row = await db.fetchrow(
+            "SELECT title, first_name, last_name FROM clearing.holders WHERE account_id = $1",
+            account,
+        )
+        return None if row is None else tuple(row)
+
+    async with watching("customer.details_changed.v1") as watch:
+        await publish(new_event("cards", correction, str(account)))
+
+        async def changed_once() -> bool:
+            return await holder() == ("M", None, "Durand-Leroy")
+
+        # clearing has crm's change, made from a file that lacked the opening's first name
+        await eventually(changed_once, what="crm's change of the file the correction opened")
+        await publish(new_event("cards", opening, str(account)))
+        whole = await watch.wait_for(
+            lambda d: d["account_id"] == str(account) and d["first_name"] == "Bob",
+            what="crm's change once the opening filled the file",
+        )
+        assert (whole["title"], whole["last_name"], whole["phone"]) == (
+            "M",
+            "Durand-Leroy",
+            opening.phone,
+        )
+        assert sorted(whole["changed"]) == ["first_name", "phone"], whole
+
+    async def whole_names() -> bool:
+        status, file = await _call(http, "GET", f"{CRM}/v1/customers/{account}")
+        names = (file["title"], file["first_name"], file["last_name"])
+        return status == 200 and names == await holder() == ("M", "Bob", "Durand-Leroy")
+
+    await eventually(whole_names, what="the whole names in crm's file and clearing's")
 
 
 async def test_cards_refuses_what_crm_would_refuse_and_an_erased_customer(

@@ -91,6 +91,22 @@ async def open_file(conn: asyncpg.Connection, account_id: UUID, association_id: 
     )
 
 
+async def opened_by_correction(
+    conn: asyncpg.Connection, account_ids: list[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    """The files of these accounts whose details changed (and were published) before the
+    account's opening: no enrolment date yet, not erased; locked until the transaction ends.
+    A file a visit opened first has no change of details and is not one of them."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM customers
+            WHERE account_id = ANY($1::uuid[]) AND enrolled_at IS NULL
+              AND details_updated_at IS NOT NULL AND erased_at IS NULL
+            ORDER BY account_id FOR UPDATE""",
+        account_ids,
+    )
+    return {r["account_id"]: r for r in rows}
+
+
 _SET = ", ".join(f"{name} = ${i}" for i, name in enumerate(FIELDS, start=2))
 
 

@@ -149,8 +149,8 @@ async def on_opened(
         )
         for d in (e.data for e in events)
     ]
-    await service.enrol(conn, (e for e, _ in enrolments))
-    out = list(await customers.on_enrolled(conn, links, enrolments))
+    out = await customers.opened(conn, [e for e, _ in enrolments])
+    out += await customers.on_enrolled(conn, links, enrolments)
     # A newcomer enrolled at the till with a sponsor's code (F22); a code refused (unknown,
     # a loop...) leaves the account open without a sponsor, as the till was answered.
     for d in sorted((e.data for e in events if e.data.referral_code), key=lambda d: d.account_id):

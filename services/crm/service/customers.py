@@ -4,7 +4,7 @@ to a merchant's with their consent per channel."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from services.crm.domain.people import (
     to_fill,
 )
 from services.crm.domain.visits import Enrolment
-from services.crm.service import consents, messages
+from services.crm.service import consents, messages, visits
 from services.crm.service.common import PROBLEMS, Links, event
 from shared import clock
 from shared.contracts import CustomerDetailsChanged
@@ -58,21 +58,41 @@ async def correct(
         return file, []
     now = clock.now()
     await rows.save_details(conn, account_id, after, now)
-    # Every change is an event, with what the other services keep of the details (they keep
-    # nothing else): one that missed an earlier change is right after this one.
-    out = [
-        event(
-            CustomerDetailsChanged(
-                account_id=account_id,
-                association_id=file["association_id"],
-                **details_shared(after),
-                changed=names,
-                changed_at=now,
-            ),
-            str(account_id),
-        )
-    ]
-    return await rows.file(conn, account_id), out
+    return await rows.file(conn, account_id), [_changed(file, after, names, now)]
+
+
+def _changed(file: asyncpg.Record, after: Details, names: list[str], at: Any) -> Event[Any]:
+    """Every change is an event, with what the other services keep of the details (they keep
+    nothing else): one that missed an earlier change is right after this one."""
+    return event(
+        CustomerDetailsChanged(
+            account_id=file["account_id"],
+            association_id=file["association_id"],
+            **details_shared(after),
+            changed=names,
+            changed_at=at,
+        ),
+        str(file["account_id"]),
+    )
+
+
+async def opened(conn: asyncpg.Connection, enrolments: Sequence[Enrolment]) -> list[Event[Any]]:
+    """Open the files of the accounts opened. A file a correction opened first (cards' two
+    events are handled concurrently, so the correction's may commit first) takes the opening's
+    details where it has none, and that change is published like any other: the services that
+    applied the correction, names missing, hear the whole names (cards' records, clearing's
+    statement lines)."""
+    early = await rows.opened_by_correction(conn, [e.account_id for e in enrolments])
+    await visits.enrol(conn, enrolments)
+    out: list[Event[Any]] = []
+    now = clock.now()
+    for account_id in sorted(early):
+        file = await rows.file(conn, account_id)
+        after = rows.details_of(file)
+        names = changed(rows.details_of(early[account_id]), after)
+        if names:
+            out.append(_changed(file, after, names, now))
+    return out
 
 
 async def apply_corrections(
