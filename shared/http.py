@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
@@ -322,18 +323,28 @@ def middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
                 )
             children[0].inc()
             children[1].observe(elapsed)
-            level = "error" if response.status >= 500 else "debug" if route in _PROBES else "info"
-            # who asked, for a back-office route: a person's or machine's id, a service's
-            # name, or the bootstrap admin token (never a person's name or address)
-            who = request.get(PRINCIPAL)
-            getattr(logger, level)(
-                "http_request",
-                method=request.method,
-                path=logged_path(request),
-                status=response.status,
-                duration_ms=round(elapsed * 1000, 2),
-                **({"actor": who.actor} if who is not None else {}),
+            level = (
+                logging.ERROR
+                if response.status >= 500
+                else logging.DEBUG
+                if route in _PROBES
+                else logging.INFO
             )
+            # The line's fields are made only when it is written: redacting the path is most
+            # of a request's logging cost, for nothing at a level that drops the line.
+            if logger.is_enabled_for(level):
+                # who asked, for a back-office route: a person's or machine's id, a service's
+                # name, or the bootstrap admin token (never a person's name or address)
+                who = request.get(PRINCIPAL)
+                logger.log(
+                    level,
+                    "http_request",
+                    method=request.method,
+                    path=logged_path(request),
+                    status=response.status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    **({"actor": who.actor} if who is not None else {}),
+                )
             return response
 
     return mw

@@ -3,11 +3,13 @@ region, a number of another country keeps its country, what is no number is refu
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from shared.fields import PhoneNumber
-from shared.rules.phone import InvalidPhone, normalise, region_of
+from shared.rules.phone import InvalidPhone, _e164, normalise, region_of
 
 
 class _Body(BaseModel):
@@ -107,3 +109,21 @@ def test_a_number_seen_again_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch
             normalise("00 71 82 93 04")
     assert normalise("0471 82 93 04") == "+33471829304"  # the same digits, another region
     assert parsed == ["06 71 82 93 04", "0471 82 93 04", "00 71 82 93 04", "0471 82 93 04"]
+
+
+def test_a_french_number_without_separators_is_what_libphonenumber_makes_of_it() -> None:
+    """The French numbers ``normalise`` reads without libphonenumber (+33 or 0, nine digits,
+    the first not 0) are those libphonenumber accepts as +33 and the nine digits: on every
+    four-digit beginning, with random ends, in both forms."""
+    rng = random.Random(33)
+    for start in range(1_000, 10_000):
+        for _ in range(2):
+            digits = f"{start}{rng.randrange(100_000):05d}"
+            for typed in ("+33" + digits, "0" + digits):
+                assert _e164(typed, "FR") == normalise(typed) == "+33" + digits, typed
+    # what the short way does not take still goes through libphonenumber, as before
+    assert normalise("0033612345678") == "+33612345678"
+    assert normalise("+330612345678") == "+33612345678"
+    with pytest.raises(InvalidPhone):
+        normalise("0012345678")
+    assert normalise("0612345678", region="BE") == "+32612345678"

@@ -32,7 +32,7 @@ async def record_anonymous_sale(request: web.Request) -> web.Response:
     body = await request.read()
     gw, t, nonce = await authenticated(request, body)
     parsed = parse_model(body, domain.AnonymousSaleIn, strict=True)
-    at = domain.where(t, occurred(parsed.occurred_at, gw.settings.date_window()))
+    at = domain.where(t, occurred(parsed.occurred_at, gw.dates))
     sale_id, data = domain.anonymous_sale(parsed, at)
     event = new_event("terminals", data, subject=f"anonymous_sale/{sale_id}")
     outcome = AnonymousSaleRecorded(

@@ -76,7 +76,7 @@ def _submit(kind: str, model: type[R], to_event: ToEvent[R]) -> Handler:
             )
         gw = gateway(request)
         t = await desk.terminal(gw, aid, merchant_id)
-        at = domain.where(t, occurred(parsed.occurred_at, gw.settings.date_window()))
+        at = domain.where(t, occurred(parsed.occurred_at, gw.dates))
         request_id, data = to_event(parsed, at)
         if isinstance(parsed, domain.EnrolmentIn) and parsed.referral_code:
             await _referral_code_held(gw, t, request_id, parsed.referral_code)

@@ -94,7 +94,7 @@ def _submit(kind: str, model: type[R], to_event: ToEvent[R]) -> Handler:
         gw, t, nonce = await authenticated(request, body)
         # Strict (issue 11, finding 12): "100" is not an amount, true is not a quantity.
         parsed = parse_model(body, model, strict=True)
-        at = domain.where(t, occurred(parsed.occurred_at, gw.settings.date_window()))
+        at = domain.where(t, occurred(parsed.occurred_at, gw.dates))
         request_id, data = to_event(parsed, at)
         if isinstance(parsed, domain.EnrolmentIn) and parsed.referral_code:
             await _referral_code_held(gw, t, request_id, parsed.referral_code)
