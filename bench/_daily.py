@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as daytime
 from pathlib import Path
@@ -48,6 +50,7 @@ from zoneinfo import ZoneInfo
 import aio_pika
 import aiohttp
 import asyncpg
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -384,8 +387,37 @@ def applied_down(code: Path, done: list[str]) -> list[str]:
     return out
 
 
+@contextlib.asynccontextmanager
+async def cards_stand_in(net: Network, port: int) -> AsyncIterator[str]:
+    """What crm asks of cards here: whether a merchant is of an association (a merchant's
+    trigger is checked so since issue 15), answered from the generated network. cards itself
+    is not started: it would know none of the merchants written straight into crm's tables,
+    and no voucher is asked for (the birthday triggers have none)."""
+    members = {(str(a), str(m)) for a, ms in net.merchants.items() for m in ms}
+
+    async def merchant(request: web.Request) -> web.Response:
+        known = (request.match_info["a"], request.match_info["m"]) in members
+        return web.json_response({}, status=200 if known else 404)
+
+    app = web.Application()
+    app.router.add_get("/v1/associations/{a}/merchants/{m}", merchant)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
 def spawn(
-    code: Path, port: int, clock: datetime, jobs: bool, pool: int, log: Path
+    code: Path,
+    port: int,
+    clock: datetime,
+    jobs: bool,
+    pool: int,
+    log: Path,
+    cards_url: str = "http://127.0.0.1:9",
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -399,7 +431,7 @@ def spawn(
         "COMPTOIR_DAILY_CHECK_S": "3600" if jobs else "0",
         "COMPTOIR_DB_POOL_MAX": str(pool),
         "COMPTOIR_LOG_LEVEL": "INFO",
-        "COMPTOIR_CARDS_URL": "http://127.0.0.1:9",  # no voucher is asked for
+        "COMPTOIR_CARDS_URL": cards_url,
     }
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -572,13 +604,14 @@ async def run(args: argparse.Namespace, out: Path, code: Path) -> dict[str, Any]
             for sql in applied_down(code, done):
                 await conn.execute(sql)
         # first start: the migrations, then the data and the triggers (daily jobs off)
-        crm = spawn(code, port, clock, False, args.pool, out / "crm.log")
-        try:
-            await wait_ready(url, crm)
-            generated_s = await prepare(conn, args, net)
-            triggers = await configure(url, net)
-        finally:
-            stop(crm)
+        async with cards_stand_in(net, args.port_base + 1) as cards_url:
+            crm = spawn(code, port, clock, False, args.pool, out / "crm.log", cards_url)
+            try:
+                await wait_ready(url, crm)
+                generated_s = await prepare(conn, args, net)
+                triggers = await configure(url, net)
+            finally:
+                stop(crm)
         await stand_in_queue(True)
         load_start = loadavg()
         say(f"{triggers} triggers; crm starts with its daily jobs on, load {load_start}")
