@@ -5,6 +5,7 @@ to a merchant's with their consent per channel."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -61,7 +62,7 @@ async def correct(
     return await rows.file(conn, account_id), [_changed(file, after, names, now)]
 
 
-def _changed(file: asyncpg.Record, after: Details, names: list[str], at: Any) -> Event[Any]:
+def _changed(file: asyncpg.Record, after: Details, names: list[str], at: datetime) -> Event[Any]:
     """Every change is an event, with what the other services keep of the details (they keep
     nothing else): one that missed an earlier change is right after this one."""
     return event(
