@@ -1,38 +1,19 @@
 -- The journal's rules in the database, checked once a statement instead of once a row.
 --
--- A foreign key checks each row it guards with a query of its own and a lock on the row it
--- names; a row trigger runs its query once a row. Postings are written a batch at a time
--- (COPY, three or so a sale), after their entries, in the transaction that booked them
--- (adapters/journal.py), so the per-row checks were PostgreSQL's busiest work of a booking
--- (docs/benchmarks.md, 2026-12-07, "the database's rules once a statement"). The same rules
--- are kept for any writer, checked set-wise over the statement's new rows (a transition
--- table) before it returns: a statement that breaks one fails whole, as before.
---
--- Neither an entry nor a pivot account is ever deleted or re-numbered (journal_entries is
--- append-only; pivot_accounts gets the same guard below), so a reference true when a posting
--- is written stays true: what the keys' locks protected against cannot happen.
+-- Postings are written a batch at a time (COPY, three or so a sale), after their entries, in
+-- the transaction that booked them (adapters/journal.py): their two foreign keys, a query and
+-- a row lock for each posting, were PostgreSQL's busiest work of a booking. They are checked
+-- set-wise now (shared migration 0004). Journal entries are append-only already; pivot
+-- accounts get the same guard. The closed-period row trigger goes the same way.
 
 ALTER TABLE postings DROP CONSTRAINT postings_account_id_fkey,
                      DROP CONSTRAINT postings_entry_id_fkey;
-
-CREATE FUNCTION postings_referenced() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM added p
-               WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = p.entry_id)) THEN
-        RAISE EXCEPTION 'a posting names no journal entry'
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'postings_entry_id_fkey';
-    END IF;
-    IF EXISTS (SELECT 1 FROM added p
-               WHERE NOT EXISTS (SELECT 1 FROM pivot_accounts a WHERE a.id = p.account_id)) THEN
-        RAISE EXCEPTION 'a posting names no pivot account'
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'postings_account_id_fkey';
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER postings_referenced AFTER INSERT ON postings
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION postings_referenced();
-
+CREATE TRIGGER postings_entry_named AFTER INSERT ON postings
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION references_present('entry_id', 'journal_entries', 'postings_entry_id_fkey');
+CREATE TRIGGER postings_account_named AFTER INSERT ON postings
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION references_present('account_id', 'pivot_accounts', 'postings_account_id_fkey');
 CREATE TRIGGER pivot_accounts_kept BEFORE UPDATE OF id OR DELETE ON pivot_accounts
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 
