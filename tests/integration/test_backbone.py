@@ -63,6 +63,7 @@ async def test_migrations_apply_once_in_order_and_are_recorded(
         "shared/0001_messaging",
         "shared/0002_outbox_without_event_index",
         "shared/0003_outbox_lz4",
+        "shared/0004_references_per_statement",
     ]
     (migrations / "0002_more.sql").write_text("ALTER TABLE things ADD COLUMN note text;")
     assert await db.pending(schema, migrations, SCHEMA) == ["itest/0002_more"]
