@@ -12,11 +12,11 @@ import asyncpg
 from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas
 from shared.db.query import Batch
 
+# A batch's enrolments wait here for the roll-up (migration 0020): no row shared with another
+# batch is locked in crm.events' transaction.
 ENROLMENTS = Batch(
-    "statistics_enrolments",
+    "statistics_enrolments_uncounted",
     [("scope_id", "uuid"), ("day", "date"), ("enrolments", "bigint")],
-    """ON CONFLICT (scope_id, day) DO UPDATE SET
-           enrolments = statistics_enrolments.enrolments + excluded.enrolments""",
 )
 
 
@@ -30,10 +30,9 @@ async def counted_before(conn: asyncpg.Connection, event_ids: Sequence[str]) -> 
 
 
 async def add_enrolments(conn: asyncpg.Connection, deltas: Deltas) -> None:
-    """Add a batch's enrolments, in key order (two batches updating the same rows lock them
-    in the same order: no deadlock)."""
+    """Leave a batch's enrolments to the roll-up."""
     await ENROLMENTS.execute(
-        conn, ((scope, day, n) for (scope, day), n in sorted(deltas.enrolments.items()))
+        conn, ((scope, day, n) for (scope, day), n in deltas.enrolments.items())
     )
 
 

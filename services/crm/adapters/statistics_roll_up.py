@@ -1,6 +1,6 @@
 """The statistics' facts and their roll-up: the lines each fact writes once (exported as
-detail lines), named until the roll-up adds them to the sums (migrations 0009 and 0019,
-docs/statistics.md "How it is kept")."""
+detail lines), named until the roll-up adds them to the sums, and the enrolments left to it
+(migrations 0009, 0019 and 0020, docs/statistics.md "How it is kept")."""
 
 from __future__ import annotations
 
@@ -176,6 +176,18 @@ def _roll_up_sql() -> str:
 
 
 _ROLL_UP = _roll_up_sql()
+# The enrolments crm.events left (migration 0020), every row this transaction sees: a batch's
+# are a few rows per scope and day, and the sums are summed per scope and day first, in key
+# order.
+_ENROLMENTS = """
+    WITH taken AS (
+        DELETE FROM statistics_enrolments_uncounted RETURNING scope_id, day, enrolments
+    )
+    INSERT INTO statistics_enrolments AS e (scope_id, day, enrolments)
+    SELECT scope_id, day, sum(enrolments)::bigint FROM taken
+    GROUP BY scope_id, day
+    ORDER BY scope_id, day
+    ON CONFLICT (scope_id, day) DO UPDATE SET enrolments = e.enrolments + excluded.enrolments"""
 # One roll-up at a time, whatever the replicas: two would take turns on the association's and
 # the network's day rows anyway, and the lock makes a reading's catch-up wait for the roll-up
 # in progress instead of missing its facts.
@@ -183,8 +195,9 @@ _ROLL_UP_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('crm.statistics.r
 
 
 async def roll_up(conn: asyncpg.Connection, limit: int) -> int:
-    """Add up to ``limit`` uncounted facts to the sums, in the caller's transaction; how many
-    were added."""
+    """Add up to ``limit`` uncounted facts, and every enrolment left, to the sums, in the
+    caller's transaction; how many facts were added."""
     await conn.execute(_ROLL_UP_LOCK)
+    await conn.execute(_ENROLMENTS)
     taken: int = await conn.fetchval(_ROLL_UP, limit)
     return taken
