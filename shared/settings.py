@@ -269,6 +269,9 @@ class Settings(BaseSettings):
     # against the proxy, for the per-address limits. Empty: the TCP peer is the client, and
     # an X-Forwarded-For, which anyone can send, is ignored.
     portal_trusted_proxies: str = ""
+    # How long the shop's kiosk shows a presented card's balance before it waits again
+    # (docs/kiosk.md): long enough to read it, short enough that the next customer does not.
+    kiosk_shown_s: int = Field(default=20, ge=3, le=300)
 
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a

@@ -63,6 +63,10 @@ def kannel_base() -> int:
     return BASE_PORT + 21
 
 
+# How long the portal's kiosk shows a card (COMPTOIR_KIOSK_SHOWN_S, 20 s in production): the
+# kiosk's browser test waits it out once; 8 s still leaves a loaded machine time to check the
+# card's page (axe-core, a screenshot) and press Terminé before it clears itself.
+KIOSK_SHOWN_S = 8
 SMS_CALLBACK_TOKEN = "test-sms-token"
 TRUSTED_PROXY = "127.0.0.2"
 
@@ -102,6 +106,7 @@ class Services:
             # a reverse proxy of the tests (test_portal_behind_a_proxy): its requests leave
             # from this loopback address
             "COMPTOIR_PORTAL_TRUSTED_PROXIES": TRUSTED_PROXY,
+            "COMPTOIR_KIOSK_SHOWN_S": str(KIOSK_SHOWN_S),
             # crm's signed links point at crm itself (its public routes).
             "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
             # crm's retention purge is run by its own test, on a day and a term it chooses: a
