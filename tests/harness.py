@@ -67,6 +67,9 @@ def kannel_base() -> int:
 # kiosk's browser test waits it out once; 8 s still leaves a loaded machine time to check the
 # card's page (axe-core, a screenshot) and press Terminé before it clears itself.
 KIOSK_SHOWN_S = 8
+# crm's campaign job's pass in the tests (COMPTOIR_CAMPAIGN_POLL_S, 5 s in production): a
+# test that checks a campaign did not go waits a few of these passes.
+CAMPAIGN_POLL_S = 0.5
 SMS_CALLBACK_TOKEN = "test-sms-token"
 TRUSTED_PROXY = "127.0.0.2"
 
@@ -130,7 +133,7 @@ class Services:
             "COMPTOIR_SEND_POLL_S": "0.2",
             # crm's campaign job looks for campaigns to send every 5 s in production; a test
             # that sends one would wait for it
-            "COMPTOIR_CAMPAIGN_POLL_S": "0.5",
+            "COMPTOIR_CAMPAIGN_POLL_S": str(CAMPAIGN_POLL_S),
             "COMPTOIR_SEND_RETRY_S": "0.5",
             # A sender killed holding claims: another takes them after this (tests wait it).
             "COMPTOIR_SEND_LEASE_S": "8",
