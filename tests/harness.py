@@ -85,6 +85,9 @@ class Services:
     # Started on a test's calendar (conftest's Calendar) and not yet put back on the usual
     # clock; restart() puts them back unless told otherwise.
     clock_moved: bool = False
+    # How long the last restart took from its processes' start to all ready (seconds): what a
+    # test that must find them ready before an instant allows for (Calendar.move_shortly_before).
+    last_start_s: float | None = None
 
     def env(self, service: str, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {
@@ -218,10 +221,12 @@ class Services:
         await asyncio.gather(*(asyncio.to_thread(p.wait, 30) for p in running))
         if on_start is not None:
             on_start()
+        started = time.monotonic()
         for name in SERVICES:
             self.start(name, extra_env)
         self.clock_moved = clock.ENV in (extra_env or {})
         await self.wait_ready()
+        self.last_start_s = time.monotonic() - started
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> int:
         proc = self.procs[service]
