@@ -160,7 +160,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on a calendar of their own run last, one after the other (a stable sort:
     otherwise in their usual order): each moves the services' clock, which restarts them,
     and run together none has to give the services their usual clock back for the next."""
-    items.sort(key=lambda item: "calendar" in getattr(item, "fixturenames", ()))
+    items.sort(key=_calendar_order)
+
+
+def _calendar_order(item: pytest.Item) -> int:
+    """0 without a calendar; 1 for a calendar test that starts on the usual clock
+    (``calendar.today()``, marked ``from_today``): run first of the calendar tests, the
+    first of them finds the services on it still, and needs no restart; 2 for the others."""
+    if "calendar" not in getattr(item, "fixturenames", ()):
+        return 0
+    return 1 if item.get_closest_marker("from_today") else 2
 
 
 @pytest_asyncio.fixture

@@ -49,6 +49,7 @@ async def _state(http: aiohttp.ClientSession, campaign: str) -> dict[str, Any]:
     return dict(report)
 
 
+@pytest.mark.from_today
 async def test_a_scheduled_campaign_goes_once_after_its_time_across_restarts(
     make_network: NetworkFactory,
     http: aiohttp.ClientSession,
