@@ -116,7 +116,9 @@ async def books_are_green(within: float = 30) -> None:
 @dataclass
 class Calendar:
     """A test's own calendar: the five services and this process on one clock that starts at
-    the instant the test chose and runs (``COMPTOIR_CLOCK``), whatever today's date is."""
+    the instant the test chose and runs (``COMPTOIR_CLOCK``), whatever today's date is. The
+    portal stays on the usual clock (harness.CALENDAR_SERVICES): a test on a calendar does
+    not use it (its scope tokens would be dated on another day than the services' clock)."""
 
     services: harness.Services
     moved: bool = False
@@ -143,7 +145,7 @@ class Calendar:
             clock.install(clock.StartedClock(at))
             extra[clock.ENV] = clock.anchored(at)
 
-        await self.services.restart(extra, on_start=start_clocks)
+        await self.services.restart(extra, start_clocks, harness.CALENDAR_SERVICES)
 
     async def move_shortly_before(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """``move_to`` a little before ``at``: the services are to be ready before ``at``, so

@@ -19,6 +19,10 @@ from shared import clock, db
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
+# The services a test's calendar moves (conftest's Calendar): not the portal, which no
+# calendar test uses (nothing calls it, it hears no event) and whose start would add a
+# sixth of each move's time; it stays on the usual clock.
+CALENDAR_SERVICES = tuple(s for s in SERVICES if s != "portal")
 # Each one's port above the base: +5 and +6 are the spare ports some tests take (a receiver,
 # a second crm), the sync line is +10.
 OFFSETS = {"terminals": 0, "cards": 1, "clearing": 2, "crm": 3, "notifications": 4, "portal": 8}
@@ -209,12 +213,13 @@ class Services:
         self,
         extra_env: dict[str, str] | None = None,
         on_start: Callable[[], None] | None = None,
+        names: tuple[str, ...] = SERVICES,
     ) -> None:
-        """Stop the five services gracefully and start them again with ``extra_env`` (a test's
-        calendar, ``COMPTOIR_CLOCK``); what they hold is in the database and the broker.
-        ``on_start`` is called once the old processes are gone, just before the new ones
-        start."""
-        running = [p for p in self.procs.values() if p.poll() is None]
+        """Stop the services ``names`` (the five and the portal unless told) gracefully and
+        start them again with ``extra_env`` (a test's calendar, ``COMPTOIR_CLOCK``); what they
+        hold is in the database and the broker. ``on_start`` is called once the old processes
+        are gone, just before the new ones start."""
+        running = [p for name, p in self.procs.items() if name in names and p.poll() is None]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         # Waited in threads: the event loop goes on (the test's own connections stay served).
@@ -222,7 +227,7 @@ class Services:
         if on_start is not None:
             on_start()
         started = time.monotonic()
-        for name in SERVICES:
+        for name in names:
             self.start(name, extra_env)
         self.clock_moved = clock.ENV in (extra_env or {})
         await self.wait_ready()
