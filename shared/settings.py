@@ -246,6 +246,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
     webhook_concurrency: int = Field(default=20, ge=1, le=500)
     webhook_rotation_hours: int = Field(default=24, ge=0, le=24 * 30)
+    # The first retry's wait after a failed attempt (the next are RETRY_DELAYS' of
+    # services/notifications/domain/webhook_retries.py: 1 min, 5 min...).
+    webhook_first_retry_s: float = Field(default=5.0, gt=0, le=60)
     webhook_ca_file: str = ""
 
     # The portal (issue 15, docs/access.md). Its Ed25519 signing key of the scope tokens,

@@ -74,6 +74,8 @@ KIOSK_SHOWN_S = 8
 # crm's campaign job's pass in the tests (COMPTOIR_CAMPAIGN_POLL_S, 5 s in production): a
 # test that checks a campaign did not go waits a few of these passes.
 CAMPAIGN_POLL_S = 0.5
+# notifications' first retry of a webhook (COMPTOIR_WEBHOOK_FIRST_RETRY_S, 5 s in production).
+WEBHOOK_FIRST_RETRY_S = 2
 SMS_CALLBACK_TOKEN = "test-sms-token"
 TRUSTED_PROXY = "127.0.0.2"
 
@@ -144,6 +146,10 @@ class Services:
             "COMPTOIR_SEND_RETRY_S": "0.5",
             # A sender killed holding claims: another takes them after this (tests wait it).
             "COMPTOIR_SEND_LEASE_S": "8",
+            # A webhook's first retry comes 5 s after a failed attempt in production; the tests
+            # that take a receiver down wait for it. 2 s leaves them the time to bring it back
+            # up between the first attempt and the retry.
+            "COMPTOIR_WEBHOOK_FIRST_RETRY_S": str(WEBHOOK_FIRST_RETRY_S),
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})
