@@ -150,6 +150,9 @@ class Services:
             # that take a receiver down wait for it. 2 s leaves them the time to bring it back
             # up between the first attempt and the retry.
             "COMPTOIR_WEBHOOK_FIRST_RETRY_S": str(WEBHOOK_FIRST_RETRY_S),
+            # notifications looks for webhook deliveries due every second in production (no
+            # wake-up on a new one): each delivery a test waits for waited half of it.
+            "COMPTOIR_WEBHOOK_POLL_S": "0.2",
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})
