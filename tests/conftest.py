@@ -68,7 +68,7 @@ async def services(
         await procs.wait_ready()
         yield procs
         if procs.clock_moved:  # the last tests were on a calendar: the books at today's date
-            await procs.restart()
+            await procs.restart(names=harness.CALENDAR_SERVICES)
         await books_are_green()
     finally:
         codes = procs.stop_all()
@@ -128,7 +128,7 @@ class Calendar:
         the services keep the clock of the one before until a test moves it: a test that
         acts before its first ``move_to`` starts with this."""
         if self.services.clock_moved:
-            await self.services.restart()
+            await self.services.restart(names=harness.CALENDAR_SERVICES)
 
     async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
@@ -194,7 +194,8 @@ async def usual_clock(request: pytest.FixtureRequest) -> None:
     if "services" in request.fixturenames and "calendar" not in request.fixturenames:
         services: harness.Services = request.getfixturevalue("services")
         if services.clock_moved:
-            await services.restart()
+            # only the calendar's services were moved: the portal is on the usual clock still
+            await services.restart(names=harness.CALENDAR_SERVICES)
 
 
 @pytest_asyncio.fixture(scope="session")
