@@ -246,6 +246,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
     webhook_concurrency: int = Field(default=20, ge=1, le=500)
     webhook_rotation_hours: int = Field(default=24, ge=0, le=24 * 30)
+    # The first retry's wait after a failed attempt (the next are RETRY_DELAYS' of
+    # services/notifications/domain/webhook_retries.py: 1 min, 5 min...).
+    webhook_first_retry_s: float = Field(default=5.0, gt=0, le=60)
     webhook_ca_file: str = ""
 
     # The portal (issue 15, docs/access.md). Its Ed25519 signing key of the scope tokens,
@@ -269,6 +272,9 @@ class Settings(BaseSettings):
     # against the proxy, for the per-address limits. Empty: the TCP peer is the client, and
     # an X-Forwarded-For, which anyone can send, is ignored.
     portal_trusted_proxies: str = ""
+    # How long the shop's kiosk shows a presented card's balance before it waits again
+    # (docs/kiosk.md): long enough to read it, short enough that the next customer does not.
+    kiosk_shown_s: int = Field(default=20, ge=3, le=300)
 
     # Dates within reason (shared/rules/dates.py): a dated operation (sale, redemption, return,
     # card transaction, donation, adjustment) more than this ahead of our clock is refused (a

@@ -5,7 +5,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import aio_pika
@@ -68,7 +68,7 @@ async def services(
         await procs.wait_ready()
         yield procs
         if procs.clock_moved:  # the last tests were on a calendar: the books at today's date
-            await procs.restart()
+            await procs.restart(names=harness.CALENDAR_SERVICES)
         await books_are_green()
     finally:
         codes = procs.stop_all()
@@ -116,7 +116,9 @@ async def books_are_green(within: float = 30) -> None:
 @dataclass
 class Calendar:
     """A test's own calendar: the five services and this process on one clock that starts at
-    the instant the test chose and runs (``COMPTOIR_CLOCK``), whatever today's date is."""
+    the instant the test chose and runs (``COMPTOIR_CLOCK``), whatever today's date is. The
+    portal stays on the usual clock (harness.CALENDAR_SERVICES): a test on a calendar does
+    not use it (its scope tokens would be dated on another day than the services' clock)."""
 
     services: harness.Services
     moved: bool = False
@@ -126,7 +128,7 @@ class Calendar:
         the services keep the clock of the one before until a test moves it: a test that
         acts before its first ``move_to`` starts with this."""
         if self.services.clock_moved:
-            await self.services.restart()
+            await self.services.restart(names=harness.CALENDAR_SERVICES)
 
     async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
@@ -143,14 +145,33 @@ class Calendar:
             clock.install(clock.StartedClock(at))
             extra[clock.ENV] = clock.anchored(at)
 
-        await self.services.restart(extra, on_start=start_clocks)
+        await self.services.restart(extra, start_clocks, harness.CALENDAR_SERVICES)
+
+    async def move_shortly_before(self, at: datetime, env: dict[str, str] | None = None) -> None:
+        """``move_to`` a little before ``at``: the services are to be ready before ``at``, so
+        that the test sees them act at ``at`` and not before. The margin follows this machine's
+        last restart (half as long again, plus 2 s) rather than 10 s, waited out after the
+        restart on a machine that restarts them in 3; never more than 10 s (the margin these
+        tests had), nor when no restart was timed yet."""
+        last = self.services.last_start_s
+        margin = 10.0 if last is None else min(10.0, 2.0 + 1.5 * last)
+        await self.move_to(at - timedelta(seconds=margin), env)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on a calendar of their own run last, one after the other (a stable sort:
     otherwise in their usual order): each moves the services' clock, which restarts them,
     and run together none has to give the services their usual clock back for the next."""
-    items.sort(key=lambda item: "calendar" in getattr(item, "fixturenames", ()))
+    items.sort(key=_calendar_order)
+
+
+def _calendar_order(item: pytest.Item) -> int:
+    """0 without a calendar; 1 for a calendar test that starts on the usual clock
+    (``calendar.today()``, marked ``from_today``): run first of the calendar tests, the
+    first of them finds the services on it still, and needs no restart; 2 for the others."""
+    if "calendar" not in getattr(item, "fixturenames", ()):
+        return 0
+    return 1 if item.get_closest_marker("from_today") else 2
 
 
 @pytest_asyncio.fixture
@@ -173,7 +194,8 @@ async def usual_clock(request: pytest.FixtureRequest) -> None:
     if "services" in request.fixturenames and "calendar" not in request.fixturenames:
         services: harness.Services = request.getfixturevalue("services")
         if services.clock_moved:
-            await services.restart()
+            # only the calendar's services were moved: the portal is on the usual clock still
+            await services.restart(names=harness.CALENDAR_SERVICES)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -19,6 +19,10 @@ from shared import clock, db
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
+# The services a test's calendar moves (conftest's Calendar): not the portal, which no
+# calendar test uses (nothing calls it, it hears no event) and whose start would add a
+# sixth of each move's time; it stays on the usual clock.
+CALENDAR_SERVICES = tuple(s for s in SERVICES if s != "portal")
 # Each one's port above the base: +5 and +6 are the spare ports some tests take (a receiver,
 # a second crm), the sync line is +10.
 OFFSETS = {"terminals": 0, "cards": 1, "clearing": 2, "crm": 3, "notifications": 4, "portal": 8}
@@ -63,6 +67,15 @@ def kannel_base() -> int:
     return BASE_PORT + 21
 
 
+# How long the portal's kiosk shows a card (COMPTOIR_KIOSK_SHOWN_S, 20 s in production): the
+# kiosk's browser test waits it out once; 8 s still leaves a loaded machine time to check the
+# card's page (axe-core, a screenshot) and press Terminé before it clears itself.
+KIOSK_SHOWN_S = 8
+# crm's campaign job's pass in the tests (COMPTOIR_CAMPAIGN_POLL_S, 5 s in production): a
+# test that checks a campaign did not go waits a few of these passes.
+CAMPAIGN_POLL_S = 0.5
+# notifications' first retry of a webhook (COMPTOIR_WEBHOOK_FIRST_RETRY_S, 5 s in production).
+WEBHOOK_FIRST_RETRY_S = 2
 SMS_CALLBACK_TOKEN = "test-sms-token"
 TRUSTED_PROXY = "127.0.0.2"
 
@@ -78,6 +91,9 @@ class Services:
     # Started on a test's calendar (conftest's Calendar) and not yet put back on the usual
     # clock; restart() puts them back unless told otherwise.
     clock_moved: bool = False
+    # How long the last restart took from its processes' start to all ready (seconds): what a
+    # test that must find them ready before an instant allows for (Calendar.move_shortly_before).
+    last_start_s: float | None = None
 
     def env(self, service: str, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {
@@ -102,6 +118,7 @@ class Services:
             # a reverse proxy of the tests (test_portal_behind_a_proxy): its requests leave
             # from this loopback address
             "COMPTOIR_PORTAL_TRUSTED_PROXIES": TRUSTED_PROXY,
+            "COMPTOIR_KIOSK_SHOWN_S": str(KIOSK_SHOWN_S),
             # crm's signed links point at crm itself (its public routes).
             "COMPTOIR_PUBLIC_URL": f"http://127.0.0.1:{port('crm')}",
             # crm's retention purge is run by its own test, on a day and a term it chooses: a
@@ -125,10 +142,17 @@ class Services:
             "COMPTOIR_SEND_POLL_S": "0.2",
             # crm's campaign job looks for campaigns to send every 5 s in production; a test
             # that sends one would wait for it
-            "COMPTOIR_CAMPAIGN_POLL_S": "0.5",
+            "COMPTOIR_CAMPAIGN_POLL_S": str(CAMPAIGN_POLL_S),
             "COMPTOIR_SEND_RETRY_S": "0.5",
             # A sender killed holding claims: another takes them after this (tests wait it).
             "COMPTOIR_SEND_LEASE_S": "8",
+            # A webhook's first retry comes 5 s after a failed attempt in production; the tests
+            # that take a receiver down wait for it. 2 s leaves them the time to bring it back
+            # up between the first attempt and the retry.
+            "COMPTOIR_WEBHOOK_FIRST_RETRY_S": str(WEBHOOK_FIRST_RETRY_S),
+            # notifications looks for webhook deliveries due every second in production (no
+            # wake-up on a new one): each delivery a test waits for waited half of it.
+            "COMPTOIR_WEBHOOK_POLL_S": "0.2",
         }
         env.pop("COMPTOIR_FAILPOINTS", None)
         env.update(extra or {})
@@ -198,22 +222,25 @@ class Services:
         self,
         extra_env: dict[str, str] | None = None,
         on_start: Callable[[], None] | None = None,
+        names: tuple[str, ...] = SERVICES,
     ) -> None:
-        """Stop the five services gracefully and start them again with ``extra_env`` (a test's
-        calendar, ``COMPTOIR_CLOCK``); what they hold is in the database and the broker.
-        ``on_start`` is called once the old processes are gone, just before the new ones
-        start."""
-        running = [p for p in self.procs.values() if p.poll() is None]
+        """Stop the services ``names`` (the five and the portal unless told) gracefully and
+        start them again with ``extra_env`` (a test's calendar, ``COMPTOIR_CLOCK``); what they
+        hold is in the database and the broker. ``on_start`` is called once the old processes
+        are gone, just before the new ones start."""
+        running = [p for name, p in self.procs.items() if name in names and p.poll() is None]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         # Waited in threads: the event loop goes on (the test's own connections stay served).
         await asyncio.gather(*(asyncio.to_thread(p.wait, 30) for p in running))
         if on_start is not None:
             on_start()
-        for name in SERVICES:
+        started = time.monotonic()
+        for name in names:
             self.start(name, extra_env)
         self.clock_moved = clock.ENV in (extra_env or {})
         await self.wait_ready()
+        self.last_start_s = time.monotonic() - started
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> int:
         proc = self.procs[service]

@@ -63,7 +63,7 @@ async def test_the_kiosk_shows_a_card_s_cagnotte_then_waits_again_and_takes_a_co
     await screen.screenshot("kiosk-card")
     text = await screen.page.locator("main").inner_text()
     assert lea.email not in text and number not in text
-    if screen.width == "desktop":  # once: the 20 s of the screen are waited for
+    if screen.width == "desktop":  # once: the screen's seconds (KIOSK_SHOWN_S) are waited for
         await kiosk_goes_back_to_waiting(screen)
     else:
         await kiosk_goes_back_to_waiting(screen, press_done=True)

@@ -341,7 +341,8 @@ async def test_sponsorship_status_statistics_and_webhooks_grow_the_clientele(
     late_sale = await till0.sale(bruno_phone, 700)
     assert late_sale.status == 201, late_sale
     late = await only_delivery(http, hook, amount_cents=700)
-    log = await settled_as(http, late, "pending", 2)  # refused twice, 5 s apart
+    # refused twice, harness.WEBHOOK_FIRST_RETRY_S apart
+    log = await settled_as(http, late, "pending", 2)
     assert [a["status"] for a in log["attempts_log"]] == [None, None]
     assert all(a["error"] for a in log["attempts_log"])
     due = datetime.fromisoformat(log["due_at"])

@@ -49,6 +49,7 @@ async def _booked_rate(db: asyncpg.Connection, sale_id: uuid.UUID) -> tuple[int,
     return None if row is None else (row["rate_bps"], row["rate_source"])
 
 
+@pytest.mark.from_today
 async def test_a_birthday_doubles_that_customers_rate_for_n_days_granted_once(
     make_network: NetworkFactory,
     http: aiohttp.ClientSession,

@@ -256,6 +256,7 @@ async def test_visits_spacing_out_told_only_with_consent(
     assert await _messages(http, steady, "we_miss_you") == []
 
 
+@pytest.mark.from_today
 async def test_the_running_service_runs_each_day_once_and_catches_up_missed_days(
     make_network: NetworkFactory,
     http: aiohttp.ClientSession,

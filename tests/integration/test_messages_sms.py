@@ -139,7 +139,7 @@ async def test_a_marketing_sms_due_on_saturday_night_leaves_on_monday_morning(
     await asyncio.sleep(2)
     assert kannel.sms_to(to) == []
     # Monday a little before 08:00 (the restart takes seconds of it): it leaves at 08:00.
-    await calendar.move_to(datetime(2026, 12, 7, 7, 59, 50, tzinfo=PARIS))
+    await calendar.move_shortly_before(datetime(2026, 12, 7, 8, 0, tzinfo=PARIS))
     [sms] = await kannel.wait_for(to)
     assert sms.text == "Le Bistrot : Vous nous manquez ! un café offert STOP au 38000"
     sent = await until_status(http, r.message_id, "delivered")

@@ -44,6 +44,7 @@ async def _level_segment(http: aiohttp.ClientSession, net: Network, code: str) -
     return int(size["size"])
 
 
+@pytest.mark.from_today
 async def test_a_customer_crosses_a_level_earns_more_online_and_offline_and_is_told_with_consent(
     make_network: NetworkFactory,
     http: aiohttp.ClientSession,

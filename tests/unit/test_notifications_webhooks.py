@@ -8,7 +8,9 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from services.notifications.domain import webhook_retries as retries
 from services.notifications.domain import webhooks as rules
 from shared.contracts import (
     AccountOpened,
@@ -21,6 +23,7 @@ from shared.contracts import (
 )
 from shared.contracts.sponsorship import reward_id
 from shared.service import Subscriptions
+from shared.settings import Settings
 
 NOW = datetime(2031, 3, 4, 10, 0, tzinfo=UTC)
 A, M, OTHER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -70,18 +73,30 @@ def test_retries_back_off_for_up_to_a_day_then_fail() -> None:
     start = NOW
     at, tries = start, 1
     schedule = []
-    while (due := rules.next_attempt(tries, start, at)) is not None:
+    while (due := retries.next_attempt(tries, start, at)) is not None:
         schedule.append(due - at)
         at, tries = due, tries + 1
-    assert schedule == list(rules.RETRY_DELAYS)
+    assert schedule == list(retries.RETRY_DELAYS)
     assert schedule[0] == timedelta(seconds=5)
-    assert tries == len(rules.RETRY_DELAYS) + 1  # attempts in all before failed
-    assert timedelta(hours=20) < at - start <= rules.GIVE_UP_AFTER
+    assert tries == len(retries.RETRY_DELAYS) + 1  # attempts in all before failed
+    assert timedelta(hours=20) < at - start <= retries.GIVE_UP_AFTER
     # a job that comes back after a day (a machine down, a clock moved): failed at once
-    assert rules.next_attempt(1, start, start + timedelta(hours=25)) is None
-    assert rules.next_attempt(2, start, start + timedelta(hours=1)) == start + timedelta(
+    assert retries.next_attempt(1, start, start + timedelta(hours=25)) is None
+    assert retries.next_attempt(2, start, start + timedelta(hours=1)) == start + timedelta(
         hours=1, minutes=1
     )
+
+
+def test_the_first_retry_waits_its_setting_and_the_next_ones_as_before() -> None:
+    assert Settings().webhook_first_retry_s == 5
+    first = timedelta(seconds=2)
+    assert retries.next_attempt(1, NOW, NOW, first) == NOW + first
+    for n, wait in enumerate(retries.RETRY_DELAYS[1:4], start=2):
+        assert retries.next_attempt(n, NOW, NOW, first) == NOW + wait
+    assert retries.next_attempt(len(retries.RETRY_DELAYS) + 1, NOW, NOW, first) is None
+    for wrong in (0, 61):
+        with pytest.raises(ValidationError, match="webhook_first_retry_s"):
+            Settings(webhook_first_retry_s=wrong)
 
 
 def test_only_2xx_is_delivered() -> None:

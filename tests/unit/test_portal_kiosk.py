@@ -6,9 +6,13 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
 
 from services.portal.domain import kiosk as rules
+from shared.settings import Settings
 from terminal import kiosk
 from terminal.reader import CardError, CardView
 
@@ -60,7 +64,18 @@ def test_the_screen_keeps_a_first_name_and_the_buckets_only() -> None:
         ["Or"],
     )
     assert "Martin" not in repr(seen) and "example.org" not in repr(seen)
-    assert rules.still_shown(NOW, NOW - rules.SHOWN_FOR) and not rules.still_shown(NOW, NOW)
+    shown_until = rules.shown_until(NOW, 20)
+    assert shown_until == NOW + timedelta(seconds=20)
+    assert rules.still_shown(shown_until, NOW + timedelta(seconds=19))
+    assert not rules.still_shown(shown_until, shown_until)
+
+
+def test_a_card_stays_20_s_on_screen_unless_set_between_3_and_300_s() -> None:
+    assert Settings().kiosk_shown_s == 20
+    assert Settings(kiosk_shown_s=3).kiosk_shown_s == 3
+    for wrong in (0, 2, 301):
+        with pytest.raises(ValidationError, match="kiosk_shown_s"):
+            Settings(kiosk_shown_s=wrong)
 
 
 def _view(number: str) -> CardView:

@@ -1,7 +1,7 @@
 """Webhooks (issue 14, docs/webhooks.md): the event types a subscriber may choose and the
 events they come from, what each delivery carries, how it is signed (Standard Webhooks,
-https://www.standardwebhooks.com/), where a subscriber's URL may point, and when a failed
-delivery is tried again. Pure: no clock read, no I/O.
+https://www.standardwebhooks.com/) and where a subscriber's URL may point; when a failed
+delivery is tried again is webhook_retries.py's. Pure: no clock read, no I/O.
 
 A payload carries ids, amounts and times, never a person's name, address, phone or card number:
 a subscriber learns *that* account 7f3e… bought for 24.60 €, not who (issue 14: "never a
@@ -49,20 +49,6 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 # A receiver refuses a timestamp further than this from its clock (replays of an old message).
 TOLERANCE = timedelta(minutes=5)
-
-# After the n-th attempt of a round failed, the next comes this much later; after the last,
-# or past a day since the round began, the delivery is failed (a person may replay it).
-RETRY_DELAYS: tuple[timedelta, ...] = (
-    timedelta(seconds=5),
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=5),
-    timedelta(hours=10),
-    timedelta(hours=6),
-)
-GIVE_UP_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -344,17 +330,6 @@ def verify(secret: str, given: Mapping[str, str], body: bytes, now: datetime) ->
         return False
     expected = signature(secret, msg_id, ts, body)
     return any(hmac.compare_digest(expected, s) for s in signatures)
-
-
-def next_attempt(attempts: int, round_started: datetime, now: datetime) -> datetime | None:
-    """When to try again after the ``attempts``-th attempt of a round (the first delivery, or a
-    replay) failed at ``now``; None: the delivery is failed."""
-    if attempts < 1:
-        raise ValueError("after an attempt")
-    if attempts > len(RETRY_DELAYS):
-        return None
-    due = now + RETRY_DELAYS[attempts - 1]
-    return due if due - round_started <= GIVE_UP_AFTER else None
 
 
 def succeeded(status: int | None) -> bool:

@@ -1,6 +1,6 @@
 """The webhooks' delivery job: claims the deliveries due, POSTs each signed with its
 subscription's active secrets, and settles it with the answer: delivered (2xx), due again
-after the backoff (domain/webhooks.py's RETRY_DELAYS), or failed past a day.
+after the backoff (domain/webhook_retries.py's RETRY_DELAYS), or failed past a day.
 
 Safe with several replicas: a claim takes rows with ``FOR UPDATE SKIP LOCKED`` and marks them
 ``delivering`` with a lease, in its own short transaction; no transaction stays open during
@@ -19,6 +19,7 @@ import asyncpg
 
 from services.notifications.adapters import webhooks as store
 from services.notifications.adapters.webhook_http import Answer, WebhookClient
+from services.notifications.domain import webhook_retries as retries
 from services.notifications.domain import webhooks as rules
 from shared import clock, metrics
 from shared import logging as log
@@ -30,6 +31,7 @@ class Deliverer:
     def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self.pool = pool
         self.s = settings
+        self.first_retry = timedelta(seconds=settings.webhook_first_retry_s)
         self.client = WebhookClient(settings)
         self.stopping = asyncio.Event()
         self.log = log.get("webhooks")
@@ -71,7 +73,7 @@ class Deliverer:
         if rules.succeeded(answer.status):
             outcome, due = "delivered", None
         else:
-            due = rules.next_attempt(attempts, d.round_started_at, clock.now())
+            due = retries.next_attempt(attempts, d.round_started_at, clock.now(), self.first_retry)
             outcome = "pending" if due is not None else "failed"
         error = answer.error if answer.status is None else None
         async with self.pool.acquire() as conn, conn.transaction():

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-# A card's balance on screen, then the waiting page again.
-SHOWN_FOR = timedelta(seconds=20)
+# A card's balance stays on screen COMPTOIR_KIOSK_SHOWN_S seconds (shared/settings.py, 20 by
+# default), then the waiting page again.
 # A code shown in the cardholder's space: long enough to walk to the kiosk, no longer.
 CODE_LIFETIME = timedelta(minutes=3)
 CODE_DIGITS = 6
@@ -38,6 +38,11 @@ def code_digest(association_id: UUID, code: str) -> bytes:
     """A kiosk code's hash, bound to its association: the same digits in another network
     have another hash, so a kiosk of another network finds nothing."""
     return hashlib.sha256(f"kiosk:{association_id}:{code}".encode()).digest()
+
+
+def shown_until(now: datetime, shown_s: int) -> datetime:
+    """Until when a card presented ``now`` stays on screen."""
+    return now + timedelta(seconds=shown_s)
 
 
 def still_shown(shown_until: datetime, now: datetime) -> bool:

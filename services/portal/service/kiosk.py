@@ -163,7 +163,9 @@ async def _live_card(portal: Portal, k: Kiosk, digits: str) -> UUID | None:
 
 async def _show(portal: Portal, k: Kiosk, account_id: UUID) -> None:
     now = clock.now()
-    await store.show(portal.pool, k.id, account_id, now, now + rules.SHOWN_FOR)
+    await store.show(
+        portal.pool, k.id, account_id, now, rules.shown_until(now, portal.settings.kiosk_shown_s)
+    )
 
 
 async def type_code(portal: Portal, k: Kiosk, raw: str, client: str) -> None:
