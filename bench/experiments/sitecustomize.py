@@ -16,7 +16,9 @@ candidate change so that its effect can be measured before anyone proposes it fo
 - BENCH_EXP_PROFILE=dir: the service under cProfile from SIGUSR1 to SIGUSR2, written then to
   dir/<service>-<pid>.pstats (bench/_sync_cpu.py: the storm's window; calls per line);
 - BENCH_EXP_NO_STATISTICS=1: crm records no statistics' fact and counts no enrolment (issue
-  14's A/B: the sale path with and without its aggregates; the answers are then wrong).
+  14's A/B: the sale path with and without its aggregates; the answers are then wrong);
+- BENCH_EXP_NO_MEMBER_DAYS=1: crm's roll-up adds the facts to the days but not to the member
+  days (what dropping statistics_customer_days would save; the answers are then wrong).
 """
 
 from __future__ import annotations
@@ -134,3 +136,11 @@ if os.environ.get("BENCH_EXP_NO_STATISTICS") == "1":
 
     _statistics.record = _nothing  # type: ignore[assignment]
     _statistics.enrolled = _nothing  # type: ignore[assignment]
+
+if os.environ.get("BENCH_EXP_NO_MEMBER_DAYS") == "1":
+    from services.crm.adapters import statistics_roll_up as _roll_up
+
+    _sql = _roll_up._ROLL_UP
+    _start = _sql.index("), members AS (")
+    _end = _sql.index("SELECT count(*) FROM taken")
+    _roll_up._ROLL_UP = _sql[:_start] + ")\n    " + _sql[_end:]
