@@ -67,8 +67,7 @@ async def services(
     try:
         await procs.wait_ready()
         yield procs
-        if procs.clock_moved:  # the last tests were on a calendar: the books at today's date
-            await procs.restart(names=harness.CALENDAR_SERVICES)
+        await procs.usual_clock()  # after the calendar tests: the books at today's date
         await books_are_green()
     finally:
         codes = procs.stop_all()
@@ -127,8 +126,7 @@ class Calendar:
         """The services on their usual clock. The calendar tests run one after the other and
         the services keep the clock of the one before until a test moves it: a test that
         acts before its first ``move_to`` starts with this."""
-        if self.services.clock_moved:
-            await self.services.restart(names=harness.CALENDAR_SERVICES)
+        await self.services.usual_clock()
 
     async def move_to(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """Restart the services with their clock at ``at`` (and ``env``, e.g. crm's daily jobs
@@ -137,15 +135,14 @@ class Calendar:
         (``clock.anchored``): each process loads a few seconds after the one before under
         load, and unanchored each would start the calendar then, so two services' instants
         of the same moment would differ by those seconds."""
-        # Before: a restart that fails half-way is undone all the same.
-        self.moved = self.services.clock_moved = True
+        self.moved = True
         extra = dict(env or {})
 
         def start_clocks() -> None:  # once the old processes are gone, before the new start
             clock.install(clock.StartedClock(at))
             extra[clock.ENV] = clock.anchored(at)
 
-        await self.services.restart(extra, start_clocks, harness.CALENDAR_SERVICES)
+        await self.services.move_clock(extra, start_clocks)
 
     async def move_shortly_before(self, at: datetime, env: dict[str, str] | None = None) -> None:
         """``move_to`` a little before ``at``: the services are to be ready before ``at``, so
@@ -193,9 +190,7 @@ async def usual_clock(request: pytest.FixtureRequest) -> None:
     clock: restarted if a test before moved it."""
     if "services" in request.fixturenames and "calendar" not in request.fixturenames:
         services: harness.Services = request.getfixturevalue("services")
-        if services.clock_moved:
-            # only the calendar's services were moved: the portal is on the usual clock still
-            await services.restart(names=harness.CALENDAR_SERVICES)
+        await services.usual_clock()
 
 
 @pytest_asyncio.fixture(scope="session")

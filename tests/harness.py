@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from shared import clock, db
+from shared import db
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("terminals", "cards", "clearing", "crm", "notifications", "portal")
@@ -88,8 +88,8 @@ def url(service: str) -> str:
 class Services:
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    # Started on a test's calendar (conftest's Calendar) and not yet put back on the usual
-    # clock; restart() puts them back unless told otherwise.
+    # Started on a test's calendar (conftest's Calendar, move_clock) and not yet put back on
+    # the usual clock (usual_clock).
     clock_moved: bool = False
     # How long the last restart took from its processes' start to all ready (seconds): what a
     # test that must find them ready before an instant allows for (Calendar.move_shortly_before).
@@ -218,17 +218,27 @@ class Services:
                         raise TimeoutError(f"{name} not ready: {self.tail(name)}")
                     await asyncio.sleep(0.1)
 
-    async def restart(
-        self,
-        extra_env: dict[str, str] | None = None,
-        on_start: Callable[[], None] | None = None,
-        names: tuple[str, ...] = SERVICES,
+    async def move_clock(self, extra_env: dict[str, str], on_start: Callable[[], None]) -> None:
+        """Restart the services a test's calendar moves (CALENDAR_SERVICES) with
+        ``extra_env`` (its ``COMPTOIR_CLOCK``); ``on_start`` is called once the old processes
+        are gone, just before the new ones start (it sets the clock they are anchored to)."""
+        self.clock_moved = True  # before: a restart that fails half-way is undone all the same
+        await self._restart(extra_env, on_start)
+
+    async def usual_clock(self) -> None:
+        """The services a calendar moved back on the usual clock (a restart), if one did."""
+        if self.clock_moved:
+            await self._restart(None, None)
+            self.clock_moved = False
+
+    async def _restart(
+        self, extra_env: dict[str, str] | None, on_start: Callable[[], None] | None
     ) -> None:
-        """Stop the services ``names`` (the five and the portal unless told) gracefully and
-        start them again with ``extra_env`` (a test's calendar, ``COMPTOIR_CLOCK``); what they
-        hold is in the database and the broker. ``on_start`` is called once the old processes
-        are gone, just before the new ones start."""
-        running = [p for name, p in self.procs.items() if name in names and p.poll() is None]
+        """Stop CALENDAR_SERVICES gracefully and start them again with ``extra_env``; what
+        they hold is in the database and the broker."""
+        running = [
+            p for name, p in self.procs.items() if name in CALENDAR_SERVICES and p.poll() is None
+        ]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         # Waited in threads: the event loop goes on (the test's own connections stay served).
@@ -236,9 +246,8 @@ class Services:
         if on_start is not None:
             on_start()
         started = time.monotonic()
-        for name in names:
+        for name in CALENDAR_SERVICES:
             self.start(name, extra_env)
-        self.clock_moved = clock.ENV in (extra_env or {})
         await self.wait_ready()
         self.last_start_s = time.monotonic() - started
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.crm.service import statistics
+from shared.db import create_pool as db_pool
 from tests import harness
 
 AT = datetime(2031, 6, 2, 10, 0, tzinfo=UTC)
@@ -53,14 +54,12 @@ async def test_two_batches_enrolling_in_one_association_do_not_wait_for_each_oth
     goes on while the first is still open (each batch's transaction held the association's
     and the network's row of the day until it committed). The roll-up then counts both."""
     association = uuid.uuid4()
-    url = harness.service_database_url("crm")
-    crm = {"search_path": "crm"}
-    first, second = [await asyncpg.connect(url, server_settings=crm) for _ in range(2)]
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2, server_settings=crm)
+    # crm's own pool (its role, its schema), as the service opens it
+    pool = await db_pool(harness.service_database_url("crm"), "crm", 2, 3)
     try:
-        async with first.transaction():
+        async with pool.acquire() as first, first.transaction():
             await statistics.enrolled(first, [(str(uuid.uuid4()), association, None, AT)])
-            async with second.transaction():
+            async with pool.acquire() as second, second.transaction():
                 await second.execute("SET LOCAL lock_timeout = '2s'")
                 await asyncio.wait_for(
                     statistics.enrolled(second, [(str(uuid.uuid4()), association, None, AT)]),
@@ -70,6 +69,6 @@ async def test_two_batches_enrolling_in_one_association_do_not_wait_for_each_oth
         rows = await db.fetch(SUMS, [association], DAY)
         left = await db.fetch(LEFT, [association], DAY)
     finally:
-        await asyncio.gather(first.close(), second.close(), pool.close())
+        await pool.close()
     assert {r["scope_id"]: r["n"] for r in rows} == {association: 2}
     assert left == []
