@@ -136,6 +136,11 @@ if os.environ.get("BENCH_EXP_NO_STATISTICS") == "1":
 
     _statistics.record = _nothing  # type: ignore[assignment]
     _statistics.enrolled = _nothing  # type: ignore[assignment]
+    # A member's sale is its visit (crm migration 0021): the visit is written without naming it.
+    from services.crm.adapters import customers as _customers
+
+    if hasattr(_customers, "_VISITS_NAMED"):
+        _customers._VISITS_NAMED = _customers.VISITS.sql
 
 if os.environ.get("BENCH_EXP_NO_MEMBER_DAYS") == "1":
     from services.crm.adapters import statistics_roll_up as _roll_up

@@ -24,7 +24,7 @@ SHOP = uuid.uuid4()
 
 
 def _visit(account: uuid.UUID, merchant: uuid.UUID, cents: int, at: datetime) -> Visit:
-    return Visit(uuid.uuid4(), account, ASSOCIATION, merchant, SHOP, cents, "menu-midi", at)
+    return Visit(uuid.uuid4(), account, ASSOCIATION, merchant, SHOP, cents, "menu-midi", at, 0)
 
 
 def test_a_sale_seen_twice_in_a_batch_is_one_visit_the_first_copy() -> None:

@@ -13,24 +13,32 @@ import asyncpg
 from services.crm.domain.visits import Cancellation, Counted, CustomerCard, Enrolment, Tally, Visit
 from shared.db.query import Batch, one_or_404
 
-# A visit already there counts no more. A cancelled one (a placeholder left by a cancellation
-# that came first) gets the sale's details, and stays out of the counters.
+# A visit already there counts no more. A placeholder left by a cancellation that came first
+# (no reward yet) gets the sale's details once, and stays out of the counters.
 VISITS = Batch(
     "visits",
     [
         ("sale_id", "uuid"),
         ("account_id", "uuid"),
+        ("association_id", "uuid"),
         ("merchant_id", "uuid"),
         ("shop_id", "uuid"),
         ("amount_cents", "bigint"),
+        ("reward_cents", "bigint"),
         ("product_family", "text"),
         ("occurred_at", "timestamptz"),
     ],
     """ON CONFLICT (sale_id) DO UPDATE SET amount_cents = excluded.amount_cents,
-           product_family = excluded.product_family, occurred_at = excluded.occurred_at
-       WHERE visits.cancelled_at IS NOT NULL
+           reward_cents = excluded.reward_cents, product_family = excluded.product_family,
+           occurred_at = excluded.occurred_at
+       WHERE visits.reward_cents IS NULL
        RETURNING sale_id, cancelled_at""",
 )
+# The visit is also the sale's statistics line (migration 0021): the sales it writes, or fills
+# a placeholder with, are named for the statistics' roll-up by the same statement.
+_VISITS_NAMED = f"""WITH fresh AS ({VISITS.sql}),
+    named AS (INSERT INTO statistics_uncounted (kind, id) SELECT 'sale', sale_id FROM fresh)
+    SELECT sale_id, cancelled_at FROM fresh"""
 
 ADD_TO_CUSTOMERS = Batch(
     "customers",
@@ -74,6 +82,7 @@ CANCEL_VISITS = Batch(
     [
         ("sale_id", "uuid"),
         ("account_id", "uuid"),
+        ("association_id", "uuid"),
         ("merchant_id", "uuid"),
         ("shop_id", "uuid"),
         ("amount_cents", "bigint"),
@@ -166,21 +175,21 @@ CARDS = Batch(
 async def insert_visits(conn: asyncpg.Connection, visits: Sequence[Visit]) -> set[UUID]:
     """The sales among ``visits`` that count now: new ones, not those already there nor those a
     cancellation came first for."""
-    rows = await VISITS.fetch(
-        conn,
+    arrays = VISITS.arrays(
         (
-            (
-                v.sale_id,
-                v.account_id,
-                v.merchant_id,
-                v.shop_id,
-                v.amount_cents,
-                v.product_family,
-                v.occurred_at,
-            )
-            for v in visits
-        ),
+            v.sale_id,
+            v.account_id,
+            v.association_id,
+            v.merchant_id,
+            v.shop_id,
+            v.amount_cents,
+            v.reward_cents,
+            v.product_family,
+            v.occurred_at,
+        )
+        for v in visits
     )
+    rows = await conn.fetch(_VISITS_NAMED, *arrays)
     return {r["sale_id"] for r in rows if r["cancelled_at"] is None}
 
 
@@ -195,6 +204,7 @@ async def cancel_visits(
             (
                 c.sale_id,
                 c.account_id,
+                c.association_id,
                 c.merchant_id,
                 c.shop_id,
                 c.amount_cents,

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas
+from services.crm.domain.statistics import COUNTERS, NETWORK, PARIS, Deltas
 from shared.db.query import Batch
 
 # A batch's enrolments wait here for the roll-up (migration 0020): no row shared with another
@@ -206,19 +206,40 @@ async def consents(conn: asyncpg.Connection, kind: str, scope_id: UUID | None) -
 # --- detail lines ----------------------------------------------------------------------------
 
 _LINE_SCOPE = {
-    "shop": "shop_id = $1",
-    "merchant": "merchant_id = $1",
-    "association": "association_id = $1",
+    "shop": "{t}shop_id = $1",
+    "merchant": "{t}merchant_id = $1",
+    "association": "{t}association_id = $1",
     "network": "$1::uuid IS NULL",
 }
 
 
+# A member's sales are their visits (migration 0021), found through the member days the roll-up
+# made of them: a member day is a customer's sales at a shop on a day, and visits_account finds
+# them by the customer and the day's instants; no index on visits for the exports alone.
+_MEMBER_SALES = f"""
+    SELECT v.occurred_at, c.day, 'sale' AS kind, v.sale_id AS id, v.shop_id, v.merchant_id,
+           v.account_id, v.amount_cents, v.reward_cents, v.product_family, NULL::uuid AS sale_id
+    FROM statistics_customer_days c
+    JOIN visits v ON v.account_id = c.account_id AND v.shop_id = c.shop_id
+     AND v.occurred_at >= c.day::timestamp AT TIME ZONE '{PARIS.key}'
+     AND v.occurred_at < (c.day + 1)::timestamp AT TIME ZONE '{PARIS.key}'
+    WHERE {{scope}} AND c.day BETWEEN $2 AND $3 AND v.reward_cents IS NOT NULL"""
+
+
 def lines_sql(kind: str, kinds: Sequence[str]) -> str:
-    listed = ", ".join(f"'{k}'" for k in kinds)
+    """The detail lines of these kinds over [$2, $3] in the scope $1."""
+    listed = ", ".join(f"'{k}'" for k in kinds if k != "sale") or "NULL"
+    members = (
+        f"UNION ALL {_MEMBER_SALES.format(scope=_LINE_SCOPE[kind].format(t='c.'))}"
+        if "sale" in kinds
+        else ""
+    )
     return f"""SELECT occurred_at, day, kind, id, shop_id, merchant_id, account_id, amount_cents,
                       reward_cents, product_family, sale_id
                FROM statistics_lines
-               WHERE {_LINE_SCOPE[kind]} AND day BETWEEN $2 AND $3 AND kind IN ({listed})
+               WHERE {_LINE_SCOPE[kind].format(t="")} AND day BETWEEN $2 AND $3
+                 AND kind IN ({listed})
+               {members}
                ORDER BY occurred_at, kind, id"""
 
 

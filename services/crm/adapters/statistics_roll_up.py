@@ -1,6 +1,7 @@
 """The statistics' facts and their roll-up: the lines each fact writes once (exported as
-detail lines), named until the roll-up adds them to the sums, and the enrolments left to it
-(migrations 0009, 0019 and 0020, docs/statistics.md "How it is kept")."""
+detail lines; a member's sale is its visit), named until the roll-up adds them to the sums,
+and the enrolments left to it (migrations 0009, 0019, 0020 and 0021, docs/statistics.md "How
+it is kept")."""
 
 from __future__ import annotations
 
@@ -106,11 +107,14 @@ def _roll_up_sql() -> str:
     visits = _case({kind: str(v) for kind, (v, _) in CUSTOMER.items()})
     spent = _case({kind: f"{sign} * f.amount_cents" for kind, (_, sign) in CUSTOMER.items()})
     customer_kinds = ", ".join(f"'{k}'" for k in CUSTOMER)
-    # Where a fact counts: its cancelled sale's line when the statistics have it, else its own.
+    # Where a fact counts: its cancelled sale's when the statistics have that sale, else its
+    # own. A member's sale is its visit (migration 0021); a visit without a reward is a
+    # placeholder its cancellation left, not a sale.
+    placed = ("shop_id", "merchant_id", "association_id", "account_id", "occurred_at")
     where = ", ".join(
-        f"CASE WHEN s.id IS NULL THEN l.{c} ELSE s.{c} END AS {c}"
-        for c in ("shop_id", "merchant_id", "association_id", "account_id", "occurred_at")
+        f"CASE WHEN s.sale_id IS NULL THEN l.{c} ELSE s.{c} END AS {c}" for c in placed
     )
+    visit = ", ".join(f"v.{c}" for c in placed)
     sums = ", ".join(f"sum({expr})::bigint AS {name}" for name, expr in counters.items())
     names = ", ".join(COUNTERS)
     hours = ", ".join(
@@ -136,8 +140,14 @@ def _roll_up_sql() -> str:
         SELECT l.kind, l.amount_cents, l.reward_cents, {where}
         FROM taken t
         JOIN statistics_lines l ON l.kind = t.kind AND l.id = t.id
-        LEFT JOIN statistics_lines s
-               ON l.kind = 'cancellation' AND s.kind = 'sale' AND s.id = l.sale_id
+        LEFT JOIN visits s
+               ON l.kind = 'cancellation' AND s.sale_id = l.sale_id
+              AND s.reward_cents IS NOT NULL
+        WHERE t.kind <> 'sale'
+        UNION ALL
+        SELECT 'sale', v.amount_cents, v.reward_cents, {visit}
+        FROM taken t JOIN visits v ON v.sale_id = t.id
+        WHERE t.kind = 'sale'
     ), f AS (
         SELECT p.*, (p.occurred_at AT TIME ZONE '{PARIS.key}')::date AS day,
                extract(hour FROM p.occurred_at AT TIME ZONE '{PARIS.key}')::int AS hour

@@ -14,7 +14,8 @@ K = TypeVar("K")
 
 
 class Visit(NamedTuple):
-    """One sale of a customer at a merchant: a row of the visit history."""
+    """One sale of a customer at a merchant: a row of the visit history, and the sale's line
+    in the statistics (the reward it granted)."""
 
     sale_id: UUID
     account_id: UUID
@@ -24,6 +25,7 @@ class Visit(NamedTuple):
     amount_cents: int
     product_family: str | None
     occurred_at: datetime
+    reward_cents: int
 
 
 class Cancellation(NamedTuple):

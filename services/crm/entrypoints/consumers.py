@@ -55,6 +55,7 @@ async def on_booked(
                 t.amount_cents,
                 t.product_family,
                 t.occurred_at,
+                t.reward_cents,
             )
             for d, t in sales
         ),

@@ -24,12 +24,13 @@ from shared.events import Event
 async def on_booked(
     conn: asyncpg.Connection, events: list[Event[TransactionsBooked]]
 ) -> Sequence[Event[Any]]:
-    """A member's sale; a redemption of rewards (stored value spent is no reward)."""
+    """A redemption of rewards (stored value spent is no reward). A member's sale is its visit
+    (consumers.on_booked): the statement that writes the visit names it for the roll-up."""
     await service.record(
         conn,
         (
             Line(
-                "sale" if t.kind == "sale" else "redemption",
+                "redemption",
                 t.transaction_id,
                 d.association_id,
                 d.merchant_id,
@@ -37,12 +38,10 @@ async def on_booked(
                 t.account_id,
                 t.occurred_at,
                 t.amount_cents,
-                t.reward_cents if t.kind == "sale" else 0,
-                t.product_family,
             )
             for d in (e.data for e in events)
             for t in d.transactions
-            if t.kind == "sale" or t.purse == "cagnotte"
+            if t.kind != "sale" and t.purse == "cagnotte"
         ),
     )
     return []
