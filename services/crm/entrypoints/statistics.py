@@ -38,6 +38,8 @@ async def on_booked(
                 t.account_id,
                 t.occurred_at,
                 t.amount_cents,
+                0,
+                t.product_family,
             )
             for d in (e.data for e in events)
             for t in d.transactions

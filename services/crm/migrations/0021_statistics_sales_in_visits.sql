@@ -16,6 +16,8 @@ FROM statistics_lines l
 WHERE l.kind = 'sale' AND l.id = v.sale_id;
 
 -- Visits older than the statistics, and placeholders: their association is their customer's.
+-- A sale older than the statistics and cancelled since cannot be told from a placeholder: if
+-- it is ever sent again, the statistics count it then, as they would have counted it first.
 UPDATE visits v SET association_id = c.association_id
 FROM customers c
 WHERE v.association_id IS NULL AND c.account_id = v.account_id;
