@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from math import gcd
 from typing import Final, Literal
-from zoneinfo import ZoneInfo
+
+from shared.clock import PARIS
 
 ColumnKind = Literal["text", "int", "cents", "date", "datetime"]
 
-PARIS: Final = ZoneInfo("Europe/Paris")
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 _HOUR: Final = timedelta(hours=1)
 _TICK: Final = timedelta(microseconds=1)

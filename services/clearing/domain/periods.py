@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.clearing.domain.errors import Refused
+from shared.clock import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 # The most months one close may cover (the months since the last close, the asked one
 # included): two years is plausible for an association that never closed; more is a date gone
 # wrong.

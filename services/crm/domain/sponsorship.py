@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from shared.clock import PARIS
 
 RewardAt = Literal["enrolment", "purchase"]
 CapPeriod = Literal["month", "year"]

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, NamedTuple
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from shared.clock import PARIS
+
 # The network's scope id in the aggregates (shops and associations have their own ids).
 NETWORK = UUID(int=0)
 # An account opened without a merchant (a card issued by the back office, an import).

@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from shared.clock import PARIS
 
 Kind = Literal["receipt", "birthday", "we_miss_you", "spacing_out", "threshold_reached"]
 DAILY: tuple[Kind, ...] = ("birthday", "we_miss_you", "spacing_out")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -22,12 +21,12 @@ from services.crm.domain.people import pseudonym
 from services.crm.service import consents, daily
 from services.crm.service.common import event
 from shared import clock, outbox
+from shared.clock import PARIS
 from shared.contracts import CustomerErased
 from shared.events import Event
 from shared.rules.codes import format_referral_code
 from shared.settings import Settings
 
-PARIS = ZoneInfo("Europe/Paris")
 RETENTION = "retention"
 # A day's purge erases at most this many files per transaction (the next batch follows).
 BATCH = 500

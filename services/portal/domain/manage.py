@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.portal.domain.desk import cents
-
-PARIS = ZoneInfo("Europe/Paris")
+from shared.clock import PARIS
 
 CHANNELS = ("email", "sms")
 TEMPLATES = ("quick_news", "newsletter")
