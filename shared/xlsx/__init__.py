@@ -32,11 +32,11 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from shared import clock
+from shared.clock import PARIS
 from shared.xlsx.cells import (
     CELL_FACTORIES,
     MAX_NUMBER,
     MAX_TEXT,
-    PARIS,
     Cell,
     Column,
     ColumnKind,

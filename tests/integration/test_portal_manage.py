@@ -12,8 +12,8 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from services.portal.domain.manage import PARIS
 from shared import clock
+from shared.clock import PARIS
 from tests import harness
 from tests.conftest import Network, NetworkFactory, eventually
 from tests.people import customer, email_consent, file_of, messages_of

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from services.crm.domain import triggers as rules
+from shared.clock import PARIS
 
 
 def test_a_birthday_of_the_customer_spouse_or_a_child_on_the_day() -> None:
@@ -40,7 +41,7 @@ def test_an_absence_is_told_on_one_day_only() -> None:
 
 
 def test_visits_spacing_out_past_twice_the_usual_interval() -> None:
-    first = datetime(2026, 1, 1, 12, tzinfo=rules.PARIS)
+    first = datetime(2026, 1, 1, 12, tzinfo=PARIS)
     last = first + timedelta(days=20)  # three visits: every ten days
     assert rules.spacing_out_on(date(2026, 2, 10), 3, first, last, 2)
     assert not rules.spacing_out_on(date(2026, 2, 9), 3, first, last, 2)

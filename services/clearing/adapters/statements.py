@@ -10,9 +10,9 @@ from uuid import UUID
 import asyncpg
 
 from services.clearing.domain.figures import Figures
-from services.clearing.domain.periods import PARIS
 from services.clearing.domain.statement_lines import DETAIL_KINDS
 from services.clearing.domain.statements import MerchantInfo, adjustment_line
+from shared.clock import PARIS
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 

@@ -41,7 +41,6 @@ from services.clearing.domain.journal import (
     share_of,
 )
 from services.clearing.domain.periods import (
-    PARIS,
     booking_period,
     month_of,
     next_month,
@@ -49,6 +48,7 @@ from services.clearing.domain.periods import (
     period_end,
     period_label,
 )
+from shared.clock import PARIS
 
 __all__ = [
     "ADJUSTMENTS",

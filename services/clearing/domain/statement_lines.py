@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from services.clearing.domain.periods import PARIS, period_label
+from services.clearing.domain.periods import period_label
 from shared import tabular
+from shared.clock import PARIS
 from shared.xlsx import Column
 
 DETAILS = (

@@ -9,7 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.crm.domain.statistics import COUNTERS, NETWORK, PARIS, Deltas
+from services.crm.domain.statistics import COUNTERS, NETWORK, Deltas
+from shared.clock import PARIS
 from shared.db.query import Batch
 
 # A batch's enrolments wait here for the roll-up (migration 0020): no row shared with another

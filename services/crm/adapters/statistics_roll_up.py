@@ -9,15 +9,8 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from services.crm.domain.statistics import (
-    ADDS,
-    COUNTERS,
-    CUSTOMER,
-    NETWORK,
-    PARIS,
-    TRAFFIC,
-    Line,
-)
+from services.crm.domain.statistics import ADDS, COUNTERS, CUSTOMER, NETWORK, TRAFFIC, Line
+from shared.clock import PARIS
 from shared.db.query import Batch
 
 LINES = Batch(

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from services.crm.domain.statistics import PARIS
 from services.crm.domain.statistics_figures import Period
+from shared.clock import PARIS
 
 # Counted from crm's sponsorship tables (links and rewards), per period.
 LINK_AND_REWARD_SUMS = (

@@ -29,10 +29,10 @@ from services.crm.adapters import people as people_rows
 from services.crm.adapters import segments as segment_rows
 from services.crm.domain import segments as rules
 from services.crm.domain.segments import Filters, Segment
-from services.crm.domain.triggers import PARIS
 from services.crm.service import daily, messages, segments
 from services.crm.service.common import Links
 from shared import clock, failpoints, outbox
+from shared.clock import PARIS
 from shared.events import Event
 from shared.http import Problem
 

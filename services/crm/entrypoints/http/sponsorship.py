@@ -13,13 +13,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.crm.adapters import sponsorship as sponsorship_rows
-from services.crm.domain.sponsorship import PARIS
 from services.crm.entrypoints.http import scope
 from services.crm.entrypoints.http.models import DetailsLinkIn, Requested, Strict
 from services.crm.service import sponsorship
 from shared import merchants, outbox
 from shared.access import Need
 from shared.access_http import authorise
+from shared.clock import PARIS
 from shared.db import transaction
 from shared.db.query import as_model, as_models
 from shared.fields import coded_error
