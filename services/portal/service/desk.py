@@ -27,9 +27,10 @@ class Customer:
     levels: list[dict[str, Any]]  # crm: the status levels now
 
 
-async def find(services: Services, p: Principal, kind: Kind, value: str) -> list[UUID]:
+async def find(services: Services, p: Principal, kind: Kind, value: str) -> list[dict[str, Any]]:
     """The accounts of the person's association that the term names: by card, phone or e-mail
-    (cards, at most one), by name (crm's search, a few)."""
+    (cards, at most one: its id), by name (crm's search, a few: each one's id, names and postal
+    code, what the page lists to choose from; no call per file)."""
     aid = p.association_id
     if kind == "name":
         answer = await call(
@@ -40,21 +41,14 @@ async def find(services: Services, p: Principal, kind: Kind, value: str) -> list
             f"/v1/associations/{aid}/customers",
             params={"name": value, "limit": str(NAME_RESULTS)},
         )
-        return [UUID(c["account_id"]) for c in ok(answer)["customers"]]
+        found: list[dict[str, Any]] = ok(answer)["customers"]
+        return found
     answer = await call(
         services, p, "GET", "cards", f"/v1/associations/{aid}/accounts", params={kind: value}
     )
     if answer.status in (400, 404):  # a malformed number or phone finds nobody either
         return []
-    return [UUID(ok(answer)["id"])]
-
-
-async def names(services: Services, p: Principal, ids: list[UUID]) -> list[dict[str, Any]]:
-    """The files of several customers found by name, to choose one (crm, as for one)."""
-    files = await asyncio.gather(
-        *(call(services, p, "GET", "crm", f"/v1/customers/{a}") for a in ids)
-    )
-    return [ok(f) for f in files]
+    return [{"account_id": ok(answer)["id"]}]
 
 
 async def customer(services: Services, p: Principal, account_id: UUID) -> Customer:

@@ -69,12 +69,11 @@ async def find(request: web.Request) -> web.Response:
         return _page(request, session, "desk_find.html", 422, error=error, term=term)
     kind, value = search_kind(term)
     try:
-        found = await desk.find(_services(request), session.principal, kind, value)
-        if len(found) == 1:
-            return w.redirect(f"/desk/customers/{found[0]}")
-        files = await desk.names(_services(request), session.principal, found)
+        files = await desk.find(_services(request), session.principal, kind, value)
     except Refused as exc:
         return _refusal_page(request, session, exc, term=term)
+    if len(files) == 1:
+        return w.redirect(f"/desk/customers/{UUID(str(files[0]['account_id']))}")
     if not files:
         error = w.say(request, "Nobody found: check it, or enrol the customer.")
         return _page(request, session, "desk_find.html", 404, error=error, term=term)
