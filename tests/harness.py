@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared import db
 
@@ -82,6 +83,23 @@ TRUSTED_PROXY = "127.0.0.2"
 
 def url(service: str) -> str:
     return f"http://127.0.0.1:{port(service)}"
+
+
+async def requests_served(
+    http: aiohttp.ClientSession, service: str, method: str, route: str
+) -> float:
+    """The requests a service answered so far on a route (its Prometheus counter, every
+    status): how many calls a page made, read around it."""
+    async with http.get(url(service) + "/metrics") as r:
+        text = await r.text()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "comptoir_http_requests_total"
+        and s.labels.get("method") == method
+        and s.labels.get("route") == route
+    )
 
 
 @dataclass

@@ -255,6 +255,7 @@ ROWS: list[Row] = [
         scope=no_association,
         variant="operator",
     ),
+    _association("GET /v1/associations/{association_id}/bank-details"),
     # Partner associations.
     Row(
         "PUT",

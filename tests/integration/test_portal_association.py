@@ -678,9 +678,15 @@ async def test_bank_details_are_read_back_masked_and_card_batches_are_listed(
     await issues_cards(net)
     treasurer = await _signed_in(http, *await person(http, "association_admin", aid))
 
-    # Bank details: what is set shown, the IBAN masked but its last 4 characters.
+    # Bank details: what is set shown, the IBAN masked but its last 4 characters; every
+    # party's read in one call to clearing, not one per party.
+    one_party = ("clearing", "GET", "/v1/bank-details/{party_kind}/{party_id}")
+    every_party = ("clearing", "GET", "/v1/associations/{association_id}/bank-details")
+    before = [await harness.requests_served(http, *r) for r in (one_party, every_party)]
     page = await treasurer.get("/association/bank-details")
     assert page.status == 200 and 'id="bank-set"' in page.text, page.text
+    after = [await harness.requests_served(http, *r) for r in (one_party, every_party)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [0, 1]
     row = page.text[page.text.index(f'id="bank-merchant-{mid}"') :]
     assert "Non renseignées" in row[: row.index("</tr>")]
     own = {"party": "association", "holder": "Asso", "iban": iban(17)}
@@ -704,6 +710,12 @@ async def test_bank_details_are_read_back_masked_and_card_batches_are_listed(
         f"{clearing}/v1/bank-details/merchant/{mid}", headers=net.admin.headers
     ) as r:
         assert (r.status, (await r.json())["reason"]) == (404, "no_bank_details")
+    async with http.get(
+        f"{clearing}/v1/associations/{aid}/bank-details", headers=net.admin.headers
+    ) as r:
+        listed = (await r.json())["bank_details"]
+    assert [(d["party_kind"], d["party_id"]) for d in listed] == [("association", str(aid))]
+    assert listed[0] == shown  # as the party's own GET reads it back
 
     # Card batches: each one made is listed, its file downloadable again later.
     page = await treasurer.get("/association/issuance")

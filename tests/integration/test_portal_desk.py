@@ -10,7 +10,6 @@ import uuid
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests import harness
 from tests.conftest import NetworkFactory, eventually
@@ -18,20 +17,6 @@ from tests.people import CARDS, CRM, call, card_issued, file_of, messages_of, ne
 from tests.portal import Browser, person
 
 pytestmark = pytest.mark.timeout(120)
-
-
-async def _files_read(http: aiohttp.ClientSession) -> float:
-    """The customer files crm served one at a time so far (GET /v1/customers/{account_id})."""
-    async with http.get(f"{CRM}/metrics") as r:
-        text = await r.text()
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "comptoir_http_requests_total"
-        and s.labels.get("method") == "GET"
-        and s.labels.get("route") == "/v1/customers/{account_id}"
-    )
 
 
 async def _staff(
@@ -119,13 +104,14 @@ async def test_a_name_two_customers_share_lists_both_and_a_wildcard_is_a_letter(
         await file_of(http, accounts[-1])
     desk = await _staff(http, net.association_id, net.merchants[0])
 
-    files_read = await _files_read(http)
+    one_file = ("crm", "GET", "/v1/customers/{account_id}")
+    files_read = await harness.requests_served(http, *one_file)
     found = await desk.post("/desk/find", {"term": name.upper()})
     assert found.status == 200 and "Clients trouvés" in found.text
     assert all(f'href="/desk/customers/{a}"' in found.text for a in accounts)
     assert name in found.text  # each one's name, to choose from
     # listed from the search's answer: no call to crm per file found
-    assert await _files_read(http) == files_read
+    assert await harness.requests_served(http, *one_file) == files_read
     # crm reads the words as letters: "%" finds nobody, however many files there are
     status, body = await call(
         http, "GET", f"{CRM}/v1/associations/{net.association_id}/customers?name=%25%25"

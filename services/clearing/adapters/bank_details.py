@@ -66,3 +66,25 @@ async def get(conn: Db, kind: str, party_id: UUID) -> asyncpg.Record | None:
         party_id,
     )
     return row
+
+
+async def of_association(conn: Db, association_id: UUID) -> list[asyncpg.Record]:
+    """The bank details set for the association and for each merchant and partner whose
+    settlement is the association's (a merchant's association as ``scopes.merchant_association``
+    finds it: its registration, else its entries), by party."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT party_kind, party_id, holder, iban, bic, mandate_id, mandate_signed_on,
+                  creditor_id, updated_at
+           FROM bank_details b
+           WHERE (party_kind = 'association' AND party_id = $1)
+              OR (party_kind = 'partner'
+                  AND party_id IN (SELECT id FROM partners WHERE association_id = $1))
+              OR (party_kind = 'merchant'
+                  AND coalesce(
+                        (SELECT association_id FROM merchants WHERE id = b.party_id),
+                        (SELECT association_id FROM journal_entries
+                         WHERE merchant_id = b.party_id LIMIT 1)) = $1)
+           ORDER BY party_kind, party_id""",
+        association_id,
+    )
+    return rows

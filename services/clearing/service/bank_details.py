@@ -122,9 +122,20 @@ async def shown(conn: asyncpg.Pool, kind: str, party_id: UUID) -> dict[str, Any]
             f"no bank details are set for this {kind}",
             reason="no_bank_details",
         )
+    return _shown(kind, party_id, row)
+
+
+async def shown_for_association(conn: asyncpg.Pool, association_id: UUID) -> list[dict[str, Any]]:
+    """Every party's bank details the association sets (its own, its merchants', its
+    partners'), read back as ``shown`` reads one: a page lists them in one call."""
+    rows = await repo.of_association(conn, association_id)
+    return [_shown(r["party_kind"], r["party_id"], r) for r in rows]
+
+
+def _shown(kind: str, party_id: UUID, row: asyncpg.Record) -> dict[str, Any]:
     return {
         "party_kind": kind,
-        "party_id": party_id,
+        "party_id": str(party_id),  # asyncpg's own UUID type is not orjson's
         "holder": row["holder"],
         "iban_masked": masked(row["iban"]),
         "iban_last4": row["iban"][-4:],

@@ -139,3 +139,25 @@ async def put_bank_details(request: web.Request) -> web.Response:
     )
     details = await bank_details.set_details(rt.pool, kind, pid, typed)
     return json_response({"party_kind": kind, "party_id": str(pid), **details.as_dict()})
+
+
+class AssociationBankDetails(BaseModel):
+    bank_details: list[BankDetailsShown] = Field(
+        description="the association's own, its merchants' and its partners' that are set"
+    )
+
+
+@routes.route(
+    "GET",
+    "/v1/associations/{association_id}/bank-details",
+    summary="Read back every bank details the association sets (the IBANs masked)",
+    returns=AssociationBankDetails,
+    tag="settlements",
+)
+async def list_bank_details(request: web.Request) -> web.Response:
+    """The association's own, its merchants' and its partners' (a party with none is not
+    listed), each as the GET of one party reads it back: one call for a page of parties."""
+    rt = back_office(request)
+    aid = uuid_param(request, "association_id")
+    authorise(request, Need.ASSOCIATION, aid)
+    return json_response({"bank_details": await bank_details.shown_for_association(rt.pool, aid)})
