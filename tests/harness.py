@@ -85,20 +85,29 @@ def url(service: str) -> str:
     return f"http://127.0.0.1:{port(service)}"
 
 
-async def requests_served(
-    http: aiohttp.ClientSession, service: str, method: str, route: str
+async def metric_total(
+    http: aiohttp.ClientSession, base_url: str, name: str, **labels: str | tuple[str, ...]
 ) -> float:
-    """The requests a service answered so far on a route (its Prometheus counter, every
-    status): how many calls a page made, read around it."""
-    async with http.get(url(service) + "/metrics") as r:
+    """The sum of a Prometheus counter's samples at ``base_url``/metrics whose labels match
+    (a value, or any of a tuple of values)."""
+    async with http.get(base_url + "/metrics") as r:
         text = await r.text()
+    wanted = {k: (v,) if isinstance(v, str) else v for k, v in labels.items()}
     return sum(
         s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.name == "comptoir_http_requests_total"
-        and s.labels.get("method") == method
-        and s.labels.get("route") == route
+        if s.name == name and all(s.labels.get(k) in v for k, v in wanted.items())
+    )
+
+
+async def requests_served(
+    http: aiohttp.ClientSession, service: str, method: str, route: str
+) -> float:
+    """The requests a service answered so far on a route (every status): how many calls a
+    page made, read around it."""
+    return await metric_total(
+        http, url(service), "comptoir_http_requests_total", method=method, route=route
     )
 
 

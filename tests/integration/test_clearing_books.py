@@ -23,7 +23,6 @@ import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.clearing.app import SPEC as CLEARING
 from services.clearing.domain import MovementKind
@@ -68,15 +67,12 @@ async def _publish(
 
 async def _handled(http: aiohttp.ClientSession, service: str) -> float:
     """Events the service consumed so far, processed or recognised as duplicates."""
-    async with http.get(harness.url(service) + "/metrics") as r:
-        text = await r.text()
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "comptoir_events_handled_total"
-        and s.labels.get("service") == service
-        and s.labels.get("outcome") in ("processed", "duplicate")
+    return await harness.metric_total(
+        http,
+        harness.url(service),
+        "comptoir_events_handled_total",
+        service=service,
+        outcome=("processed", "duplicate"),
     )
 
 

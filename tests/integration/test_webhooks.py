@@ -348,15 +348,12 @@ async def test_subscriptions_refused_listed_and_deleted(
 
 
 async def _events_handled(http: aiohttp.ClientSession, port: int, outcome: str) -> float:
-    async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
-        text = await r.text()
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "comptoir_events_handled_total"
-        and s.labels["outcome"] == outcome
-        and s.labels["type"] == TransactionsBooked.type()
+    return await harness.metric_total(
+        http,
+        f"http://127.0.0.1:{port}",
+        "comptoir_events_handled_total",
+        outcome=outcome,
+        type=TransactionsBooked.type(),
     )
 
 
