@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import AfterValidator, AwareDatetime, Field
 from pydantic_core import PydanticCustomError
 
@@ -113,3 +114,29 @@ def coded_error(code: str, message: str) -> PydanticCustomError:
     mobile or an e-mail"); with other errors it is ``malformed``, as any."""
     CODED_ERRORS.add(code)
     return PydanticCustomError(code, message)
+
+
+# PostgreSQL text cannot hold U+0000: a request body that has it is refused at the edge
+# (shared.http.parse_model) rather than failing at the insert.
+_NUL_JSON = b"\\u0000"
+
+
+def json_has_nul(raw: bytes) -> bool:
+    """Whether a JSON body holds the NUL character in a key or a string. The byte test is
+    cheap; the walk runs only on the rare body that has the escape."""
+    if _NUL_JSON not in raw:
+        return False
+    try:
+        return _has_nul(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

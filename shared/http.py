@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared import db, metrics, tabular
 from shared import logging as log
-from shared.fields import CODED_ERRORS
+from shared.fields import CODED_ERRORS, json_has_nul
 
 CORRELATION_HEADER = "X-Correlation-Id"
 PROBLEM = "application/problem+json"
@@ -74,10 +74,18 @@ class In(BaseModel):
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    """``data`` is plain JSON data or a pydantic model (dumped in JSON mode)."""
+    """``data`` is plain JSON data or a pydantic model (dumped in JSON mode). A UUID read by
+    asyncpg (its own subclass, which orjson refuses) is written as its text, as any UUID."""
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+    body = orjson.dumps(data, default=_uuid_text)
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+def _uuid_text(value: Any) -> str:
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 async def start_download(
@@ -178,25 +186,10 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     return parse_model(raw, model)
 
 
-# PostgreSQL text cannot hold U+0000: refused at the edge rather than failing at the insert.
-_NUL_JSON = b"\\u0000"
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def parse_model(raw: bytes, model: type[M], *, strict: bool = False) -> M:
     """``strict``: pydantic's strict mode, for what terminals send (issue 11, finding 12): an
     integer is a JSON integer (not ``"100"``, not ``true``), nothing is coerced."""
-    # The byte test is cheap; the walk runs only on the rare body that has the escape.
-    if _NUL_JSON in raw and _has_nul(_loads_or_none(raw)):
+    if json_has_nul(raw):
         raise Problem(
             422, "Invalid request body", "text fields may not contain the NUL character (U+0000)"
         )
@@ -223,13 +216,6 @@ def _errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
         {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
     ]
-
-
-def _loads_or_none(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def _route_name(request: web.Request) -> str:

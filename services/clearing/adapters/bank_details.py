@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.clearing.adapters import scopes
 from services.clearing.domain.epc import Address
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -70,21 +71,18 @@ async def get(conn: Db, kind: str, party_id: UUID) -> asyncpg.Record | None:
 
 async def of_association(conn: Db, association_id: UUID) -> list[asyncpg.Record]:
     """The bank details set for the association and for each merchant and partner whose
-    settlement is the association's (a merchant's association as ``scopes.merchant_association``
-    finds it: its registration, else its entries), by party."""
+    settlement is the association's (a merchant's association as ``scopes`` finds it), by
+    party."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT party_kind, party_id, holder, iban, bic, mandate_id, mandate_signed_on,
-                  creditor_id, updated_at
-           FROM bank_details b
-           WHERE (party_kind = 'association' AND party_id = $1)
-              OR (party_kind = 'partner'
-                  AND party_id IN (SELECT id FROM partners WHERE association_id = $1))
-              OR (party_kind = 'merchant'
-                  AND coalesce(
-                        (SELECT association_id FROM merchants WHERE id = b.party_id),
-                        (SELECT association_id FROM journal_entries
-                         WHERE merchant_id = b.party_id LIMIT 1)) = $1)
-           ORDER BY party_kind, party_id""",
+        f"""SELECT party_kind, party_id, holder, iban, bic, mandate_id, mandate_signed_on,
+                   creditor_id, updated_at
+            FROM bank_details b
+            WHERE (party_kind = 'association' AND party_id = $1)
+               OR (party_kind = 'partner'
+                   AND party_id IN (SELECT id FROM partners WHERE association_id = $1))
+               OR (party_kind = 'merchant'
+                   AND {scopes.merchant_association_sql("b.party_id")} = $1)
+            ORDER BY party_kind, party_id""",
         association_id,
     )
     return rows

@@ -12,14 +12,17 @@ import asyncpg
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
+def merchant_association_sql(merchant: str) -> str:
+    """The association of the merchant ``merchant`` (an SQL expression) names: from its
+    registration, else from its entries."""
+    return f"""coalesce(
+        (SELECT association_id FROM merchants WHERE id = {merchant}),
+        (SELECT association_id FROM journal_entries WHERE merchant_id = {merchant} LIMIT 1))"""
+
+
 async def merchant_association(conn: Db, merchant_id: UUID) -> UUID | None:
-    """The merchant's association: from its registration, else from its entries."""
-    aid: UUID | None = await conn.fetchval(
-        """SELECT coalesce(
-               (SELECT association_id FROM merchants WHERE id = $1),
-               (SELECT association_id FROM journal_entries WHERE merchant_id = $1 LIMIT 1))""",
-        merchant_id,
-    )
+    """The merchant's association (``merchant_association_sql``)."""
+    aid: UUID | None = await conn.fetchval(f"SELECT {merchant_association_sql('$1')}", merchant_id)
     return aid
 
 

@@ -135,7 +135,7 @@ async def shown_for_association(conn: asyncpg.Pool, association_id: UUID) -> lis
 def _shown(kind: str, party_id: UUID, row: asyncpg.Record) -> dict[str, Any]:
     return {
         "party_kind": kind,
-        "party_id": str(party_id),  # asyncpg's own UUID type is not orjson's
+        "party_id": party_id,
         "holder": row["holder"],
         "iban_masked": masked(row["iban"]),
         "iban_last4": row["iban"][-4:],

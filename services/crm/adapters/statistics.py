@@ -206,12 +206,10 @@ async def consents(conn: asyncpg.Connection, kind: str, scope_id: UUID | None) -
 
 # --- detail lines ----------------------------------------------------------------------------
 
-_LINE_SCOPE = {
-    "shop": "{t}shop_id = $1",
-    "merchant": "{t}merchant_id = $1",
-    "association": "{t}association_id = $1",
-    "network": "$1::uuid IS NULL",
-}
+
+def _line_scope(kind: str, table: str) -> str:
+    """The detail lines' scope $1 on ``table``'s columns; the network's is every line."""
+    return "$1::uuid IS NULL" if kind == "network" else f"{table}.{_CUSTOMER_SCOPE[kind]} = $1"
 
 
 # A member's sales are their visits (migration 0021), found through the member days the roll-up
@@ -231,14 +229,12 @@ def lines_sql(kind: str, kinds: Sequence[str]) -> str:
     """The detail lines of these kinds over [$2, $3] in the scope $1."""
     listed = ", ".join(f"'{k}'" for k in kinds if k != "sale") or "NULL"
     members = (
-        f"UNION ALL {_MEMBER_SALES.format(scope=_LINE_SCOPE[kind].format(t='c.'))}"
-        if "sale" in kinds
-        else ""
+        f"UNION ALL {_MEMBER_SALES.format(scope=_line_scope(kind, 'c'))}" if "sale" in kinds else ""
     )
     return f"""SELECT occurred_at, day, kind, id, shop_id, merchant_id, account_id, amount_cents,
                       reward_cents, product_family, sale_id
-               FROM statistics_lines
-               WHERE {_LINE_SCOPE[kind].format(t="")} AND day BETWEEN $2 AND $3
+               FROM statistics_lines l
+               WHERE {_line_scope(kind, "l")} AND day BETWEEN $2 AND $3
                  AND kind IN ({listed})
                {members}
                ORDER BY occurred_at, kind, id"""
